@@ -1,0 +1,131 @@
+import type { Approval } from './grant.js';
+import type { Person } from './identity.js';
+
+/**
+ * Commit trailers are the audit record: every commit that changes a grant carries them, and
+ * `gatepass audit` reads nothing else from the message. Keys are fixed here so writer and
+ * reader cannot drift apart.
+ */
+export const GRANT_EVENTS = [
+  'requested',
+  'approved',
+  'issued',
+  'extended',
+  'revoke-requested',
+  'revoked',
+  'expired',
+  'denied',
+  'cancelled',
+  'refused',
+] as const;
+export type GrantEvent = (typeof GRANT_EVENTS)[number];
+
+export const TRAILER = {
+  grant: 'Gatepass-Grant',
+  event: 'Gatepass-Event',
+  resource: 'Gatepass-Resource',
+  requestedBy: 'Requested-by',
+  approvedBy: 'Approved-by',
+  policy: 'Policy',
+  rule: 'Gatepass-Rule',
+  actor: 'Gatepass-Actor',
+  at: 'Gatepass-At',
+  expires: 'Gatepass-Expires',
+  pullRequest: 'Gatepass-Pull-Request',
+} as const;
+
+export interface EventTrailers {
+  grant: string;
+  event: GrantEvent;
+  resource: string;
+  requestedBy?: Person;
+  approvedBy?: Approval[];
+  policy?: string;
+  rule?: string;
+  /** Who caused the change: a person (`login (id)`) or `schedule`. */
+  actor?: string;
+  /** When the change took effect (ISO 8601). */
+  at?: string;
+  expires?: string;
+  pullRequest?: number;
+}
+
+const clean = (v: string): string => v.replace(/[\r\n]+/g, ' ').trim();
+
+export function formatTrailers(t: EventTrailers): string {
+  const lines: string[] = [
+    `${TRAILER.grant}: ${clean(t.grant)}`,
+    `${TRAILER.event}: ${t.event}`,
+    `${TRAILER.resource}: ${clean(t.resource)}`,
+  ];
+  if (t.requestedBy)
+    lines.push(`${TRAILER.requestedBy}: ${clean(t.requestedBy.login)} (${t.requestedBy.id})`);
+  for (const a of t.approvedBy ?? []) {
+    lines.push(`${TRAILER.approvedBy}: ${clean(a.login)} (${a.id}) review=${a.review_id}`);
+  }
+  if (t.policy) lines.push(`${TRAILER.policy}: ${clean(t.policy)}`);
+  if (t.rule) lines.push(`${TRAILER.rule}: ${clean(t.rule)}`);
+  if (t.actor) lines.push(`${TRAILER.actor}: ${clean(t.actor)}`);
+  if (t.at) lines.push(`${TRAILER.at}: ${clean(t.at)}`);
+  if (t.expires) lines.push(`${TRAILER.expires}: ${clean(t.expires)}`);
+  if (t.pullRequest !== undefined) lines.push(`${TRAILER.pullRequest}: ${t.pullRequest}`);
+  return lines.join('\n');
+}
+
+/** A commit message: subject, blank line, optional body, blank line, trailers. */
+export function commitMessage(subject: string, t: EventTrailers, body?: string): string {
+  const parts = [clean(subject)];
+  if (body && body.trim()) parts.push(body.trim());
+  parts.push(formatTrailers(t));
+  return parts.join('\n\n') + '\n';
+}
+
+const PERSON = /^(\S+) \((\d+)\)$/;
+const APPROVAL = /^(\S+) \((\d+)\) review=(\d+)$/;
+
+/**
+ * Reads the trailer block of a message (the last paragraph). Returns null when the message
+ * carries no gatepass trailers; malformed values are dropped rather than guessed.
+ */
+export function parseTrailers(message: string): EventTrailers | null {
+  const paragraphs = message
+    .replace(/\r\n/g, '\n')
+    .trim()
+    .split(/\n{2,}/);
+  const last = paragraphs[paragraphs.length - 1] ?? '';
+  const fields = new Map<string, string[]>();
+  for (const line of last.split('\n')) {
+    const m = /^([A-Za-z-]+): (.*)$/.exec(line);
+    if (!m) continue;
+    const key = m[1]!.toLowerCase();
+    fields.set(key, [...(fields.get(key) ?? []), m[2]!.trim()]);
+  }
+  const one = (k: string): string | undefined => fields.get(k.toLowerCase())?.[0];
+  const grant = one(TRAILER.grant);
+  const event = one(TRAILER.event) as GrantEvent | undefined;
+  const resource = one(TRAILER.resource);
+  if (!grant || !event || !resource || !GRANT_EVENTS.includes(event)) return null;
+  const out: EventTrailers = { grant, event, resource };
+  const req = PERSON.exec(one(TRAILER.requestedBy) ?? '');
+  if (req) out.requestedBy = { login: req[1]!, id: Number(req[2]) };
+  const approvals = (fields.get(TRAILER.approvedBy.toLowerCase()) ?? [])
+    .map((v) => APPROVAL.exec(v))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ login: m[1]!, id: Number(m[2]), review_id: Number(m[3]) }));
+  if (approvals.length) out.approvedBy = approvals;
+  const set = <K extends keyof EventTrailers>(
+    k: K,
+    key: string,
+    f: (v: string) => EventTrailers[K],
+  ) => {
+    const v = one(key);
+    if (v !== undefined && v !== '') out[k] = f(v);
+  };
+  set('policy', TRAILER.policy, (v) => v);
+  set('rule', TRAILER.rule, (v) => v);
+  set('actor', TRAILER.actor, (v) => v);
+  set('at', TRAILER.at, (v) => v);
+  set('expires', TRAILER.expires, (v) => v);
+  set('pullRequest', TRAILER.pullRequest, (v) => (/^\d+$/.test(v) ? Number(v) : undefined));
+  return out;
+}

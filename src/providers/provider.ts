@@ -1,0 +1,59 @@
+import type { Grant } from '../core/grant.js';
+import type { Resource, ProviderKind } from '../core/policy.js';
+import type { Problem } from '../core/problem.js';
+import type { Clock } from '../core/clock.js';
+
+/** What a provider reports after issuing: facts recorded in the grant (never a secret). */
+export interface Issued {
+  /** Non-secret facts kept in the grant file under `issued`. */
+  facts: Record<string, string | number | boolean | string[]>;
+  /**
+   * Something to deliver to the requester on the request issue (a certificate, or a password
+   * already encrypted to their SSH keys). Never plaintext secrets.
+   */
+  delivery?: { title: string; body: string };
+}
+
+/** Access that exists in the target; drift is any that no active grant explains. */
+export interface LiveAccess {
+  /** The grant id the access belongs to, when the provider can tell. */
+  grantId?: string;
+  /** Human-readable description of the access, e.g. `team acme/sre: alice`. */
+  description: string;
+  /** Provider-specific key passed back to `removeDrift`. */
+  key: string;
+}
+
+/** Everything a provider may touch, injected so providers stay testable. */
+export interface ProviderContext {
+  resource: Resource;
+  /** Environment to resolve `env:NAME` references from (secrets live only here). */
+  env: Readonly<Record<string, string | undefined>>;
+  clock: Clock;
+  /** Registers a value to be masked in logs (the Action's `setSecret`). */
+  mask(secret: string): void;
+  /** Grants that are live for the same resource (to keep shared access until the last ends). */
+  liveGrants: readonly Grant[];
+  log(message: string): void;
+}
+
+export interface Provider {
+  readonly kind: ProviderKind;
+  /** Checks the provider-specific `target` of a resource at policy validation time. Pure. */
+  validateTarget(target: Record<string, unknown>): Problem[];
+  /** Idempotent by grant id: issuing an already-issued grant must not create a second credential. */
+  issue(grant: Grant, ctx: ProviderContext): Promise<Issued>;
+  /** Idempotent; succeeds when the access is already gone. */
+  revoke(grant: Grant, ctx: ProviderContext): Promise<void>;
+  /** Lists access the provider created, for drift detection. */
+  list?(ctx: ProviderContext): Promise<LiveAccess[]>;
+  /** Removes access found by `list` that no active grant explains. */
+  removeDrift?(access: LiveAccess, ctx: ProviderContext): Promise<void>;
+}
+
+/** Resolves an `env:NAME` reference from the context's environment. */
+export function resolveSecretRef(ref: unknown, env: ProviderContext['env']): string | undefined {
+  if (typeof ref !== 'string' || !ref.startsWith('env:')) return undefined;
+  const v = env[ref.slice(4)];
+  return v === undefined || v === '' ? undefined : v;
+}
