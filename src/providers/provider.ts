@@ -2,6 +2,7 @@ import type { Grant } from '../core/grant.js';
 import type { Resource, ProviderKind } from '../core/policy.js';
 import type { Problem } from '../core/problem.js';
 import type { Clock } from '../core/clock.js';
+import type { Person } from '../core/identity.js';
 
 /** What a provider reports after issuing: facts recorded in the grant (never a secret). */
 export interface Issued {
@@ -35,6 +36,13 @@ export interface ProviderContext {
   /** Grants that are live for the same resource (to keep shared access until the last ends). */
   liveGrants: readonly Grant[];
   log(message: string): void;
+  /** The requester's public SSH keys as published on GitHub (`GET /users/{username}/keys`). */
+  publicKeys(person: Person): Promise<string[]>;
+  /**
+   * Root of the access repo's checkout. Providers may write files below it (the SSH KRL); the
+   * caller commits them with the grant's state change.
+   */
+  workdir: string;
 }
 
 export interface Provider {
