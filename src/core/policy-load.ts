@@ -115,7 +115,8 @@ function loadFile(
   const invalid = new Set<string>();
   for (const e of errors) {
     const [top, name] = pointerToPath(e.instancePath);
-    if (top === 'resources' && typeof name === 'string') invalid.add(name);
+    // pointerToPath reads a resource named `0` as an index: names are always keys here.
+    if (top === 'resources' && name !== undefined) invalid.add(String(name));
   }
 
   const problems: Problem[] = [];
