@@ -1,0 +1,60 @@
+import { writeFile, mkdir } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import type { Bench, BenchRow } from './types.js';
+
+/**
+ * `npm run bench`: runs every measurement in one go and prints one table (and JSON, to compare
+ * across commits). A missed target is shown in the table; it never fails the run.
+ */
+const benches: Bench[] = [
+  // Each area registers its benchmark here.
+];
+
+function table(rows: BenchRow[]): string {
+  const header = ['figure', 'baseline', 'measured', 'ratio', 'target', 'met'];
+  const body = rows.map((r) => [
+    r.figure,
+    r.baseline,
+    r.measured,
+    r.ratio === undefined ? '' : r.ratio.toFixed(2),
+    r.target,
+    r.met === null ? 'n/a' : r.met ? 'yes' : 'NO',
+  ]);
+  const lines = [header, header.map(() => '---'), ...body].map(
+    (cells) => `| ${cells.join(' | ')} |`,
+  );
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const rows: BenchRow[] = [];
+  for (const b of benches) {
+    if (only.length > 0 && !only.includes(b.name)) continue;
+    process.stderr.write(`bench: ${b.name}…\n`);
+    const started = Date.now();
+    try {
+      rows.push(...(await b.run()));
+    } catch (e) {
+      rows.push({
+        figure: b.name,
+        baseline: '',
+        measured: `failed: ${(e as Error).message}`,
+        target: '',
+        met: false,
+      });
+    }
+    process.stderr.write(
+      `bench: ${b.name} done in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+    );
+  }
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`;
+  process.stdout.write(`${table(rows)}\n\nmachine: ${machine}\n`);
+  await mkdir('bench-results', { recursive: true });
+  await writeFile(
+    'bench-results/latest.json',
+    JSON.stringify({ machine, at: new Date().toISOString(), rows }, null, 2) + '\n',
+  );
+}
+
+await main();

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Bundles the TypeScript benchmarks with esbuild (no extra runtime) and runs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .tmp
+npx esbuild bench/index.ts --bundle --platform=node --format=esm --target=node20 --packages=external \
+  --outfile=.tmp/bench.mjs --log-level=warning
+node .tmp/bench.mjs "$@"
