@@ -104,7 +104,6 @@ function checkName(value: string, line: number): Result<string> {
       ...where,
       message: `Resource ${describe(value)} is not a resource name: it must not contain "/", "\\" or ".."`,
     });
-  // eslint-disable-next-line no-control-regex
   if (/[^\x00-\x7f]/.test(value))
     return fail({
       ...where,
