@@ -243,7 +243,8 @@ const STATUS_FIELDS: Record<GrantStatus, { need: (keyof Grant)[]; forbid: (keyof
   pending: { need: [], forbid: ['approval', 'issued_at', 'expires_at', 'ended_at'] },
   approved: { need: ['approval'], forbid: ['issued_at', 'ended_at'] },
   active: { need: ['approval', 'issued_at', 'expires_at'], forbid: ['ended_at'] },
-  expired: { need: ['approval', 'issued_at', 'expires_at', 'ended_at'], forbid: [] },
+  // An approved grant that could not be issued in its window expires without ever being issued.
+  expired: { need: ['approval', 'ended_at'], forbid: [] },
   revoked: { need: ['approval', 'ended_at'], forbid: [] },
   denied: { need: ['ended_at'], forbid: ['issued_at', 'expires_at'] },
   cancelled: { need: ['ended_at'], forbid: ['issued_at', 'expires_at'] },
@@ -257,12 +258,18 @@ export function grantProblems(grant: Grant): Problem[] {
   const problems: Problem[] = [];
   const rule = STATUS_FIELDS[grant.status];
   if (!rule) return [{ path: 'status', message: `unknown status "${String(grant.status)}"` }];
+  const a = /^[aeiou]/.test(grant.status) ? `an ${grant.status}` : `a ${grant.status}`;
   for (const key of rule.need)
     if (grant[key] === undefined)
-      problems.push({ path: key, message: `a ${grant.status} grant needs "${key}"` });
+      problems.push({ path: key, message: `${a} grant needs "${key}"` });
   for (const key of rule.forbid)
     if (grant[key] !== undefined)
-      problems.push({ path: key, message: `a ${grant.status} grant cannot have "${key}"` });
+      problems.push({ path: key, message: `${a} grant cannot have "${key}"` });
+  if ((grant.issued_at === undefined) !== (grant.expires_at === undefined))
+    problems.push({
+      path: grant.issued_at === undefined ? 'issued_at' : 'expires_at',
+      message: 'issued_at and expires_at go together',
+    });
 
   const times: [keyof Grant | 'approval.approved_at', string | undefined][] = [
     ['requested_at', grant.requested_at],

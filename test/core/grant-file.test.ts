@@ -131,7 +131,7 @@ describe('parseGrant', () => {
   it('requires what the status implies', () => {
     const problems = problemsOf(parseGrant(edit(/^issued_at: .*\n/m, null), FILE));
     expect(problems).toContainEqual(
-      expect.objectContaining({ path: 'issued_at', message: 'a active grant needs "issued_at"' }),
+      expect.objectContaining({ path: 'issued_at', message: 'an active grant needs "issued_at"' }),
     );
     const pending = problemsOf(parseGrant(edit(/^status: active$/m, 'status: pending'), FILE));
     expect(pending.map((p) => p.path)).toEqual(['approval', 'issued_at', 'expires_at']);

@@ -85,6 +85,7 @@ export const grantArb: fc.Arbitrary<Grant> = fc
     requested_at: instant('2020-01-01', '2040-01-01'),
     gaps: fc.array(fc.integer({ min: 0, max: 2 * DAY }), { minLength: 4, maxLength: 4 }),
     start: fc.boolean(),
+    wasIssued: fc.boolean(),
     extends: fc.option(nameArb, { nil: undefined }),
     breakGlass: fc.option(fc.string({ minLength: 1, maxLength: 200 }), { nil: undefined }),
     rule: fc.constantFrom('reviews', 'auto_approve:oncall', 'break_glass'),
@@ -140,7 +141,8 @@ export const grantArb: fc.Arbitrary<Grant> = fc
         g.approval.approvers = [{ login: 'alice', id: a.requester.id + 1, review_id: 1 }];
       if (a.merge !== undefined) g.approval.merge_commit = a.merge;
     }
-    const issued = a.status === 'active' || a.status === 'expired';
+    const issued =
+      a.status === 'active' || (a.wasIssued && (a.status === 'expired' || a.status === 'revoked'));
     if (issued) {
       g.issued_at = at(g1 + g2);
       g.expires_at = at(g1 + g2 + a.duration);
