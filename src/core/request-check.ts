@@ -1,3 +1,4 @@
+import { compileTicketPattern } from './ticket-pattern.js';
 import { type Seconds, formatDuration, MINUTE, DAY } from './duration.js';
 import type { Grant } from './grant.js';
 import { type Memberships, type Person, matchesAny } from './identity.js';
@@ -24,11 +25,14 @@ interface Asked {
 
 const fmt = formatDuration;
 
-/** Patterns come from policy files; a broken one denies rather than crashes. */
+/**
+ * Patterns come from policy files; a broken or unsafe one (see ticket-pattern.ts) denies rather
+ * than crashes or hangs.
+ */
 function ticketMatches(pattern: string, ticket: string): boolean | null {
   if (ticket.length > MAX_TICKET_MATCH) return false;
   try {
-    return new RegExp('^(?:' + pattern + ')$').test(ticket);
+    return compileTicketPattern(pattern).test(ticket);
   } catch {
     return null;
   }

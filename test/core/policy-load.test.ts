@@ -4,12 +4,7 @@ import { stringify } from 'yaml';
 import { loadPolicies, DEFAULT_KRL_PATH } from '../../src/core/policy-load.js';
 import { DEFAULT_REQUEST_TTL } from '../../src/core/policy.js';
 import { HOUR, MINUTE, DAY } from '../../src/core/duration.js';
-import {
-  buildResource,
-  policyFile,
-  policyFilesIn,
-  policyFixture,
-} from '../helpers/policy-files.js';
+import { resourceYaml, policyFile, policyFilesIn, policyFixture } from '../helpers/policy-files.js';
 
 const DURATION_HELP = expect.stringContaining('use a positive duration such as 30m');
 
@@ -138,7 +133,7 @@ describe('loadPolicies', () => {
   it('accepts durations equal to the maximum', () => {
     const r = loadPolicies([
       policyFile({
-        x: buildResource({
+        x: resourceYaml({
           default_duration: '4h',
           auto_approve: [{ name: 'a', requester_in: ['alice'], max_duration: '240m' }],
           break_glass: { allowed: ['alice'], max_duration: 'PT4H' },
@@ -162,13 +157,13 @@ describe('loadPolicies', () => {
 
   it('counts approvers case-insensitively, and cannot count teams', () => {
     const users = loadPolicies([
-      policyFile({ x: buildResource({ approvers: ['carol', 'Carol'], approvals_required: 2 }) }),
+      policyFile({ x: resourceYaml({ approvers: ['carol', 'Carol'], approvals_required: 2 }) }),
     ]);
     expect(users.problems.map((p) => p.message)).toEqual([
       'approvals_required is 2 but only 1 approver is listed, so no request could ever be approved',
     ]);
     const team = loadPolicies([
-      policyFile({ x: buildResource({ approvers: ['acme/sre'], approvals_required: 3 }) }),
+      policyFile({ x: resourceYaml({ approvers: ['acme/sre'], approvals_required: 3 }) }),
     ]);
     expect(team.problems).toEqual([]);
   });
@@ -198,7 +193,7 @@ describe('loadPolicies', () => {
   it('refuses an over-long ticket pattern', () => {
     const r = loadPolicies([
       policyFile(
-        { x: buildResource({ request: { ticket: { required: true, pattern: 'A'.repeat(201) } } }) },
+        { x: resourceYaml({ request: { ticket: { required: true, pattern: 'A'.repeat(201) } } }) },
         'long.yaml',
       ),
     ]);
@@ -305,7 +300,7 @@ describe('loadPolicies', () => {
   ])('recognises %s as an inline secret', (_what, fields, path) => {
     const target = { ca_key: 'env:SSH_CA_KEY', principals: ['deploy'], ...fields };
     const { problems } = loadPolicies([
-      policyFile({ x: buildResource({ provider: 'ssh-certificate', target }) }),
+      policyFile({ x: resourceYaml({ provider: 'ssh-certificate', target }) }),
     ]);
     expect(problems.filter((p) => p.path === `resources.x.target.${path}`)).toEqual([
       expect.objectContaining({ message: expect.stringMatching(/env:/) }),

@@ -4,7 +4,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { POLICY_SCHEMA, policySchemaJson } from '../../src/core/policy-schema.js';
 import { loadPolicies } from '../../src/core/policy-load.js';
 import { PROVIDER_KINDS } from '../../src/core/policy.js';
-import { buildResource, policyFile } from '../helpers/policy-files.js';
+import { resourceYaml, policyFile } from '../helpers/policy-files.js';
 
 const SCHEMA_FILE = new URL('../../policies/schema.json', import.meta.url);
 
@@ -64,7 +64,7 @@ describe('POLICY_SCHEMA', () => {
     ],
     ['command', { path: 'scripts/grant.sh', timeout: '2m', env: ['DEPLOY_TOKEN'] }],
   ])('accepts a %s target %j', (provider, target) => {
-    expect(problemsFor(buildResource({ provider, target }))).toEqual([]);
+    expect(problemsFor(resourceYaml({ provider, target }))).toEqual([]);
   });
 
   it.each([
@@ -171,13 +171,13 @@ describe('POLICY_SCHEMA', () => {
       'must be the name of an environment variable, e.g. SERVICE_TOKEN',
     ],
   ])('refuses a %s target %j at %s', (provider, target, path, message) => {
-    expect(problemsFor(buildResource({ provider, target }))).toEqual([
+    expect(problemsFor(resourceYaml({ provider, target }))).toEqual([
       { path: `resources.res.${path}`, message },
     ]);
   });
 
   it('refuses an unknown provider and leaves its target unchecked', () => {
-    expect(problemsFor(buildResource({ provider: 'aws-iam', target: { role: 'x' } }))).toEqual([
+    expect(problemsFor(resourceYaml({ provider: 'aws-iam', target: { role: 'x' } }))).toEqual([
       {
         path: 'resources.res.provider',
         message: expect.stringMatching(/^must be one of "github-team"/),
@@ -187,7 +187,7 @@ describe('POLICY_SCHEMA', () => {
 
   it('refuses unknown keys in request, auto_approve and break_glass', () => {
     const problems = problemsFor(
-      buildResource({
+      resourceYaml({
         request: { ticket: { required: true, regex: 'x' } },
         auto_approve: [{ name: 'x', requester_in: ['a'], max_duration: '1h', max: 2 }],
         break_glass: { allowed: ['a'], max_duration: '1h', notify: true },
@@ -202,7 +202,7 @@ describe('POLICY_SCHEMA', () => {
 
   it('requires the keys a resource cannot do without', () => {
     expect(
-      problemsFor(buildResource({ approvers: undefined, approvals_required: undefined })),
+      problemsFor(resourceYaml({ approvers: undefined, approvals_required: undefined })),
     ).toEqual([
       { path: 'resources.res', message: 'missing required key "approvers"' },
       { path: 'resources.res', message: 'missing required key "approvals_required"' },

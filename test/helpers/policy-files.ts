@@ -17,7 +17,7 @@ export const policyFilesIn = (dir: URL): PolicyFile[] =>
     .map((f) => ({ path: f, text: readFileSync(new URL(f, dir), 'utf8') }));
 
 /** A minimal valid resource; override any key (undefined removes it). */
-export function buildResource(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function resourceYaml(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const base: Record<string, unknown> = {
     description: 'Read-only SQL on the production database',
     provider: 'postgres',

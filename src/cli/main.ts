@@ -1,0 +1,93 @@
+import { Command, CommanderError } from 'commander';
+import { runValidate } from './validate.js';
+import { runTemplate } from './template.js';
+import { runCodeowners } from './codeowners.js';
+import { policySchemaJson } from '../core/policy-schema.js';
+
+import { EXIT, type CliIo } from './io.js';
+
+export { EXIT, type CliIo };
+
+const processIo: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  cwd: process.cwd(),
+};
+
+export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('gatepass')
+    .description('Just-In-Time access approved by pull request review and recorded in git')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+
+  program
+    .command('validate')
+    .description('check policies/, the issue form and every grant file; prints file:line: message')
+    .argument('[repo-dir]', 'access repo checkout', '.')
+    .option('--json', 'print problems as JSON')
+    .action(async (dir: string, opts: { json?: boolean }) =>
+      setExit(await runValidate(io, dir, opts)),
+    );
+
+  program
+    .command('template')
+    .description(
+      'write .github/ISSUE_TEMPLATE/access-request.yml (the request form) from the policies',
+    )
+    .argument('[repo-dir]', 'access repo checkout', '.')
+    .option('--check', 'only report whether the form is current (exit 1 if not)')
+    .action(async (dir: string, opts: { check?: boolean }) =>
+      setExit(await runTemplate(io, dir, opts)),
+    );
+
+  program
+    .command('codeowners')
+    .description(
+      "write the gatepass block of .github/CODEOWNERS: approvers own their resource's grants",
+    )
+    .argument('[repo-dir]', 'access repo checkout', '.')
+    .requiredOption(
+      '--policy-owners <principals...>',
+      'users or org/team slugs who must review policy changes',
+    )
+    .option('--stdout', 'print the block instead of writing the file')
+    .action(async (dir: string, opts: { policyOwners: string[]; stdout?: boolean }) =>
+      setExit(await runCodeowners(io, dir, opts)),
+    );
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of policy files (policies/schema.json)')
+    .action(() => {
+      io.out(policySchemaJson());
+      setExit(EXIT.ok);
+    });
+
+  return program;
+}
+
+/** Runs the CLI and returns its exit code: 0 clean, 1 problems found, 2 usage error. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are successful exits; everything else commander rejects is a usage error.
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.help' ||
+        e.code === 'commander.version'
+      )
+        return EXIT.ok;
+      return EXIT.usage;
+    }
+    io.err(`gatepass: ${(e as Error).message}\n`);
+    return EXIT.problems;
+  }
+}

@@ -1,0 +1,144 @@
+import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli, copyAccessRepo, REPO_ROOT } from '../helpers/cli.js';
+
+let repo: { dir: string; cleanup: () => Promise<void> };
+beforeEach(async () => {
+  repo = await copyAccessRepo();
+});
+afterEach(async () => {
+  await repo.cleanup();
+});
+
+describe('gatepass validate', () => {
+  it('prints nothing and exits 0 on the example access repo', async () => {
+    const r = await runCli(['validate', '.'], REPO_ROOT);
+    expect(r).toEqual({ code: 0, out: '', err: '' });
+  });
+
+  it('points at the file and line of a broken policy', async () => {
+    const file = join(repo.dir, 'policies', 'broken.yaml');
+    await writeFile(
+      file,
+      [
+        'resources:',
+        '  broken-db:',
+        '    description: a resource whose default exceeds its max',
+        '    provider: github-team',
+        '    target: { team: acme/broken }',
+        '    max_duration: 1h',
+        '    default_duration: 2h',
+        '    requesters: [alice]',
+        '    approvers: [bob]',
+        '    approvals_required: 1',
+        '',
+      ].join('\n'),
+    );
+    const r = await runCli(['validate', repo.dir], REPO_ROOT);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^policies\/broken\.yaml:7: .*default_duration/m);
+  });
+
+  it('reports problems as JSON for machines', async () => {
+    await writeFile(
+      join(repo.dir, 'policies', 'bad.yaml'),
+      'resources:\n  x:\n    nonsense: true\n',
+    );
+    const r = await runCli(['validate', repo.dir, '--json'], REPO_ROOT);
+    expect(r.code).toBe(1);
+    const parsed = JSON.parse(r.out) as {
+      ok: boolean;
+      problems: { file: string; line?: number }[];
+    };
+    expect(parsed.ok).toBe(false);
+    expect(
+      parsed.problems.some((p) => p.file === 'policies/bad.yaml' && p.line !== undefined),
+    ).toBe(true);
+  });
+
+  it('flags an issue form that no longer matches the policies', async () => {
+    const form = join(repo.dir, '.github', 'ISSUE_TEMPLATE', 'access-request.yml');
+    await writeFile(form, (await readFile(form, 'utf8')).replace(/- prod-/, '- stale-'));
+    const r = await runCli(['validate', repo.dir], REPO_ROOT);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/access-request\.yml:1: .*gatepass template/);
+  });
+
+  it('flags a grant file in the wrong place and a corrupt one', async () => {
+    await mkdir(join(repo.dir, 'grants', 'no-such-resource'), { recursive: true });
+    await writeFile(join(repo.dir, 'grants', 'stray.yaml'), 'id: x\n');
+    await writeFile(join(repo.dir, 'grants', 'no-such-resource', 'req-1.yaml'), 'id: [\n');
+    const r = await runCli(['validate', repo.dir], REPO_ROOT);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^grants\/stray\.yaml: not a grant path/m);
+    expect(r.out).toMatch(/^grants\/no-such-resource\/req-1\.yaml:\d+: YAML/m);
+  });
+
+  it('is a usage error (exit 2) for a directory that does not exist', async () => {
+    const r = await runCli(['validate', join(repo.dir, 'nope')], REPO_ROOT);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/not a directory/);
+  });
+});
+
+describe('gatepass template', () => {
+  it('regenerates exactly the committed issue form', async () => {
+    const form = join(repo.dir, '.github', 'ISSUE_TEMPLATE', 'access-request.yml');
+    const committed = await readFile(form, 'utf8');
+    await writeFile(form, 'stale');
+    expect((await runCli(['template', '--check', repo.dir], REPO_ROOT)).code).toBe(1);
+    const r = await runCli(['template', repo.dir], REPO_ROOT);
+    expect(r.code).toBe(0);
+    expect(await readFile(form, 'utf8')).toBe(committed);
+    expect((await runCli(['template', '--check', repo.dir], REPO_ROOT)).code).toBe(0);
+  });
+
+  it('refuses to generate a form from broken policies', async () => {
+    await writeFile(join(repo.dir, 'policies', 'bad.yaml'), 'resources: [\n');
+    const r = await runCli(['template', repo.dir], REPO_ROOT);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/policies\/bad\.yaml/);
+  });
+});
+
+describe('gatepass codeowners', () => {
+  it('makes approvers own their grant folders and keeps the rest of CODEOWNERS', async () => {
+    await mkdir(join(repo.dir, '.github'), { recursive: true });
+    await writeFile(join(repo.dir, '.github', 'CODEOWNERS'), '/docs/ @acme/writers\n');
+    const r = await runCli(
+      ['codeowners', repo.dir, '--policy-owners', '@acme/security'],
+      REPO_ROOT,
+    );
+    expect(r.code).toBe(0);
+    const text = await readFile(join(repo.dir, '.github', 'CODEOWNERS'), 'utf8');
+    expect(text).toMatch(/^\/docs\/ @acme\/writers$/m);
+    expect(text).toMatch(/^\/policies\/ @acme\/security$/m);
+    expect(text).toMatch(/^\/grants\/[a-z0-9-]+\/ @/m);
+    // Running it again replaces the block instead of appending a second one.
+    await runCli(['codeowners', repo.dir, '--policy-owners', 'acme/security'], REPO_ROOT);
+    const again = await readFile(join(repo.dir, '.github', 'CODEOWNERS'), 'utf8');
+    expect(again).toBe(text);
+  });
+
+  it('refuses owners that are not logins or team slugs', async () => {
+    const r = await runCli(['codeowners', repo.dir, '--policy-owners', 'not a team!'], REPO_ROOT);
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('usage', () => {
+  it('exits 2 on an unknown command or flag', async () => {
+    expect((await runCli(['frobnicate'], REPO_ROOT)).code).toBe(2);
+    expect((await runCli(['validate', '--frob'], REPO_ROOT)).code).toBe(2);
+    expect((await runCli(['codeowners'], REPO_ROOT)).code).toBe(2);
+  });
+
+  it('has --help on every command, exiting 0', async () => {
+    for (const cmd of [[], ['validate'], ['template'], ['codeowners'], ['schema']]) {
+      const r = await runCli([...cmd, '--help'], REPO_ROOT);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/Usage: gatepass/);
+    }
+  });
+});
