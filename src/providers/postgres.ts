@@ -304,7 +304,7 @@ export const postgresProvider: Provider = {
       );
 
     const { client: c, url } = await connect(target, ctx);
-    let existed = false;
+    let existed: boolean;
     try {
       const id = c.escapeIdentifier(role);
       const attrs =

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { ProviderError } from '../../src/core/errors.js';
 import { postgresProvider, roleNameFor } from '../../src/providers/postgres.js';
