@@ -216,7 +216,9 @@ async function krlFile(workdir: string, krlPath: string): Promise<string> {
 /** The grant id becomes the certificate's key id and a KRL line: keep it to one boring token. */
 function checkGrantId(grant: Grant): void {
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(grant.id))
-    throw new ProviderError(`ssh-certificate: grant id ${JSON.stringify(grant.id)} is not a safe key id`);
+    throw new ProviderError(
+      `ssh-certificate: grant id ${JSON.stringify(grant.id)} is not a safe key id`,
+    );
 }
 
 export const sshCertificateProvider: Provider = {
