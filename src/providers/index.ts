@@ -1,0 +1,41 @@
+import type { ProviderKind } from '../core/policy.js';
+import { ConfigurationError } from '../core/errors.js';
+import type { Provider } from './provider.js';
+import { commandProvider } from './command.js';
+import { postgresProvider } from './postgres.js';
+import { sshCertificateProvider } from './ssh-certificate.js';
+
+/*
+ * Provider kind → factory. Adding a provider touches only its own file and this map. Factories
+ * (not instances) so a provider may hold per-run state without leaking it between runs.
+ */
+export type ProviderFactory = () => Provider;
+
+const factories = new Map<string, ProviderFactory>([
+  ['postgres', () => postgresProvider],
+  ['ssh-certificate', () => sshCertificateProvider],
+  ['command', () => commandProvider],
+  // INTEGRATOR: register the GitHub providers here (written on another branch):
+  //   ['github-team', () => githubTeamProvider],
+  //   ['github-collaborator', () => githubCollaboratorProvider],
+]);
+
+/** Registers (or replaces) the factory for a kind; tests use it to plug in fakes. */
+export function registerProvider(kind: ProviderKind, factory: ProviderFactory): void {
+  factories.set(kind, factory);
+}
+
+/** The provider for `kind`; an unknown kind is a configuration error, never a silent no-op. */
+export function getProvider(kind: string): Provider {
+  const factory = factories.get(kind);
+  if (!factory) {
+    const known = [...factories.keys()].sort().join(', ');
+    throw new ConfigurationError(
+      `unknown provider ${JSON.stringify(kind)}; known providers: ${known}`,
+    );
+  }
+  return factory();
+}
+
+/** Kinds with a registered provider, for messages and validation. */
+export const registeredProviderKinds = (): string[] => [...factories.keys()].sort();

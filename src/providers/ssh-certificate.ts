@@ -1,0 +1,348 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve, sep } from 'node:path';
+import { promisify } from 'node:util';
+import type { Grant } from '../core/grant.js';
+import type { Problem } from '../core/problem.js';
+import { ConfigurationError, ProviderError } from '../core/errors.js';
+import { isSignable, parseSshPublicKey, type SshPublicKey } from './ssh-public-key.js';
+import { type Issued, type Provider, type ProviderContext, resolveSecretRef } from './provider.js';
+import { checkEnvRef, checkStringList, isSafeRelativePath, problem } from './target-checks.js';
+
+/*
+ * Signs the requester's GitHub SSH keys with the CA. The certificate's validity is the grant
+ * window, so expiry needs no action; revoke adds the serials (and the grant id as key id) to a
+ * KRL committed in the access repo, which servers load with `RevokedKeys`.
+ *
+ * There is no `list`: a certificate lives on the requester's machine, not in a target we can
+ * enumerate, and it ends by itself. Drift cannot exist beyond the KRL, which is already in git.
+ */
+
+const run = promisify(execFile);
+
+export const SSH_EXTENSIONS = [
+  'permit-pty',
+  'permit-port-forwarding',
+  'permit-agent-forwarding',
+  'permit-X11-forwarding',
+  'permit-user-rc',
+] as const;
+export const DEFAULT_KRL_PATH = 'ssh/revoked.krl';
+/** Principals go into a comma-separated `-n` list: no commas, spaces or shell-ish surprises. */
+const PRINCIPAL = /^[A-Za-z0-9._@-]{1,64}$/;
+const CIDR = /^[0-9A-Fa-f:.]+(?:\/\d{1,3})?$/;
+
+interface SshTarget {
+  ca_key: string;
+  principals: string[];
+  extensions: string[];
+  source_address: string[];
+  krl_path: string;
+}
+
+function isAddressOrCidr(s: string): boolean {
+  if (!CIDR.test(s)) return false;
+  const [addr, bits] = s.split('/');
+  const family = isIP(addr ?? '');
+  if (family === 0) return false;
+  return bits === undefined || Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+export function validateSshTarget(target: Record<string, unknown>): Problem[] {
+  const out: Problem[] = [...checkEnvRef(target, 'ca_key')];
+  out.push(
+    ...checkStringList(target, 'principals', {
+      required: true,
+      pattern: PRINCIPAL,
+      patternHelp: 'is not a valid principal (letters, digits, . _ @ -; at most 64)',
+    }),
+  );
+  out.push(
+    ...checkStringList(target, 'extensions', {
+      required: false,
+      pattern: new RegExp(`^(?:${SSH_EXTENSIONS.join('|')})$`),
+      patternHelp: `is not one of ${SSH_EXTENSIONS.join(', ')}`,
+    }),
+  );
+  out.push(...checkStringList(target, 'source_address', { required: false }));
+  if (Array.isArray(target.source_address)) {
+    target.source_address.forEach((a, i) => {
+      if (typeof a === 'string' && !isAddressOrCidr(a))
+        out.push(
+          problem(
+            `source_address[${i}]`,
+            `${JSON.stringify(a)} is not an IP address or CIDR block`,
+          ),
+        );
+    });
+  }
+  if (target.krl_path !== undefined && !isSafeRelativePath(target.krl_path))
+    out.push(
+      problem('krl_path', 'must be a relative path inside the access repo (no .., no leading /)'),
+    );
+  return out;
+}
+
+function readTarget(ctx: ProviderContext): SshTarget {
+  const t = ctx.resource.target;
+  const problems = validateSshTarget(t);
+  if (problems.length > 0)
+    throw new ConfigurationError(
+      `resource ${ctx.resource.name}: ${problems.map((p) => p.message).join('; ')}`,
+    );
+  return {
+    ca_key: t.ca_key as string,
+    principals: t.principals as string[],
+    extensions: (t.extensions as string[] | undefined) ?? [],
+    source_address: (t.source_address as string[] | undefined) ?? [],
+    krl_path: (t.krl_path as string | undefined) ?? DEFAULT_KRL_PATH,
+  };
+}
+
+/**
+ * Same grant and key → same serial, so a re-run re-signs rather than minting a new serial, and
+ * revoke can recompute serials even if the issue facts were never recorded. 63 bits, non-zero.
+ */
+export function serialFor(grantId: string, keyFingerprint: string): string {
+  const h = createHash('sha256').update(`gatepass\0${grantId}\0${keyFingerprint}`).digest();
+  const n = h.readBigUInt64BE(0) & 0x7fffffffffffffffn;
+  return (n === 0n ? 1n : n).toString();
+}
+
+/** `ssh-keygen -V` accepts raw epoch seconds in hex, which sidesteps time zones entirely. */
+const epochHex = (iso: string): string => `0x${Math.floor(Date.parse(iso) / 1000).toString(16)}`;
+
+async function sshKeygen(args: string[], what: string): Promise<void> {
+  try {
+    await run('ssh-keygen', args, { timeout: 30_000, maxBuffer: 1 << 20 });
+  } catch (e) {
+    const stderr = String((e as { stderr?: unknown }).stderr ?? '')
+      .split('\n')
+      .filter((l) => l && !/PRIVATE KEY/.test(l))
+      .slice(0, 3)
+      .join(' ')
+      .slice(0, 300);
+    throw new ProviderError(`ssh-certificate: ${what} failed${stderr ? `: ${stderr}` : ''}`);
+  }
+}
+
+/**
+ * Writes the CA private key from the environment to a 0600 file in a 0700 temp dir, derives its
+ * public half, runs `fn`, and always removes the dir.
+ */
+async function withCa<T>(
+  target: SshTarget,
+  ctx: ProviderContext,
+  fn: (dir: string, caPath: string, caPubPath: string) => Promise<T>,
+): Promise<T> {
+  const secret = resolveSecretRef(target.ca_key, ctx.env);
+  if (secret === undefined)
+    throw new ConfigurationError(
+      `resource ${ctx.resource.name}: ${target.ca_key} is not set in the environment`,
+    );
+  ctx.mask(secret);
+  const dir = await mkdtemp(join(tmpdir(), 'gatepass-ssh-'));
+  try {
+    const caPath = join(dir, 'ca');
+    // ssh-keygen refuses a key without its trailing newline.
+    await writeFile(caPath, secret.endsWith('\n') ? secret : `${secret}\n`, { mode: 0o600 });
+    const { stdout } = await run('ssh-keygen', ['-y', '-f', caPath], { timeout: 30_000 }).catch(
+      () => {
+        throw new ProviderError(
+          `ssh-certificate: ${target.ca_key} does not hold a usable unencrypted SSH private key`,
+        );
+      },
+    );
+    const caPubPath = join(dir, 'ca.pub');
+    await writeFile(caPubPath, stdout, { mode: 0o600 });
+    return await fn(dir, caPath, caPubPath);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const certFileName: Record<SshPublicKey['type'], string> = {
+  'ssh-ed25519': 'id_ed25519-cert.pub',
+  'ssh-rsa': 'id_rsa-cert.pub',
+  'ecdsa-sha2-nistp256': 'id_ecdsa-cert.pub',
+  'ecdsa-sha2-nistp384': 'id_ecdsa-cert.pub',
+  'ecdsa-sha2-nistp521': 'id_ecdsa-cert.pub',
+};
+
+function deliveryBody(
+  resource: string,
+  principals: string[],
+  expiresAt: string,
+  certs: { key: SshPublicKey; cert: string }[],
+): string {
+  const lines = [
+    `SSH certificate${certs.length > 1 ? 's' : ''} for **${resource}**, valid until **${expiresAt}** as ${principals.map((p) => `\`${p}\``).join(', ')}.`,
+    'Certificates are not secret. Save the one for your key next to it, and `ssh` uses it automatically:',
+    '',
+  ];
+  for (const { key, cert } of certs) {
+    const file = `~/.ssh/${certFileName[key.type]}`;
+    lines.push(
+      `For \`${key.type}\` key \`${key.fingerprint}\`:`,
+      '',
+      '```sh',
+      `cat > ${file} <<'EOF'`,
+      cert.trim(),
+      'EOF',
+      '```',
+      '',
+    );
+  }
+  lines.push(`Then \`ssh ${principals[0]}@<host>\` (or pass \`-o CertificateFile=<file>\`).`);
+  return lines.join('\n');
+}
+
+async function krlFile(workdir: string, krlPath: string): Promise<string> {
+  const root = await realpath(workdir);
+  const file = resolve(root, krlPath);
+  if (!file.startsWith(root + sep))
+    throw new ConfigurationError(`krl_path ${krlPath} leaves the access repo`);
+  await mkdir(dirname(file), { recursive: true });
+  // A symlinked directory on the way could point outside the checkout.
+  const realDir = await realpath(dirname(file));
+  if (realDir !== root && !realDir.startsWith(root + sep))
+    throw new ConfigurationError(`krl_path ${krlPath} leaves the access repo through a symlink`);
+  return join(realDir, file.slice(dirname(file).length + 1));
+}
+
+/** The grant id becomes the certificate's key id and a KRL line: keep it to one boring token. */
+function checkGrantId(grant: Grant): void {
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(grant.id))
+    throw new ProviderError(
+      `ssh-certificate: grant id ${JSON.stringify(grant.id)} is not a safe key id`,
+    );
+}
+
+export const sshCertificateProvider: Provider = {
+  kind: 'ssh-certificate',
+
+  validateTarget: validateSshTarget,
+
+  async issue(grant: Grant, ctx: ProviderContext): Promise<Issued> {
+    const target = readTarget(ctx);
+    checkGrantId(grant);
+    const from = grant.issued_at;
+    const to = grant.expires_at;
+    if (!from || !to || Number.isNaN(Date.parse(from)) || Number.isNaN(Date.parse(to)))
+      throw new ProviderError(
+        `ssh-certificate: grant ${grant.id} has no valid issued_at/expires_at`,
+      );
+    const published = await ctx.publicKeys(grant.requester);
+    if (published.length === 0)
+      throw new ProviderError(
+        `${grant.requester.login} has no SSH keys on GitHub; add one at https://github.com/settings/keys and retry`,
+      );
+    const parsed = published
+      .map((k) => parseSshPublicKey(k))
+      .filter((k): k is SshPublicKey => k !== undefined);
+    const keys = [...new Map(parsed.filter(isSignable).map((k) => [k.fingerprint, k])).values()];
+    if (keys.length === 0)
+      throw new ProviderError(
+        `${grant.requester.login} has no usable SSH key on GitHub (need ssh-ed25519, ecdsa, or ssh-rsa of at least 2048 bits)`,
+      );
+
+    const options = ['-O', 'clear', ...target.extensions.flatMap((e) => ['-O', e])];
+    if (target.source_address.length > 0)
+      options.push('-O', `source-address=${target.source_address.join(',')}`);
+    const validity = `${epochHex(from)}:${epochHex(to)}`;
+
+    const certs = await withCa(target, ctx, async (dir, caPath) => {
+      const out: { key: SshPublicKey; cert: string; serial: string }[] = [];
+      for (const [i, key] of keys.entries()) {
+        const pub = join(dir, `key${i}.pub`);
+        await writeFile(pub, `${key.line}\n`);
+        const serial = serialFor(grant.id, key.fingerprint);
+        await sshKeygen(
+          [
+            '-q',
+            '-s',
+            caPath,
+            '-I',
+            grant.id,
+            '-n',
+            target.principals.join(','),
+            '-V',
+            validity,
+            '-z',
+            serial,
+            ...options,
+            pub,
+          ],
+          `signing key ${key.fingerprint}`,
+        );
+        out.push({
+          key,
+          cert: (await readFile(join(dir, `key${i}-cert.pub`), 'utf8')).trim(),
+          serial,
+        });
+      }
+      return out;
+    });
+    ctx.log(
+      `ssh-certificate: signed ${certs.length} key(s) for ${grant.requester.login} until ${to}`,
+    );
+    return {
+      facts: {
+        serials: certs.map((c) => c.serial),
+        key_fingerprints: certs.map((c) => c.key.fingerprint),
+        principals: [...target.principals],
+        valid_until: new Date(Date.parse(to)).toISOString(),
+      },
+      delivery: {
+        title: `SSH certificate for ${ctx.resource.name}`,
+        body: deliveryBody(
+          ctx.resource.name,
+          target.principals,
+          new Date(Date.parse(to)).toISOString(),
+          certs,
+        ),
+      },
+    };
+  },
+
+  async revoke(grant: Grant, ctx: ProviderContext): Promise<void> {
+    const target = readTarget(ctx);
+    checkGrantId(grant);
+    const recorded = grant.issued?.serials;
+    const serials = new Set(
+      Array.isArray(recorded) ? recorded.filter((s) => /^\d{1,20}$/.test(s)) : [],
+    );
+    // If issue ran but its facts were never committed, the serials can still be recomputed.
+    try {
+      for (const k of await ctx.publicKeys(grant.requester)) {
+        const parsed = parseSshPublicKey(k);
+        if (parsed) serials.add(serialFor(grant.id, parsed.fingerprint));
+      }
+    } catch (e) {
+      ctx.log(
+        `ssh-certificate: could not fetch keys to recompute serials (${(e as Error).message}); using recorded serials and key id`,
+      );
+    }
+    const file = await krlFile(ctx.workdir, target.krl_path);
+    await withCa(target, ctx, async (dir, _ca, caPub) => {
+      const spec = join(dir, 'revoke.spec');
+      // The key id line catches any certificate for this grant, whatever its serial.
+      const lines = [...[...serials].sort().map((s) => `serial: ${s}`), `id: ${grant.id}`];
+      await writeFile(spec, `${lines.join('\n')}\n`);
+      let exists = true;
+      await readFile(file).catch(() => (exists = false));
+      await sshKeygen(
+        ['-q', '-k', ...(exists ? ['-u'] : []), '-s', caPub, '-f', file, spec],
+        `updating the KRL ${target.krl_path}`,
+      );
+    });
+    ctx.log(
+      `ssh-certificate: revoked ${serials.size} serial(s) of grant ${grant.id} in ${target.krl_path}`,
+    );
+  },
+};
+
+export default sshCertificateProvider;
