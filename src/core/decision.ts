@@ -1,6 +1,6 @@
 import { formatDuration } from './duration.js';
 import type { Approval, Grant } from './grant.js';
-import { type Memberships, matchesAny } from './identity.js';
+import { type Memberships, matchesAny, matchingPrincipal } from './identity.js';
 import type { Resource } from './policy.js';
 import { checkGrantAgainstPolicy } from './request-check.js';
 import type { Decision, Review, ReviewVerdict } from './review.js';
@@ -94,7 +94,9 @@ export function decide(input: DecisionInput): Decision {
     }
     if (r.commit_id !== headSha)
       return no(`made on ${short(r.commit_id)}, not the current head: a push voids approvals`);
-    approvers.push({ login: r.user!.login, id: r.user!.id, review_id: r.id });
+    const who = { login: r.user!.login, id: r.user!.id };
+    const via = matchingPrincipal(who, resource.approvers, memberships);
+    approvers.push({ ...who, review_id: r.id, ...(via ? { via } : {}) });
     return { ...base, counted: true, reason: 'counts as an approval' };
   });
 

@@ -162,6 +162,7 @@ export const GRANT_SCHEMA = {
               login: person.properties.login,
               id: person.properties.id,
               review_id: { type: 'integer', minimum: 1 },
+              via: { type: 'string', maxLength: 140 },
             },
           },
         },

@@ -23,6 +23,8 @@ export interface Approval {
   login: string;
   id: number;
   review_id: number;
+  /** The approvers entry that made them eligible (a login or `org/team`), so audits can re-check it offline. */
+  via?: string;
 }
 
 /**

@@ -31,7 +31,16 @@ export function matchesAny(
   principals: readonly Principal[],
   memberships: Memberships,
 ): boolean {
-  return principals.some((p) =>
+  return matchingPrincipal(person, principals, memberships) !== undefined;
+}
+
+/** The first of `principals` that names `person`, directly (by login) or through a team. */
+export function matchingPrincipal(
+  person: Person,
+  principals: readonly Principal[],
+  memberships: Memberships,
+): Principal | undefined {
+  return principals.find((p) =>
     isTeam(p) ? (memberships.get(teamKey(p))?.has(person.id) ?? false) : sameLogin(p, person.login),
   );
 }

@@ -61,7 +61,8 @@ export function formatTrailers(t: EventTrailers): string {
   if (t.requestedBy)
     lines.push(`${TRAILER.requestedBy}: ${clean(t.requestedBy.login)} (${t.requestedBy.id})`);
   for (const a of t.approvedBy ?? []) {
-    lines.push(`${TRAILER.approvedBy}: ${clean(a.login)} (${a.id}) review=${a.review_id}`);
+    const via = a.via ? ` via=${clean(a.via)}` : '';
+    lines.push(`${TRAILER.approvedBy}: ${clean(a.login)} (${a.id}) review=${a.review_id}${via}`);
   }
   if (t.policy) lines.push(`${TRAILER.policy}: ${clean(t.policy)}`);
   if (t.rule) lines.push(`${TRAILER.rule}: ${clean(t.rule)}`);
@@ -81,7 +82,7 @@ export function commitMessage(subject: string, t: EventTrailers, body?: string):
 }
 
 const PERSON = /^(\S+) \((\d+)\)$/;
-const APPROVAL = /^(\S+) \((\d+)\) review=(\d+)$/;
+const APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
 
 /**
  * Reads the trailer block of a message (the last paragraph). Returns null when the message
@@ -111,7 +112,12 @@ export function parseTrailers(message: string): EventTrailers | null {
   const approvals = (fields.get(TRAILER.approvedBy.toLowerCase()) ?? [])
     .map((v) => APPROVAL.exec(v))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ login: m[1]!, id: Number(m[2]), review_id: Number(m[3]) }));
+    .map((m) => ({
+      login: m[1]!,
+      id: Number(m[2]),
+      review_id: Number(m[3]),
+      ...(m[4] ? { via: m[4] } : {}),
+    }));
   if (approvals.length) out.approvedBy = approvals;
   const set = <K extends keyof EventTrailers>(
     k: K,

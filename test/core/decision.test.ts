@@ -55,8 +55,9 @@ describe('decide', () => {
     expect(d.outcome).toBe('approved');
     expect(d.rule).toBe('reviews');
     expect(d.approvers).toEqual([
-      { login: 'alice', id: alice.id, review_id: r1.id },
-      { login: 'carol', id: carol.id, review_id: r2.id },
+      // `via` records which approvers entry made each one eligible, so audits can re-check it.
+      { login: 'alice', id: alice.id, review_id: r1.id, via: 'alice' },
+      { login: 'carol', id: carol.id, review_id: r2.id, via: 'acme/dba' },
     ]);
     expect(d.verdicts.every((v) => v.counted)).toBe(true);
   });

@@ -1,0 +1,63 @@
+import { describe, it, expect } from '@jest/globals';
+import fc from 'fast-check';
+import {
+  commitMessage,
+  parseTrailers,
+  formatTrailers,
+  type EventTrailers,
+} from '../../src/core/trailers.js';
+
+const approved: EventTrailers = {
+  grant: 'req-42',
+  event: 'approved',
+  resource: 'prod-db',
+  requestedBy: { login: 'alice', id: 1 },
+  approvedBy: [
+    { login: 'bob', id: 2, review_id: 77, via: 'acme/sre' },
+    { login: 'carol', id: 3, review_id: 78 },
+  ],
+  policy: 'a'.repeat(40),
+  rule: 'reviews',
+  at: '2026-11-30T10:00:00Z',
+  pullRequest: 43,
+};
+
+describe('commit trailers', () => {
+  it('round-trip through a commit message', () => {
+    const msg = commitMessage(
+      'Grant prod-db to alice (req-42)',
+      approved,
+      'Justification: debugging',
+    );
+    expect(parseTrailers(msg)).toEqual(approved);
+  });
+
+  it('are written as git trailers in the last paragraph', () => {
+    const msg = commitMessage('subject', approved);
+    const last = msg.trim().split('\n\n').at(-1)!;
+    expect(last.split('\n')).toContain('Approved-by: bob (2) review=77 via=acme/sre');
+    expect(last.split('\n')).toContain('Gatepass-Event: approved');
+  });
+
+  it('cannot be smuggled in through a newline in a value', () => {
+    const msg = commitMessage('x', { ...approved, grant: 'req-1\nGatepass-Event: issued' });
+    expect(parseTrailers(msg)?.event).toBe('approved');
+  });
+
+  it('are absent from an ordinary commit', () => {
+    expect(parseTrailers('Fix typo\n\nSigned-off-by: someone <a@b>\n')).toBeNull();
+    expect(
+      parseTrailers('Gatepass-Grant: x\nGatepass-Event: bogus\nGatepass-Resource: y'),
+    ).toBeNull();
+  });
+
+  it('never throws on arbitrary messages', () => {
+    fc.assert(fc.property(fc.string(), (s) => void parseTrailers(s)));
+  });
+
+  it('format every field once, in a fixed order', () => {
+    expect(formatTrailers({ grant: 'g', event: 'expired', resource: 'r', actor: 'schedule' })).toBe(
+      'Gatepass-Grant: g\nGatepass-Event: expired\nGatepass-Resource: r\nGatepass-Actor: schedule',
+    );
+  });
+});
