@@ -35,12 +35,13 @@ export function createOctokit(options: OctokitOptions): GitHubOctokit {
   const onLimit =
     (kind: string) =>
     (retryAfter: number, req: { method: string; url: string }, _o: unknown, retryCount: number) => {
-      // Only method and route template: the URL never carries the token, but keep it minimal.
+      // Method and path only: the URL carries no token, but query strings are noise here.
+      const what = `${req.method} ${req.url.replace(/^https?:\/\/[^/]+/, '').split('?')[0]}`;
       if (retryCount < RATE_LIMIT_RETRIES) {
-        log(`GitHub ${kind} on ${req.method} ${req.url}: retrying in ${retryAfter}s`);
+        log(`GitHub ${kind} on ${what}: retrying in ${retryAfter}s`);
         return true;
       }
-      log(`GitHub ${kind} on ${req.method} ${req.url}: giving up after ${retryCount} retries`);
+      log(`GitHub ${kind} on ${what}: giving up after ${retryCount} retries`);
       return false;
     };
   return new GatepassOctokit({
@@ -74,9 +75,12 @@ interface Hookable {
 }
 
 export interface ApiCallCounter {
-  /** Requests sent since the counter was attached (each retry counts: it is a real call). */
+  /**
+   * Requests made since the counter was attached. A request retried by the retry or
+   * throttling plugin counts once: this measures what the code asks for, not the attempts.
+   */
   calls(): number;
-  /** Calls per `METHOD /route/template`. */
+  /** Calls per `METHOD /path` (path parameters filled in, query string dropped). */
   byRoute(): Record<string, number>;
 }
 
@@ -89,7 +93,8 @@ export function countApiCalls(octokit: Hookable): ApiCallCounter {
   const routes: Record<string, number> = {};
   octokit.hook.before('request', (options) => {
     total += 1;
-    const key = `${options.method} ${options.url}`;
+    const path = options.url.replace(/^https?:\/\/[^/]+/, '').split('?')[0];
+    const key = `${options.method} ${path}`;
     routes[key] = (routes[key] ?? 0) + 1;
   });
   return { calls: () => total, byRoute: () => ({ ...routes }) };
