@@ -108,3 +108,8 @@ export const prFile = (filename: string, status = 'added'): Json => ({
   filename,
   status,
 });
+
+/** `GET /user/{account_id}`: the account as it is called now. */
+export function account(login: string, id: number): Json {
+  return { ...first('GET', '/user/{account_id}'), login, id };
+}
