@@ -4,6 +4,8 @@ import type { Provider } from './provider.js';
 import { commandProvider } from './command.js';
 import { postgresProvider } from './postgres.js';
 import { sshCertificateProvider } from './ssh-certificate.js';
+import { githubTeamProvider } from './github-team.js';
+import { githubCollaboratorProvider } from './github-collaborator.js';
 
 /*
  * Provider kind → factory. Adding a provider touches only its own file and this map. Factories
@@ -15,9 +17,8 @@ const factories = new Map<string, ProviderFactory>([
   ['postgres', () => postgresProvider],
   ['ssh-certificate', () => sshCertificateProvider],
   ['command', () => commandProvider],
-  // INTEGRATOR: register the GitHub providers here (written on another branch):
-  //   ['github-team', () => githubTeamProvider],
-  //   ['github-collaborator', () => githubCollaboratorProvider],
+  ['github-team', () => githubTeamProvider],
+  ['github-collaborator', () => githubCollaboratorProvider],
 ]);
 
 /** Registers (or replaces) the factory for a kind; tests use it to plug in fakes. */

@@ -3,6 +3,7 @@ import type { Resource, ProviderKind } from '../core/policy.js';
 import type { Problem } from '../core/problem.js';
 import type { Clock } from '../core/clock.js';
 import type { Person } from '../core/identity.js';
+import type { GitHubClient } from '../github/github-client.js';
 
 /** What a provider reports after issuing: facts recorded in the grant (never a secret). */
 export interface Issued {
@@ -43,6 +44,8 @@ export interface ProviderContext {
    * caller commits them with the grant's state change.
    */
   workdir: string;
+  /** The GitHub API, for providers that grant GitHub access (github-team, github-collaborator). */
+  github?: GitHubClient;
 }
 
 export interface Provider {

@@ -1,0 +1,355 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { GitError } from '../core/errors.js';
+
+export interface Identity {
+  name: string;
+  email: string;
+}
+
+/** The identity gatepass commits as unless told otherwise. */
+export const GATEPASS_IDENTITY: Identity = {
+  name: 'gatepass',
+  email: 'gatepass@users.noreply.github.com',
+};
+
+/** One path changed by a commit (`git log --name-status`). */
+export interface FileChange {
+  /** A, M, D, T, or R/C followed by a similarity score. */
+  status: string;
+  path: string;
+  /** The old path of a rename or copy. */
+  from?: string;
+}
+
+export interface LogCommit {
+  sha: string;
+  authorName: string;
+  authorEmail: string;
+  /** Committer date, strict ISO 8601. */
+  committedAt: string;
+  /** The full message (subject, body, trailers). */
+  message: string;
+  changes: FileChange[];
+}
+
+export interface LogOptions {
+  /** Start point (default HEAD). */
+  rev?: string;
+  /** Only commits touching these paths. */
+  paths?: string[];
+  /** Oldest first (the order an audit replays history in). */
+  reverse?: boolean;
+}
+
+/**
+ * Config for every command: the repository's own hooks, pagers, signing and fsmonitor are not
+ * gatepass's business, and output must not depend on the user's settings.
+ */
+const SAFE_CONFIG = [
+  'core.hooksPath=/dev/null',
+  'core.fsmonitor=false',
+  'core.pager=cat',
+  'core.quotePath=false',
+  'commit.gpgSign=false',
+  'tag.gpgSign=false',
+  'color.ui=false',
+  'log.showSignature=false',
+  'i18n.logOutputEncoding=UTF-8',
+  'advice.detachedHead=false',
+].flatMap((c) => ['-c', c]);
+
+const MAX_BUFFER = 256 * 1024 * 1024;
+
+/** Credentials embedded in remote URLs (`https://x-access-token:…@github.com`) never leave. */
+const redactUrls = (s: string): string => s.replace(/(\w+:\/\/)[^/@\s]+@/g, '$1[redacted]@');
+
+interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/**
+ * The only place that runs git (create-pull-request's GitCommandManager): one method per
+ * verb, all through `exec`, no shell, fixed identity, no prompts.
+ */
+export class GitRepo {
+  private constructor(
+    readonly dir: string,
+    private readonly identity: Identity,
+  ) {}
+
+  /** Opens an existing work tree. */
+  static async open(dir: string, identity: Identity = GATEPASS_IDENTITY): Promise<GitRepo> {
+    const repo = new GitRepo(resolve(dir), identity);
+    await repo.exec(['rev-parse', '--git-dir']);
+    return repo;
+  }
+
+  static async clone(
+    url: string,
+    dir: string,
+    identity: Identity = GATEPASS_IDENTITY,
+  ): Promise<GitRepo> {
+    const target = resolve(dir);
+    await mkdir(dirname(target), { recursive: true });
+    await new GitRepo(dirname(target), identity).exec(['clone', '--quiet', '--', url, target]);
+    return new GitRepo(target, identity);
+  }
+
+  async headSha(): Promise<string> {
+    return (await this.exec(['rev-parse', '--verify', 'HEAD^{commit}'])).stdout.trim();
+  }
+
+  /** The commit a ref names, or null when it names none. */
+  async revParse(ref: string): Promise<string | null> {
+    const r = await this.exec(
+      ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`],
+      {
+        allowFail: true,
+      },
+    );
+    return r.code === 0 ? r.stdout.trim() : null;
+  }
+
+  /** Fetches one branch into `refs/remotes/<remote>/<branch>`. */
+  async fetch(remote: string, branch: string): Promise<void> {
+    await this.exec([
+      'fetch',
+      '--quiet',
+      '--no-tags',
+      '--',
+      remote,
+      `+refs/heads/${branch}:refs/remotes/${remote}/${branch}`,
+    ]);
+  }
+
+  async resetHard(ref: string): Promise<void> {
+    await this.exec(['reset', '--quiet', '--hard', ref, '--']);
+  }
+
+  async checkout(ref: string): Promise<void> {
+    await this.exec(['checkout', '--quiet', ref, '--']);
+  }
+
+  async add(paths: string[]): Promise<void> {
+    if (paths.length) await this.exec(['add', '--', ...paths]);
+  }
+
+  async rm(paths: string[]): Promise<void> {
+    if (paths.length) await this.exec(['rm', '--quiet', '--', ...paths]);
+  }
+
+  /** Moves a tracked file, creating the destination folder (archive paths are new folders). */
+  async mv(from: string, to: string): Promise<void> {
+    await mkdir(dirname(join(this.dir, to)), { recursive: true });
+    await this.exec(['mv', '--', from, to]);
+  }
+
+  /** Commits what is staged; returns the new commit's sha. */
+  async commit(
+    message: string,
+    options: { author?: Identity; allowEmpty?: boolean } = {},
+  ): Promise<string> {
+    const args = ['commit', '--quiet', '--no-verify', '--file=-'];
+    if (options.allowEmpty) args.push('--allow-empty');
+    if (options.author) args.push(`--author=${options.author.name} <${options.author.email}>`);
+    await this.exec(args, { input: message });
+    return this.headSha();
+  }
+
+  /**
+   * Pushes HEAD to a branch. A push refused because the branch moved (someone else pushed
+   * first) is an expected outcome, returned as `rejected` for the caller to re-fetch and re-plan.
+   */
+  async push(remote: string, branch: string): Promise<'ok' | 'rejected'> {
+    const r = await this.exec(['push', '--porcelain', '--', remote, `HEAD:refs/heads/${branch}`], {
+      allowFail: true,
+    });
+    if (r.code === 0) return 'ok';
+    const out = `${r.stdout}\n${r.stderr}`;
+    if (
+      /^!\t.*\[rejected\]|non-fast-forward|fetch first|\[remote rejected\].*(?:cannot lock ref|incorrect old value)/m.test(
+        out,
+      )
+    ) {
+      return 'rejected';
+    }
+    throw new GitError(`git push failed (exit ${r.code}): ${redactUrls(r.stderr.trim())}`);
+  }
+
+  /** A file's content at a revision, or null when it does not exist there. */
+  async showFile(rev: string, path: string): Promise<string | null> {
+    const r = await this.exec(['cat-file', 'blob', `${rev}:${path}`], { allowFail: true });
+    if (r.code === 0) return r.stdout;
+    if (
+      /does not exist|exists on disk, but not in|Not a valid object name|bad revision/i.test(
+        r.stderr,
+      )
+    ) {
+      return null;
+    }
+    throw new GitError(`git cat-file failed for ${rev}:${path}: ${r.stderr.trim()}`);
+  }
+
+  /** Files under a folder at a revision (recursive, repository-relative paths). */
+  async listFiles(rev: string, prefix: string): Promise<string[]> {
+    const r = await this.exec([
+      'ls-tree',
+      '-r',
+      '-z',
+      '--name-only',
+      '--end-of-options',
+      rev,
+      '--',
+      prefix,
+    ]);
+    return r.stdout.split('\0').filter((p) => p !== '');
+  }
+
+  /** No staged, unstaged or untracked changes. */
+  async isClean(): Promise<boolean> {
+    return (
+      (await this.exec(['status', '--porcelain', '-z', '--untracked-files=all'])).stdout === ''
+    );
+  }
+
+  /**
+   * Streams commits (newest first unless `reverse`) with their changed files, one at a time:
+   * memory stays flat however long the history (an audit reads tens of thousands of commits).
+   */
+  async *logTrailers(options: LogOptions = {}): AsyncGenerator<LogCommit> {
+    // A random marker starts each record: a commit message cannot forge a record boundary.
+    const marker = `gatepass-${randomBytes(12).toString('hex')}`;
+    const args = [
+      ...SAFE_CONFIG,
+      'log',
+      '-z',
+      '--no-renames',
+      '--name-status',
+      `--format=${marker}%x00%H%x00%an%x00%ae%x00%cI%x00%B%x00`,
+      ...(options.reverse ? ['--reverse'] : []),
+      '--end-of-options',
+      options.rev ?? 'HEAD',
+      '--',
+      ...(options.paths ?? []),
+    ];
+    const child = spawn('git', args, {
+      cwd: this.dir,
+      env: this.env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      if (stderr.length < 10_000) stderr += d;
+    });
+    const exited = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
+
+    let pending = '';
+    let tokens: string[] = [];
+    let current: LogCommit | null = null;
+    let expectPaths = 0;
+    let change: FileChange | null = null;
+
+    const take = function* (token: string): Generator<LogCommit> {
+      if (token === marker) {
+        if (current) yield current;
+        current = null;
+        tokens = [];
+        return;
+      }
+      if (!current) {
+        tokens.push(token);
+        if (tokens.length === 5) {
+          const [sha = '', authorName = '', authorEmail = '', committedAt = '', message = ''] =
+            tokens;
+          current = {
+            sha,
+            authorName,
+            authorEmail,
+            committedAt,
+            message: message.replace(/\n+$/, ''),
+            changes: [],
+          };
+        }
+        return;
+      }
+      if (expectPaths > 0 && change) {
+        if (change.path === '') change.path = token;
+        else {
+          change.from = change.path;
+          change.path = token;
+        }
+        expectPaths -= 1;
+        if (expectPaths === 0) current.changes.push(change);
+        return;
+      }
+      const status = token.replace(/^\n/, '');
+      if (status === '') return;
+      change = { status, path: '' };
+      expectPaths = /^[RC]/.test(status) ? 2 : 1;
+    };
+
+    try {
+      child.stdout.setEncoding('utf8');
+      for await (const chunk of child.stdout as AsyncIterable<string>) {
+        pending += chunk;
+        const parts = pending.split('\0');
+        pending = parts.pop() ?? '';
+        for (const token of parts) yield* take(token);
+      }
+      if (pending !== '') yield* take(pending);
+      const code = await exited;
+      if (code !== 0)
+        throw new GitError(`git log failed (exit ${code}): ${redactUrls(stderr.trim())}`);
+      if (current) yield current;
+    } finally {
+      // The consumer may stop early: do not leave git blocked on a full pipe.
+      if (child.exitCode === null) child.kill();
+    }
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_COMMITTER_NAME: this.identity.name,
+      GIT_COMMITTER_EMAIL: this.identity.email,
+      GIT_AUTHOR_NAME: this.identity.name,
+      GIT_AUTHOR_EMAIL: this.identity.email,
+      LC_ALL: 'C',
+    };
+  }
+
+  private exec(
+    args: string[],
+    options: { allowFail?: boolean; input?: string } = {},
+  ): Promise<ExecResult> {
+    return new Promise((res, rej) => {
+      const child = execFile(
+        'git',
+        [...SAFE_CONFIG, ...args],
+        { cwd: this.dir, env: this.env(), maxBuffer: MAX_BUFFER, encoding: 'utf8' },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+          if (code !== 0 && !options.allowFail) {
+            rej(
+              new GitError(
+                `git ${args[0]} failed (exit ${code}): ${redactUrls(String(stderr).trim() || String(error?.message))}`,
+              ),
+            );
+            return;
+          }
+          res({ stdout: String(stdout), stderr: String(stderr), code });
+        },
+      );
+      // A command that exits without reading stdin must not fail on EPIPE.
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(options.input);
+    });
+  }
+}

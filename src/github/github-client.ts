@@ -1,0 +1,406 @@
+import type { Octokit } from '@octokit/rest';
+import { GitHubApiError } from '../core/errors.js';
+import { teamKey, type Memberships } from '../core/identity.js';
+import type { Review } from '../core/review.js';
+
+/**
+ * What the client needs from an Octokit. Ours (`createOctokit`) and Probot's `context.octokit`
+ * both fit; callers never see Octokit through this class.
+ */
+export type OctokitLike = Pick<Octokit, 'request' | 'paginate'>;
+
+export interface RepoRef {
+  owner: string;
+  repo: string;
+}
+
+export interface PullRequestInfo {
+  number: number;
+  state: 'open' | 'closed';
+  merged: boolean;
+  merge_commit_sha: string | null;
+  head_sha: string;
+  base_ref: string;
+  user: { login: string; id: number; type: string };
+  merged_at: string | null;
+}
+
+export interface PullRequestFile {
+  filename: string;
+  status: string;
+}
+
+export type TeamRole = 'member' | 'maintainer';
+export interface TeamMembershipInfo {
+  state: 'active' | 'pending';
+  role: TeamRole;
+}
+
+/** Repository permissions as the collaborator API names them, weakest first. */
+export const REPO_PERMISSIONS = ['pull', 'triage', 'push', 'maintain', 'admin'] as const;
+export type RepoPermission = (typeof REPO_PERMISSIONS)[number];
+
+/** `role_name` from the permission API (`read`/`write` are the API's names for pull/push). */
+const ROLE_TO_PERMISSION: Record<string, RepoPermission> = {
+  read: 'pull',
+  pull: 'pull',
+  triage: 'triage',
+  write: 'push',
+  push: 'push',
+  maintain: 'maintain',
+  admin: 'admin',
+};
+
+/** Maps an API role name to a permission; custom roles and `none` give null. */
+export function toRepoPermission(role: string | null | undefined): RepoPermission | null {
+  return role ? (ROLE_TO_PERMISSION[role.toLowerCase()] ?? null) : null;
+}
+
+export const permissionRank = (p: RepoPermission | null): number =>
+  p === null ? -1 : REPO_PERMISSIONS.indexOf(p);
+
+export type AddCollaboratorResult =
+  | { kind: 'invited'; invitationId: number }
+  /** Already a collaborator: the permission was set, no invitation was needed. */
+  | { kind: 'updated' };
+
+export interface Collaborator {
+  login: string;
+  id: number;
+  permission: RepoPermission | null;
+}
+
+export interface Invitation {
+  id: number;
+  invitee: { login: string; id: number } | null;
+  permission: string;
+}
+
+const TOKEN_PATTERN =
+  /\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,}|v1\.[0-9a-f]{40})\b/g;
+
+/** Removes anything that looks like a GitHub token, whatever a server put in its message. */
+export const redactTokens = (s: string): string => s.replace(TOKEN_PATTERN, '[redacted]');
+
+const statusOf = (e: unknown): number | undefined =>
+  typeof e === 'object' && e !== null && typeof (e as { status?: unknown }).status === 'number'
+    ? (e as { status: number }).status
+    : undefined;
+
+const isNotFound = (e: unknown): boolean => statusOf(e) === 404;
+
+function splitTeam(team: string): { org: string; team_slug: string } {
+  const [org, team_slug, ...rest] = team.split('/');
+  if (!org || !team_slug || rest.length > 0) {
+    throw new GitHubApiError(`not a team (expected org/slug): ${JSON.stringify(team)}`);
+  }
+  return { org, team_slug };
+}
+
+function splitRepo(fullName: string): RepoRef {
+  const [owner, repo, ...rest] = fullName.split('/');
+  if (!owner || !repo || rest.length > 0) {
+    throw new GitHubApiError(`not a repository (expected owner/name): ${JSON.stringify(fullName)}`);
+  }
+  return { owner, repo };
+}
+
+/**
+ * The GitHub API in gatepass's terms (release-please's `Scm`): domain types in and out, every
+ * list fully paginated, every failure a `GitHubApiError`. Add a method per need; keep Octokit
+ * types inside this file.
+ */
+export class GitHubClient {
+  constructor(
+    private readonly octokit: OctokitLike,
+    readonly repoRef: RepoRef,
+  ) {}
+
+  /** Public SSH keys the user published on GitHub. */
+  async userKeys(login: string): Promise<string[]> {
+    const keys = await this.call(`list keys of ${login}`, () =>
+      this.octokit.paginate('GET /users/{username}/keys', { username: login, per_page: 100 }),
+    );
+    return keys.map((k) => k.key);
+  }
+
+  /** The current login of a user id (logins are renamed and re-registered; ids are not). */
+  async loginForId(id: number): Promise<string | null> {
+    try {
+      const res = await this.call(`look up user ${id}`, () =>
+        this.octokit.request('GET /user/{account_id}', { account_id: id }),
+      );
+      return res.data.login;
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  /** Ids of a team's members (child teams included, as GitHub lists them); unknown team → empty. */
+  async teamMemberIds(team: string): Promise<Set<number>> {
+    const { org, team_slug } = splitTeam(team);
+    try {
+      const members = await this.call(`list members of ${team}`, () =>
+        this.octokit.paginate('GET /orgs/{org}/teams/{team_slug}/members', {
+          org,
+          team_slug,
+          per_page: 100,
+        }),
+      );
+      return new Set(members.map((m) => m.id));
+    } catch (e) {
+      // A team that does not exist (or that the token cannot see) names nobody: deny by default.
+      if (isNotFound(e)) return new Set();
+      throw e;
+    }
+  }
+
+  /** Team memberships for the decision: one call per distinct team, in parallel. */
+  async memberships(teams: readonly string[]): Promise<Memberships> {
+    const keys = [...new Set(teams.map(teamKey))];
+    const sets = await Promise.all(keys.map((k) => this.teamMemberIds(k)));
+    return new Map(keys.map((k, i) => [k, sets[i] ?? new Set<number>()]));
+  }
+
+  async pullRequest(pull_number: number): Promise<PullRequestInfo> {
+    const { data } = await this.call(`get pull request #${pull_number}`, () =>
+      this.octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
+        ...this.repoRef,
+        pull_number,
+      }),
+    );
+    return {
+      number: data.number,
+      state: data.state === 'open' ? 'open' : 'closed',
+      merged: data.merged,
+      merge_commit_sha: data.merge_commit_sha,
+      head_sha: data.head.sha,
+      base_ref: data.base.ref,
+      user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
+      merged_at: data.merged_at,
+    };
+  }
+
+  async reviews(pull_number: number): Promise<Review[]> {
+    const reviews = await this.call(`list reviews of #${pull_number}`, () =>
+      this.octokit.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews', {
+        ...this.repoRef,
+        pull_number,
+        per_page: 100,
+      }),
+    );
+    return reviews.map((r) => ({
+      id: r.id,
+      user: r.user ? { login: r.user.login, id: r.user.id, type: r.user.type } : null,
+      state: r.state as Review['state'],
+      commit_id: r.commit_id,
+      submitted_at: r.submitted_at ?? null,
+    }));
+  }
+
+  async pullRequestFiles(pull_number: number): Promise<PullRequestFile[]> {
+    const files = await this.call(`list files of #${pull_number}`, () =>
+      this.octokit.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', {
+        ...this.repoRef,
+        pull_number,
+        per_page: 100,
+      }),
+    );
+    return files.map((f) => ({ filename: f.filename, status: f.status }));
+  }
+
+  /** Adds or updates a membership; a non-member of the org gets an invitation (`pending`). */
+  async addTeamMember(team: string, login: string, role: TeamRole): Promise<TeamMembershipInfo> {
+    const { org, team_slug } = splitTeam(team);
+    const { data } = await this.call(`add ${login} to ${team}`, () =>
+      this.octokit.request('PUT /orgs/{org}/teams/{team_slug}/memberships/{username}', {
+        org,
+        team_slug,
+        username: login,
+        role,
+      }),
+    );
+    return { state: data.state, role: data.role === 'maintainer' ? 'maintainer' : 'member' };
+  }
+
+  /** Removes a membership or pending invitation; false when there was none. */
+  async removeTeamMember(team: string, login: string): Promise<boolean> {
+    const { org, team_slug } = splitTeam(team);
+    try {
+      await this.call(`remove ${login} from ${team}`, () =>
+        this.octokit.request('DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}', {
+          org,
+          team_slug,
+          username: login,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  async teamMembershipInfo(team: string, login: string): Promise<TeamMembershipInfo | null> {
+    const { org, team_slug } = splitTeam(team);
+    try {
+      const { data } = await this.call(`get membership of ${login} in ${team}`, () =>
+        this.octokit.request('GET /orgs/{org}/teams/{team_slug}/memberships/{username}', {
+          org,
+          team_slug,
+          username: login,
+        }),
+      );
+      return { state: data.state, role: data.role === 'maintainer' ? 'maintainer' : 'member' };
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  async teamMembership(team: string, login: string): Promise<'active' | 'pending' | null> {
+    return (await this.teamMembershipInfo(team, login))?.state ?? null;
+  }
+
+  /** Team members with their ids (both roles). */
+  async teamMembers(team: string): Promise<{ login: string; id: number }[]> {
+    const { org, team_slug } = splitTeam(team);
+    const members = await this.call(`list members of ${team}`, () =>
+      this.octokit.paginate('GET /orgs/{org}/teams/{team_slug}/members', {
+        org,
+        team_slug,
+        per_page: 100,
+      }),
+    );
+    return members.map((m) => ({ login: m.login, id: m.id }));
+  }
+
+  /**
+   * Adds a collaborator. GitHub answers 201 with an invitation for someone not yet a
+   * collaborator, and 204 when it only changed an existing collaborator's permission.
+   */
+  async addCollaborator(
+    repoFullName: string,
+    login: string,
+    permission: RepoPermission,
+  ): Promise<AddCollaboratorResult> {
+    const res = await this.call(`add ${login} to ${repoFullName}`, () =>
+      this.octokit.request('PUT /repos/{owner}/{repo}/collaborators/{username}', {
+        ...splitRepo(repoFullName),
+        username: login,
+        permission,
+      }),
+    );
+    if (res.status === 201 && res.data && typeof res.data === 'object' && 'id' in res.data) {
+      return { kind: 'invited', invitationId: Number(res.data.id) };
+    }
+    return { kind: 'updated' };
+  }
+
+  /**
+   * Removes a collaborator and any pending invitation of theirs (an unaccepted invitation
+   * would otherwise grant the access whenever it is accepted). Returns whether anything went.
+   */
+  async removeCollaborator(repoFullName: string, login: string): Promise<boolean> {
+    const ref = splitRepo(repoFullName);
+    let removed = false;
+    try {
+      await this.call(`remove ${login} from ${repoFullName}`, () =>
+        this.octokit.request('DELETE /repos/{owner}/{repo}/collaborators/{username}', {
+          ...ref,
+          username: login,
+        }),
+      );
+      removed = true;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    for (const inv of await this.invitations(repoFullName)) {
+      if (inv.invitee && inv.invitee.login.toLowerCase() === login.toLowerCase()) {
+        await this.deleteInvitation(repoFullName, inv.id);
+        removed = true;
+      }
+    }
+    return removed;
+  }
+
+  /** The user's effective permission (direct, team or org base), or null when they have none. */
+  async collaboratorPermission(
+    repoFullName: string,
+    login: string,
+  ): Promise<RepoPermission | null> {
+    try {
+      const { data } = await this.call(`get permission of ${login} on ${repoFullName}`, () =>
+        this.octokit.request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', {
+          ...splitRepo(repoFullName),
+          username: login,
+        }),
+      );
+      return toRepoPermission(data.role_name) ?? toRepoPermission(data.permission);
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  /** Direct collaborators (not those with access through a team or the organisation). */
+  async directCollaborators(repoFullName: string): Promise<Collaborator[]> {
+    const list = await this.call(`list collaborators of ${repoFullName}`, () =>
+      this.octokit.paginate('GET /repos/{owner}/{repo}/collaborators', {
+        ...splitRepo(repoFullName),
+        affiliation: 'direct',
+        per_page: 100,
+      }),
+    );
+    return list.map((c) => ({
+      login: c.login,
+      id: c.id,
+      permission: toRepoPermission(c.role_name),
+    }));
+  }
+
+  async invitations(repoFullName: string): Promise<Invitation[]> {
+    const list = await this.call(`list invitations of ${repoFullName}`, () =>
+      this.octokit.paginate('GET /repos/{owner}/{repo}/invitations', {
+        ...splitRepo(repoFullName),
+        per_page: 100,
+      }),
+    );
+    return list.map((i) => ({
+      id: i.id,
+      invitee: i.invitee ? { login: i.invitee.login, id: i.invitee.id } : null,
+      permission: i.permissions,
+    }));
+  }
+
+  async deleteInvitation(repoFullName: string, invitation_id: number): Promise<void> {
+    try {
+      await this.call(`delete invitation ${invitation_id} on ${repoFullName}`, () =>
+        this.octokit.request('DELETE /repos/{owner}/{repo}/invitations/{invitation_id}', {
+          ...splitRepo(repoFullName),
+          invitation_id,
+        }),
+      );
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  /** Runs one API call, turning any failure into a GitHubApiError without secrets. */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof GitHubApiError) throw e;
+      const status = statusOf(e);
+      const detail = e instanceof Error ? e.message : String(e);
+      const message = redactTokens(
+        `GitHub API: ${what} failed${status ? ` (HTTP ${status})` : ''}: ${detail}`,
+      );
+      // The cause (a RequestError) holds the request with headers; Octokit redacts the
+      // authorization header in it, but keep only what a message needs.
+      throw new GitHubApiError(message, status);
+    }
+  }
+}

@@ -1,0 +1,192 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GitError } from '../../src/core/errors.js';
+import { GitRepo, type LogCommit } from '../../src/git/git-repo.js';
+import { appendGrantCommits, initAccessRepo, type AccessRepoFixture } from '../helpers/git.js';
+
+let fx: AccessRepoFixture;
+beforeEach(async () => {
+  fx = await initAccessRepo();
+});
+afterEach(() => fx.cleanup());
+
+const collect = async (it: AsyncIterable<LogCommit>): Promise<LogCommit[]> => {
+  const out: LogCommit[] = [];
+  for await (const c of it) out.push(c);
+  return out;
+};
+
+describe('GitRepo basics', () => {
+  it('refuses to open a folder that is not a repository', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatepass-nogit-'));
+    try {
+      await expect(GitRepo.open(dir)).rejects.toThrow(GitError);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('starts from a clean clone holding policies/ and grants/', async () => {
+    expect(await fx.repo.isClean()).toBe(true);
+    expect(await fx.repo.listFiles('HEAD', 'policies')).toEqual(['policies/example.yaml']);
+    expect(await fx.repo.revParse('origin/main')).toBe(await fx.repo.headSha());
+    expect(await fx.repo.revParse('no-such-branch')).toBeNull();
+  });
+
+  it('commits as gatepass with the given author and returns the new sha', async () => {
+    fx.write('grants/prod-db/g1.yaml', 'id: g1\n');
+    expect(await fx.repo.isClean()).toBe(false);
+    await fx.repo.add(['grants/prod-db/g1.yaml']);
+    const sha = await fx.repo.commit('Grant g1\n\nGatepass-Grant: g1', {
+      author: { name: 'Alice', email: 'alice@example.com' },
+    });
+    expect(sha).toBe(await fx.repo.headSha());
+    expect(await fx.repo.isClean()).toBe(true);
+    const [c] = await collect(fx.repo.logTrailers());
+    expect(c).toMatchObject({
+      sha,
+      authorName: 'Alice',
+      authorEmail: 'alice@example.com',
+      message: 'Grant g1\n\nGatepass-Grant: g1',
+      changes: [{ status: 'A', path: 'grants/prod-db/g1.yaml' }],
+    });
+    expect(await fx.repo.showFile(sha, 'grants/prod-db/g1.yaml')).toBe('id: g1\n');
+    expect(await fx.repo.showFile(sha, 'grants/prod-db/missing.yaml')).toBeNull();
+  });
+
+  it('moves a file into a new folder and removes files', async () => {
+    fx.write('grants/prod-db/g1.yaml', 'id: g1\n');
+    fx.write('grants/prod-db/g2.yaml', 'id: g2\n');
+    await fx.repo.add(['grants']);
+    await fx.repo.commit('two grants');
+    await fx.repo.mv('grants/prod-db/g1.yaml', 'grants/archive/2025/01/g1.yaml');
+    await fx.repo.rm(['grants/prod-db/g2.yaml']);
+    await fx.repo.commit('archive g1, drop g2');
+    expect(await fx.repo.listFiles('HEAD', 'grants')).toEqual([
+      'grants/.gitkeep',
+      'grants/archive/2025/01/g1.yaml',
+    ]);
+    expect(existsSync(join(fx.dir, 'grants/prod-db/g2.yaml'))).toBe(false);
+    const [c] = await collect(fx.repo.logTrailers({ paths: ['grants'] }));
+    expect(c!.changes).toEqual([
+      { status: 'A', path: 'grants/archive/2025/01/g1.yaml' },
+      { status: 'D', path: 'grants/prod-db/g1.yaml' },
+      { status: 'D', path: 'grants/prod-db/g2.yaml' },
+    ]);
+  });
+
+  it('handles odd file names: spaces, quotes, unicode, newlines, leading dashes', async () => {
+    const names = [
+      'grants/x/with space.yaml',
+      'grants/x/"quoted".yaml',
+      'grants/x/ünïcödé.yaml',
+      'grants/x/new\nline.yaml',
+      'grants/x/-rf.yaml',
+    ];
+    for (const n of names) fx.write(n, n);
+    await fx.repo.add(names);
+    const sha = await fx.repo.commit('odd names');
+    expect((await fx.repo.listFiles(sha, 'grants/x')).sort()).toEqual([...names].sort());
+    for (const n of names) expect(await fx.repo.showFile(sha, n)).toBe(n);
+    const [c] = await collect(fx.repo.logTrailers());
+    expect(c!.changes.map((ch) => ch.path).sort()).toEqual([...names].sort());
+  });
+
+  it('does not run the repository hooks', async () => {
+    fx.write('.git/hooks/pre-commit', '#!/bin/sh\nexit 1\n');
+    const { chmodSync } = await import('node:fs');
+    chmodSync(join(fx.dir, '.git/hooks/pre-commit'), 0o755);
+    fx.write('grants/a.yaml', 'a');
+    await fx.repo.add(['grants/a.yaml']);
+    await expect(fx.repo.commit('despite the hook')).resolves.toMatch(/^[0-9a-f]{40}$/);
+  });
+});
+
+describe('GitRepo push', () => {
+  it('reports a push rejected by a concurrent commit, and succeeds after re-fetching', async () => {
+    const other = await fx.cloneAgain();
+    fx.write('grants/other.yaml', 'x', other.dir);
+    await other.add(['grants/other.yaml']);
+    await other.commit('concurrent run');
+    expect(await other.push('origin', 'main')).toBe('ok');
+
+    fx.write('grants/mine.yaml', 'y');
+    await fx.repo.add(['grants/mine.yaml']);
+    await fx.repo.commit('my run');
+    expect(await fx.repo.push('origin', 'main')).toBe('rejected');
+
+    await fx.repo.fetch('origin', 'main');
+    await fx.repo.resetHard('origin/main');
+    expect(await fx.repo.showFile('HEAD', 'grants/other.yaml')).toBe('x');
+    fx.write('grants/mine.yaml', 'y');
+    await fx.repo.add(['grants/mine.yaml']);
+    const sha = await fx.repo.commit('my run, re-planned');
+    expect(await fx.repo.push('origin', 'main')).toBe('ok');
+    await other.fetch('origin', 'main');
+    expect(await other.revParse('origin/main')).toBe(sha);
+  });
+
+  it('throws on a push that fails for another reason, without credentials in the message', async () => {
+    const err = await fx.repo
+      .push('https://x-access-token:ghs_secret123@127.0.0.1:1/acme/access.git', 'main')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GitError);
+    expect((err as Error).message).not.toContain('ghs_secret123');
+  });
+});
+
+describe('GitRepo log reader', () => {
+  it('streams a few hundred commits with their trailers and changed files', async () => {
+    appendGrantCommits(fx.dir, 300);
+    const started = Date.now();
+    const commits = await collect(
+      fx.repo.logTrailers({ paths: ['grants/prod-db'], reverse: true }),
+    );
+    const elapsed = Date.now() - started;
+    expect(commits).toHaveLength(300);
+    expect(commits[0]).toMatchObject({
+      authorName: 'Req 1',
+      authorEmail: 'r1@example.com',
+      committedAt: new Date(1700000001 * 1000).toISOString().replace('.000Z', '+00:00'),
+      message: 'Grant g1: requested\n\nGatepass-Grant: g1\nGatepass-Event: requested',
+      changes: [{ status: 'A', path: 'grants/prod-db/g1.yaml' }],
+    });
+    expect(commits[299]!.changes).toEqual([{ status: 'A', path: 'grants/prod-db/g300.yaml' }]);
+    expect(new Set(commits.map((c) => c.sha)).size).toBe(300);
+    expect(elapsed).toBeLessThan(5000);
+  });
+
+  it('only yields commits touching the given paths, newest first by default', async () => {
+    appendGrantCommits(fx.dir, 3);
+    const all = await collect(fx.repo.logTrailers());
+    expect(all.map((c) => c.message.split('\n')[0])).toEqual([
+      'Grant g3: requested',
+      'Grant g2: requested',
+      'Grant g1: requested',
+      'Initial access repo',
+    ]);
+    expect(await collect(fx.repo.logTrailers({ paths: ['policies'] }))).toHaveLength(1);
+  });
+
+  it('cannot be fooled by a commit message imitating record separators', async () => {
+    fx.write('grants/a.yaml', 'a');
+    await fx.repo.add(['grants/a.yaml']);
+    const forged = 'subject\n\x1eabc\x1fdef\n\nGatepass-Grant: g9';
+    await fx.repo.commit(forged);
+    const [c, init] = await collect(fx.repo.logTrailers());
+    expect(c!.message).toBe(forged);
+    expect(c!.changes).toEqual([{ status: 'A', path: 'grants/a.yaml' }]);
+    expect(init!.message).toBe('Initial access repo');
+  });
+
+  it('stops git when the reader stops early', async () => {
+    appendGrantCommits(fx.dir, 200);
+    let n = 0;
+    for await (const _ of fx.repo.logTrailers()) {
+      if (++n === 5) break;
+    }
+    expect(n).toBe(5);
+  });
+});

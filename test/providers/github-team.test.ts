@@ -1,0 +1,199 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import nock from 'nock';
+import { ConfigurationError } from '../../src/core/errors.js';
+import { GitHubClient } from '../../src/github/github-client.js';
+import { createOctokit } from '../../src/github/octokit.js';
+import { githubTeamProvider as provider } from '../../src/providers/github-team.js';
+import { account, simpleUser, teamMembership } from '../helpers/github-fixtures.js';
+import { enableContractChecks } from '../helpers/openapi.js';
+import {
+  buildGrant,
+  buildProviderContext,
+  buildResource,
+} from '../helpers/github-provider-context.js';
+
+const API = 'https://api.github.com';
+const MEMBERSHIP = '/orgs/acme/teams/sre/memberships';
+const github = () =>
+  new GitHubClient(createOctokit({ token: 't', retry: false, throttle: false }), {
+    owner: 'acme',
+    repo: 'access',
+  });
+const resource = (role?: 'member' | 'maintainer') =>
+  buildResource({
+    provider: 'github-team',
+    target: { team: 'acme/sre', ...(role ? { role } : {}) },
+  });
+
+enableContractChecks();
+beforeEach(() => nock.disableNetConnect());
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending).toEqual([]);
+});
+
+describe('github-team target', () => {
+  it('accepts a team and an optional role', () => {
+    expect(provider.validateTarget({ team: 'acme/sre' })).toEqual([]);
+    expect(provider.validateTarget({ team: 'acme/sre', role: 'maintainer' })).toEqual([]);
+  });
+
+  it('rejects a malformed team, an unknown role and unknown keys', () => {
+    expect(provider.validateTarget({ team: '../sre', role: 'owner', tema: 'x' })).toEqual([
+      { path: 'target.tema', message: 'unknown key "tema"' },
+      { path: 'target.team', message: 'team must be "org/team-slug"' },
+      { path: 'target.role', message: 'role must be "member" or "maintainer"' },
+    ]);
+  });
+});
+
+describe('github-team issue', () => {
+  it('adds the requester under their current login, found by user id', async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice-renamed', 1))
+      .get(`${MEMBERSHIP}/alice-renamed`)
+      .reply(404, { message: 'Not Found' })
+      .put(`${MEMBERSHIP}/alice-renamed`, { role: 'member' })
+      .reply(200, teamMembership('member', 'active'));
+    const issued = await provider.issue(
+      buildGrant(),
+      buildProviderContext(resource(), { github: github() }),
+    );
+    expect(issued.facts).toEqual({
+      team: 'acme/sre',
+      role: 'member',
+      login: 'alice-renamed',
+      state: 'active',
+      already_member: false,
+    });
+  });
+
+  it('records a membership that existed before the grant and adds nothing', async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .get(`${MEMBERSHIP}/alice`)
+      .reply(200, teamMembership('maintainer', 'active'));
+    const issued = await provider.issue(
+      buildGrant(),
+      buildProviderContext(resource(), { github: github() }),
+    );
+    expect(issued.facts.already_member).toBe(true);
+  });
+
+  it('promotes a member to maintainer and remembers the previous role', async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .get(`${MEMBERSHIP}/alice`)
+      .reply(200, teamMembership('member', 'active'))
+      .put(`${MEMBERSHIP}/alice`, { role: 'maintainer' })
+      .reply(200, teamMembership('maintainer', 'active'));
+    const issued = await provider.issue(
+      buildGrant(),
+      buildProviderContext(resource('maintainer'), { github: github() }),
+    );
+    expect(issued.facts).toMatchObject({ already_member: false, previous_role: 'member' });
+  });
+
+  it('fails when the requester account no longer exists', async () => {
+    nock(API).get('/user/1').reply(404, { message: 'Not Found' });
+    await expect(
+      provider.issue(buildGrant(), buildProviderContext(resource(), { github: github() })),
+    ).rejects.toThrow(/user 1 \(alice\) no longer exists/);
+  });
+
+  it('refuses to run without a GitHub client', async () => {
+    await expect(provider.issue(buildGrant(), buildProviderContext(resource()))).rejects.toThrow(
+      ConfigurationError,
+    );
+  });
+});
+
+describe('github-team revoke', () => {
+  const issued = { team: 'acme/sre', role: 'member', login: 'alice', already_member: false };
+
+  it('removes the membership it gave', async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .delete(`${MEMBERSHIP}/alice`)
+      .reply(204);
+    await provider.revoke(
+      buildGrant({ issued }),
+      buildProviderContext(resource(), { github: github() }),
+    );
+  });
+
+  it('succeeds when the membership is already gone', async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .delete(`${MEMBERSHIP}/alice`)
+      .reply(404, { message: 'Not Found' });
+    const ctx = buildProviderContext(resource(), { github: github() });
+    await provider.revoke(buildGrant({ issued }), ctx);
+    expect(ctx.logs).toEqual(['github-team: already gone: alice from acme/sre']);
+  });
+
+  it('never removes a membership that existed before the grant', async () => {
+    // No mocks: any request would fail the test.
+    const ctx = buildProviderContext(resource(), { github: github() });
+    await provider.revoke(buildGrant({ issued: { ...issued, already_member: true } }), ctx);
+    expect(ctx.logs[0]).toMatch(/was a member of acme\/sre before/);
+  });
+
+  it('keeps the membership while another live grant of the same person needs it', async () => {
+    const other = buildGrant({ id: 'g2', status: 'active' });
+    const ctx = buildProviderContext(resource(), { github: github(), liveGrants: [other] });
+    await provider.revoke(buildGrant({ issued }), ctx);
+    expect(ctx.logs[0]).toMatch(/grant g2 still gives alice acme\/sre; kept/);
+  });
+
+  it("removes it when the other grants are someone else's or no longer active", async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .delete(`${MEMBERSHIP}/alice`)
+      .reply(204);
+    const liveGrants = [
+      buildGrant({ id: 'g2', requester: { login: 'bob', id: 2 } }),
+      buildGrant({ id: 'g3', status: 'expired' }),
+      buildGrant({ id: 'g1' }),
+    ];
+    await provider.revoke(
+      buildGrant({ issued }),
+      buildProviderContext(resource(), { github: github(), liveGrants }),
+    );
+  });
+
+  it('demotes a promoted member back instead of removing them', async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .get(`${MEMBERSHIP}/alice`)
+      .reply(200, teamMembership('maintainer', 'active'))
+      .put(`${MEMBERSHIP}/alice`, { role: 'member' })
+      .reply(200, teamMembership('member', 'active'));
+    await provider.revoke(
+      buildGrant({ issued: { ...issued, role: 'maintainer', previous_role: 'member' } }),
+      buildProviderContext(resource('maintainer'), { github: github() }),
+    );
+  });
+});
+
+describe('github-team list', () => {
+  it('lists current members by login for drift detection', async () => {
+    nock(API)
+      .get('/orgs/acme/teams/sre/members')
+      .query(true)
+      .reply(200, [simpleUser('alice', 1), simpleUser('bob', 2)]);
+    const live = await provider.list!(buildProviderContext(resource(), { github: github() }));
+    expect(live).toEqual([
+      { key: 'alice', description: 'team acme/sre: alice' },
+      { key: 'bob', description: 'team acme/sre: bob' },
+    ]);
+  });
+});
