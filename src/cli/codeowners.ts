@@ -2,6 +2,7 @@ import { resolve, join, dirname } from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { formatProblem } from '../core/problem.js';
 import { loadPolicies } from '../core/policy-load.js';
+import { validateTargetWithProviders } from '../providers/index.js';
 import { LOGIN_PATTERN, TEAM_PATTERN } from '../core/identity.js';
 import { renderCodeownersBlock, mergeCodeowners, CODEOWNERS_PATH } from '../core/codeowners.js';
 import { readOptional, readPolicyFiles } from './repo-files.js';
@@ -23,7 +24,9 @@ export async function runCodeowners(
   }
   const root = resolve(io.cwd, dir);
   if (!(await assertDirectory(io, root))) return EXIT.usage;
-  const { policies, problems } = loadPolicies(await readPolicyFiles(root));
+  const { policies, problems } = loadPolicies(await readPolicyFiles(root), {
+    validateTarget: validateTargetWithProviders,
+  });
   if (problems.length > 0) {
     for (const p of problems) io.err(formatProblem(p) + '\n');
     return EXIT.problems;

@@ -2,6 +2,7 @@ import { resolve, join, dirname } from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { formatProblem } from '../core/problem.js';
 import { loadPolicies } from '../core/policy-load.js';
+import { validateTargetWithProviders } from '../providers/index.js';
 import { renderIssueForm, ISSUE_FORM_PATH } from '../core/issue-form.js';
 import { readOptional, readPolicyFiles } from './repo-files.js';
 import { assertDirectory } from './validate.js';
@@ -14,7 +15,9 @@ export async function runTemplate(
 ): Promise<number> {
   const root = resolve(io.cwd, dir);
   if (!(await assertDirectory(io, root))) return EXIT.usage;
-  const { policies, problems } = loadPolicies(await readPolicyFiles(root));
+  const { policies, problems } = loadPolicies(await readPolicyFiles(root), {
+    validateTarget: validateTargetWithProviders,
+  });
   if (problems.length > 0) {
     // A form generated from broken policies would offer resources the app refuses.
     for (const p of problems) io.err(formatProblem(p) + '\n');

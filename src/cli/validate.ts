@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { formatProblem } from '../core/problem.js';
 import { validateRepo } from '../core/validate-repo.js';
 import { ISSUE_FORM_PATH } from '../core/issue-form.js';
+import { validateTargetWithProviders } from '../providers/index.js';
 import { readOptional, readPolicyFiles, readTree } from './repo-files.js';
 import { EXIT, type CliIo } from './io.js';
 
@@ -30,7 +31,9 @@ export async function runValidate(
 ): Promise<number> {
   const root = resolve(io.cwd, dir);
   if (!(await assertDirectory(io, root))) return EXIT.usage;
-  const { problems } = validateRepo(await readRepoSnapshot(root));
+  const { problems } = validateRepo(await readRepoSnapshot(root), {
+    validateTarget: validateTargetWithProviders,
+  });
   if (opts.json) io.out(JSON.stringify({ ok: problems.length === 0, problems }, null, 2) + '\n');
   else for (const p of problems) io.out(formatProblem(p) + '\n');
   return problems.length === 0 ? EXIT.ok : EXIT.problems;

@@ -1,6 +1,6 @@
 import { parseGrant, parseGrantPath } from './grant-file.js';
 import { renderIssueForm, ISSUE_FORM_PATH } from './issue-form.js';
-import { loadPolicies } from './policy-load.js';
+import { loadPolicies, type LoadOptions } from './policy-load.js';
 import type { PolicySet } from './policy.js';
 import type { Problem } from './problem.js';
 import { formatDuration } from './duration.js';
@@ -21,7 +21,7 @@ export interface RepoValidation {
  * Everything `gatepass validate` checks, as a pure function of the repository's files, so the
  * app and the action can run the very same checks on what they read from GitHub or git.
  */
-export function validateRepo(repo: RepoSnapshot): RepoValidation {
+export function validateRepo(repo: RepoSnapshot, options: LoadOptions = {}): RepoValidation {
   const problems: Problem[] = [];
   if (repo.policies.length === 0) {
     problems.push({
@@ -29,7 +29,7 @@ export function validateRepo(repo: RepoSnapshot): RepoValidation {
       message: 'no policy files (policies/*.yaml): nothing can be requested',
     });
   }
-  const { policies, problems: policyProblems } = loadPolicies(repo.policies);
+  const { policies, problems: policyProblems } = loadPolicies(repo.policies, options);
   problems.push(...policyProblems);
 
   if (repo.issueForm === undefined) {

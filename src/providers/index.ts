@@ -1,4 +1,5 @@
 import type { ProviderKind } from '../core/policy.js';
+import type { TargetValidator } from '../core/policy-load.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { Provider } from './provider.js';
 import { commandProvider } from './command.js';
@@ -37,6 +38,10 @@ export function getProvider(kind: string): Provider {
   }
   return factory();
 }
+
+/** Policy validation hook: each provider checks its own `target` (see loadPolicies). */
+export const validateTargetWithProviders: TargetValidator = (kind, target) =>
+  getProvider(kind).validateTarget(target);
 
 /** Kinds with a registered provider, for messages and validation. */
 export const registeredProviderKinds = (): string[] => [...factories.keys()].sort();

@@ -142,3 +142,28 @@ describe('usage', () => {
     }
   });
 });
+
+describe('gatepass validate with provider checks', () => {
+  it("reports a provider's own target problems at the target's line", async () => {
+    await writeFile(
+      join(repo.dir, 'policies', 'cmd.yaml'),
+      [
+        'resources:',
+        '  vpn-access:',
+        '    description: VPN access through the adopter script',
+        '    provider: command',
+        '    target:',
+        '      path: ../outside.sh',
+        '    max_duration: 1h',
+        '    default_duration: 1h',
+        '    requesters: [alice]',
+        '    approvers: [bob]',
+        '    approvals_required: 1',
+        '',
+      ].join('\n'),
+    );
+    const r = await runCli(['validate', repo.dir], REPO_ROOT);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^policies\/cmd\.yaml:\d+: .*(\.\.|inside|relative)/m);
+  });
+});
