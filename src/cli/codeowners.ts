@@ -1,12 +1,8 @@
-import { resolve, join, dirname } from 'node:path';
+import { join, dirname } from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { formatProblem } from '../core/problem.js';
-import { loadPolicies } from '../core/policy-load.js';
-import { validateTargetWithProviders } from '../providers/index.js';
 import { LOGIN_PATTERN, TEAM_PATTERN } from '../core/identity.js';
 import { renderCodeownersBlock, mergeCodeowners, CODEOWNERS_PATH } from '../core/codeowners.js';
-import { readOptional, readPolicyFiles } from './repo-files.js';
-import { assertDirectory } from './validate.js';
+import { loadCheckedPolicies, readOptional } from './repo-files.js';
 import { EXIT, type CliIo } from './io.js';
 
 export async function runCodeowners(
@@ -22,15 +18,9 @@ export async function runCodeowners(
     );
     return EXIT.usage;
   }
-  const root = resolve(io.cwd, dir);
-  if (!(await assertDirectory(io, root))) return EXIT.usage;
-  const { policies, problems } = loadPolicies(await readPolicyFiles(root), {
-    validateTarget: validateTargetWithProviders,
-  });
-  if (problems.length > 0) {
-    for (const p of problems) io.err(formatProblem(p) + '\n');
-    return EXIT.problems;
-  }
+  const loaded = await loadCheckedPolicies(io, dir);
+  if ('exit' in loaded) return loaded.exit;
+  const { root, policies } = loaded;
   const block = renderCodeownersBlock(policies, owners);
   if (opts.stdout) {
     io.out(block);

@@ -1,5 +1,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
+import { formatProblem } from '../core/problem.js';
+import { loadPolicies } from '../core/policy-load.js';
+import type { PolicySet } from '../core/policy.js';
+import { validateTargetWithProviders } from '../providers/index.js';
+import { EXIT, type CliIo } from './io.js';
 
 export interface RepoFile {
   /** Repository-relative, `/`-separated. */
@@ -43,4 +48,33 @@ export async function readOptional(root: string, path: string): Promise<string |
 
 export async function readPolicyFiles(root: string): Promise<RepoFile[]> {
   return readTree(root, 'policies', ['.yaml', '.yml']);
+}
+
+/**
+ * Policies of a checkout for commands that generate files from them: a broken policy set is
+ * reported and yields nothing, since generating from it would offer what the app refuses.
+ */
+export async function loadCheckedPolicies(
+  io: CliIo,
+  dir: string,
+): Promise<{ root: string; policies: PolicySet } | { exit: number }> {
+  const root = resolve(io.cwd, dir);
+  if (!(await assertDirectory(io, root))) return { exit: EXIT.usage };
+  const { policies, problems } = loadPolicies(await readPolicyFiles(root), {
+    validateTarget: validateTargetWithProviders,
+  });
+  if (problems.length > 0) {
+    for (const p of problems) io.err(formatProblem(p) + '\n');
+    return { exit: EXIT.problems };
+  }
+  return { root, policies };
+}
+
+export async function assertDirectory(io: CliIo, root: string): Promise<boolean> {
+  const s = await stat(root).catch(() => undefined);
+  if (!s?.isDirectory()) {
+    io.err(`gatepass: ${root} is not a directory\n`);
+    return false;
+  }
+  return true;
 }

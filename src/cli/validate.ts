@@ -1,10 +1,9 @@
 import { resolve } from 'node:path';
-import { stat } from 'node:fs/promises';
 import { formatProblem } from '../core/problem.js';
 import { validateRepo } from '../core/validate-repo.js';
 import { ISSUE_FORM_PATH } from '../core/issue-form.js';
 import { validateTargetWithProviders } from '../providers/index.js';
-import { readOptional, readPolicyFiles, readTree } from './repo-files.js';
+import { assertDirectory, readOptional, readPolicyFiles, readTree } from './repo-files.js';
 import { EXIT, type CliIo } from './io.js';
 
 export async function readRepoSnapshot(root: string) {
@@ -13,15 +12,6 @@ export async function readRepoSnapshot(root: string) {
     issueForm: await readOptional(root, ISSUE_FORM_PATH),
     grants: await readTree(root, 'grants', ['.yaml', '.yml']),
   };
-}
-
-export async function assertDirectory(io: CliIo, root: string): Promise<boolean> {
-  const s = await stat(root).catch(() => undefined);
-  if (!s?.isDirectory()) {
-    io.err(`gatepass: ${root} is not a directory\n`);
-    return false;
-  }
-  return true;
 }
 
 export async function runValidate(

@@ -1,6 +1,6 @@
 import type { Grant } from '../../src/core/grant.js';
 import type { Resource } from '../../src/core/policy.js';
-import { fixedClock } from '../../src/core/clock.js';
+import { buildContext } from './provider-context.js';
 import type { GitHubClient } from '../../src/github/github-client.js';
 import type { ProviderContext } from '../../src/providers/provider.js';
 
@@ -38,22 +38,10 @@ export function buildGrant(o: Partial<Grant> = {}): Grant {
   };
 }
 
-/** A provider context that records its log lines. */
+/** A provider context with a GitHub client, recording its log lines. */
 export function buildProviderContext(
   resource: Resource,
   o: { github?: GitHubClient; liveGrants?: Grant[] } = {},
 ): ProviderContext & { logs: string[] } {
-  const logs: string[] = [];
-  return {
-    resource,
-    env: {},
-    clock: fixedClock('2025-01-01T00:00:00Z'),
-    mask: () => {},
-    liveGrants: o.liveGrants ?? [],
-    log: (m) => logs.push(m),
-    publicKeys: async () => [],
-    workdir: '/nonexistent',
-    ...(o.github ? { github: o.github } : {}),
-    logs,
-  };
+  return buildContext({ resource, ...o });
 }

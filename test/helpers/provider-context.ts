@@ -3,6 +3,7 @@ import type { Grant } from '../../src/core/grant.js';
 import type { Person } from '../../src/core/identity.js';
 import type { ProviderKind, Resource } from '../../src/core/policy.js';
 import type { ProviderContext } from '../../src/providers/provider.js';
+import type { GitHubClient } from '../../src/github/github-client.js';
 
 /** A resource as the policy loader would produce it, with the given provider target. */
 export function buildResource(
@@ -59,6 +60,8 @@ export function buildContext(opts: {
   env?: Record<string, string | undefined>;
   keys?: string[] | ((p: Person) => string[]);
   workdir?: string;
+  github?: GitHubClient;
+  liveGrants?: Grant[];
 }): RecordingContext {
   const masked: string[] = [];
   const logs: string[] = [];
@@ -68,7 +71,7 @@ export function buildContext(opts: {
     env: opts.env ?? {},
     clock: fixedClock(new Date()),
     mask: (s) => masked.push(s),
-    liveGrants: [],
+    liveGrants: opts.liveGrants ?? [],
     log: (m) => logs.push(m),
     publicKeys: async (p) => {
       keyRequests.push(p);
@@ -76,6 +79,7 @@ export function buildContext(opts: {
       return typeof k === 'function' ? k(p) : k;
     },
     workdir: opts.workdir ?? '/nonexistent',
+    ...(opts.github ? { github: opts.github } : {}),
     masked,
     logs,
     keyRequests,
