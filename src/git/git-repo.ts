@@ -234,6 +234,16 @@ export class GitRepo {
     return sha === '' ? null : sha;
   }
 
+  /** Whether `ancestor` is reachable from `rev` (so it is part of that branch's history). */
+  async isAncestor(ancestor: string, rev: string): Promise<boolean> {
+    const r = await this.exec(['merge-base', '--is-ancestor', '--end-of-options', ancestor, rev], {
+      allowFail: true,
+    });
+    if (r.code === 0) return true;
+    if (r.code === 1) return false;
+    throw new GitError(`git merge-base failed (exit ${r.code}): ${r.stderr.trim()}`);
+  }
+
   /** The full message of one commit. */
   async commitMessage(rev: string): Promise<string> {
     const r = await this.exec(['log', '-1', '--format=%B', '--end-of-options', rev, '--']);
@@ -303,6 +313,11 @@ export class GitRepo {
       at += size + 1;
     }
     return out;
+  }
+
+  /** Deletes untracked files and folders (not ignored ones): what a failed step left behind. */
+  async clean(): Promise<void> {
+    await this.exec(['clean', '-q', '-f', '-d']);
   }
 
   /** No staged, unstaged or untracked changes. */
