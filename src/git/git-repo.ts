@@ -221,6 +221,7 @@ export class GitRepo {
       '--first-parent',
       '--no-renames',
       '--diff-merges=first-parent',
+      '--no-patch',
       '--diff-filter=A',
       '--format=%H',
       '-n',
