@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { runValidate } from './validate.js';
 import { runTemplate } from './template.js';
 import { runCodeowners } from './codeowners.js';
+import { runReconcile } from './reconcile.js';
 import { policySchemaJson } from '../core/policy-schema.js';
 
 import { EXIT, type CliIo } from './io.js';
@@ -54,6 +55,18 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--stdout', 'print the block instead of writing the file')
     .action(async (dir: string, opts: { policyOwners: string[]; stdout?: boolean }) =>
       setExit(await runCodeowners(io, dir, opts)),
+    );
+
+  program
+    .command('reconcile')
+    .description(
+      'print what the gatepass action would do for this checkout: verify, issue, revoke, archive',
+    )
+    .argument('[repo-dir]', 'access repo checkout', '.')
+    .option('--dry-run', 'print the plan and change nothing (the only mode outside the action)')
+    .option('--at <time>', 'plan as if it were this ISO 8601 time (default: now)')
+    .action(async (dir: string, opts: { dryRun?: boolean; at?: string }) =>
+      setExit(await runReconcile(io, dir, opts)),
     );
 
   program

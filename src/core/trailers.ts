@@ -17,6 +17,10 @@ export const GRANT_EVENTS = [
   'denied',
   'cancelled',
   'refused',
+  // The action is about to call the provider (two-phase issue): see src/action/reconcile.ts.
+  'issuing',
+  // A terminal grant moved out of the hot path, with no change of state.
+  'archived',
 ] as const;
 export type GrantEvent = (typeof GRANT_EVENTS)[number];
 

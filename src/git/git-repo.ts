@@ -210,6 +210,117 @@ export class GitRepo {
     return r.stdout.split('\0').filter((p) => p !== '');
   }
 
+  /**
+   * The commit on the first-parent line of `rev` that last added `path`, or null. First parent
+   * only: on the default branch, a PR's own commits are not "the commit that added it", its
+   * merge (or squash) commit is.
+   */
+  async addedIn(rev: string, path: string): Promise<string | null> {
+    const r = await this.exec([
+      'log',
+      '--first-parent',
+      '--no-renames',
+      '--diff-merges=first-parent',
+      '--no-patch',
+      '--diff-filter=A',
+      '--format=%H',
+      '-n',
+      '1',
+      '--end-of-options',
+      rev,
+      '--',
+      path,
+    ]);
+    const sha = r.stdout.trim();
+    return sha === '' ? null : sha;
+  }
+
+  /** Whether `ancestor` is reachable from `rev` (so it is part of that branch's history). */
+  async isAncestor(ancestor: string, rev: string): Promise<boolean> {
+    const r = await this.exec(['merge-base', '--is-ancestor', '--end-of-options', ancestor, rev], {
+      allowFail: true,
+    });
+    if (r.code === 0) return true;
+    if (r.code === 1) return false;
+    throw new GitError(`git merge-base failed (exit ${r.code}): ${r.stderr.trim()}`);
+  }
+
+  /** The full message of one commit. */
+  async commitMessage(rev: string): Promise<string> {
+    const r = await this.exec(['log', '-1', '--format=%B', '--end-of-options', rev, '--']);
+    return r.stdout.replace(/\n+$/, '');
+  }
+
+  /** Entries directly inside a folder at a revision: `{ name, type }` with type `tree` or `blob`. */
+  async listDir(rev: string, dir: string): Promise<{ name: string; type: string }[]> {
+    const r = await this.exec(['ls-tree', '-z', '--end-of-options', `${rev}:${dir}`], {
+      allowFail: true,
+    });
+    if (r.code !== 0) return [];
+    return r.stdout
+      .split('\0')
+      .filter((e) => e !== '')
+      .map((e) => {
+        const tab = e.indexOf('\t');
+        const [, type = ''] = e.slice(0, tab).split(' ');
+        return { name: e.slice(tab + 1), type };
+      });
+  }
+
+  /**
+   * Many files at one revision in a single `git cat-file --batch` (one process, not one per
+   * file); a missing path maps to null.
+   */
+  async readFiles(rev: string, paths: readonly string[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    if (paths.length === 0) return out;
+    for (const p of paths)
+      if (/[\n\0]/.test(p)) throw new GitError(`path with a newline or NUL: ${JSON.stringify(p)}`);
+    const input = paths.map((p) => `${rev}:${p}\n`).join('');
+    const raw = await new Promise<Buffer>((res, rej) => {
+      const child = spawn('git', [...SAFE_CONFIG, 'cat-file', '--batch'], {
+        cwd: this.dir,
+        env: this.env(),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const chunks: Buffer[] = [];
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => chunks.push(d));
+      child.stderr.on('data', (d: Buffer) => {
+        if (stderr.length < 10_000) stderr += d.toString('utf8');
+      });
+      child.on('error', rej);
+      child.on('close', (code) =>
+        code === 0
+          ? res(Buffer.concat(chunks))
+          : rej(new GitError(`git cat-file --batch failed (exit ${code}): ${stderr.trim()}`)),
+      );
+      child.stdin.on('error', () => {});
+      child.stdin.end(input);
+    });
+    let at = 0;
+    for (const p of paths) {
+      const nl = raw.indexOf(0x0a, at);
+      if (nl < 0) throw new GitError('git cat-file --batch: truncated output');
+      const header = raw.subarray(at, nl).toString('utf8');
+      at = nl + 1;
+      const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+      if (!m) {
+        out.set(p, null); // "<object> missing" or "ambiguous"
+        continue;
+      }
+      const size = Number(m[2]);
+      out.set(p, m[1] === 'blob' ? raw.subarray(at, at + size).toString('utf8') : null);
+      at += size + 1;
+    }
+    return out;
+  }
+
+  /** Deletes untracked files and folders (not ignored ones): what a failed step left behind. */
+  async clean(): Promise<void> {
+    await this.exec(['clean', '-q', '-f', '-d']);
+  }
+
   /** No staged, unstaged or untracked changes. */
   async isClean(): Promise<boolean> {
     return (

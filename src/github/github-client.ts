@@ -387,6 +387,18 @@ export class GitHubClient {
     }
   }
 
+  /** Posts a comment on an issue or pull request of the access repo; returns the comment id. */
+  async createIssueComment(issue_number: number, body: string): Promise<number> {
+    const { data } = await this.call(`comment on #${issue_number}`, () =>
+      this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        ...this.repoRef,
+        issue_number,
+        body,
+      }),
+    );
+    return Number(data.id);
+  }
+
   /** Runs one API call, turning any failure into a GitHubApiError without secrets. */
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {

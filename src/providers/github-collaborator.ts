@@ -49,22 +49,59 @@ export const githubCollaboratorProvider: Provider = {
     return problems;
   },
 
+  async prepareIssue(grant: Grant, ctx: ProviderContext): Promise<Issued['facts']> {
+    const github = requireGitHub(ctx, KIND);
+    const { repository, permission } = target(ctx);
+    const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND);
+    const effective = await github.collaboratorPermission(repository, login);
+    const already = permissionRank(effective) >= permissionRank(permission);
+    const direct = already
+      ? undefined
+      : (await github.directCollaborators(repository)).find((c) => c.id === grant.requester.id);
+    return {
+      repository,
+      permission,
+      login,
+      already_member: already,
+      ...(direct?.permission ? { previous_permission: direct.permission } : {}),
+    };
+  },
+
   async issue(grant: Grant, ctx: ProviderContext): Promise<Issued> {
     const github = requireGitHub(ctx, KIND);
     const { repository, permission } = target(ctx);
-    if (grant.issued && typeof grant.issued.already_member === 'boolean') {
-      return { facts: grant.issued };
-    }
+    // What prepareIssue saw before any attempt of this grant; absent when called without it.
+    const recorded =
+      grant.issued && typeof grant.issued.already_member === 'boolean' ? grant.issued : null;
+    const recordedPrevious = isPermission(recorded?.previous_permission)
+      ? recorded.previous_permission
+      : undefined;
     const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND);
     const effective = await github.collaboratorPermission(repository, login);
     if (permissionRank(effective) >= permissionRank(permission)) {
-      ctx.log(`${KIND}: ${login} already has ${effective} on ${repository}; nothing to add`);
-      return { facts: { repository, permission, login, already_member: true } };
+      // Present now: from before the grant, or from an earlier attempt of this very grant that
+      // died before its commit. Only the recorded pre-state can tell the two apart.
+      const already = recorded ? recorded.already_member === true : true;
+      ctx.log(
+        already
+          ? `${KIND}: ${login} already has ${effective} on ${repository}; nothing to add`
+          : `${KIND}: ${login} has ${effective} on ${repository} from an earlier attempt of ${grant.id}`,
+      );
+      return {
+        facts: {
+          repository,
+          permission,
+          login,
+          already_member: already,
+          ...(!already && recordedPrevious ? { previous_permission: recordedPrevious } : {}),
+        },
+      };
     }
     // A lower direct permission is restored at revoke instead of removing the collaborator.
-    const direct = (await github.directCollaborators(repository)).find(
-      (c) => c.id === grant.requester.id,
-    );
+    const previous = recorded
+      ? recordedPrevious
+      : ((await github.directCollaborators(repository)).find((c) => c.id === grant.requester.id)
+          ?.permission ?? undefined);
     const result = await github.addCollaborator(repository, login, permission);
     ctx.log(
       `${KIND}: ${result.kind === 'invited' ? 'invited' : 'gave'} ${login} ${permission} on ${repository}`,
@@ -77,7 +114,7 @@ export const githubCollaboratorProvider: Provider = {
         already_member: false,
         invited: result.kind === 'invited',
         ...(result.kind === 'invited' ? { invitation_id: result.invitationId } : {}),
-        ...(direct?.permission ? { previous_permission: direct.permission } : {}),
+        ...(previous ? { previous_permission: previous } : {}),
       },
     };
   },

@@ -25,6 +25,16 @@ const target = (ctx: ProviderContext): TeamTarget => ({
 
 const roleRank = (r: TeamRole): number => (r === 'maintainer' ? 1 : 0);
 
+function preStateOf(grant: Grant): { already_member: boolean; previous_role?: TeamRole } | null {
+  const facts = grant.issued;
+  if (!facts || typeof facts.already_member !== 'boolean') return null;
+  const previous = facts.previous_role;
+  return {
+    already_member: facts.already_member,
+    ...(previous === 'member' || previous === 'maintainer' ? { previous_role: previous } : {}),
+  };
+}
+
 /**
  * Temporary membership of a GitHub team. Team membership is shared state, not a per-grant
  * credential: gatepass never takes away a membership it did not give, and keeps one that
@@ -44,21 +54,51 @@ export const githubTeamProvider: Provider = {
     return problems;
   },
 
+  async prepareIssue(grant: Grant, ctx: ProviderContext): Promise<Issued['facts']> {
+    const github = requireGitHub(ctx, KIND);
+    const { team, role } = target(ctx);
+    const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND);
+    const before = await github.teamMembershipInfo(team, login);
+    const already = before !== null && roleRank(before.role) >= roleRank(role);
+    return {
+      team,
+      role,
+      login,
+      already_member: already,
+      ...(before && !already ? { previous_role: before.role } : {}),
+    };
+  },
+
   async issue(grant: Grant, ctx: ProviderContext): Promise<Issued> {
     const github = requireGitHub(ctx, KIND);
     const { team, role } = target(ctx);
-    // A re-run after a crash that happened after the commit: the facts are already known.
-    if (grant.issued && typeof grant.issued.already_member === 'boolean') {
-      return { facts: grant.issued };
-    }
+    // What prepareIssue saw before any attempt of this grant; absent when called without it.
+    const recorded = preStateOf(grant);
     const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND);
-    const before = await github.teamMembershipInfo(team, login);
-    if (before && roleRank(before.role) >= roleRank(role)) {
-      ctx.log(`${KIND}: ${login} is already ${before.role} of ${team}; nothing to add`);
-      return { facts: { team, role, login, state: before.state, already_member: true } };
+    const now = await github.teamMembershipInfo(team, login);
+    if (now && roleRank(now.role) >= roleRank(role)) {
+      // Present now: from before the grant, or from an earlier attempt of this very grant that
+      // died before its commit. Only the recorded pre-state can tell the two apart.
+      const already = recorded ? recorded.already_member : true;
+      ctx.log(
+        already
+          ? `${KIND}: ${login} is already ${now.role} of ${team}; nothing to add`
+          : `${KIND}: ${login} is ${now.role} of ${team} from an earlier attempt of ${grant.id}`,
+      );
+      return {
+        facts: {
+          team,
+          role,
+          login,
+          state: now.state,
+          already_member: already,
+          ...(!already && recorded?.previous_role ? { previous_role: recorded.previous_role } : {}),
+        },
+      };
     }
     const after = await github.addTeamMember(team, login, role);
     ctx.log(`${KIND}: added ${login} to ${team} as ${role} (${after.state})`);
+    const previous = recorded ? recorded.previous_role : now?.role;
     return {
       facts: {
         team,
@@ -67,7 +107,7 @@ export const githubTeamProvider: Provider = {
         state: after.state,
         already_member: false,
         // Promoted from member: revoking demotes back instead of removing.
-        ...(before ? { previous_role: before.role } : {}),
+        ...(previous ? { previous_role: previous } : {}),
       },
     };
   },

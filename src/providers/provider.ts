@@ -52,7 +52,19 @@ export interface Provider {
   readonly kind: ProviderKind;
   /** Checks the provider-specific `target` of a resource at policy validation time. Pure. */
   validateTarget(target: Record<string, unknown>): Problem[];
-  /** Idempotent by grant id: issuing an already-issued grant must not create a second credential. */
+  /**
+   * Observes the access the requester has before gatepass acts (e.g. an existing team
+   * membership). The action commits these facts under `grant.issued` BEFORE calling `issue`, so
+   * a retry after a crash between the effect and its commit reads the true pre-state from the
+   * grant instead of mistaking access gatepass gave for access the person already had.
+   * Providers whose access is per grant (a role or certificate of its own) need none.
+   */
+  prepareIssue?(grant: Grant, ctx: ProviderContext): Promise<Issued['facts']>;
+  /**
+   * Idempotent by grant id: issuing an already-issued grant must not create a second credential.
+   * `grant.issued` holds what `prepareIssue` observed (and the action's `issue_started_at`) when
+   * this is the first attempt or a retry.
+   */
   issue(grant: Grant, ctx: ProviderContext): Promise<Issued>;
   /** Idempotent; succeeds when the access is already gone. */
   revoke(grant: Grant, ctx: ProviderContext): Promise<void>;

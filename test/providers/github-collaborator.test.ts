@@ -172,3 +172,51 @@ describe('github-collaborator list', () => {
     expect((await provider.list!(ctx())).map((l) => l.key)).toEqual(['carol', 'alice']);
   });
 });
+
+describe('github-collaborator issue retried after a crash (two-phase issue)', () => {
+  it('observes the pre-state, including a lower direct permission, without changing anything', async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .get(`${REPO}/collaborators/alice/permission`)
+      .reply(200, collaboratorPermission('read', 'read', { login: 'alice', id: 1 }))
+      .get(`${REPO}/collaborators`)
+      .query(true)
+      .reply(200, [collaborator('alice', 1, 'read')]);
+    expect(await provider.prepareIssue!(buildGrant({ status: 'approved' }), ctx())).toEqual({
+      repository: 'acme/app',
+      permission: 'push',
+      login: 'alice',
+      already_member: false,
+      previous_permission: 'pull',
+    });
+  });
+
+  it('does not mistake the permission its own crashed attempt gave for a pre-existing one', async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .get(`${REPO}/collaborators/alice/permission`)
+      .reply(200, collaboratorPermission('write', 'write', { login: 'alice', id: 1 }));
+    const issued = await provider.issue(
+      buildGrant({
+        status: 'approved',
+        issued: {
+          repository: 'acme/app',
+          permission: 'push',
+          login: 'alice',
+          already_member: false,
+          previous_permission: 'pull',
+        },
+      }),
+      ctx(),
+    );
+    expect(issued.facts).toEqual({
+      repository: 'acme/app',
+      permission: 'push',
+      login: 'alice',
+      already_member: false,
+      previous_permission: 'pull',
+    });
+  });
+});

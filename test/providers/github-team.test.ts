@@ -197,3 +197,93 @@ describe('github-team list', () => {
     ]);
   });
 });
+
+describe('github-team issue retried after a crash (two-phase issue)', () => {
+  it('observes the pre-state before any change, without adding anyone', async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .get(`${MEMBERSHIP}/alice`)
+      .reply(200, teamMembership('member', 'active'));
+    const pre = await provider.prepareIssue!(
+      buildGrant({ status: 'approved' }),
+      buildProviderContext(resource('maintainer'), { github: github() }),
+    );
+    expect(pre).toEqual({
+      team: 'acme/sre',
+      role: 'maintainer',
+      login: 'alice',
+      already_member: false,
+      previous_role: 'member',
+    });
+  });
+
+  it('does not mistake the membership its own crashed attempt added for a pre-existing one', async () => {
+    // The first attempt added alice and died before committing; the pre-state was committed.
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .get(`${MEMBERSHIP}/alice`)
+      .reply(200, teamMembership('member', 'active'));
+    const grant = buildGrant({
+      status: 'approved',
+      issued: { team: 'acme/sre', role: 'member', login: 'alice', already_member: false },
+    });
+    const issued = await provider.issue(
+      grant,
+      buildProviderContext(resource(), { github: github() }),
+    );
+    expect(issued.facts).toEqual({
+      team: 'acme/sre',
+      role: 'member',
+      login: 'alice',
+      state: 'active',
+      already_member: false,
+    });
+
+    // …so the revoke takes it away again.
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .delete(`${MEMBERSHIP}/alice`)
+      .reply(204);
+    await provider.revoke(
+      { ...grant, status: 'active', issued: issued.facts },
+      buildProviderContext(resource(), { github: github() }),
+    );
+  });
+
+  it('keeps a recorded pre-existing membership as pre-existing on retry', async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .get(`${MEMBERSHIP}/alice`)
+      .reply(200, teamMembership('maintainer', 'active'));
+    const issued = await provider.issue(
+      buildGrant({
+        status: 'approved',
+        issued: { team: 'acme/sre', role: 'member', login: 'alice', already_member: true },
+      }),
+      buildProviderContext(resource(), { github: github() }),
+    );
+    expect(issued.facts.already_member).toBe(true);
+  });
+
+  it('adds the membership when a recorded member left before the retry, and owns it then', async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .get(`${MEMBERSHIP}/alice`)
+      .reply(404, { message: 'Not Found' })
+      .put(`${MEMBERSHIP}/alice`, { role: 'member' })
+      .reply(200, teamMembership('member', 'active'));
+    const issued = await provider.issue(
+      buildGrant({
+        status: 'approved',
+        issued: { team: 'acme/sre', role: 'member', login: 'alice', already_member: true },
+      }),
+      buildProviderContext(resource(), { github: github() }),
+    );
+    expect(issued.facts.already_member).toBe(false);
+  });
+});

@@ -1,0 +1,176 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import * as actionsCore from '@actions/core';
+import { type Clock, systemClock } from '../core/clock.js';
+import { formatProblem } from '../core/problem.js';
+import { describeStep } from '../core/reconcile-plan.js';
+import { GitRepo } from '../git/git-repo.js';
+import { GitHubClient } from '../github/github-client.js';
+import { createOctokit } from '../github/octokit.js';
+import { reconcile, type ReconcileResult } from './reconcile.js';
+
+/** The part of `@actions/core` the action uses; injected so tests need no module mocking. */
+export interface ActionCore {
+  getInput(name: string, options?: { required?: boolean; trimWhitespace?: boolean }): string;
+  setOutput(name: string, value: unknown): void;
+  setFailed(message: string | Error): void;
+  setSecret(secret: string): void;
+  info(message: string): void;
+  warning(message: string): void;
+  summary: SummaryLike;
+}
+
+export interface SummaryLike {
+  addRaw(text: string, addEOL?: boolean): SummaryLike;
+  write(): Promise<unknown>;
+}
+
+export interface Inputs {
+  token: string;
+  workingDirectory: string;
+  dryRun: boolean;
+  removeDrift: boolean;
+  /** The default branch the grants live on. */
+  branch: string;
+  /** `owner/name` of the access repo. */
+  repository: string;
+  apiUrl: string;
+  /** The gatepass app's user id: its reviews never count. */
+  appBotId?: number;
+}
+
+export interface RunDeps {
+  core: ActionCore;
+  env: Readonly<Record<string, string | undefined>>;
+  clock: Clock;
+}
+
+const bool = (core: ActionCore, name: string): boolean => {
+  const v = core.getInput(name).toLowerCase();
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  throw new Error(`input ${name} must be true or false, not ${JSON.stringify(v)}`);
+};
+
+async function defaultBranch(env: RunDeps['env']): Promise<string | undefined> {
+  if (!env.GITHUB_EVENT_PATH) return undefined;
+  try {
+    const event = JSON.parse(await readFile(env.GITHUB_EVENT_PATH, 'utf8')) as {
+      repository?: { default_branch?: unknown };
+    };
+    const b = event.repository?.default_branch;
+    return typeof b === 'string' && b !== '' ? b : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every input and the workflow's environment, checked, in one typed value. */
+export async function readInputs(core: ActionCore, env: RunDeps['env']): Promise<Inputs> {
+  const dryRun = bool(core, 'dry-run');
+  const token = core.getInput('token');
+  if (token === '' && !dryRun)
+    throw new Error(
+      'input "token" is required (a token that may read pull requests and comment on issues)',
+    );
+  if (token) core.setSecret(token);
+  const repository = core.getInput('repository') || env.GITHUB_REPOSITORY || '';
+  if (!/^[A-Za-z0-9-]+\/[A-Za-z0-9_.-]+$/.test(repository))
+    throw new Error('cannot tell the access repository: set input "repository" (owner/name)');
+  const botId = core.getInput('app-bot-id');
+  if (botId !== '' && !/^\d+$/.test(botId)) throw new Error('input app-bot-id must be a user id');
+  return {
+    token,
+    workingDirectory: resolve(
+      env.GITHUB_WORKSPACE ?? '.',
+      core.getInput('working-directory') || '.',
+    ),
+    dryRun,
+    removeDrift: bool(core, 'remove-drift'),
+    branch: core.getInput('branch') || (await defaultBranch(env)) || 'main',
+    repository,
+    apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    ...(botId ? { appBotId: Number(botId) } : {}),
+  };
+}
+
+const cell = (s: string): string => s.replace(/[|\n\r]/g, ' ');
+
+/** The job summary: what changed, what failed, what needs a human. */
+export function summaryMarkdown(result: ReconcileResult, inputs: Pick<Inputs, 'dryRun'>): string {
+  const lines: string[] = [`## gatepass reconcile${inputs.dryRun ? ' (dry run)' : ''}`, ''];
+  if (inputs.dryRun) {
+    lines.push(result.plan.length ? 'Planned steps:' : 'Nothing to do.', '');
+    for (const s of result.plan) lines.push(`- ${cell(describeStep(s))}`);
+  } else if (result.events.length === 0) lines.push('No grant changed state.');
+  else {
+    lines.push('| grant | requester | resource | event | expires |', '|---|---|---|---|---|');
+    for (const e of result.events)
+      lines.push(
+        `| ${cell(e.grant)} | @${cell(e.requester)} | ${cell(e.resource)} | ${e.event} | ${e.expires ?? ''} |`,
+      );
+  }
+  if (result.failures.length) {
+    lines.push('', '### Failures', '');
+    for (const f of result.failures)
+      lines.push(`- ${cell(f.grant)} (${f.step}): ${cell(f.message)}`);
+  }
+  if (result.problems.length) {
+    lines.push('', '### Problems (skipped)', '');
+    for (const p of result.problems) lines.push(`- ${cell(formatProblem(p))}`);
+  }
+  if (result.drift.length) {
+    lines.push('', '### Drift', '');
+    for (const d of result.drift)
+      lines.push(
+        `- ${cell(d.resource)}: ${cell(d.access.description)}${d.removed ? ' (removed)' : ''}`,
+      );
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The action: inputs → reconcile → outputs and summary. Fails the job on any failure. */
+export async function run(
+  deps: RunDeps = { core: actionsCore, env: process.env, clock: systemClock },
+): Promise<void> {
+  const { core, env, clock } = deps;
+  try {
+    const inputs = await readInputs(core, env);
+    const [owner = '', repo = ''] = inputs.repository.split('/');
+    const github = inputs.token
+      ? new GitHubClient(
+          createOctokit({
+            token: inputs.token,
+            baseUrl: inputs.apiUrl,
+            log: (m) => core.warning(m),
+          }),
+          { owner, repo },
+        )
+      : undefined;
+    const result = await reconcile({
+      repo: await GitRepo.open(inputs.workingDirectory),
+      branch: inputs.branch,
+      ...(github ? { github } : {}),
+      clock,
+      env,
+      mask: (s) => core.setSecret(s),
+      log: (l) => core.info(l),
+      dryRun: inputs.dryRun,
+      removeDrift: inputs.removeDrift,
+      ...(inputs.appBotId !== undefined ? { appBotId: inputs.appBotId } : {}),
+    });
+    const count = (...events: string[]) =>
+      result.events.filter((e) => events.includes(e.event)).length;
+    core.setOutput('issued', count('issued'));
+    core.setOutput('revoked', count('revoked', 'expired'));
+    core.setOutput('failed', result.failures.length);
+    for (const p of result.problems) core.warning(formatProblem(p));
+    await core.summary.addRaw(summaryMarkdown(result, inputs)).write();
+    if (result.failures.length)
+      core.setFailed(
+        `${result.failures.length} step(s) failed: ${result.failures.map((f) => `${f.grant} (${f.step})`).join(', ')}`,
+      );
+  } catch (e) {
+    core.setFailed(e instanceof Error ? e.message : String(e));
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * An access repo on disk (bare remote + clone), grant PRs "merged" the way the app merges
+ * them, GitHub answers for the verification, and an in-memory provider that counts what it
+ * really did.
+ */
+import nock from 'nock';
+import { fixedClock } from '../../src/core/clock.js';
+import type { Grant } from '../../src/core/grant.js';
+import { grantPath, parseGrant, serializeGrant } from '../../src/core/grant-file.js';
+import { commitMessage, parseTrailers, type EventTrailers } from '../../src/core/trailers.js';
+import { reconcile, type ReconcileOptions } from '../../src/action/reconcile.js';
+import { GitRepo } from '../../src/git/git-repo.js';
+import { GitHubClient } from '../../src/github/github-client.js';
+import { createOctokit } from '../../src/github/octokit.js';
+import type { Issued, LiveAccess, Provider } from '../../src/providers/provider.js';
+import { initAccessRepo, type AccessRepoFixture } from './git.js';
+import { prFile, pullRequest, review } from './github-fixtures.js';
+import { exampleResponse } from './openapi.js';
+
+export const API = 'https://api.github.com';
+export const REPO_PATH = '/repos/acme/access';
+export const alice = { login: 'alice', id: 1001 };
+export const bob = { login: 'bob', id: 1002 };
+export const PR_HEAD = 'e'.repeat(40);
+export const T0 = '2030-01-01T10:00:00.000Z';
+export const MERGED_AT = '2030-01-01T10:05:00Z';
+
+export const POLICY = `resources:
+  prod-db:
+    description: Production database, read-only
+    provider: postgres
+    target: { admin_url: 'env:PROD_PG_ADMIN_URL', database: app, roles: [readonly] }
+    max_duration: 4h
+    default_duration: 1h
+    requesters: [alice]
+    approvers: [bob]
+    approvals_required: 1
+`;
+
+export interface TestRepo extends AccessRepoFixture {
+  policyCommit: string;
+  /** The bare remote, opened for reading what was pushed. */
+  origin: GitRepo;
+}
+
+export async function setupRepo(policy = POLICY): Promise<TestRepo> {
+  const fx = await initAccessRepo();
+  fx.write('policies/example.yaml', policy);
+  await fx.repo.add(['policies']);
+  const policyCommit = await fx.repo.commit('Policies');
+  await fx.repo.push('origin', 'main');
+  return { ...fx, policyCommit, origin: await GitRepo.open(fx.remote) };
+}
+
+export function pendingGrant(repo: TestRepo, n: number, overrides: Partial<Grant> = {}): Grant {
+  return {
+    id: `req-${n}`,
+    resource: 'prod-db',
+    requester: alice,
+    duration: 3600,
+    justification: 'Investigating slow checkout queries (INC-7)',
+    source: { issue: n, pull_request: n + 1000 },
+    policy_commit: repo.policyCommit,
+    status: 'pending',
+    requested_at: T0,
+    ...overrides,
+  };
+}
+
+/**
+ * Lands a grant file on main as the app's merge does (one commit, `Gatepass-Pull-Request`
+ * trailer), or as a direct push when `pr` is null. Returns the commit.
+ */
+export async function landGrant(
+  repo: TestRepo,
+  grant: Grant,
+  pr: number | null,
+  files: Record<string, string> = {},
+): Promise<string> {
+  const clone = await repo.cloneAgain(`lander-${grant.id}-${Date.now()}`);
+  const path = grantPath(grant.resource, grant.id);
+  repo.write(path, serializeGrant(grant), clone.dir);
+  for (const [p, text] of Object.entries(files)) repo.write(p, text, clone.dir);
+  await clone.add(['.']);
+  const t: EventTrailers = {
+    grant: grant.id,
+    event: 'requested',
+    resource: grant.resource,
+    requestedBy: grant.requester,
+    ...(pr === null ? {} : { pullRequest: pr }),
+  };
+  const sha = await clone.commit(commitMessage(`Request ${grant.id}`, t));
+  if ((await clone.push('origin', 'main')) !== 'ok') throw new Error('landing push failed');
+  return sha;
+}
+
+/** GitHub's view of a merged grant PR approved by bob on its head (persisted: reruns re-ask). */
+export function mockMergedPr(
+  grant: Grant,
+  pr: number,
+  mergeSha: string,
+  o: { files?: string[]; reviewer?: { login: string; id: number }; merged?: boolean } = {},
+): nock.Scope {
+  const path = grantPath(grant.resource, grant.id);
+  return nock(API)
+    .persist()
+    .get(`${REPO_PATH}/pulls/${pr}`)
+    .reply(
+      200,
+      pullRequest({
+        number: pr,
+        head_sha: PR_HEAD,
+        author: { login: 'gatepass[bot]', id: 9999, type: 'Bot' },
+        state: 'closed',
+        merged: o.merged ?? true,
+        merge_commit_sha: mergeSha,
+        merged_at: MERGED_AT,
+      }),
+    )
+    .get(`${REPO_PATH}/pulls/${pr}/files`)
+    .query(true)
+    .reply(
+      200,
+      (o.files ?? [path]).map((f) => prFile(f)),
+    )
+    .get(`${REPO_PATH}/pulls/${pr}/reviews`)
+    .query(true)
+    .reply(200, [
+      review({ id: 7000 + pr, user: o.reviewer ?? bob, state: 'APPROVED', commit_id: PR_HEAD }),
+    ]);
+}
+
+/** Retry and throttling off unless a test is about them (throttling spaces writes by seconds). */
+export const githubClient = (
+  o: { retry?: boolean; throttle?: boolean; log?: (m: string) => void } = {},
+) =>
+  new GitHubClient(
+    createOctokit({
+      token: 'ghs_testtokentesttokentesttoken0000',
+      retry: o.retry ?? false,
+      throttle: o.throttle ?? false,
+      retryAfterMs: 1,
+      ...(o.log ? { log: o.log } : {}),
+    }),
+    { owner: 'acme', repo: 'access' },
+  );
+
+/**
+ * A provider whose "real world" is a map: one credential per grant id, so a double issue
+ * shows as a second credential. `fail` makes issue/revoke throw for a grant id.
+ */
+export class FakeProvider implements Provider {
+  readonly kind = 'postgres' as const;
+  /** grant id → number of credentials that exist for it. */
+  readonly world = new Map<string, number>();
+  readonly calls: string[] = [];
+  readonly fail = new Set<string>();
+  validateTarget() {
+    return [];
+  }
+  async issue(grant: Grant): Promise<Issued> {
+    this.calls.push(`issue ${grant.id}`);
+    if (this.fail.has(grant.id)) throw new Error(`target unreachable for ${grant.id}`);
+    if (!grant.expires_at) throw new Error('issue without a window');
+    // Idempotent by grant id, like the real providers.
+    if (!this.world.has(grant.id)) this.world.set(grant.id, 1);
+    return {
+      facts: { role: `gatepass_${grant.id.replace(/-/g, '_')}` },
+      delivery: { title: `Access to ${grant.resource}`, body: 'age-encrypted: AGE-CIPHERTEXT' },
+    };
+  }
+  async revoke(grant: Grant): Promise<void> {
+    this.calls.push(`revoke ${grant.id}`);
+    if (this.fail.has(grant.id)) throw new Error(`target unreachable for ${grant.id}`);
+    this.world.delete(grant.id);
+  }
+  async list(): Promise<LiveAccess[]> {
+    return [...this.world.keys()].map((id) => ({
+      grantId: id,
+      key: id,
+      description: `role for ${id}`,
+    }));
+  }
+  async removeDrift(access: LiveAccess): Promise<void> {
+    this.world.delete(access.key);
+  }
+}
+
+/** Runs reconcile on a fresh clone of the remote, as a new workflow run would. */
+export async function runOnce(
+  repo: TestRepo,
+  o: Partial<ReconcileOptions> & { clock: ReconcileOptions['clock'] },
+) {
+  const clone = await repo.cloneAgain(`run-${Math.random().toString(36).slice(2)}`);
+  const logs: string[] = [];
+  const result = await reconcile({
+    repo: clone,
+    branch: 'main',
+    github: githubClient(),
+    env: {},
+    mask: () => {},
+    log: (l) => logs.push(l),
+    ...o,
+  });
+  return { result, logs, clone };
+}
+
+export const clockAt = (iso: string) => fixedClock(iso);
+
+/** The grant as pushed to main, wherever it lives now (hot path or archive). */
+export async function grantOnMain(
+  repo: TestRepo,
+  id: string,
+): Promise<{ path: string; grant: Grant } | null> {
+  const files = await repo.origin.listFiles('main', 'grants');
+  const path = files.find((f) => f.endsWith(`/${id}.yaml`));
+  if (!path) return null;
+  const parsed = parseGrant((await repo.origin.showFile('main', path))!, path);
+  if (!parsed.ok) throw new Error(parsed.problems.map((p) => p.message).join('; '));
+  return { path, grant: parsed.value };
+}
+
+/** Gatepass events on main for a grant, oldest first. */
+export async function eventsOnMain(repo: TestRepo, id: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const c of repo.origin.logTrailers({ rev: 'main', reverse: true })) {
+    const t = parseTrailers(c.message);
+    if (t && t.grant === id) out.push(t.event);
+  }
+  return out;
+}
+
+/** Accepts any number of comments on the request issues; returns the bodies posted. */
+export function mockComments(): string[] {
+  const posted: string[] = [];
+  nock(API)
+    .persist()
+    .post(/\/repos\/acme\/access\/issues\/\d+\/comments/)
+    .reply(201, (_uri: string, body: unknown) => {
+      const text = (body as { body: string }).body;
+      posted.push(text);
+      const example = exampleResponse(
+        'POST',
+        '/repos/{owner}/{repo}/issues/{issue_number}/comments',
+        201,
+      ) as Record<string, unknown>;
+      return { ...example, body: text };
+    });
+  return posted;
+}
