@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { formatProblem } from '../core/problem.js';
 import { describeStep } from '../core/reconcile-plan.js';
 import { GitRepo } from '../git/git-repo.js';
-import { assertDirectory } from './validate.js';
+import { assertDirectory } from './repo-files.js';
 import { EXIT, type CliIo } from './io.js';
 
 /**
