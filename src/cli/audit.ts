@@ -16,6 +16,7 @@ import {
 import { parseDuration, type Seconds } from '../core/duration.js';
 import { GRANTS_DIR, parseGrantPath } from '../core/grant-file.js';
 import { sameLogin } from '../core/identity.js';
+import { formatProblem } from '../core/problem.js';
 import { loadPolicies } from '../core/policy-load.js';
 import { parseTimestamp } from '../core/timestamp.js';
 import { GitRepo, type HistoryCommit } from '../git/git-repo.js';
@@ -135,8 +136,12 @@ async function policySnapshot(
   for (const path of await repo.listFiles(sha, POLICIES_DIR))
     if (/\.ya?ml$/.test(path)) files.push({ path, text: (await repo.showFile(sha, path)) ?? '' });
   // A policy file with problems contributes nothing, as when the app judged against it.
-  const { policies } = loadPolicies(files);
-  return { policies, onBranch: await repo.isAncestor(sha, head) };
+  const { policies, problems } = loadPolicies(files);
+  return {
+    policies,
+    onBranch: await repo.isAncestor(sha, head),
+    problems: problems.map(formatProblem),
+  };
 }
 
 export interface AuditCliOptions {

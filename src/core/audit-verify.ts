@@ -41,6 +41,8 @@ export interface Finding {
 export interface PolicySnapshot {
   policies: PolicySet;
   onBranch: boolean;
+  /** Problems of the policy files then (a file with any problem defined nothing). */
+  problems?: string[];
 }
 
 export type PolicyLookup = (sha: string) => PolicySnapshot | undefined;
@@ -259,7 +261,7 @@ function checkApproval(
       ...base,
       kind: 'insufficient-approvals',
       severity: 'error',
-      message: `${grant}: resource "${tl.resource}" is not defined at policy commit ${short(tl.policyCommit)}`,
+      message: `${grant}: resource "${tl.resource}" is not defined at policy commit ${short(tl.policyCommit)}${snapshot.problems?.length ? ` (its policy files had problems: ${snapshot.problems.slice(0, 3).join('; ')})` : ''}`,
     });
     return;
   }
