@@ -390,7 +390,7 @@ describe('gatepass audit filters and formats', () => {
     expect(run.out).toContain('### Verification: 1 finding(s)');
     const chart = /```mermaid\n([\s\S]*?)```/.exec(run.out)![1]!;
     expect(chart).toMatch(
-      /^gantt\n  title Access grants \(UTC\)\n  dateFormat YYYY-MM-DD HH:mm:ss\n/,
+      /^gantt\n {2}title Access grants \(UTC\)\n {2}dateFormat YYYY-MM-DD HH:mm:ss\n/,
     );
     expect(chart.match(/^ {2}section .*$/gm)).toEqual([
       '  section prod-admin',
