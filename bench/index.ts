@@ -1,6 +1,7 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import type { Bench, BenchRow } from './types.js';
+import { auditBench } from './audit.bench.js';
 
 /**
  * `npm run bench`: runs every measurement in one go and prints one table (and JSON, to compare
@@ -8,6 +9,7 @@ import type { Bench, BenchRow } from './types.js';
  */
 const benches: Bench[] = [
   // Each area registers its benchmark here.
+  auditBench,
 ];
 
 function table(rows: BenchRow[]): string {
