@@ -2,6 +2,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import type { Bench, BenchRow } from './types.js';
 import { reconcileBench } from './reconcile.bench.js';
+import { auditBench } from './audit.bench.js';
 
 /**
  * `npm run bench`: runs every measurement in one go and prints one table (and JSON, to compare
@@ -10,6 +11,7 @@ import { reconcileBench } from './reconcile.bench.js';
 const benches: Bench[] = [
   // Each area registers its benchmark here.
   reconcileBench,
+  auditBench,
 ];
 
 function table(rows: BenchRow[]): string {

@@ -3,6 +3,7 @@ import { runValidate } from './validate.js';
 import { runTemplate } from './template.js';
 import { runCodeowners } from './codeowners.js';
 import { runReconcile } from './reconcile.js';
+import { runAudit, type AuditCliOptions } from './audit.js';
 import { policySchemaJson } from '../core/policy-schema.js';
 
 import { EXIT, type CliIo } from './io.js';
@@ -68,6 +69,30 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .action(async (dir: string, opts: { dryRun?: boolean; at?: string }) =>
       setExit(await runReconcile(io, dir, opts)),
     );
+
+  program
+    .command('audit')
+    .description(
+      "every grant's timeline from the default branch's git history; --verify checks it against policy",
+    )
+    .argument('[repo-dir]', 'access repo checkout', '.')
+    .option('--rev <ref>', 'branch or commit to audit (first-parent history)', 'HEAD')
+    .option('--since <time>', 'only grants live or requested at or after this time')
+    .option('--until <time>', 'only grants requested at or before this time')
+    .option('--user <login>', 'only grants this person requested or approved')
+    .option('--resource <name>', 'only grants for this resource')
+    .option('--active-at <time>', 'only grants that gave access at this time')
+    .option('--json', 'print the timelines (and findings) as JSON')
+    .option('--csv', 'print one CSV row per grant')
+    .option('--markdown', 'print Markdown with a Mermaid Gantt chart (for an issue or job summary)')
+    .option('--verify', 'check the history; exit 1 when anything is found')
+    .option(
+      '--bot <name-or-email...>',
+      'identities allowed to write gatepass trailers (* wildcards)',
+    )
+    .option('--sweep <duration>', 'how long past expiry a grant may stay live', '10m')
+    .option('--now <time>', 'judge still-live grants as of this time (default: now)')
+    .action(async (dir: string, opts: AuditCliOptions) => setExit(await runAudit(io, dir, opts)));
 
   program
     .command('schema')

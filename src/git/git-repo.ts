@@ -44,6 +44,41 @@ export interface LogOptions {
   reverse?: boolean;
 }
 
+/** One changed path with the blob ids before and after (`git log --raw`). */
+export interface RawChange {
+  /** A, M, D or T (renames are reported as D + A). */
+  status: string;
+  path: string;
+  /** Blob before the change (all zeros when added). */
+  oldBlob: string;
+  /** Blob after the change (all zeros when deleted). */
+  newBlob: string;
+}
+
+/** A commit of the audited history, with what an audit needs to judge who made it. */
+export interface HistoryCommit {
+  sha: string;
+  parents: string[];
+  author: Identity;
+  committer: Identity;
+  /** Committer date, strict ISO 8601. */
+  committedAt: string;
+  message: string;
+  changes: RawChange[];
+}
+
+export interface HistoryOptions extends LogOptions {
+  /** Follow only first parents: the default branch as it was, merges shown against it. */
+  firstParent?: boolean;
+}
+
+/** Reads many blobs through one `git cat-file --batch` process. */
+export interface BlobReader {
+  /** Contents in request order; null for an id that names no blob. */
+  read(ids: readonly string[]): Promise<(string | null)[]>;
+  close(): Promise<void>;
+}
+
 /**
  * Config for every command: the repository's own hooks, pagers, signing and fsmonitor are not
  * gatepass's business, and output must not depend on the user's settings.
@@ -235,13 +270,17 @@ export class GitRepo {
     return sha === '' ? null : sha;
   }
 
-  /** Whether `ancestor` is reachable from `rev` (so it is part of that branch's history). */
+  /**
+   * Whether `ancestor` is reachable from `rev` (so it is part of that branch's history); false
+   * when either is unknown, so a forged commit id reads as "not on the branch".
+   */
   async isAncestor(ancestor: string, rev: string): Promise<boolean> {
     const r = await this.exec(['merge-base', '--is-ancestor', '--end-of-options', ancestor, rev], {
       allowFail: true,
     });
     if (r.code === 0) return true;
     if (r.code === 1) return false;
+    if (/not a valid|unknown revision|bad object|no such/i.test(r.stderr)) return false;
     throw new GitError(`git merge-base failed (exit ${r.code}): ${r.stderr.trim()}`);
   }
 
@@ -422,6 +461,178 @@ export class GitRepo {
       // The consumer may stop early: do not leave git blocked on a full pipe.
       if (child.exitCode === null) child.kill();
     }
+  }
+
+  /**
+   * Streams commits with parents, author, committer and blob ids of each changed path, one at
+   * a time (what `gatepass audit` replays). Renames come as delete + add.
+   */
+  async *logHistory(options: HistoryOptions = {}): AsyncGenerator<HistoryCommit> {
+    const marker = `gatepass-${randomBytes(12).toString('hex')}`;
+    const FIELDS = 9;
+    const args = [
+      ...SAFE_CONFIG,
+      'log',
+      '-z',
+      '--no-renames',
+      '--raw',
+      '--no-abbrev',
+      `--format=${marker}%x00%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%cI%x00%B%x00`,
+      ...(options.firstParent ? ['--first-parent'] : []),
+      ...(options.reverse ? ['--reverse'] : []),
+      '--end-of-options',
+      options.rev ?? 'HEAD',
+      '--',
+      ...(options.paths ?? []),
+    ];
+    const child = spawn('git', args, {
+      cwd: this.dir,
+      env: this.env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      if (stderr.length < 10_000) stderr += d;
+    });
+    const exited = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
+
+    let fields: string[] = [];
+    let current: HistoryCommit | null = null;
+    let raw: Omit<RawChange, 'path'> | null = null;
+    const take = (token: string): HistoryCommit | null => {
+      if (token === marker) {
+        const done = current;
+        current = null;
+        fields = [];
+        return done;
+      }
+      if (!current) {
+        fields.push(token);
+        if (fields.length === FIELDS) {
+          const [sha, parents, an, ae, cn, ce, committedAt, message] = fields as string[];
+          current = {
+            sha: sha!,
+            parents: parents ? parents.split(' ') : [],
+            author: { name: an!, email: ae! },
+            committer: { name: cn!, email: ce! },
+            committedAt: committedAt!,
+            message: message!.replace(/\n+$/, ''),
+            changes: [],
+          };
+        }
+        return null;
+      }
+      if (raw) {
+        current.changes.push({ ...raw, path: token });
+        raw = null;
+        return null;
+      }
+      // `:100644 100644 <old> <new> M` (a leading newline separates it from the message).
+      const m = /^\n?:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$/.exec(token);
+      if (m) raw = { oldBlob: m[1]!, newBlob: m[2]!, status: m[3]! };
+      return null;
+    };
+
+    try {
+      child.stdout.setEncoding('utf8');
+      let pending = '';
+      for await (const chunk of child.stdout as AsyncIterable<string>) {
+        pending += chunk;
+        const parts = pending.split('\0');
+        pending = parts.pop() ?? '';
+        for (const token of parts) {
+          const done = take(token);
+          if (done) yield done;
+        }
+      }
+      if (pending !== '') {
+        const done = take(pending);
+        if (done) yield done;
+      }
+      const code = await exited;
+      if (code !== 0)
+        throw new GitError(`git log failed (exit ${code}): ${redactUrls(stderr.trim())}`);
+      if (current) yield current;
+    } finally {
+      if (child.exitCode === null) child.kill();
+    }
+  }
+
+  /**
+   * One long-lived `git cat-file --batch`: an audit reads thousands of small grant files, and
+   * a process per file would cost more than the whole log.
+   */
+  blobReader(): BlobReader {
+    const child = spawn('git', [...SAFE_CONFIG, 'cat-file', '--batch'], {
+      cwd: this.dir,
+      env: this.env(),
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    child.stdin.on('error', () => {});
+    let buffer: Buffer = Buffer.alloc(0);
+    let waiting: {
+      want: number;
+      results: (string | null)[];
+      resolve: () => void;
+      reject: (e: Error) => void;
+    } | null = null;
+    let failed: Error | null = null;
+    const drain = () => {
+      if (!waiting) return;
+      while (waiting.results.length < waiting.want) {
+        const nl = buffer.indexOf(10);
+        if (nl < 0) return;
+        const header = buffer.subarray(0, nl).toString('utf8');
+        if (/ missing$| ambiguous$/.test(header)) {
+          waiting.results.push(null);
+          buffer = buffer.subarray(nl + 1);
+          continue;
+        }
+        const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+        if (!m) {
+          waiting.reject(new GitError(`git cat-file: unexpected output "${header.slice(0, 80)}"`));
+          waiting = null;
+          return;
+        }
+        const size = Number(m[2]);
+        if (buffer.length < nl + 1 + size + 1) return;
+        const body = buffer.subarray(nl + 1, nl + 1 + size);
+        waiting.results.push(m[1] === 'blob' ? body.toString('utf8') : null);
+        buffer = buffer.subarray(nl + 1 + size + 1);
+      }
+      const done = waiting;
+      waiting = null;
+      done.resolve();
+    };
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+      drain();
+    });
+    const exited = new Promise<void>((res) => child.on('close', () => res()));
+    child.on('close', () => {
+      failed = new GitError('git cat-file exited');
+      waiting?.reject(failed);
+      waiting = null;
+    });
+    return {
+      read: (ids) =>
+        new Promise((resolve, reject) => {
+          if (ids.length === 0) return resolve([]);
+          if (failed) return reject(failed);
+          if (waiting) return reject(new GitError('blobReader: one read at a time'));
+          const results: (string | null)[] = [];
+          waiting = { want: ids.length, results, resolve: () => resolve(results), reject };
+          // Object ids only: a `rev:path` spec could name anything, a hex id names one object.
+          child.stdin.write(
+            ids.map((id) => (/^[0-9a-f]{4,64}$/.test(id) ? id : '0')).join('\n') + '\n',
+          );
+        }),
+      close: async () => {
+        child.stdin.end();
+        await exited;
+      },
+    };
   }
 
   private env(): NodeJS.ProcessEnv {

@@ -1,0 +1,230 @@
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildAuditReport } from '../src/cli/audit.js';
+import { renderAuditJson } from '../src/cli/audit-render.js';
+import type { Grant } from '../src/core/grant.js';
+import { archivePath, grantPath, serializeGrant } from '../src/core/grant-file.js';
+import { commitMessage, type EventTrailers } from '../src/core/trailers.js';
+import type { Bench, BenchRow } from './types.js';
+
+const POLICY = `resources:
+  prod-db:
+    description: Production database, read-only
+    provider: postgres
+    target: { admin_url: env:PROD_PG_ADMIN_URL, database: app, roles: [readonly] }
+    max_duration: 4h
+    default_duration: 1h
+    requesters: [acme/engineers]
+    approvers: [alice, bob, acme/dba]
+    approvals_required: 1
+`;
+
+const APP = 'gatepass[bot] <123+gatepass[bot]@users.noreply.github.com>';
+const ACTION = 'github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>';
+
+/**
+ * An access repo with `grants` grants of `perGrant` commits each (approve, issue, then
+ * revoke-request/extend noise, end, archive), written with one `git fast-import`.
+ */
+async function buildHistory(dir: string, grants: number, perGrant: number): Promise<number> {
+  execFileSync('git', ['init', '--quiet', '-b', 'main', dir]);
+  const initial = `Initial access repo\n`;
+  execFileSync('git', ['fast-import', '--quiet'], {
+    cwd: dir,
+    input:
+      `commit refs/heads/main\nauthor Admin <admin@example.com> 1893456000 +0000\n` +
+      `committer Admin <admin@example.com> 1893456000 +0000\ndata ${initial.length}\n${initial}\n` +
+      `M 100644 inline policies/access.yaml\ndata ${Buffer.byteLength(POLICY)}\n${POLICY}\n`,
+  });
+  const policy = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir }).toString().trim();
+  const child = spawn('git', ['fast-import', '--quiet'], {
+    cwd: dir,
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
+  const done = new Promise<number>((res) => child.on('close', (c) => res(c ?? -1)));
+  let t = Date.parse('2030-01-01T00:00:00Z') / 1000;
+  let commits = 1;
+  const data = (s: string) => `data ${Buffer.byteLength(s)}\n${s}\n`;
+  let chunk = '';
+  const write = async (s: string) => {
+    chunk += s;
+    if (chunk.length > 1 << 20) {
+      const ok = child.stdin.write(chunk);
+      chunk = '';
+      if (!ok) await new Promise((r) => child.stdin.once('drain', r));
+    }
+  };
+  const commit = async (who: string, message: string, files: string) => {
+    t += 60;
+    commits += 1;
+    await write(
+      `commit refs/heads/main\nauthor ${who} ${t} +0000\ncommitter ${who} ${t} +0000\n${data(message)}` +
+        (commits === 2 ? `from ${policy}\n` : '') +
+        files,
+    );
+  };
+  const iso = () => new Date(t * 1000 + 60_000).toISOString();
+  for (let i = 1; i <= grants; i++) {
+    const id = `req-${i}`;
+    const g: Grant = {
+      id,
+      resource: 'prod-db',
+      status: 'pending',
+      requester: { login: `user${i % 97}`, id: 1000 + (i % 97) },
+      duration: 3600,
+      justification: `Investigating incident INC-${i} in the checkout service`,
+      ticket: `INC-${i}`,
+      source: { issue: i, pull_request: i + 1 },
+      policy_commit: policy,
+      requested_at: iso(),
+    };
+    const tr = (event: EventTrailers['event'], extra: Partial<EventTrailers> = {}) =>
+      ({ grant: id, event, resource: 'prod-db', at: iso(), ...extra }) as EventTrailers;
+    const file = (path: string) => `M 100644 inline ${path}\n${data(serializeGrant(g))}`;
+    const approvers = [{ login: 'alice', id: 101, review_id: i, via: 'alice' }];
+    await commit(
+      APP,
+      commitMessage(
+        `Grant prod-db to ${g.requester.login} (#${i + 1})`,
+        tr('approved', {
+          requestedBy: g.requester,
+          approvedBy: approvers,
+          policy: g.policy_commit,
+          rule: 'reviews',
+          pullRequest: i + 1,
+        }),
+      ),
+      file(grantPath('prod-db', id)),
+    );
+    g.status = 'active';
+    g.approval = { approved_at: iso(), rule: 'reviews', approvers };
+    g.issued_at = iso();
+    g.expires_at = new Date(Date.parse(g.issued_at) + 3600_000).toISOString();
+    await commit(
+      ACTION,
+      commitMessage(`Issue ${id}`, tr('issued', { expires: g.expires_at })),
+      file(grantPath('prod-db', id)),
+    );
+    for (let k = 0; k < perGrant - 4; k++) {
+      g.revoke_requested = { by: { login: 'alice', id: 101 }, at: iso() };
+      await commit(
+        APP,
+        commitMessage(
+          `Revoke requested for ${id}`,
+          tr('revoke-requested', { actor: 'alice (101)' }),
+        ),
+        file(grantPath('prod-db', id)),
+      );
+    }
+    g.status = 'revoked';
+    g.ended_at = iso();
+    await commit(
+      ACTION,
+      commitMessage(`Revoke ${id}`, tr('revoked', { actor: 'alice (101)' })),
+      file(grantPath('prod-db', id)),
+    );
+    await commit(
+      ACTION,
+      `Archive ${id}\n`,
+      `D ${grantPath('prod-db', id)}\n${file(archivePath(g))}`,
+    );
+  }
+  child.stdin.end(chunk);
+  if ((await done) !== 0) throw new Error('git fast-import failed');
+  return commits;
+}
+
+/** The bare command an audit cannot beat: the same commits and messages, nothing parsed. */
+async function bareLog(dir: string): Promise<number> {
+  const child = spawn(
+    'git',
+    [
+      'log',
+      '-z',
+      '--first-parent',
+      '--reverse',
+      '--format=%H%x00%P%x00%an%x00%ae%x00%cI%x00%B',
+      '--',
+      'grants/',
+      'policies/',
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let bytes = 0;
+  for await (const c of child.stdout as AsyncIterable<Buffer>) bytes += c.length;
+  return bytes;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const v = await f();
+  return [v, performance.now() - t];
+}
+
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+
+export const auditBench: Bench = {
+  name: 'audit',
+  async run(): Promise<BenchRow[]> {
+    const root = mkdtempSync(join(tmpdir(), 'gatepass-audit-bench-'));
+    try {
+      const big = join(root, 'big');
+      const [commits, buildMs] = await timed(() =>
+        buildHistory(big, Number(process.env.AUDIT_BENCH_GRANTS ?? 10_000), 5),
+      );
+      // Same number of commits, a fifth of the grants: memory should follow grants, not commits.
+      const few = join(root, 'few');
+      await buildHistory(few, Math.round(Number(process.env.AUDIT_BENCH_GRANTS ?? 10_000) / 5), 25);
+
+      await bareLog(big); // warm the page cache for both contenders
+      const [, bareMs] = await timed(() => bareLog(big));
+      gc();
+      const heapBefore = process.memoryUsage().heapUsed;
+      const [report, auditMs] = await timed(async () => {
+        const r = await buildAuditReport(big, {
+          verify: true,
+          now: new Date('2031-01-01T00:00:00Z'),
+        });
+        renderAuditJson(r);
+        return r;
+      });
+      const heapBig = process.memoryUsage().heapUsed - heapBefore;
+      const rss = process.resourceUsage().maxRSS * 1024;
+      const grantsSeen = report.grants.length;
+      const errors = report.findings?.filter((f) => f.severity === 'error').length ?? 0;
+      gc();
+      const before2 = process.memoryUsage().heapUsed;
+      const few2 = await buildAuditReport(few, { verify: true });
+      const heapFew = process.memoryUsage().heapUsed - before2;
+      const ratio = auditMs / bareMs;
+      return [
+        {
+          figure: `audit --json --verify, ${grantsSeen} grants / ${commits} commits`,
+          baseline: `bare git log of the same commits: ${seconds(bareMs)}`,
+          measured: seconds(auditMs),
+          ratio,
+          target: '≤ 2× the bare git log',
+          met: ratio <= 2,
+          notes: `history built in ${seconds(buildMs)} with git fast-import; ${errors} finding(s) (expected 0)`,
+        },
+        {
+          figure: 'audit memory: heap held by the report',
+          baseline: `${few2.grants.length} grants / ${commits} commits: ${mib(heapFew)}`,
+          measured: `${grantsSeen} grants / ${commits} commits: ${mib(heapBig)}; peak RSS ${mib(rss)}`,
+          target: 'grows with grants, not commits',
+          met: null,
+          notes:
+            'heap measured after the run, with the report still referenced (gc when --expose-gc)',
+        },
+      ];
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+};
