@@ -381,6 +381,50 @@ describe('pull requests, reviews and merges', () => {
   });
 });
 
+describe('pushes made straight to the bare repo', () => {
+  beforeEach(async () => {
+    gh = await startGitHubStandIn(options());
+  });
+
+  it('notices a git push to a PR branch: new head, push and synchronize events', async () => {
+    const pr = await gh.as('alice').openPullRequest({
+      title: 'r',
+      head: 'grant/r',
+      files: { 'grants/r.yaml': 'r\n' },
+    });
+    const tmp = mkdtempSync(join(tmpdir(), 'standin-clone-'));
+    try {
+      git(tmp, 'clone', '--quiet', '--branch', 'grant/r', gh.gitDir, 'c');
+      const dir = join(tmp, 'c');
+      git(
+        dir,
+        '-c',
+        'user.name=Alice',
+        '-c',
+        'user.email=a@example.com',
+        'commit',
+        '--quiet',
+        '--allow-empty',
+        '-m',
+        'more',
+      );
+      git(dir, 'push', '--quiet', 'origin', 'grant/r');
+      const pushed = git(dir, 'rev-parse', 'HEAD').trim();
+      await gh.syncPushes();
+      expect((await asApp().pullRequest(pr)).head_sha).toBe(pushed);
+      const last = gh.events.slice(-2).map((e) => `${e.name}.${e.action ?? ''}`);
+      expect(last).toEqual(['push.', 'pull_request.synchronize']);
+      expect(gh.events.at(-1)?.payload).toMatchObject({
+        after: pushed,
+        sender: { login: 'github-actions[bot]' },
+      });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    expectNoContractProblems(gh);
+  });
+});
+
 describe('contract problems', () => {
   beforeEach(async () => {
     gh = await startGitHubStandIn(options());

@@ -1,13 +1,6 @@
-/** Users, teams, collaborators and invitations, and the app endpoints Probot calls. */
+/** Users, teams, collaborators and invitations. */
 import type { UserRecord } from '../state.js';
-import {
-  error,
-  notFound,
-  pageReply,
-  requireActor,
-  type Route,
-  type RouteContext,
-} from '../world.js';
+import { notFound, pageReply, requireActor, type Route, type RouteContext } from '../world.js';
 
 const teamOf = (ctx: RouteContext) =>
   ctx.world.state.team(ctx.params.org ?? '', ctx.params.team_slug ?? '');
@@ -146,26 +139,6 @@ const listKeys: Route = (ctx) => {
   return pageReply(ctx, user.keys, (k) => ({ id: k.id, key: k.key }));
 };
 
-const getAuthenticated: Route = (ctx) => {
-  const actor = requireActor(ctx);
-  if (actor.type === 'Bot') return error(403, 'Resource not accessible by integration');
-  const user = ctx.world.state.user(actor.login);
-  if (!user) return notFound();
-  return {
-    status: 200,
-    body: {
-      ...ctx.world.shapes.publicUser(user),
-      private_gists: 0,
-      total_private_repos: 0,
-      owned_private_repos: 0,
-      disk_usage: 0,
-      collaborators: 0,
-      two_factor_authentication: true,
-      plan: undefined,
-    },
-  };
-};
-
 export const peopleRoutes: Record<string, Route> = {
   'teams/get-by-name': getTeam,
   'teams/list-members-in-org': listMembers,
@@ -183,5 +156,4 @@ export const peopleRoutes: Record<string, Route> = {
   'users/get-by-username': getUser,
   'users/get-by-id': getUserById,
   'users/list-public-keys-for-user': listKeys,
-  'users/get-authenticated': getAuthenticated,
 };
