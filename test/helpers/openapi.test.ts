@@ -1,9 +1,11 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createRequire } from 'node:module';
 import nock from 'nock';
 import { createOctokit } from '../../src/github/octokit.js';
 import {
   checkRequest,
   checkResponse,
+  checkWebhook,
   contractProblems,
   exampleResponse,
   findOperation,
@@ -163,5 +165,45 @@ describe('nock integration', () => {
     expect(contractProblems()).toEqual([
       expect.stringMatching(/users\/bob\/keys: no mock matched/),
     ]);
+  });
+});
+
+describe('checkWebhook', () => {
+  const example = (name: string, action: string): Record<string, unknown> => {
+    const sets = createRequire(import.meta.url)('@octokit/webhooks-examples') as {
+      name: string;
+      examples: Record<string, unknown>[];
+    }[];
+    const found = sets.find((e) => e.name === name)?.examples.find((e) => e.action === action);
+    if (!found) throw new Error(`no example ${name}.${action}`);
+    return structuredClone(found);
+  };
+
+  // The examples are community-contributed and some predate fields the description now
+  // requires; issues.opened is current.
+  it('accepts an example payload that is current', () => {
+    expect(checkWebhook('issues', example('issues', 'opened'))).toEqual([]);
+  });
+
+  it('rejects a payload missing what GitHub always sends, and events GitHub does not have', () => {
+    const payload = example('issues', 'opened');
+    delete payload.issue;
+    expect(checkWebhook('issues', payload)).toEqual([
+      expect.stringContaining(
+        "webhook issues.opened: payload: (root) must have required property 'issue'",
+      ),
+    ]);
+    expect(checkWebhook('no_such_event', { action: 'x' })).toEqual([
+      expect.stringContaining('no such webhook'),
+    ]);
+  });
+
+  it('reads overlapping alternatives as any-of: a plain 409 error body is one GitHub sends', () => {
+    expect(
+      checkResponse('PUT', '/repos/acme/access/contents/a.yaml', 409, {
+        message: 'a.yaml does not match abc',
+        documentation_url: 'https://docs.github.com/rest',
+      }),
+    ).toEqual([]);
   });
 });
