@@ -90,11 +90,15 @@ export async function handleCommand(d: Deps, ev: CommentEvent): Promise<CommandO
 
   const isRequester = ev.sender.id === ev.issue.author.id;
   const pr = await d.client.pullRequestForBranch(requestBranch(requestGrantId(ev.issue.number)));
-  if (!pr) return reply('this issue has no request pull request. Nothing changed.', 'nothing-to-do');
+  if (!pr)
+    return reply('this issue has no request pull request. Nothing changed.', 'nothing-to-do');
 
   if (cmd.kind === 'cancel') {
     if (!isRequester)
-      return reply(`only the requester @${ev.issue.author.login} can cancel. Nothing changed.`, 'refused');
+      return reply(
+        `only the requester @${ev.issue.author.login} can cancel. Nothing changed.`,
+        'refused',
+      );
     return cancel(d, ev, pr, reply);
   }
   const live = pr.merged ? await liveGrant(d, pr) : null;
@@ -108,15 +112,26 @@ export async function handleCommand(d: Deps, ev: CommentEvent): Promise<CommandO
   const { grant, file } = live;
   if (cmd.kind === 'revoke') return revoke(d, ev, grant, file, cmd.reason, reply);
   if (!isRequester)
-    return reply(`only the requester @${grant.requester.login} can extend. Nothing changed.`, 'refused');
+    return reply(
+      `only the requester @${grant.requester.login} can extend. Nothing changed.`,
+      'refused',
+    );
   return extend(d, ev, grant, cmd.duration, reply);
 }
 
 type Reply = (text: string, outcome: CommandOutcome) => Promise<CommandOutcome>;
 
-async function cancel(d: Deps, ev: CommentEvent, pr: PullRequestInfo, reply: Reply): Promise<CommandOutcome> {
+async function cancel(
+  d: Deps,
+  ev: CommentEvent,
+  pr: PullRequestInfo,
+  reply: Reply,
+): Promise<CommandOutcome> {
   if (pr.merged)
-    return reply(`#${pr.number} is already approved; use \`/revoke\` to end the access.`, 'nothing-to-do');
+    return reply(
+      `#${pr.number} is already approved; use \`/revoke\` to end the access.`,
+      'nothing-to-do',
+    );
   if (pr.state === 'closed')
     return reply(`#${pr.number} is already closed. Nothing changed.`, 'nothing-to-do');
   const { client, config } = d;
@@ -130,7 +145,10 @@ async function cancel(d: Deps, ev: CommentEvent, pr: PullRequestInfo, reply: Rep
 }
 
 /** The merged grant as it is on the default branch now, if it is still live there. */
-async function liveGrant(d: Deps, pr: PullRequestInfo): Promise<{ grant: Grant; file: RepoFile } | null> {
+async function liveGrant(
+  d: Deps,
+  pr: PullRequestInfo,
+): Promise<{ grant: Grant; file: RepoFile } | null> {
   const files = await d.client.pullRequestFiles(pr.number);
   const path = files.map((f) => f.filename).find((f) => parseGrantPath(f)?.archived === false);
   if (!path) return null;
@@ -165,7 +183,10 @@ async function revoke(
       );
   }
   const at = d.clock.now().toISOString();
-  const next: Grant = { ...grant, revoke_requested: { by: sender, at, ...(reason ? { reason } : {}) } };
+  const next: Grant = {
+    ...grant,
+    revoke_requested: { by: sender, at, ...(reason ? { reason } : {}) },
+  };
   try {
     await d.client.putFile({
       path: file.path,
@@ -173,13 +194,17 @@ async function revoke(
       // The blob sha makes GitHub refuse the write if the action changed the file meanwhile.
       sha: file.sha,
       text: serializeGrant(next),
-      message: commitMessage(`Request revocation of ${grant.id}`, {
-        grant: grant.id,
-        event: 'revoke-requested',
-        resource: grant.resource,
-        actor: formatPerson(sender),
-        at,
-      }, reason),
+      message: commitMessage(
+        `Request revocation of ${grant.id}`,
+        {
+          grant: grant.id,
+          event: 'revoke-requested',
+          resource: grant.resource,
+          actor: formatPerson(sender),
+          at,
+        },
+        reason,
+      ),
     });
   } catch (e) {
     if (errorStatus(e) === 409 || errorStatus(e) === 422)
@@ -204,13 +229,19 @@ async function extend(
 ): Promise<CommandOutcome> {
   const { client } = d;
   if (grant.status !== 'active')
-    return reply(`\`${grant.id}\` is ${grant.status}, not active: nothing to extend yet.`, 'nothing-to-do');
+    return reply(
+      `\`${grant.id}\` is ${grant.status}, not active: nothing to extend yet.`,
+      'nothing-to-do',
+    );
   const prefix = requestBranch(`${requestGrantId(ev.issue.number)}-ext-`);
   const branches = await client.branchesWithPrefix(prefix);
   for (const b of branches) {
     const open = await client.pullRequestForBranch(b);
     if (open?.state === 'open')
-      return reply(`an extension is already pending in #${open.number}. Nothing changed.`, 'nothing-to-do');
+      return reply(
+        `an extension is already pending in #${open.number}. Nothing changed.`,
+        'nothing-to-do',
+      );
   }
   const policies = await d.policies.atHead(d);
   const taken = new Set(branches.map((b) => Number(b.slice(prefix.length))));
@@ -251,8 +282,15 @@ async function extend(
     requested_at: now.toISOString(),
     extends: grant.id,
   };
-  const number = await openRequestPr(d, { grant: next, resource: checked.value.resource, baseSha: policies.commit });
-  return reply(`opened #${number} to extend \`${grant.id}\`; it needs approval like any request.`, 'done');
+  const number = await openRequestPr(d, {
+    grant: next,
+    resource: checked.value.resource,
+    baseSha: policies.commit,
+  });
+  return reply(
+    `opened #${number} to extend \`${grant.id}\`; it needs approval like any request.`,
+    'done',
+  );
 }
 
 const extensionProblems = (problems: Problem[]): string =>

@@ -1,7 +1,10 @@
 import type { GitHubClient, IssueComment } from '../github/github-client.js';
 
 /** The app's own comment carrying `marker`, if any (people may quote markers: bots only). */
-export function findMarked(comments: readonly IssueComment[], marker: string): IssueComment | undefined {
+export function findMarked(
+  comments: readonly IssueComment[],
+  marker: string,
+): IssueComment | undefined {
   return comments.find((c) => c.user?.type === 'Bot' && c.body.startsWith(marker));
 }
 

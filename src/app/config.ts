@@ -75,7 +75,12 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     throw new ConfigurationError(
       `GATEPASS_MERGE_METHOD must be one of ${MERGE_METHODS.join(', ')}, not ${JSON.stringify(method)}`,
     );
-  return { accessRepo: { owner: m[1]!, repo: m[2]! }, labels, mergeMethod: method, checkName: CHECK_NAME };
+  return {
+    accessRepo: { owner: m[1]!, repo: m[2]! },
+    labels,
+    mergeMethod: method,
+    checkName: CHECK_NAME,
+  };
 }
 
 /** Whether a delivery is about the access repo (owner and name compare case-insensitively). */

@@ -7,20 +7,9 @@ import { formatTrailers } from '../core/trailers.js';
 import type { PullRequestInfo } from '../github/github-client.js';
 import { type Deps, membershipsFor } from './deps.js';
 import { grantMatchesPr, requestPrScope, touchesGrants } from './grant-pr.js';
-import {
-  decisionCheck,
-  deniedComment,
-  mergedComment,
-  refusedCheck,
-} from './messages.js';
+import { decisionCheck, deniedComment, mergedComment, refusedCheck } from './messages.js';
 
-export type PrOutcome =
-  | 'ignored'
-  | 'refused'
-  | 'pending'
-  | 'merged'
-  | 'merge-refused'
-  | 'denied';
+export type PrOutcome = 'ignored' | 'refused' | 'pending' | 'merged' | 'merge-refused' | 'denied';
 
 /**
  * Level-triggered: whatever event arrived, re-read the PR, its files, the grant at its head,
@@ -37,7 +26,10 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
   const scope = requestPrScope(files);
   if (!scope.ok) return refuse(d, pr, scope.problems);
   const file = await client.file(scope.path, pr.head_sha);
-  if (!file) return refuse(d, pr, [{ file: scope.path, message: 'the file cannot be read at the head commit' }]);
+  if (!file)
+    return refuse(d, pr, [
+      { file: scope.path, message: 'the file cannot be read at the head commit' },
+    ]);
   const parsed = parseGrant(file.text, scope.path);
   if (!parsed.ok) return refuse(d, pr, parsed.problems);
   const grant = parsed.value;
@@ -48,7 +40,11 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
   const resource = policies.policies.resources.get(grant.resource);
   if (!resource)
     return refuse(d, pr, [
-      { file: scope.path, path: 'resource', message: `no policy defines resource "${grant.resource}"` },
+      {
+        file: scope.path,
+        path: 'resource',
+        message: `no policy defines resource "${grant.resource}"`,
+      },
     ]);
   const [memberships, reviews] = await Promise.all([
     membershipsFor(client, resource),
@@ -69,7 +65,10 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
     state:
       decision.outcome === 'pending'
         ? { status: 'in_progress' }
-        : { status: 'completed', conclusion: decision.outcome === 'approved' ? 'success' : 'failure' },
+        : {
+            status: 'completed',
+            conclusion: decision.outcome === 'approved' ? 'success' : 'failure',
+          },
     ...output,
   });
   if (decision.outcome === 'approved') return merge(d, pr, grant, decision, policies.commit);
@@ -106,19 +105,21 @@ async function merge(
     title: `Grant ${grant.resource} to ${grant.requester.login} (${grant.id})`,
     // The squash commit's body: only trailers, the audit reads nothing else.
     message: formatTrailers({
-        grant: grant.id,
-        event: 'approved',
-        resource: grant.resource,
-        requestedBy: grant.requester,
-        approvedBy: decision.approvers,
-        policy: policyCommit,
-        rule: decision.rule ?? undefined,
-        pullRequest: pr.number,
-        at: d.clock.now().toISOString(),
-      }),
+      grant: grant.id,
+      event: 'approved',
+      resource: grant.resource,
+      requestedBy: grant.requester,
+      approvedBy: decision.approvers,
+      policy: policyCommit,
+      rule: decision.rule ?? undefined,
+      pullRequest: pr.number,
+      at: d.clock.now().toISOString(),
+    }),
   });
   if (!result.merged) {
-    d.log.warn(`#${pr.number}: merge refused (HTTP ${result.status}); deciding again on the next event`);
+    d.log.warn(
+      `#${pr.number}: merge refused (HTTP ${result.status}); deciding again on the next event`,
+    );
     return 'merge-refused';
   }
   const labels = [config.labels.approved];

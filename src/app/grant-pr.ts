@@ -27,7 +27,10 @@ export function requestPrScope(
   if (file && files.length === 1) {
     const where = parseGrantPath(file.filename);
     if (!where || where.archived)
-      problems.push({ file: file.filename, message: 'not a grant file (grants/<resource>/<id>.yaml)' });
+      problems.push({
+        file: file.filename,
+        message: 'not a grant file (grants/<resource>/<id>.yaml)',
+      });
     else if (file.status !== 'added')
       problems.push({
         file: file.filename,

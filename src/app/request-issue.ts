@@ -46,10 +46,19 @@ export async function handleRequestIssue(d: Deps, ev: IssueEvent): Promise<Issue
   if (existing) {
     const comments = await client.issueComments(ev.number);
     if (ev.action === 'edited')
-      await upsertComment(client, ev.number, MARKER.frozen, frozenComment(existing.number), comments);
+      await upsertComment(
+        client,
+        ev.number,
+        MARKER.frozen,
+        frozenComment(existing.number),
+        comments,
+      );
     // A redelivery after a crash between opening the PR and saying so finishes the job.
     else if (!findMarked(comments, MARKER.opened)) {
-      await client.createComment(ev.number, `${MARKER.opened}\nThis request is in #${existing.number}.`);
+      await client.createComment(
+        ev.number,
+        `${MARKER.opened}\nThis request is in #${existing.number}.`,
+      );
     }
     return ev.action === 'edited' ? 'frozen' : 'already-open';
   }

@@ -99,8 +99,7 @@ export interface IssueComment {
 }
 
 export type CheckRunState =
-  | { status: 'in_progress' }
-  | { status: 'completed'; conclusion: 'success' | 'failure' };
+  { status: 'in_progress' } | { status: 'completed'; conclusion: 'success' | 'failure' };
 
 export interface CheckRunInput {
   name: string;
@@ -605,10 +604,12 @@ export class GitHubClient {
     if (users.length === 0 && teams.length === 0) return true;
     try {
       await this.call(`request reviews on #${pull_number}`, () =>
-        this.octokit.request(
-          'POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers',
-          { ...this.repoRef, pull_number, reviewers: users, team_reviewers: teams },
-        ),
+        this.octokit.request('POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers', {
+          ...this.repoRef,
+          pull_number,
+          reviewers: users,
+          team_reviewers: teams,
+        }),
       );
       return true;
     } catch (e) {
