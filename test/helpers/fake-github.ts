@@ -374,6 +374,10 @@ export class FakeGitHub {
           ...first('POST', '/repos/{owner}/{repo}/check-runs', 201),
           id: this.nextId++,
           ...run,
+          output: {
+            ...(first('POST', '/repos/{owner}/{repo}/check-runs', 201).output as Json),
+            ...run.output,
+          },
           conclusion: run.conclusion ?? null,
         },
       ];
