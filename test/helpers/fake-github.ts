@@ -229,7 +229,7 @@ export class FakeGitHub {
             return this.route(method, uri, body as Json | string | undefined);
           } catch (e) {
             this.unexpected.push(`${method} ${uri}: the fake crashed: ${String(e)}`);
-            return [500, { message: 'fake crashed', documentation_url: DOCS }];
+            return [500, errorBody('fake crashed')];
           }
         });
   }
@@ -245,10 +245,7 @@ export class FakeGitHub {
     const fault = this.faults.find((f) => f.times > 0 && f.method === method && f.path.test(path));
     if (fault) {
       fault.times--;
-      return [
-        fault.status,
-        { message: 'injected fault', documentation_url: 'https://docs.github.com' },
-      ];
+      return [fault.status, errorBody('injected fault')];
     }
     const body = (
       typeof rawBody === 'string' && rawBody ? JSON.parse(rawBody) : (rawBody ?? {})
@@ -279,15 +276,13 @@ export class FakeGitHub {
     }
     if (method === 'POST' && p === '/git/refs') {
       const branch = String(body.ref).replace(/^refs\/heads\//, '');
-      if (this.branches.has(branch))
-        return [422, { message: 'Reference already exists', documentation_url: DOCS }];
+      if (this.branches.has(branch)) return [422, errorBody('Reference already exists')];
       this.branches.set(branch, String(body.sha));
       this.branchBase.set(branch, String(body.sha));
       return [201, this.refJson(branch, String(body.sha))];
     }
     if (method === 'DELETE' && (m = /^\/git\/refs\/heads\/(.+)$/.exec(p))) {
-      if (!this.branches.delete(m[1]!))
-        return [422, { message: 'Reference does not exist', documentation_url: DOCS }];
+      if (!this.branches.delete(m[1]!)) return [422, errorBody('Reference does not exist')];
       return [204, ''];
     }
     if (method === 'GET' && (m = /^\/contents\/(.+)$/.exec(p)))
@@ -301,10 +296,9 @@ export class FakeGitHub {
     }
     if (method === 'POST' && p === '/pulls') {
       const head = String(body.head);
-      if (!this.branches.has(head))
-        return [422, { message: 'Validation Failed', documentation_url: DOCS }];
+      if (!this.branches.has(head)) return [422, errorBody('Validation Failed')];
       if ([...this.pulls.values()].some((x) => x.head_ref === head && x.state === 'open'))
-        return [422, { message: 'A pull request already exists', documentation_url: DOCS }];
+        return [422, errorBody('A pull request already exists')];
       const pr = this.openPull({ head, user: APP_BOT, title: String(body.title) });
       pr.body = String(body.body ?? '');
       return [201, this.pullJson(pr)];
@@ -392,7 +386,7 @@ export class FakeGitHub {
 
   private unknown(method: string, path: string): [number, unknown] {
     this.unexpected.push(`${method} ${path}`);
-    return [404, { message: 'Not Found (not implemented by the fake)', documentation_url: DOCS }];
+    return [404, errorBody('Not Found (not implemented by the fake)')];
   }
 
   private getContents(path: string, ref: string): [number, unknown] {
@@ -443,9 +437,9 @@ export class FakeGitHub {
     if (!this.branches.has(branch)) return notFound();
     const current = this.tree(branch).get(path);
     if (current !== undefined && body.sha === undefined)
-      return [422, { message: '"sha" wasn\'t supplied.', documentation_url: DOCS }];
+      return [422, errorBody('"sha" wasn\'t supplied.')];
     if (current !== undefined && body.sha !== blobSha(current))
-      return [409, { message: `${path} does not match ${String(body.sha)}` }];
+      return [409, errorBody(`${path} does not match ${String(body.sha)}`)];
     const text = Buffer.from(String(body.content), 'base64').toString('utf8');
     const sha = this.push(branch, { [path]: text }, String(body.message));
     const base = first(
@@ -487,16 +481,9 @@ export class FakeGitHub {
   }
 
   private merge(pr: FakePull, body: Json): [number, unknown] {
-    if (pr.state !== 'open')
-      return [405, { message: 'Pull Request is not mergeable', documentation_url: DOCS }];
+    if (pr.state !== 'open') return [405, errorBody('Pull Request is not mergeable')];
     if (body.sha !== pr.head_sha)
-      return [
-        409,
-        {
-          message: 'Head branch was modified. Review and try the merge again.',
-          documentation_url: DOCS,
-        },
-      ];
+      return [409, errorBody('Head branch was modified. Review and try the merge again.')];
     const before = this.commits.get(pr.base_sha)!.tree;
     const after = this.commits.get(pr.head_sha)!.tree;
     const changes: Record<string, string | null> = {};
@@ -570,4 +557,9 @@ export class FakeGitHub {
 }
 
 const DOCS = 'https://docs.github.com/rest';
-const notFound = (): [number, unknown] => [404, { message: 'Not Found', documentation_url: DOCS }];
+/**
+ * GitHub's description declares some errors as oneOf basic-error / repository-rule-violation-error,
+ * which every object matches twice; `metadata: null` makes it a basic error only.
+ */
+const errorBody = (message: string): Json => ({ message, documentation_url: DOCS, metadata: null });
+const notFound = (): [number, unknown] => [404, errorBody('Not Found')];
