@@ -214,6 +214,7 @@ async function revoke(
       );
     throw e;
   }
+  await d.client.addLabels(ev.issue.number, [d.config.labels.revokeRequested]);
   return reply(
     `revocation of \`${grant.id}\` requested; the gatepass action ends the access on its next run.`,
     'done',

@@ -140,6 +140,7 @@ describe('commands in comments', () => {
       actor: `dave (${dave.id})`,
     });
     expect(lastReply()).toContain('revocation of `req-42` requested');
+    expect(gh.issue(42).labels).toContain('gatepass:revoke-requested');
 
     await probot.receive(commentEvent({ body: '/revoke', sender: dave }));
     expect(gh.commitOf('main').sha).toBe(commit.sha);

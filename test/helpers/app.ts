@@ -71,11 +71,10 @@ export const requestBody = (req: Partial<AccessRequest> = {}): string =>
   });
 
 let delivery = 1;
-export interface Event {
-  name: string;
-  id: string;
-  payload: Json;
-}
+/** A delivery as `probot.receive` takes it; payloads are trimmed real ones, so cast once here. */
+export type Event = Parameters<Probot['receive']>[0];
+const event = (name: string, payload: Json): Event =>
+  ({ name, id: `d-${delivery++}`, payload }) as unknown as Event;
 
 export function issueEvent(o: {
   action?: 'opened' | 'edited';
@@ -87,23 +86,19 @@ export function issueEvent(o: {
 }): Event {
   const base = fixture(`issues.${o.action ?? 'opened'}`);
   const author = o.author ?? dave;
-  return {
-    name: 'issues',
-    id: `d-${delivery++}`,
-    payload: {
-      ...base,
-      issue: {
-        ...(base.issue as Json),
-        number: o.number ?? 42,
-        title: 'Access request: prod-db',
-        body: o.body ?? requestBody(),
-        user: user(author),
-        labels: (o.labels ?? ['access-request']).map((name, i) => ({ id: i + 1, name })),
-      },
-      repository: repository(o.repo),
-      sender: user(author),
+  return event('issues', {
+    ...base,
+    issue: {
+      ...(base.issue as Json),
+      number: o.number ?? 42,
+      title: 'Access request: prod-db',
+      body: o.body ?? requestBody(),
+      user: user(author),
+      labels: (o.labels ?? ['access-request']).map((name, i) => ({ id: i + 1, name })),
     },
-  };
+    repository: repository(o.repo),
+    sender: user(author),
+  });
 }
 
 export function commentEvent(o: {
@@ -115,19 +110,15 @@ export function commentEvent(o: {
 }): Event {
   const base = fixture('issue_comment.created');
   const { pull_request: _pr, ...issue } = base.issue as Json;
-  return {
-    name: 'issue_comment',
-    id: `d-${delivery++}`,
-    payload: {
-      ...base,
-      action: o.action ?? 'created',
-      ...(o.action === 'edited' ? { changes: { body: { from: 'thanks' } } } : {}),
-      issue: { ...issue, number: o.issue ?? 42, user: user(o.author ?? dave), labels: [] },
-      comment: { ...(base.comment as Json), id: delivery, body: o.body, user: user(o.sender) },
-      repository: repository(),
-      sender: user(o.sender),
-    },
-  };
+  return event('issue_comment', {
+    ...base,
+    action: o.action ?? 'created',
+    ...(o.action === 'edited' ? { changes: { body: { from: 'thanks' } } } : {}),
+    issue: { ...issue, number: o.issue ?? 42, user: user(o.author ?? dave), labels: [] },
+    comment: { ...(base.comment as Json), id: delivery, body: o.body, user: user(o.sender) },
+    repository: repository(),
+    sender: user(o.sender),
+  });
 }
 
 export function reviewEvent(
@@ -135,45 +126,33 @@ export function reviewEvent(
   o: { by?: FakeUser; action?: string; repo?: string } = {},
 ): Event {
   const base = fixture('pull_request_review.submitted');
-  return {
-    name: 'pull_request_review',
-    id: `d-${delivery++}`,
-    payload: {
-      ...base,
-      action: o.action ?? 'submitted',
-      pull_request: { ...(base.pull_request as Json), number: pr },
-      repository: repository(o.repo),
-      sender: user(o.by ?? alice),
-    },
-  };
+  return event('pull_request_review', {
+    ...base,
+    action: o.action ?? 'submitted',
+    pull_request: { ...(base.pull_request as Json), number: pr },
+    repository: repository(o.repo),
+    sender: user(o.by ?? alice),
+  });
 }
 
 export function pullRequestEvent(pr: number, action = 'opened', by: FakeUser = dave): Event {
   const base = fixture('pull_request.opened');
-  return {
-    name: 'pull_request',
-    id: `d-${delivery++}`,
-    payload: {
-      ...base,
-      action,
-      number: pr,
-      pull_request: { ...(base.pull_request as Json), number: pr },
-      repository: repository(),
-      sender: user(by),
-    },
-  };
+  return event('pull_request', {
+    ...base,
+    action,
+    number: pr,
+    pull_request: { ...(base.pull_request as Json), number: pr },
+    repository: repository(),
+    sender: user(by),
+  });
 }
 
 export function checkRunEvent(pr: number, name = 'gatepass/approval'): Event {
   const base = fixture('check_run.rerequested');
-  return {
-    name: 'check_run',
-    id: `d-${delivery++}`,
-    payload: {
-      ...base,
-      check_run: { ...(base.check_run as Json), name, pull_requests: [{ number: pr }] },
-      repository: repository(),
-      sender: user(dave),
-    },
-  };
+  return event('check_run', {
+    ...base,
+    check_run: { ...(base.check_run as Json), name, pull_requests: [{ number: pr }] },
+    repository: repository(),
+    sender: user(dave),
+  });
 }
