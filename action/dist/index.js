@@ -44332,13 +44332,17 @@ ${r.stderr}`;
     const sha2 = r.stdout.trim();
     return sha2 === "" ? null : sha2;
   }
-  /** Whether `ancestor` is reachable from `rev` (so it is part of that branch's history). */
+  /**
+   * Whether `ancestor` is reachable from `rev` (so it is part of that branch's history); false
+   * when either is unknown, so a forged commit id reads as "not on the branch".
+   */
   async isAncestor(ancestor, rev) {
     const r = await this.exec(["merge-base", "--is-ancestor", "--end-of-options", ancestor, rev], {
       allowFail: true
     });
     if (r.code === 0) return true;
     if (r.code === 1) return false;
+    if (/not a valid|unknown revision|bad object|no such/i.test(r.stderr)) return false;
     throw new GitError(`git merge-base failed (exit ${r.code}): ${r.stderr.trim()}`);
   }
   /** The full message of one commit. */
@@ -44504,6 +44508,167 @@ ${r.stderr}`;
       if (child2.exitCode === null) child2.kill();
     }
   }
+  /**
+   * Streams commits with parents, author, committer and blob ids of each changed path, one at
+   * a time (what `gatepass audit` replays). Renames come as delete + add.
+   */
+  async *logHistory(options = {}) {
+    const marker = `gatepass-${randomBytes(12).toString("hex")}`;
+    const FIELDS = 9;
+    const args = [
+      ...SAFE_CONFIG,
+      "log",
+      "-z",
+      "--no-renames",
+      "--raw",
+      "--no-abbrev",
+      `--format=${marker}%x00%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%cI%x00%B%x00`,
+      ...options.firstParent ? ["--first-parent"] : [],
+      ...options.reverse ? ["--reverse"] : [],
+      "--end-of-options",
+      options.rev ?? "HEAD",
+      "--",
+      ...options.paths ?? []
+    ];
+    const child2 = spawn2("git", args, {
+      cwd: this.dir,
+      env: this.env(),
+      stdio: ["ignore", "pipe", "pipe"]
+    });
+    let stderr = "";
+    child2.stderr.setEncoding("utf8");
+    child2.stderr.on("data", (d) => {
+      if (stderr.length < 1e4) stderr += d;
+    });
+    const exited = new Promise((res) => child2.on("close", (code) => res(code ?? -1)));
+    let fields = [];
+    let current = null;
+    let raw = null;
+    const take = (token) => {
+      if (token === marker) {
+        const done = current;
+        current = null;
+        fields = [];
+        return done;
+      }
+      if (!current) {
+        fields.push(token);
+        if (fields.length === FIELDS) {
+          const [sha2, parents, an, ae, cn, ce, committedAt, message] = fields;
+          current = {
+            sha: sha2,
+            parents: parents ? parents.split(" ") : [],
+            author: { name: an, email: ae },
+            committer: { name: cn, email: ce },
+            committedAt,
+            message: message.replace(/\n+$/, ""),
+            changes: []
+          };
+        }
+        return null;
+      }
+      if (raw) {
+        current.changes.push({ ...raw, path: token });
+        raw = null;
+        return null;
+      }
+      const m = /^\n?:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$/.exec(token);
+      if (m) raw = { oldBlob: m[1], newBlob: m[2], status: m[3] };
+      return null;
+    };
+    try {
+      child2.stdout.setEncoding("utf8");
+      let pending = "";
+      for await (const chunk of child2.stdout) {
+        pending += chunk;
+        const parts = pending.split("\0");
+        pending = parts.pop() ?? "";
+        for (const token of parts) {
+          const done = take(token);
+          if (done) yield done;
+        }
+      }
+      if (pending !== "") {
+        const done = take(pending);
+        if (done) yield done;
+      }
+      const code = await exited;
+      if (code !== 0)
+        throw new GitError(`git log failed (exit ${code}): ${redactUrls(stderr.trim())}`);
+      if (current) yield current;
+    } finally {
+      if (child2.exitCode === null) child2.kill();
+    }
+  }
+  /**
+   * One long-lived `git cat-file --batch`: an audit reads thousands of small grant files, and
+   * a process per file would cost more than the whole log.
+   */
+  blobReader() {
+    const child2 = spawn2("git", [...SAFE_CONFIG, "cat-file", "--batch"], {
+      cwd: this.dir,
+      env: this.env(),
+      stdio: ["pipe", "pipe", "ignore"]
+    });
+    child2.stdin.on("error", () => {
+    });
+    let buffer = Buffer.alloc(0);
+    let waiting = null;
+    let failed = null;
+    const drain = () => {
+      if (!waiting) return;
+      while (waiting.results.length < waiting.want) {
+        const nl = buffer.indexOf(10);
+        if (nl < 0) return;
+        const header = buffer.subarray(0, nl).toString("utf8");
+        if (/ missing$| ambiguous$/.test(header)) {
+          waiting.results.push(null);
+          buffer = buffer.subarray(nl + 1);
+          continue;
+        }
+        const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+        if (!m) {
+          waiting.reject(new GitError(`git cat-file: unexpected output "${header.slice(0, 80)}"`));
+          waiting = null;
+          return;
+        }
+        const size = Number(m[2]);
+        if (buffer.length < nl + 1 + size + 1) return;
+        const body = buffer.subarray(nl + 1, nl + 1 + size);
+        waiting.results.push(m[1] === "blob" ? body.toString("utf8") : null);
+        buffer = buffer.subarray(nl + 1 + size + 1);
+      }
+      const done = waiting;
+      waiting = null;
+      done.resolve();
+    };
+    child2.stdout.on("data", (chunk) => {
+      buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+      drain();
+    });
+    const exited = new Promise((res) => child2.on("close", () => res()));
+    child2.on("close", () => {
+      failed = new GitError("git cat-file exited");
+      waiting?.reject(failed);
+      waiting = null;
+    });
+    return {
+      read: (ids) => new Promise((resolve6, reject) => {
+        if (ids.length === 0) return resolve6([]);
+        if (failed) return reject(failed);
+        if (waiting) return reject(new GitError("blobReader: one read at a time"));
+        const results = [];
+        waiting = { want: ids.length, results, resolve: () => resolve6(results), reject };
+        child2.stdin.write(
+          ids.map((id) => /^[0-9a-f]{4,64}$/.test(id) ? id : "0").join("\n") + "\n"
+        );
+      }),
+      close: async () => {
+        child2.stdin.end();
+        await exited;
+      }
+    };
+  }
   env() {
     return {
       ...process.env,
@@ -44642,7 +44807,8 @@ var GitHubClient = class {
       head_sha: data.head.sha,
       base_ref: data.base.ref,
       user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
-      merged_at: data.merged_at
+      merged_at: data.merged_at,
+      head_ref: data.head.ref
     };
   }
   async reviews(pull_number) {
@@ -44842,14 +45008,285 @@ var GitHubClient = class {
       if (!isNotFound(e)) throw e;
     }
   }
+  /** The commit a branch points at, or null when there is no such branch. */
+  async branchSha(branch) {
+    try {
+      const { data } = await this.call(
+        `get branch ${branch}`,
+        () => this.octokit.request("GET /repos/{owner}/{repo}/git/ref/{ref}", {
+          ...this.repoRef,
+          ref: `heads/${branch}`
+        })
+      );
+      return data.object.sha;
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+  /** Branch names starting with `prefix` (e.g. `gatepass/req-7-ext-`). */
+  async branchesWithPrefix(prefix) {
+    const refs = await this.call(
+      `list branches ${prefix}*`,
+      () => this.octokit.request("GET /repos/{owner}/{repo}/git/matching-refs/{ref}", {
+        ...this.repoRef,
+        ref: `heads/${prefix}`
+      })
+    );
+    return refs.data.map((r) => r.ref.replace(/^refs\/heads\//, ""));
+  }
+  /** Creates a branch at `sha`; false when it already exists (a redelivery got there first). */
+  async createBranch(branch, sha2) {
+    try {
+      await this.call(
+        `create branch ${branch}`,
+        () => this.octokit.request("POST /repos/{owner}/{repo}/git/refs", {
+          ...this.repoRef,
+          ref: `refs/heads/${branch}`,
+          sha: sha2
+        })
+      );
+      return true;
+    } catch (e) {
+      if (statusOf(e) === 422) return false;
+      throw e;
+    }
+  }
+  /** Deletes a branch; false when it was already gone. */
+  async deleteBranch(branch) {
+    try {
+      await this.call(
+        `delete branch ${branch}`,
+        () => this.octokit.request("DELETE /repos/{owner}/{repo}/git/refs/{ref}", {
+          ...this.repoRef,
+          ref: `heads/${branch}`
+        })
+      );
+      return true;
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 404 || status === 422) return false;
+      throw e;
+    }
+  }
+  /** A file's text and blob sha at `ref`, or null when there is no file there. */
+  async file(path6, ref) {
+    try {
+      const { data } = await this.call(
+        `read ${path6} at ${ref}`,
+        () => this.octokit.request("GET /repos/{owner}/{repo}/contents/{path}", {
+          ...this.repoRef,
+          path: path6,
+          ref
+        })
+      );
+      if (Array.isArray(data) || data.type !== "file" || !("content" in data)) return null;
+      return { path: path6, text: Buffer.from(data.content, "base64").toString("utf8"), sha: data.sha };
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+  /** The entries of a directory at `ref`; a missing directory is empty. */
+  async directory(path6, ref) {
+    try {
+      const { data } = await this.call(
+        `list ${path6} at ${ref}`,
+        () => this.octokit.request("GET /repos/{owner}/{repo}/contents/{path}", {
+          ...this.repoRef,
+          path: path6,
+          ref
+        })
+      );
+      if (!Array.isArray(data)) return [];
+      return data.map((e) => ({ name: e.name, path: e.path, type: e.type, sha: e.sha }));
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+  }
+  /**
+   * Creates or updates one file in one commit. With `sha` (the blob being replaced) GitHub
+   * refuses (409) if the file changed meanwhile. Returns the new commit's sha.
+   */
+  async putFile(o) {
+    const { data } = await this.call(
+      `write ${o.path} on ${o.branch}`,
+      () => this.octokit.request("PUT /repos/{owner}/{repo}/contents/{path}", {
+        ...this.repoRef,
+        path: o.path,
+        branch: o.branch,
+        message: o.message,
+        content: Buffer.from(o.text, "utf8").toString("base64"),
+        ...o.sha ? { sha: o.sha } : {}
+      })
+    );
+    return data.commit.sha ?? "";
+  }
+  /** The PR (open or closed) from `branch` of this repository, newest first; null when none. */
+  async pullRequestForBranch(branch) {
+    const { data } = await this.call(
+      `find the pull request of ${branch}`,
+      () => this.octokit.request("GET /repos/{owner}/{repo}/pulls", {
+        ...this.repoRef,
+        head: `${this.repoRef.owner}:${branch}`,
+        state: "all",
+        per_page: 10
+      })
+    );
+    const pr = data[0];
+    if (!pr) return null;
+    return {
+      number: pr.number,
+      state: pr.state === "open" ? "open" : "closed",
+      merged: pr.merged_at !== null,
+      merge_commit_sha: pr.merge_commit_sha,
+      head_sha: pr.head.sha,
+      base_ref: pr.base.ref,
+      user: pr.user ? { login: pr.user.login, id: Number(pr.user.id), type: pr.user.type } : { login: "ghost", id: 0, type: "User" },
+      merged_at: pr.merged_at,
+      head_ref: pr.head.ref
+    };
+  }
+  async createPullRequest(o) {
+    const { data } = await this.call(
+      `open a pull request from ${o.head}`,
+      () => this.octokit.request("POST /repos/{owner}/{repo}/pulls", {
+        ...this.repoRef,
+        ...o,
+        maintainer_can_modify: false
+      })
+    );
+    return data.number;
+  }
+  /**
+   * Asks for reviews. GitHub refuses (422) reviewers who cannot review (not collaborators);
+   * reviews are a courtesy here, not the control, so that is not an error.
+   */
+  async requestReviewers(pull_number, users, teams) {
+    if (users.length === 0 && teams.length === 0) return true;
+    try {
+      await this.call(
+        `request reviews on #${pull_number}`,
+        () => this.octokit.request("POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", {
+          ...this.repoRef,
+          pull_number,
+          reviewers: users,
+          team_reviewers: teams
+        })
+      );
+      return true;
+    } catch (e) {
+      if (statusOf(e) === 422) return false;
+      throw e;
+    }
+  }
+  async closePullRequest(pull_number) {
+    await this.call(
+      `close #${pull_number}`,
+      () => this.octokit.request("PATCH /repos/{owner}/{repo}/pulls/{pull_number}", {
+        ...this.repoRef,
+        pull_number,
+        state: "closed"
+      })
+    );
+  }
+  /** Merges at exactly `sha`; a refusal (head moved, not mergeable) is a value, not an error. */
+  async mergePullRequest(o) {
+    try {
+      const { data } = await this.call(
+        `merge #${o.pull_number}`,
+        () => this.octokit.request("PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge", {
+          ...this.repoRef,
+          pull_number: o.pull_number,
+          sha: o.sha,
+          commit_title: o.title,
+          commit_message: o.message,
+          merge_method: o.method
+        })
+      );
+      return { merged: true, sha: data.sha };
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 405 || status === 409 || status === 422)
+        return { merged: false, status, message: e instanceof Error ? e.message : String(e) };
+      throw e;
+    }
+  }
+  async addLabels(issue_number, labels) {
+    await this.call(
+      `label #${issue_number}`,
+      () => this.octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", {
+        ...this.repoRef,
+        issue_number,
+        labels
+      })
+    );
+  }
+  /** Removes a label; false when the issue did not have it. */
+  async removeLabel(issue_number, name2) {
+    try {
+      await this.call(
+        `unlabel #${issue_number}`,
+        () => this.octokit.request("DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}", {
+          ...this.repoRef,
+          issue_number,
+          name: name2
+        })
+      );
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+  async issueComments(issue_number) {
+    const list = await this.call(
+      `list comments of #${issue_number}`,
+      () => this.octokit.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+        ...this.repoRef,
+        issue_number,
+        per_page: 100
+      })
+    );
+    return list.map((c) => ({
+      id: c.id,
+      body: c.body ?? "",
+      user: c.user ? { login: c.user.login, id: c.user.id, type: c.user.type } : null
+    }));
+  }
   /** Posts a comment on an issue or pull request of the access repo; returns the comment id. */
-  async createIssueComment(issue_number, body) {
+  async createComment(issue_number, body) {
     const { data } = await this.call(
       `comment on #${issue_number}`,
       () => this.octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
         ...this.repoRef,
         issue_number,
         body
+      })
+    );
+    return Number(data.id);
+  }
+  async updateComment(comment_id, body) {
+    await this.call(
+      `edit comment ${comment_id}`,
+      () => this.octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+        ...this.repoRef,
+        comment_id,
+        body
+      })
+    );
+  }
+  /** Publishes a check run on a commit; GitHub shows the latest run of each name. */
+  async createCheckRun(o) {
+    const { data } = await this.call(
+      `publish check ${o.name}`,
+      () => this.octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+        ...this.repoRef,
+        name: o.name,
+        head_sha: o.head_sha,
+        ...o.state,
+        output: { title: o.title, summary: o.summary }
       })
     );
     return Number(data.id);
@@ -60748,7 +61185,7 @@ async function reconcile(options) {
         await hook2("after-effect", grant.id);
         const issue2 = grant.source.issue ?? grant.source.pull_request;
         if (issued.delivery && issue2 !== void 0) {
-          await github.createIssueComment(
+          await github.createComment(
             issue2,
             `### ${issued.delivery.title}
 

@@ -397,7 +397,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
         const issue = grant.source.issue ?? grant.source.pull_request;
         if (issued.delivery && issue !== undefined) {
           // Before the commit: a crash here re-issues and re-delivers, never loses the delivery.
-          await github.createIssueComment(
+          await github.createComment(
             issue,
             `### ${issued.delivery.title}\n\n${issued.delivery.body}`,
           );

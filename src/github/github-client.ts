@@ -23,6 +23,8 @@ export interface PullRequestInfo {
   base_ref: string;
   user: { login: string; id: number; type: string };
   merged_at: string | null;
+  /** The branch the PR comes from (absent where a caller built the value by hand). */
+  head_ref?: string;
 }
 
 export interface PullRequestFile {
@@ -75,6 +77,48 @@ export interface Invitation {
   invitee: { login: string; id: number } | null;
   permission: string;
 }
+
+export interface RepoFile {
+  path: string;
+  text: string;
+  /** Blob sha: pass it back when updating the file, so a concurrent change is refused. */
+  sha: string;
+}
+
+export interface DirectoryEntry {
+  name: string;
+  path: string;
+  type: string;
+  sha: string;
+}
+
+export interface IssueComment {
+  id: number;
+  body: string;
+  user: { login: string; id: number; type: string } | null;
+}
+
+export type CheckRunState =
+  { status: 'in_progress' } | { status: 'completed'; conclusion: 'success' | 'failure' };
+
+export interface CheckRunInput {
+  name: string;
+  head_sha: string;
+  state: CheckRunState;
+  title: string;
+  summary: string;
+}
+
+export type MergeMethod = 'merge' | 'squash' | 'rebase';
+
+export type MergeResult =
+  | { merged: true; sha: string }
+  /** GitHub refused (405 not mergeable, 409 head moved): decide again on the next event. */
+  | { merged: false; status: number; message: string };
+
+/** An error the caller may act on (conflict, not found...): status, or undefined. */
+export const errorStatus = (e: unknown): number | undefined =>
+  e instanceof GitHubApiError ? e.status : undefined;
 
 const TOKEN_PATTERN =
   /\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,}|v1\.[0-9a-f]{40})\b/g;
@@ -179,6 +223,7 @@ export class GitHubClient {
       base_ref: data.base.ref,
       user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
       merged_at: data.merged_at,
+      head_ref: data.head.ref,
     };
   }
 
@@ -387,13 +432,303 @@ export class GitHubClient {
     }
   }
 
+  /** The commit a branch points at, or null when there is no such branch. */
+  async branchSha(branch: string): Promise<string | null> {
+    try {
+      const { data } = await this.call(`get branch ${branch}`, () =>
+        this.octokit.request('GET /repos/{owner}/{repo}/git/ref/{ref}', {
+          ...this.repoRef,
+          ref: `heads/${branch}`,
+        }),
+      );
+      return data.object.sha;
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  /** Branch names starting with `prefix` (e.g. `gatepass/req-7-ext-`). */
+  async branchesWithPrefix(prefix: string): Promise<string[]> {
+    const refs = await this.call(`list branches ${prefix}*`, () =>
+      this.octokit.request('GET /repos/{owner}/{repo}/git/matching-refs/{ref}', {
+        ...this.repoRef,
+        ref: `heads/${prefix}`,
+      }),
+    );
+    return refs.data.map((r) => r.ref.replace(/^refs\/heads\//, ''));
+  }
+
+  /** Creates a branch at `sha`; false when it already exists (a redelivery got there first). */
+  async createBranch(branch: string, sha: string): Promise<boolean> {
+    try {
+      await this.call(`create branch ${branch}`, () =>
+        this.octokit.request('POST /repos/{owner}/{repo}/git/refs', {
+          ...this.repoRef,
+          ref: `refs/heads/${branch}`,
+          sha,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (statusOf(e) === 422) return false;
+      throw e;
+    }
+  }
+
+  /** Deletes a branch; false when it was already gone. */
+  async deleteBranch(branch: string): Promise<boolean> {
+    try {
+      await this.call(`delete branch ${branch}`, () =>
+        this.octokit.request('DELETE /repos/{owner}/{repo}/git/refs/{ref}', {
+          ...this.repoRef,
+          ref: `heads/${branch}`,
+        }),
+      );
+      return true;
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 404 || status === 422) return false;
+      throw e;
+    }
+  }
+
+  /** A file's text and blob sha at `ref`, or null when there is no file there. */
+  async file(path: string, ref: string): Promise<RepoFile | null> {
+    try {
+      const { data } = await this.call(`read ${path} at ${ref}`, () =>
+        this.octokit.request('GET /repos/{owner}/{repo}/contents/{path}', {
+          ...this.repoRef,
+          path,
+          ref,
+        }),
+      );
+      if (Array.isArray(data) || data.type !== 'file' || !('content' in data)) return null;
+      return { path, text: Buffer.from(data.content, 'base64').toString('utf8'), sha: data.sha };
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  /** The entries of a directory at `ref`; a missing directory is empty. */
+  async directory(path: string, ref: string): Promise<DirectoryEntry[]> {
+    try {
+      const { data } = await this.call(`list ${path} at ${ref}`, () =>
+        this.octokit.request('GET /repos/{owner}/{repo}/contents/{path}', {
+          ...this.repoRef,
+          path,
+          ref,
+        }),
+      );
+      if (!Array.isArray(data)) return [];
+      return data.map((e) => ({ name: e.name, path: e.path, type: e.type, sha: e.sha }));
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+  }
+
+  /**
+   * Creates or updates one file in one commit. With `sha` (the blob being replaced) GitHub
+   * refuses (409) if the file changed meanwhile. Returns the new commit's sha.
+   */
+  async putFile(o: {
+    path: string;
+    branch: string;
+    message: string;
+    text: string;
+    sha?: string;
+  }): Promise<string> {
+    const { data } = await this.call(`write ${o.path} on ${o.branch}`, () =>
+      this.octokit.request('PUT /repos/{owner}/{repo}/contents/{path}', {
+        ...this.repoRef,
+        path: o.path,
+        branch: o.branch,
+        message: o.message,
+        content: Buffer.from(o.text, 'utf8').toString('base64'),
+        ...(o.sha ? { sha: o.sha } : {}),
+      }),
+    );
+    return data.commit.sha ?? '';
+  }
+
+  /** The PR (open or closed) from `branch` of this repository, newest first; null when none. */
+  async pullRequestForBranch(branch: string): Promise<PullRequestInfo | null> {
+    const { data } = await this.call(`find the pull request of ${branch}`, () =>
+      this.octokit.request('GET /repos/{owner}/{repo}/pulls', {
+        ...this.repoRef,
+        head: `${this.repoRef.owner}:${branch}`,
+        state: 'all',
+        per_page: 10,
+      }),
+    );
+    const pr = data[0];
+    if (!pr) return null;
+    return {
+      number: pr.number,
+      state: pr.state === 'open' ? 'open' : 'closed',
+      merged: pr.merged_at !== null,
+      merge_commit_sha: pr.merge_commit_sha,
+      head_sha: pr.head.sha,
+      base_ref: pr.base.ref,
+      user: pr.user
+        ? { login: pr.user.login, id: Number(pr.user.id), type: pr.user.type }
+        : { login: 'ghost', id: 0, type: 'User' },
+      merged_at: pr.merged_at,
+      head_ref: pr.head.ref,
+    };
+  }
+
+  async createPullRequest(o: {
+    title: string;
+    head: string;
+    base: string;
+    body: string;
+  }): Promise<number> {
+    const { data } = await this.call(`open a pull request from ${o.head}`, () =>
+      this.octokit.request('POST /repos/{owner}/{repo}/pulls', {
+        ...this.repoRef,
+        ...o,
+        maintainer_can_modify: false,
+      }),
+    );
+    return data.number;
+  }
+
+  /**
+   * Asks for reviews. GitHub refuses (422) reviewers who cannot review (not collaborators);
+   * reviews are a courtesy here, not the control, so that is not an error.
+   */
+  async requestReviewers(pull_number: number, users: string[], teams: string[]): Promise<boolean> {
+    if (users.length === 0 && teams.length === 0) return true;
+    try {
+      await this.call(`request reviews on #${pull_number}`, () =>
+        this.octokit.request('POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers', {
+          ...this.repoRef,
+          pull_number,
+          reviewers: users,
+          team_reviewers: teams,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (statusOf(e) === 422) return false;
+      throw e;
+    }
+  }
+
+  async closePullRequest(pull_number: number): Promise<void> {
+    await this.call(`close #${pull_number}`, () =>
+      this.octokit.request('PATCH /repos/{owner}/{repo}/pulls/{pull_number}', {
+        ...this.repoRef,
+        pull_number,
+        state: 'closed',
+      }),
+    );
+  }
+
+  /** Merges at exactly `sha`; a refusal (head moved, not mergeable) is a value, not an error. */
+  async mergePullRequest(o: {
+    pull_number: number;
+    sha: string;
+    title: string;
+    message: string;
+    method: MergeMethod;
+  }): Promise<MergeResult> {
+    try {
+      const { data } = await this.call(`merge #${o.pull_number}`, () =>
+        this.octokit.request('PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge', {
+          ...this.repoRef,
+          pull_number: o.pull_number,
+          sha: o.sha,
+          commit_title: o.title,
+          commit_message: o.message,
+          merge_method: o.method,
+        }),
+      );
+      return { merged: true, sha: data.sha };
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 405 || status === 409 || status === 422)
+        return { merged: false, status, message: e instanceof Error ? e.message : String(e) };
+      throw e;
+    }
+  }
+
+  async addLabels(issue_number: number, labels: string[]): Promise<void> {
+    await this.call(`label #${issue_number}`, () =>
+      this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/labels', {
+        ...this.repoRef,
+        issue_number,
+        labels,
+      }),
+    );
+  }
+
+  /** Removes a label; false when the issue did not have it. */
+  async removeLabel(issue_number: number, name: string): Promise<boolean> {
+    try {
+      await this.call(`unlabel #${issue_number}`, () =>
+        this.octokit.request('DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}', {
+          ...this.repoRef,
+          issue_number,
+          name,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  async issueComments(issue_number: number): Promise<IssueComment[]> {
+    const list = await this.call(`list comments of #${issue_number}`, () =>
+      this.octokit.paginate('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        ...this.repoRef,
+        issue_number,
+        per_page: 100,
+      }),
+    );
+    return list.map((c) => ({
+      id: c.id,
+      body: c.body ?? '',
+      user: c.user ? { login: c.user.login, id: c.user.id, type: c.user.type } : null,
+    }));
+  }
+
   /** Posts a comment on an issue or pull request of the access repo; returns the comment id. */
-  async createIssueComment(issue_number: number, body: string): Promise<number> {
+  async createComment(issue_number: number, body: string): Promise<number> {
     const { data } = await this.call(`comment on #${issue_number}`, () =>
       this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
         ...this.repoRef,
         issue_number,
         body,
+      }),
+    );
+    return Number(data.id);
+  }
+
+  async updateComment(comment_id: number, body: string): Promise<void> {
+    await this.call(`edit comment ${comment_id}`, () =>
+      this.octokit.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+        ...this.repoRef,
+        comment_id,
+        body,
+      }),
+    );
+  }
+
+  /** Publishes a check run on a commit; GitHub shows the latest run of each name. */
+  async createCheckRun(o: CheckRunInput): Promise<number> {
+    const { data } = await this.call(`publish check ${o.name}`, () =>
+      this.octokit.request('POST /repos/{owner}/{repo}/check-runs', {
+        ...this.repoRef,
+        name: o.name,
+        head_sha: o.head_sha,
+        ...o.state,
+        output: { title: o.title, summary: o.summary },
       }),
     );
     return Number(data.id);

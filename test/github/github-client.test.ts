@@ -115,6 +115,7 @@ describe('GitHubClient reads', () => {
       base_ref: 'main',
       user: { login: 'gatepass[bot]', id: 99, type: 'Bot' },
       merged_at: null,
+      head_ref: 'new-topic',
     });
     expect(await c.reviews(7)).toEqual([
       {

@@ -1,0 +1,298 @@
+import { parseDuration, type Seconds } from '../core/duration.js';
+import type { Grant } from '../core/grant.js';
+import {
+  extensionGrantId,
+  parseGrant,
+  parseGrantPath,
+  requestGrantId,
+  serializeGrant,
+} from '../core/grant-file.js';
+import { isLive } from '../core/grant-lifecycle.js';
+import { type Person, formatPerson, matchesAny } from '../core/identity.js';
+import type { Problem } from '../core/problem.js';
+import { checkRequest } from '../core/request-check.js';
+import { commitMessage } from '../core/trailers.js';
+import { errorStatus, type PullRequestInfo, type RepoFile } from '../github/github-client.js';
+import { type Deps, membershipsFor } from './deps.js';
+import { cancelledComment, problemsComment } from './messages.js';
+import { openRequestPr, requestBranch } from './request-pr.js';
+
+export type Command =
+  | { kind: 'cancel' }
+  | { kind: 'revoke'; reason?: string }
+  | { kind: 'extend'; duration: Seconds }
+  | { kind: 'malformed'; message: string };
+
+const MAX_REASON = 500;
+
+/**
+ * The command on the first line of a comment, or null when the comment is not one (most
+ * comments are conversation). Only a first line starting with `/` is a command.
+ */
+export function parseCommand(body: string): Command | null {
+  const first = (body ?? '').replace(/\r\n?/g, '\n').split('\n')[0]!.trim();
+  const m = /^\/([A-Za-z-]+)(?:\s+(.*))?$/.exec(first);
+  if (!m) return null;
+  const word = m[1]!.toLowerCase();
+  const arg = (m[2] ?? '').trim();
+  switch (word) {
+    case 'cancel':
+      return arg === ''
+        ? { kind: 'cancel' }
+        : { kind: 'malformed', message: '`/cancel` takes no argument' };
+    case 'revoke': {
+      const reason = arg.replace(/[\u0000-\u001f\u007f]/g, '');
+      if (reason.length > MAX_REASON)
+        return { kind: 'malformed', message: `the reason is longer than ${MAX_REASON} characters` };
+      return reason ? { kind: 'revoke', reason } : { kind: 'revoke' };
+    }
+    case 'extend': {
+      if (arg === '')
+        return { kind: 'malformed', message: '`/extend` needs a duration, e.g. `/extend 2h`' };
+      const d = parseDuration(arg);
+      return d.ok
+        ? { kind: 'extend', duration: d.value }
+        : { kind: 'malformed', message: d.problems.map((p) => p.message).join('; ') };
+    }
+    default:
+      return {
+        kind: 'malformed',
+        message: `unknown command \`/${word}\`; the commands are \`/cancel\`, \`/revoke [reason]\` and \`/extend <duration>\``,
+      };
+  }
+}
+
+export interface CommentEvent {
+  action: string;
+  issue: { number: number; author: Person; isPullRequest: boolean };
+  body: string;
+  /** The payload `sender`: the person who wrote the comment (threat #13). */
+  sender: Person & { type: string };
+}
+
+export type CommandOutcome = 'ignored' | 'refused' | 'done' | 'nothing-to-do';
+
+/**
+ * Commands on a request issue. Only freshly created comments run (an edited comment could
+ * smuggle a command under an older timestamp); the sender is the only authority; every command
+ * checks the current state first, so running it twice changes nothing the second time.
+ */
+export async function handleCommand(d: Deps, ev: CommentEvent): Promise<CommandOutcome> {
+  if (ev.action !== 'created' || ev.sender.type === 'Bot' || ev.issue.isPullRequest)
+    return 'ignored';
+  const cmd = parseCommand(ev.body);
+  if (!cmd) return 'ignored';
+  const reply = async (text: string, outcome: CommandOutcome): Promise<CommandOutcome> => {
+    await d.client.createComment(ev.issue.number, `@${ev.sender.login} ${text}`);
+    return outcome;
+  };
+  if (cmd.kind === 'malformed') return reply(`${cmd.message}. Nothing changed.`, 'refused');
+
+  const isRequester = ev.sender.id === ev.issue.author.id;
+  const pr = await d.client.pullRequestForBranch(requestBranch(requestGrantId(ev.issue.number)));
+  if (!pr)
+    return reply('this issue has no request pull request. Nothing changed.', 'nothing-to-do');
+
+  if (cmd.kind === 'cancel') {
+    if (!isRequester)
+      return reply(
+        `only the requester @${ev.issue.author.login} can cancel. Nothing changed.`,
+        'refused',
+      );
+    return cancel(d, ev, pr, reply);
+  }
+  const live = pr.merged ? await liveGrant(d, pr) : null;
+  if (!live)
+    return reply(
+      pr.merged
+        ? 'the grant is no longer on the default branch (it ended). Nothing changed.'
+        : `#${pr.number} is not approved${pr.state === 'open' ? ' yet: use `/cancel` to withdraw it' : ''}. Nothing changed.`,
+      'nothing-to-do',
+    );
+  const { grant, file } = live;
+  if (cmd.kind === 'revoke') return revoke(d, ev, grant, file, cmd.reason, reply);
+  if (!isRequester)
+    return reply(
+      `only the requester @${grant.requester.login} can extend. Nothing changed.`,
+      'refused',
+    );
+  return extend(d, ev, grant, cmd.duration, reply);
+}
+
+type Reply = (text: string, outcome: CommandOutcome) => Promise<CommandOutcome>;
+
+async function cancel(
+  d: Deps,
+  ev: CommentEvent,
+  pr: PullRequestInfo,
+  reply: Reply,
+): Promise<CommandOutcome> {
+  if (pr.merged)
+    return reply(
+      `#${pr.number} is already approved; use \`/revoke\` to end the access.`,
+      'nothing-to-do',
+    );
+  if (pr.state === 'closed')
+    return reply(`#${pr.number} is already closed. Nothing changed.`, 'nothing-to-do');
+  const { client, config } = d;
+  await client.closePullRequest(pr.number);
+  if (pr.head_ref) await client.deleteBranch(pr.head_ref);
+  for (const n of [pr.number, ev.issue.number]) {
+    await client.removeLabel(n, config.labels.pending);
+    await client.addLabels(n, [config.labels.cancelled]);
+  }
+  return reply(cancelledComment(pr.number), 'done');
+}
+
+/** The merged grant as it is on the default branch now, if it is still live there. */
+async function liveGrant(
+  d: Deps,
+  pr: PullRequestInfo,
+): Promise<{ grant: Grant; file: RepoFile } | null> {
+  const files = await d.client.pullRequestFiles(pr.number);
+  const path = files.map((f) => f.filename).find((f) => parseGrantPath(f)?.archived === false);
+  if (!path) return null;
+  const file = await d.client.file(path, d.defaultBranch);
+  if (!file) return null;
+  const parsed = parseGrant(file.text, path);
+  return parsed.ok && isLive(parsed.value.status) ? { grant: parsed.value, file } : null;
+}
+
+async function revoke(
+  d: Deps,
+  ev: CommentEvent,
+  grant: Grant,
+  file: RepoFile,
+  reason: string | undefined,
+  reply: Reply,
+): Promise<CommandOutcome> {
+  if (grant.revoke_requested)
+    return reply(
+      `revocation of \`${grant.id}\` was already requested by @${grant.revoke_requested.by.login}. Nothing changed.`,
+      'nothing-to-do',
+    );
+  const sender: Person = { login: ev.sender.login, id: ev.sender.id };
+  if (sender.id !== grant.requester.id) {
+    const policies = await d.policies.atHead(d);
+    const resource = policies.policies.resources.get(grant.resource);
+    const memberships = await membershipsFor(d.client, resource);
+    if (!resource || !matchesAny(sender, resource.approvers, memberships))
+      return reply(
+        `only the requester or an approver of \`${grant.resource}\` can revoke. Nothing changed.`,
+        'refused',
+      );
+  }
+  const at = d.clock.now().toISOString();
+  const next: Grant = {
+    ...grant,
+    revoke_requested: { by: sender, at, ...(reason ? { reason } : {}) },
+  };
+  try {
+    await d.client.putFile({
+      path: file.path,
+      branch: d.defaultBranch,
+      // The blob sha makes GitHub refuse the write if the action changed the file meanwhile.
+      sha: file.sha,
+      text: serializeGrant(next),
+      message: commitMessage(
+        `Request revocation of ${grant.id}`,
+        {
+          grant: grant.id,
+          event: 'revoke-requested',
+          resource: grant.resource,
+          actor: formatPerson(sender),
+          at,
+        },
+        reason,
+      ),
+    });
+  } catch (e) {
+    if (errorStatus(e) === 409 || errorStatus(e) === 422)
+      return reply(
+        `\`${grant.id}\` changed while I was writing; comment \`/revoke\` again. Nothing changed.`,
+        'refused',
+      );
+    throw e;
+  }
+  await d.client.addLabels(ev.issue.number, [d.config.labels.revokeRequested]);
+  return reply(
+    `revocation of \`${grant.id}\` requested; the gatepass action ends the access on its next run.`,
+    'done',
+  );
+}
+
+async function extend(
+  d: Deps,
+  ev: CommentEvent,
+  grant: Grant,
+  duration: Seconds,
+  reply: Reply,
+): Promise<CommandOutcome> {
+  const { client } = d;
+  if (grant.status !== 'active')
+    return reply(
+      `\`${grant.id}\` is ${grant.status}, not active: nothing to extend yet.`,
+      'nothing-to-do',
+    );
+  const prefix = requestBranch(`${requestGrantId(ev.issue.number)}-ext-`);
+  const branches = await client.branchesWithPrefix(prefix);
+  for (const b of branches) {
+    const open = await client.pullRequestForBranch(b);
+    if (open?.state === 'open')
+      return reply(
+        `an extension is already pending in #${open.number}. Nothing changed.`,
+        'nothing-to-do',
+      );
+  }
+  const policies = await d.policies.atHead(d);
+  const taken = new Set(branches.map((b) => Number(b.slice(prefix.length))));
+  const onMain = await client.directory(`grants/${grant.resource}`, policies.commit);
+  for (const e of onMain) {
+    const m = /-ext-(\d+)\.yaml$/.exec(e.name);
+    if (m && e.name.startsWith(`${requestGrantId(ev.issue.number)}-ext-`)) taken.add(Number(m[1]));
+  }
+  let n = 1;
+  while (taken.has(n)) n++;
+
+  const resource = policies.policies.resources.get(grant.resource);
+  const memberships = await membershipsFor(client, resource);
+  const now = d.clock.now();
+  const checked = checkRequest(
+    {
+      resource: grant.resource,
+      duration,
+      justification: grant.justification,
+      ...(grant.ticket ? { ticket: grant.ticket } : {}),
+    },
+    policies.policies,
+    grant.requester,
+    memberships,
+    now,
+  );
+  if (!checked.ok) return reply(extensionProblems(checked.problems), 'refused');
+  const next: Grant = {
+    id: extensionGrantId(ev.issue.number, n),
+    resource: grant.resource,
+    status: 'pending',
+    requester: grant.requester,
+    duration: checked.value.duration,
+    justification: grant.justification,
+    ...(grant.ticket ? { ticket: grant.ticket } : {}),
+    source: { issue: ev.issue.number },
+    policy_commit: policies.commit,
+    requested_at: now.toISOString(),
+    extends: grant.id,
+  };
+  const number = await openRequestPr(d, {
+    grant: next,
+    resource: checked.value.resource,
+    baseSha: policies.commit,
+  });
+  return reply(
+    `opened #${number} to extend \`${grant.id}\`; it needs approval like any request.`,
+    'done',
+  );
+}
+
+const extensionProblems = (problems: Problem[]): string =>
+  `the extension cannot be requested. Nothing changed.\n\n${problemsComment(problems).split('\n').slice(3).join('\n')}`;

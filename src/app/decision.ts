@@ -1,0 +1,153 @@
+import { decide } from '../core/decision.js';
+import { parseGrant } from '../core/grant-file.js';
+import type { Grant } from '../core/grant.js';
+import type { Problem } from '../core/problem.js';
+import type { Decision } from '../core/review.js';
+import { formatTrailers } from '../core/trailers.js';
+import type { PullRequestInfo } from '../github/github-client.js';
+import { type Deps, membershipsFor } from './deps.js';
+import { grantMatchesPr, requestPrScope, touchesGrants } from './grant-pr.js';
+import { decisionCheck, deniedComment, mergedComment, refusedCheck } from './messages.js';
+
+export type PrOutcome = 'ignored' | 'refused' | 'pending' | 'merged' | 'merge-refused' | 'denied';
+
+/**
+ * Level-triggered: whatever event arrived, re-read the PR, its files, the grant at its head,
+ * the policies at the default branch's head, every review and the memberships, and decide
+ * from that alone. A duplicated, late or out-of-order delivery decides the same thing.
+ */
+export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOutcome> {
+  const { client, config } = d;
+  const pr = await client.pullRequest(number);
+  if (pr.state !== 'open' || pr.base_ref !== d.defaultBranch) return 'ignored';
+  const files = await client.pullRequestFiles(number);
+  if (!touchesGrants(files)) return 'ignored';
+
+  const scope = requestPrScope(files);
+  if (!scope.ok) return refuse(d, pr, scope.problems);
+  const file = await client.file(scope.path, pr.head_sha);
+  if (!file)
+    return refuse(d, pr, [
+      { file: scope.path, message: 'the file cannot be read at the head commit' },
+    ]);
+  const parsed = parseGrant(file.text, scope.path);
+  if (!parsed.ok) return refuse(d, pr, parsed.problems);
+  const grant = parsed.value;
+  const mismatch = grantMatchesPr(grant, pr, scope.path);
+  if (mismatch.length) return refuse(d, pr, mismatch);
+
+  const policies = await d.policies.atHead(d);
+  const resource = policies.policies.resources.get(grant.resource);
+  if (!resource)
+    return refuse(d, pr, [
+      {
+        file: scope.path,
+        path: 'resource',
+        message: `no policy defines resource "${grant.resource}"`,
+      },
+    ]);
+  const [memberships, reviews] = await Promise.all([
+    membershipsFor(client, resource),
+    client.reviews(number),
+  ]);
+  const decision = decide({
+    resource,
+    grant,
+    reviews,
+    memberships,
+    headSha: pr.head_sha,
+    now: d.clock.now(),
+  });
+  const output = decisionCheck(decision, grant, policies.commit);
+  await client.createCheckRun({
+    name: config.checkName,
+    head_sha: pr.head_sha,
+    state:
+      decision.outcome === 'pending'
+        ? { status: 'in_progress' }
+        : {
+            status: 'completed',
+            conclusion: decision.outcome === 'approved' ? 'success' : 'failure',
+          },
+    ...output,
+  });
+  if (decision.outcome === 'approved') return merge(d, pr, grant, decision, policies.commit);
+  if (decision.outcome === 'denied') return deny(d, pr, grant, decision.reasons);
+  return 'pending';
+}
+
+async function refuse(d: Deps, pr: PullRequestInfo, problems: Problem[]): Promise<PrOutcome> {
+  await d.client.createCheckRun({
+    name: d.config.checkName,
+    head_sha: pr.head_sha,
+    state: { status: 'completed', conclusion: 'failure' },
+    ...refusedCheck(problems),
+  });
+  return 'refused';
+}
+
+/** Where people follow the request: its issue, or the PR itself for a PR opened by hand. */
+const conversation = (grant: Grant, pr: PullRequestInfo): number => grant.source.issue ?? pr.number;
+
+async function merge(
+  d: Deps,
+  pr: PullRequestInfo,
+  grant: Grant,
+  decision: Decision,
+  policyCommit: string,
+): Promise<PrOutcome> {
+  const { client, config } = d;
+  const result = await client.mergePullRequest({
+    pull_number: pr.number,
+    // GitHub refuses the merge if the head moved since the decision (threat #2).
+    sha: pr.head_sha,
+    method: config.mergeMethod,
+    title: `Grant ${grant.resource} to ${grant.requester.login} (${grant.id})`,
+    // The squash commit's body: only trailers, the audit reads nothing else.
+    message: formatTrailers({
+      grant: grant.id,
+      event: 'approved',
+      resource: grant.resource,
+      requestedBy: grant.requester,
+      approvedBy: decision.approvers,
+      policy: policyCommit,
+      rule: decision.rule ?? undefined,
+      pullRequest: pr.number,
+      at: d.clock.now().toISOString(),
+    }),
+  });
+  if (!result.merged) {
+    d.log.warn(
+      `#${pr.number}: merge refused (HTTP ${result.status}); deciding again on the next event`,
+    );
+    return 'merge-refused';
+  }
+  const labels = [config.labels.approved];
+  await client.removeLabel(pr.number, config.labels.pending);
+  await client.addLabels(pr.number, labels);
+  const where = conversation(grant, pr);
+  if (where !== pr.number) {
+    await client.removeLabel(where, config.labels.pending);
+    await client.addLabels(where, labels);
+  }
+  await client.createComment(where, mergedComment(pr.number, decision, result.sha));
+  return 'merged';
+}
+
+async function deny(
+  d: Deps,
+  pr: PullRequestInfo,
+  grant: Grant,
+  reasons: readonly string[],
+): Promise<PrOutcome> {
+  const { client, config } = d;
+  const where = conversation(grant, pr);
+  await client.createComment(pr.number, deniedComment(pr.number, reasons));
+  if (where !== pr.number) await client.createComment(where, deniedComment(pr.number, reasons));
+  for (const n of new Set([pr.number, where])) {
+    await client.removeLabel(n, config.labels.pending);
+    await client.addLabels(n, [config.labels.denied]);
+  }
+  await client.closePullRequest(pr.number);
+  return 'denied';
+}

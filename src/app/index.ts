@@ -1,0 +1,95 @@
+import type { Context, Probot } from 'probot';
+import { type Clock, systemClock } from '../core/clock.js';
+import { GitHubClient, type OctokitLike } from '../github/github-client.js';
+import { handleCommand } from './commands.js';
+import { type AppConfig, isAccessRepo, loadConfig } from './config.js';
+import { evaluatePullRequest } from './decision.js';
+import { type Deps, PolicyCache } from './deps.js';
+import { handleRequestIssue } from './request-issue.js';
+
+export interface AppOptions {
+  config: AppConfig;
+  clock?: Clock;
+}
+
+interface RepoPayload {
+  repository?: { full_name: string; default_branch: string };
+}
+
+/** The gatepass Probot app with explicit settings (tests build it this way). */
+export function createApp(options: AppOptions): (app: Probot) => void {
+  const { config } = options;
+  const policies = new PolicyCache();
+  const clock = options.clock ?? systemClock;
+  /** Deps for a delivery about the access repo; null for anything else (threat #6). */
+  const deps = (context: Context): Deps | null => {
+    const { repository } = context.payload as RepoPayload;
+    if (!repository || !isAccessRepo(config, repository.full_name)) return null;
+    return {
+      client: new GitHubClient(context.octokit as unknown as OctokitLike, config.accessRepo),
+      config,
+      policies,
+      clock,
+      log: context.log,
+      defaultBranch: repository.default_branch,
+    };
+  };
+
+  return (app: Probot) => {
+    app.on(['issues.opened', 'issues.edited'], async (context) => {
+      const d = deps(context);
+      const { action, issue } = context.payload;
+      if (d && issue.user)
+        await handleRequestIssue(d, {
+          action,
+          number: issue.number,
+          body: issue.body ?? null,
+          author: { login: issue.user.login, id: issue.user.id, type: issue.user.type ?? 'User' },
+          labels: (issue.labels ?? []).map((l) => (typeof l === 'string' ? l : (l.name ?? ''))),
+        });
+    });
+
+    app.on(
+      [
+        'pull_request.opened',
+        'pull_request.reopened',
+        'pull_request.synchronize',
+        'pull_request.edited',
+        'pull_request_review.submitted',
+        'pull_request_review.edited',
+        'pull_request_review.dismissed',
+      ],
+      async (context) => {
+        const d = deps(context);
+        if (d) await evaluatePullRequest(d, context.payload.pull_request.number);
+      },
+    );
+
+    app.on('check_run.rerequested', async (context) => {
+      const d = deps(context);
+      const run = context.payload.check_run;
+      if (!d || run.name !== config.checkName) return;
+      for (const pr of run.pull_requests) await evaluatePullRequest(d, pr.number);
+    });
+
+    // `created` only: an edited comment never runs a command (threat #13).
+    app.on('issue_comment.created', async (context) => {
+      const d = deps(context);
+      const { issue, comment, sender } = context.payload;
+      if (d && issue.user)
+        await handleCommand(d, {
+          action: context.payload.action,
+          issue: {
+            number: issue.number,
+            author: { login: issue.user.login, id: issue.user.id },
+            isPullRequest: Boolean(issue.pull_request),
+          },
+          body: comment.body,
+          sender: { login: sender.login, id: sender.id, type: sender.type },
+        });
+    });
+  };
+}
+
+/** `probot run ./lib/app/index.js`: settings from the environment (see .env.example). */
+export default (app: Probot): void => createApp({ config: loadConfig(process.env) })(app);

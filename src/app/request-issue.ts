@@ -1,0 +1,111 @@
+import type { Grant } from '../core/grant.js';
+import { requestGrantId } from '../core/grant-file.js';
+import type { Person } from '../core/identity.js';
+import type { Problem } from '../core/problem.js';
+import { FORM_FIELDS } from '../core/request.js';
+import { checkRequest } from '../core/request-check.js';
+import { parseRequestBody } from '../core/request-parse.js';
+import { findMarked, upsertComment } from './comments.js';
+import { type Deps, membershipsFor } from './deps.js';
+import {
+  MARKER,
+  frozenComment,
+  openedComment,
+  problemsComment,
+  problemsResolvedComment,
+} from './messages.js';
+import { openRequestPr, requestBranch } from './request-pr.js';
+
+/** The parts of an `issues` delivery the request flow uses. */
+export interface IssueEvent {
+  action: 'opened' | 'edited';
+  number: number;
+  body: string | null;
+  author: Person & { type: string };
+  labels: string[];
+}
+
+export type IssueOutcome = 'ignored' | 'invalid' | 'opened' | 'frozen' | 'already-open';
+
+/** Issues not from the form may still be requests written by hand: the heading gives them away. */
+const looksLikeRequest = (body: string): boolean =>
+  new RegExp(`^###[ \\t]+${FORM_FIELDS.resource}[ \\t]*$`, 'im').test(body);
+
+/**
+ * An access-request issue becomes a grant PR, or one comment listing what to fix. After the PR
+ * exists the issue is history: edits change nothing (the PR is what approvers review).
+ */
+export async function handleRequestIssue(d: Deps, ev: IssueEvent): Promise<IssueOutcome> {
+  const { client, config } = d;
+  const body = ev.body ?? '';
+  if (ev.author.type === 'Bot') return 'ignored';
+  if (!ev.labels.includes(config.labels.request) && !looksLikeRequest(body)) return 'ignored';
+
+  const id = requestGrantId(ev.number);
+  const existing = await client.pullRequestForBranch(requestBranch(id));
+  if (existing) {
+    const comments = await client.issueComments(ev.number);
+    if (ev.action === 'edited')
+      await upsertComment(
+        client,
+        ev.number,
+        MARKER.frozen,
+        frozenComment(existing.number),
+        comments,
+      );
+    // A redelivery after a crash between opening the PR and saying so finishes the job.
+    else if (!findMarked(comments, MARKER.opened)) {
+      await client.createComment(
+        ev.number,
+        `${MARKER.opened}\nThis request is in #${existing.number}.`,
+      );
+    }
+    return ev.action === 'edited' ? 'frozen' : 'already-open';
+  }
+
+  const requester: Person = { login: ev.author.login, id: ev.author.id };
+  const parsed = parseRequestBody(body);
+  if (!parsed.ok) return reportProblems(d, ev, parsed.problems);
+
+  const policies = await d.policies.atHead(d);
+  const resource = policies.policies.resources.get(parsed.value.resource);
+  const memberships = await membershipsFor(client, resource);
+  const now = d.clock.now();
+  const checked = checkRequest(parsed.value, policies.policies, requester, memberships, now);
+  if (!checked.ok) return reportProblems(d, ev, checked.problems);
+
+  const req = parsed.value;
+  const grant: Grant = {
+    id,
+    resource: checked.value.resource.name,
+    status: 'pending',
+    requester,
+    duration: checked.value.duration,
+    justification: req.justification,
+    ...(req.ticket ? { ticket: req.ticket } : {}),
+    source: { issue: ev.number },
+    policy_commit: policies.commit,
+    requested_at: now.toISOString(),
+    ...(req.start_at ? { start_at: req.start_at } : {}),
+    ...(req.break_glass ? { break_glass: req.break_glass } : {}),
+  };
+  const pr = await openRequestPr(d, {
+    grant,
+    resource: checked.value.resource,
+    baseSha: policies.commit,
+  });
+  if (ev.labels.includes(config.labels.invalid)) {
+    await client.removeLabel(ev.number, config.labels.invalid);
+    await upsertComment(client, ev.number, MARKER.problems, problemsResolvedComment(pr));
+  }
+  await client.addLabels(ev.number, [config.labels.pending]);
+  await client.createComment(ev.number, openedComment(pr, grant));
+  return 'opened';
+}
+
+async function reportProblems(d: Deps, ev: IssueEvent, problems: Problem[]): Promise<IssueOutcome> {
+  await upsertComment(d.client, ev.number, MARKER.problems, problemsComment(problems));
+  if (!ev.labels.includes(d.config.labels.invalid))
+    await d.client.addLabels(ev.number, [d.config.labels.invalid]);
+  return 'invalid';
+}
