@@ -18293,9 +18293,9 @@ var require_util8 = __commonJS({
       }
       return true;
     }
-    function delay(ms) {
+    function delay(ms3) {
       return new Promise((resolve6) => {
-        setTimeout(resolve6, ms).unref();
+        setTimeout(resolve6, ms3).unref();
       });
     }
     module.exports = {
@@ -35984,12 +35984,12 @@ var require_postgres_date = __commonJS({
       var hour = parseInt(matches[4], 10);
       var minute = parseInt(matches[5], 10);
       var second = parseInt(matches[6], 10);
-      var ms = matches[7];
-      ms = ms ? 1e3 * parseFloat(ms) : 0;
+      var ms3 = matches[7];
+      ms3 = ms3 ? 1e3 * parseFloat(ms3) : 0;
       var date;
       var offset = timeZoneOffset(isoDate);
       if (offset != null) {
-        date = new Date(Date.UTC(year, month, day, hour, minute, second, ms));
+        date = new Date(Date.UTC(year, month, day, hour, minute, second, ms3));
         if (is0To99(year)) {
           date.setUTCFullYear(year);
         }
@@ -35997,7 +35997,7 @@ var require_postgres_date = __commonJS({
           date.setTime(date.getTime() - offset);
         }
       } else {
-        date = new Date(year, month, day, hour, minute, second, ms);
+        date = new Date(year, month, day, hour, minute, second, ms3);
         if (is0To99(year)) {
           date.setFullYear(year);
         }
@@ -41949,8 +41949,8 @@ var HttpClient = class {
   _performExponentialBackoff(retryNumber) {
     return __awaiter(this, void 0, void 0, function* () {
       retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
-      const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-      return new Promise((resolve6) => setTimeout(() => resolve6(), ms));
+      const ms3 = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+      return new Promise((resolve6) => setTimeout(() => resolve6(), ms3));
     });
   }
   _processResponse(res, options) {
@@ -43637,8 +43637,8 @@ function parseTimestamp(text2) {
   const probe = new Date(Date.UTC(year, month - 1, day));
   if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59)
     return null;
-  const ms = Date.parse(text2.trim().replace(" ", "T").toUpperCase());
-  return Number.isNaN(ms) ? null : new Date(ms);
+  const ms3 = Date.parse(text2.trim().replace(" ", "T").toUpperCase());
+  return Number.isNaN(ms3) ? null : new Date(ms3);
 }
 
 // src/core/grant-file.ts
@@ -44021,7 +44021,7 @@ function readGrantFiles(files) {
   return { grants, problems };
 }
 var ORDER = { revoke: 0, verify: 1, issue: 2, archive: 3 };
-var iso = (ms) => new Date(ms).toISOString();
+var iso = (ms3) => new Date(ms3).toISOString();
 function planReconcile(grants, policies, now) {
   const problems = [];
   const steps = [];
@@ -49795,12 +49795,12 @@ function ticketMatches(pattern, ticket) {
 }
 function askedProblems(asked, resource, memberships) {
   const problems = [];
-  const who = `@${asked.requester.login}`;
+  const who2 = `@${asked.requester.login}`;
   const name2 = resource.name;
   if (!matchesAny(asked.requester, resource.requesters, memberships))
     problems.push({
       path: "requester",
-      message: `${who} may not request "${name2}": not listed in its requesters (directly or through a team)`
+      message: `${who2} may not request "${name2}": not listed in its requesters (directly or through a team)`
     });
   if (!Number.isInteger(asked.duration) || asked.duration <= 0)
     problems.push({
@@ -49843,7 +49843,7 @@ function askedProblems(asked, resource, memberships) {
     else if (!matchesAny(asked.requester, bg.allowed, memberships))
       problems.push({
         path: "break_glass",
-        message: `${who} may not use break-glass on "${name2}"`
+        message: `${who2} may not use break-glass on "${name2}"`
       });
     else if (asked.duration > bg.max_duration)
       problems.push({
@@ -49918,9 +49918,9 @@ function decide(input) {
     }
     if (r.commit_id !== headSha)
       return no(`made on ${short(r.commit_id)}, not the current head: a push voids approvals`);
-    const who = { login: r.user.login, id: r.user.id };
-    const via = matchingPrincipal(who, resource.approvers, memberships);
-    approvers.push({ ...who, review_id: r.id, ...via ? { via } : {} });
+    const who2 = { login: r.user.login, id: r.user.id };
+    const via = matchingPrincipal(who2, resource.approvers, memberships);
+    approvers.push({ ...who2, review_id: r.id, ...via ? { via } : {} });
     return { ...base, counted: true, reason: "counts as an approval" };
   });
   const decision = (outcome, rule, reasons) => ({ outcome, rule, approvers, required, verdicts, reasons });
@@ -61339,6 +61339,772 @@ ${issued.delivery.body}`
   }
 }
 
+// src/core/audit-timeline.ts
+var POLICIES_DIR2 = "policies";
+var grantKey = (resource, id) => `${resource}/${id}`;
+var BREAK_GLASS_REVIEW = /^Gatepass-Break-Glass-Review: (\S+ \(\d+\)(?: review=\d+)?)\s*$/m;
+var TRAILER_GRANT = /^Gatepass-Grant: (\S+)\s*$/m;
+var TRAILER_RESOURCE = /^Gatepass-Resource: (\S+)\s*$/m;
+var ms = (t) => t === void 0 ? void 0 : parseTimestamp(t)?.getTime() ?? void 0;
+var isArchiveMove = (change) => change.added !== void 0 && change.removed !== void 0 && parseGrantPath(change.added.path)?.archived === true && parseGrantPath(change.removed.path)?.archived === false;
+var AuditFold = class {
+  grants = /* @__PURE__ */ new Map();
+  notes = [];
+  count = 0;
+  head;
+  add(commit) {
+    this.count += 1;
+    this.head = commit.sha;
+    const subject = commit.message.split("\n", 1)[0] ?? "";
+    const parents = commit.parents?.length ?? 0;
+    const trailers = parseTrailers(commit.message);
+    const base = {
+      sha: commit.sha,
+      subject,
+      parents,
+      author: commit.author,
+      committer: commit.committer,
+      committedAt: commit.date
+    };
+    const policyPaths = commit.files.map((f) => f.path).filter((p) => p.startsWith(`${POLICIES_DIR2}/`));
+    if (policyPaths.length)
+      this.notes.push({
+        kind: "policy-change",
+        ...base,
+        paths: policyPaths,
+        hasTrailers: trailers !== null
+      });
+    const byKey = /* @__PURE__ */ new Map();
+    const stray = [];
+    for (const f of commit.files) {
+      if (!f.path.startsWith(`${GRANTS_DIR}/`)) continue;
+      const where = parseGrantPath(f.path);
+      if (!where) {
+        stray.push(f.path);
+        continue;
+      }
+      const key = grantKey(where.resource, where.id);
+      const entry = byKey.get(key) ?? {};
+      if (f.status === "D") entry.removed = f;
+      else entry.added = f;
+      byKey.set(key, entry);
+    }
+    if (stray.length)
+      this.notes.push({
+        kind: "other-grants-file",
+        ...base,
+        paths: stray,
+        hasTrailers: trailers !== null
+      });
+    const named = trailers ? grantKey(trailers.resource, trailers.grant) : void 0;
+    if (trailers && named) {
+      const known = this.grants.has(named);
+      const g = this.grant(trailers.resource, trailers.grant);
+      const change = byKey.get(named);
+      const at = trailers.at && parseTimestamp(trailers.at) ? trailers.at : commit.date;
+      const event = {
+        kind: trailers.event,
+        ...base,
+        at,
+        trailers,
+        ...trailers.actor ? { actor: trailers.actor } : {}
+      };
+      g.tl.events.push(event);
+      if (!known && !["requested", "approved", "refused"].includes(trailers.event))
+        g.tl.anomalies.push({
+          sha: commit.sha,
+          message: `"${trailers.event}" for a grant the history has not seen before`
+        });
+      if (!change)
+        g.tl.anomalies.push({
+          sha: commit.sha,
+          message: `trailers name ${named} but the commit does not change its file`
+        });
+      else this.applyContent(g, commit, change, trailers.event);
+      this.applyEvent(g, event, trailers, change !== void 0 && isArchiveMove(change));
+      byKey.delete(named);
+    }
+    const review = BREAK_GLASS_REVIEW.exec(commit.message);
+    if (review) {
+      const id = TRAILER_GRANT.exec(commit.message)?.[1];
+      const resource = TRAILER_RESOURCE.exec(commit.message)?.[1];
+      const g = id && resource ? this.grants.get(grantKey(resource, id)) : void 0;
+      if (g) g.tl.breakGlassReview = { by: review[1], sha: commit.sha, at: commit.date };
+    }
+    for (const [key, change] of byKey) {
+      const [resource, id] = key.split("/");
+      const g = this.grant(resource, id);
+      if (trailers?.event === "extended" && named) {
+        const content = change.added ? this.read(commit, change.added) : null;
+        if (content?.grant?.extends === trailers.grant) {
+          this.applyContent(g, commit, change, "extended");
+          continue;
+        }
+      }
+      const archived = isArchiveMove(change) && (change.added.blob === void 0 || change.added.blob === g.lastBlob);
+      g.tl.events.push({ kind: archived ? "archived" : "changed", ...base, at: commit.date });
+      this.applyContent(g, commit, change, archived ? "archived" : "changed");
+    }
+  }
+  result() {
+    return {
+      timelines: [...this.grants.values()].map((g) => g.tl),
+      notes: this.notes,
+      commits: this.count,
+      ...this.head ? { head: this.head } : {}
+    };
+  }
+  grant(resource, id) {
+    const key = grantKey(resource, id);
+    let g = this.grants.get(key);
+    if (!g) {
+      g = {
+        tl: { id, resource, approvers: [], events: [], anomalies: [], widenings: [], invalid: [] }
+      };
+      this.grants.set(key, g);
+    }
+    return g;
+  }
+  read(commit, f) {
+    const text2 = commit.readGrant?.(f.path);
+    if (text2 === void 0 || text2 === null) return null;
+    const parsed = parseGrant(text2, f.path);
+    return parsed.ok ? { grant: parsed.value, problems: [] } : { grant: null, problems: parsed.problems };
+  }
+  applyContent(g, commit, change, event) {
+    const { tl } = g;
+    if (!change.added) {
+      tl.path = void 0;
+      return;
+    }
+    tl.path = change.added.path;
+    if (change.added.blob !== void 0 && change.added.blob === g.lastBlob) return;
+    g.lastBlob = change.added.blob;
+    const content = this.read(commit, change.added);
+    if (!content) return;
+    if (!content.grant) {
+      tl.invalid.push({ sha: commit.sha, path: change.added.path, problems: content.problems });
+      return;
+    }
+    const grant = content.grant;
+    if (grant.id !== tl.id || grant.resource !== tl.resource)
+      tl.anomalies.push({
+        sha: commit.sha,
+        message: `file of ${grantKey(tl.resource, tl.id)} holds grant ${grantKey(grant.resource, grant.id)}`
+      });
+    if (!g.last) {
+      tl.requester = grant.requester;
+      tl.requestedAt = grant.requested_at;
+      tl.justification = grant.justification;
+      if (grant.ticket !== void 0) tl.ticket = grant.ticket;
+      tl.source = grant.source;
+      tl.duration = grant.duration;
+      if (grant.start_at !== void 0) tl.startAt = grant.start_at;
+      if (grant.extends !== void 0) tl.extends = grant.extends;
+      if (grant.break_glass) tl.breakGlass = grant.break_glass;
+      tl.policyCommit = grant.policy_commit;
+    }
+    if (!g.baseline || event === "approved") g.baseline = grant;
+    else this.compare(g, g.baseline, grant, commit.sha, event);
+    tl.status = grant.status;
+    if (grant.approval && tl.approvers.length === 0) {
+      tl.approvers = grant.approval.approvers;
+      tl.rule ??= grant.approval.rule;
+    }
+    if (event === "issued" || event === "extended") {
+      tl.expiresAt = grant.expires_at ?? tl.expiresAt;
+      if (event === "issued" && grant.issued_at) tl.issuedAt = grant.issued_at;
+    }
+    g.last = grant;
+  }
+  /** Changes after approval that give more access than was approved. */
+  compare(g, was, now, sha2, event) {
+    const widen = (field, from, to) => g.tl.widenings.push({ sha: sha2, field, from: String(from), to: String(to) });
+    if (now.resource !== was.resource) widen("resource", was.resource, now.resource);
+    if (now.requester.id !== was.requester.id)
+      widen(
+        "requester",
+        `${was.requester.login} (${was.requester.id})`,
+        `${now.requester.login} (${now.requester.id})`
+      );
+    if (now.duration > was.duration) widen("duration", was.duration, now.duration);
+    if (now.requested_at !== was.requested_at)
+      widen("requested_at", was.requested_at, now.requested_at);
+    if (now.policy_commit !== was.policy_commit)
+      widen("policy_commit", was.policy_commit, now.policy_commit);
+    if (now.break_glass && !was.break_glass) widen("break_glass", "none", now.break_glass.reason);
+    const start = ms(now.start_at);
+    const wasStart = ms(was.start_at);
+    if (start !== void 0 && wasStart !== void 0 && start < wasStart)
+      widen("start_at", was.start_at, now.start_at);
+    const issued = ms(now.issued_at);
+    const expires = ms(now.expires_at);
+    if (issued !== void 0 && expires !== void 0 && event !== "extended" && !g.tl.events.some((e) => e.kind === "extended") && expires > issued + was.duration * 1e3 + 1e3)
+      widen("expires_at", `issued_at + ${was.duration}s`, now.expires_at);
+  }
+  applyEvent(g, e, t, archiving) {
+    const { tl } = g;
+    const explicitAt = t.at !== void 0 && parseTimestamp(t.at) !== null;
+    const bad = (message) => tl.anomalies.push({ sha: e.sha, message });
+    const ended = tl.endEvent !== void 0;
+    switch (t.event) {
+      case "requested":
+        tl.requestedAt ??= e.at;
+        if (t.requestedBy) tl.requester ??= t.requestedBy;
+        break;
+      case "approved":
+        if (tl.approvedSha) bad("approved twice");
+        if (ended) bad(`approved after it ended (${tl.endEvent})`);
+        tl.approvedSha = e.sha;
+        tl.approvedAt = e.at;
+        if (t.policy) tl.policyCommit = t.policy;
+        if (t.rule) tl.rule = t.rule;
+        if (t.approvedBy) tl.approvers = t.approvedBy;
+        if (t.pullRequest !== void 0) tl.pullRequest = t.pullRequest;
+        if (t.requestedBy) tl.requester ??= t.requestedBy;
+        break;
+      case "issued": {
+        if (tl.issuedSha) bad("issued twice");
+        if (!tl.approvedSha) bad("issued without an approval commit before it");
+        if (ended) bad(`issued after it ended (${tl.endEvent})`);
+        tl.issuedSha = e.sha;
+        tl.issuedAt ??= e.at;
+        if (t.expires) tl.expiresAt = t.expires;
+        const issued = ms(tl.issuedAt);
+        const approved = ms(tl.approvedAt);
+        if (issued !== void 0 && approved !== void 0 && issued < approved)
+          bad(`issued at ${tl.issuedAt}, before its approval at ${tl.approvedAt}`);
+        break;
+      }
+      case "extended":
+        if (!tl.issuedSha || ended) bad("extended while not active");
+        if (t.expires) tl.expiresAt = t.expires;
+        break;
+      case "revoke-requested":
+        if (ended) bad(`revoke requested after it ended (${tl.endEvent})`);
+        tl.revokeRequested = { at: e.at, sha: e.sha, ...t.actor ? { by: t.actor } : {} };
+        break;
+      case "revoked":
+      case "expired":
+      case "denied":
+      case "cancelled":
+      case "refused":
+        if (ended && !(archiving && t.event === tl.endEvent))
+          bad(`${t.event} after it had already ended (${tl.endEvent})`);
+        if ((t.event === "denied" || t.event === "cancelled") && tl.issuedSha)
+          bad(`${t.event} after it was issued`);
+        if (!ended) {
+          tl.endEvent = t.event;
+          tl.endedSha = e.sha;
+          tl.endedAt = explicitAt ? e.at : g.last?.ended_at ?? e.at;
+          if (t.actor) tl.endedBy = t.actor;
+        }
+        break;
+    }
+  }
+};
+
+// src/core/audit-verify.ts
+var DEFAULT_BOTS = [
+  "github-actions[bot]",
+  "*[bot]",
+  "gatepass@users.noreply.github.com"
+];
+var DEFAULT_SWEEP_INTERVAL = 10 * MINUTE;
+var globToRegExp = (glob) => new RegExp(
+  `^${glob.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`,
+  "i"
+);
+function isBotIdentity(who2, bots = DEFAULT_BOTS) {
+  return bots.some((b) => {
+    const re = globToRegExp(b);
+    return re.test(who2.name) || re.test(who2.email);
+  });
+}
+var ms2 = (t) => t === void 0 ? void 0 : parseTimestamp(t)?.getTime() ?? void 0;
+var short2 = (sha2) => sha2.slice(0, 12);
+var who = (i) => `${i.name} <${i.email}>`;
+var late = (milliseconds) => formatDuration(Math.max(1, Math.round(milliseconds / 1e3)));
+function pullRequestOf(subject, parents) {
+  const squash = /\(#(\d+)\)\s*$/.exec(subject);
+  if (squash) return Number(squash[1]);
+  const merge2 = /^Merge pull request #(\d+) from \S+/.exec(subject);
+  return merge2 && parents >= 2 ? Number(merge2[1]) : void 0;
+}
+function policyCommitsOf(history) {
+  return [...new Set(history.timelines.map((t) => t.policyCommit).filter((s) => !!s))];
+}
+function verifyAudit(history, policiesAt, options) {
+  const findings = [];
+  const bots = options.bots ?? DEFAULT_BOTS;
+  const sweep = (options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL) * 1e3;
+  const now = options.now.getTime();
+  for (const note of history.notes) checkNote(note, findings);
+  for (const tl of history.timelines) {
+    const grant = grantKey(tl.resource, tl.id);
+    const add3 = (f) => findings.push({ grant, ...f });
+    for (const e of tl.events) {
+      if (e.kind === "changed" || e.kind === "archived") {
+        if (e.kind === "archived" && isBotIdentity(e.author, bots)) continue;
+        add3({
+          kind: "direct-push",
+          severity: "error",
+          commit: e.sha,
+          at: e.committedAt,
+          message: `${grant} changed by ${who(e.author)} without gatepass trailers (a direct push)`
+        });
+        continue;
+      }
+      if (!isBotIdentity(e.author, bots))
+        add3({
+          kind: "forged-trailer",
+          severity: "error",
+          commit: e.sha,
+          at: e.committedAt,
+          message: `"${e.kind}" trailers on ${grant} written by ${who(e.author)}, not by a gatepass bot identity`
+        });
+      if (e.kind === "approved") {
+        const pr = pullRequestOf(e.subject, e.parents);
+        const claimed = e.trailers?.pullRequest;
+        if (claimed === void 0 || pr !== claimed)
+          add3({
+            kind: "direct-push",
+            severity: "error",
+            commit: e.sha,
+            at: e.committedAt,
+            message: claimed === void 0 ? `approval of ${grant} names no pull request (Gatepass-Pull-Request)` : `approval of ${grant} claims pull request #${claimed}, but the commit is not its merge (subject "${e.subject}")`
+          });
+      }
+    }
+    for (const a of tl.anomalies)
+      add3({
+        kind: "impossible-timeline",
+        severity: "error",
+        commit: a.sha,
+        message: `${grant}: ${a.message}`
+      });
+    for (const w of tl.widenings)
+      add3({
+        kind: "widened",
+        severity: "error",
+        commit: w.sha,
+        message: `${grant} widened after approval: ${w.field} ${w.from} \u2192 ${w.to}`
+      });
+    for (const bad of tl.invalid)
+      add3({
+        kind: "invalid-grant-file",
+        severity: "error",
+        commit: bad.sha,
+        message: `${bad.path} is not a valid grant file: ${bad.problems.map((p) => p.message).join("; ")}`
+      });
+    if (tl.endEvent === "refused")
+      add3({
+        kind: "refused",
+        severity: "info",
+        commit: tl.endedSha,
+        at: tl.endedAt,
+        message: `${grant} was refused by the action (no approved pull request behind it)`
+      });
+    const snapshot = tl.policyCommit ? policiesAt(tl.policyCommit) : void 0;
+    const resource = snapshot?.policies.resources.get(tl.resource);
+    checkApproval(tl, snapshot, resource, add3);
+    checkExpiry(tl, sweep, now, add3);
+    checkBreakGlass(tl, resource, now, add3);
+  }
+  return findings;
+}
+function checkNote(note, findings) {
+  if (note.parents === 0) return;
+  if (pullRequestOf(note.subject, note.parents) !== void 0) return;
+  findings.push({
+    kind: "direct-push",
+    severity: "error",
+    commit: note.sha,
+    at: note.committedAt,
+    message: note.kind === "policy-change" ? `policy change (${note.paths.join(", ")}) by ${who(note.author)} did not come from a merged pull request` : `${note.paths.join(", ")} changed by ${who(note.author)} outside a pull request`
+  });
+}
+function checkApproval(tl, snapshot, resource, add3) {
+  if (!tl.issuedSha) return;
+  const commit = tl.issuedSha;
+  const base = { commit, at: tl.issuedAt ?? "" };
+  const grant = grantKey(tl.resource, tl.id);
+  if (!tl.policyCommit) {
+    add3({
+      ...base,
+      kind: "unknown-policy",
+      severity: "error",
+      message: `${grant} was issued without a recorded policy commit`
+    });
+    return;
+  }
+  if (!snapshot) {
+    add3({
+      ...base,
+      kind: "unknown-policy",
+      severity: "error",
+      message: `${grant} was judged against policy commit ${short2(tl.policyCommit)}, which is not in the repository`
+    });
+    return;
+  }
+  if (!snapshot.onBranch)
+    add3({
+      ...base,
+      kind: "unknown-policy",
+      severity: "error",
+      message: `${grant} was judged against policy commit ${short2(tl.policyCommit)}, which is not on the audited branch`
+    });
+  if (!resource) {
+    add3({
+      ...base,
+      kind: "insufficient-approvals",
+      severity: "error",
+      message: `${grant}: resource "${tl.resource}" is not defined at policy commit ${short2(tl.policyCommit)}${snapshot.problems?.length ? ` (its policy files had problems: ${snapshot.problems.slice(0, 3).join("; ")})` : ""}`
+    });
+    return;
+  }
+  const at = `at policy commit ${short2(tl.policyCommit)}`;
+  const requester = tl.requester;
+  if (tl.duration !== void 0 && tl.duration > resource.max_duration)
+    add3({
+      ...base,
+      kind: "policy-violation",
+      severity: "error",
+      message: `${grant} lasts ${formatDuration(tl.duration)}, more than the ${formatDuration(resource.max_duration)} allowed ${at}`
+    });
+  if (requester && !resource.requesters.some(isTeam) && !resource.requesters.some((p) => sameLogin(p, requester.login)))
+    add3({
+      ...base,
+      kind: "policy-violation",
+      severity: "error",
+      message: `${grant}: ${requester.login} is not among the requesters ${at}`
+    });
+  const rule = tl.rule ?? "reviews";
+  if (rule === "reviews") {
+    const counted = /* @__PURE__ */ new Set();
+    const rejected = [];
+    for (const a of tl.approvers) {
+      const reason = requester && a.id === requester.id ? "is the requester" : a.login.toLowerCase().endsWith("[bot]") ? "is a bot" : !a.via ? "has no recorded approvers entry (via)" : !resource.approvers.some((p) => p.toLowerCase() === a.via.toLowerCase()) ? `approved via "${a.via}", which is not among the approvers ${at}` : !isTeam(a.via) && !sameLogin(a.via, a.login) ? `approved via "${a.via}", which is another person's login` : null;
+      if (reason) rejected.push(`${a.login} ${reason}`);
+      else counted.add(a.id);
+    }
+    if (counted.size < resource.approvals_required)
+      add3({
+        ...base,
+        kind: "insufficient-approvals",
+        severity: "error",
+        message: `${grant} was issued with ${counted.size} of ${resource.approvals_required} required eligible approvals ${at}${rejected.length ? ` (${rejected.join("; ")})` : ""}`
+      });
+    return;
+  }
+  if (rule === "break_glass") {
+    const bg = resource.break_glass;
+    if (!bg || !tl.breakGlass)
+      add3({
+        ...base,
+        kind: "insufficient-approvals",
+        severity: "error",
+        message: `${grant} was issued as break-glass, which ${bg ? "the grant does not declare" : `"${tl.resource}" does not allow ${at}`}`
+      });
+    else if (tl.duration !== void 0 && tl.duration > bg.max_duration)
+      add3({
+        ...base,
+        kind: "policy-violation",
+        severity: "error",
+        message: `${grant}: break-glass for ${formatDuration(tl.duration)}, more than ${formatDuration(bg.max_duration)} ${at}`
+      });
+    else if (requester && !bg.allowed.some(isTeam) && !bg.allowed.some((p) => sameLogin(p, requester.login)))
+      add3({
+        ...base,
+        kind: "insufficient-approvals",
+        severity: "error",
+        message: `${grant}: ${requester.login} may not use break-glass ${at}`
+      });
+    return;
+  }
+  const auto = /^auto_approve:(.+)$/.exec(rule);
+  const found = auto ? resource.auto_approve.find((r) => r.name === auto[1]) : void 0;
+  if (!found)
+    add3({
+      ...base,
+      kind: "insufficient-approvals",
+      severity: "error",
+      message: `${grant} was approved by rule "${rule}", which does not exist ${at}`
+    });
+  else if (tl.duration !== void 0 && tl.duration > found.max_duration)
+    add3({
+      ...base,
+      kind: "insufficient-approvals",
+      severity: "error",
+      message: `${grant} lasts ${formatDuration(tl.duration)}, more than rule "${found.name}" auto-approves (${formatDuration(found.max_duration)})`
+    });
+  else if (requester && !found.requester_in.some(isTeam) && !found.requester_in.some((p) => sameLogin(p, requester.login)))
+    add3({
+      ...base,
+      kind: "insufficient-approvals",
+      severity: "error",
+      message: `${grant}: ${requester.login} is not covered by rule "${found.name}" ${at}`
+    });
+}
+function checkExpiry(tl, sweep, now, add3) {
+  const grant = grantKey(tl.resource, tl.id);
+  if (!tl.issuedSha) return;
+  const expires = ms2(tl.expiresAt);
+  const ended = ms2(tl.endedAt);
+  const live = tl.endEvent === "expired" || tl.endEvent === "revoked" || tl.endEvent === void 0;
+  if (!live) return;
+  if (expires !== void 0) {
+    const until = ended ?? now;
+    if (until > expires + sweep)
+      add3({
+        kind: "late-end",
+        severity: "error",
+        commit: tl.endedSha ?? tl.issuedSha,
+        at: tl.endedAt ?? tl.expiresAt,
+        message: ended !== void 0 ? `${grant} stayed live ${late(until - expires)} past its expiry (${tl.expiresAt}), more than the ${late(sweep)} sweep interval` : `${grant} expired at ${tl.expiresAt} but no end is recorded ${late(until - expires)} later`
+      });
+  }
+  const asked = ms2(tl.revokeRequested?.at);
+  if (asked !== void 0 && (expires === void 0 || asked < expires)) {
+    const until = ended ?? now;
+    if (until > asked + sweep)
+      add3({
+        kind: "late-end",
+        severity: "error",
+        commit: tl.endedSha ?? tl.revokeRequested.sha,
+        at: tl.endedAt ?? tl.revokeRequested.at,
+        message: `${grant}: revocation was asked at ${tl.revokeRequested.at} and took ${late(until - asked)}`
+      });
+  }
+}
+function checkBreakGlass(tl, resource, now, add3) {
+  if (!tl.breakGlass && tl.rule !== "break_glass") return;
+  const grant = grantKey(tl.resource, tl.id);
+  const commit = tl.issuedSha ?? tl.approvedSha ?? tl.events[0]?.sha;
+  add3({
+    kind: "break-glass",
+    severity: "info",
+    ...commit ? { commit } : {},
+    ...tl.issuedAt ? { at: tl.issuedAt } : {},
+    message: `${grant}: break-glass access by ${tl.requester?.login ?? "unknown"}: ${tl.breakGlass?.reason ?? "(no reason recorded)"}`
+  });
+  if (tl.breakGlassReview) return;
+  const within = (resource?.break_glass?.review_within ?? DEFAULT_REVIEW_WITHIN) * 1e3;
+  const from = ms2(tl.endedAt) ?? ms2(tl.issuedAt) ?? ms2(tl.approvedAt);
+  const overdue = from !== void 0 && now > from + within;
+  add3({
+    kind: "break-glass-review",
+    severity: overdue ? "error" : "info",
+    ...commit ? { commit } : {},
+    ...tl.endedAt || tl.issuedAt ? { at: tl.endedAt ?? tl.issuedAt } : {},
+    message: `${grant}: no after-the-fact review recorded${overdue ? ` (overdue: due within ${late(within)})` : ""}`
+  });
+}
+
+// src/cli/audit-render.ts
+function grantStatus(tl) {
+  if (tl.endEvent) return tl.endEvent;
+  if (tl.issuedSha) return "active";
+  if (tl.approvedSha) return "approved";
+  return tl.status ?? "unknown";
+}
+function grantRow(tl) {
+  return {
+    grant: tl.id,
+    resource: tl.resource,
+    requester: tl.requester ? `${tl.requester.login} (${tl.requester.id})` : "",
+    status: grantStatus(tl),
+    requested_at: tl.requestedAt ?? "",
+    justification: tl.justification ?? "",
+    ticket: tl.ticket ?? "",
+    issue: tl.source?.issue !== void 0 ? String(tl.source.issue) : "",
+    pull_request: tl.pullRequest !== void 0 ? String(tl.pullRequest) : tl.source?.pull_request !== void 0 ? String(tl.source.pull_request) : "",
+    approved_at: tl.approvedAt ?? "",
+    approved_by: tl.approvers.map((a) => a.login).join(" "),
+    rule: tl.rule ?? "",
+    policy_commit: tl.policyCommit ?? "",
+    issued_at: tl.issuedAt ?? "",
+    expires_at: tl.expiresAt ?? "",
+    ended_at: tl.endedAt ?? "",
+    ended_by: tl.endedBy ?? ""
+  };
+}
+var shortTime = (t) => {
+  const d = t ? parseTimestamp(t) : null;
+  return d ? `${d.toISOString().slice(0, 16).replace("T", " ")}Z` : t;
+};
+var printable2 = (s) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ");
+function mermaidText(s) {
+  return s.replace(/[\r\n\u0000-\u001f]+/g, " ").replace(/[#:;%`"<>{}]/g, (c) => `#${c.charCodeAt(0)};`).trim();
+}
+function markdownCell(s) {
+  return printable2(s).replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/([`*_[\]])/g, "\\$1");
+}
+var ganttTime = (t) => {
+  const d = parseTimestamp(t);
+  return d ? d.toISOString().slice(0, 19).replace("T", " ") : null;
+};
+function renderAuditGantt(report) {
+  const lines = [
+    "gantt",
+    "  title Access grants (UTC)",
+    "  dateFormat YYYY-MM-DD HH:mm:ss",
+    "  axisFormat %m-%d %H:%M"
+  ];
+  const flagged = new Set(
+    (report.findings ?? []).filter((f) => f.severity === "error").map((f) => f.grant)
+  );
+  const byResource = /* @__PURE__ */ new Map();
+  for (const tl of report.grants) {
+    if (!tl.issuedAt) continue;
+    byResource.set(tl.resource, [...byResource.get(tl.resource) ?? [], tl]);
+  }
+  let n = 0;
+  for (const [resource, grants] of [...byResource].sort(
+    ([a], [b]) => a < b ? -1 : a > b ? 1 : 0
+  )) {
+    lines.push(`  section ${mermaidText(resource)}`);
+    for (const tl of grants) {
+      const start = ganttTime(tl.issuedAt);
+      const end = ganttTime(tl.endedAt ?? tl.expiresAt ?? report.generatedAt);
+      if (!start || !end) continue;
+      n += 1;
+      const tags = [
+        ...flagged.has(grantKey(tl.resource, tl.id)) ? ["crit"] : [],
+        tl.endEvent ? "done" : "active"
+      ];
+      const name2 = mermaidText(`${tl.id} ${tl.requester?.login ?? "?"}`);
+      lines.push(`    ${name2} :${tags.join(", ")}, g${n}, ${start}, ${end < start ? start : end}`);
+    }
+  }
+  return lines.join("\n");
+}
+function renderAuditMarkdown(report) {
+  const out = ["## gatepass audit", ""];
+  const head = report.head ? ` at \`${report.head.slice(0, 12)}\`` : "";
+  out.push(`${report.grants.length} grant(s) from ${report.commits} commit(s)${head}.`, "");
+  if (report.findings) {
+    const errors = report.findings.filter((f) => f.severity === "error");
+    out.push(
+      `### Verification: ${errors.length === 0 ? "no findings" : `${errors.length} finding(s)`}`,
+      ""
+    );
+    for (const f of report.findings)
+      out.push(
+        `- ${f.severity === "error" ? "**error**" : "info"} \`${f.kind}\`${f.commit ? ` ${f.commit.slice(0, 12)}` : ""}: ${markdownCell(f.message)}`
+      );
+    out.push("");
+  }
+  out.push("### Grants over time", "", "```mermaid", renderAuditGantt(report), "```", "");
+  out.push("### Grants", "");
+  out.push(
+    "| grant | resource | requester | status | approved by | issued | ended / expires | by |"
+  );
+  out.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (const tl of report.grants) {
+    const r = grantRow(tl);
+    const cells = [
+      r.grant,
+      r.resource,
+      tl.requester?.login ?? "?",
+      r.status,
+      r.approved_by || r.rule,
+      shortTime(r.issued_at),
+      shortTime(r.ended_at || r.expires_at),
+      r.ended_by
+    ];
+    out.push(`| ${cells.map(markdownCell).join(" | ")} |`);
+  }
+  return out.join("\n") + "\n";
+}
+
+// src/cli/audit.ts
+var BATCH = 512;
+var NO_BLOB = /^0+$/;
+async function buildAuditReport(dir, options = {}) {
+  const repo = await GitRepo.open(dir);
+  const rev = options.rev ?? "HEAD";
+  const head = await repo.revParse(rev);
+  if (!head) throw new Error(`${rev} names no commit`);
+  const now = options.now ?? /* @__PURE__ */ new Date();
+  const fold = new AuditFold();
+  const blobs = repo.blobReader();
+  try {
+    let batch = [];
+    const flush = async () => {
+      const wanted = /* @__PURE__ */ new Set();
+      for (const c of batch)
+        for (const ch of c.changes)
+          if (ch.status !== "D" && !NO_BLOB.test(ch.newBlob) && parseGrantPath(ch.path))
+            wanted.add(ch.newBlob);
+      const ids = [...wanted];
+      const texts = await blobs.read(ids);
+      const content = new Map(ids.map((id, i) => [id, texts[i] ?? null]));
+      for (const c of batch) fold.add(toAuditCommit(c, content));
+      batch = [];
+    };
+    for await (const c of repo.logHistory({
+      rev: head,
+      paths: [`${GRANTS_DIR}/`, `${POLICIES_DIR2}/`],
+      reverse: true,
+      firstParent: true
+    })) {
+      batch.push(c);
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+  } finally {
+    await blobs.close();
+  }
+  const history = fold.result();
+  const report = {
+    head,
+    commits: history.commits,
+    generatedAt: now.toISOString(),
+    grants: history.timelines
+  };
+  if (options.verify) {
+    const snapshots = /* @__PURE__ */ new Map();
+    for (const sha2 of policyCommitsOf(history))
+      snapshots.set(sha2, await policySnapshot(repo, sha2, head));
+    report.findings = verifyAudit(history, (sha2) => snapshots.get(sha2), {
+      now,
+      bots: options.bots ?? DEFAULT_BOTS,
+      sweepInterval: options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL
+    });
+  }
+  return report;
+}
+function toAuditCommit(c, content) {
+  const blobOf = new Map(c.changes.map((ch) => [ch.path, ch.newBlob]));
+  return {
+    sha: c.sha,
+    parents: c.parents,
+    author: c.author,
+    committer: c.committer,
+    date: c.committedAt,
+    message: c.message,
+    files: c.changes.map((ch) => ({
+      status: ch.status,
+      path: ch.path,
+      ...ch.status !== "D" ? { blob: ch.newBlob } : {}
+    })),
+    readGrant: (path6) => content.get(blobOf.get(path6) ?? "") ?? null
+  };
+}
+async function policySnapshot(repo, sha2, head) {
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha2) || !await repo.revParse(sha2)) return void 0;
+  const files = [];
+  for (const path6 of await repo.listFiles(sha2, POLICIES_DIR2))
+    if (/\.ya?ml$/.test(path6)) files.push({ path: path6, text: await repo.showFile(sha2, path6) ?? "" });
+  const { policies, problems } = loadPolicies(files);
+  return {
+    policies,
+    onBranch: await repo.isAncestor(sha2, head),
+    problems: problems.map(formatProblem)
+  };
+}
+
 // src/action/run.ts
 var bool = (core, name2) => {
   const v = core.getInput(name2).toLowerCase();
@@ -61377,6 +62143,7 @@ async function readInputs(core, env) {
     ),
     dryRun,
     removeDrift: bool(core, "remove-drift"),
+    verifyAudit: bool(core, "verify-audit"),
     branch: core.getInput("branch") || await defaultBranch(env) || "main",
     repository,
     apiUrl: env.GITHUB_API_URL || "https://api.github.com",
@@ -61415,6 +62182,18 @@ function summaryMarkdown(result, inputs) {
   }
   return lines.join("\n") + "\n";
 }
+async function verifyHistory(inputs, core, clock) {
+  const report = await buildAuditReport(inputs.workingDirectory, {
+    verify: true,
+    now: clock.now()
+  });
+  core.summary.addRaw("\n" + renderAuditMarkdown(report));
+  const errors = (report.findings ?? []).filter((f) => f.severity === "error");
+  for (const f of errors)
+    core.warning(`audit: ${f.message}${f.commit ? ` (${f.commit.slice(0, 12)})` : ""}`);
+  core.setOutput("findings", errors.length);
+  return errors.length;
+}
 async function run2(deps = { core: core_exports, env: process.env, clock: systemClock }) {
   const { core, env, clock } = deps;
   try {
@@ -61445,11 +62224,16 @@ async function run2(deps = { core: core_exports, env: process.env, clock: system
     core.setOutput("revoked", count("revoked", "expired"));
     core.setOutput("failed", result.failures.length);
     for (const p of result.problems) core.warning(formatProblem(p));
-    await core.summary.addRaw(summaryMarkdown(result, inputs)).write();
+    core.summary.addRaw(summaryMarkdown(result, inputs));
+    const findings = inputs.verifyAudit ? await verifyHistory(inputs, core, clock) : 0;
+    await core.summary.write();
+    const failed = [];
     if (result.failures.length)
-      core.setFailed(
+      failed.push(
         `${result.failures.length} step(s) failed: ${result.failures.map((f) => `${f.grant} (${f.step})`).join(", ")}`
       );
+    if (findings) failed.push(`the audit found ${findings} violation(s); see the job summary`);
+    if (failed.length) core.setFailed(failed.join("; "));
   } catch (e) {
     core.setFailed(e instanceof Error ? e.message : String(e));
   }

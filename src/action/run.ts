@@ -8,6 +8,8 @@ import { GitRepo } from '../git/git-repo.js';
 import { GitHubClient } from '../github/github-client.js';
 import { createOctokit } from '../github/octokit.js';
 import { reconcile, type ReconcileResult } from './reconcile.js';
+import { buildAuditReport } from '../cli/audit.js';
+import { renderAuditMarkdown } from '../cli/audit-render.js';
 
 /** The part of `@actions/core` the action uses; injected so tests need no module mocking. */
 export interface ActionCore {
@@ -30,6 +32,8 @@ export interface Inputs {
   workingDirectory: string;
   dryRun: boolean;
   removeDrift: boolean;
+  /** Also verify the whole history (`gatepass audit --verify`) and put the report in the summary. */
+  verifyAudit: boolean;
   /** The default branch the grants live on. */
   branch: string;
   /** `owner/name` of the access repo. */
@@ -87,6 +91,7 @@ export async function readInputs(core: ActionCore, env: RunDeps['env']): Promise
     ),
     dryRun,
     removeDrift: bool(core, 'remove-drift'),
+    verifyAudit: bool(core, 'verify-audit'),
     branch: core.getInput('branch') || (await defaultBranch(env)) || 'main',
     repository,
     apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
@@ -129,6 +134,23 @@ export function summaryMarkdown(result: ReconcileResult, inputs: Pick<Inputs, 'd
   return lines.join('\n') + '\n';
 }
 
+/**
+ * `gatepass audit --verify` over the checkout after the reconcile, so the summary shows the
+ * timeline and any violation. Returns the number of error findings.
+ */
+async function verifyHistory(inputs: Inputs, core: ActionCore, clock: Clock): Promise<number> {
+  const report = await buildAuditReport(inputs.workingDirectory, {
+    verify: true,
+    now: clock.now(),
+  });
+  core.summary.addRaw('\n' + renderAuditMarkdown(report));
+  const errors = (report.findings ?? []).filter((f) => f.severity === 'error');
+  for (const f of errors)
+    core.warning(`audit: ${f.message}${f.commit ? ` (${f.commit.slice(0, 12)})` : ''}`);
+  core.setOutput('findings', errors.length);
+  return errors.length;
+}
+
 /** The action: inputs → reconcile → outputs and summary. Fails the job on any failure. */
 export async function run(
   deps: RunDeps = { core: actionsCore, env: process.env, clock: systemClock },
@@ -165,11 +187,16 @@ export async function run(
     core.setOutput('revoked', count('revoked', 'expired'));
     core.setOutput('failed', result.failures.length);
     for (const p of result.problems) core.warning(formatProblem(p));
-    await core.summary.addRaw(summaryMarkdown(result, inputs)).write();
+    core.summary.addRaw(summaryMarkdown(result, inputs));
+    const findings = inputs.verifyAudit ? await verifyHistory(inputs, core, clock) : 0;
+    await core.summary.write();
+    const failed: string[] = [];
     if (result.failures.length)
-      core.setFailed(
+      failed.push(
         `${result.failures.length} step(s) failed: ${result.failures.map((f) => `${f.grant} (${f.step})`).join(', ')}`,
       );
+    if (findings) failed.push(`the audit found ${findings} violation(s); see the job summary`);
+    if (failed.length) core.setFailed(failed.join('; '));
   } catch (e) {
     core.setFailed(e instanceof Error ? e.message : String(e));
   }

@@ -82,6 +82,27 @@ describe('run', () => {
     expect(await repo.origin.revParse('main')).not.toBe(before); // only the landing commit
   });
 
+  it('with verify-audit, puts the audit in the summary and fails on a grant pushed straight to main', async () => {
+    await landGrant(repo, pendingGrant(repo, 6), null);
+    await repo.repo.fetch('origin', 'main');
+    await repo.repo.resetHard('refs/remotes/origin/main');
+    const f = fakeCore({
+      'dry-run': 'true',
+      'verify-audit': 'true',
+      'working-directory': repo.dir,
+    });
+    await run({
+      core: f.core,
+      env: { GITHUB_REPOSITORY: 'acme/access', GITHUB_WORKSPACE: '/' },
+      clock: fixedClock('2030-01-01T10:06:00Z'),
+    });
+    expect(f.summary()).toContain('## gatepass reconcile (dry run)');
+    expect(f.summary()).toContain('## gatepass audit');
+    expect(f.outputs.findings).toBeGreaterThan(0);
+    expect(f.warnings.some((w) => w.startsWith('audit: '))).toBe(true);
+    expect(f.failed).toEqual([expect.stringMatching(/the audit found \d+ violation/)]);
+  });
+
   it('fails the job with the reason when the checkout is not a git repository', async () => {
     const f = fakeCore({ token: 't', 'working-directory': '/nonexistent-gatepass' });
     await run({
