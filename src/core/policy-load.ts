@@ -13,7 +13,7 @@ import {
 } from './policy.js';
 import { POLICY_SCHEMA } from './policy-schema.js';
 import type { Problem } from './problem.js';
-import { pointerToPath, schemaProblems } from './schema-problems.js';
+import { pointerSegments, schemaProblems } from './schema-problems.js';
 import { ticketPatternProblem } from './ticket-pattern.js';
 import { dottedPath, parseYaml, type YamlDocument } from './yaml-document.js';
 
@@ -114,9 +114,9 @@ function loadFile(
     .map(withReadableMessage);
   const invalid = new Set<string>();
   for (const e of errors) {
-    const [top, name] = pointerToPath(e.instancePath);
-    // pointerToPath reads a resource named `0` as an index: names are always keys here.
-    if (top === 'resources' && name !== undefined) invalid.add(String(name));
+    // Raw segments: a resource may be named `0` or `00`, and here names are always map keys.
+    const [top, name] = pointerSegments(e.instancePath);
+    if (top === 'resources' && name !== undefined) invalid.add(name);
   }
 
   const problems: Problem[] = [];

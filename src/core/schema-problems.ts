@@ -4,12 +4,17 @@ import { dottedPath, type YamlDocument } from './yaml-document.js';
 
 /** JSON pointer `/resources/prod-db/max_duration` → `['resources', 'prod-db', 'max_duration']`. */
 export function pointerToPath(pointer: string): (string | number)[] {
+  // Only canonical integers can be array indexes; `00` or `01` can only be map keys.
+  return pointerSegments(pointer).map((s) => (/^(0|[1-9]\d{0,8})$/.test(s) ? Number(s) : s));
+}
+
+/** The raw segments of a JSON pointer, all strings: for callers that know they are map keys. */
+export function pointerSegments(pointer: string): string[] {
   if (!pointer) return [];
   return pointer
     .split('/')
     .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /**

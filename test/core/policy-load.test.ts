@@ -316,6 +316,15 @@ describe('loadPolicies', () => {
     ]);
   });
 
+  it.each(['0', '00', '007'])(
+    'reports an empty resource named %j instead of crashing (numeric-looking names are keys)',
+    (name) => {
+      const { policies, problems } = loadPolicies([policyFile({ [name]: {} })]);
+      expect(policies.resources.size).toBe(0);
+      expect(problems.some((p) => /missing required key/.test(p.message))).toBe(true);
+    },
+  );
+
   it('refuses deeply nested YAML without crashing', () => {
     const text = `resources:\n  x:\n    target: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
     const r = loadPolicies([{ path: 'deep.yaml', text }]);
