@@ -3,6 +3,8 @@ import { cpus, totalmem } from 'node:os';
 import type { Bench, BenchRow } from './types.js';
 import { reconcileBench } from './reconcile.bench.js';
 import { auditBench } from './audit.bench.js';
+import { webhookBench } from './webhook.bench.js';
+import { revocationPostgresBench } from './revocation-postgres.bench.js';
 
 /**
  * `npm run bench`: runs every measurement in one go and prints one table (and JSON, to compare
@@ -12,6 +14,8 @@ const benches: Bench[] = [
   // Each area registers its benchmark here.
   reconcileBench,
   auditBench,
+  webhookBench,
+  revocationPostgresBench,
 ];
 
 function table(rows: BenchRow[]): string {
