@@ -5,6 +5,7 @@ import { reconcileBench } from './reconcile.bench.js';
 import { auditBench } from './audit.bench.js';
 import { webhookBench } from './webhook.bench.js';
 import { revocationPostgresBench } from './revocation-postgres.bench.js';
+import { revocationSshBench } from './revocation-ssh.bench.js';
 
 /**
  * `npm run bench`: runs every measurement in one go and prints one table (and JSON, to compare
@@ -16,6 +17,7 @@ const benches: Bench[] = [
   auditBench,
   webhookBench,
   revocationPostgresBench,
+  revocationSshBench,
 ];
 
 function table(rows: BenchRow[]): string {

@@ -35,13 +35,16 @@ export async function pollUntilRefused(
 }
 
 export interface ExpirySummary {
-  /** First refused attempt's start − expiry, worst trial (ms; negative = cut off early). */
+  /** First refused attempt's start − expiry, worst trial (ms; negative when it spanned expiry). */
   latency: number;
   /** Latest start of an accepted login relative to expiry, worst trial (ms). */
   lastAccepted: number;
   /** Poll interval plus the median duration of one login (ms). */
   resolution: number;
-  /** Every trial refused the first attempt that began at or after expiry, and none before. */
+  /**
+   * No login that began at or after expiry was let in, and none that ended before it was refused.
+   * An attempt spanning expiry may go either way: the server checks somewhere inside it.
+   */
   met: boolean;
 }
 
@@ -61,7 +64,7 @@ export function summarise(trials: ExpiryTrial[], intervalMs: number): ExpirySumm
     }
     latency = Math.max(latency, refused.start - t.expiry);
     lastAccepted = Math.max(lastAccepted, ...accepted.map((a) => a.start - t.expiry));
-    if (accepted.some((a) => a.start >= t.expiry) || refused.start < t.expiry) met = false;
+    if (accepted.some((a) => a.start >= t.expiry) || refused.end < t.expiry) met = false;
   }
   return { latency, lastAccepted, resolution, met };
 }
