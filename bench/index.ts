@@ -6,6 +6,7 @@ import { auditBench } from './audit.bench.js';
 import { webhookBench } from './webhook.bench.js';
 import { revocationPostgresBench } from './revocation-postgres.bench.js';
 import { revocationSshBench } from './revocation-ssh.bench.js';
+import { revocationSweepBench } from './revocation-sweep.bench.js';
 
 /**
  * `npm run bench`: runs every measurement in one go and prints one table (and JSON, to compare
@@ -18,6 +19,7 @@ const benches: Bench[] = [
   webhookBench,
   revocationPostgresBench,
   revocationSshBench,
+  revocationSweepBench,
 ];
 
 function table(rows: BenchRow[]): string {
