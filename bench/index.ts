@@ -7,6 +7,7 @@ import { webhookBench } from './webhook.bench.js';
 import { revocationPostgresBench } from './revocation-postgres.bench.js';
 import { revocationSshBench } from './revocation-ssh.bench.js';
 import { revocationSweepBench } from './revocation-sweep.bench.js';
+import { actionStartBench } from './action-start.bench.js';
 
 /**
  * `npm run bench`: runs every measurement in one go and prints one table (and JSON, to compare
@@ -20,6 +21,7 @@ const benches: Bench[] = [
   revocationPostgresBench,
   revocationSshBench,
   revocationSweepBench,
+  actionStartBench,
 ];
 
 function table(rows: BenchRow[]): string {
