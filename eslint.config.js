@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'lib/', 'action/dist/', 'coverage/', 'test/fixtures/', '.tmp/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'lib/',
+      'action/dist/',
+      'coverage/',
+      'test/fixtures/',
+      '.tmp/',
+      'bench-results/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,6 +3,11 @@ import { cpus, totalmem } from 'node:os';
 import type { Bench, BenchRow } from './types.js';
 import { reconcileBench } from './reconcile.bench.js';
 import { auditBench } from './audit.bench.js';
+import { webhookBench } from './webhook.bench.js';
+import { revocationPostgresBench } from './revocation-postgres.bench.js';
+import { revocationSshBench } from './revocation-ssh.bench.js';
+import { revocationSweepBench } from './revocation-sweep.bench.js';
+import { actionStartBench } from './action-start.bench.js';
 
 /**
  * `npm run bench`: runs every measurement in one go and prints one table (and JSON, to compare
@@ -12,6 +17,11 @@ const benches: Bench[] = [
   // Each area registers its benchmark here.
   reconcileBench,
   auditBench,
+  webhookBench,
+  revocationPostgresBench,
+  revocationSshBench,
+  revocationSweepBench,
+  actionStartBench,
 ];
 
 function table(rows: BenchRow[]): string {
