@@ -1,4 +1,4 @@
-import { formatDuration, type Seconds } from './duration.js';
+import type { Seconds } from './duration.js';
 import type { Grant } from './grant.js';
 import { grantPath } from './grant-file.js';
 import type { Person } from './identity.js';
