@@ -2,7 +2,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'lib/', 'action/dist/', 'coverage/', 'test/fixtures/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'lib/',
+      'action/dist/',
+      'action/app-dist/',
+      'coverage/',
+      'test/fixtures/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
