@@ -7,6 +7,7 @@ export default tseslint.config(
       'node_modules/',
       'lib/',
       'action/dist/',
+      'action/app-dist/',
       'coverage/',
       'test/fixtures/',
       '.tmp/',

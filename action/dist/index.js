@@ -973,7 +973,7 @@ var require_util = __commonJS({
     var net = __require("node:net");
     var { Blob: Blob2 } = __require("node:buffer");
     var nodeUtil = __require("node:util");
-    var { stringify: stringify2 } = __require("node:querystring");
+    var { stringify: stringify3 } = __require("node:querystring");
     var { EventEmitter: EE } = __require("node:events");
     var { InvalidArgumentError } = require_errors();
     var { headerNameLowerCasedRecord } = require_constants();
@@ -1033,7 +1033,7 @@ var require_util = __commonJS({
       if (url.includes("?") || url.includes("#")) {
         throw new Error('Query params cannot be passed when url already contains "?" or "#".');
       }
-      const stringified = stringify2(queryParams);
+      const stringified = stringify3(queryParams);
       if (stringified) {
         url += "?" + stringified;
       }
@@ -16240,7 +16240,7 @@ var require_util6 = __commonJS({
         throw new Error("Invalid cookie max-age");
       }
     }
-    function stringify2(cookie) {
+    function stringify3(cookie) {
       if (cookie.name.length === 0) {
         return null;
       }
@@ -16298,7 +16298,7 @@ var require_util6 = __commonJS({
       validateCookiePath,
       validateCookieValue,
       toIMFDate,
-      stringify: stringify2
+      stringify: stringify3
     };
   }
 });
@@ -16444,7 +16444,7 @@ var require_cookies = __commonJS({
   "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
     var { parseSetCookie } = require_parse();
-    var { stringify: stringify2 } = require_util6();
+    var { stringify: stringify3 } = require_util6();
     var { webidl } = require_webidl();
     var { Headers: Headers2 } = require_headers();
     function getCookies(headers) {
@@ -16487,7 +16487,7 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       webidl.brandCheck(headers, Headers2, { strict: false });
       cookie = webidl.converters.Cookie(cookie);
-      const str = stringify2(cookie);
+      const str = stringify3(cookie);
       if (str) {
         headers.append("Set-Cookie", str);
       }
@@ -19281,10 +19281,10 @@ var require_code = __commonJS({
     function interpolate(x) {
       return typeof x == "number" || typeof x == "boolean" || x === null ? x : safeStringify(Array.isArray(x) ? x.join(",") : x);
     }
-    function stringify2(x) {
+    function stringify3(x) {
       return new _Code(safeStringify(x));
     }
-    exports.stringify = stringify2;
+    exports.stringify = stringify3;
     function safeStringify(x) {
       return JSON.stringify(x).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
     }
@@ -28669,7 +28669,7 @@ var require_stringify = __commonJS({
         props.push(doc.directives.tagString(tag));
       return props.join(" ");
     }
-    function stringify2(item, ctx, onComment, onChompKeep) {
+    function stringify3(item, ctx, onComment, onChompKeep) {
       if (identity.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
       if (identity.isAlias(item)) {
@@ -28698,7 +28698,7 @@ var require_stringify = __commonJS({
 ${ctx.indent}${str}`;
     }
     exports.createStringifyContext = createStringifyContext;
-    exports.stringify = stringify2;
+    exports.stringify = stringify3;
   }
 });
 
@@ -28708,7 +28708,7 @@ var require_stringifyPair = __commonJS({
     "use strict";
     var identity = require_identity();
     var Scalar = require_Scalar();
-    var stringify2 = require_stringify();
+    var stringify3 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -28730,7 +28730,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify2.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify3.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -28782,7 +28782,7 @@ ${indent}:`;
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
-      const valueStr = stringify2.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
+      const valueStr = stringify3.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
       let ws = " ";
       if (keyComment || vsb || vcb) {
         ws = vsb ? "\n" : "";
@@ -28923,7 +28923,7 @@ var require_addPairToJSMap = __commonJS({
     "use strict";
     var log = require_log();
     var merge2 = require_merge();
-    var stringify2 = require_stringify();
+    var stringify3 = require_stringify();
     var identity = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map, { key, value }) {
@@ -28959,7 +28959,7 @@ var require_addPairToJSMap = __commonJS({
       if (typeof jsKey !== "object")
         return String(jsKey);
       if (identity.isNode(key) && ctx?.doc) {
-        const strCtx = stringify2.createStringifyContext(ctx.doc, {});
+        const strCtx = stringify3.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node of ctx.anchors.keys())
           strCtx.anchors.add(node.anchor);
@@ -29026,12 +29026,12 @@ var require_stringifyCollection = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var stringify2 = require_stringify();
+    var stringify3 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
       const flow = ctx.inFlow ?? collection.flow;
-      const stringify3 = flow ? stringifyFlowCollection : stringifyBlockCollection;
-      return stringify3(collection, ctx, options);
+      const stringify4 = flow ? stringifyFlowCollection : stringifyBlockCollection;
+      return stringify4(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
       const { indent, options: { commentString } } = ctx;
@@ -29056,7 +29056,7 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str2 = stringify2.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str2 = stringify3.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
           str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
@@ -29123,7 +29123,7 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str = stringify2.stringify(item, itemCtx, () => comment = null);
+        let str = stringify3.stringify(item, itemCtx, () => comment = null);
         reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
         if (i < items.length - 1) {
           str += ",";
@@ -30060,8 +30060,8 @@ var require_int2 = __commonJS({
     var stringifyNumber = require_stringifyNumber();
     var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
     function intResolve(str, offset, radix, { intAsBigInt }) {
-      const sign = str[0];
-      if (sign === "-" || sign === "+")
+      const sign2 = str[0];
+      if (sign2 === "-" || sign2 === "+")
         offset += 1;
       str = str.substring(offset).replace(/_/g, "");
       if (intAsBigInt) {
@@ -30077,10 +30077,10 @@ var require_int2 = __commonJS({
             break;
         }
         const n2 = BigInt(str);
-        return sign === "-" ? BigInt(-1) * n2 : n2;
+        return sign2 === "-" ? BigInt(-1) * n2 : n2;
       }
       const n = parseInt(str, radix);
-      return sign === "-" ? -1 * n : n;
+      return sign2 === "-" ? -1 * n : n;
     }
     function intStringify(node, radix, prefix) {
       const { value } = node;
@@ -30227,11 +30227,11 @@ var require_timestamp = __commonJS({
     "use strict";
     var stringifyNumber = require_stringifyNumber();
     function parseSexagesimal(str, asBigInt) {
-      const sign = str[0];
-      const parts = sign === "-" || sign === "+" ? str.substring(1) : str;
+      const sign2 = str[0];
+      const parts = sign2 === "-" || sign2 === "+" ? str.substring(1) : str;
       const num = (n) => asBigInt ? BigInt(n) : Number(n);
       const res = parts.replace(/_/g, "").split(":").reduce((res2, p) => res2 * num(60) + num(p), num(0));
-      return sign === "-" ? num(-1) * res : res;
+      return sign2 === "-" ? num(-1) * res : res;
     }
     function stringifySexagesimal(node) {
       let { value } = node;
@@ -30240,9 +30240,9 @@ var require_timestamp = __commonJS({
         num = (n) => BigInt(n);
       else if (isNaN(value) || !isFinite(value))
         return stringifyNumber.stringifyNumber(node);
-      let sign = "";
+      let sign2 = "";
       if (value < 0) {
-        sign = "-";
+        sign2 = "-";
         value *= num(-1);
       }
       const _60 = num(60);
@@ -30257,7 +30257,7 @@ var require_timestamp = __commonJS({
           parts.unshift(value);
         }
       }
-      return sign + parts.map((n) => String(n).padStart(2, "0")).join(":").replace(/000000\d*$/, "");
+      return sign2 + parts.map((n) => String(n).padStart(2, "0")).join(":").replace(/000000\d*$/, "");
     }
     var intTime = {
       identify: (value) => typeof value === "bigint" || Number.isInteger(value),
@@ -30484,7 +30484,7 @@ var require_stringifyDocument = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var stringify2 = require_stringify();
+    var stringify3 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
       const lines = [];
@@ -30499,7 +30499,7 @@ var require_stringifyDocument = __commonJS({
       }
       if (hasDirectives)
         lines.push("---");
-      const ctx = stringify2.createStringifyContext(doc, options);
+      const ctx = stringify3.createStringifyContext(doc, options);
       const { commentString } = ctx.options;
       if (doc.commentBefore) {
         if (lines.length !== 1)
@@ -30521,7 +30521,7 @@ var require_stringifyDocument = __commonJS({
           contentComment = doc.contents.comment;
         }
         const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify2.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        let body = stringify3.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
           body += stringifyComment.lineComment(body, "", commentString(contentComment));
         if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
@@ -30529,7 +30529,7 @@ var require_stringifyDocument = __commonJS({
         } else
           lines.push(body);
       } else {
-        lines.push(stringify2.stringify(doc.contents, ctx));
+        lines.push(stringify3.stringify(doc.contents, ctx));
       }
       if (doc.directives?.docEnd) {
         if (doc.comment) {
@@ -32665,7 +32665,7 @@ var require_cst_scalar = __commonJS({
 var require_cst_stringify = __commonJS({
   "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
     "use strict";
-    var stringify2 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
+    var stringify3 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
     function stringifyToken(token) {
       switch (token.type) {
         case "block-scalar": {
@@ -32718,7 +32718,7 @@ var require_cst_stringify = __commonJS({
         res += stringifyToken(value);
       return res;
     }
-    exports.stringify = stringify2;
+    exports.stringify = stringify3;
   }
 });
 
@@ -34448,7 +34448,7 @@ var require_public_api = __commonJS({
       }
       return doc.toJS(Object.assign({ reviver: _reviver }, options));
     }
-    function stringify2(value, replacer, options) {
+    function stringify3(value, replacer, options) {
       let _replacer = null;
       if (typeof replacer === "function" || Array.isArray(replacer)) {
         _replacer = replacer;
@@ -34473,7 +34473,7 @@ var require_public_api = __commonJS({
     exports.parse = parse3;
     exports.parseAllDocuments = parseAllDocuments;
     exports.parseDocument = parseDocument2;
-    exports.stringify = stringify2;
+    exports.stringify = stringify3;
   }
 });
 
@@ -36032,9 +36032,9 @@ var require_postgres_date = __commonJS({
       if (type === "Z") {
         return 0;
       }
-      var sign = type === "-" ? -1 : 1;
+      var sign2 = type === "-" ? -1 : 1;
       var offset = parseInt(zone[2], 10) * 3600 + parseInt(zone[3] || 0, 10) * 60 + parseInt(zone[4] || 0, 10);
-      return offset * sign * 1e3;
+      return offset * sign2 * 1e3;
     }
     function bcYearToNegativeYear(year) {
       return -(year - 1);
@@ -36399,11 +36399,11 @@ var require_pg_int8 = __commonJS({
     function readInt8(buffer) {
       var high = buffer.readInt32BE(0);
       var low = buffer.readUInt32BE(4);
-      var sign = "";
+      var sign2 = "";
       if (high < 0) {
         high = ~high + (low === 0);
         low = ~low + 1 >>> 0;
-        sign = "-";
+        sign2 = "-";
       }
       var result = "";
       var carry;
@@ -36419,7 +36419,7 @@ var require_pg_int8 = __commonJS({
         low = t / BASE >>> 0;
         digits = "" + (t - BASE * low);
         if (low === 0 && high === 0) {
-          return sign + digits + result;
+          return sign2 + digits + result;
         }
         pad = "";
         l = 6 - digits.length;
@@ -36435,7 +36435,7 @@ var require_pg_int8 = __commonJS({
         low = t / BASE >>> 0;
         digits = "" + (t - BASE * low);
         if (low === 0 && high === 0) {
-          return sign + digits + result;
+          return sign2 + digits + result;
         }
         pad = "";
         l = 6 - digits.length;
@@ -36451,7 +36451,7 @@ var require_pg_int8 = __commonJS({
         low = t / BASE >>> 0;
         digits = "" + (t - BASE * low);
         if (low === 0 && high === 0) {
-          return sign + digits + result;
+          return sign2 + digits + result;
         }
         pad = "";
         l = 6 - digits.length;
@@ -36464,7 +36464,7 @@ var require_pg_int8 = __commonJS({
         carry = high % BASE;
         t = 4294967296 * carry + low;
         digits = "" + t % BASE;
-        return sign + digits + result;
+        return sign2 + digits + result;
       }
     }
     module.exports = readInt8;
@@ -36513,7 +36513,7 @@ var require_binaryParsers = __commonJS({
     };
     var parseFloatFromBits = function(data, precisionBits, exponentBits) {
       var bias = Math.pow(2, exponentBits - 1) - 1;
-      var sign = parseBits(data, 1);
+      var sign2 = parseBits(data, 1);
       var exponent = parseBits(data, exponentBits, 1);
       if (exponent === 0) {
         return 0;
@@ -36534,11 +36534,11 @@ var require_binaryParsers = __commonJS({
       var mantissa = parseBits(data, precisionBits, exponentBits + 1, false, parsePrecisionBits);
       if (exponent == Math.pow(2, exponentBits + 1) - 1) {
         if (mantissa === 0) {
-          return sign === 0 ? Infinity : -Infinity;
+          return sign2 === 0 ? Infinity : -Infinity;
         }
         return NaN;
       }
-      return (sign === 0 ? 1 : -1) * Math.pow(2, exponent - bias) * mantissa;
+      return (sign2 === 0 ? 1 : -1) * Math.pow(2, exponent - bias) * mantissa;
     };
     var parseInt16 = function(value) {
       if (parseBits(value, 1) == 1) {
@@ -36559,8 +36559,8 @@ var require_binaryParsers = __commonJS({
       return parseFloatFromBits(value, 52, 11);
     };
     var parseNumeric = function(value) {
-      var sign = parseBits(value, 16, 32);
-      if (sign == 49152) {
+      var sign2 = parseBits(value, 16, 32);
+      if (sign2 == 49152) {
         return NaN;
       }
       var weight = Math.pow(1e4, parseBits(value, 16, 16));
@@ -36572,12 +36572,12 @@ var require_binaryParsers = __commonJS({
         weight /= 1e4;
       }
       var scale = Math.pow(10, parseBits(value, 16, 48));
-      return (sign === 0 ? 1 : -1) * Math.round(result * scale) / scale;
+      return (sign2 === 0 ? 1 : -1) * Math.round(result * scale) / scale;
     };
     var parseDate = function(isUTC, value) {
-      var sign = parseBits(value, 1);
+      var sign2 = parseBits(value, 1);
       var rawValue = parseBits(value, 63, 1);
-      var result = new Date((sign === 0 ? 1 : -1) * rawValue / 1e3 + 9466848e5);
+      var result = new Date((sign2 === 0 ? 1 : -1) * rawValue / 1e3 + 9466848e5);
       if (!isUTC) {
         result.setTime(result.getTime() + result.getTimezoneOffset() * 6e4);
       }
@@ -43500,6 +43500,55 @@ function formatDuration(seconds) {
   return out;
 }
 
+// src/core/timestamp.ts
+var ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+function parseTimestamp(text2) {
+  if (typeof text2 !== "string" || text2.length > 40) return null;
+  const m = ISO_WITH_ZONE.exec(text2.trim());
+  if (!m) return null;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((g) => Number(g ?? 0));
+  const probe = new Date(Date.UTC(year, month - 1, day));
+  if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59)
+    return null;
+  const ms3 = Date.parse(text2.trim().replace(" ", "T").toUpperCase());
+  return Number.isNaN(ms3) ? null : new Date(ms3);
+}
+
+// src/core/extension.ts
+function extensionWindow(extension, target3, resource) {
+  const name2 = extension.extends ?? "(none)";
+  if (!extension.extends)
+    return fail({ path: "extends", message: `${extension.id} does not extend a grant` });
+  if (!target3)
+    return fail({
+      path: "extends",
+      message: `grant ${name2} is not live on the default branch (it ended or never existed)`
+    });
+  if (target3.id !== extension.extends || target3.resource !== extension.resource)
+    return fail({ path: "extends", message: `grant ${name2} is not on "${extension.resource}"` });
+  if (target3.requester.id !== extension.requester.id)
+    return fail({
+      path: "requester",
+      message: `grant ${name2} belongs to @${target3.requester.login}, not @${extension.requester.login}`
+    });
+  if (target3.status !== "active")
+    return fail({ path: "extends", message: `grant ${name2} is ${target3.status}, not active` });
+  if (target3.revoke_requested)
+    return fail({ path: "extends", message: `grant ${name2} is being revoked` });
+  const issued = parseTimestamp(target3.issued_at ?? "");
+  const expires = parseTimestamp(target3.expires_at ?? "");
+  if (!issued || !expires)
+    return fail({ path: "extends", message: `grant ${name2} has no issue window` });
+  const next = expires.getTime() + extension.duration * 1e3;
+  const total = (next - issued.getTime()) / 1e3;
+  if (total > resource.max_total_duration)
+    return fail({
+      path: "duration",
+      message: `extending ${name2} by ${formatDuration(extension.duration)} would make it last ${formatDuration(Math.round(total))} in total, more than the ${formatDuration(resource.max_total_duration)} allowed for "${resource.name}"`
+    });
+  return ok({ expiresAt: new Date(next).toISOString() });
+}
+
 // src/core/grant-file.ts
 var import__ = __toESM(require__(), 1);
 var import_ajv_formats = __toESM(require_dist(), 1);
@@ -43533,6 +43582,7 @@ var PROVIDER_KINDS = [
 var NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 var RESERVED_NAMES = ["archive"];
 var DEFAULT_REQUEST_TTL = 24 * 60 * 60;
+var DEFAULT_TOTAL_FACTOR = 2;
 
 // src/core/yaml-document.ts
 var import_yaml = __toESM(require_dist2(), 1);
@@ -43593,8 +43643,11 @@ var dottedPath = (path6) => path6.map((p) => typeof p === "number" ? `[${p}]` : 
 
 // src/core/schema-problems.ts
 function pointerToPath(pointer) {
+  return pointerSegments(pointer).map((s) => /^(0|[1-9]\d{0,8})$/.test(s) ? Number(s) : s);
+}
+function pointerSegments(pointer) {
   if (!pointer) return [];
-  return pointer.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~")).map((s) => /^\d+$/.test(s) ? Number(s) : s);
+  return pointer.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
 }
 function schemaProblems(errors, doc, file) {
   const seen = /* @__PURE__ */ new Set();
@@ -43625,20 +43678,6 @@ function schemaProblems(errors, doc, file) {
     out.push({ file, path: dottedPath(path6) || void 0, line: doc.lineOf(path6), message });
   }
   return out;
-}
-
-// src/core/timestamp.ts
-var ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
-function parseTimestamp(text2) {
-  if (typeof text2 !== "string" || text2.length > 40) return null;
-  const m = ISO_WITH_ZONE.exec(text2.trim());
-  if (!m) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((g) => Number(g ?? 0));
-  const probe = new Date(Date.UTC(year, month - 1, day));
-  if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59)
-    return null;
-  const ms3 = Date.parse(text2.trim().replace(" ", "T").toUpperCase());
-  return Number.isNaN(ms3) ? null : new Date(ms3);
 }
 
 // src/core/grant-file.ts
@@ -44020,7 +44059,13 @@ function readGrantFiles(files) {
   }
   return { grants, problems };
 }
-var ORDER = { revoke: 0, verify: 1, issue: 2, archive: 3 };
+var ORDER = {
+  revoke: 0,
+  verify: 1,
+  extend: 2,
+  issue: 3,
+  archive: 4
+};
 var iso = (ms3) => new Date(ms3).toISOString();
 function planReconcile(grants, policies, now) {
   const problems = [];
@@ -44068,6 +44113,30 @@ function planReconcile(grants, policies, now) {
       continue;
     }
     const resource = policies.resources.get(grant.resource);
+    if (grant.extends) {
+      const target3 = grants.find(
+        (g) => g.grant.id === grant.extends && g.grant.resource === grant.resource
+      );
+      const first = grants.filter((g) => g.grant.status === "approved" && g.grant.extends === grant.extends).map((g) => g.grant.id).sort()[0];
+      if (first !== grant.id) continue;
+      if (!resource) {
+        problems.push({
+          file: path6,
+          message: `no policy defines resource "${grant.resource}"; ${grant.id} is not applied`
+        });
+        continue;
+      }
+      const window2 = extensionWindow(grant, target3?.grant ?? null, resource);
+      steps.push({
+        kind: "extend",
+        path: path6,
+        grant,
+        target: target3 ?? null,
+        expiresAt: window2.ok ? window2.value.expiresAt : null,
+        ...window2.ok ? {} : { why: window2.problems.map((p) => p.message).join("; ") }
+      });
+      continue;
+    }
     const startAt = parseTimestamp(grant.start_at ?? grant.approval.approved_at).getTime();
     const duration2 = Math.min(grant.duration, resource?.max_duration ?? grant.duration);
     if (started !== null) {
@@ -44146,6 +44215,8 @@ function describeStep(step) {
       return `issue ${g} to @${step.grant.requester.login} until ${step.expiresAt}${step.resume ? " (resuming an interrupted issue)" : ""}`;
     case "revoke":
       return `${step.effect ? "revoke" : "end"} ${g} \u2192 ${step.to}: ${step.reason}`;
+    case "extend":
+      return step.expiresAt ? `extend ${step.grant.resource}/${step.grant.extends} until ${step.expiresAt} (${step.grant.id})` : `close ${g}: ${step.why ?? "cannot apply"}`;
     case "archive":
       return `archive ${g} (${step.grant.status}) \u2192 ${step.to}`;
   }
@@ -45276,6 +45347,45 @@ var GitHubClient = class {
         body
       })
     );
+  }
+  /** Opens an issue in the access repo; returns its number. */
+  async createIssue(o) {
+    const { data } = await this.call(
+      `open an issue "${o.title.slice(0, 60)}"`,
+      () => this.octokit.request("POST /repos/{owner}/{repo}/issues", {
+        ...this.repoRef,
+        title: o.title,
+        body: o.body,
+        ...o.labels?.length ? { labels: o.labels } : {},
+        ...o.assignees?.length ? { assignees: o.assignees } : {}
+      })
+    );
+    return data.number;
+  }
+  /** Closes an issue (`completed`, or `not_planned`). */
+  async closeIssue(issue_number, reason = "completed") {
+    await this.call(
+      `close #${issue_number}`,
+      () => this.octokit.request("PATCH /repos/{owner}/{repo}/issues/{issue_number}", {
+        ...this.repoRef,
+        issue_number,
+        state: "closed",
+        state_reason: reason
+      })
+    );
+  }
+  /** Numbers and head branches of the open pull requests into `base`. */
+  async openPullRequests(base) {
+    const list = await this.call(
+      "list open pull requests",
+      () => this.octokit.paginate("GET /repos/{owner}/{repo}/pulls", {
+        ...this.repoRef,
+        state: "open",
+        base,
+        per_page: 100
+      })
+    );
+    return list.map((p) => ({ number: p.number, head_ref: p.head.ref }));
   }
   /** Publishes a check run on a commit; GitHub shows the latest run of each name. */
   async createCheckRun(o) {
@@ -49899,6 +50009,7 @@ function decide(input) {
   const latest = /* @__PURE__ */ new Map();
   for (const r of reviews) if (r.user && STATE_CHANGING.has(r.state)) latest.set(r.user.id, r);
   const approvers = [];
+  const approvedTimes = [];
   const blockers = [];
   const verdicts = reviews.map((r) => {
     const base = { review_id: r.id, login: r.user?.login ?? "(deleted user)", state: r.state };
@@ -49921,11 +50032,16 @@ function decide(input) {
     const who2 = { login: r.user.login, id: r.user.id };
     const via = matchingPrincipal(who2, resource.approvers, memberships);
     approvers.push({ ...who2, review_id: r.id, ...via ? { via } : {} });
+    approvedTimes.push(time(r));
     return { ...base, counted: true, reason: "counts as an approval" };
   });
   const decision = (outcome, rule, reasons) => ({ outcome, rule, approvers, required, verdicts, reasons });
   const tally = `${approvers.length} of ${required} required approval${required === 1 ? "" : "s"}`;
   const problems = checkGrantAgainstPolicy(grant, resource, memberships);
+  if (grant.extends && input.extending !== void 0) {
+    const window2 = extensionWindow(grant, input.extending, resource);
+    if (!window2.ok) problems.push(...window2.problems);
+  }
   if (problems.length)
     return decision(
       "denied",
@@ -49936,9 +50052,22 @@ function decide(input) {
     return decision("denied", null, [
       `changes requested by ${blockers.map((l) => `@${l}`).join(", ")}`
     ]);
-  if (approvers.length >= required)
+  const requested = parseTimestamp(grant.requested_at);
+  const deadline = requested ? requested.getTime() + resource.request_ttl * 1e3 : Infinity;
+  const ttl = formatDuration(resource.request_ttl);
+  if (approvers.length >= required) {
+    const sufficientAt = [...approvedTimes].sort((a, b) => a - b)[required - 1];
+    if (sufficientAt > deadline)
+      return decision("denied", null, [
+        `request expired after ${ttl}: the approvals came too late (${tally}); open a new request`
+      ]);
     return decision("approved", "reviews", [
       `approved by ${approvers.map((a) => `@${a.login}`).join(", ")} (${tally})`
+    ]);
+  }
+  if (now.getTime() > deadline)
+    return decision("denied", null, [
+      `request expired after ${ttl} without enough approvals (${tally})`
     ]);
   if (grant.break_glass)
     return decision("approved", "break_glass", [
@@ -49951,12 +50080,15 @@ function decide(input) {
     return decision("approved", `auto_approve:${auto.name}`, [
       `auto-approved by rule "${auto.name}" (up to ${formatDuration(auto.max_duration)})`
     ]);
-  const requested = parseTimestamp(grant.requested_at);
-  if (requested && now.getTime() - requested.getTime() > resource.request_ttl * 1e3)
-    return decision("denied", null, [
-      `request expired after ${formatDuration(resource.request_ttl)} without enough approvals (${tally})`
-    ]);
-  return decision("pending", null, [`waiting for approvals: ${tally}`]);
+  const over = resource.auto_approve.find(
+    (rule) => grant.duration > rule.max_duration && matchesAny(grant.requester, rule.requester_in, memberships)
+  );
+  return decision("pending", null, [
+    `waiting for approvals: ${tally}`,
+    ...over ? [
+      `auto-approve rule "${over.name}" covers up to ${formatDuration(over.max_duration)}; ${formatDuration(grant.duration)} needs reviews`
+    ] : []
+  ]);
 }
 
 // src/core/policy-load.ts
@@ -50189,7 +50321,10 @@ var RESOURCE = {
       },
       ["allowed", "max_duration"]
     ),
-    request_ttl: { ...duration("How long a request may wait for approval"), default: "24h" }
+    request_ttl: { ...duration("How long a request may wait for approval"), default: "24h" },
+    max_total_duration: duration(
+      "Longest total lifetime of a grant, extensions included (default: twice max_duration)"
+    )
   },
   allOf: PROVIDER_KINDS.map((kind) => ({
     if: { type: "object", required: ["provider"], properties: { provider: { const: kind } } },
@@ -50263,8 +50398,8 @@ function loadFile({ path: file, text: text2 }, firstSeen, options) {
   const errors = (validate2.errors ?? []).filter((e) => e.keyword !== "propertyNames" && !("propertyName" in e)).map(withReadableMessage);
   const invalid = /* @__PURE__ */ new Set();
   for (const e of errors) {
-    const [top, name2] = pointerToPath(e.instancePath);
-    if (top === "resources" && name2 !== void 0) invalid.add(String(name2));
+    const [top, name2] = pointerSegments(e.instancePath);
+    if (top === "resources" && name2 !== void 0) invalid.add(name2);
   }
   const problems = [];
   const root = doc.value;
@@ -50344,6 +50479,12 @@ function checkResource(name2, raw, doc, file, options) {
   const def = duration2(["default_duration"], raw.default_duration);
   notLonger(["default_duration"], "default_duration", def, max);
   const ttl = raw.request_ttl === void 0 ? DEFAULT_REQUEST_TTL : duration2(["request_ttl"], raw.request_ttl);
+  const total = raw.max_total_duration === void 0 ? max * DEFAULT_TOTAL_FACTOR : duration2(["max_total_duration"], raw.max_total_duration);
+  if (total < max)
+    here(
+      ["max_total_duration"],
+      `max_total_duration (${formatDuration(total)}) is shorter than max_duration (${formatDuration(max)}), so no grant could be issued in full`
+    );
   principals2(["requesters"], raw.requesters);
   principals2(["approvers"], raw.approvers);
   if (!raw.approvers.some(isTeam)) {
@@ -50428,6 +50569,7 @@ function checkResource(name2, raw, doc, file, options) {
       auto_approve: autoApprove,
       ...breakGlass ? { break_glass: breakGlass } : {},
       request_ttl: ttl,
+      max_total_duration: total,
       source: { file, line: doc.lineOf(base) }
     }
   };
@@ -50524,7 +50666,8 @@ var TRAILER = {
   actor: "Gatepass-Actor",
   at: "Gatepass-At",
   expires: "Gatepass-Expires",
-  pullRequest: "Gatepass-Pull-Request"
+  pullRequest: "Gatepass-Pull-Request",
+  breakGlassReview: "Gatepass-Break-Glass-Review"
 };
 var clean = (v) => v.replace(/[\r\n]+/g, " ").trim();
 function formatTrailers(t) {
@@ -50591,6 +50734,25 @@ function parseTrailers(message) {
   set("expires", TRAILER.expires, (v) => v);
   set("pullRequest", TRAILER.pullRequest, (v) => /^\d+$/.test(v) ? Number(v) : void 0);
   return out;
+}
+var BG_REVIEW = new RegExp(
+  `^${TRAILER.breakGlassReview}: (\\S+) \\((\\d+)\\)(?: review=(\\d+))?\\s*$`,
+  "m"
+);
+var ONE = (key) => new RegExp(`^${key}: (\\S+)\\s*$`, "m");
+function parseBreakGlassReview(message) {
+  const m = BG_REVIEW.exec(message);
+  const grant = ONE(TRAILER.grant).exec(message)?.[1];
+  const resource = ONE(TRAILER.resource).exec(message)?.[1];
+  if (!m || !grant || !resource) return null;
+  const at = ONE(TRAILER.at).exec(message)?.[1];
+  return {
+    grant,
+    resource,
+    reviewer: { login: m[1], id: Number(m[2]) },
+    ...m[3] ? { review: Number(m[3]) } : {},
+    ...at ? { at } : {}
+  };
 }
 
 // src/providers/command.ts
@@ -55057,7 +55219,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
     }
     return { seed, k2sig };
   }
-  function sign(message, secretKey, opts2 = {}) {
+  function sign2(message, secretKey, opts2 = {}) {
     const { seed, k2sig } = prepSig(message, secretKey, opts2);
     const drbg = createHmacDrbg(hash.outputLen, Fn.BYTES, hmac3);
     const sig = drbg(seed, k2sig);
@@ -55103,7 +55265,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
     utils,
     lengths,
     Point,
-    sign,
+    sign: sign2,
     verify,
     recoverPublicKey,
     Signature,
@@ -58628,7 +58790,7 @@ function ecdsa2(Point, hash, ecdsaOpts = {}) {
     }
     return { seed, k2sig };
   }
-  function sign(message, secretKey, opts3 = {}) {
+  function sign2(message, secretKey, opts3 = {}) {
     const { seed, k2sig } = prepSig(message, secretKey, opts3);
     const drbg = createHmacDrbg2(hash_.outputLen, Fn.BYTES, hmac3);
     const sig = drbg(seed, k2sig);
@@ -58681,7 +58843,7 @@ function ecdsa2(Point, hash, ecdsaOpts = {}) {
     utils,
     lengths,
     Point,
-    sign,
+    sign: sign2,
     verify,
     recoverPublicKey,
     Signature,
@@ -59055,7 +59217,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     const msg = concatBytes3(...msgs);
     return modN_LE(hash(domain(msg, abytes5(context, void 0, "context"), !!prehash)));
   }
-  function sign(msg, secretKey, options = {}) {
+  function sign2(msg, secretKey, options = {}) {
     validateObject2(options, {}, {}, "options");
     msg = copyBytes4(abytes5(msg, void 0, "message"));
     if (prehash)
@@ -59145,7 +59307,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
   return Object.freeze({
     keygen: createKeygen2(randomSecretKey, getPublicKey),
     getPublicKey,
-    sign,
+    sign: sign2,
     verify,
     utils,
     Point,
@@ -60338,6 +60500,27 @@ var postgresProvider = {
       }
     };
   },
+  async extend(grant, ctx) {
+    const target3 = readTarget2(ctx);
+    const role = roleNameFor(grant.id);
+    const expires = grant.expires_at === void 0 ? NaN : Date.parse(grant.expires_at);
+    if (Number.isNaN(expires))
+      throw new ProviderError(`postgres: grant ${grant.id} has no valid expires_at to extend to`);
+    const validUntil = new Date(expires).toISOString();
+    await withAdmin(target3, ctx, async (c) => {
+      if (!await roleExists(c, role) || !await isGatepassRole(c, role))
+        throw new ProviderError(`postgres: role ${role} of grant ${grant.id} does not exist`);
+      try {
+        await c.query(
+          `ALTER ROLE ${c.escapeIdentifier(role)} VALID UNTIL ${c.escapeLiteral(validUntil)}`
+        );
+      } catch (e) {
+        throw wrap(`extending ${role}`, e);
+      }
+    });
+    ctx.log(`postgres: role ${role} now valid until ${validUntil}`);
+    return { facts: { valid_until: validUntil } };
+  },
   async revoke(grant, ctx) {
     const target3 = readTarget2(ctx);
     const role = roleNameFor(grant.id);
@@ -60535,87 +60718,95 @@ function checkGrantId(grant) {
       `ssh-certificate: grant id ${JSON.stringify(grant.id)} is not a safe key id`
     );
 }
+async function sign(grant, ctx, why) {
+  const target3 = readTarget3(ctx);
+  checkGrantId(grant);
+  const from = grant.issued_at;
+  const to = grant.expires_at;
+  if (!from || !to || Number.isNaN(Date.parse(from)) || Number.isNaN(Date.parse(to)))
+    throw new ProviderError(`ssh-certificate: grant ${grant.id} has no valid issued_at/expires_at`);
+  const published = await ctx.publicKeys(grant.requester);
+  if (published.length === 0)
+    throw new ProviderError(
+      `${grant.requester.login} has no SSH keys on GitHub; add one at https://github.com/settings/keys and retry`
+    );
+  const parsed = published.map((k) => parseSshPublicKey(k)).filter((k) => k !== void 0);
+  let keys = [...new Map(parsed.filter(isSignable).map((k) => [k.fingerprint, k])).values()];
+  const recorded = grant.issued?.key_fingerprints;
+  if (why === "extend" && Array.isArray(recorded) && recorded.length > 0)
+    keys = keys.filter((k) => recorded.includes(k.fingerprint));
+  if (keys.length === 0)
+    throw new ProviderError(
+      `${grant.requester.login} has no usable SSH key on GitHub (need ssh-ed25519, ecdsa, or ssh-rsa of at least 2048 bits)`
+    );
+  const options = ["-O", "clear", ...target3.extensions.flatMap((e) => ["-O", e])];
+  if (target3.source_address.length > 0)
+    options.push("-O", `source-address=${target3.source_address.join(",")}`);
+  const validity = `${epochHex(from)}:${epochHex(to)}`;
+  const certs = await withCa(target3, ctx, async (dir, caPath) => {
+    const out = [];
+    for (const [i, key] of keys.entries()) {
+      const pub = join4(dir, `key${i}.pub`);
+      await writeFile2(pub, `${key.line}
+`);
+      const serial = serialFor(grant.id, key.fingerprint);
+      await sshKeygen(
+        [
+          "-q",
+          "-s",
+          caPath,
+          "-I",
+          grant.id,
+          "-n",
+          target3.principals.join(","),
+          "-V",
+          validity,
+          "-z",
+          serial,
+          ...options,
+          pub
+        ],
+        `signing key ${key.fingerprint}`
+      );
+      out.push({
+        key,
+        cert: (await readFile(join4(dir, `key${i}-cert.pub`), "utf8")).trim(),
+        serial
+      });
+    }
+    return out;
+  });
+  ctx.log(
+    `ssh-certificate: ${why === "extend" ? "re-signed" : "signed"} ${certs.length} key(s) for ${grant.requester.login} until ${to}`
+  );
+  return {
+    facts: {
+      serials: certs.map((c) => c.serial),
+      key_fingerprints: certs.map((c) => c.key.fingerprint),
+      principals: [...target3.principals],
+      valid_until: new Date(Date.parse(to)).toISOString()
+    },
+    delivery: {
+      title: `${why === "extend" ? "Extended SSH certificate" : "SSH certificate"} for ${ctx.resource.name}`,
+      body: deliveryBody2(
+        ctx.resource.name,
+        target3.principals,
+        new Date(Date.parse(to)).toISOString(),
+        certs
+      )
+    }
+  };
+}
 var sshCertificateProvider = {
   kind: "ssh-certificate",
   validateTarget: validateSshTarget,
-  async issue(grant, ctx) {
-    const target3 = readTarget3(ctx);
-    checkGrantId(grant);
-    const from = grant.issued_at;
-    const to = grant.expires_at;
-    if (!from || !to || Number.isNaN(Date.parse(from)) || Number.isNaN(Date.parse(to)))
-      throw new ProviderError(
-        `ssh-certificate: grant ${grant.id} has no valid issued_at/expires_at`
-      );
-    const published = await ctx.publicKeys(grant.requester);
-    if (published.length === 0)
-      throw new ProviderError(
-        `${grant.requester.login} has no SSH keys on GitHub; add one at https://github.com/settings/keys and retry`
-      );
-    const parsed = published.map((k) => parseSshPublicKey(k)).filter((k) => k !== void 0);
-    const keys = [...new Map(parsed.filter(isSignable).map((k) => [k.fingerprint, k])).values()];
-    if (keys.length === 0)
-      throw new ProviderError(
-        `${grant.requester.login} has no usable SSH key on GitHub (need ssh-ed25519, ecdsa, or ssh-rsa of at least 2048 bits)`
-      );
-    const options = ["-O", "clear", ...target3.extensions.flatMap((e) => ["-O", e])];
-    if (target3.source_address.length > 0)
-      options.push("-O", `source-address=${target3.source_address.join(",")}`);
-    const validity = `${epochHex(from)}:${epochHex(to)}`;
-    const certs = await withCa(target3, ctx, async (dir, caPath) => {
-      const out = [];
-      for (const [i, key] of keys.entries()) {
-        const pub = join4(dir, `key${i}.pub`);
-        await writeFile2(pub, `${key.line}
-`);
-        const serial = serialFor(grant.id, key.fingerprint);
-        await sshKeygen(
-          [
-            "-q",
-            "-s",
-            caPath,
-            "-I",
-            grant.id,
-            "-n",
-            target3.principals.join(","),
-            "-V",
-            validity,
-            "-z",
-            serial,
-            ...options,
-            pub
-          ],
-          `signing key ${key.fingerprint}`
-        );
-        out.push({
-          key,
-          cert: (await readFile(join4(dir, `key${i}-cert.pub`), "utf8")).trim(),
-          serial
-        });
-      }
-      return out;
-    });
-    ctx.log(
-      `ssh-certificate: signed ${certs.length} key(s) for ${grant.requester.login} until ${to}`
-    );
-    return {
-      facts: {
-        serials: certs.map((c) => c.serial),
-        key_fingerprints: certs.map((c) => c.key.fingerprint),
-        principals: [...target3.principals],
-        valid_until: new Date(Date.parse(to)).toISOString()
-      },
-      delivery: {
-        title: `SSH certificate for ${ctx.resource.name}`,
-        body: deliveryBody2(
-          ctx.resource.name,
-          target3.principals,
-          new Date(Date.parse(to)).toISOString(),
-          certs
-        )
-      }
-    };
-  },
+  issue: (grant, ctx) => sign(grant, ctx, "issue"),
+  /**
+   * Certificates cannot be changed once signed: re-sign the same keys (same serials, since a
+   * serial is derived from grant id and key) with the longer window, and deliver them again.
+   * The old certificates simply end at the old expiry.
+   */
+  extend: (grant, ctx) => sign(grant, ctx, "extend"),
   async revoke(grant, ctx) {
     const target3 = readTarget3(ctx);
     checkGrantId(grant);
@@ -61097,16 +61288,18 @@ async function reconcile(options) {
       ...extra
     };
   }
-  async function save(from, grant, subject, t, to = from) {
-    const text2 = serializeGrant(grant);
-    const check = parseGrant(text2, to);
-    if (!check.ok)
-      throw new Error(
-        `refusing to commit an invalid grant: ${check.problems.map(formatProblem).join("; ")}`
-      );
-    if (to !== from) await rm3(join5(repo.dir, from), { force: true });
-    await mkdir4(dirname5(join5(repo.dir, to)), { recursive: true });
-    await writeFile3(join5(repo.dir, to), text2);
+  async function save(from, grant, subject, t, to = from, also) {
+    for (const w of [{ from, grant, to }, ...also ? [also] : []]) {
+      const text2 = serializeGrant(w.grant);
+      const check = parseGrant(text2, w.to);
+      if (!check.ok)
+        throw new Error(
+          `refusing to commit an invalid grant: ${check.problems.map(formatProblem).join("; ")}`
+        );
+      if (w.to !== w.from) await rm3(join5(repo.dir, w.from), { force: true });
+      await mkdir4(dirname5(join5(repo.dir, w.to)), { recursive: true });
+      await writeFile3(join5(repo.dir, w.to), text2);
+    }
     await repo.add(["."]);
     await repo.commit(commitMessage(subject, t));
     await hook2("after-commit", grant.id);
@@ -61143,7 +61336,9 @@ async function reconcile(options) {
         return r;
       }
       case "verify":
-        return verify(grant, path6);
+        return verify(grant, path6, s);
+      case "extend":
+        return extend(step, s, live);
       case "revoke": {
         if (step.effect) {
           const resource = await resourceFor(grant, s.policies);
@@ -61212,7 +61407,7 @@ ${issued.delivery.body}`
       }
     }
   }
-  async function verify(grant, path6) {
+  async function verify(grant, path6, s) {
     const now = clock.now();
     const refuse = async (why) => {
       log(`  refused: ${why}`);
@@ -61277,7 +61472,14 @@ ${issued.delivery.body}`
       reviews,
       memberships,
       headSha: pr.head_sha,
-      now,
+      // Judged as at the merge, when the approval took effect: the request's TTL and any
+      // auto-approve rule are about that moment, not about when this run happens to start.
+      now: parseTimestamp(pr.merged_at ?? "") ?? now,
+      ...grant.extends ? {
+        extending: s.grants.find(
+          (g) => g.grant.id === grant.extends && g.grant.resource === grant.resource
+        )?.grant ?? null
+      } : {},
       ...options.appBotId !== void 0 ? { appBotId: options.appBotId } : {}
     });
     if (decision.outcome !== "approved")
@@ -61308,6 +61510,64 @@ ${issued.delivery.body}`
       })
     );
     if (r === "ok") record(grant, "approved");
+    return r;
+  }
+  async function extend(step, s, live) {
+    const now = clock.now();
+    const { grant, path: path6, target: target3 } = step;
+    if (!step.expiresAt || !target3) {
+      const next = must(
+        transition(
+          grant,
+          "expired",
+          { end_reason: `not applied: ${step.why ?? "no grant to extend"}` },
+          now
+        )
+      );
+      const r2 = await save(
+        path6,
+        next,
+        `gatepass: close extension ${grant.resource}/${grant.id} (not applied)`,
+        trailers(grant, "expired"),
+        archivePath(next)
+      );
+      if (r2 === "ok") record(grant, "expired");
+      return r2;
+    }
+    const resource = await resourceFor(target3.grant, s.policies);
+    const provider = providerFor(resource.provider);
+    const moved = { ...target3.grant, expires_at: step.expiresAt };
+    const effect = provider.extend ? await provider.extend(moved, context(resource, live)) : void 0;
+    await hook2("after-effect", grant.id);
+    const issue2 = target3.grant.source.issue ?? target3.grant.source.pull_request;
+    if (effect && effect.delivery && issue2 !== void 0) {
+      await github.createComment(issue2, `### ${effect.delivery.title}
+
+${effect.delivery.body}`);
+      await hook2("after-delivery", grant.id);
+    }
+    if (effect) moved.issued = { ...target3.grant.issued, ...effect.facts };
+    const closed2 = must(
+      transition(
+        grant,
+        "expired",
+        { end_reason: `applied: ${target3.grant.id} now expires at ${step.expiresAt}` },
+        now
+      )
+    );
+    const r = await save(
+      target3.path,
+      moved,
+      `gatepass: extend ${target3.grant.resource}/${target3.grant.id} until ${step.expiresAt} (${grant.id})`,
+      trailers(target3.grant, "extended", {
+        expires: step.expiresAt,
+        actor: "schedule",
+        ...grant.source.pull_request ? { pullRequest: grant.source.pull_request } : {}
+      }),
+      target3.path,
+      { from: path6, grant: closed2, to: archivePath(closed2) }
+    );
+    if (r === "ok") record(target3.grant, "extended", step.expiresAt);
     return r;
   }
   async function detectDrift(s) {
@@ -61342,9 +61602,6 @@ ${issued.delivery.body}`
 // src/core/audit-timeline.ts
 var POLICIES_DIR2 = "policies";
 var grantKey = (resource, id) => `${resource}/${id}`;
-var BREAK_GLASS_REVIEW = /^Gatepass-Break-Glass-Review: (\S+ \(\d+\)(?: review=\d+)?)\s*$/m;
-var TRAILER_GRANT = /^Gatepass-Grant: (\S+)\s*$/m;
-var TRAILER_RESOURCE = /^Gatepass-Resource: (\S+)\s*$/m;
 var ms = (t) => t === void 0 ? void 0 : parseTimestamp(t)?.getTime() ?? void 0;
 var isArchiveMove = (change) => change.added !== void 0 && change.removed !== void 0 && parseGrantPath(change.added.path)?.archived === true && parseGrantPath(change.removed.path)?.archived === false;
 var AuditFold = class {
@@ -61424,12 +61681,11 @@ var AuditFold = class {
       this.applyEvent(g, event, trailers, change !== void 0 && isArchiveMove(change));
       byKey.delete(named);
     }
-    const review = BREAK_GLASS_REVIEW.exec(commit.message);
+    const review = parseBreakGlassReview(commit.message);
     if (review) {
-      const id = TRAILER_GRANT.exec(commit.message)?.[1];
-      const resource = TRAILER_RESOURCE.exec(commit.message)?.[1];
-      const g = id && resource ? this.grants.get(grantKey(resource, id)) : void 0;
-      if (g) g.tl.breakGlassReview = { by: review[1], sha: commit.sha, at: commit.date };
+      const g = this.grants.get(grantKey(review.resource, review.grant));
+      const by = `${review.reviewer.login} (${review.reviewer.id})${review.review !== void 0 ? ` review=${review.review}` : ""}`;
+      if (g) g.tl.breakGlassReview = { by, sha: commit.sha, at: commit.date };
     }
     for (const [key, change] of byKey) {
       const [resource, id] = key.split("/");
@@ -61901,6 +62157,11 @@ function checkBreakGlass(tl, resource, now, add3) {
   });
 }
 
+// src/core/break-glass.ts
+var import_yaml3 = __toESM(require_dist2(), 1);
+var REVIEWS_DIR = "reviews";
+var BREAK_GLASS_REVIEWS_DIR = `${REVIEWS_DIR}/break-glass`;
+
 // src/cli/audit-render.ts
 function grantStatus(tl) {
   if (tl.endEvent) return tl.endEvent;
@@ -62045,7 +62306,8 @@ async function buildAuditReport(dir, options = {}) {
     };
     for await (const c of repo.logHistory({
       rev: head,
-      paths: [`${GRANTS_DIR}/`, `${POLICIES_DIR2}/`],
+      // reviews/: after-the-fact reviews of break-glass grants (src/core/break-glass.ts).
+      paths: [`${GRANTS_DIR}/`, `${POLICIES_DIR2}/`, `${REVIEWS_DIR}/`],
       reverse: true,
       firstParent: true
     })) {

@@ -13,6 +13,7 @@ import {
 } from '../core/grant-file.js';
 import { transition } from '../core/grant-lifecycle.js';
 import { isTeam } from '../core/identity.js';
+import { parseTimestamp } from '../core/timestamp.js';
 import type { PolicySet, Resource } from '../core/policy.js';
 import { loadPolicies } from '../core/policy-load.js';
 import { formatProblem, type Problem } from '../core/problem.js';
@@ -295,23 +296,29 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
     } satisfies EventTrailers;
   }
 
-  /** Writes `grant` (moved to `to` when it differs from `from`), commits and pushes. */
+  /**
+   * Writes `grant` (moved to `to` when it differs from `from`), and `also` when given (a second
+   * grant changed by the same event), commits and pushes.
+   */
   async function save(
     from: string,
     grant: Grant,
     subject: string,
     t: EventTrailers,
     to: string = from,
+    also?: { from: string; grant: Grant; to: string },
   ): Promise<'ok' | 'rejected'> {
-    const text = serializeGrant(grant);
-    const check = parseGrant(text, to);
-    if (!check.ok)
-      throw new Error(
-        `refusing to commit an invalid grant: ${check.problems.map(formatProblem).join('; ')}`,
-      );
-    if (to !== from) await rm(join(repo.dir, from), { force: true });
-    await mkdir(dirname(join(repo.dir, to)), { recursive: true });
-    await writeFile(join(repo.dir, to), text);
+    for (const w of [{ from, grant, to }, ...(also ? [also] : [])]) {
+      const text = serializeGrant(w.grant);
+      const check = parseGrant(text, w.to);
+      if (!check.ok)
+        throw new Error(
+          `refusing to commit an invalid grant: ${check.problems.map(formatProblem).join('; ')}`,
+        );
+      if (w.to !== w.from) await rm(join(repo.dir, w.from), { force: true });
+      await mkdir(dirname(join(repo.dir, w.to)), { recursive: true });
+      await writeFile(join(repo.dir, w.to), text);
+    }
     // Everything in the work tree: the grant, and files a provider keeps in the repo (the KRL).
     await repo.add(['.']);
     await repo.commit(commitMessage(subject, t));
@@ -352,7 +359,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
         return r;
       }
       case 'verify':
-        return verify(grant, path);
+        return verify(grant, path, s);
+      case 'extend':
+        return extend(step, s, live);
       case 'revoke': {
         if (step.effect) {
           const resource = await resourceFor(grant, s.policies);
@@ -428,7 +437,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
    * merged pull request that changed exactly that file, whose reviews on its final head satisfy
    * the policy it was judged against, with team memberships looked up now (threat #8).
    */
-  async function verify(grant: Grant, path: string): Promise<'ok' | 'rejected'> {
+  async function verify(grant: Grant, path: string, s: State): Promise<'ok' | 'rejected'> {
     const now = clock.now();
     const refuse = async (why: string) => {
       log(`  refused: ${why}`);
@@ -496,7 +505,17 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
       reviews,
       memberships,
       headSha: pr.head_sha,
-      now,
+      // Judged as at the merge, when the approval took effect: the request's TTL and any
+      // auto-approve rule are about that moment, not about when this run happens to start.
+      now: parseTimestamp(pr.merged_at ?? '') ?? now,
+      ...(grant.extends
+        ? {
+            extending:
+              s.grants.find(
+                (g) => g.grant.id === grant.extends && g.grant.resource === grant.resource,
+              )?.grant ?? null,
+          }
+        : {}),
       ...(options.appBotId !== undefined ? { appBotId: options.appBotId } : {}),
     });
     if (decision.outcome !== 'approved')
@@ -527,6 +546,75 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
       }),
     );
     if (r === 'ok') record(grant, 'approved');
+    return r;
+  }
+
+  /**
+   * Applies an approved extension: the provider moves the native expiry of the same credential,
+   * then one commit moves the extended grant's `expires_at` (event `extended`) and closes the
+   * extension. Re-running after a crash recomputes the same window from the unchanged files,
+   * and the provider call is idempotent.
+   */
+  async function extend(
+    step: Extract<Step, { kind: 'extend' }>,
+    s: State,
+    live: Grant[],
+  ): Promise<'ok' | 'rejected'> {
+    const now = clock.now();
+    const { grant, path, target } = step;
+    if (!step.expiresAt || !target) {
+      const next = must(
+        transition(
+          grant,
+          'expired',
+          { end_reason: `not applied: ${step.why ?? 'no grant to extend'}` },
+          now,
+        ),
+      );
+      const r = await save(
+        path,
+        next,
+        `gatepass: close extension ${grant.resource}/${grant.id} (not applied)`,
+        trailers(grant, 'expired'),
+        archivePath(next),
+      );
+      if (r === 'ok') record(grant, 'expired');
+      return r;
+    }
+    const resource = await resourceFor(target.grant, s.policies);
+    const provider = providerFor(resource.provider);
+    const moved: Grant = { ...target.grant, expires_at: step.expiresAt };
+    const effect = provider.extend
+      ? await provider.extend(moved, context(resource, live))
+      : undefined;
+    await hook('after-effect', grant.id);
+    const issue = target.grant.source.issue ?? target.grant.source.pull_request;
+    if (effect && effect.delivery && issue !== undefined) {
+      await github.createComment(issue, `### ${effect.delivery.title}\n\n${effect.delivery.body}`);
+      await hook('after-delivery', grant.id);
+    }
+    if (effect) moved.issued = { ...target.grant.issued, ...effect.facts };
+    const closed = must(
+      transition(
+        grant,
+        'expired',
+        { end_reason: `applied: ${target.grant.id} now expires at ${step.expiresAt}` },
+        now,
+      ),
+    );
+    const r = await save(
+      target.path,
+      moved,
+      `gatepass: extend ${target.grant.resource}/${target.grant.id} until ${step.expiresAt} (${grant.id})`,
+      trailers(target.grant, 'extended', {
+        expires: step.expiresAt,
+        actor: 'schedule',
+        ...(grant.source.pull_request ? { pullRequest: grant.source.pull_request } : {}),
+      }),
+      target.path,
+      { from: path, grant: closed, to: archivePath(closed) },
+    );
+    if (r === 'ok') record(target.grant, 'extended', step.expiresAt);
     return r;
   }
 

@@ -1,4 +1,4 @@
-import { parseDuration, type Seconds } from '../core/duration.js';
+import { formatDuration, parseDuration, type Seconds } from '../core/duration.js';
 import type { Grant } from '../core/grant.js';
 import {
   extensionGrantId,
@@ -7,12 +7,15 @@ import {
   requestGrantId,
   serializeGrant,
 } from '../core/grant-file.js';
+import { extensionWindow } from '../core/extension.js';
 import { isLive } from '../core/grant-lifecycle.js';
 import { type Person, formatPerson, matchesAny } from '../core/identity.js';
 import type { Problem } from '../core/problem.js';
 import { checkRequest } from '../core/request-check.js';
 import { commitMessage } from '../core/trailers.js';
 import { errorStatus, type PullRequestInfo, type RepoFile } from '../github/github-client.js';
+import { approveFollowUp } from './break-glass.js';
+import { evaluatePullRequest } from './decision.js';
 import { type Deps, membershipsFor } from './deps.js';
 import { cancelledComment, problemsComment } from './messages.js';
 import { openRequestPr, requestBranch } from './request-pr.js';
@@ -21,6 +24,8 @@ export type Command =
   | { kind: 'cancel' }
   | { kind: 'revoke'; reason?: string }
   | { kind: 'extend'; duration: Seconds }
+  | { kind: 'break-glass'; reason: string }
+  | { kind: 'approve'; note?: string }
   | { kind: 'malformed'; message: string };
 
 const MAX_REASON = 500;
@@ -54,17 +59,42 @@ export function parseCommand(body: string): Command | null {
         ? { kind: 'extend', duration: d.value }
         : { kind: 'malformed', message: d.problems.map((p) => p.message).join('; ') };
     }
+    case 'break-glass': {
+      const reason = arg.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+      if (reason === '')
+        return {
+          kind: 'malformed',
+          message: '`/break-glass` needs a reason, e.g. `/break-glass INC-7 checkout is down`',
+        };
+      if (reason.length > MAX_REASON)
+        return { kind: 'malformed', message: `the reason is longer than ${MAX_REASON} characters` };
+      return { kind: 'break-glass', reason };
+    }
+    case 'approve': {
+      const note = arg.replace(/[\u0000-\u001f\u007f]/g, '');
+      if (note.length > MAX_REASON)
+        return { kind: 'malformed', message: `the note is longer than ${MAX_REASON} characters` };
+      return note ? { kind: 'approve', note } : { kind: 'approve' };
+    }
     default:
       return {
         kind: 'malformed',
-        message: `unknown command \`/${word}\`; the commands are \`/cancel\`, \`/revoke [reason]\` and \`/extend <duration>\``,
+        message: `unknown command \`/${word}\`; the commands are \`/cancel\`, \`/revoke [reason]\`, \`/extend <duration>\`, \`/break-glass <reason>\` and (on a break-glass review) \`/approve [note]\``,
       };
   }
 }
 
 export interface CommentEvent {
   action: string;
-  issue: { number: number; author: Person; isPullRequest: boolean };
+  issue: {
+    number: number;
+    author: Person & { type?: string };
+    isPullRequest: boolean;
+    /** The issue's body: a follow-up review names its grant there. */
+    body?: string | null;
+  };
+  /** The comment's id (recorded with an after-the-fact review). */
+  commentId?: number;
   body: string;
   /** The payload `sender`: the person who wrote the comment (threat #13). */
   sender: Person & { type: string };
@@ -87,6 +117,24 @@ export async function handleCommand(d: Deps, ev: CommentEvent): Promise<CommandO
     return outcome;
   };
   if (cmd.kind === 'malformed') return reply(`${cmd.message}. Nothing changed.`, 'refused');
+  if (cmd.kind === 'approve') {
+    const outcome = await approveFollowUp(
+      d,
+      {
+        issue: ev.issue,
+        sender: { login: ev.sender.login, id: ev.sender.id },
+        commentId: ev.commentId ?? 0,
+        ...(cmd.note ? { note: cmd.note } : {}),
+      },
+      async (text) =>
+        void (await d.client.createComment(ev.issue.number, `@${ev.sender.login} ${text}`)),
+    );
+    if (outcome !== 'not-follow-up') return outcome;
+    return reply(
+      '`/approve` records the after-the-fact review of a break-glass grant, on its review issue. Approve a request with a pull request review. Nothing changed.',
+      'refused',
+    );
+  }
 
   const isRequester = ev.sender.id === ev.issue.author.id;
   const pr = await d.client.pullRequestForBranch(requestBranch(requestGrantId(ev.issue.number)));
@@ -100,6 +148,14 @@ export async function handleCommand(d: Deps, ev: CommentEvent): Promise<CommandO
         'refused',
       );
     return cancel(d, ev, pr, reply);
+  }
+  if (cmd.kind === 'break-glass') {
+    if (!isRequester)
+      return reply(
+        `only the requester @${ev.issue.author.login} can use break-glass on this request. Nothing changed.`,
+        'refused',
+      );
+    return breakGlass(d, pr, cmd.reason, reply);
   }
   const live = pr.merged ? await liveGrant(d, pr) : null;
   if (!live)
@@ -120,6 +176,83 @@ export async function handleCommand(d: Deps, ev: CommentEvent): Promise<CommandO
 }
 
 type Reply = (text: string, outcome: CommandOutcome) => Promise<CommandOutcome>;
+
+/**
+ * `/break-glass <reason>` on a pending request: the grant on the PR branch gains the reason and
+ * a duration capped at the break-glass maximum, then the PR is decided at once (the same
+ * decision as every request: it approves break-glass only for someone the policy allows). The
+ * push voids earlier approvals, which break-glass does not need.
+ */
+async function breakGlass(
+  d: Deps,
+  pr: PullRequestInfo,
+  reason: string,
+  reply: Reply,
+): Promise<CommandOutcome> {
+  if (pr.merged)
+    return reply(`#${pr.number} is already approved. Nothing changed.`, 'nothing-to-do');
+  if (pr.state !== 'open' || !pr.head_ref)
+    return reply(`#${pr.number} is closed; open a new request. Nothing changed.`, 'nothing-to-do');
+  const files = await d.client.pullRequestFiles(pr.number);
+  const path = files.map((f) => f.filename).find((f) => parseGrantPath(f)?.archived === false);
+  const file = path ? await d.client.file(path, pr.head_sha) : null;
+  const parsed = file ? parseGrant(file.text, file.path) : null;
+  if (!file || !parsed?.ok)
+    return reply(`the grant in #${pr.number} cannot be read. Nothing changed.`, 'refused');
+  const grant = parsed.value;
+  if (grant.break_glass)
+    return reply(
+      `#${pr.number} is already a break-glass request. Nothing changed.`,
+      'nothing-to-do',
+    );
+  const policies = await d.policies.atHead(d);
+  const resource = policies.policies.resources.get(grant.resource);
+  const memberships = await membershipsFor(d.client, resource);
+  const bg = resource?.break_glass;
+  if (!resource || !bg)
+    return reply(
+      `\`${grant.resource}\` has no break-glass access; the request waits for approval as usual. Nothing changed.`,
+      'refused',
+    );
+  if (!matchesAny(grant.requester, bg.allowed, memberships))
+    return reply(
+      `you may not use break-glass on \`${grant.resource}\` (not in its \`break_glass.allowed\`); the request waits for approval as usual. Nothing changed.`,
+      'refused',
+    );
+  const next: Grant = {
+    ...grant,
+    duration: Math.min(grant.duration, bg.max_duration),
+    break_glass: { reason },
+  };
+  await d.client.putFile({
+    path: file.path,
+    branch: pr.head_ref,
+    sha: file.sha,
+    text: serializeGrant(next),
+    message: commitMessage(
+      `Break-glass: ${grant.resource} for ${grant.requester.login} (${grant.id})`,
+      {
+        grant: grant.id,
+        event: 'requested',
+        resource: grant.resource,
+        requestedBy: grant.requester,
+        policy: grant.policy_commit,
+        rule: 'break_glass',
+        at: d.clock.now().toISOString(),
+      },
+    ),
+  });
+  await d.client.addLabels(pr.number, [d.config.labels.breakGlass]);
+  if (grant.source.issue !== undefined && grant.source.issue !== pr.number)
+    await d.client.addLabels(grant.source.issue, [d.config.labels.breakGlass]);
+  const outcome = await evaluatePullRequest(d, pr.number);
+  return reply(
+    outcome === 'merged'
+      ? `break-glass used on \`${grant.resource}\` for ${formatDuration(next.duration)}. This is reviewed after the fact.`
+      : `break-glass recorded on #${pr.number}; the decision is ${outcome} (see its check run).`,
+    outcome === 'merged' ? 'done' : 'refused',
+  );
+}
 
 async function cancel(
   d: Deps,
@@ -283,6 +416,8 @@ async function extend(
     requested_at: now.toISOString(),
     extends: grant.id,
   };
+  const window = extensionWindow(next, grant, checked.value.resource);
+  if (!window.ok) return reply(extensionProblems(window.problems), 'refused');
   const number = await openRequestPr(d, {
     grant: next,
     resource: checked.value.resource,

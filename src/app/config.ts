@@ -12,6 +12,10 @@ export interface Labels {
   denied: string;
   cancelled: string;
   revokeRequested: string;
+  /** Loud marker on break-glass requests, their PRs and their follow-up reviews. */
+  breakGlass: string;
+  /** The after-the-fact review of a break-glass grant, open until an approver approves it. */
+  breakGlassReview: string;
 }
 
 export interface AppConfig {
@@ -34,6 +38,8 @@ export const DEFAULT_LABELS: Labels = {
   denied: 'gatepass:denied',
   cancelled: 'gatepass:cancelled',
   revokeRequested: 'gatepass:revoke-requested',
+  breakGlass: 'gatepass:break-glass',
+  breakGlassReview: 'gatepass:break-glass-review',
 };
 
 const LABEL_ENV: Record<keyof Labels, string> = {
@@ -44,6 +50,8 @@ const LABEL_ENV: Record<keyof Labels, string> = {
   denied: 'GATEPASS_LABEL_DENIED',
   cancelled: 'GATEPASS_LABEL_CANCELLED',
   revokeRequested: 'GATEPASS_LABEL_REVOKE_REQUESTED',
+  breakGlass: 'GATEPASS_LABEL_BREAK_GLASS',
+  breakGlassReview: 'GATEPASS_LABEL_BREAK_GLASS_REVIEW',
 };
 
 const MERGE_METHODS: readonly MergeMethod[] = ['squash', 'merge', 'rebase'];

@@ -1,10 +1,12 @@
 import { decide } from '../core/decision.js';
-import { parseGrant } from '../core/grant-file.js';
+import { grantPath, parseGrant } from '../core/grant-file.js';
+import type { Resource } from '../core/policy.js';
 import type { Grant } from '../core/grant.js';
 import type { Problem } from '../core/problem.js';
 import type { Decision } from '../core/review.js';
 import { formatTrailers } from '../core/trailers.js';
 import type { PullRequestInfo } from '../github/github-client.js';
+import { openFollowUpReview } from './break-glass.js';
 import { type Deps, membershipsFor } from './deps.js';
 import { grantMatchesPr, requestPrScope, touchesGrants } from './grant-pr.js';
 import { decisionCheck, deniedComment, mergedComment, refusedCheck } from './messages.js';
@@ -46,9 +48,10 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
         message: `no policy defines resource "${grant.resource}"`,
       },
     ]);
-  const [memberships, reviews] = await Promise.all([
+  const [memberships, reviews, extending] = await Promise.all([
     membershipsFor(client, resource),
     client.reviews(number),
+    grant.extends ? extendedGrant(d, grant) : Promise.resolve(undefined),
   ]);
   const decision = decide({
     resource,
@@ -57,6 +60,7 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
     memberships,
     headSha: pr.head_sha,
     now: d.clock.now(),
+    ...(extending !== undefined ? { extending } : {}),
   });
   const output = decisionCheck(decision, grant, policies.commit);
   await client.createCheckRun({
@@ -71,7 +75,8 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
           },
     ...output,
   });
-  if (decision.outcome === 'approved') return merge(d, pr, grant, decision, policies.commit);
+  if (decision.outcome === 'approved')
+    return merge(d, pr, grant, resource, decision, policies.commit);
   if (decision.outcome === 'denied') return deny(d, pr, grant, decision.reasons);
   return 'pending';
 }
@@ -89,10 +94,19 @@ async function refuse(d: Deps, pr: PullRequestInfo, problems: Problem[]): Promis
 /** Where people follow the request: its issue, or the PR itself for a PR opened by hand. */
 const conversation = (grant: Grant, pr: PullRequestInfo): number => grant.source.issue ?? pr.number;
 
+/** The grant an extension extends, as it is on the default branch now; null when not there. */
+async function extendedGrant(d: Deps, grant: Grant): Promise<Grant | null> {
+  const path = grantPath(grant.resource, grant.extends!);
+  const file = await d.client.file(path, d.defaultBranch);
+  const parsed = file ? parseGrant(file.text, path) : null;
+  return parsed?.ok ? parsed.value : null;
+}
+
 async function merge(
   d: Deps,
   pr: PullRequestInfo,
   grant: Grant,
+  resource: Resource,
   decision: Decision,
   policyCommit: string,
 ): Promise<PrOutcome> {
@@ -122,7 +136,8 @@ async function merge(
     );
     return 'merge-refused';
   }
-  const labels = [config.labels.approved];
+  const breakGlass = decision.rule === 'break_glass';
+  const labels = [config.labels.approved, ...(breakGlass ? [config.labels.breakGlass] : [])];
   await client.removeLabel(pr.number, config.labels.pending);
   await client.addLabels(pr.number, labels);
   const where = conversation(grant, pr);
@@ -131,6 +146,14 @@ async function merge(
     await client.addLabels(where, labels);
   }
   await client.createComment(where, mergedComment(pr.number, decision, result.sha));
+  if (breakGlass)
+    await openFollowUpReview(d, {
+      grant,
+      resource,
+      conversation: where,
+      pr: pr.number,
+      mergeSha: result.sha,
+    });
   return 'merged';
 }
 

@@ -81,9 +81,11 @@ export function createApp(options: AppOptions): (app: Probot) => void {
           action: context.payload.action,
           issue: {
             number: issue.number,
-            author: { login: issue.user.login, id: issue.user.id },
+            author: { login: issue.user.login, id: issue.user.id, type: issue.user.type },
             isPullRequest: Boolean(issue.pull_request),
+            body: issue.body ?? null,
           },
+          commentId: comment.id,
           body: comment.body,
           sender: { login: sender.login, id: sender.id, type: sender.type },
         });

@@ -59,8 +59,11 @@ ${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}
 Approve with a review to grant it. A push to this branch voids earlier approvals.`;
 }
 
+const BREAK_GLASS_WARNING =
+  '> [!WARNING]\n> **Break-glass**: granted without prior review. An after-the-fact review by the approvers is required and `gatepass audit` reports every use.';
+
 export const mergedComment = (pr: number, decision: Decision, sha: string): string =>
-  `Approved in #${pr} (${decision.reasons.join('; ')}) and merged as ${sha}. The gatepass action issues the access next.`;
+  `${decision.rule === 'break_glass' ? `${BREAK_GLASS_WARNING}\n\n` : ''}Approved in #${pr} (${decision.reasons.join('; ')}, rule \`${decision.rule}\`) and merged as ${sha}. The gatepass action issues the access next.`;
 
 export const deniedComment = (pr: number, reasons: readonly string[]): string =>
   `Denied: #${pr} is closed.\n\n${reasons.map((r) => `- ${cell(r)}`).join('\n')}`;
@@ -76,7 +79,9 @@ export interface CheckOutput {
 export function decisionCheck(decision: Decision, grant: Grant, policyCommit: string): CheckOutput {
   const title =
     decision.outcome === 'approved'
-      ? `Approved (${decision.rule})`
+      ? decision.rule === 'break_glass'
+        ? 'BREAK-GLASS: approved at once, review after the fact'
+        : `Approved (${decision.rule})`
       : decision.outcome === 'denied'
         ? 'Denied'
         : `Waiting: ${decision.approvers.length} of ${decision.required} approvals`;
@@ -90,7 +95,9 @@ ${decision.verdicts
   )
   .join('\n')}`
     : '_No reviews yet._';
-  const summary = `**${decision.outcome}**: ${decision.reasons.map(cell).join('; ')}
+  const warning =
+    decision.rule === 'break_glass' || grant.break_glass ? `${BREAK_GLASS_WARNING}\n\n` : '';
+  const summary = `${warning}**${decision.outcome}**: ${decision.reasons.map(cell).join('; ')}
 
 Grant \`${grant.id}\`: \`${grant.resource}\` for ${at(grant.requester.login)}, ${formatDuration(grant.duration)}. Judged against the policies at ${policyCommit}.
 

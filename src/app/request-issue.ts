@@ -98,7 +98,11 @@ export async function handleRequestIssue(d: Deps, ev: IssueEvent): Promise<Issue
     await client.removeLabel(ev.number, config.labels.invalid);
     await upsertComment(client, ev.number, MARKER.problems, problemsResolvedComment(pr));
   }
-  await client.addLabels(ev.number, [config.labels.pending]);
+  await client.addLabels(ev.number, [
+    config.labels.pending,
+    ...(grant.break_glass ? [config.labels.breakGlass] : []),
+  ]);
+  if (grant.break_glass) await client.addLabels(pr, [config.labels.breakGlass]);
   await client.createComment(ev.number, openedComment(pr, grant));
   return 'opened';
 }

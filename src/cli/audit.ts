@@ -14,6 +14,7 @@ import {
   type PolicySnapshot,
 } from '../core/audit-verify.js';
 import { parseDuration, type Seconds } from '../core/duration.js';
+import { REVIEWS_DIR } from '../core/break-glass.js';
 import { GRANTS_DIR, parseGrantPath } from '../core/grant-file.js';
 import { sameLogin } from '../core/identity.js';
 import { formatProblem } from '../core/problem.js';
@@ -77,7 +78,8 @@ export async function buildAuditReport(
     };
     for await (const c of repo.logHistory({
       rev: head,
-      paths: [`${GRANTS_DIR}/`, `${POLICIES_DIR}/`],
+      // reviews/: after-the-fact reviews of break-glass grants (src/core/break-glass.ts).
+      paths: [`${GRANTS_DIR}/`, `${POLICIES_DIR}/`, `${REVIEWS_DIR}/`],
       reverse: true,
       firstParent: true,
     })) {

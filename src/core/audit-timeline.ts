@@ -4,7 +4,12 @@ import { GRANTS_DIR, parseGrant, parseGrantPath } from './grant-file.js';
 import type { Person } from './identity.js';
 import type { Problem } from './problem.js';
 import { parseTimestamp } from './timestamp.js';
-import { type EventTrailers, type GrantEvent, parseTrailers } from './trailers.js';
+import {
+  type EventTrailers,
+  type GrantEvent,
+  parseBreakGlassReview,
+  parseTrailers,
+} from './trailers.js';
 
 export const POLICIES_DIR = 'policies';
 
@@ -127,10 +132,6 @@ export interface AuditHistory {
 
 export const grantKey = (resource: string, id: string): string => `${resource}/${id}`;
 
-const BREAK_GLASS_REVIEW = /^Gatepass-Break-Glass-Review: (\S+ \(\d+\)(?: review=\d+)?)\s*$/m;
-const TRAILER_GRANT = /^Gatepass-Grant: (\S+)\s*$/m;
-const TRAILER_RESOURCE = /^Gatepass-Resource: (\S+)\s*$/m;
-
 interface Internal {
   tl: GrantTimeline;
   /** The content approval is judged against: the version the approval commit added. */
@@ -237,12 +238,11 @@ export class AuditFold {
       byKey.delete(named);
     }
 
-    const review = BREAK_GLASS_REVIEW.exec(commit.message);
+    const review = parseBreakGlassReview(commit.message);
     if (review) {
-      const id = TRAILER_GRANT.exec(commit.message)?.[1];
-      const resource = TRAILER_RESOURCE.exec(commit.message)?.[1];
-      const g = id && resource ? this.grants.get(grantKey(resource, id)) : undefined;
-      if (g) g.tl.breakGlassReview = { by: review[1]!, sha: commit.sha, at: commit.date };
+      const g = this.grants.get(grantKey(review.resource, review.grant));
+      const by = `${review.reviewer.login} (${review.reviewer.id})${review.review !== undefined ? ` review=${review.review}` : ''}`;
+      if (g) g.tl.breakGlassReview = { by, sha: commit.sha, at: commit.date };
     }
 
     // Changes the trailers do not account for.

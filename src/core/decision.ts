@@ -2,6 +2,7 @@ import { formatDuration } from './duration.js';
 import type { Approval, Grant } from './grant.js';
 import { type Memberships, matchesAny, matchingPrincipal } from './identity.js';
 import type { Resource } from './policy.js';
+import { extensionWindow } from './extension.js';
 import { checkGrantAgainstPolicy } from './request-check.js';
 import type { Decision, Review, ReviewVerdict } from './review.js';
 import { parseTimestamp } from './timestamp.js';
@@ -18,6 +19,11 @@ export interface DecisionInput {
   now: Date;
   /** The gatepass app's own user id, which never approves. */
   appBotId?: number;
+  /**
+   * For an extension (`grant.extends`): the grant it extends as it is on the default branch now,
+   * or null when it is not there. The extension is denied when it cannot apply to it.
+   */
+  extending?: Grant | null;
 }
 
 const STATE_CHANGING: ReadonlySet<Review['state']> = new Set([
@@ -47,8 +53,8 @@ const short = (sha: string | null): string => (sha ? sha.slice(0, 7) : 'an unkno
  * The approval decision for a grant PR, from GitHub's state alone (so re-running it after any
  * event, missed or duplicated, gives the right answer). Order of precedence: a policy
  * problem denies; an eligible "request changes" denies; enough eligible approvals on the head
- * commit approve; break-glass and auto-approve rules approve; a request past its TTL is
- * denied; anything else is pending.
+ * commit approve (unless they became enough only after the TTL); a request past its TTL is
+ * denied; break-glass and auto-approve rules approve; anything else is pending.
  */
 export function decide(input: DecisionInput): Decision {
   const { resource, grant, memberships, headSha, now, appBotId } = input;
@@ -73,6 +79,8 @@ export function decide(input: DecisionInput): Decision {
   for (const r of reviews) if (r.user && STATE_CHANGING.has(r.state)) latest.set(r.user.id, r);
 
   const approvers: Approval[] = [];
+  /** When each counted approval was made, to tell whether enough came within the TTL. */
+  const approvedTimes: number[] = [];
   const blockers: string[] = [];
   const verdicts: ReviewVerdict[] = reviews.map((r) => {
     const base = { review_id: r.id, login: r.user?.login ?? '(deleted user)', state: r.state };
@@ -97,6 +105,7 @@ export function decide(input: DecisionInput): Decision {
     const who = { login: r.user!.login, id: r.user!.id };
     const via = matchingPrincipal(who, resource.approvers, memberships);
     approvers.push({ ...who, review_id: r.id, ...(via ? { via } : {}) });
+    approvedTimes.push(time(r));
     return { ...base, counted: true, reason: 'counts as an approval' };
   });
 
@@ -108,6 +117,10 @@ export function decide(input: DecisionInput): Decision {
   const tally = `${approvers.length} of ${required} required approval${required === 1 ? '' : 's'}`;
 
   const problems = checkGrantAgainstPolicy(grant, resource, memberships);
+  if (grant.extends && input.extending !== undefined) {
+    const window = extensionWindow(grant, input.extending, resource);
+    if (!window.ok) problems.push(...window.problems);
+  }
   if (problems.length)
     return decision(
       'denied',
@@ -118,9 +131,25 @@ export function decide(input: DecisionInput): Decision {
     return decision('denied', null, [
       `changes requested by ${blockers.map((l) => `@${l}`).join(', ')}`,
     ]);
-  if (approvers.length >= required)
+  // The TTL is judged at the moment the approval became sufficient, not when the app got round
+  // to merging it: a late delivery must not deny an approval made in time, and an approval made
+  // after the request expired must not revive it (the action re-decides at the merge time).
+  const requested = parseTimestamp(grant.requested_at);
+  const deadline = requested ? requested.getTime() + resource.request_ttl * 1000 : Infinity;
+  const ttl = formatDuration(resource.request_ttl);
+  if (approvers.length >= required) {
+    const sufficientAt = [...approvedTimes].sort((a, b) => a - b)[required - 1]!;
+    if (sufficientAt > deadline)
+      return decision('denied', null, [
+        `request expired after ${ttl}: the approvals came too late (${tally}); open a new request`,
+      ]);
     return decision('approved', 'reviews', [
       `approved by ${approvers.map((a) => `@${a.login}`).join(', ')} (${tally})`,
+    ]);
+  }
+  if (now.getTime() > deadline)
+    return decision('denied', null, [
+      `request expired after ${ttl} without enough approvals (${tally})`,
     ]);
   if (grant.break_glass)
     return decision('approved', 'break_glass', [
@@ -135,10 +164,17 @@ export function decide(input: DecisionInput): Decision {
     return decision('approved', `auto_approve:${auto.name}`, [
       `auto-approved by rule "${auto.name}" (up to ${formatDuration(auto.max_duration)})`,
     ]);
-  const requested = parseTimestamp(grant.requested_at);
-  if (requested && now.getTime() - requested.getTime() > resource.request_ttl * 1000)
-    return decision('denied', null, [
-      `request expired after ${formatDuration(resource.request_ttl)} without enough approvals (${tally})`,
-    ]);
-  return decision('pending', null, [`waiting for approvals: ${tally}`]);
+  const over = resource.auto_approve.find(
+    (rule) =>
+      grant.duration > rule.max_duration &&
+      matchesAny(grant.requester, rule.requester_in, memberships),
+  );
+  return decision('pending', null, [
+    `waiting for approvals: ${tally}`,
+    ...(over
+      ? [
+          `auto-approve rule "${over.name}" covers up to ${formatDuration(over.max_duration)}; ${formatDuration(grant.duration)} needs reviews`,
+        ]
+      : []),
+  ]);
 }

@@ -5,6 +5,7 @@ import { parseDuration, formatDuration, DAY, type Seconds } from './duration.js'
 import { isTeam, LOGIN_PATTERN, TEAM_PATTERN, type Principal } from './identity.js';
 import {
   DEFAULT_REQUEST_TTL,
+  DEFAULT_TOTAL_FACTOR,
   NAME_PATTERN,
   RESERVED_NAMES,
   type PolicySet,
@@ -191,6 +192,7 @@ interface RawResource {
   auto_approve?: { name: string; requester_in: string[]; max_duration: string }[];
   break_glass?: { allowed: string[]; max_duration: string; review_within?: string };
   request_ttl?: string;
+  max_total_duration?: string;
 }
 
 function checkResource(
@@ -238,6 +240,16 @@ function checkResource(
     raw.request_ttl === undefined
       ? DEFAULT_REQUEST_TTL
       : duration(['request_ttl'], raw.request_ttl);
+
+  const total =
+    raw.max_total_duration === undefined
+      ? max * DEFAULT_TOTAL_FACTOR
+      : duration(['max_total_duration'], raw.max_total_duration);
+  if (total < max)
+    here(
+      ['max_total_duration'],
+      `max_total_duration (${formatDuration(total)}) is shorter than max_duration (${formatDuration(max)}), so no grant could be issued in full`,
+    );
 
   principals(['requesters'], raw.requesters);
   principals(['approvers'], raw.approvers);
@@ -331,6 +343,7 @@ function checkResource(
       auto_approve: autoApprove,
       ...(breakGlass ? { break_glass: breakGlass } : {}),
       request_ttl: ttl,
+      max_total_duration: total,
       source: { file, line: doc.lineOf(base) },
     },
   };

@@ -252,6 +252,9 @@ const RESOURCE = {
       ['allowed', 'max_duration'],
     ),
     request_ttl: { ...duration('How long a request may wait for approval'), default: '24h' },
+    max_total_duration: duration(
+      'Longest total lifetime of a grant, extensions included (default: twice max_duration)',
+    ),
   },
   allOf: PROVIDER_KINDS.map((kind) => ({
     if: { type: 'object', required: ['provider'], properties: { provider: { const: kind } } },

@@ -54,6 +54,11 @@ export interface Resource {
   break_glass?: BreakGlass;
   /** A pending request not approved within this is closed. */
   request_ttl: Seconds;
+  /**
+   * The longest a grant may last in total, extensions included (from issue to final expiry).
+   * Defaults to twice `max_duration`.
+   */
+  max_total_duration: Seconds;
   /** Where the resource was defined, for messages. */
   source: { file: string; line?: number };
 }
@@ -63,3 +68,5 @@ export interface PolicySet {
 }
 
 export const DEFAULT_REQUEST_TTL: Seconds = 24 * 60 * 60;
+/** `max_total_duration` when a policy names none, as a multiple of `max_duration`. */
+export const DEFAULT_TOTAL_FACTOR = 2;

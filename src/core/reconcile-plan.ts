@@ -1,4 +1,5 @@
 import { HOUR, type Seconds } from './duration.js';
+import { extensionWindow } from './extension.js';
 import type { Grant } from './grant.js';
 import { archivePath, grantPath, parseGrant, parseGrantPath } from './grant-file.js';
 import { isTerminal } from './grant-lifecycle.js';
@@ -53,6 +54,19 @@ export type Step =
       actor: string;
       reason: string;
     }
+  /**
+   * An approved extension: move the expiry of the grant it extends (same grant, same
+   * credential) and close the extension, in one commit. `expiresAt` is null when it can no
+   * longer apply (the grant ended, or the bound was reached meanwhile); `why` says so.
+   */
+  | {
+      kind: 'extend';
+      path: string;
+      grant: Grant;
+      target: LiveGrantFile | null;
+      expiresAt: string | null;
+      why?: string;
+    }
   /** A terminal grant still in the hot path: move it to the archive. */
   | { kind: 'archive'; path: string; grant: Grant; to: string };
 
@@ -84,7 +98,14 @@ export function readGrantFiles(files: readonly { path: string; text: string }[])
   return { grants, problems };
 }
 
-const ORDER: Record<Step['kind'], number> = { revoke: 0, verify: 1, issue: 2, archive: 3 };
+// Extensions after revocations (a grant being revoked is not extended) and before issues.
+const ORDER: Record<Step['kind'], number> = {
+  revoke: 0,
+  verify: 1,
+  extend: 2,
+  issue: 3,
+  archive: 4,
+};
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
@@ -143,6 +164,35 @@ export function planReconcile(
     }
     // approved
     const resource = policies.resources.get(grant.resource);
+    if (grant.extends) {
+      // Never issued on its own: it lengthens the grant it extends, so one access has one grant.
+      const target = grants.find(
+        (g) => g.grant.id === grant.extends && g.grant.resource === grant.resource,
+      );
+      // Extensions apply one at a time, in id order, each against the expiry the last one left.
+      const first = grants
+        .filter((g) => g.grant.status === 'approved' && g.grant.extends === grant.extends)
+        .map((g) => g.grant.id)
+        .sort()[0];
+      if (first !== grant.id) continue;
+      if (!resource) {
+        problems.push({
+          file: path,
+          message: `no policy defines resource "${grant.resource}"; ${grant.id} is not applied`,
+        });
+        continue;
+      }
+      const window = extensionWindow(grant, target?.grant ?? null, resource);
+      steps.push({
+        kind: 'extend',
+        path,
+        grant,
+        target: target ?? null,
+        expiresAt: window.ok ? window.value.expiresAt : null,
+        ...(window.ok ? {} : { why: window.problems.map((p) => p.message).join('; ') }),
+      });
+      continue;
+    }
     const startAt = parseTimestamp(grant.start_at ?? grant.approval!.approved_at)!.getTime();
     const duration = Math.min(grant.duration, resource?.max_duration ?? grant.duration);
     if (started !== null) {
@@ -229,6 +279,10 @@ export function describeStep(step: Step): string {
       return `issue ${g} to @${step.grant.requester.login} until ${step.expiresAt}${step.resume ? ' (resuming an interrupted issue)' : ''}`;
     case 'revoke':
       return `${step.effect ? 'revoke' : 'end'} ${g} → ${step.to}: ${step.reason}`;
+    case 'extend':
+      return step.expiresAt
+        ? `extend ${step.grant.resource}/${step.grant.extends} until ${step.expiresAt} (${step.grant.id})`
+        : `close ${g}: ${step.why ?? 'cannot apply'}`;
     case 'archive':
       return `archive ${g} (${step.grant.status}) → ${step.to}`;
   }

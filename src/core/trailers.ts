@@ -36,6 +36,7 @@ export const TRAILER = {
   at: 'Gatepass-At',
   expires: 'Gatepass-Expires',
   pullRequest: 'Gatepass-Pull-Request',
+  breakGlassReview: 'Gatepass-Break-Glass-Review',
 } as const;
 
 export interface EventTrailers {
@@ -138,4 +139,50 @@ export function parseTrailers(message: string): EventTrailers | null {
   set('expires', TRAILER.expires, (v) => v);
   set('pullRequest', TRAILER.pullRequest, (v) => (/^\d+$/.test(v) ? Number(v) : undefined));
   return out;
+}
+
+/**
+ * The after-the-fact review of a break-glass grant. It is not a grant event (the grant's state
+ * does not change), so it carries no `Gatepass-Event`: the commit names the grant and who
+ * reviewed it, with the id of the comment or review that carried the approval.
+ */
+export interface BreakGlassReviewTrailers {
+  grant: string;
+  resource: string;
+  reviewer: Person;
+  /** The comment (or review) id that carried the after-the-fact approval. */
+  review?: number;
+  at?: string;
+}
+
+export function formatBreakGlassReview(t: BreakGlassReviewTrailers): string {
+  const review = t.review !== undefined ? ` review=${t.review}` : '';
+  return [
+    `${TRAILER.grant}: ${clean(t.grant)}`,
+    `${TRAILER.resource}: ${clean(t.resource)}`,
+    `${TRAILER.breakGlassReview}: ${clean(t.reviewer.login)} (${t.reviewer.id})${review}`,
+    ...(t.at ? [`${TRAILER.at}: ${clean(t.at)}`] : []),
+  ].join('\n');
+}
+
+const BG_REVIEW = new RegExp(
+  `^${TRAILER.breakGlassReview}: (\\S+) \\((\\d+)\\)(?: review=(\\d+))?\\s*$`,
+  'm',
+);
+const ONE = (key: string): RegExp => new RegExp(`^${key}: (\\S+)\\s*$`, 'm');
+
+/** The break-glass review a commit message records, or null. */
+export function parseBreakGlassReview(message: string): BreakGlassReviewTrailers | null {
+  const m = BG_REVIEW.exec(message);
+  const grant = ONE(TRAILER.grant).exec(message)?.[1];
+  const resource = ONE(TRAILER.resource).exec(message)?.[1];
+  if (!m || !grant || !resource) return null;
+  const at = ONE(TRAILER.at).exec(message)?.[1];
+  return {
+    grant,
+    resource,
+    reviewer: { login: m[1]!, id: Number(m[2]) },
+    ...(m[3] ? { review: Number(m[3]) } : {}),
+    ...(at ? { at } : {}),
+  };
 }

@@ -720,6 +720,50 @@ export class GitHubClient {
     );
   }
 
+  /** Opens an issue in the access repo; returns its number. */
+  async createIssue(o: {
+    title: string;
+    body: string;
+    labels?: string[];
+    assignees?: string[];
+  }): Promise<number> {
+    const { data } = await this.call(`open an issue "${o.title.slice(0, 60)}"`, () =>
+      this.octokit.request('POST /repos/{owner}/{repo}/issues', {
+        ...this.repoRef,
+        title: o.title,
+        body: o.body,
+        ...(o.labels?.length ? { labels: o.labels } : {}),
+        ...(o.assignees?.length ? { assignees: o.assignees } : {}),
+      }),
+    );
+    return data.number;
+  }
+
+  /** Closes an issue (`completed`, or `not_planned`). */
+  async closeIssue(issue_number: number, reason: 'completed' | 'not_planned' = 'completed') {
+    await this.call(`close #${issue_number}`, () =>
+      this.octokit.request('PATCH /repos/{owner}/{repo}/issues/{issue_number}', {
+        ...this.repoRef,
+        issue_number,
+        state: 'closed',
+        state_reason: reason,
+      }),
+    );
+  }
+
+  /** Numbers and head branches of the open pull requests into `base`. */
+  async openPullRequests(base: string): Promise<{ number: number; head_ref: string }[]> {
+    const list = await this.call('list open pull requests', () =>
+      this.octokit.paginate('GET /repos/{owner}/{repo}/pulls', {
+        ...this.repoRef,
+        state: 'open',
+        base,
+        per_page: 100,
+      }),
+    );
+    return list.map((p) => ({ number: p.number, head_ref: p.head.ref }));
+  }
+
   /** Publishes a check run on a commit; GitHub shows the latest run of each name. */
   async createCheckRun(o: CheckRunInput): Promise<number> {
     const { data } = await this.call(`publish check ${o.name}`, () =>

@@ -375,6 +375,29 @@ export const postgresProvider: Provider = {
     };
   },
 
+  async extend(grant: Grant, ctx: ProviderContext): Promise<Issued> {
+    const target = readTarget(ctx);
+    const role = roleNameFor(grant.id);
+    const expires = grant.expires_at === undefined ? NaN : Date.parse(grant.expires_at);
+    if (Number.isNaN(expires))
+      throw new ProviderError(`postgres: grant ${grant.id} has no valid expires_at to extend to`);
+    const validUntil = new Date(expires).toISOString();
+    await withAdmin(target, ctx, async (c) => {
+      // Only our own role, and only its expiry: the password and sessions stay as they are.
+      if (!(await roleExists(c, role)) || !(await isGatepassRole(c, role)))
+        throw new ProviderError(`postgres: role ${role} of grant ${grant.id} does not exist`);
+      try {
+        await c.query(
+          `ALTER ROLE ${c.escapeIdentifier(role)} VALID UNTIL ${c.escapeLiteral(validUntil)}`,
+        );
+      } catch (e) {
+        throw wrap(`extending ${role}`, e);
+      }
+    });
+    ctx.log(`postgres: role ${role} now valid until ${validUntil}`);
+    return { facts: { valid_until: validUntil } };
+  },
+
   async revoke(grant: Grant, ctx: ProviderContext): Promise<void> {
     const target = readTarget(ctx);
     const role = roleNameFor(grant.id);

@@ -66,6 +66,13 @@ export interface Provider {
    * this is the first attempt or a retry.
    */
   issue(grant: Grant, ctx: ProviderContext): Promise<Issued>;
+  /**
+   * Moves the native expiry of an issued grant to `grant.expires_at` (an approved extension),
+   * keeping the same credential: no revoke, no re-issue. Idempotent. Providers whose access has
+   * no native expiry (GitHub team or repository access, which the sweep ends) leave it out.
+   * May return new facts and a delivery (e.g. re-signed certificates).
+   */
+  extend?(grant: Grant, ctx: ProviderContext): Promise<Issued | void>;
   /** Idempotent; succeeds when the access is already gone. */
   revoke(grant: Grant, ctx: ProviderContext): Promise<void>;
   /** Lists access the provider created, for drift detection. */

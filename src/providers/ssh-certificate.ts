@@ -221,92 +221,104 @@ function checkGrantId(grant: Grant): void {
     );
 }
 
+/** Signs the requester's keys for the grant's window (issue, or again with a new window). */
+async function sign(grant: Grant, ctx: ProviderContext, why: 'issue' | 'extend'): Promise<Issued> {
+  const target = readTarget(ctx);
+  checkGrantId(grant);
+  const from = grant.issued_at;
+  const to = grant.expires_at;
+  if (!from || !to || Number.isNaN(Date.parse(from)) || Number.isNaN(Date.parse(to)))
+    throw new ProviderError(`ssh-certificate: grant ${grant.id} has no valid issued_at/expires_at`);
+  const published = await ctx.publicKeys(grant.requester);
+  if (published.length === 0)
+    throw new ProviderError(
+      `${grant.requester.login} has no SSH keys on GitHub; add one at https://github.com/settings/keys and retry`,
+    );
+  const parsed = published
+    .map((k) => parseSshPublicKey(k))
+    .filter((k): k is SshPublicKey => k !== undefined);
+  let keys = [...new Map(parsed.filter(isSignable).map((k) => [k.fingerprint, k])).values()];
+  const recorded = grant.issued?.key_fingerprints;
+  // An extension re-signs the keys the grant was issued for, not keys added since.
+  if (why === 'extend' && Array.isArray(recorded) && recorded.length > 0)
+    keys = keys.filter((k) => recorded.includes(k.fingerprint));
+  if (keys.length === 0)
+    throw new ProviderError(
+      `${grant.requester.login} has no usable SSH key on GitHub (need ssh-ed25519, ecdsa, or ssh-rsa of at least 2048 bits)`,
+    );
+
+  const options = ['-O', 'clear', ...target.extensions.flatMap((e) => ['-O', e])];
+  if (target.source_address.length > 0)
+    options.push('-O', `source-address=${target.source_address.join(',')}`);
+  const validity = `${epochHex(from)}:${epochHex(to)}`;
+
+  const certs = await withCa(target, ctx, async (dir, caPath) => {
+    const out: { key: SshPublicKey; cert: string; serial: string }[] = [];
+    for (const [i, key] of keys.entries()) {
+      const pub = join(dir, `key${i}.pub`);
+      await writeFile(pub, `${key.line}\n`);
+      const serial = serialFor(grant.id, key.fingerprint);
+      await sshKeygen(
+        [
+          '-q',
+          '-s',
+          caPath,
+          '-I',
+          grant.id,
+          '-n',
+          target.principals.join(','),
+          '-V',
+          validity,
+          '-z',
+          serial,
+          ...options,
+          pub,
+        ],
+        `signing key ${key.fingerprint}`,
+      );
+      out.push({
+        key,
+        cert: (await readFile(join(dir, `key${i}-cert.pub`), 'utf8')).trim(),
+        serial,
+      });
+    }
+    return out;
+  });
+  ctx.log(
+    `ssh-certificate: ${why === 'extend' ? 're-signed' : 'signed'} ${certs.length} key(s) for ${grant.requester.login} until ${to}`,
+  );
+  return {
+    facts: {
+      serials: certs.map((c) => c.serial),
+      key_fingerprints: certs.map((c) => c.key.fingerprint),
+      principals: [...target.principals],
+      valid_until: new Date(Date.parse(to)).toISOString(),
+    },
+    delivery: {
+      title: `${why === 'extend' ? 'Extended SSH certificate' : 'SSH certificate'} for ${ctx.resource.name}`,
+      body: deliveryBody(
+        ctx.resource.name,
+        target.principals,
+        new Date(Date.parse(to)).toISOString(),
+        certs,
+      ),
+    },
+  };
+}
+
 export const sshCertificateProvider: Provider = {
   kind: 'ssh-certificate',
 
   validateTarget: validateSshTarget,
 
-  async issue(grant: Grant, ctx: ProviderContext): Promise<Issued> {
-    const target = readTarget(ctx);
-    checkGrantId(grant);
-    const from = grant.issued_at;
-    const to = grant.expires_at;
-    if (!from || !to || Number.isNaN(Date.parse(from)) || Number.isNaN(Date.parse(to)))
-      throw new ProviderError(
-        `ssh-certificate: grant ${grant.id} has no valid issued_at/expires_at`,
-      );
-    const published = await ctx.publicKeys(grant.requester);
-    if (published.length === 0)
-      throw new ProviderError(
-        `${grant.requester.login} has no SSH keys on GitHub; add one at https://github.com/settings/keys and retry`,
-      );
-    const parsed = published
-      .map((k) => parseSshPublicKey(k))
-      .filter((k): k is SshPublicKey => k !== undefined);
-    const keys = [...new Map(parsed.filter(isSignable).map((k) => [k.fingerprint, k])).values()];
-    if (keys.length === 0)
-      throw new ProviderError(
-        `${grant.requester.login} has no usable SSH key on GitHub (need ssh-ed25519, ecdsa, or ssh-rsa of at least 2048 bits)`,
-      );
+  issue: (grant, ctx) => sign(grant, ctx, 'issue'),
 
-    const options = ['-O', 'clear', ...target.extensions.flatMap((e) => ['-O', e])];
-    if (target.source_address.length > 0)
-      options.push('-O', `source-address=${target.source_address.join(',')}`);
-    const validity = `${epochHex(from)}:${epochHex(to)}`;
-
-    const certs = await withCa(target, ctx, async (dir, caPath) => {
-      const out: { key: SshPublicKey; cert: string; serial: string }[] = [];
-      for (const [i, key] of keys.entries()) {
-        const pub = join(dir, `key${i}.pub`);
-        await writeFile(pub, `${key.line}\n`);
-        const serial = serialFor(grant.id, key.fingerprint);
-        await sshKeygen(
-          [
-            '-q',
-            '-s',
-            caPath,
-            '-I',
-            grant.id,
-            '-n',
-            target.principals.join(','),
-            '-V',
-            validity,
-            '-z',
-            serial,
-            ...options,
-            pub,
-          ],
-          `signing key ${key.fingerprint}`,
-        );
-        out.push({
-          key,
-          cert: (await readFile(join(dir, `key${i}-cert.pub`), 'utf8')).trim(),
-          serial,
-        });
-      }
-      return out;
-    });
-    ctx.log(
-      `ssh-certificate: signed ${certs.length} key(s) for ${grant.requester.login} until ${to}`,
-    );
-    return {
-      facts: {
-        serials: certs.map((c) => c.serial),
-        key_fingerprints: certs.map((c) => c.key.fingerprint),
-        principals: [...target.principals],
-        valid_until: new Date(Date.parse(to)).toISOString(),
-      },
-      delivery: {
-        title: `SSH certificate for ${ctx.resource.name}`,
-        body: deliveryBody(
-          ctx.resource.name,
-          target.principals,
-          new Date(Date.parse(to)).toISOString(),
-          certs,
-        ),
-      },
-    };
-  },
+  /**
+   * Certificates cannot be changed once signed: re-sign the same keys (same serials, since a
+   * serial is derived from grant id and key) with the longer window, and deliver them again.
+   * The old certificates simply end at the old expiry.
+   */
+  extend: (grant, ctx) => sign(grant, ctx, 'extend'),
 
   async revoke(grant: Grant, ctx: ProviderContext): Promise<void> {
     const target = readTarget(ctx);

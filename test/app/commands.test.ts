@@ -116,8 +116,8 @@ describe('commands in comments', () => {
   it('answers an unknown command and changes nothing', async () => {
     await openRequest();
     gh.calls.length = 0;
-    await probot.receive(commentEvent({ body: '/approve', sender: dave }));
-    expect(lastReply()).toContain('unknown command `/approve`');
+    await probot.receive(commentEvent({ body: '/frobnicate', sender: dave }));
+    expect(lastReply()).toContain('unknown command `/frobnicate`');
     expect(gh.calls).toEqual(['POST /repos/acme/access/issues/42/comments']);
   });
 

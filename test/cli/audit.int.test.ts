@@ -5,6 +5,8 @@ import { buildAuditReport } from '../../src/cli/audit.js';
 import { ACTION_BOT, AuditHistoryBuilder, MALLORY, POLICY } from '../helpers/audit-history.js';
 import { alice, bob, carol, dave } from '../helpers/build.js';
 import { runCli } from '../helpers/cli.js';
+import { reviewRecordPath } from '../../src/core/break-glass.js';
+import { formatBreakGlassReview } from '../../src/core/trailers.js';
 
 let h: AuditHistoryBuilder | undefined;
 afterEach(() => h?.cleanup());
@@ -335,6 +337,30 @@ describe('gatepass audit --verify finds tampering', () => {
       files: [{ path: 'grants/prod-db/req-1.yaml', content: null }],
     });
     expect((await verify(b)).errors.map((f) => f.kind)).not.toContain('break-glass-review');
+  });
+
+  it('finds the review record the app commits for `/approve` on the follow-up issue', async () => {
+    const b = await start();
+    b.approve({ id: 'req-1', requester: dave, approvers: [], breakGlass: 'Checkout is down' });
+    b.tick(1).issue('req-1');
+    b.tick(30).end('req-1', 'expired');
+    expect((await verify(b)).errors.map((f) => f.kind)).toEqual(['break-glass-review']);
+    // Exactly what src/app/break-glass.ts writes: a file outside grants/, review trailers only.
+    b.commit({
+      message: `Break-glass review of req-1 by carol\n\n${formatBreakGlassReview({
+        grant: 'req-1',
+        resource: 'prod-db',
+        reviewer: carol,
+        review: 4242,
+      })}\n`,
+      author: ACTION_BOT,
+      files: [{ path: reviewRecordPath('prod-db', 'req-1'), content: 'grant: req-1\n' }],
+    });
+    const after = await verify(b);
+    expect(after.errors).toEqual([]);
+    expect(after.report.grants.find((g) => g.id === 'req-1')?.breakGlassReview?.by).toBe(
+      `carol (${carol.id}) review=4242`,
+    );
   });
 });
 

@@ -22,6 +22,8 @@ describe('loadPolicies', () => {
         target: { admin_url: 'env:PROD_PG_ADMIN_URL', database: 'app', roles: ['readonly'] },
         max_duration: 4 * HOUR,
         default_duration: HOUR,
+        // Twice max_duration when the policy names none.
+        max_total_duration: 8 * HOUR,
         requesters: ['acme/engineering'],
         approvers: ['acme/sre', 'carol'],
         approvals_required: 1,
@@ -141,6 +143,19 @@ describe('loadPolicies', () => {
       }),
     ]);
     expect(r.problems).toEqual([]);
+  });
+
+  it('reads max_total_duration, and refuses one shorter than max_duration', () => {
+    const ok = loadPolicies([policyFile({ x: resourceYaml({ max_total_duration: '10h' }) })]);
+    expect(ok.problems).toEqual([]);
+    expect(ok.policies.resources.get('x')?.max_total_duration).toBe(10 * HOUR);
+    const short = loadPolicies([policyFile({ x: resourceYaml({ max_total_duration: '1h' }) })]);
+    expect(short.problems.map((p) => [p.path, p.message])).toEqual([
+      [
+        'resources.x.max_total_duration',
+        'max_total_duration (1h) is shorter than max_duration (4h), so no grant could be issued in full',
+      ],
+    ]);
   });
 
   it('refuses more required approvals than there are approvers, when all are users', () => {

@@ -2,6 +2,8 @@ import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
 import {
   commitMessage,
+  formatBreakGlassReview,
+  parseBreakGlassReview,
   parseTrailers,
   formatTrailers,
   type EventTrailers,
@@ -59,5 +61,30 @@ describe('commit trailers', () => {
     expect(formatTrailers({ grant: 'g', event: 'expired', resource: 'r', actor: 'schedule' })).toBe(
       'Gatepass-Grant: g\nGatepass-Event: expired\nGatepass-Resource: r\nGatepass-Actor: schedule',
     );
+  });
+});
+
+describe('the break-glass review trailer', () => {
+  it('round-trips, and is not a grant event', () => {
+    const msg = `Break-glass review of req-1 by carol\n\n${formatBreakGlassReview({
+      grant: 'req-1',
+      resource: 'prod-db',
+      reviewer: { login: 'carol', id: 103 },
+      review: 9,
+      at: '2030-01-01T12:00:00.000Z',
+    })}\n`;
+    expect(msg).toContain('Gatepass-Break-Glass-Review: carol (103) review=9');
+    expect(parseBreakGlassReview(msg)).toEqual({
+      grant: 'req-1',
+      resource: 'prod-db',
+      reviewer: { login: 'carol', id: 103 },
+      review: 9,
+      at: '2030-01-01T12:00:00.000Z',
+    });
+    expect(parseTrailers(msg)).toBeNull();
+  });
+
+  it('needs the grant and the resource it is about', () => {
+    expect(parseBreakGlassReview('x\n\nGatepass-Break-Glass-Review: carol (103)\n')).toBeNull();
   });
 });

@@ -107,6 +107,8 @@ export function commentEvent(o: {
   action?: 'created' | 'edited';
   issue?: number;
   author?: FakeUser;
+  /** The issue's body (a break-glass follow-up names its grant there). */
+  issueBody?: string;
 }): Event {
   const base = fixture('issue_comment.created');
   const { pull_request: _pr, ...issue } = base.issue as Json;
@@ -114,7 +116,13 @@ export function commentEvent(o: {
     ...base,
     action: o.action ?? 'created',
     ...(o.action === 'edited' ? { changes: { body: { from: 'thanks' } } } : {}),
-    issue: { ...issue, number: o.issue ?? 42, user: user(o.author ?? dave), labels: [] },
+    issue: {
+      ...issue,
+      number: o.issue ?? 42,
+      user: user(o.author ?? dave),
+      labels: [],
+      ...(o.issueBody !== undefined ? { body: o.issueBody } : {}),
+    },
     comment: { ...(base.comment as Json), id: delivery, body: o.body, user: user(o.sender) },
     repository: repository(),
     sender: user(o.sender),

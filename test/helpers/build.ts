@@ -29,6 +29,7 @@ export function buildResource(overrides: Partial<Resource> = {}): Resource {
     request: { justification: { required: true, min_length: 10 }, ticket: { required: false } },
     auto_approve: [],
     request_ttl: 24 * 3600,
+    max_total_duration: 8 * 3600,
     source: { file: 'policies/prod.yaml', line: 3 },
     ...overrides,
   };

@@ -78,6 +78,11 @@ export class FakeGitHub {
   readonly reviews = new Map<number, FakeReview[]>();
   readonly issues = new Map<number, { labels: string[]; comments: FakeComment[] }>();
   readonly teams = new Map<string, FakeUser[]>();
+  /** Issues the app opened (`POST /issues`). */
+  readonly opened = new Map<
+    number,
+    { title: string; body: string; assignees: string[]; state: 'open' | 'closed' }
+  >();
   readonly checkRuns: {
     name: string;
     head_sha: string;
@@ -291,7 +296,11 @@ export class FakeGitHub {
       return this.putContents(m[1]!, body);
     if (method === 'GET' && p === '/pulls') {
       const head = (q.get('head') ?? '').split(':')[1];
-      const list = [...this.pulls.values()].filter((x) => !head || x.head_ref === head).reverse();
+      const state = q.get('state') ?? 'open';
+      const list = [...this.pulls.values()]
+        .filter((x) => !head || x.head_ref === head)
+        .filter((x) => state === 'all' || x.state === state)
+        .reverse();
       return [200, list.map((x) => this.pullJson(x, true))];
     }
     if (method === 'POST' && p === '/pulls') {
@@ -335,6 +344,27 @@ export class FakeGitHub {
         labels.splice(i, 1);
         return [200, labels.map((l) => this.labelJson(l))];
       }
+    }
+    if (method === 'POST' && p === '/issues') {
+      const n = this.nextNumber++;
+      const issue = this.issue(n);
+      issue.labels.push(...((body.labels as string[] | undefined) ?? []));
+      this.opened.set(n, {
+        title: String(body.title),
+        body: String(body.body ?? ''),
+        assignees: (body.assignees as string[] | undefined) ?? [],
+        state: 'open',
+      });
+      return [201, { ...first('POST', '/repos/{owner}/{repo}/issues', 201), number: n }];
+    }
+    if (method === 'PATCH' && (m = /^\/issues\/(\d+)$/.exec(p))) {
+      const o = this.opened.get(Number(m[1]));
+      if (!o) return notFound();
+      if (body.state === 'closed') o.state = 'closed';
+      return [
+        200,
+        { ...first('PATCH', '/repos/{owner}/{repo}/issues/{issue_number}'), number: Number(m[1]) },
+      ];
     }
     if ((m = /^\/issues\/(\d+)\/comments$/.exec(p))) {
       const issue = this.issue(Number(m[1]));

@@ -24,6 +24,7 @@ export function buildResource(
     request: { justification: { required: true, min_length: 10 }, ticket: { required: false } },
     auto_approve: [],
     request_ttl: 86400,
+    max_total_duration: 8 * 3600,
     source: { file: 'policies/test.yaml', line: 1 },
   };
 }

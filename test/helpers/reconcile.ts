@@ -99,7 +99,14 @@ export function mockMergedPr(
   grant: Grant,
   pr: number,
   mergeSha: string,
-  o: { files?: string[]; reviewer?: { login: string; id: number }; merged?: boolean } = {},
+  o: {
+    files?: string[];
+    reviewer?: { login: string; id: number };
+    merged?: boolean;
+    /** When the approving review was submitted (default: long before T0). */
+    reviewedAt?: string;
+    mergedAt?: string;
+  } = {},
 ): nock.Scope {
   const path = grantPath(grant.resource, grant.id);
   return nock(API)
@@ -114,7 +121,7 @@ export function mockMergedPr(
         state: 'closed',
         merged: o.merged ?? true,
         merge_commit_sha: mergeSha,
-        merged_at: MERGED_AT,
+        merged_at: o.mergedAt ?? MERGED_AT,
       }),
     )
     .get(`${REPO_PATH}/pulls/${pr}/files`)
@@ -126,7 +133,13 @@ export function mockMergedPr(
     .get(`${REPO_PATH}/pulls/${pr}/reviews`)
     .query(true)
     .reply(200, [
-      review({ id: 7000 + pr, user: o.reviewer ?? bob, state: 'APPROVED', commit_id: PR_HEAD }),
+      review({
+        id: 7000 + pr,
+        user: o.reviewer ?? bob,
+        state: 'APPROVED',
+        commit_id: PR_HEAD,
+        ...(o.reviewedAt ? { submitted_at: o.reviewedAt } : {}),
+      }),
     ]);
 }
 
@@ -168,6 +181,12 @@ export class FakeProvider implements Provider {
       facts: { role: `gatepass_${grant.id.replace(/-/g, '_')}` },
       delivery: { title: `Access to ${grant.resource}`, body: 'age-encrypted: AGE-CIPHERTEXT' },
     };
+  }
+  /** Moves the native expiry of the same credential: never a second one. */
+  async extend(grant: Grant): Promise<Issued> {
+    this.calls.push(`extend ${grant.id} until ${grant.expires_at}`);
+    if (!this.world.has(grant.id)) throw new Error(`no credential to extend for ${grant.id}`);
+    return { facts: { valid_until: grant.expires_at! } };
   }
   async revoke(grant: Grant): Promise<void> {
     this.calls.push(`revoke ${grant.id}`);
