@@ -43,7 +43,8 @@ export interface AuditBuildOptions {
 }
 
 /** Commits are handed to the fold in batches so one `cat-file` round trip serves many files. */
-const BATCH = 512;
+const BATCH = 256;
+const AHEAD = 3;
 const NO_BLOB = /^0+$/;
 
 /**
@@ -61,20 +62,30 @@ export async function buildAuditReport(
   const now = options.now ?? new Date();
   const fold = new AuditFold();
   const blobs = repo.blobReader();
+  // Blobs for the next batches are asked for while the current one is folded, so neither git
+  // process waits on the other; at most AHEAD batches are held.
+  const queue: { commits: HistoryCommit[]; content: Promise<Map<string, string | null>> }[] = [];
+  const foldOldest = async () => {
+    const next = queue.shift()!;
+    const content = await next.content;
+    for (const c of next.commits) fold.add(toAuditCommit(c, content));
+  };
+  const request = (commits: HistoryCommit[]) => {
+    const wanted = new Set<string>();
+    for (const c of commits)
+      for (const ch of c.changes)
+        if (ch.status !== 'D' && !NO_BLOB.test(ch.newBlob) && parseGrantPath(ch.path))
+          wanted.add(ch.newBlob);
+    const ids = [...wanted];
+    const content = blobs
+      .read(ids)
+      .then((texts) => new Map(ids.map((id, i) => [id, texts[i] ?? null])));
+    // Rejections surface when the batch is folded; do not let them go unhandled before that.
+    content.catch(() => {});
+    queue.push({ commits, content });
+  };
   try {
     let batch: HistoryCommit[] = [];
-    const flush = async () => {
-      const wanted = new Set<string>();
-      for (const c of batch)
-        for (const ch of c.changes)
-          if (ch.status !== 'D' && !NO_BLOB.test(ch.newBlob) && parseGrantPath(ch.path))
-            wanted.add(ch.newBlob);
-      const ids = [...wanted];
-      const texts = await blobs.read(ids);
-      const content = new Map(ids.map((id, i) => [id, texts[i] ?? null]));
-      for (const c of batch) fold.add(toAuditCommit(c, content));
-      batch = [];
-    };
     for await (const c of repo.logHistory({
       rev: head,
       paths: [`${GRANTS_DIR}/`, `${POLICIES_DIR}/`],
@@ -82,9 +93,13 @@ export async function buildAuditReport(
       firstParent: true,
     })) {
       batch.push(c);
-      if (batch.length >= BATCH) await flush();
+      if (batch.length < BATCH) continue;
+      request(batch);
+      batch = [];
+      if (queue.length > AHEAD) await foldOldest();
     }
-    await flush();
+    if (batch.length) request(batch);
+    while (queue.length) await foldOldest();
   } finally {
     await blobs.close();
   }
