@@ -19,7 +19,7 @@ import { sameLogin } from '../core/identity.js';
 import { formatProblem } from '../core/problem.js';
 import { loadPolicies } from '../core/policy-load.js';
 import { parseTimestamp } from '../core/timestamp.js';
-import { GitRepo, type HistoryCommit } from '../git/git-repo.js';
+import { GitRepo, type HistoryCommit, type Identity } from '../git/git-repo.js';
 import {
   renderAuditCsv,
   renderAuditJson,
@@ -62,13 +62,14 @@ export async function buildAuditReport(
   const now = options.now ?? new Date();
   const fold = new AuditFold();
   const blobs = repo.blobReader();
+  const interned = identityInterner();
   // Blobs for the next batches are asked for while the current one is folded, so neither git
   // process waits on the other; at most AHEAD batches are held.
   const queue: { commits: HistoryCommit[]; content: Promise<Map<string, string | null>> }[] = [];
   const foldOldest = async () => {
     const next = queue.shift()!;
     const content = await next.content;
-    for (const c of next.commits) fold.add(toAuditCommit(c, content));
+    for (const c of next.commits) fold.add(toAuditCommit(c, content, interned));
   };
   const request = (commits: HistoryCommit[]) => {
     const wanted = new Set<string>();
@@ -123,13 +124,32 @@ export async function buildAuditReport(
   return report;
 }
 
-function toAuditCommit(c: HistoryCommit, content: Map<string, string | null>): AuditCommit {
+/**
+ * Every event keeps its author and committer; a history has a handful of identities, so one
+ * object each rather than two per commit.
+ */
+function identityInterner(): (who: Identity) => Identity {
+  const known = new Map<string, Identity>();
+  return (who) => {
+    const key = `${who.name}\0${who.email}`;
+    const seen = known.get(key);
+    if (seen) return seen;
+    known.set(key, who);
+    return who;
+  };
+}
+
+function toAuditCommit(
+  c: HistoryCommit,
+  content: Map<string, string | null>,
+  interned: (who: Identity) => Identity,
+): AuditCommit {
   const blobOf = new Map(c.changes.map((ch) => [ch.path, ch.newBlob]));
   return {
     sha: c.sha,
     parents: c.parents,
-    author: c.author,
-    committer: c.committer,
+    author: interned(c.author),
+    committer: interned(c.committer),
     date: c.committedAt,
     message: c.message,
     files: c.changes.map((ch) => ({
