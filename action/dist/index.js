@@ -43934,9 +43934,11 @@ function grantProblems(grant) {
 function parseGrant(text2, file) {
   const doc = parseYaml(text2, file, MAX_GRANT_BYTES);
   if (!doc.ok) return doc;
-  const data = doc.value.value;
-  const lineOf = (path6) => doc.value.lineOf(path6 ? path6.split(".") : []);
-  if (!validate(data)) return fail(...schemaProblems(validate.errors, doc.value, file));
+  return grantFromValue(doc.value.value, file, doc.value);
+}
+function grantFromValue(data, file, doc) {
+  const lineOf = (path6) => doc.lineOf(path6 ? path6.split(".") : []);
+  if (!validate(data)) return fail(...schemaProblems(validate.errors, doc, file));
   const raw = data;
   const problems = [];
   const duration2 = parseDuration(raw.duration);
@@ -44684,52 +44686,51 @@ ${r.stderr}`;
     child2.stdin.on("error", () => {
     });
     let buffer = Buffer.alloc(0);
-    let waiting = null;
+    const waiting = [];
     let failed = null;
+    const fail2 = (e) => {
+      failed ??= e;
+      for (const w of waiting.splice(0)) w.reject(failed);
+    };
     const drain = () => {
-      if (!waiting) return;
-      while (waiting.results.length < waiting.want) {
-        const nl = buffer.indexOf(10);
-        if (nl < 0) return;
-        const header = buffer.subarray(0, nl).toString("utf8");
-        if (/ missing$| ambiguous$/.test(header)) {
-          waiting.results.push(null);
-          buffer = buffer.subarray(nl + 1);
-          continue;
+      while (waiting.length > 0) {
+        const w = waiting[0];
+        while (w.results.length < w.want) {
+          const nl = buffer.indexOf(10);
+          if (nl < 0) return;
+          const header = buffer.subarray(0, nl).toString("utf8");
+          if (/ missing$| ambiguous$/.test(header)) {
+            w.results.push(null);
+            buffer = buffer.subarray(nl + 1);
+            continue;
+          }
+          const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+          if (!m) {
+            fail2(new GitError(`git cat-file: unexpected output "${header.slice(0, 80)}"`));
+            child2.kill();
+            return;
+          }
+          const size = Number(m[2]);
+          if (buffer.length < nl + 1 + size + 1) return;
+          const body = buffer.subarray(nl + 1, nl + 1 + size);
+          w.results.push(m[1] === "blob" ? body.toString("utf8") : null);
+          buffer = buffer.subarray(nl + 1 + size + 1);
         }
-        const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-        if (!m) {
-          waiting.reject(new GitError(`git cat-file: unexpected output "${header.slice(0, 80)}"`));
-          waiting = null;
-          return;
-        }
-        const size = Number(m[2]);
-        if (buffer.length < nl + 1 + size + 1) return;
-        const body = buffer.subarray(nl + 1, nl + 1 + size);
-        waiting.results.push(m[1] === "blob" ? body.toString("utf8") : null);
-        buffer = buffer.subarray(nl + 1 + size + 1);
+        waiting.shift();
+        w.resolve(w.results);
       }
-      const done = waiting;
-      waiting = null;
-      done.resolve();
     };
     child2.stdout.on("data", (chunk) => {
       buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
       drain();
     });
     const exited = new Promise((res) => child2.on("close", () => res()));
-    child2.on("close", () => {
-      failed = new GitError("git cat-file exited");
-      waiting?.reject(failed);
-      waiting = null;
-    });
+    child2.on("close", () => fail2(new GitError("git cat-file exited")));
     return {
       read: (ids) => new Promise((resolve6, reject) => {
         if (ids.length === 0) return resolve6([]);
         if (failed) return reject(failed);
-        if (waiting) return reject(new GitError("blobReader: one read at a time"));
-        const results = [];
-        waiting = { want: ids.length, results, resolve: () => resolve6(results), reject };
+        waiting.push({ want: ids.length, results: [], resolve: resolve6, reject });
         child2.stdin.write(
           ids.map((id) => /^[0-9a-f]{4,64}$/.test(id) ? id : "0").join("\n") + "\n"
         );

@@ -20,7 +20,7 @@ import { sameLogin } from '../core/identity.js';
 import { formatProblem } from '../core/problem.js';
 import { loadPolicies } from '../core/policy-load.js';
 import { parseTimestamp } from '../core/timestamp.js';
-import { GitRepo, type HistoryCommit } from '../git/git-repo.js';
+import { GitRepo, type HistoryCommit, type Identity } from '../git/git-repo.js';
 import {
   renderAuditCsv,
   renderAuditJson,
@@ -44,7 +44,8 @@ export interface AuditBuildOptions {
 }
 
 /** Commits are handed to the fold in batches so one `cat-file` round trip serves many files. */
-const BATCH = 512;
+const BATCH = 256;
+const AHEAD = 3;
 const NO_BLOB = /^0+$/;
 
 /**
@@ -62,20 +63,31 @@ export async function buildAuditReport(
   const now = options.now ?? new Date();
   const fold = new AuditFold();
   const blobs = repo.blobReader();
+  const interned = identityInterner();
+  // Blobs for the next batches are asked for while the current one is folded, so neither git
+  // process waits on the other; at most AHEAD batches are held.
+  const queue: { commits: HistoryCommit[]; content: Promise<Map<string, string | null>> }[] = [];
+  const foldOldest = async () => {
+    const next = queue.shift()!;
+    const content = await next.content;
+    for (const c of next.commits) fold.add(toAuditCommit(c, content, interned));
+  };
+  const request = (commits: HistoryCommit[]) => {
+    const wanted = new Set<string>();
+    for (const c of commits)
+      for (const ch of c.changes)
+        if (ch.status !== 'D' && !NO_BLOB.test(ch.newBlob) && parseGrantPath(ch.path))
+          wanted.add(ch.newBlob);
+    const ids = [...wanted];
+    const content = blobs
+      .read(ids)
+      .then((texts) => new Map(ids.map((id, i) => [id, texts[i] ?? null])));
+    // Rejections surface when the batch is folded; do not let them go unhandled before that.
+    content.catch(() => {});
+    queue.push({ commits, content });
+  };
   try {
     let batch: HistoryCommit[] = [];
-    const flush = async () => {
-      const wanted = new Set<string>();
-      for (const c of batch)
-        for (const ch of c.changes)
-          if (ch.status !== 'D' && !NO_BLOB.test(ch.newBlob) && parseGrantPath(ch.path))
-            wanted.add(ch.newBlob);
-      const ids = [...wanted];
-      const texts = await blobs.read(ids);
-      const content = new Map(ids.map((id, i) => [id, texts[i] ?? null]));
-      for (const c of batch) fold.add(toAuditCommit(c, content));
-      batch = [];
-    };
     for await (const c of repo.logHistory({
       rev: head,
       // reviews/: after-the-fact reviews of break-glass grants (src/core/break-glass.ts).
@@ -84,9 +96,13 @@ export async function buildAuditReport(
       firstParent: true,
     })) {
       batch.push(c);
-      if (batch.length >= BATCH) await flush();
+      if (batch.length < BATCH) continue;
+      request(batch);
+      batch = [];
+      if (queue.length > AHEAD) await foldOldest();
     }
-    await flush();
+    if (batch.length) request(batch);
+    while (queue.length) await foldOldest();
   } finally {
     await blobs.close();
   }
@@ -110,13 +126,32 @@ export async function buildAuditReport(
   return report;
 }
 
-function toAuditCommit(c: HistoryCommit, content: Map<string, string | null>): AuditCommit {
+/**
+ * Every event keeps its author and committer; a history has a handful of identities, so one
+ * object each rather than two per commit.
+ */
+function identityInterner(): (who: Identity) => Identity {
+  const known = new Map<string, Identity>();
+  return (who) => {
+    const key = `${who.name}\0${who.email}`;
+    const seen = known.get(key);
+    if (seen) return seen;
+    known.set(key, who);
+    return who;
+  };
+}
+
+function toAuditCommit(
+  c: HistoryCommit,
+  content: Map<string, string | null>,
+  interned: (who: Identity) => Identity,
+): AuditCommit {
   const blobOf = new Map(c.changes.map((ch) => [ch.path, ch.newBlob]));
   return {
     sha: c.sha,
     parents: c.parents,
-    author: c.author,
-    committer: c.committer,
+    author: interned(c.author),
+    committer: interned(c.committer),
     date: c.committedAt,
     message: c.message,
     files: c.changes.map((ch) => ({

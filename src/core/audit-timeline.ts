@@ -1,6 +1,7 @@
 import type { Seconds } from './duration.js';
 import type { Approval, Grant, GrantStatus } from './grant.js';
-import { GRANTS_DIR, parseGrant, parseGrantPath } from './grant-file.js';
+import { GRANTS_DIR, parseGrantPath } from './grant-file.js';
+import { parseGrantFast } from './grant-file-fast.js';
 import type { Person } from './identity.js';
 import type { Problem } from './problem.js';
 import { parseTimestamp } from './timestamp.js';
@@ -292,7 +293,7 @@ export class AuditFold {
   ): { grant: Grant | null; problems: Problem[] } | null {
     const text = commit.readGrant?.(f.path);
     if (text === undefined || text === null) return null;
-    const parsed = parseGrant(text, f.path);
+    const parsed = parseGrantFast(text, f.path);
     return parsed.ok
       ? { grant: parsed.value, problems: [] }
       : { grant: null, problems: parsed.problems };

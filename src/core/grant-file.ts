@@ -7,7 +7,7 @@ import { NAME_PATTERN, RESERVED_NAMES } from './policy.js';
 import { type Problem, type Result, fail, ok } from './problem.js';
 import { schemaProblems } from './schema-problems.js';
 import { parseTimestamp } from './timestamp.js';
-import { parseYaml } from './yaml-document.js';
+import { parseYaml, type YamlDocument } from './yaml-document.js';
 
 /**
  * Grant ids become file names and commit trailers, so they follow the resource-name rules.
@@ -314,10 +314,18 @@ export function grantProblems(grant: Grant): Problem[] {
 export function parseGrant(text: string, file: string): Result<Grant> {
   const doc = parseYaml(text, file, MAX_GRANT_BYTES);
   if (!doc.ok) return doc;
-  const data = doc.value.value;
+  return grantFromValue(doc.value.value, file, doc.value);
+}
+
+/**
+ * The checks of `parseGrant` after the YAML: schema, duration, location, consistency. For
+ * readers that obtain the same value another way (`parseGrantFast`); without line numbers
+ * (`lineOf` returning undefined), such a reader should ask `parseGrant` for the problems.
+ */
+export function grantFromValue(data: unknown, file: string, doc: YamlDocument): Result<Grant> {
   const lineOf = (path: string | undefined): number | undefined =>
-    doc.value.lineOf(path ? path.split('.') : []);
-  if (!validate(data)) return fail(...schemaProblems(validate.errors, doc.value, file));
+    doc.lineOf(path ? path.split('.') : []);
+  if (!validate(data)) return fail(...schemaProblems(validate.errors, doc, file));
   const raw = data as unknown as Omit<Grant, 'duration'> & { duration: string };
 
   const problems: Problem[] = [];

@@ -74,7 +74,10 @@ export interface HistoryOptions extends LogOptions {
 
 /** Reads many blobs through one `git cat-file --batch` process. */
 export interface BlobReader {
-  /** Contents in request order; null for an id that names no blob. */
+  /**
+   * Contents in request order; null for an id that names no blob. Reads may overlap: they are
+   * answered in the order they were made.
+   */
   read(ids: readonly string[]): Promise<(string | null)[]>;
   close(): Promise<void>;
 }
@@ -571,58 +574,60 @@ export class GitRepo {
     });
     child.stdin.on('error', () => {});
     let buffer: Buffer = Buffer.alloc(0);
-    let waiting: {
+    interface Waiting {
       want: number;
       results: (string | null)[];
-      resolve: () => void;
+      resolve: (results: (string | null)[]) => void;
       reject: (e: Error) => void;
-    } | null = null;
+    }
+    // cat-file answers in request order, so reads may overlap: the next batch can be asked for
+    // while the previous one is still being used.
+    const waiting: Waiting[] = [];
     let failed: Error | null = null;
+    const fail = (e: Error) => {
+      failed ??= e;
+      for (const w of waiting.splice(0)) w.reject(failed);
+    };
     const drain = () => {
-      if (!waiting) return;
-      while (waiting.results.length < waiting.want) {
-        const nl = buffer.indexOf(10);
-        if (nl < 0) return;
-        const header = buffer.subarray(0, nl).toString('utf8');
-        if (/ missing$| ambiguous$/.test(header)) {
-          waiting.results.push(null);
-          buffer = buffer.subarray(nl + 1);
-          continue;
+      while (waiting.length > 0) {
+        const w = waiting[0]!;
+        while (w.results.length < w.want) {
+          const nl = buffer.indexOf(10);
+          if (nl < 0) return;
+          const header = buffer.subarray(0, nl).toString('utf8');
+          if (/ missing$| ambiguous$/.test(header)) {
+            w.results.push(null);
+            buffer = buffer.subarray(nl + 1);
+            continue;
+          }
+          const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+          if (!m) {
+            fail(new GitError(`git cat-file: unexpected output "${header.slice(0, 80)}"`));
+            child.kill();
+            return;
+          }
+          const size = Number(m[2]);
+          if (buffer.length < nl + 1 + size + 1) return;
+          const body = buffer.subarray(nl + 1, nl + 1 + size);
+          w.results.push(m[1] === 'blob' ? body.toString('utf8') : null);
+          buffer = buffer.subarray(nl + 1 + size + 1);
         }
-        const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-        if (!m) {
-          waiting.reject(new GitError(`git cat-file: unexpected output "${header.slice(0, 80)}"`));
-          waiting = null;
-          return;
-        }
-        const size = Number(m[2]);
-        if (buffer.length < nl + 1 + size + 1) return;
-        const body = buffer.subarray(nl + 1, nl + 1 + size);
-        waiting.results.push(m[1] === 'blob' ? body.toString('utf8') : null);
-        buffer = buffer.subarray(nl + 1 + size + 1);
+        waiting.shift();
+        w.resolve(w.results);
       }
-      const done = waiting;
-      waiting = null;
-      done.resolve();
     };
     child.stdout.on('data', (chunk: Buffer) => {
       buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
       drain();
     });
     const exited = new Promise<void>((res) => child.on('close', () => res()));
-    child.on('close', () => {
-      failed = new GitError('git cat-file exited');
-      waiting?.reject(failed);
-      waiting = null;
-    });
+    child.on('close', () => fail(new GitError('git cat-file exited')));
     return {
       read: (ids) =>
         new Promise((resolve, reject) => {
           if (ids.length === 0) return resolve([]);
           if (failed) return reject(failed);
-          if (waiting) return reject(new GitError('blobReader: one read at a time'));
-          const results: (string | null)[] = [];
-          waiting = { want: ids.length, results, resolve: () => resolve(results), reject };
+          waiting.push({ want: ids.length, results: [], resolve, reject });
           // Object ids only: a `rev:path` spec could name anything, a hex id names one object.
           child.stdin.write(
             ids.map((id) => (/^[0-9a-f]{4,64}$/.test(id) ? id : '0')).join('\n') + '\n',

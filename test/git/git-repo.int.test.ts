@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,5 +189,34 @@ describe('GitRepo log reader', () => {
       if (++n === 5) break;
     }
     expect(n).toBe(5);
+  });
+});
+
+describe('GitRepo blob reader', () => {
+  const hashObject = (text: string): string =>
+    execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: fx.dir, input: text })
+      .toString()
+      .trim();
+
+  it('answers overlapping reads each with its own blobs, in the order they were asked', async () => {
+    const texts = Array.from({ length: 90 }, (_, i) => `blob ${i}\n${'x'.repeat(i * 997)}\n`);
+    const ids = texts.map(hashObject);
+    const reader = fx.repo.blobReader();
+    try {
+      const reads = [0, 30, 60].map((from) => reader.read(ids.slice(from, from + 30)));
+      const missing = reader.read(['0'.repeat(40), 'HEAD:policies/example.yaml', ids[7]!]);
+      const answers = await Promise.all(reads);
+      expect(answers.flat()).toEqual(texts);
+      // A rev:path spec is not an object id: it is not looked up at all.
+      expect(await missing).toEqual([null, null, texts[7]]);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('refuses reads once git has gone away', async () => {
+    const reader = fx.repo.blobReader();
+    await reader.close();
+    await expect(reader.read([hashObject('late\n')])).rejects.toThrow(GitError);
   });
 });
