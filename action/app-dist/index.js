@@ -59173,9 +59173,11 @@ function grantProblems(grant) {
 function parseGrant(text2, file) {
   const doc = parseYaml(text2, file, MAX_GRANT_BYTES);
   if (!doc.ok) return doc;
-  const data = doc.value.value;
-  const lineOf = (path7) => doc.value.lineOf(path7 ? path7.split(".") : []);
-  if (!validate(data)) return fail(...schemaProblems(validate.errors, doc.value, file));
+  return grantFromValue(doc.value.value, file, doc.value);
+}
+function grantFromValue(data, file, doc) {
+  const lineOf = (path7) => doc.lineOf(path7 ? path7.split(".") : []);
+  if (!validate(data)) return fail(...schemaProblems(validate.errors, doc, file));
   const raw = data;
   const problems = [];
   const duration2 = parseDuration(raw.duration);

@@ -61600,6 +61600,124 @@ ${effect.delivery.body}`);
   }
 }
 
+// src/core/grant-file-fast.ts
+function parseGrantFast(text2, file) {
+  const value = readSerializedGrant(text2);
+  if (value !== null) {
+    const grant = grantFromValue(value, file, { value, lineOf: () => void 0 });
+    if (grant.ok) return grant;
+  }
+  return parseGrant(text2, file);
+}
+var UNPRINTABLE = /[^\t\n\x20-\x7e\u{a0}-\u{2027}\u{202a}-\u{d7ff}\u{e000}-\u{fefe}\u{ff00}-\u{fffd}\u{10000}-\u{10ffff}]/u;
+var KEY = /^([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/;
+var SPECIAL_KEY = /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
+var INTEGER = /^(?:0|-?[1-9][0-9]{0,14})$/;
+var PLAIN_START = /^[A-Za-z0-9_\u{80}-\u{10ffff}]/u;
+var NUMBER_LIKE = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
+var SPECIAL_PLAIN = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
+var MAX_DEPTH = 6;
+var NO = /* @__PURE__ */ Symbol("not in the serialized form");
+function readSerializedGrant(text2) {
+  if (text2.length > MAX_GRANT_BYTES || !text2.startsWith(HEADER) || !text2.endsWith("\n"))
+    return null;
+  if (Buffer.byteLength(text2, "utf8") > MAX_GRANT_BYTES || UNPRINTABLE.test(text2)) return null;
+  const lines = text2.slice(HEADER.length, -1).split("\n");
+  const reader = new Reader2(lines);
+  const value = reader.map(0, 0);
+  return value === NO || reader.at !== lines.length ? null : value;
+}
+var Reader2 = class {
+  constructor(lines) {
+    this.lines = lines;
+  }
+  lines;
+  at = 0;
+  /** A block mapping whose keys start at column `indent`. */
+  map(indent, depth) {
+    if (depth > MAX_DEPTH) return NO;
+    const out = {};
+    const pad = " ".repeat(indent);
+    let keys = 0;
+    while (this.at < this.lines.length) {
+      const line = this.lines[this.at];
+      if (!line.startsWith(pad) || line[indent] === " ") break;
+      const m = KEY.exec(line.slice(indent));
+      if (!m) return NO;
+      const key = m[1];
+      if (SPECIAL_KEY.test(key) || key === "__proto__" || Object.hasOwn(out, key)) return NO;
+      this.at += 1;
+      const value = m[2] === void 0 ? this.nested(indent, depth) : this.scalar(m[2], indent);
+      if (value === NO) return NO;
+      out[key] = value;
+      keys += 1;
+    }
+    return keys === 0 ? NO : out;
+  }
+  /** What follows `key:` at the end of a line: a mapping or a sequence two columns in. */
+  nested(indent, depth) {
+    const line = this.lines[this.at];
+    const inner = " ".repeat(indent + 2);
+    if (line === void 0 || !line.startsWith(inner) || line[indent + 2] === " ") return NO;
+    return line.startsWith("- ", indent + 2) ? this.seq(indent + 2, depth + 1) : this.map(indent + 2, depth + 1);
+  }
+  /** A block sequence whose dashes are at column `indent`. */
+  seq(indent, depth) {
+    if (depth > MAX_DEPTH) return NO;
+    const out = [];
+    const dash = `${" ".repeat(indent)}- `;
+    while (this.at < this.lines.length) {
+      const line = this.lines[this.at];
+      if (!line.startsWith(dash)) break;
+      const rest = line.slice(dash.length);
+      let item;
+      if (KEY.test(rest)) {
+        this.lines[this.at] = " ".repeat(indent + 2) + rest;
+        item = this.map(indent + 2, depth + 1);
+      } else {
+        this.at += 1;
+        item = rest.startsWith("|") ? NO : this.scalar(rest, indent);
+      }
+      if (item === NO) return NO;
+      out.push(item);
+    }
+    return out;
+  }
+  /** The text after `key: ` (a literal block continues on the next lines). */
+  scalar(text2, indent) {
+    if (text2 === "{}") return {};
+    if (text2 === "[]") return [];
+    if (text2 === "|-" || text2 === "|") return this.literal(indent + 2, text2 === "|");
+    if (text2.startsWith('"')) {
+      const m = /^"((?:[^"\\]|\\["\\nt])*)"$/.exec(text2);
+      return m ? m[1].replace(/\\(.)/g, (_, c) => c === "n" ? "\n" : c === "t" ? "	" : c) : NO;
+    }
+    if (text2.startsWith("'")) {
+      const m = /^'((?:[^']|'')*)'$/.exec(text2);
+      return m ? m[1].replace(/''/g, "'") : NO;
+    }
+    if (INTEGER.test(text2)) return Number(text2);
+    if (text2 === "true" || text2 === "false") return text2 === "true";
+    if (!PLAIN_START.test(text2) || NUMBER_LIKE.test(text2) || SPECIAL_PLAIN.test(text2) || /^\s|\s$|\s#/.test(text2) || text2.endsWith(":") || text2.includes(": ") || text2.includes(" #") || text2.includes("	"))
+      return NO;
+    return text2;
+  }
+  /** A `|-` (or `|`) block: every line blank or indented by exactly `indent` at least. */
+  literal(indent, keepOne) {
+    const pad = " ".repeat(indent);
+    const body = [];
+    while (this.at < this.lines.length) {
+      const line = this.lines[this.at];
+      if (line !== "" && !line.startsWith(pad)) break;
+      body.push(line.slice(indent));
+      this.at += 1;
+    }
+    if (body.length === 0 || body[0] === "" || /^\s/.test(body[0])) return NO;
+    if (/^\s*$/.test(body[body.length - 1])) return NO;
+    return body.join("\n") + (keepOne ? "\n" : "");
+  }
+};
+
 // src/core/audit-timeline.ts
 var POLICIES_DIR2 = "policies";
 var grantKey = (resource, id) => `${resource}/${id}`;
@@ -61725,7 +61843,7 @@ var AuditFold = class {
   read(commit, f) {
     const text2 = commit.readGrant?.(f.path);
     if (text2 === void 0 || text2 === null) return null;
-    const parsed = parseGrant(text2, f.path);
+    const parsed = parseGrantFast(text2, f.path);
     return parsed.ok ? { grant: parsed.value, problems: [] } : { grant: null, problems: parsed.problems };
   }
   applyContent(g, commit, change, event) {
@@ -62281,7 +62399,8 @@ function renderAuditMarkdown(report) {
 }
 
 // src/cli/audit.ts
-var BATCH = 512;
+var BATCH = 256;
+var AHEAD = 3;
 var NO_BLOB = /^0+$/;
 async function buildAuditReport(dir, options = {}) {
   const repo = await GitRepo.open(dir);
@@ -62291,20 +62410,27 @@ async function buildAuditReport(dir, options = {}) {
   const now = options.now ?? /* @__PURE__ */ new Date();
   const fold = new AuditFold();
   const blobs = repo.blobReader();
+  const interned = identityInterner();
+  const queue = [];
+  const foldOldest = async () => {
+    const next = queue.shift();
+    const content = await next.content;
+    for (const c of next.commits) fold.add(toAuditCommit(c, content, interned));
+  };
+  const request2 = (commits) => {
+    const wanted = /* @__PURE__ */ new Set();
+    for (const c of commits)
+      for (const ch of c.changes)
+        if (ch.status !== "D" && !NO_BLOB.test(ch.newBlob) && parseGrantPath(ch.path))
+          wanted.add(ch.newBlob);
+    const ids = [...wanted];
+    const content = blobs.read(ids).then((texts) => new Map(ids.map((id, i) => [id, texts[i] ?? null])));
+    content.catch(() => {
+    });
+    queue.push({ commits, content });
+  };
   try {
     let batch = [];
-    const flush = async () => {
-      const wanted = /* @__PURE__ */ new Set();
-      for (const c of batch)
-        for (const ch of c.changes)
-          if (ch.status !== "D" && !NO_BLOB.test(ch.newBlob) && parseGrantPath(ch.path))
-            wanted.add(ch.newBlob);
-      const ids = [...wanted];
-      const texts = await blobs.read(ids);
-      const content = new Map(ids.map((id, i) => [id, texts[i] ?? null]));
-      for (const c of batch) fold.add(toAuditCommit(c, content));
-      batch = [];
-    };
     for await (const c of repo.logHistory({
       rev: head,
       // reviews/: after-the-fact reviews of break-glass grants (src/core/break-glass.ts).
@@ -62313,9 +62439,13 @@ async function buildAuditReport(dir, options = {}) {
       firstParent: true
     })) {
       batch.push(c);
-      if (batch.length >= BATCH) await flush();
+      if (batch.length < BATCH) continue;
+      request2(batch);
+      batch = [];
+      if (queue.length > AHEAD) await foldOldest();
     }
-    await flush();
+    if (batch.length) request2(batch);
+    while (queue.length) await foldOldest();
   } finally {
     await blobs.close();
   }
@@ -62338,13 +62468,23 @@ async function buildAuditReport(dir, options = {}) {
   }
   return report;
 }
-function toAuditCommit(c, content) {
+function identityInterner() {
+  const known = /* @__PURE__ */ new Map();
+  return (who2) => {
+    const key = `${who2.name}\0${who2.email}`;
+    const seen = known.get(key);
+    if (seen) return seen;
+    known.set(key, who2);
+    return who2;
+  };
+}
+function toAuditCommit(c, content, interned) {
   const blobOf = new Map(c.changes.map((ch) => [ch.path, ch.newBlob]));
   return {
     sha: c.sha,
     parents: c.parents,
-    author: c.author,
-    committer: c.committer,
+    author: interned(c.author),
+    committer: interned(c.committer),
     date: c.committedAt,
     message: c.message,
     files: c.changes.map((ch) => ({
