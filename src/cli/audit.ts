@@ -37,6 +37,11 @@ export interface AuditBuildOptions {
   /** Branch or commit to audit (default HEAD: the checked-out default branch). */
   rev?: string;
   verify?: boolean;
+  /**
+   * The head an earlier verification saw (threat #20): if it is no longer in the audited
+   * history, the history was rewritten (a force push) and whatever it held cannot be trusted.
+   */
+  verifiedHead?: string;
   bots?: readonly string[];
   sweepInterval?: Seconds;
   /** Still-live grants are judged against this time (default now). */
@@ -122,6 +127,13 @@ export async function buildAuditReport(
       bots: options.bots ?? DEFAULT_BOTS,
       sweepInterval: options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL,
     });
+    if (options.verifiedHead && !(await repo.isAncestor(options.verifiedHead, head)))
+      report.findings.unshift({
+        kind: 'history-rewritten',
+        severity: 'error',
+        commit: options.verifiedHead,
+        message: `${options.verifiedHead.slice(0, 12)}, the head of an earlier verification, is no longer in the history of ${rev}: the history was rewritten (force push) since it was verified`,
+      });
   }
   return report;
 }
@@ -192,6 +204,7 @@ export interface AuditCliOptions {
   csv?: boolean;
   markdown?: boolean;
   verify?: boolean;
+  verifiedHead?: string;
   bot?: string[];
   sweep?: string;
   now?: string;
@@ -250,6 +263,16 @@ export async function runAudit(io: CliIo, dir: string, opts: AuditCliOptions): P
     io.err('gatepass audit: choose one of --json, --csv, --markdown\n');
     return EXIT.usage;
   }
+  if (opts.verifiedHead !== undefined) {
+    if (!opts.verify) {
+      io.err('gatepass audit: --verified-head goes with --verify\n');
+      return EXIT.usage;
+    }
+    if (!/^[0-9a-f]{7,40}$/i.test(opts.verifiedHead)) {
+      io.err('gatepass audit: --verified-head takes a commit id (hex)\n');
+      return EXIT.usage;
+    }
+  }
   const times: Record<string, Date | undefined> = {};
   for (const [name, value] of [
     ['since', opts.since],
@@ -292,6 +315,7 @@ export async function runAudit(io: CliIo, dir: string, opts: AuditCliOptions): P
   const full = await buildAuditReport(root, {
     ...(opts.rev ? { rev: opts.rev } : {}),
     verify: opts.verify === true,
+    ...(opts.verifiedHead ? { verifiedHead: opts.verifiedHead } : {}),
     bots: opts.bot && opts.bot.length ? opts.bot : DEFAULT_BOTS,
     sweepInterval: sweep,
     now,

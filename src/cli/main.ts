@@ -87,6 +87,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--markdown', 'print Markdown with a Mermaid Gantt chart (for an issue or job summary)')
     .option('--verify', 'check the history; exit 1 when anything is found')
     .option(
+      '--verified-head <sha>',
+      'with --verify: the head an earlier verification saw; a finding if it is no longer in the history (force push)',
+    )
+    .option(
       '--bot <name-or-email...>',
       'identities allowed to write gatepass trailers (* wildcards)',
     )

@@ -19,6 +19,7 @@ export const FINDING_KINDS = [
   'refused',
   'break-glass',
   'break-glass-review',
+  'history-rewritten',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import type { Finding } from '../../src/core/audit-verify.js';
 import type { AuditReport } from '../../src/cli/audit-render.js';
 import { buildAuditReport } from '../../src/cli/audit.js';
@@ -437,5 +438,29 @@ describe('gatepass audit filters and formats', () => {
     expect((await runCli(['audit', b.dir, '--sweep', 'soon'], b.dir)).code).toBe(2);
     expect((await runCli(['audit', b.dir, '--rev', 'no-such-branch'], b.dir)).code).toBe(2);
     expect((await runCli(['audit', b.root], b.dir)).code).toBe(2);
+  });
+});
+
+describe('continuity with an earlier verification (threat #20)', () => {
+  it('flags a history rewritten since the head an earlier verification saw', async () => {
+    const b = await cleanHistory();
+    const verified = b.flush();
+    const before = await verify(b, ['--verified-head', b.policyCommit]);
+    expect(kinds(before.errors)).not.toContain('history-rewritten');
+    // A force push that drops the last commit the earlier verification saw.
+    execFileSync('git', ['update-ref', 'refs/heads/main', `${verified}~1`], { cwd: b.dir });
+    const after = await verify(b, ['--verified-head', verified]);
+    expect(after.run.code).toBe(1);
+    expect(after.errors).toContainEqual(
+      expect.objectContaining({ kind: 'history-rewritten', commit: verified }),
+    );
+  });
+
+  it('refuses --verified-head without --verify or with something that is not a commit id', async () => {
+    const b = await start();
+    b.flush();
+    expect((await runCli(['audit', b.dir, '--verified-head', 'abc1234'], b.dir)).code).toBe(2);
+    const bad = await runCli(['audit', b.dir, '--verify', '--verified-head', '--all'], b.dir);
+    expect(bad.code).toBe(2);
   });
 });
