@@ -102,7 +102,8 @@ async function merge(
     // GitHub refuses the merge if the head moved since the decision (threat #2).
     sha: pr.head_sha,
     method: config.mergeMethod,
-    title: `Grant ${grant.resource} to ${grant.requester.login} (${grant.id})`,
+    // `(#N)` ends the subject as in GitHub's own squash titles: the audit ties the commit to its PR by it.
+    title: `Grant ${grant.resource} to ${grant.requester.login} (${grant.id}) (#${pr.number})`,
     // The squash commit's body: only trailers, the audit reads nothing else.
     message: formatTrailers({
       grant: grant.id,
