@@ -330,6 +330,8 @@ export class Shapes {
     ]) {
       delete full[k];
     }
+    // The simple pull request schema's labels have a string description (never null).
+    full.labels = (full.labels as Json[]).map((l) => ({ ...l, description: l.description ?? '' }));
     return full;
   }
 
