@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import type { Bench, BenchRow } from './types.js';
 import { reconcileBench } from './reconcile.bench.js';
 import { auditBench } from './audit.bench.js';
+import { lifecycleBench } from './lifecycle.bench.js';
 
 /**
  * `npm run bench`: runs every measurement in one go and prints one table (and JSON, to compare
@@ -12,6 +13,7 @@ const benches: Bench[] = [
   // Each area registers its benchmark here.
   reconcileBench,
   auditBench,
+  lifecycleBench,
 ];
 
 function table(rows: BenchRow[]): string {

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,7 +48,11 @@ export const PEOPLE = {
   bob: { login: 'bob', id: 102 },
   carol: { login: 'carol', id: 103 },
 } as const;
-export const POLICIES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'policies');
+/** Next to this file, or (bundled into .tmp/ by scripts/demo.sh and the bench) under the repo root. */
+export const POLICIES_DIR = [
+  join(dirname(fileURLToPath(import.meta.url)), 'policies'),
+  join(process.cwd(), 'demo', 'policies'),
+].find((d) => existsSync(join(d, 'demo.yaml')))!;
 
 /** Something that did not behave as the story says: the demo stops with this reason. */
 export class StepFailed extends Error {}
@@ -81,6 +85,8 @@ export interface WorldOptions {
   postgres?: boolean;
   /** One line per API request and webhook delivery. */
   log?: (line: string) => void;
+  /** Puts something (a measuring proxy) between the app and the stand-in: returns the app's API URL. */
+  appApi?: (standinUrl: string) => Promise<string>;
 }
 
 export interface World {
@@ -106,13 +112,13 @@ const PRIVATE_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 })
   .privateKey.export({ type: 'pkcs1', format: 'pem' })
   .toString();
 
-function buildProbot(gh: GitHubStandIn): Probot {
+function buildProbot(apiUrl: string): Probot {
   const probot = new Probot({
     appId: APP.id,
     // Any key: the stand-in checks the JWT's issuer, not its signature.
     privateKey: PRIVATE_KEY,
     secret: APP.webhookSecret,
-    baseUrl: gh.apiUrl,
+    baseUrl: apiUrl,
     logLevel: 'fatal',
     Octokit: ProbotOctokit.defaults((options: object) => ({
       ...options,
@@ -172,8 +178,9 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
     });
     cleanups.push(() => gh.stop());
 
+    const appApiUrl = o.appApi ? await o.appApi(gh.apiUrl) : gh.apiUrl;
     const startApp = async () => {
-      const probot = buildProbot(gh);
+      const probot = buildProbot(appApiUrl);
       const middleware = await createNodeMiddleware(
         createApp({ config: loadConfig({ GATEPASS_ACCESS_REPO: `${OWNER}/${REPO}` }), clock }),
         { probot, webhooksPath: '/api/github/webhooks' },

@@ -5,6 +5,4 @@ cd "$(dirname "$0")/.."
 mkdir -p .tmp/demo
 npx esbuild demo/index.ts --bundle --platform=node --format=esm --target=node20 --packages=external \
   --outfile=.tmp/demo/demo.mjs --log-level=warning
-# The driver finds its policies next to itself.
-rm -rf .tmp/demo/policies && cp -r demo/policies .tmp/demo/policies
 node .tmp/demo/demo.mjs "$@"

@@ -25,7 +25,12 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
 
   const scope = requestPrScope(files);
   if (!scope.ok) return refuse(d, pr, scope.problems);
-  const file = await client.file(scope.path, pr.head_sha);
+  // Independent reads in one round trip: the decision waits on GitHub, not on itself.
+  const [file, policies, reviews] = await Promise.all([
+    client.file(scope.path, pr.head_sha),
+    d.policies.atHead(d),
+    client.reviews(number),
+  ]);
   if (!file)
     return refuse(d, pr, [
       { file: scope.path, message: 'the file cannot be read at the head commit' },
@@ -36,7 +41,6 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
   const mismatch = grantMatchesPr(grant, pr, scope.path);
   if (mismatch.length) return refuse(d, pr, mismatch);
 
-  const policies = await d.policies.atHead(d);
   const resource = policies.policies.resources.get(grant.resource);
   if (!resource)
     return refuse(d, pr, [
@@ -46,10 +50,7 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
         message: `no policy defines resource "${grant.resource}"`,
       },
     ]);
-  const [memberships, reviews] = await Promise.all([
-    membershipsFor(client, resource),
-    client.reviews(number),
-  ]);
+  const memberships = await membershipsFor(client, resource);
   const decision = decide({
     resource,
     grant,
@@ -124,14 +125,16 @@ async function merge(
     return 'merge-refused';
   }
   const labels = [config.labels.approved];
-  await client.removeLabel(pr.number, config.labels.pending);
-  await client.addLabels(pr.number, labels);
+  // Different labels: removing one and adding the other commute.
+  const relabel = (n: number) =>
+    Promise.all([client.removeLabel(n, config.labels.pending), client.addLabels(n, labels)]);
   const where = conversation(grant, pr);
-  if (where !== pr.number) {
-    await client.removeLabel(where, config.labels.pending);
-    await client.addLabels(where, labels);
-  }
-  await client.createComment(where, mergedComment(pr.number, decision, result.sha));
+  // The merge is done; the notices do not depend on each other.
+  await Promise.all([
+    relabel(pr.number),
+    ...(where !== pr.number ? [relabel(where)] : []),
+    client.createComment(where, mergedComment(pr.number, decision, result.sha)),
+  ]);
   return 'merged';
 }
 
