@@ -43872,8 +43872,8 @@ function grantProblems(grant) {
   }
   if (at.issued_at !== void 0 && at.expires_at !== void 0 && at.expires_at <= at.issued_at)
     problems.push({ path: "expires_at", message: "expires_at must be after issued_at" });
-  const approvedAt = at["approval.approved_at"];
-  if (approvedAt !== void 0 && at.requested_at !== void 0 && approvedAt < at.requested_at)
+  const approvedAt2 = at["approval.approved_at"];
+  if (approvedAt2 !== void 0 && at.requested_at !== void 0 && approvedAt2 < at.requested_at)
     problems.push({ path: "approval.approved_at", message: "approved before it was requested" });
   const approvalRule = grant.approval?.rule;
   if (approvalRule === "break_glass" && !grant.break_glass)
@@ -60944,6 +60944,12 @@ function getProvider(kind) {
 }
 
 // src/action/reconcile.ts
+function approvedAt(mergedAt, requestedAt, now) {
+  if (!mergedAt) return now.toISOString();
+  const merged = Date.parse(mergedAt);
+  const requested = Date.parse(requestedAt);
+  return merged < requested && requested - merged < 1e3 ? requestedAt : mergedAt;
+}
 var RunAborted = class extends Error {
 };
 var POLICIES_DIR = "policies";
@@ -61288,7 +61294,7 @@ ${issued.delivery.body}`
         "approved",
         {
           approval: {
-            approved_at: pr.merged_at ?? now.toISOString(),
+            approved_at: approvedAt(pr.merged_at, grant.requested_at, now),
             rule: decision.rule,
             approvers: decision.approvers,
             merge_commit: added
