@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import type { Bench, BenchRow } from './types.js';
 import { reconcileBench } from './reconcile.bench.js';
 import { auditBench } from './audit.bench.js';
+import { lifecycleBench } from './lifecycle.bench.js';
 import { webhookBench } from './webhook.bench.js';
 import { revocationPostgresBench } from './revocation-postgres.bench.js';
 import { revocationSshBench } from './revocation-ssh.bench.js';
@@ -17,6 +18,7 @@ const benches: Bench[] = [
   // Each area registers its benchmark here.
   reconcileBench,
   auditBench,
+  lifecycleBench,
   webhookBench,
   revocationPostgresBench,
   revocationSshBench,

@@ -59877,7 +59877,11 @@ async function evaluatePullRequest(d, number) {
   if (!touchesGrants(files)) return "ignored";
   const scope = requestPrScope(files);
   if (!scope.ok) return refuse(d, pr, scope.problems);
-  const file = await client.file(scope.path, pr.head_sha);
+  const [file, policies, reviews] = await Promise.all([
+    client.file(scope.path, pr.head_sha),
+    d.policies.atHead(d),
+    client.reviews(number)
+  ]);
   if (!file)
     return refuse(d, pr, [
       { file: scope.path, message: "the file cannot be read at the head commit" }
@@ -59887,7 +59891,6 @@ async function evaluatePullRequest(d, number) {
   const grant = parsed.value;
   const mismatch = grantMatchesPr(grant, pr, scope.path);
   if (mismatch.length) return refuse(d, pr, mismatch);
-  const policies = await d.policies.atHead(d);
   const resource = policies.policies.resources.get(grant.resource);
   if (!resource)
     return refuse(d, pr, [
@@ -59897,9 +59900,8 @@ async function evaluatePullRequest(d, number) {
         message: `no policy defines resource "${grant.resource}"`
       }
     ]);
-  const [memberships, reviews, extending] = await Promise.all([
+  const [memberships, extending] = await Promise.all([
     membershipsFor(client, resource),
-    client.reviews(number),
     grant.extends ? extendedGrant(d, grant) : Promise.resolve(void 0)
   ]);
   const decision = decide({
@@ -59949,7 +59951,8 @@ async function merge3(d, pr, grant, resource, decision, policyCommit) {
     // GitHub refuses the merge if the head moved since the decision (threat #2).
     sha: pr.head_sha,
     method: config2.mergeMethod,
-    title: `Grant ${grant.resource} to ${grant.requester.login} (${grant.id})`,
+    // `(#N)` ends the subject as in GitHub's own squash titles: the audit ties the commit to its PR by it.
+    title: `Grant ${grant.resource} to ${grant.requester.login} (${grant.id}) (#${pr.number})`,
     // The squash commit's body: only trailers, the audit reads nothing else.
     message: formatTrailers({
       grant: grant.id,
@@ -59971,14 +59974,13 @@ async function merge3(d, pr, grant, resource, decision, policyCommit) {
   }
   const breakGlass2 = decision.rule === "break_glass";
   const labels = [config2.labels.approved, ...breakGlass2 ? [config2.labels.breakGlass] : []];
-  await client.removeLabel(pr.number, config2.labels.pending);
-  await client.addLabels(pr.number, labels);
+  const relabel = (n) => Promise.all([client.removeLabel(n, config2.labels.pending), client.addLabels(n, labels)]);
   const where = conversation(grant, pr);
-  if (where !== pr.number) {
-    await client.removeLabel(where, config2.labels.pending);
-    await client.addLabels(where, labels);
-  }
-  await client.createComment(where, mergedComment(pr.number, decision, result.sha));
+  await Promise.all([
+    relabel(pr.number),
+    ...where !== pr.number ? [relabel(where)] : [],
+    client.createComment(where, mergedComment(pr.number, decision, result.sha))
+  ]);
   if (breakGlass2)
     await openFollowUpReview(d, {
       grant,

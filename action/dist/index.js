@@ -43911,8 +43911,8 @@ function grantProblems(grant) {
   }
   if (at.issued_at !== void 0 && at.expires_at !== void 0 && at.expires_at <= at.issued_at)
     problems.push({ path: "expires_at", message: "expires_at must be after issued_at" });
-  const approvedAt = at["approval.approved_at"];
-  if (approvedAt !== void 0 && at.requested_at !== void 0 && approvedAt < at.requested_at)
+  const approvedAt2 = at["approval.approved_at"];
+  if (approvedAt2 !== void 0 && at.requested_at !== void 0 && approvedAt2 < at.requested_at)
     problems.push({ path: "approval.approved_at", message: "approved before it was requested" });
   const approvalRule = grant.approval?.rule;
   if (approvalRule === "break_glass" && !grant.break_glass)
@@ -61136,6 +61136,12 @@ function getProvider(kind) {
 }
 
 // src/action/reconcile.ts
+function approvedAt(mergedAt, requestedAt, now) {
+  if (!mergedAt) return now.toISOString();
+  const merged = Date.parse(mergedAt);
+  const requested = Date.parse(requestedAt);
+  return merged < requested && requested - merged < 1e3 ? requestedAt : mergedAt;
+}
 var RunAborted = class extends Error {
 };
 var POLICIES_DIR = "policies";
@@ -61491,7 +61497,7 @@ ${issued.delivery.body}`
         "approved",
         {
           approval: {
-            approved_at: pr.merged_at ?? now.toISOString(),
+            approved_at: approvedAt(pr.merged_at, grant.requested_at, now),
             rule: decision.rule,
             approvers: decision.approvers,
             merge_commit: added
@@ -61928,6 +61934,10 @@ var AuditFold = class {
         if (t.requestedBy) tl.requester ??= t.requestedBy;
         break;
       case "approved":
+        if (tl.approvedSha && !tl.issuedSha && !ended && t.pullRequest !== void 0 && t.pullRequest === tl.pullRequest) {
+          if (t.approvedBy) tl.approvers = t.approvedBy;
+          break;
+        }
         if (tl.approvedSha) bad("approved twice");
         if (ended) bad(`approved after it ended (${tl.endEvent})`);
         tl.approvedSha = e.sha;
@@ -62465,6 +62475,13 @@ async function buildAuditReport(dir, options = {}) {
       bots: options.bots ?? DEFAULT_BOTS,
       sweepInterval: options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL
     });
+    if (options.verifiedHead && !await repo.isAncestor(options.verifiedHead, head))
+      report.findings.unshift({
+        kind: "history-rewritten",
+        severity: "error",
+        commit: options.verifiedHead,
+        message: `${options.verifiedHead.slice(0, 12)}, the head of an earlier verification, is no longer in the history of ${rev}: the history was rewritten (force push) since it was verified`
+      });
   }
   return report;
 }

@@ -111,6 +111,18 @@ interface State {
   policies: PolicySet;
 }
 
+/**
+ * When the approval took effect: the merge. GitHub's timestamps have whole seconds, so a merge
+ * in the same second as the request (auto-approval) reads as up to 999 ms before it; the
+ * request time is then the truthful bound, not a grant approved before it was requested.
+ */
+export function approvedAt(mergedAt: string | null, requestedAt: string, now: Date): string {
+  if (!mergedAt) return now.toISOString();
+  const merged = Date.parse(mergedAt);
+  const requested = Date.parse(requestedAt);
+  return merged < requested && requested - merged < 1000 ? requestedAt : mergedAt;
+}
+
 /** Thrown from the hook: never swallowed as a per-grant failure. */
 class RunAborted extends Error {}
 
@@ -526,7 +538,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
         'approved',
         {
           approval: {
-            approved_at: pr.merged_at ?? now.toISOString(),
+            approved_at: approvedAt(pr.merged_at, grant.requested_at, now),
             rule: decision.rule!,
             approvers: decision.approvers,
             merge_commit: added,

@@ -27,7 +27,12 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
 
   const scope = requestPrScope(files);
   if (!scope.ok) return refuse(d, pr, scope.problems);
-  const file = await client.file(scope.path, pr.head_sha);
+  // Independent reads in one round trip: the decision waits on GitHub, not on itself.
+  const [file, policies, reviews] = await Promise.all([
+    client.file(scope.path, pr.head_sha),
+    d.policies.atHead(d),
+    client.reviews(number),
+  ]);
   if (!file)
     return refuse(d, pr, [
       { file: scope.path, message: 'the file cannot be read at the head commit' },
@@ -38,7 +43,6 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
   const mismatch = grantMatchesPr(grant, pr, scope.path);
   if (mismatch.length) return refuse(d, pr, mismatch);
 
-  const policies = await d.policies.atHead(d);
   const resource = policies.policies.resources.get(grant.resource);
   if (!resource)
     return refuse(d, pr, [
@@ -48,9 +52,8 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
         message: `no policy defines resource "${grant.resource}"`,
       },
     ]);
-  const [memberships, reviews, extending] = await Promise.all([
+  const [memberships, extending] = await Promise.all([
     membershipsFor(client, resource),
-    client.reviews(number),
     grant.extends ? extendedGrant(d, grant) : Promise.resolve(undefined),
   ]);
   const decision = decide({
@@ -116,7 +119,8 @@ async function merge(
     // GitHub refuses the merge if the head moved since the decision (threat #2).
     sha: pr.head_sha,
     method: config.mergeMethod,
-    title: `Grant ${grant.resource} to ${grant.requester.login} (${grant.id})`,
+    // `(#N)` ends the subject as in GitHub's own squash titles: the audit ties the commit to its PR by it.
+    title: `Grant ${grant.resource} to ${grant.requester.login} (${grant.id}) (#${pr.number})`,
     // The squash commit's body: only trailers, the audit reads nothing else.
     message: formatTrailers({
       grant: grant.id,
@@ -138,14 +142,16 @@ async function merge(
   }
   const breakGlass = decision.rule === 'break_glass';
   const labels = [config.labels.approved, ...(breakGlass ? [config.labels.breakGlass] : [])];
-  await client.removeLabel(pr.number, config.labels.pending);
-  await client.addLabels(pr.number, labels);
+  // Different labels: removing one and adding the other commute.
+  const relabel = (n: number) =>
+    Promise.all([client.removeLabel(n, config.labels.pending), client.addLabels(n, labels)]);
   const where = conversation(grant, pr);
-  if (where !== pr.number) {
-    await client.removeLabel(where, config.labels.pending);
-    await client.addLabels(where, labels);
-  }
-  await client.createComment(where, mergedComment(pr.number, decision, result.sha));
+  // The merge is done; the notices do not depend on each other.
+  await Promise.all([
+    relabel(pr.number),
+    ...(where !== pr.number ? [relabel(where)] : []),
+    client.createComment(where, mergedComment(pr.number, decision, result.sha)),
+  ]);
   if (breakGlass)
     await openFollowUpReview(d, {
       grant,

@@ -396,6 +396,19 @@ export class AuditFold {
         if (t.requestedBy) tl.requester ??= t.requestedBy;
         break;
       case 'approved':
+        // The app's squash merge is the approval; the action then confirms it (its own
+        // `approved` commit, same pull request) before issuing. Only a second, different
+        // approval, or one after issue, is impossible.
+        if (
+          tl.approvedSha &&
+          !tl.issuedSha &&
+          !ended &&
+          t.pullRequest !== undefined &&
+          t.pullRequest === tl.pullRequest
+        ) {
+          if (t.approvedBy) tl.approvers = t.approvedBy;
+          break;
+        }
         if (tl.approvedSha) bad('approved twice');
         if (ended) bad(`approved after it ended (${tl.endEvent})`);
         tl.approvedSha = e.sha;

@@ -64,7 +64,7 @@ describe('the approval decision on a grant PR', () => {
         number: pr.number,
         sha: pr.head_sha,
         merge_method: 'squash',
-        commit_title: 'Grant prod-db to dave (req-42)',
+        commit_title: 'Grant prod-db to dave (req-42) (#100)',
       }),
     ]);
     const trailers = parseTrailers(gh.merges[0]!.commit_message);

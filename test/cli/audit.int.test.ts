@@ -289,6 +289,22 @@ describe('gatepass audit --verify finds tampering', () => {
     expect(trusting.errors).toEqual([]);
   });
 
+  it("accepts the action's confirmation of the merged approval, but not a second approval", async () => {
+    const b = await start();
+    b.approve({ id: 'req-1', requester: dave });
+    b.tick(1).confirm('req-1');
+    b.tick(1).issue('req-1');
+    b.tick(30).end('req-1', 'expired');
+    expect((await verify(b)).errors).toEqual([]);
+
+    b.approve({ id: 'req-3', requester: dave });
+    b.tick(1).confirm('req-3', { pr: 99 });
+    const { errors } = await verify(b);
+    expect(errors.map((f) => `${f.kind} ${f.message.split(': ').slice(1).join(': ')}`)).toEqual([
+      'impossible-timeline approved twice',
+    ]);
+  });
+
   it('impossible timelines: issued twice, revoked twice, events for unknown grants', async () => {
     const b = await start();
     b.approve({ id: 'req-1', requester: dave });

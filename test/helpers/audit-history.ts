@@ -263,6 +263,25 @@ export class AuditHistoryBuilder {
     return grant;
   }
 
+  /** The action confirms the approval it re-verified: status approved, `(#pr)` in the subject. */
+  confirm(id: string, o: { pr?: number } = {}): void {
+    const g = this.grantOf(id);
+    const pr = o.pr ?? g.source.pull_request!;
+    g.status = 'approved';
+    this.commit({
+      message: commitMessage(
+        `gatepass: approve ${g.resource}/${g.id} (#${pr})`,
+        this.trailers(g, 'approved', {
+          approvedBy: g.approval?.approvers,
+          rule: g.approval?.rule,
+          pullRequest: pr,
+        }),
+      ),
+      author: ACTION_BOT,
+      files: [{ path: grantPath(g.resource, g.id), content: serializeGrant(g) }],
+    });
+  }
+
   /** The action issues: status active, issued_at/expires_at, Gatepass-Expires. */
   issue(id: string, o: { author?: Who; expiresAt?: string; edit?: (g: Grant) => void } = {}): void {
     const g = this.grantOf(id);

@@ -309,7 +309,9 @@ export function checkWebhook(event: string, payload: unknown): string[] {
       ? (payload as { action: string }).action
       : undefined;
   const name = event.replace(/_/g, '-');
-  const key = action && s['x-webhooks']?.[`${name}-${action}`] ? `${name}-${action}` : name;
+  // Actions are spelled with underscores in payloads, with hyphens in the description's keys.
+  const full = action ? `${name}-${action.replace(/_/g, '-')}` : undefined;
+  const key = full && s['x-webhooks']?.[full] ? full : name;
   const label = `webhook ${event}${action ? `.${action}` : ''}`;
   const media = jsonMedia(s['x-webhooks']?.[key]?.post?.requestBody?.content);
   if (!media?.schema) return [`${label}: no such webhook in GitHub's description`];

@@ -277,7 +277,8 @@ export class Shapes {
       assignee: i.assignees[0] ? this.user(i.assignees[0]) : null,
       assignees: i.assignees.map((a) => this.user(a)),
       requested_reviewers: p.requested_reviewers.map((r) => this.user(r)),
-      requested_teams: p.requested_teams.map((t) => this.teamSimple(t)),
+      // GitHub's pull request schema lists full teams here (with `parent`).
+      requested_teams: p.requested_teams.map((t) => ({ ...this.teamSimple(t), parent: null })),
       head: this.branchEnd(p.head, p.head_sha, i.user),
       base: this.branchEnd(p.base, p.base_sha, this.w.owner),
       _links: {
@@ -329,6 +330,8 @@ export class Shapes {
     ]) {
       delete full[k];
     }
+    // The simple pull request schema's labels have a string description (never null).
+    full.labels = (full.labels as Json[]).map((l) => ({ ...l, description: l.description ?? '' }));
     return full;
   }
 
