@@ -44497,89 +44497,15 @@ ${r.stderr}`;
    * memory stays flat however long the history (an audit reads tens of thousands of commits).
    */
   async *logTrailers(options = {}) {
-    const marker = `gatepass-${randomBytes(12).toString("hex")}`;
-    const args = [
-      ...SAFE_CONFIG,
-      "log",
-      "-z",
-      "--no-renames",
-      "--name-status",
-      `--format=${marker}%x00%H%x00%an%x00%ae%x00%cI%x00%B%x00`,
-      ...options.reverse ? ["--reverse"] : [],
-      "--end-of-options",
-      options.rev ?? "HEAD",
-      "--",
-      ...options.paths ?? []
-    ];
-    const child2 = spawn2("git", args, {
-      cwd: this.dir,
-      env: this.env(),
-      stdio: ["ignore", "pipe", "pipe"]
-    });
-    let stderr = "";
-    child2.stderr.setEncoding("utf8");
-    child2.stderr.on("data", (d) => {
-      if (stderr.length < 1e4) stderr += d;
-    });
-    const exited = new Promise((res) => child2.on("close", (code) => res(code ?? -1)));
-    let pending = "";
-    let tokens = [];
-    let current = null;
-    let expectPaths = 0;
-    let change = null;
-    const take = function* (token) {
-      if (token === marker) {
-        if (current) yield current;
-        current = null;
-        tokens = [];
-        return;
-      }
-      if (!current) {
-        tokens.push(token);
-        if (tokens.length === 5) {
-          const [sha2 = "", authorName = "", authorEmail = "", committedAt = "", message = ""] = tokens;
-          current = {
-            sha: sha2,
-            authorName,
-            authorEmail,
-            committedAt,
-            message: message.replace(/\n+$/, ""),
-            changes: []
-          };
-        }
-        return;
-      }
-      if (expectPaths > 0 && change) {
-        if (change.path === "") change.path = token;
-        else {
-          change.from = change.path;
-          change.path = token;
-        }
-        expectPaths -= 1;
-        if (expectPaths === 0) current.changes.push(change);
-        return;
-      }
-      const status = token.replace(/^\n/, "");
-      if (status === "") return;
-      change = { status, path: "" };
-      expectPaths = /^[RC]/.test(status) ? 2 : 1;
-    };
-    try {
-      child2.stdout.setEncoding("utf8");
-      for await (const chunk of child2.stdout) {
-        pending += chunk;
-        const parts = pending.split("\0");
-        pending = parts.pop() ?? "";
-        for (const token of parts) yield* take(token);
-      }
-      if (pending !== "") yield* take(pending);
-      const code = await exited;
-      if (code !== 0)
-        throw new GitError(`git log failed (exit ${code}): ${redactUrls(stderr.trim())}`);
-      if (current) yield current;
-    } finally {
-      if (child2.exitCode === null) child2.kill();
-    }
+    for await (const c of this.logHistory(options))
+      yield {
+        sha: c.sha,
+        authorName: c.author.name,
+        authorEmail: c.author.email,
+        committedAt: c.committedAt,
+        message: c.message,
+        changes: c.changes.map((ch) => ({ status: ch.status, path: ch.path }))
+      };
   }
   /**
    * Streams commits with parents, author, committer and blob ids of each changed path, one at
@@ -60868,6 +60794,21 @@ function mustHaveLogin(login, grant, kind) {
 function unknownKeys(target3, known) {
   return Object.keys(target3).filter((k) => !known.includes(k)).map((k) => ({ path: `target.${k}`, message: `unknown key "${k}"` }));
 }
+async function loginToRevoke(github, grant, ctx, o) {
+  if (grant.issued?.already_member === true) {
+    ctx.log(`${o.kind}: ${grant.requester.login} ${o.hadItBefore}; left as is`);
+    return null;
+  }
+  const other = otherLiveGrant(grant, ctx);
+  if (other) {
+    ctx.log(`${o.kind}: grant ${other.id} still gives ${grant.requester.login} ${o.what}; kept`);
+    return null;
+  }
+  const login = await currentLogin(github, grant);
+  if (login === null)
+    ctx.log(`${o.kind}: user ${grant.requester.id} no longer exists; nothing to remove`);
+  return login;
+}
 
 // src/providers/github-team.ts
 var KIND = "github-team";
@@ -60951,20 +60892,12 @@ var githubTeamProvider = {
   async revoke(grant, ctx) {
     const github = requireGitHub(ctx, KIND);
     const { team } = target(ctx);
-    if (grant.issued?.already_member === true) {
-      ctx.log(`${KIND}: ${grant.requester.login} was a member of ${team} before; left as is`);
-      return;
-    }
-    const other = otherLiveGrant(grant, ctx);
-    if (other) {
-      ctx.log(`${KIND}: grant ${other.id} still gives ${grant.requester.login} ${team}; kept`);
-      return;
-    }
-    const login = await currentLogin(github, grant);
-    if (login === null) {
-      ctx.log(`${KIND}: user ${grant.requester.id} no longer exists; nothing to remove`);
-      return;
-    }
+    const login = await loginToRevoke(github, grant, ctx, {
+      kind: KIND,
+      what: team,
+      hadItBefore: `was a member of ${team} before`
+    });
+    if (login === null) return;
     const previous = grant.issued?.previous_role;
     if (previous === "member") {
       const now = await github.teamMembershipInfo(team, login);
@@ -61067,22 +61000,12 @@ var githubCollaboratorProvider = {
   async revoke(grant, ctx) {
     const github = requireGitHub(ctx, KIND2);
     const { repository } = target2(ctx);
-    if (grant.issued?.already_member === true) {
-      ctx.log(`${KIND2}: ${grant.requester.login} had this access before; left as is`);
-      return;
-    }
-    const other = otherLiveGrant(grant, ctx);
-    if (other) {
-      ctx.log(
-        `${KIND2}: grant ${other.id} still gives ${grant.requester.login} ${repository}; kept`
-      );
-      return;
-    }
-    const login = await currentLogin(github, grant);
-    if (login === null) {
-      ctx.log(`${KIND2}: user ${grant.requester.id} no longer exists; nothing to remove`);
-      return;
-    }
+    const login = await loginToRevoke(github, grant, ctx, {
+      kind: KIND2,
+      what: repository,
+      hadItBefore: "had this access before"
+    });
+    if (login === null) return;
     const previous = grant.issued?.previous_permission;
     if (isPermission(previous)) {
       await github.addCollaborator(repository, login, previous);

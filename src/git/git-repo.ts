@@ -375,95 +375,16 @@ export class GitRepo {
    * memory stays flat however long the history (an audit reads tens of thousands of commits).
    */
   async *logTrailers(options: LogOptions = {}): AsyncGenerator<LogCommit> {
-    // A random marker starts each record: a commit message cannot forge a record boundary.
-    const marker = `gatepass-${randomBytes(12).toString('hex')}`;
-    const args = [
-      ...SAFE_CONFIG,
-      'log',
-      '-z',
-      '--no-renames',
-      '--name-status',
-      `--format=${marker}%x00%H%x00%an%x00%ae%x00%cI%x00%B%x00`,
-      ...(options.reverse ? ['--reverse'] : []),
-      '--end-of-options',
-      options.rev ?? 'HEAD',
-      '--',
-      ...(options.paths ?? []),
-    ];
-    const child = spawn('git', args, {
-      cwd: this.dir,
-      env: this.env(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => {
-      if (stderr.length < 10_000) stderr += d;
-    });
-    const exited = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
-
-    let pending = '';
-    let tokens: string[] = [];
-    let current: LogCommit | null = null;
-    let expectPaths = 0;
-    let change: FileChange | null = null;
-
-    const take = function* (token: string): Generator<LogCommit> {
-      if (token === marker) {
-        if (current) yield current;
-        current = null;
-        tokens = [];
-        return;
-      }
-      if (!current) {
-        tokens.push(token);
-        if (tokens.length === 5) {
-          const [sha = '', authorName = '', authorEmail = '', committedAt = '', message = ''] =
-            tokens;
-          current = {
-            sha,
-            authorName,
-            authorEmail,
-            committedAt,
-            message: message.replace(/\n+$/, ''),
-            changes: [],
-          };
-        }
-        return;
-      }
-      if (expectPaths > 0 && change) {
-        if (change.path === '') change.path = token;
-        else {
-          change.from = change.path;
-          change.path = token;
-        }
-        expectPaths -= 1;
-        if (expectPaths === 0) current.changes.push(change);
-        return;
-      }
-      const status = token.replace(/^\n/, '');
-      if (status === '') return;
-      change = { status, path: '' };
-      expectPaths = /^[RC]/.test(status) ? 2 : 1;
-    };
-
-    try {
-      child.stdout.setEncoding('utf8');
-      for await (const chunk of child.stdout as AsyncIterable<string>) {
-        pending += chunk;
-        const parts = pending.split('\0');
-        pending = parts.pop() ?? '';
-        for (const token of parts) yield* take(token);
-      }
-      if (pending !== '') yield* take(pending);
-      const code = await exited;
-      if (code !== 0)
-        throw new GitError(`git log failed (exit ${code}): ${redactUrls(stderr.trim())}`);
-      if (current) yield current;
-    } finally {
-      // The consumer may stop early: do not leave git blocked on a full pipe.
-      if (child.exitCode === null) child.kill();
-    }
+    // The same reader as logHistory, in the narrower shape most callers want.
+    for await (const c of this.logHistory(options))
+      yield {
+        sha: c.sha,
+        authorName: c.author.name,
+        authorEmail: c.author.email,
+        committedAt: c.committedAt,
+        message: c.message,
+        changes: c.changes.map((ch) => ({ status: ch.status, path: ch.path })),
+      };
   }
 
   /**

@@ -4,7 +4,7 @@ import { permissionRank, REPO_PERMISSIONS, type RepoPermission } from '../github
 import {
   currentLogin,
   mustHaveLogin,
-  otherLiveGrant,
+  loginToRevoke,
   requireGitHub,
   unknownKeys,
 } from './github-shared.js';
@@ -122,22 +122,12 @@ export const githubCollaboratorProvider: Provider = {
   async revoke(grant: Grant, ctx: ProviderContext): Promise<void> {
     const github = requireGitHub(ctx, KIND);
     const { repository } = target(ctx);
-    if (grant.issued?.already_member === true) {
-      ctx.log(`${KIND}: ${grant.requester.login} had this access before; left as is`);
-      return;
-    }
-    const other = otherLiveGrant(grant, ctx);
-    if (other) {
-      ctx.log(
-        `${KIND}: grant ${other.id} still gives ${grant.requester.login} ${repository}; kept`,
-      );
-      return;
-    }
-    const login = await currentLogin(github, grant);
-    if (login === null) {
-      ctx.log(`${KIND}: user ${grant.requester.id} no longer exists; nothing to remove`);
-      return;
-    }
+    const login = await loginToRevoke(github, grant, ctx, {
+      kind: KIND,
+      what: repository,
+      hadItBefore: 'had this access before',
+    });
+    if (login === null) return;
     const previous = grant.issued?.previous_permission;
     if (isPermission(previous)) {
       await github.addCollaborator(repository, login, previous);

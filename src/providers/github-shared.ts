@@ -48,3 +48,28 @@ export function unknownKeys(target: Record<string, unknown>, known: readonly str
     .filter((k) => !known.includes(k))
     .map((k) => ({ path: `target.${k}`, message: `unknown key "${k}"` }));
 }
+
+/**
+ * The login whose access a revoke should remove, or null when it must stay: the person had it
+ * before gatepass, another live grant still gives it (threat #18), or the account is gone.
+ */
+export async function loginToRevoke(
+  github: GitHubClient,
+  grant: Grant,
+  ctx: ProviderContext,
+  o: { kind: string; what: string; hadItBefore: string },
+): Promise<string | null> {
+  if (grant.issued?.already_member === true) {
+    ctx.log(`${o.kind}: ${grant.requester.login} ${o.hadItBefore}; left as is`);
+    return null;
+  }
+  const other = otherLiveGrant(grant, ctx);
+  if (other) {
+    ctx.log(`${o.kind}: grant ${other.id} still gives ${grant.requester.login} ${o.what}; kept`);
+    return null;
+  }
+  const login = await currentLogin(github, grant);
+  if (login === null)
+    ctx.log(`${o.kind}: user ${grant.requester.id} no longer exists; nothing to remove`);
+  return login;
+}

@@ -5,7 +5,7 @@ import type { TeamRole } from '../github/github-client.js';
 import {
   currentLogin,
   mustHaveLogin,
-  otherLiveGrant,
+  loginToRevoke,
   requireGitHub,
   unknownKeys,
 } from './github-shared.js';
@@ -115,20 +115,12 @@ export const githubTeamProvider: Provider = {
   async revoke(grant: Grant, ctx: ProviderContext): Promise<void> {
     const github = requireGitHub(ctx, KIND);
     const { team } = target(ctx);
-    if (grant.issued?.already_member === true) {
-      ctx.log(`${KIND}: ${grant.requester.login} was a member of ${team} before; left as is`);
-      return;
-    }
-    const other = otherLiveGrant(grant, ctx);
-    if (other) {
-      ctx.log(`${KIND}: grant ${other.id} still gives ${grant.requester.login} ${team}; kept`);
-      return;
-    }
-    const login = await currentLogin(github, grant);
-    if (login === null) {
-      ctx.log(`${KIND}: user ${grant.requester.id} no longer exists; nothing to remove`);
-      return;
-    }
+    const login = await loginToRevoke(github, grant, ctx, {
+      kind: KIND,
+      what: team,
+      hadItBefore: `was a member of ${team} before`,
+    });
+    if (login === null) return;
     const previous = grant.issued?.previous_role;
     if (previous === 'member') {
       // Only demote if still a maintainer: never re-add someone who left the team meanwhile.

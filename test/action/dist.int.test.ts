@@ -1,26 +1,21 @@
 import { describe, expect, it } from '@jest/globals';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT, rebuildAndCompare } from '../helpers/bundle.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 const DIST = join(ROOT, 'action/dist/index.js');
 
 describe('the committed action bundle', () => {
   it('is what scripts/build-action.sh builds from the current sources (rebuild and commit if not)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gatepass-dist-'));
-    try {
-      const out = join(dir, 'index.js');
-      execFileSync('bash', [join(ROOT, 'scripts/build-action.sh'), out], { cwd: ROOT });
-      const fresh = readFileSync(out, 'utf8');
-      const committed = readFileSync(DIST, 'utf8');
-      // Comparing lengths first keeps a 2 MB diff out of the failure message.
-      expect(committed.length).toBe(fresh.length);
-      expect(committed === fresh).toBe(true);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { committed, fresh } = rebuildAndCompare(
+      'scripts/build-action.sh',
+      'action/dist/index.js',
+    );
+    // Comparing lengths first keeps a 2 MB diff out of the failure message.
+    expect(committed.length).toBe(fresh.length);
+    expect(committed === fresh).toBe(true);
   });
 
   it('starts on this Node and fails cleanly, with a clear message, when given no inputs', () => {
