@@ -292,10 +292,8 @@ function checkResource(
     breakGlass = { allowed: [...bg.allowed], max_duration: bgMax, review_within: review };
   }
 
-  for (const key of ['statement_timeout', 'timeout']) {
-    const value = raw.target[key];
-    if (typeof value === 'string') duration(['target', key], value);
-  }
+  // Provider-specific values (timeouts in seconds, addresses…) are each provider's to judge,
+  // through `validateTarget`: the access durations' 1m floor does not apply to them.
   if (options.validateTarget) {
     const targetPath = [...base, 'target'];
     const at: TargetLocation = {
@@ -304,13 +302,17 @@ function checkResource(
       line: doc.lineOf(targetPath),
       lineOf: (relative) => doc.lineOf([...targetPath, ...relative]),
     };
-    for (const p of options.validateTarget(raw.provider, raw.target, at))
+    for (const p of options.validateTarget(raw.provider, raw.target, at)) {
+      // Providers speak of `target.<key>` relative to the resource; place it in the file.
+      const rel = p.path?.startsWith('target') ? relativeSegments(p.path).slice(1) : undefined;
+      const full = rel ? [...targetPath, ...rel] : undefined;
       problems.push({
         ...p,
         file: p.file ?? at.file,
-        path: p.path ?? at.path,
-        line: p.line ?? at.line,
+        path: full ? dottedPath(full) : (p.path ?? at.path),
+        line: p.line ?? (full ? doc.lineOf(full) : undefined) ?? at.line,
       });
+    }
   }
 
   if (problems.length > 0) return { problems };
@@ -438,4 +440,15 @@ function printable(p: Problem): Problem {
           (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
         ),
       };
+}
+
+/** `target.principals[1]` → `['target', 'principals', 1]`. */
+function relativeSegments(path: string): (string | number)[] {
+  return path
+    .split('.')
+    .flatMap((part) =>
+      [...part.matchAll(/([^[\]]+)|\[(\d+)\]/g)].map((m) =>
+        m[2] !== undefined ? Number(m[2]) : m[1]!,
+      ),
+    );
 }
