@@ -96,6 +96,30 @@ describe('ssh-certificate provider with the real ssh-keygen', () => {
     expect(serialFor('req-9', ed.publicKey)).not.toBe(serialFor('req-8', ed.publicKey));
   });
 
+  it('extends by re-signing the same keys with the same serials and the later end, not keys added since', async () => {
+    const { ctx } = setup({}, [ed.publicKey]);
+    const grant = buildGrant({
+      id: 'req-12',
+      issued_at: '2030-01-01T10:00:00Z',
+      expires_at: '2030-01-01T11:00:00Z',
+    });
+    const issued = await ssh.issue(grant, ctx);
+    // The requester published another key since; the extension must not sign it.
+    const later = setup({}, [ed.publicKey, rsa.publicKey]).ctx;
+    const extended = await ssh.extend!(
+      { ...grant, expires_at: '2030-01-01T12:30:00Z', issued: issued.facts },
+      later,
+    );
+    expect(extended).toBeDefined();
+    const facts = (extended as { facts: Record<string, unknown> }).facts;
+    expect(facts.serials).toEqual(issued.facts.serials);
+    expect(facts.key_fingerprints).toEqual(issued.facts.key_fingerprints);
+    const cert = inspect(saveCert((extended as { delivery: { body: string } }).delivery.body));
+    expect(cert).toContain('Key ID: "req-12"');
+    expect(cert).toContain(`Serial: ${(issued.facts.serials as string[])[0]}`);
+    expect(cert).toMatch(/Valid: from 2030-01-01T\d\d:00:00 to 2030-01-01T\d\d:30:00/);
+  });
+
   it('says clearly when the requester has no SSH keys on GitHub', async () => {
     const { ctx } = setup({}, []);
     await expect(ssh.issue(buildGrant(), ctx)).rejects.toThrow(
