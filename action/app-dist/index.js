@@ -58718,10 +58718,6 @@ function checkResource(name2, raw, doc, file, options2) {
     const review = bg.review_within === void 0 ? DEFAULT_REVIEW_WITHIN : duration2(["break_glass", "review_within"], bg.review_within);
     breakGlass2 = { allowed: [...bg.allowed], max_duration: bgMax, review_within: review };
   }
-  for (const key of ["statement_timeout", "timeout"]) {
-    const value = raw.target[key];
-    if (typeof value === "string") duration2(["target", key], value);
-  }
   if (options2.validateTarget) {
     const targetPath = [...base, "target"];
     const at2 = {
@@ -58730,13 +58726,16 @@ function checkResource(name2, raw, doc, file, options2) {
       line: doc.lineOf(targetPath),
       lineOf: (relative2) => doc.lineOf([...targetPath, ...relative2])
     };
-    for (const p of options2.validateTarget(raw.provider, raw.target, at2))
+    for (const p of options2.validateTarget(raw.provider, raw.target, at2)) {
+      const rel = p.path?.startsWith("target") ? relativeSegments(p.path).slice(1) : void 0;
+      const full = rel ? [...targetPath, ...rel] : void 0;
       problems.push({
         ...p,
         file: p.file ?? at2.file,
-        path: p.path ?? at2.path,
-        line: p.line ?? at2.line
+        path: full ? dottedPath(full) : p.path ?? at2.path,
+        line: p.line ?? (full ? doc.lineOf(full) : void 0) ?? at2.line
       });
+    }
   }
   if (problems.length > 0) return { problems };
   const target = { ...raw.target };
@@ -58835,6 +58834,13 @@ function printable(p) {
       (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
     )
   };
+}
+function relativeSegments(path7) {
+  return path7.split(".").flatMap(
+    (part) => [...part.matchAll(/([^[\]]+)|\[(\d+)\]/g)].map(
+      (m) => m[2] !== void 0 ? Number(m[2]) : m[1]
+    )
+  );
 }
 
 // src/app/deps.ts

@@ -50446,10 +50446,6 @@ function checkResource(name2, raw, doc, file, options) {
     const review = bg.review_within === void 0 ? DEFAULT_REVIEW_WITHIN : duration2(["break_glass", "review_within"], bg.review_within);
     breakGlass = { allowed: [...bg.allowed], max_duration: bgMax, review_within: review };
   }
-  for (const key of ["statement_timeout", "timeout"]) {
-    const value = raw.target[key];
-    if (typeof value === "string") duration2(["target", key], value);
-  }
   if (options.validateTarget) {
     const targetPath = [...base, "target"];
     const at = {
@@ -50458,13 +50454,16 @@ function checkResource(name2, raw, doc, file, options) {
       line: doc.lineOf(targetPath),
       lineOf: (relative2) => doc.lineOf([...targetPath, ...relative2])
     };
-    for (const p of options.validateTarget(raw.provider, raw.target, at))
+    for (const p of options.validateTarget(raw.provider, raw.target, at)) {
+      const rel = p.path?.startsWith("target") ? relativeSegments(p.path).slice(1) : void 0;
+      const full = rel ? [...targetPath, ...rel] : void 0;
       problems.push({
         ...p,
         file: p.file ?? at.file,
-        path: p.path ?? at.path,
-        line: p.line ?? at.line
+        path: full ? dottedPath(full) : p.path ?? at.path,
+        line: p.line ?? (full ? doc.lineOf(full) : void 0) ?? at.line
       });
+    }
   }
   if (problems.length > 0) return { problems };
   const target3 = { ...raw.target };
@@ -50563,6 +50562,13 @@ function printable(p) {
       (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
     )
   };
+}
+function relativeSegments(path6) {
+  return path6.split(".").flatMap(
+    (part) => [...part.matchAll(/([^[\]]+)|\[(\d+)\]/g)].map(
+      (m) => m[2] !== void 0 ? Number(m[2]) : m[1]
+    )
+  );
 }
 
 // src/core/trailers.ts
