@@ -1,36 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import nock from 'nock';
+import { describe, expect, it } from '@jest/globals';
 import type { Probot } from 'probot';
 import { parseGrant, serializeGrant } from '../../src/core/grant-file.js';
 import { parseTrailers } from '../../src/core/trailers.js';
 import { parseCommand } from '../../src/app/commands.js';
-import { enableContractChecks } from '../helpers/openapi.js';
 import { FakeGitHub, type FakePull } from '../helpers/fake-github.js';
 import {
   alice,
-  buildAccessRepo,
-  buildProbot,
   carol,
   commentEvent,
   dave,
   issueEvent,
   mallory,
   reviewEvent,
+  useFakeAccessRepo,
 } from '../helpers/app.js';
 
-enableContractChecks();
 let gh: FakeGitHub;
 let probot: Probot;
-beforeEach(() => {
-  nock.disableNetConnect();
-  gh = buildAccessRepo();
-  gh.install();
-  probot = buildProbot();
-});
-afterEach(() => {
-  nock.cleanAll();
-  expect(gh.unexpected).toEqual([]);
-});
+useFakeAccessRepo((w) => ({ gh, probot } = w));
 
 const FILE = 'grants/prod-db/req-42.yaml';
 const replies = () => gh.issue(42).comments.map((c) => c.body);

@@ -1,16 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import nock from 'nock';
+import { describe, expect, it } from '@jest/globals';
 import type { Probot } from 'probot';
 import { buildGrant } from '../helpers/build.js';
 import { serializeGrant } from '../../src/core/grant-file.js';
 import { parseTrailers } from '../../src/core/trailers.js';
-import { enableContractChecks } from '../helpers/openapi.js';
 import { APP_BOT, FakeGitHub, type FakePull } from '../helpers/fake-github.js';
 import {
   alice,
   bob,
-  buildAccessRepo,
-  buildProbot,
   carol,
   checkRunEvent,
   ciBot,
@@ -19,21 +15,12 @@ import {
   mallory,
   pullRequestEvent,
   reviewEvent,
+  useFakeAccessRepo,
 } from '../helpers/app.js';
 
-enableContractChecks();
 let gh: FakeGitHub;
 let probot: Probot;
-beforeEach(() => {
-  nock.disableNetConnect();
-  gh = buildAccessRepo();
-  gh.install();
-  probot = buildProbot();
-});
-afterEach(() => {
-  nock.cleanAll();
-  expect(gh.unexpected).toEqual([]);
-});
+useFakeAccessRepo((w) => ({ gh, probot } = w));
 
 /** The app turns issue 42 into its PR; the calls it made are forgotten. */
 async function requestPr(): Promise<FakePull> {

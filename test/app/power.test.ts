@@ -1,10 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import nock from 'nock';
+import { describe, expect, it } from '@jest/globals';
 import type { Probot } from 'probot';
 import { fixedClock } from '../../src/core/clock.js';
 import { parseGrant, serializeGrant } from '../../src/core/grant-file.js';
 import { parseBreakGlassReview, parseTrailers } from '../../src/core/trailers.js';
-import { enableContractChecks } from '../helpers/openapi.js';
 import type { FakeGitHub, FakeUser } from '../helpers/fake-github.js';
 import { readFixture } from '../helpers/fixtures.js';
 import {
@@ -20,26 +18,23 @@ import {
   pullRequestEvent,
   requestBody,
   reviewEvent,
+  useFakeAccessRepo,
 } from '../helpers/app.js';
 
 /** On call, but not an engineer: not among prod-shell's requesters. */
 const erin: FakeUser = { login: 'erin', id: 105, type: 'User' };
 const FILE = 'grants/prod-shell/req-42.yaml';
 
-enableContractChecks();
 let gh: FakeGitHub;
 let probot: Probot;
-beforeEach(() => {
-  nock.disableNetConnect();
-  gh = buildAccessRepo({ 'policies/power.yaml': readFixture('app/power-policy.yaml') });
-  gh.teams.set('acme/oncall', [dave, erin]);
-  gh.install();
-  probot = buildProbot();
-});
-afterEach(() => {
-  nock.cleanAll();
-  expect(gh.unexpected).toEqual([]);
-});
+useFakeAccessRepo(
+  (w) => ({ gh, probot } = w),
+  () => {
+    const repo = buildAccessRepo({ 'policies/power.yaml': readFixture('app/power-policy.yaml') });
+    repo.teams.set('acme/oncall', [dave, erin]);
+    return repo;
+  },
+);
 
 /** Issue 42 by `author` for prod-shell, and the PR's `opened` delivery, as GitHub sends both. */
 async function request(author: FakeUser, req: Parameters<typeof requestBody>[0] = {}) {

@@ -1,32 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import nock from 'nock';
+import { describe, expect, it } from '@jest/globals';
 import type { Probot } from 'probot';
 import { parseGrant } from '../../src/core/grant-file.js';
-import { enableContractChecks } from '../helpers/openapi.js';
 import { APP_BOT, FakeGitHub } from '../helpers/fake-github.js';
 import {
-  buildAccessRepo,
-  buildProbot,
   dave,
   issueEvent,
   mallory,
   requestBody,
   ciBot,
+  useFakeAccessRepo,
 } from '../helpers/app.js';
 
-enableContractChecks();
 let gh: FakeGitHub;
 let probot: Probot;
-beforeEach(() => {
-  nock.disableNetConnect();
-  gh = buildAccessRepo();
-  gh.install();
-  probot = buildProbot();
-});
-afterEach(() => {
-  nock.cleanAll();
-  expect(gh.unexpected).toEqual([]);
-});
+useFakeAccessRepo((w) => ({ gh, probot } = w));
 
 const grantFile = 'grants/prod-db/req-42.yaml';
 

@@ -1,3 +1,5 @@
+import { afterEach, beforeEach, expect } from '@jest/globals';
+import nock from 'nock';
 import { generateKeyPairSync } from 'node:crypto';
 import { Probot, ProbotOctokit } from 'probot';
 import { fixedClock, type Clock } from '../../src/core/clock.js';
@@ -7,6 +9,7 @@ import { loadConfig, type AppConfig } from '../../src/app/config.js';
 import { createApp } from '../../src/app/index.js';
 import { FakeGitHub, type FakeUser } from './fake-github.js';
 import { readFixture } from './fixtures.js';
+import { enableContractChecks } from './openapi.js';
 
 type Json = Record<string, unknown>;
 
@@ -162,5 +165,28 @@ export function checkRunEvent(pr: number, name = 'gatepass/approval'): Event {
     check_run: { ...(base.check_run as Json), name, pull_requests: [{ number: pr }] },
     repository: repository(),
     sender: user(dave),
+  });
+}
+
+/**
+ * One fake access repo and one app per test, with the OpenAPI contract checks on and a check
+ * that the app made no call the fake did not expect. `arrange` adjusts the repo before the
+ * app is built; `use` receives both (test files keep them in their own variables).
+ */
+export function useFakeAccessRepo(
+  use: (w: { gh: FakeGitHub; probot: Probot }) => void,
+  arrange: () => FakeGitHub = () => buildAccessRepo(),
+): void {
+  enableContractChecks();
+  let gh: FakeGitHub;
+  beforeEach(() => {
+    nock.disableNetConnect();
+    gh = arrange();
+    gh.install();
+    use({ gh, probot: buildProbot() });
+  });
+  afterEach(() => {
+    nock.cleanAll();
+    expect(gh.unexpected).toEqual([]);
   });
 }
