@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import nock from 'nock';
 import { fixedClock } from '../src/core/clock.js';
-import { account, simpleUser, teamMembership } from '../test/helpers/github-fixtures.js';
+import { simpleUser, teamMembership } from '../test/helpers/github-fixtures.js';
 import {
   alice,
   API,
@@ -49,7 +49,6 @@ function scheduleInterval(): number {
 function mockTeam(): { member(): boolean; deletes: number } {
   let member = false;
   const state = { member: () => member, deletes: 0 };
-  nock(API).persist().get(`/user/${alice.id}`).reply(200, account(alice.login, alice.id));
   nock(API)
     .persist()
     .get('/orgs/acme/teams/sre/members')

@@ -59114,7 +59114,20 @@ function serializeGrant(grant) {
   return HEADER + body;
 }
 var STATUS_FIELDS = {
-  pending: { need: [], forbid: ["approval", "issued_at", "expires_at", "ended_at"] },
+  // A request carries nothing only gatepass may write: `issued` would pose as the action's own
+  // crash marker and provider pre-state, `revoke_requested`/`end_reason` as its bookkeeping.
+  pending: {
+    need: [],
+    forbid: [
+      "approval",
+      "issued_at",
+      "expires_at",
+      "ended_at",
+      "issued",
+      "revoke_requested",
+      "end_reason"
+    ]
+  },
   approved: { need: ["approval"], forbid: ["issued_at", "ended_at"] },
   active: { need: ["approval", "issued_at", "expires_at"], forbid: ["ended_at"] },
   // An approved grant that could not be issued in its window expires without ever being issued.

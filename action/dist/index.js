@@ -43869,7 +43869,20 @@ function serializeGrant(grant) {
   return HEADER + body;
 }
 var STATUS_FIELDS = {
-  pending: { need: [], forbid: ["approval", "issued_at", "expires_at", "ended_at"] },
+  // A request carries nothing only gatepass may write: `issued` would pose as the action's own
+  // crash marker and provider pre-state, `revoke_requested`/`end_reason` as its bookkeeping.
+  pending: {
+    need: [],
+    forbid: [
+      "approval",
+      "issued_at",
+      "expires_at",
+      "ended_at",
+      "issued",
+      "revoke_requested",
+      "end_reason"
+    ]
+  },
   approved: { need: ["approval"], forbid: ["issued_at", "ended_at"] },
   active: { need: ["approval", "issued_at", "expires_at"], forbid: ["ended_at"] },
   // An approved grant that could not be issued in its window expires without ever being issued.
@@ -44026,6 +44039,27 @@ function transition(grant, to, changes, at) {
   const problems = grantProblems(next);
   return problems.length ? fail(...problems) : ok(next);
 }
+var REQUEST_FIELDS = [
+  "id",
+  "resource",
+  "requester",
+  "duration",
+  "justification",
+  "ticket",
+  "source",
+  "policy_commit",
+  "requested_at",
+  "start_at",
+  "extends",
+  "break_glass"
+];
+function sameRequest(a, b) {
+  return REQUEST_FIELDS.every((k) => canonical(a[k]) === canonical(b[k]));
+}
+var canonical = (v) => JSON.stringify(
+  v,
+  (_k, x) => x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => p.localeCompare(q))) : x
+);
 
 // src/core/identity.ts
 var LOGIN_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
@@ -44086,7 +44120,7 @@ function planReconcile(grants, policies, now) {
       steps.push({ kind: "verify", path: path6, grant });
       continue;
     }
-    const started = issueStartedAt(grant);
+    const started = issueStartedAt(grant, now);
     const requested = grant.revoke_requested;
     if (requested) {
       steps.push({
@@ -44203,10 +44237,14 @@ function planReconcile(grants, policies, now) {
   const live = grants.map((g) => g.grant).filter((g) => g.status === "approved" || g.status === "active");
   return { steps, problems, live };
 }
-function issueStartedAt(grant) {
+function issueStartedAt(grant, now) {
   const v = grant.issued?.[ISSUE_STARTED_AT];
   if (grant.status !== "approved" || typeof v !== "string") return null;
-  return parseTimestamp(v)?.getTime() ?? null;
+  const t = parseTimestamp(v)?.getTime();
+  if (t === void 0) return null;
+  const approved = parseTimestamp(grant.approval?.approved_at ?? "")?.getTime();
+  if (approved === void 0 || t < approved || now && t > now.getTime()) return null;
+  return t;
 }
 function describeStep(step) {
   const g = `${step.grant.resource}/${step.grant.id}`;
@@ -61141,6 +61179,7 @@ async function reconcile(options) {
     await repo.resetHard(`refs/remotes/${remote}/${branch}`);
   }
   const failed = /* @__PURE__ */ new Set();
+  const confirmed = /* @__PURE__ */ new Set();
   let conflicts = 0;
   const limit = state.grants.length * 6 + maxPush + 10;
   for (let i = 0; i < limit; i++) {
@@ -61293,6 +61332,10 @@ async function reconcile(options) {
         return r;
       }
       case "issue": {
+        if (!confirmed.has(grant.id)) {
+          const c = await confirmApproval(grant, path6, s);
+          if ("refused" in c) return refuse(grant, path6, c.refused);
+        }
         const resource = await resourceFor(grant, s.policies);
         const provider = providerFor(resource.provider);
         const ctx = context(resource, live);
@@ -61343,59 +61386,51 @@ ${issued.delivery.body}`
       }
     }
   }
-  async function verify(grant, path6, s) {
-    const now = clock.now();
-    const refuse = async (why) => {
-      log(`  refused: ${why}`);
-      const next2 = must(transition(grant, "denied", { end_reason: `refused: ${why}` }, now));
-      const r2 = await save(
-        path6,
-        next2,
-        `gatepass: refuse ${grant.resource}/${grant.id}`,
-        trailers(grant, "refused"),
-        archivePath(next2)
-      );
-      if (r2 === "ok") record(grant, "refused");
-      return r2;
-    };
+  async function confirmApproval(grant, path6, s) {
+    const no = (refused) => ({ refused });
     const added = await repo.addedIn("HEAD", path6);
-    if (!added) return refuse("no commit on the default branch adds this file");
+    if (!added) return no("no commit on the default branch adds this file");
+    const merged = parseGrant(await repo.showFile(added, path6) ?? "", path6);
+    if (!merged.ok || !sameRequest(merged.value, grant))
+      return no(`the request is no longer what commit ${added.slice(0, 7)} merged`);
     const message = await repo.commitMessage(added);
     const number = parseTrailers(message)?.pullRequest ?? grant.source.pull_request;
     if (number === void 0)
-      return refuse(`commit ${added.slice(0, 7)} added it without a pull request`);
+      return no(`commit ${added.slice(0, 7)} added it without a pull request`);
     let pr;
     try {
       pr = await github.pullRequest(number);
     } catch (e) {
       if (e instanceof GitHubApiError && e.status === 404)
-        return refuse(`pull request #${number} does not exist`);
+        return no(`pull request #${number} does not exist`);
       throw e;
     }
-    if (!pr.merged) return refuse(`pull request #${number} was not merged`);
+    if (!pr.merged) return no(`pull request #${number} was not merged`);
     if (pr.merge_commit_sha !== added)
-      return refuse(
-        `commit ${added.slice(0, 7)} that added the file is not the merge of #${number}`
-      );
-    if (pr.base_ref !== branch) return refuse(`#${number} was merged into ${pr.base_ref}`);
-    const files = await github.pullRequestFiles(number);
-    if (files.length !== 1 || files[0].filename !== path6)
-      return refuse(`#${number} must change exactly this grant file, it changed ${files.length}`);
+      return no(`commit ${added.slice(0, 7)} that added the file is not the merge of #${number}`);
+    if (pr.base_ref !== branch) return no(`#${number} was merged into ${pr.base_ref}`);
     if (!await repo.revParse(grant.policy_commit) || !await repo.isAncestor(grant.policy_commit, "HEAD"))
-      return refuse(
+      return no(
         `its policy commit ${grant.policy_commit.slice(0, 7)} is not on the default branch`
       );
-    const resource = (await readPolicies(repo, grant.policy_commit)).policies.resources.get(
-      grant.resource
-    );
-    if (!resource)
-      return refuse(
-        `no valid policy for "${grant.resource}" at ${grant.policy_commit.slice(0, 7)}`
+    const policyAt = `${added}^1`;
+    const [files, login, policies] = await Promise.all([
+      github.pullRequestFiles(number),
+      github.loginForId(grant.requester.id),
+      readPolicies(repo, policyAt)
+    ]);
+    if (files.length !== 1 || files[0].filename !== path6)
+      return no(`#${number} must change exactly this grant file, it changed ${files.length}`);
+    if (login === null || !sameLogin(login, grant.requester.login))
+      return no(
+        `the requester's account ${grant.requester.id} is ${login === null ? "gone" : `@${login}`}, not @${grant.requester.login}`
       );
+    const resource = policies.policies.resources.get(grant.resource);
+    if (!resource) return no(`no valid policy for "${grant.resource}" when it was merged`);
     const teams = [
       ...resource.approvers,
       ...resource.requesters,
-      ...resource.auto_approve.flatMap((r2) => r2.requester_in),
+      ...resource.auto_approve.flatMap((r) => r.requester_in),
       ...resource.break_glass?.allowed ?? []
     ].filter(isTeam);
     const [memberships, reviews] = await Promise.all([
@@ -61404,13 +61439,13 @@ ${issued.delivery.body}`
     ]);
     const decision = decide({
       resource,
-      grant,
+      grant: merged.value,
       reviews,
       memberships,
       headSha: pr.head_sha,
       // Judged as at the merge, when the approval took effect: the request's TTL and any
       // auto-approve rule are about that moment, not about when this run happens to start.
-      now: parseTimestamp(pr.merged_at ?? "") ?? now,
+      now: parseTimestamp(pr.merged_at ?? "") ?? clock.now(),
       ...grant.extends ? {
         extending: s.grants.find(
           (g) => g.grant.id === grant.extends && g.grant.resource === grant.resource
@@ -61419,7 +61454,29 @@ ${issued.delivery.body}`
       ...options.appBotId !== void 0 ? { appBotId: options.appBotId } : {}
     });
     if (decision.outcome !== "approved")
-      return refuse(`approval not confirmed: ${decision.reasons.join("; ")}`);
+      return no(`approval not confirmed: ${decision.reasons.join("; ")}`);
+    confirmed.add(grant.id);
+    return { number, added, pr, decision };
+  }
+  async function refuse(grant, path6, why) {
+    log(`  refused: ${why}`);
+    const to = grant.status === "pending" ? "denied" : "revoked";
+    const next = must(transition(grant, to, { end_reason: `refused: ${why}` }, clock.now()));
+    const r = await save(
+      path6,
+      next,
+      `gatepass: refuse ${grant.resource}/${grant.id}`,
+      trailers(grant, "refused"),
+      archivePath(next)
+    );
+    if (r === "ok") record(grant, "refused");
+    return r;
+  }
+  async function verify(grant, path6, s) {
+    const now = clock.now();
+    const c = await confirmApproval(grant, path6, s);
+    if ("refused" in c) return refuse(grant, path6, c.refused);
+    const { number, added, pr, decision } = c;
     const next = must(
       transition(
         grant,

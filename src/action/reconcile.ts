@@ -11,8 +11,9 @@ import {
   parseGrant,
   serializeGrant,
 } from '../core/grant-file.js';
-import { transition } from '../core/grant-lifecycle.js';
-import { isTeam } from '../core/identity.js';
+import { sameRequest, transition } from '../core/grant-lifecycle.js';
+import { isTeam, sameLogin } from '../core/identity.js';
+import type { Decision } from '../core/review.js';
 import { parseTimestamp } from '../core/timestamp.js';
 import type { PolicySet, Resource } from '../core/policy.js';
 import { loadPolicies } from '../core/policy-load.js';
@@ -32,7 +33,7 @@ import {
   type GrantEvent,
 } from '../core/trailers.js';
 import type { GitRepo } from '../git/git-repo.js';
-import { redactTokens, type GitHubClient } from '../github/github-client.js';
+import { redactTokens, type GitHubClient, type PullRequestInfo } from '../github/github-client.js';
 import { getProvider } from '../providers/index.js';
 import type { LiveAccess, Provider, ProviderContext } from '../providers/provider.js';
 
@@ -213,6 +214,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
   }
 
   const failed = new Set<string>();
+  /** Grants whose approval this run confirmed through the API (a later step may rely on it). */
+  const confirmed = new Set<string>();
   let conflicts = 0;
   // Each grant takes at most 4 steps (verify, issue, revoke, archive) plus re-plans after conflicts.
   const limit = state.grants.length * 6 + maxPush + 10;
@@ -392,6 +395,12 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
         return r;
       }
       case 'issue': {
+        // Approved in an earlier run (a scheduled start, a resumed crash) or written on the
+        // branch by hand: the approval is confirmed again before any credential exists.
+        if (!confirmed.has(grant.id)) {
+          const c = await confirmApproval(grant, path, s);
+          if ('refused' in c) return refuse(grant, path, c.refused);
+        }
         const resource = await resourceFor(grant, s.policies);
         const provider = providerFor(resource.provider);
         const ctx = context(resource, live);
@@ -445,62 +454,65 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
   }
 
   /**
-   * Threat #5: a grant file on the default branch is approved only if it arrived through a
-   * merged pull request that changed exactly that file, whose reviews on its final head satisfy
-   * the policy it was judged against, with team memberships looked up now (threat #8).
+   * Threat #5: a grant on the default branch is trusted only if it arrived through a merged pull
+   * request that changed exactly that file, whose reviews on its final head satisfy the policy
+   * of the default branch it was merged into, with team memberships looked up now (threat #8),
+   * whose request is still what was merged (nothing widened by a later push), and whose
+   * requester login really is the account its id names (policy matches logins, providers act on
+   * ids). Returns the reason to refuse, or the confirmed approval.
    */
-  async function verify(grant: Grant, path: string, s: State): Promise<'ok' | 'rejected'> {
-    const now = clock.now();
-    const refuse = async (why: string) => {
-      log(`  refused: ${why}`);
-      const next = must(transition(grant, 'denied', { end_reason: `refused: ${why}` }, now));
-      const r = await save(
-        path,
-        next,
-        `gatepass: refuse ${grant.resource}/${grant.id}`,
-        trailers(grant, 'refused'),
-        archivePath(next),
-      );
-      if (r === 'ok') record(grant, 'refused');
-      return r;
-    };
+  async function confirmApproval(
+    grant: Grant,
+    path: string,
+    s: State,
+  ): Promise<
+    { refused: string } | { number: number; added: string; pr: PullRequestInfo; decision: Decision }
+  > {
+    const no = (refused: string) => ({ refused });
     const added = await repo.addedIn('HEAD', path);
-    if (!added) return refuse('no commit on the default branch adds this file');
+    if (!added) return no('no commit on the default branch adds this file');
+    const merged = parseGrant((await repo.showFile(added, path)) ?? '', path);
+    if (!merged.ok || !sameRequest(merged.value, grant))
+      return no(`the request is no longer what commit ${added.slice(0, 7)} merged`);
     const message = await repo.commitMessage(added);
     const number = parseTrailers(message)?.pullRequest ?? grant.source.pull_request;
     if (number === undefined)
-      return refuse(`commit ${added.slice(0, 7)} added it without a pull request`);
-    let pr;
+      return no(`commit ${added.slice(0, 7)} added it without a pull request`);
+    let pr: PullRequestInfo;
     try {
       pr = await github.pullRequest(number);
     } catch (e) {
       if (e instanceof GitHubApiError && e.status === 404)
-        return refuse(`pull request #${number} does not exist`);
+        return no(`pull request #${number} does not exist`);
       throw e;
     }
-    if (!pr.merged) return refuse(`pull request #${number} was not merged`);
+    if (!pr.merged) return no(`pull request #${number} was not merged`);
     if (pr.merge_commit_sha !== added)
-      return refuse(
-        `commit ${added.slice(0, 7)} that added the file is not the merge of #${number}`,
-      );
-    if (pr.base_ref !== branch) return refuse(`#${number} was merged into ${pr.base_ref}`);
-    const files = await github.pullRequestFiles(number);
-    if (files.length !== 1 || files[0]!.filename !== path)
-      return refuse(`#${number} must change exactly this grant file, it changed ${files.length}`);
+      return no(`commit ${added.slice(0, 7)} that added the file is not the merge of #${number}`);
+    if (pr.base_ref !== branch) return no(`#${number} was merged into ${pr.base_ref}`);
     if (
       !(await repo.revParse(grant.policy_commit)) ||
       !(await repo.isAncestor(grant.policy_commit, 'HEAD'))
     )
-      return refuse(
+      return no(
         `its policy commit ${grant.policy_commit.slice(0, 7)} is not on the default branch`,
       );
-    const resource = (await readPolicies(repo, grant.policy_commit)).policies.resources.get(
-      grant.resource,
-    );
-    if (!resource)
-      return refuse(
-        `no valid policy for "${grant.resource}" at ${grant.policy_commit.slice(0, 7)}`,
+    // The policy the branch had when the request was merged, not one the request names: a
+    // hand-made grant file could name an older, looser policy commit.
+    const policyAt = `${added}^1`;
+    const [files, login, policies] = await Promise.all([
+      github.pullRequestFiles(number),
+      github.loginForId(grant.requester.id),
+      readPolicies(repo, policyAt),
+    ]);
+    if (files.length !== 1 || files[0]!.filename !== path)
+      return no(`#${number} must change exactly this grant file, it changed ${files.length}`);
+    if (login === null || !sameLogin(login, grant.requester.login))
+      return no(
+        `the requester's account ${grant.requester.id} is ${login === null ? 'gone' : `@${login}`}, not @${grant.requester.login}`,
       );
+    const resource = policies.policies.resources.get(grant.resource);
+    if (!resource) return no(`no valid policy for "${grant.resource}" when it was merged`);
     const teams = [
       ...resource.approvers,
       ...resource.requesters,
@@ -513,13 +525,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
     ]);
     const decision = decide({
       resource,
-      grant,
+      grant: merged.value,
       reviews,
       memberships,
       headSha: pr.head_sha,
       // Judged as at the merge, when the approval took effect: the request's TTL and any
       // auto-approve rule are about that moment, not about when this run happens to start.
-      now: parseTimestamp(pr.merged_at ?? '') ?? now,
+      now: parseTimestamp(pr.merged_at ?? '') ?? clock.now(),
       ...(grant.extends
         ? {
             extending:
@@ -531,7 +543,34 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
       ...(options.appBotId !== undefined ? { appBotId: options.appBotId } : {}),
     });
     if (decision.outcome !== 'approved')
-      return refuse(`approval not confirmed: ${decision.reasons.join('; ')}`);
+      return no(`approval not confirmed: ${decision.reasons.join('; ')}`);
+    confirmed.add(grant.id);
+    return { number, added, pr, decision };
+  }
+
+  /** Ends a grant gatepass must not act on, with the reason, in one commit (event `refused`). */
+  async function refuse(grant: Grant, path: string, why: string): Promise<'ok' | 'rejected'> {
+    log(`  refused: ${why}`);
+    // A pending request is denied; an approved one (written on the branch without gatepass's
+    // own confirmation) is revoked before anything is issued.
+    const to = grant.status === 'pending' ? 'denied' : 'revoked';
+    const next = must(transition(grant, to, { end_reason: `refused: ${why}` }, clock.now()));
+    const r = await save(
+      path,
+      next,
+      `gatepass: refuse ${grant.resource}/${grant.id}`,
+      trailers(grant, 'refused'),
+      archivePath(next),
+    );
+    if (r === 'ok') record(grant, 'refused');
+    return r;
+  }
+
+  async function verify(grant: Grant, path: string, s: State): Promise<'ok' | 'rejected'> {
+    const now = clock.now();
+    const c = await confirmApproval(grant, path, s);
+    if ('refused' in c) return refuse(grant, path, c.refused);
+    const { number, added, pr, decision } = c;
     const next = must(
       transition(
         grant,

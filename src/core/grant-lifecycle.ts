@@ -59,3 +59,32 @@ export function transition(
   const problems = grantProblems(next);
   return problems.length ? fail(...problems) : ok(next);
 }
+
+/** What was asked for and approved; only the request PR may set it, nothing later may change it. */
+export const REQUEST_FIELDS = [
+  'id',
+  'resource',
+  'requester',
+  'duration',
+  'justification',
+  'ticket',
+  'source',
+  'policy_commit',
+  'requested_at',
+  'start_at',
+  'extends',
+  'break_glass',
+] as const satisfies readonly (keyof Grant)[];
+
+/** Whether two versions of a grant ask for exactly the same thing (status and story aside). */
+export function sameRequest(a: Grant, b: Grant): boolean {
+  return REQUEST_FIELDS.every((k) => canonical(a[k]) === canonical(b[k]));
+}
+
+/** JSON with sorted keys, so key order in a hand-written file does not matter. */
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => p.localeCompare(q)))
+      : x,
+  );

@@ -134,7 +134,7 @@ export function planReconcile(
       steps.push({ kind: 'verify', path, grant });
       continue;
     }
-    const started = issueStartedAt(grant);
+    const started = issueStartedAt(grant, now);
     const requested = grant.revoke_requested;
     if (requested) {
       steps.push({
@@ -263,10 +263,16 @@ export function planReconcile(
 }
 
 /** When an issue attempt was committed as started, or null. */
-export function issueStartedAt(grant: Grant): number | null {
+export function issueStartedAt(grant: Grant, now?: Date): number | null {
   const v = grant.issued?.[ISSUE_STARTED_AT];
   if (grant.status !== 'approved' || typeof v !== 'string') return null;
-  return parseTimestamp(v)?.getTime() ?? null;
+  const t = parseTimestamp(v)?.getTime();
+  if (t === undefined) return null;
+  // The action writes the marker between the approval and now; anything else was not written
+  // by it, and must not anchor a window (a marker in 2031 would give years of access).
+  const approved = parseTimestamp(grant.approval?.approved_at ?? '')?.getTime();
+  if (approved === undefined || t < approved || (now && t > now.getTime())) return null;
+  return t;
 }
 
 /** One line per step, for logs, the dry run and the CLI. */

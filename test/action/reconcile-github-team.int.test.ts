@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, it } from '@jest/globals';
 import nock from 'nock';
-import { account, simpleUser, teamMembership } from '../helpers/github-fixtures.js';
+import { simpleUser, teamMembership } from '../helpers/github-fixtures.js';
 import { enableContractChecks } from '../helpers/openapi.js';
 import {
   alice,
@@ -46,7 +46,6 @@ it('github-team end to end: a crash after adding the member still removes the me
   const grant = pendingGrant(repo, 1, { resource: 'sre-team' });
   const sha = await landGrant(repo, grant, 1001);
   mockMergedPr(grant, 1001, sha);
-  nock(API).persist().get(`/user/${alice.id}`).reply(200, account(alice.login, alice.id));
   nock(API)
     .persist()
     .get('/orgs/acme/teams/sre/members')

@@ -1,10 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import nock from 'nock';
 import { type CrashPoint } from '../../src/action/reconcile.js';
-import { grantPath } from '../../src/core/grant-file.js';
+import { grantPath, serializeGrant } from '../../src/core/grant-file.js';
+import type { Grant } from '../../src/core/grant.js';
 import { enableContractChecks } from '../helpers/openapi.js';
 import {
+  alice,
   API,
+  bob,
   clockAt,
   eventsOnMain,
   FakeProvider,
@@ -388,5 +391,70 @@ describe('reconcile: faults', () => {
     });
     expect(fix.result.drift.map((d) => d.removed)).toEqual([true]);
     expect(fake.world.has('req-77')).toBe(false);
+  });
+});
+
+describe('reconcile: nothing is issued that gatepass did not confirm (threat #5, review findings)', () => {
+  async function pushStraightToMain(path: string, text: string): Promise<void> {
+    const clone = await repo.cloneAgain(`push-${Math.random().toString(36).slice(2)}`);
+    repo.write(path, text, clone.dir);
+    await clone.add(['.']);
+    await clone.commit('Edit a grant by hand');
+    expect(await clone.push('origin', 'main')).toBe('ok');
+  }
+
+  it("refuses a grant whose requester login is not the account its id names (borrowing carol's rights)", async () => {
+    const grant = pendingGrant(repo, 1, { requester: { login: 'carol', id: alice.id } });
+    const sha = await landGrant(repo, grant, 1001);
+    mockMergedPr(grant, 1001, sha, { requesterLogin: 'alice' });
+    const { result } = await runOnce(repo, { clock: clockAt('2030-01-01T10:06:00Z'), provider });
+    expect(result.events.map((e) => e.event)).toEqual(['refused']);
+    expect(fake.calls).toEqual([]);
+    expect((await grantOnMain(repo, 'req-1'))?.grant.end_reason).toMatch(/is @alice, not @carol/);
+  });
+
+  it('refuses a request widened by a push after its approved merge', async () => {
+    const grant = pendingGrant(repo, 1);
+    const sha = await landGrant(repo, grant, 1001);
+    mockMergedPr(grant, 1001, sha);
+    await pushStraightToMain(
+      grantPath('prod-db', 'req-1'),
+      serializeGrant({ ...grant, duration: grant.duration * 2 }),
+    );
+    const { result } = await runOnce(repo, { clock: clockAt('2030-01-01T10:06:00Z'), provider });
+    expect(result.events.map((e) => e.event)).toEqual(['refused']);
+    expect(fake.calls).toEqual([]);
+    expect((await grantOnMain(repo, 'req-1'))?.grant.end_reason).toMatch(
+      /no longer what commit .* merged/,
+    );
+  });
+
+  it('never issues a grant written on main as already approved', async () => {
+    const forged: Grant = {
+      ...pendingGrant(repo, 1),
+      status: 'approved',
+      approval: {
+        approved_at: '2030-01-01T10:01:00Z',
+        rule: 'reviews',
+        approvers: [{ ...bob, review_id: 1 }],
+      },
+    };
+    await landGrant(repo, forged, null);
+    mockMergedPr(forged, 1001, 'f'.repeat(40));
+    const { result } = await runOnce(repo, { clock: clockAt('2030-01-01T10:06:00Z'), provider });
+    expect(result.events.map((e) => e.event)).toEqual(['refused']);
+    expect(fake.calls).toEqual([]);
+    expect((await grantOnMain(repo, 'req-1'))?.grant.status).toBe('revoked');
+  });
+
+  it('refuses a request file that carries an issue marker of its own (years of access)', async () => {
+    const text = serializeGrant(pendingGrant(repo, 1)).replace(
+      /^requested_at: .*$/m,
+      (l) => `${l}\nissued:\n  issue_started_at: '2031-01-01T00:00:00Z'`,
+    );
+    await pushStraightToMain(grantPath('prod-db', 'req-1'), text);
+    const { result } = await runOnce(repo, { clock: clockAt('2030-01-01T10:06:00Z'), provider });
+    expect(result.problems.map((p) => p.message).join('\n')).toMatch(/issued/);
+    expect(fake.calls).toEqual([]);
   });
 });

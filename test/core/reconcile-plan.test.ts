@@ -4,6 +4,7 @@ import { grantPath, serializeGrant } from '../../src/core/grant-file.js';
 import type { PolicySet } from '../../src/core/policy.js';
 import {
   describeStep,
+  issueStartedAt,
   planReconcile,
   readGrantFiles,
   START_WINDOW,
@@ -166,5 +167,23 @@ describe('readGrantFiles', () => {
     expect(r.grants.map((g) => g.grant.id)).toEqual(['req-1']);
     expect(r.problems).toHaveLength(1);
     expect(r.problems[0]?.file).toBe('grants/prod-db/req-2.yaml');
+  });
+});
+
+describe('issueStartedAt', () => {
+  const marked = (started: string) => approved({ issued: { issue_started_at: started } });
+  it('trusts a marker the action could have written: after the approval, not in the future', () => {
+    const now = at('2030-01-01T10:10:00Z');
+    expect(issueStartedAt(marked('2030-01-01T10:06:00Z'), now)).toBe(
+      Date.parse('2030-01-01T10:06:00Z'),
+    );
+  });
+  it('ignores a marker from the future or from before the approval, which would anchor a forged window', () => {
+    const now = at('2030-01-01T10:10:00Z');
+    expect(issueStartedAt(marked('2031-01-01T00:00:00Z'), now)).toBeNull();
+    expect(issueStartedAt(marked('2029-12-31T00:00:00Z'), now)).toBeNull();
+    // The plan then issues afresh, for the grant's own duration from now.
+    const p = plan([marked('2031-01-01T00:00:00Z')], '2030-01-01T10:10:00Z');
+    expect(p.steps[0]).toMatchObject({ kind: 'issue', resume: false });
   });
 });

@@ -14,7 +14,7 @@ import { GitHubClient } from '../../src/github/github-client.js';
 import { createOctokit } from '../../src/github/octokit.js';
 import type { Issued, LiveAccess, Provider } from '../../src/providers/provider.js';
 import { initAccessRepo, type AccessRepoFixture } from './git.js';
-import { prFile, pullRequest, review } from './github-fixtures.js';
+import { account, prFile, pullRequest, review } from './github-fixtures.js';
 import { exampleResponse } from './openapi.js';
 
 export const API = 'https://api.github.com';
@@ -106,41 +106,48 @@ export function mockMergedPr(
     /** When the approving review was submitted (default: long before T0). */
     reviewedAt?: string;
     mergedAt?: string;
+    /** The login GitHub has for the requester's id (default: the grant's). */
+    requesterLogin?: string;
   } = {},
 ): nock.Scope {
   const path = grantPath(grant.resource, grant.id);
-  return nock(API)
-    .persist()
-    .get(`${REPO_PATH}/pulls/${pr}`)
-    .reply(
-      200,
-      pullRequest({
-        number: pr,
-        head_sha: PR_HEAD,
-        author: { login: 'gatepass[bot]', id: 9999, type: 'Bot' },
-        state: 'closed',
-        merged: o.merged ?? true,
-        merge_commit_sha: mergeSha,
-        merged_at: o.mergedAt ?? MERGED_AT,
-      }),
-    )
-    .get(`${REPO_PATH}/pulls/${pr}/files`)
-    .query(true)
-    .reply(
-      200,
-      (o.files ?? [path]).map((f) => prFile(f)),
-    )
-    .get(`${REPO_PATH}/pulls/${pr}/reviews`)
-    .query(true)
-    .reply(200, [
-      review({
-        id: 7000 + pr,
-        user: o.reviewer ?? bob,
-        state: 'APPROVED',
-        commit_id: PR_HEAD,
-        ...(o.reviewedAt ? { submitted_at: o.reviewedAt } : {}),
-      }),
-    ]);
+  return (
+    nock(API)
+      .persist()
+      .get(`${REPO_PATH}/pulls/${pr}`)
+      .reply(
+        200,
+        pullRequest({
+          number: pr,
+          head_sha: PR_HEAD,
+          author: { login: 'gatepass[bot]', id: 9999, type: 'Bot' },
+          state: 'closed',
+          merged: o.merged ?? true,
+          merge_commit_sha: mergeSha,
+          merged_at: o.mergedAt ?? MERGED_AT,
+        }),
+      )
+      .get(`${REPO_PATH}/pulls/${pr}/files`)
+      .query(true)
+      .reply(
+        200,
+        (o.files ?? [path]).map((f) => prFile(f)),
+      )
+      .get(`${REPO_PATH}/pulls/${pr}/reviews`)
+      .query(true)
+      .reply(200, [
+        review({
+          id: 7000 + pr,
+          user: o.reviewer ?? bob,
+          state: 'APPROVED',
+          commit_id: PR_HEAD,
+          ...(o.reviewedAt ? { submitted_at: o.reviewedAt } : {}),
+        }),
+      ])
+      // The action checks that the requester's login is the account its id names.
+      .get(`/user/${grant.requester.id}`)
+      .reply(200, account(o.requesterLogin ?? grant.requester.login, grant.requester.id))
+  );
 }
 
 /** Retry and throttling off unless a test is about them (throttling spaces writes by seconds). */
