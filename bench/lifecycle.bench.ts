@@ -46,6 +46,7 @@ export const MINIMUM: Record<string, string[]> = {
     'GET /repos/{o}/{r}/git/ref/heads/main — policy commit now (policies cached by it)',
     'GET /orgs/{org}/teams/{team}/members — requester still eligible (no reviews: approvers not needed)',
     'GET /repos/{o}/{r}/pulls/{n}/reviews — none yet, but they must be read',
+    'GET /repos/{o}/{r}/issues/{issue} — its author must be the grant’s requester (branch edits)',
     'POST /repos/{o}/{r}/check-runs — gatepass/approval in progress',
   ],
   'approval (review → decision → merge → notices)': [
@@ -54,6 +55,7 @@ export const MINIMUM: Record<string, string[]> = {
     'GET /repos/{o}/{r}/contents/grants/…?ref=head',
     'GET /repos/{o}/{r}/git/ref/heads/main — policy commit (policies cached by it)',
     'GET /repos/{o}/{r}/pulls/{n}/reviews',
+    'GET /repos/{o}/{r}/issues/{issue} — its author must be the grant’s requester (branch edits)',
     'GET /orgs/{org}/teams/{team}/members — requester still eligible, now',
     'GET /orgs/{org}/teams/{team}/members — approver memberships, now',
     'POST /repos/{o}/{r}/check-runs — success',
@@ -135,7 +137,7 @@ export function roundTrips(calls: readonly Timed[]): number {
 /** Minimum sequential round trips for the approval step (see MINIMUM): what must wait for what. */
 const MINIMUM_REVIEW_TRIPS = [
   '1. GET the pull request (open? its head)',
-  '2. in parallel: files, reviews, main ref (policies cached by commit)',
+  '2. in parallel: files, reviews, main ref (policies cached by commit), the issue named by the branch',
   '3. in parallel: the grant at the head and team memberships (the resource is in the file path)',
   '4. check run',
   '5. merge at the decided head',

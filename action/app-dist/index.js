@@ -12284,13 +12284,13 @@ var require_headers = __commonJS({
           return this.#headersList[kHeadersSortedMap];
         }
         const headers = [];
-        const names = this.#headersList.toSortedArray();
+        const names2 = this.#headersList.toSortedArray();
         const cookies = this.#headersList.cookies;
         if (cookies === null || cookies.length === 1) {
-          return this.#headersList[kHeadersSortedMap] = names;
+          return this.#headersList[kHeadersSortedMap] = names2;
         }
-        for (let i = 0; i < names.length; ++i) {
-          const { 0: name2, 1: value } = names[i];
+        for (let i = 0; i < names2.length; ++i) {
+          const { 0: name2, 1: value } = names2[i];
           if (name2 === "set-cookie") {
             for (let j = 0; j < cookies.length; ++j) {
               headers.push([name2, cookies[j]]);
@@ -25637,9 +25637,9 @@ var require_cjs2 = __commonJS({
         writable: true
       });
     }
-    function copyOwnPropertiesStrict(value, clone, state, names, start, assignable) {
-      for (let index = start; index < names.length; ++index) {
-        copyOwnDescriptor(value, clone, names[index], state, assignable);
+    function copyOwnPropertiesStrict(value, clone, state, names2, start, assignable) {
+      for (let index = start; index < names2.length; ++index) {
+        copyOwnDescriptor(value, clone, names2[index], state, assignable);
       }
       for (const symbol of Object.getOwnPropertySymbols(value)) {
         copyOwnDescriptor(value, clone, symbol, state, assignable);
@@ -25782,9 +25782,9 @@ var require_cjs2 = __commonJS({
       const clone = copyPrimitiveWrapper(string, state);
       state.cache.set(string, clone);
       const { length } = string;
-      const names = Object.getOwnPropertyNames(string);
-      const start = names[length] === "length" ? length + 1 : length;
-      return copyOwnPropertiesStrict(string, clone, state, names, start, false);
+      const names2 = Object.getOwnPropertyNames(string);
+      const start = names2[length] === "length" ? length + 1 : length;
+      return copyOwnPropertiesStrict(string, clone, state, names2, start, false);
     }
     var DEFAULT_MAX_DEPTH = 1e3;
     function createDefaultCache() {
@@ -39188,10 +39188,10 @@ var require_code = __commonJS({
       }
       get names() {
         var _a;
-        return (_a = this._names) !== null && _a !== void 0 ? _a : this._names = this._items.reduce((names, c) => {
+        return (_a = this._names) !== null && _a !== void 0 ? _a : this._names = this._items.reduce((names2, c) => {
           if (c instanceof Name)
-            names[c.str] = (names[c.str] || 0) + 1;
-          return names;
+            names2[c.str] = (names2[c.str] || 0) + 1;
+          return names2;
         }, {});
       }
     };
@@ -39517,11 +39517,11 @@ var require_codegen = __commonJS({
         const rhs = this.rhs === void 0 ? "" : ` = ${this.rhs}`;
         return `${varKind} ${this.name}${rhs};` + _n;
       }
-      optimizeNames(names, constants3) {
-        if (!names[this.name.str])
+      optimizeNames(names2, constants3) {
+        if (!names2[this.name.str])
           return;
         if (this.rhs)
-          this.rhs = optimizeExpr(this.rhs, names, constants3);
+          this.rhs = optimizeExpr(this.rhs, names2, constants3);
         return this;
       }
       get names() {
@@ -39538,15 +39538,15 @@ var require_codegen = __commonJS({
       render({ _n }) {
         return `${this.lhs} = ${this.rhs};` + _n;
       }
-      optimizeNames(names, constants3) {
-        if (this.lhs instanceof code_1.Name && !names[this.lhs.str] && !this.sideEffects)
+      optimizeNames(names2, constants3) {
+        if (this.lhs instanceof code_1.Name && !names2[this.lhs.str] && !this.sideEffects)
           return;
-        this.rhs = optimizeExpr(this.rhs, names, constants3);
+        this.rhs = optimizeExpr(this.rhs, names2, constants3);
         return this;
       }
       get names() {
-        const names = this.lhs instanceof code_1.Name ? {} : { ...this.lhs.names };
-        return addExprNames(names, this.rhs);
+        const names2 = this.lhs instanceof code_1.Name ? {} : { ...this.lhs.names };
+        return addExprNames(names2, this.rhs);
       }
     };
     var AssignOp = class extends Assign {
@@ -39602,8 +39602,8 @@ var require_codegen = __commonJS({
       optimizeNodes() {
         return `${this.code}` ? this : void 0;
       }
-      optimizeNames(names, constants3) {
-        this.code = optimizeExpr(this.code, names, constants3);
+      optimizeNames(names2, constants3) {
+        this.code = optimizeExpr(this.code, names2, constants3);
         return this;
       }
       get names() {
@@ -39632,20 +39632,20 @@ var require_codegen = __commonJS({
         }
         return nodes.length > 0 ? this : void 0;
       }
-      optimizeNames(names, constants3) {
+      optimizeNames(names2, constants3) {
         const { nodes } = this;
         let i = nodes.length;
         while (i--) {
           const n = nodes[i];
-          if (n.optimizeNames(names, constants3))
+          if (n.optimizeNames(names2, constants3))
             continue;
-          subtractNames(names, n.names);
+          subtractNames(names2, n.names);
           nodes.splice(i, 1);
         }
         return nodes.length > 0 ? this : void 0;
       }
       get names() {
-        return this.nodes.reduce((names, n) => addNames(names, n.names), {});
+        return this.nodes.reduce((names2, n) => addNames(names2, n.names), {});
       }
     };
     var BlockNode = class extends ParentNode {
@@ -39690,20 +39690,20 @@ var require_codegen = __commonJS({
           return void 0;
         return this;
       }
-      optimizeNames(names, constants3) {
+      optimizeNames(names2, constants3) {
         var _a;
-        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants3);
-        if (!(super.optimizeNames(names, constants3) || this.else))
+        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names2, constants3);
+        if (!(super.optimizeNames(names2, constants3) || this.else))
           return;
-        this.condition = optimizeExpr(this.condition, names, constants3);
+        this.condition = optimizeExpr(this.condition, names2, constants3);
         return this;
       }
       get names() {
-        const names = super.names;
-        addExprNames(names, this.condition);
+        const names2 = super.names;
+        addExprNames(names2, this.condition);
         if (this.else)
-          addNames(names, this.else.names);
-        return names;
+          addNames(names2, this.else.names);
+        return names2;
       }
     };
     If.kind = "if";
@@ -39718,10 +39718,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.iteration})` + super.render(opts);
       }
-      optimizeNames(names, constants3) {
-        if (!super.optimizeNames(names, constants3))
+      optimizeNames(names2, constants3) {
+        if (!super.optimizeNames(names2, constants3))
           return;
-        this.iteration = optimizeExpr(this.iteration, names, constants3);
+        this.iteration = optimizeExpr(this.iteration, names2, constants3);
         return this;
       }
       get names() {
@@ -39742,8 +39742,8 @@ var require_codegen = __commonJS({
         return `for(${varKind} ${name2}=${from}; ${name2}<${to}; ${name2}++)` + super.render(opts);
       }
       get names() {
-        const names = addExprNames(super.names, this.from);
-        return addExprNames(names, this.to);
+        const names2 = addExprNames(super.names, this.from);
+        return addExprNames(names2, this.to);
       }
     };
     var ForIter = class extends For {
@@ -39757,10 +39757,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.varKind} ${this.name} ${this.loop} ${this.iterable})` + super.render(opts);
       }
-      optimizeNames(names, constants3) {
-        if (!super.optimizeNames(names, constants3))
+      optimizeNames(names2, constants3) {
+        if (!super.optimizeNames(names2, constants3))
           return;
-        this.iterable = optimizeExpr(this.iterable, names, constants3);
+        this.iterable = optimizeExpr(this.iterable, names2, constants3);
         return this;
       }
       get names() {
@@ -39802,20 +39802,20 @@ var require_codegen = __commonJS({
         (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNodes();
         return this;
       }
-      optimizeNames(names, constants3) {
+      optimizeNames(names2, constants3) {
         var _a, _b;
-        super.optimizeNames(names, constants3);
-        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants3);
-        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names, constants3);
+        super.optimizeNames(names2, constants3);
+        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names2, constants3);
+        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names2, constants3);
         return this;
       }
       get names() {
-        const names = super.names;
+        const names2 = super.names;
         if (this.catch)
-          addNames(names, this.catch.names);
+          addNames(names2, this.catch.names);
         if (this.finally)
-          addNames(names, this.finally.names);
-        return names;
+          addNames(names2, this.finally.names);
+        return names2;
       }
     };
     var Catch = class extends BlockNode {
@@ -40099,15 +40099,15 @@ var require_codegen = __commonJS({
       }
     };
     exports2.CodeGen = CodeGen;
-    function addNames(names, from) {
+    function addNames(names2, from) {
       for (const n in from)
-        names[n] = (names[n] || 0) + (from[n] || 0);
-      return names;
+        names2[n] = (names2[n] || 0) + (from[n] || 0);
+      return names2;
     }
-    function addExprNames(names, from) {
-      return from instanceof code_1._CodeOrName ? addNames(names, from.names) : names;
+    function addExprNames(names2, from) {
+      return from instanceof code_1._CodeOrName ? addNames(names2, from.names) : names2;
     }
-    function optimizeExpr(expr, names, constants3) {
+    function optimizeExpr(expr, names2, constants3) {
       if (expr instanceof code_1.Name)
         return replaceName(expr);
       if (!canOptimize(expr))
@@ -40123,18 +40123,18 @@ var require_codegen = __commonJS({
       }, []));
       function replaceName(n) {
         const c = constants3[n.str];
-        if (c === void 0 || names[n.str] !== 1)
+        if (c === void 0 || names2[n.str] !== 1)
           return n;
-        delete names[n.str];
+        delete names2[n.str];
         return c;
       }
       function canOptimize(e) {
-        return e instanceof code_1._Code && e._items.some((c) => c instanceof code_1.Name && names[c.str] === 1 && constants3[c.str] !== void 0);
+        return e instanceof code_1._Code && e._items.some((c) => c instanceof code_1.Name && names2[c.str] === 1 && constants3[c.str] !== void 0);
       }
     }
-    function subtractNames(names, from) {
+    function subtractNames(names2, from) {
       for (const n in from)
-        names[n] = (names[n] || 0) - (from[n] || 0);
+        names2[n] = (names2[n] || 0) - (from[n] || 0);
     }
     function not(x) {
       return typeof x == "boolean" || typeof x == "number" || x === null ? !x : (0, code_1._)`!${par(x)}`;
@@ -40332,7 +40332,7 @@ var require_names = __commonJS({
     "use strict";
     Object.defineProperty(exports2, "__esModule", { value: true });
     var codegen_1 = require_codegen();
-    var names = {
+    var names2 = {
       // validation function arguments
       data: new codegen_1.Name("data"),
       // data passed to validation function
@@ -40361,7 +40361,7 @@ var require_names = __commonJS({
       jsonLen: new codegen_1.Name("jsonLen"),
       jsonPart: new codegen_1.Name("jsonPart")
     };
-    exports2.default = names;
+    exports2.default = names2;
   }
 });
 
@@ -51097,11 +51097,11 @@ function merge2(defaults, route, options2) {
 }
 function addQueryParameters(url, parameters) {
   const separator = /\?/.test(url) ? "&" : "?";
-  const names = Object.keys(parameters);
-  if (names.length === 0) {
+  const names2 = Object.keys(parameters);
+  if (names2.length === 0) {
     return url;
   }
-  return url + separator + names.map((name2) => {
+  return url + separator + names2.map((name2) => {
     if (name2 === "q") {
       return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
     }
@@ -57903,6 +57903,28 @@ var GitHubClient = class {
       })
     );
   }
+  /** An issue of the access repo; null when there is none, or GitHub no longer knows its author. */
+  async issue(issue_number) {
+    try {
+      const { data } = await this.call(
+        `get issue #${issue_number}`,
+        () => this.octokit.request("GET /repos/{owner}/{repo}/issues/{issue_number}", {
+          ...this.repoRef,
+          issue_number
+        })
+      );
+      if (!data.user) return null;
+      return {
+        number: data.number,
+        user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
+        state: data.state === "open" ? "open" : "closed"
+      };
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 404 || status === 410) return null;
+      throw e;
+    }
+  }
   /** Opens an issue in the access repo; returns its number. */
   async createIssue(o) {
     const { data } = await this.call(
@@ -59867,22 +59889,61 @@ function requestPrScope(files) {
   }
   return { ok: false, problems };
 }
-function grantMatchesPr(grant, pr, file) {
+var REQUEST_BRANCH = new RegExp(`^${BRANCH_PREFIX}req-([1-9][0-9]*)(?:-ext-[1-9][0-9]*)?$`);
+function requestIssueOf(headRef) {
+  const m = headRef === void 0 ? null : REQUEST_BRANCH.exec(headRef);
+  return m ? Number(m[1]) : null;
+}
+var names = (p) => `@${p.login} (id ${p.id})`;
+function grantMatchesPr(grant, pr, file, issue2) {
   const problems = [];
   if (grant.status !== "pending")
     problems.push({ file, path: "status", message: `a request is pending, not ${grant.status}` });
-  if (pr.user.type === "Bot") {
-    if (pr.head_ref !== void 0 && pr.head_ref !== requestBranch(grant.id))
+  if (pr.user.type !== "Bot") {
+    if (pr.user.id !== grant.requester.id || !sameLogin(pr.user.login, grant.requester.login))
       problems.push({
         file,
-        path: "id",
-        message: `grant ${grant.id} does not belong on branch ${pr.head_ref}`
+        path: "requester",
+        message: `${names(pr.user)} opened the pull request, so the grant must name them as requester, not ${names(grant.requester)}`
       });
-  } else if (pr.user.id !== grant.requester.id)
+    return problems;
+  }
+  if (pr.head_ref !== requestBranch(grant.id)) {
+    problems.push({
+      file,
+      path: "id",
+      message: pr.head_ref === void 0 ? `the branch of the pull request is unknown, so grant ${grant.id} cannot be tied to it` : `grant ${grant.id} does not belong on branch ${pr.head_ref}`
+    });
+    return problems;
+  }
+  const number = requestIssueOf(pr.head_ref);
+  if (number === null) {
+    problems.push({
+      file,
+      path: "id",
+      message: `branch ${pr.head_ref} is not a request branch (${BRANCH_PREFIX}req-<issue>)`
+    });
+    return problems;
+  }
+  if (grant.source.issue !== number) {
+    problems.push({
+      file,
+      path: "source.issue",
+      message: `branch ${pr.head_ref} was made for issue #${number}, but the grant says it comes from ${grant.source.issue === void 0 ? "no issue" : `issue #${grant.source.issue}`}`
+    });
+    return problems;
+  }
+  if (!issue2)
     problems.push({
       file,
       path: "requester",
-      message: `@${pr.user.login} opened the pull request, so the grant must name them as requester, not @${grant.requester.login}`
+      message: `issue #${number} cannot be read (or its author is gone), so the requester cannot be confirmed`
+    });
+  else if (issue2.user.id !== grant.requester.id || !sameLogin(issue2.user.login, grant.requester.login))
+    problems.push({
+      file,
+      path: "requester",
+      message: `issue #${number} was opened by ${names(issue2.user)}, so the grant must name them as requester, not ${names(grant.requester)}`
     });
   return problems;
 }
@@ -59896,10 +59957,12 @@ async function evaluatePullRequest(d, number) {
   if (!touchesGrants(files)) return "ignored";
   const scope = requestPrScope(files);
   if (!scope.ok) return refuse(d, pr, scope.problems);
-  const [file, policies, reviews] = await Promise.all([
+  const issueNumber = pr.user.type === "Bot" ? requestIssueOf(pr.head_ref) : null;
+  const [file, policies, reviews, issue2] = await Promise.all([
     client.file(scope.path, pr.head_sha),
     d.policies.atHead(d),
-    client.reviews(number)
+    client.reviews(number),
+    issueNumber === null ? Promise.resolve(null) : client.issue(issueNumber)
   ]);
   if (!file)
     return refuse(d, pr, [
@@ -59908,7 +59971,7 @@ async function evaluatePullRequest(d, number) {
   const parsed = parseGrant(file.text, scope.path);
   if (!parsed.ok) return refuse(d, pr, parsed.problems);
   const grant = parsed.value;
-  const mismatch = grantMatchesPr(grant, pr, scope.path);
+  const mismatch = grantMatchesPr(grant, pr, scope.path, issue2);
   if (mismatch.length) return refuse(d, pr, mismatch);
   const resource = policies.policies.resources.get(grant.resource);
   if (!resource)

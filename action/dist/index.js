@@ -45313,6 +45313,28 @@ var GitHubClient = class {
       })
     );
   }
+  /** An issue of the access repo; null when there is none, or GitHub no longer knows its author. */
+  async issue(issue_number) {
+    try {
+      const { data } = await this.call(
+        `get issue #${issue_number}`,
+        () => this.octokit.request("GET /repos/{owner}/{repo}/issues/{issue_number}", {
+          ...this.repoRef,
+          issue_number
+        })
+      );
+      if (!data.user) return null;
+      return {
+        number: data.number,
+        user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
+        state: data.state === "open" ? "open" : "closed"
+      };
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 404 || status === 410) return null;
+      throw e;
+    }
+  }
   /** Opens an issue in the access repo; returns its number. */
   async createIssue(o) {
     const { data } = await this.call(

@@ -8,7 +8,7 @@ import { formatTrailers } from '../core/trailers.js';
 import type { PullRequestInfo } from '../github/github-client.js';
 import { openFollowUpReview } from './break-glass.js';
 import { type Deps, membershipsFor } from './deps.js';
-import { grantMatchesPr, requestPrScope, touchesGrants } from './grant-pr.js';
+import { grantMatchesPr, requestIssueOf, requestPrScope, touchesGrants } from './grant-pr.js';
 import { decisionCheck, deniedComment, mergedComment, refusedCheck } from './messages.js';
 
 export type PrOutcome = 'ignored' | 'refused' | 'pending' | 'merged' | 'merge-refused' | 'denied';
@@ -27,11 +27,15 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
 
   const scope = requestPrScope(files);
   if (!scope.ok) return refuse(d, pr, scope.problems);
-  // Independent reads in one round trip: the decision waits on GitHub, not on itself.
-  const [file, policies, reviews] = await Promise.all([
+  // The app's PR names its issue in its branch, so the issue's author (who the requester must
+  // be) is read with the rest. Independent reads in one round trip: the decision waits on
+  // GitHub, not on itself.
+  const issueNumber = pr.user.type === 'Bot' ? requestIssueOf(pr.head_ref) : null;
+  const [file, policies, reviews, issue] = await Promise.all([
     client.file(scope.path, pr.head_sha),
     d.policies.atHead(d),
     client.reviews(number),
+    issueNumber === null ? Promise.resolve(null) : client.issue(issueNumber),
   ]);
   if (!file)
     return refuse(d, pr, [
@@ -40,7 +44,7 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
   const parsed = parseGrant(file.text, scope.path);
   if (!parsed.ok) return refuse(d, pr, parsed.problems);
   const grant = parsed.value;
-  const mismatch = grantMatchesPr(grant, pr, scope.path);
+  const mismatch = grantMatchesPr(grant, pr, scope.path, issue);
   if (mismatch.length) return refuse(d, pr, mismatch);
 
   const resource = policies.policies.resources.get(grant.resource);

@@ -27,6 +27,13 @@ export interface PullRequestInfo {
   head_ref?: string;
 }
 
+/** An issue (or a pull request: they share numbers), as far as deciding who opened it needs. */
+export interface IssueInfo {
+  number: number;
+  user: { login: string; id: number; type: string };
+  state: 'open' | 'closed';
+}
+
 export interface PullRequestFile {
   filename: string;
   status: string;
@@ -718,6 +725,30 @@ export class GitHubClient {
         body,
       }),
     );
+  }
+
+  /** An issue of the access repo; null when there is none, or GitHub no longer knows its author. */
+  async issue(issue_number: number): Promise<IssueInfo | null> {
+    try {
+      const { data } = await this.call(`get issue #${issue_number}`, () =>
+        this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}', {
+          ...this.repoRef,
+          issue_number,
+        }),
+      );
+      // A deleted account leaves `user: null`: nobody can be shown to be its author.
+      if (!data.user) return null;
+      return {
+        number: data.number,
+        user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
+        state: data.state === 'open' ? 'open' : 'closed',
+      };
+    } catch (e) {
+      // Gone (404) or transferred/deleted (410): there is no author to match.
+      const status = statusOf(e);
+      if (status === 404 || status === 410) return null;
+      throw e;
+    }
   }
 
   /** Opens an issue in the access repo; returns its number. */

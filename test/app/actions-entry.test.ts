@@ -13,6 +13,7 @@ import {
   alice,
   buildAccessRepo,
   buildProbot,
+  dave,
   issueEvent,
   NOW,
   reviewEvent,
@@ -67,6 +68,7 @@ const run = (env: Record<string, string>, at = NOW) =>
 
 /** The request PR for issue 42, opened through the server-mode app (same handlers). */
 async function openRequest() {
+  gh.fileIssue(42, dave);
   await buildProbot().receive(issueEvent({}));
   return gh.pullFor('gatepass/req-42')!;
 }

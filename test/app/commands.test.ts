@@ -24,6 +24,7 @@ const replies = () => gh.issue(42).comments.map((c) => c.body);
 const lastReply = () => replies().at(-1)!;
 
 async function openRequest(): Promise<FakePull> {
+  gh.fileIssue(42, dave);
   await probot.receive(issueEvent({}));
   return gh.pullFor('gatepass/req-42')!;
 }

@@ -24,6 +24,7 @@ useFakeAccessRepo((w) => ({ gh, probot } = w));
 
 /** The app turns issue 42 into its PR; the calls it made are forgotten. */
 async function requestPr(): Promise<FakePull> {
+  gh.fileIssue(42, dave);
   await probot.receive(issueEvent({}));
   gh.calls.length = 0;
   return gh.pullFor('gatepass/req-42')!;
@@ -78,7 +79,9 @@ describe('the approval decision on a grant PR', () => {
     console.log(
       `review submitted → approved + merged: ${gh.calls.length} API calls\n  ${gh.calls.join('\n  ')}`,
     );
-    expect(gh.calls.length).toBeLessThanOrEqual(14);
+    // 15: the request's issue is read (who the requester must be) alongside the grant file.
+    expect(gh.calls.length).toBeLessThanOrEqual(15);
+    expect(gh.calls).toContain('GET /repos/acme/access/issues/42');
   });
 
   it('reports a PR without enough approvals as in progress, never neutral', async () => {

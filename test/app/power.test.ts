@@ -38,6 +38,7 @@ useFakeAccessRepo(
 
 /** Issue 42 by `author` for prod-shell, and the PR's `opened` delivery, as GitHub sends both. */
 async function request(author: FakeUser, req: Parameters<typeof requestBody>[0] = {}) {
+  gh.fileIssue(42, author);
   await probot.receive(
     issueEvent({ author, body: requestBody({ resource: 'prod-shell', duration: 3600, ...req }) }),
   );

@@ -52,6 +52,13 @@ export interface FakeComment {
   body: string;
   user: FakeUser;
 }
+export interface FakeIssue {
+  labels: string[];
+  comments: FakeComment[];
+  /** Who opened it: set by `fileIssue` (a person) or by the app's `POST /issues`. */
+  author?: FakeUser;
+  state: 'open' | 'closed';
+}
 export interface FakeReview {
   id: number;
   user: FakeUser | null;
@@ -76,7 +83,7 @@ export class FakeGitHub {
   readonly branchBase = new Map<string, string>();
   readonly pulls = new Map<number, FakePull>();
   readonly reviews = new Map<number, FakeReview[]>();
-  readonly issues = new Map<number, { labels: string[]; comments: FakeComment[] }>();
+  readonly issues = new Map<number, FakeIssue>();
   readonly teams = new Map<string, FakeUser[]>();
   /** Issues the app opened (`POST /issues`). */
   readonly opened = new Map<
@@ -186,12 +193,19 @@ export class FakeGitHub {
     return r;
   }
 
-  issue(n: number): { labels: string[]; comments: FakeComment[] } {
+  issue(n: number): FakeIssue {
     let i = this.issues.get(n);
     if (!i) {
-      i = { labels: [], comments: [] };
+      i = { labels: [], comments: [], state: 'open' };
       this.issues.set(n, i);
     }
+    return i;
+  }
+
+  /** A person opens issue `n` (the webhook delivery is the test's to send). */
+  fileIssue(n: number, author: FakeUser): FakeIssue {
+    const i = this.issue(n);
+    i.author = author;
     return i;
   }
 
@@ -348,6 +362,7 @@ export class FakeGitHub {
     if (method === 'POST' && p === '/issues') {
       const n = this.nextNumber++;
       const issue = this.issue(n);
+      issue.author = APP_BOT;
       issue.labels.push(...((body.labels as string[] | undefined) ?? []));
       this.opened.set(n, {
         title: String(body.title),
@@ -357,10 +372,11 @@ export class FakeGitHub {
       });
       return [201, { ...first('POST', '/repos/{owner}/{repo}/issues', 201), number: n }];
     }
+    if (method === 'GET' && (m = /^\/issues\/(\d+)$/.exec(p))) return this.issueJson(Number(m[1]));
     if (method === 'PATCH' && (m = /^\/issues\/(\d+)$/.exec(p))) {
       const o = this.opened.get(Number(m[1]));
       if (!o) return notFound();
-      if (body.state === 'closed') o.state = 'closed';
+      if (body.state === 'closed') o.state = this.issue(Number(m[1])).state = 'closed';
       return [
         200,
         { ...first('PATCH', '/repos/{owner}/{repo}/issues/{issue_number}'), number: Number(m[1]) },
@@ -570,6 +586,32 @@ export class FakeGitHub {
       requested_teams: [],
       requested_reviewers: [],
     };
+  }
+
+  /** A PR is an issue too (GitHub answers with the PR's author); an issue nobody filed is 404. */
+  private issueJson(n: number): [number, unknown] {
+    const pr = this.pulls.get(n);
+    const i = this.issues.get(n);
+    const author = pr?.user ?? i?.author;
+    if (!author) return notFound();
+    const { pull_request: prLinks, ...base } = first(
+      'GET',
+      '/repos/{owner}/{repo}/issues/{issue_number}',
+    );
+    const state = pr ? pr.state : i!.state;
+    return [
+      200,
+      {
+        ...base,
+        number: n,
+        state,
+        state_reason: state === 'closed' ? 'completed' : null,
+        title: pr?.title ?? base.title,
+        user: simpleUser(author.login, author.id, author.type ?? 'User'),
+        labels: this.labelsOf(n).map((l) => this.labelJson(l)),
+        ...(pr ? { pull_request: prLinks } : {}),
+      },
+    ];
   }
 
   private labelJson(name: string): Json {

@@ -291,7 +291,10 @@ export function exampleResponse(method: string, template: string, status = 200):
   if (!declared) throw new Error(`no documented ${status} for ${method} ${template}`);
   const media = jsonMedia(resolveRef<{ content?: Record<string, MediaObject> }>(declared).content);
   const first = media?.examples ? Object.values(media.examples)[0] : undefined;
-  const value = first ? resolveRef<{ value?: unknown }>(first).value : media?.example;
+  let value = first ? resolveRef<{ value?: unknown }>(first).value : media?.example;
+  // Some examples are a reference to a shared example (`issues/get` → components/examples/issue).
+  if (value && typeof value === 'object' && '$ref' in value)
+    value = resolveRef<{ value?: unknown }>(value as { $ref: string }).value;
   if (value === undefined) throw new Error(`no example for ${status} of ${method} ${template}`);
   return structuredClone(value);
 }
