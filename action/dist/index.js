@@ -61201,6 +61201,12 @@ async function reconcile(options) {
     await repo.resetHard(`refs/remotes/${remote}/${branch}`);
   }
   const failed = /* @__PURE__ */ new Set();
+  const logins = /* @__PURE__ */ new Map();
+  const loginOf = (id) => {
+    let p = logins.get(id);
+    if (!p) logins.set(id, p = github.loginForId(id));
+    return p;
+  };
   const confirmed = /* @__PURE__ */ new Set();
   let conflicts = 0;
   const limit = state.grants.length * 6 + maxPush + 10;
@@ -61256,7 +61262,7 @@ async function reconcile(options) {
       mask: options.mask,
       liveGrants: live,
       log: (m) => log(`  ${m}`),
-      publicKeys: async (person2) => github.userKeys(await github.loginForId(person2.id) ?? person2.login),
+      publicKeys: async (person2) => github.userKeys(await loginOf(person2.id) ?? person2.login),
       workdir: repo.dir,
       github
     };
@@ -61438,7 +61444,7 @@ ${issued.delivery.body}`
     const policyAt = `${added}^1`;
     const [files, login, policies] = await Promise.all([
       github.pullRequestFiles(number),
-      github.loginForId(grant.requester.id),
+      loginOf(grant.requester.id),
       readPolicies(repo, policyAt)
     ]);
     if (files.length !== 1 || files[0].filename !== path6)

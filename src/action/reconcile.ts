@@ -214,6 +214,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
   }
 
   const failed = new Set<string>();
+  /** Current logins by user id, asked once per run (confirmation and key lookup both need it). */
+  const logins = new Map<number, Promise<string | null>>();
+  const loginOf = (id: number): Promise<string | null> => {
+    let p = logins.get(id);
+    if (!p) logins.set(id, (p = github.loginForId(id)));
+    return p;
+  };
   /** Grants whose approval this run confirmed through the API (a later step may rely on it). */
   const confirmed = new Set<string>();
   let conflicts = 0;
@@ -277,8 +284,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
       mask: options.mask,
       liveGrants: live,
       log: (m) => log(`  ${m}`),
-      publicKeys: async (person) =>
-        github.userKeys((await github.loginForId(person.id)) ?? person.login),
+      publicKeys: async (person) => github.userKeys((await loginOf(person.id)) ?? person.login),
       workdir: repo.dir,
       github,
     };
@@ -502,7 +508,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
     const policyAt = `${added}^1`;
     const [files, login, policies] = await Promise.all([
       github.pullRequestFiles(number),
-      github.loginForId(grant.requester.id),
+      loginOf(grant.requester.id),
       readPolicies(repo, policyAt),
     ]);
     if (files.length !== 1 || files[0]!.filename !== path)
