@@ -60957,7 +60957,7 @@ var githubTeamProvider = {
   },
   async revoke(grant, ctx) {
     const github = requireGitHub(ctx, KIND);
-    const { team } = target(ctx);
+    const { team, role } = target(ctx);
     const login = await loginToRevoke(github, grant, ctx, {
       kind: KIND,
       what: team,
@@ -60965,7 +60965,7 @@ var githubTeamProvider = {
     });
     if (login === null) return;
     const previous = grant.issued?.previous_role;
-    if (previous === "member") {
+    if (previous === "member" && role === "maintainer") {
       const now = await github.teamMembershipInfo(team, login);
       if (now?.role === "maintainer") await github.addTeamMember(team, login, "member");
       ctx.log(`${KIND}: ${login} is back to member of ${team}`);
@@ -61065,7 +61065,7 @@ var githubCollaboratorProvider = {
   },
   async revoke(grant, ctx) {
     const github = requireGitHub(ctx, KIND2);
-    const { repository } = target2(ctx);
+    const { repository, permission } = target2(ctx);
     const login = await loginToRevoke(github, grant, ctx, {
       kind: KIND2,
       what: repository,
@@ -61073,7 +61073,7 @@ var githubCollaboratorProvider = {
     });
     if (login === null) return;
     const previous = grant.issued?.previous_permission;
-    if (isPermission(previous)) {
+    if (isPermission(previous) && permissionRank(previous) < permissionRank(permission)) {
       await github.addCollaborator(repository, login, previous);
       ctx.log(`${KIND2}: ${login} is back to ${previous} on ${repository}`);
       return;

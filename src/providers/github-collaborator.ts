@@ -121,7 +121,7 @@ export const githubCollaboratorProvider: Provider = {
 
   async revoke(grant: Grant, ctx: ProviderContext): Promise<void> {
     const github = requireGitHub(ctx, KIND);
-    const { repository } = target(ctx);
+    const { repository, permission } = target(ctx);
     const login = await loginToRevoke(github, grant, ctx, {
       kind: KIND,
       what: repository,
@@ -129,7 +129,10 @@ export const githubCollaboratorProvider: Provider = {
     });
     if (login === null) return;
     const previous = grant.issued?.previous_permission;
-    if (isPermission(previous)) {
+    // A grant only ever raises a permission, so what it restores is below what it gave; a
+    // recorded "previous" at or above it was not written by gatepass, and ending the grant must
+    // never leave more access than it gave.
+    if (isPermission(previous) && permissionRank(previous) < permissionRank(permission)) {
       await github.addCollaborator(repository, login, previous);
       ctx.log(`${KIND}: ${login} is back to ${previous} on ${repository}`);
       return;

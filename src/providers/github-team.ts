@@ -114,7 +114,7 @@ export const githubTeamProvider: Provider = {
 
   async revoke(grant: Grant, ctx: ProviderContext): Promise<void> {
     const github = requireGitHub(ctx, KIND);
-    const { team } = target(ctx);
+    const { team, role } = target(ctx);
     const login = await loginToRevoke(github, grant, ctx, {
       kind: KIND,
       what: team,
@@ -122,7 +122,9 @@ export const githubTeamProvider: Provider = {
     });
     if (login === null) return;
     const previous = grant.issued?.previous_role;
-    if (previous === 'member') {
+    // Only a maintainer grant can have promoted a member; anything else was not written by
+    // gatepass, and the membership goes.
+    if (previous === 'member' && role === 'maintainer') {
       // Only demote if still a maintainer: never re-add someone who left the team meanwhile.
       const now = await github.teamMembershipInfo(team, login);
       if (now?.role === 'maintainer') await github.addTeamMember(team, login, 'member');

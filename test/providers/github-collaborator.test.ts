@@ -151,6 +151,22 @@ describe('github-collaborator revoke', () => {
     );
   });
 
+  it('never "restores" a previous permission at or above what the grant gave: it removes instead', async () => {
+    // A forged pre-state (admin) written into a grant file must not outlive the grant as admin.
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .delete(`${REPO}/collaborators/alice`)
+      .reply(204)
+      .get(`${REPO}/invitations`)
+      .query(true)
+      .reply(200, []);
+    await provider.revoke(
+      buildGrant({ issued: { ...issued, previous_permission: 'admin' } }),
+      ctx(),
+    );
+  });
+
   it('keeps access that existed before the grant, or that another live grant needs', async () => {
     const c1 = ctx();
     await provider.revoke(buildGrant({ issued: { ...issued, already_member: true } }), c1);

@@ -169,6 +169,18 @@ describe('github-team revoke', () => {
     );
   });
 
+  it('removes, not demotes, when a member grant claims to have promoted someone (forged pre-state)', async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .delete(`${MEMBERSHIP}/alice`)
+      .reply(204);
+    await provider.revoke(
+      buildGrant({ issued: { ...issued, previous_role: 'member' } }),
+      buildProviderContext(resource(), { github: github() }),
+    );
+  });
+
   it('demotes a promoted member back instead of removing them', async () => {
     nock(API)
       .get('/user/1')
