@@ -13,6 +13,8 @@ import {
   pendingGrant,
   runOnce,
   setupRepo,
+  TEAM_MEMBERSHIP,
+  TEAM_POLICY,
 } from '../test/helpers/reconcile.js';
 import { median } from './support/stats.js';
 import type { Bench, BenchRow } from './types.js';
@@ -25,18 +27,6 @@ import type { Bench, BenchRow } from './types.js';
  */
 const TRIALS = 3;
 const WORKFLOW = '.github/workflows/gatepass.yml';
-const TEAM_POLICY = `resources:
-  sre-team:
-    description: Membership of acme/sre
-    provider: github-team
-    target: { team: acme/sre }
-    max_duration: 4h
-    default_duration: 1h
-    requesters: [alice]
-    approvers: [bob]
-    approvals_required: 1
-`;
-const MEMBERSHIP = `/orgs/acme/teams/sre/memberships/${alice.login}`;
 
 /** The schedule of the shipped workflow, `*\/N * * * *`, in seconds. */
 function scheduleInterval(): number {
@@ -59,16 +49,16 @@ function mockTeam(): { member(): boolean; deletes: number } {
     ]);
   nock(API)
     .persist()
-    .get(MEMBERSHIP)
+    .get(TEAM_MEMBERSHIP)
     .reply(() =>
       member ? [200, teamMembership('member', 'active')] : [404, { message: 'Not Found' }],
     )
-    .put(MEMBERSHIP)
+    .put(TEAM_MEMBERSHIP)
     .reply(() => {
       member = true;
       return [200, teamMembership('member', 'active')];
     })
-    .delete(MEMBERSHIP)
+    .delete(TEAM_MEMBERSHIP)
     .reply(() => {
       member = false;
       state.deletes += 1;

@@ -3,7 +3,6 @@ import nock from 'nock';
 import { simpleUser, teamMembership } from '../helpers/github-fixtures.js';
 import { enableContractChecks } from '../helpers/openapi.js';
 import {
-  alice,
   API,
   clockAt,
   eventsOnMain,
@@ -13,21 +12,10 @@ import {
   pendingGrant,
   runOnce,
   setupRepo,
+  TEAM_MEMBERSHIP,
+  TEAM_POLICY,
   type TestRepo,
 } from '../helpers/reconcile.js';
-
-const TEAM_POLICY = `resources:
-  sre-team:
-    description: Membership of acme/sre
-    provider: github-team
-    target: { team: acme/sre }
-    max_duration: 4h
-    default_duration: 1h
-    requesters: [alice]
-    approvers: [bob]
-    approvals_required: 1
-`;
-const MEMBERSHIP = `/orgs/acme/teams/sre/memberships/${alice.login}`;
 
 enableContractChecks();
 let repo: TestRepo;
@@ -54,10 +42,10 @@ it('github-team end to end: a crash after adding the member still removes the me
 
   // Run 1: verify, record the pre-state (not a member), add alice, then die before the commit.
   const added = nock(API)
-    .get(MEMBERSHIP)
+    .get(TEAM_MEMBERSHIP)
     .times(2)
     .reply(404, { message: 'Not Found' })
-    .put(MEMBERSHIP, { role: 'member' })
+    .put(TEAM_MEMBERSHIP, { role: 'member' })
     .reply(200, teamMembership('member', 'active'));
   await expect(
     runOnce(repo, {
@@ -73,7 +61,7 @@ it('github-team end to end: a crash after adding the member still removes the me
   expect(marked.issued).toMatchObject({ already_member: false, login: 'alice' });
 
   // Run 2: alice is a member now (our own doing): recorded as given by gatepass, not pre-existing.
-  nock(API).get(MEMBERSHIP).reply(200, teamMembership('member', 'active'));
+  nock(API).get(TEAM_MEMBERSHIP).reply(200, teamMembership('member', 'active'));
   const second = await runOnce(repo, { clock: clockAt('2030-01-01T10:07:00Z') });
   expect(second.result.failures).toEqual([]);
   const active = (await grantOnMain(repo, 'req-1'))!.grant;
@@ -89,7 +77,7 @@ it('github-team end to end: a crash after adding the member still removes the me
   expect(active.issued_at).toBe('2030-01-01T10:06:00.000Z');
 
   // Run 3, at expiry: the membership gatepass gave is taken away.
-  const removed = nock(API).delete(MEMBERSHIP).reply(204);
+  const removed = nock(API).delete(TEAM_MEMBERSHIP).reply(204);
   const third = await runOnce(repo, { clock: clockAt('2030-01-01T11:06:00Z') });
   expect(third.result.failures).toEqual([]);
   expect(removed.isDone()).toBe(true);

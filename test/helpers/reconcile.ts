@@ -25,6 +25,21 @@ export const PR_HEAD = 'e'.repeat(40);
 export const T0 = '2030-01-01T10:00:00.000Z';
 export const MERGED_AT = '2030-01-01T10:05:00Z';
 
+/** A github-team resource, for the provider's end-to-end test and the sweep bench. */
+export const TEAM_POLICY = `resources:
+  sre-team:
+    description: Membership of acme/sre
+    provider: github-team
+    target: { team: acme/sre }
+    max_duration: 4h
+    default_duration: 1h
+    requesters: [alice]
+    approvers: [bob]
+    approvals_required: 1
+`;
+/** alice's membership of that team, as the API path. */
+export const TEAM_MEMBERSHIP = `/orgs/acme/teams/sre/memberships/${alice.login}`;
+
 export const POLICY = `resources:
   prod-db:
     description: Production database, read-only
