@@ -26,6 +26,25 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  ...[
+    ['app', ['action', 'cli']],
+    ['action', ['app', 'cli']],
+    ['cli', ['app', 'action']],
+  ].map(([entry, others]) => ({
+    // Entries only wire things together; what two of them share lives in src/engine or below.
+    files: [`src/${entry}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: others.map((o) => ({
+            group: [`../${o}/*`, `../../${o}/*`],
+            message: `src/${entry} must not import another entry (src/${o}); move shared code to src/engine or src/core`,
+          })),
+        },
+      ],
+    },
+  })),
   {
     // Jest loads reporters with require(): this one file is CommonJS on purpose.
     files: ['**/*.cjs'],

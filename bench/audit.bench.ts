@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAuditReport } from '../src/cli/audit.js';
-import { renderAuditJson } from '../src/cli/audit-render.js';
+import { buildAuditReport } from '../src/engine/audit/build.js';
+import { renderAuditJson } from '../src/engine/audit/render.js';
+import { GitRepo } from '../src/git/git-repo.js';
 import type { Grant } from '../src/core/grant.js';
 import { archivePath, grantPath, serializeGrant } from '../src/core/grant-file.js';
 import { commitMessage, type EventTrailers } from '../src/core/trailers.js';
@@ -200,7 +201,7 @@ async function measureMemoryHere(dir: string): Promise<MemoryFigures> {
     gc();
     peak = Math.max(peak, process.memoryUsage().heapUsed - before);
   }, 200);
-  const report = await buildAuditReport(dir, { verify: true, now: NOW });
+  const report = await buildAuditReport(await GitRepo.open(dir), { verify: true, now: NOW });
   clearInterval(sample);
   gc();
   const retained = process.memoryUsage().heapUsed - before;
@@ -247,7 +248,7 @@ export const auditBench: Bench = {
       for (let i = 0; i < 3; i++) {
         bareMs = Math.min(bareMs, (await timed(() => bareLog(big)))[1]);
         const [r, ms] = await timed(async () => {
-          const built = await buildAuditReport(big, { verify: true, now: NOW });
+          const built = await buildAuditReport(await GitRepo.open(big), { verify: true, now: NOW });
           renderAuditJson(built);
           return built;
         });

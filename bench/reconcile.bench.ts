@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { reconcile } from '../src/action/reconcile.js';
+import { reconcile } from '../src/engine/reconcile/index.js';
 import type { Grant } from '../src/core/grant.js';
 import { archivePath, grantPath, serializeGrant } from '../src/core/grant-file.js';
 import { GitRepo } from '../src/git/git-repo.js';
@@ -86,7 +86,7 @@ async function timeDryRun(dir: string, runs = 7): Promise<number> {
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
     const r = await reconcile({
-      repo,
+      history: repo,
       branch: 'main',
       clock: { now: () => NOW },
       env: {},

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { Probot, ProbotOctokit, createNodeMiddleware } from 'probot';
-import { reconcile, type ReconcileResult } from '../src/action/reconcile.js';
+import { reconcile, type ReconcileResult } from '../src/engine/reconcile/index.js';
+import { gitGrantWriter } from '../src/git/grant-store.js';
 import { loadConfig } from '../src/app/config.js';
 import { createApp } from '../src/app/index.js';
 import type { Clock } from '../src/core/clock.js';
@@ -353,7 +354,8 @@ export async function runAction(
       { owner: OWNER, repo: REPO },
     );
     const result = await reconcile({
-      repo,
+      history: repo,
+      writer: gitGrantWriter(repo, 'origin', 'main'),
       branch: 'main',
       github,
       clock: w.clock,

@@ -973,7 +973,7 @@ var require_util = __commonJS({
     var net = __require("node:net");
     var { Blob: Blob2 } = __require("node:buffer");
     var nodeUtil = __require("node:util");
-    var { stringify: stringify3 } = __require("node:querystring");
+    var { stringify: stringify2 } = __require("node:querystring");
     var { EventEmitter: EE } = __require("node:events");
     var { InvalidArgumentError } = require_errors();
     var { headerNameLowerCasedRecord } = require_constants();
@@ -1033,7 +1033,7 @@ var require_util = __commonJS({
       if (url.includes("?") || url.includes("#")) {
         throw new Error('Query params cannot be passed when url already contains "?" or "#".');
       }
-      const stringified = stringify3(queryParams);
+      const stringified = stringify2(queryParams);
       if (stringified) {
         url += "?" + stringified;
       }
@@ -1925,15 +1925,15 @@ var require_request = __commonJS({
           channels.trailers.publish({ request: this, trailers: [] });
         }
       }
-      onComplete(trailers) {
+      onComplete(trailers2) {
         this.onFinally();
         assert(!this.aborted);
         this.completed = true;
         if (channels.trailers.hasSubscribers) {
-          channels.trailers.publish({ request: this, trailers });
+          channels.trailers.publish({ request: this, trailers: trailers2 });
         }
         try {
-          return this[kHandler].onComplete(trailers);
+          return this[kHandler].onComplete(trailers2);
         } catch (err) {
           this.onError(err);
         }
@@ -7537,13 +7537,13 @@ var require_redirect_handler = __commonJS({
           return this.handler.onData(chunk);
         }
       }
-      onComplete(trailers) {
+      onComplete(trailers2) {
         if (this.location) {
           this.location = null;
           this.abort = null;
           this.dispatch(this.opts, this);
         } else {
-          this.handler.onComplete(trailers);
+          this.handler.onComplete(trailers2);
         }
       }
       onBodySent(chunk) {
@@ -9932,8 +9932,8 @@ var require_api_request = __commonJS({
       onData(chunk) {
         return this.res.push(chunk);
       }
-      onComplete(trailers) {
-        util.parseHeaders(trailers, this.trailers);
+      onComplete(trailers2) {
+        util.parseHeaders(trailers2, this.trailers);
         this.res.push(null);
       }
       onError(err) {
@@ -10137,13 +10137,13 @@ var require_api_stream = __commonJS({
             throw new InvalidReturnValueError("expected Writable");
           }
           finished(res, { readable: false }, (err) => {
-            const { callback: callback2, res: res2, opaque: opaque2, trailers, abort } = this;
+            const { callback: callback2, res: res2, opaque: opaque2, trailers: trailers2, abort } = this;
             this.res = null;
             if (err || !res2.readable) {
               util.destroy(res2, err);
             }
             this.callback = null;
-            this.runInAsyncScope(callback2, null, err || null, { opaque: opaque2, trailers });
+            this.runInAsyncScope(callback2, null, err || null, { opaque: opaque2, trailers: trailers2 });
             if (err) {
               abort();
             }
@@ -10158,13 +10158,13 @@ var require_api_stream = __commonJS({
         const { res } = this;
         return res ? res.write(chunk) : true;
       }
-      onComplete(trailers) {
+      onComplete(trailers2) {
         const { res } = this;
         removeSignal(this);
         if (!res) {
           return;
         }
-        this.trailers = util.parseHeaders(trailers);
+        this.trailers = util.parseHeaders(trailers2);
         res.end();
       }
       onError(err) {
@@ -10385,7 +10385,7 @@ var require_api_pipeline = __commonJS({
         const { res } = this;
         return res.push(chunk);
       }
-      onComplete(trailers) {
+      onComplete(trailers2) {
         const { res } = this;
         res.push(null);
       }
@@ -10852,7 +10852,7 @@ var require_mock_utils = __commonJS({
       if (mockDispatch2.data.callback) {
         mockDispatch2.data = { ...mockDispatch2.data, ...mockDispatch2.data.callback(opts2) };
       }
-      const { data: { statusCode, data, headers, trailers, error: error2 }, delay, persist } = mockDispatch2;
+      const { data: { statusCode, data, headers, trailers: trailers2, error: error2 }, delay, persist } = mockDispatch2;
       const { timesInvoked, times } = mockDispatch2;
       mockDispatch2.consumed = !persist && timesInvoked >= times;
       mockDispatch2.pending = timesInvoked < times;
@@ -10877,7 +10877,7 @@ var require_mock_utils = __commonJS({
         }
         const responseData = getResponseData2(body);
         const responseHeaders = generateKeyValues(headers);
-        const responseTrailers = generateKeyValues(trailers);
+        const responseTrailers = generateKeyValues(trailers2);
         handler2.onConnect?.((err) => handler2.onError(err), null);
         handler2.onHeaders?.(statusCode, responseHeaders, resume, getStatusText(statusCode));
         handler2.onData?.(Buffer.from(responseData));
@@ -11030,8 +11030,8 @@ var require_mock_interceptor = __commonJS({
         const responseData = getResponseData2(data);
         const contentLength = this[kContentLength] ? { "content-length": responseData.length } : {};
         const headers = { ...this[kDefaultHeaders], ...contentLength, ...responseOptions.headers };
-        const trailers = { ...this[kDefaultTrailers], ...responseOptions.trailers };
-        return { statusCode, data, headers, trailers };
+        const trailers2 = { ...this[kDefaultTrailers], ...responseOptions.trailers };
+        return { statusCode, data, headers, trailers: trailers2 };
       }
       validateReplyParameters(replyParameters) {
         if (typeof replyParameters.statusCode === "undefined") {
@@ -11093,11 +11093,11 @@ var require_mock_interceptor = __commonJS({
       /**
        * Set default reply trailers on the interceptor for subsequent replies
        */
-      defaultReplyTrailers(trailers) {
-        if (typeof trailers === "undefined") {
+      defaultReplyTrailers(trailers2) {
+        if (typeof trailers2 === "undefined") {
           throw new InvalidArgumentError("trailers must be defined");
         }
-        this[kDefaultTrailers] = trailers;
+        this[kDefaultTrailers] = trailers2;
         return this;
       }
       /**
@@ -11611,7 +11611,7 @@ var require_dump = __commonJS({
         }
         return true;
       }
-      onComplete(trailers) {
+      onComplete(trailers2) {
         if (this.#dumped) {
           return;
         }
@@ -11619,7 +11619,7 @@ var require_dump = __commonJS({
           this.#handler.onError(this.reason);
           return;
         }
-        this.#handler.onComplete(trailers);
+        this.#handler.onComplete(trailers2);
       }
     };
     function createDumpInterceptor({ maxSize: defaultMaxSize } = {
@@ -11798,16 +11798,16 @@ var require_dns = __commonJS({
       setRecords(origin, addresses) {
         const timestamp2 = Date.now();
         const records = { records: { 4: null, 6: null } };
-        for (const record of addresses) {
-          record.timestamp = timestamp2;
-          if (typeof record.ttl === "number") {
-            record.ttl = Math.min(record.ttl, this.#maxTTL);
+        for (const record2 of addresses) {
+          record2.timestamp = timestamp2;
+          if (typeof record2.ttl === "number") {
+            record2.ttl = Math.min(record2.ttl, this.#maxTTL);
           } else {
-            record.ttl = this.#maxTTL;
+            record2.ttl = this.#maxTTL;
           }
-          const familyRecords = records.records[record.family] ?? { ips: [] };
-          familyRecords.ips.push(record);
-          records.records[record.family] = familyRecords;
+          const familyRecords = records.records[record2.family] ?? { ips: [] };
+          familyRecords.ips.push(record2);
+          records.records[record2.family] = familyRecords;
         }
         this.#records.set(origin.hostname, records);
       }
@@ -12284,13 +12284,13 @@ var require_headers = __commonJS({
           return this.#headersList[kHeadersSortedMap];
         }
         const headers = [];
-        const names = this.#headersList.toSortedArray();
+        const names2 = this.#headersList.toSortedArray();
         const cookies = this.#headersList.cookies;
         if (cookies === null || cookies.length === 1) {
-          return this.#headersList[kHeadersSortedMap] = names;
+          return this.#headersList[kHeadersSortedMap] = names2;
         }
-        for (let i = 0; i < names.length; ++i) {
-          const { 0: name2, 1: value } = names[i];
+        for (let i = 0; i < names2.length; ++i) {
+          const { 0: name2, 1: value } = names2[i];
           if (name2 === "set-cookie") {
             for (let j = 0; j < cookies.length; ++j) {
               headers.push([name2, cookies[j]]);
@@ -16240,7 +16240,7 @@ var require_util6 = __commonJS({
         throw new Error("Invalid cookie max-age");
       }
     }
-    function stringify3(cookie) {
+    function stringify2(cookie) {
       if (cookie.name.length === 0) {
         return null;
       }
@@ -16298,7 +16298,7 @@ var require_util6 = __commonJS({
       validateCookiePath,
       validateCookieValue,
       toIMFDate,
-      stringify: stringify3
+      stringify: stringify2
     };
   }
 });
@@ -16444,7 +16444,7 @@ var require_cookies = __commonJS({
   "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
     var { parseSetCookie } = require_parse();
-    var { stringify: stringify3 } = require_util6();
+    var { stringify: stringify2 } = require_util6();
     var { webidl } = require_webidl();
     var { Headers: Headers2 } = require_headers();
     function getCookies(headers) {
@@ -16487,7 +16487,7 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       webidl.brandCheck(headers, Headers2, { strict: false });
       cookie = webidl.converters.Cookie(cookie);
-      const str = stringify3(cookie);
+      const str = stringify2(cookie);
       if (str) {
         headers.append("Set-Cookie", str);
       }
@@ -19201,10 +19201,10 @@ var require_code = __commonJS({
       }
       get names() {
         var _a;
-        return (_a = this._names) !== null && _a !== void 0 ? _a : this._names = this._items.reduce((names, c) => {
+        return (_a = this._names) !== null && _a !== void 0 ? _a : this._names = this._items.reduce((names2, c) => {
           if (c instanceof Name)
-            names[c.str] = (names[c.str] || 0) + 1;
-          return names;
+            names2[c.str] = (names2[c.str] || 0) + 1;
+          return names2;
         }, {});
       }
     };
@@ -19281,10 +19281,10 @@ var require_code = __commonJS({
     function interpolate(x) {
       return typeof x == "number" || typeof x == "boolean" || x === null ? x : safeStringify(Array.isArray(x) ? x.join(",") : x);
     }
-    function stringify3(x) {
+    function stringify2(x) {
       return new _Code(safeStringify(x));
     }
-    exports.stringify = stringify3;
+    exports.stringify = stringify2;
     function safeStringify(x) {
       return JSON.stringify(x).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
     }
@@ -19530,11 +19530,11 @@ var require_codegen = __commonJS({
         const rhs = this.rhs === void 0 ? "" : ` = ${this.rhs}`;
         return `${varKind} ${this.name}${rhs};` + _n;
       }
-      optimizeNames(names, constants5) {
-        if (!names[this.name.str])
+      optimizeNames(names2, constants5) {
+        if (!names2[this.name.str])
           return;
         if (this.rhs)
-          this.rhs = optimizeExpr(this.rhs, names, constants5);
+          this.rhs = optimizeExpr(this.rhs, names2, constants5);
         return this;
       }
       get names() {
@@ -19551,15 +19551,15 @@ var require_codegen = __commonJS({
       render({ _n }) {
         return `${this.lhs} = ${this.rhs};` + _n;
       }
-      optimizeNames(names, constants5) {
-        if (this.lhs instanceof code_1.Name && !names[this.lhs.str] && !this.sideEffects)
+      optimizeNames(names2, constants5) {
+        if (this.lhs instanceof code_1.Name && !names2[this.lhs.str] && !this.sideEffects)
           return;
-        this.rhs = optimizeExpr(this.rhs, names, constants5);
+        this.rhs = optimizeExpr(this.rhs, names2, constants5);
         return this;
       }
       get names() {
-        const names = this.lhs instanceof code_1.Name ? {} : { ...this.lhs.names };
-        return addExprNames(names, this.rhs);
+        const names2 = this.lhs instanceof code_1.Name ? {} : { ...this.lhs.names };
+        return addExprNames(names2, this.rhs);
       }
     };
     var AssignOp = class extends Assign {
@@ -19615,8 +19615,8 @@ var require_codegen = __commonJS({
       optimizeNodes() {
         return `${this.code}` ? this : void 0;
       }
-      optimizeNames(names, constants5) {
-        this.code = optimizeExpr(this.code, names, constants5);
+      optimizeNames(names2, constants5) {
+        this.code = optimizeExpr(this.code, names2, constants5);
         return this;
       }
       get names() {
@@ -19645,20 +19645,20 @@ var require_codegen = __commonJS({
         }
         return nodes.length > 0 ? this : void 0;
       }
-      optimizeNames(names, constants5) {
+      optimizeNames(names2, constants5) {
         const { nodes } = this;
         let i = nodes.length;
         while (i--) {
           const n = nodes[i];
-          if (n.optimizeNames(names, constants5))
+          if (n.optimizeNames(names2, constants5))
             continue;
-          subtractNames(names, n.names);
+          subtractNames(names2, n.names);
           nodes.splice(i, 1);
         }
         return nodes.length > 0 ? this : void 0;
       }
       get names() {
-        return this.nodes.reduce((names, n) => addNames(names, n.names), {});
+        return this.nodes.reduce((names2, n) => addNames(names2, n.names), {});
       }
     };
     var BlockNode = class extends ParentNode {
@@ -19703,20 +19703,20 @@ var require_codegen = __commonJS({
           return void 0;
         return this;
       }
-      optimizeNames(names, constants5) {
+      optimizeNames(names2, constants5) {
         var _a;
-        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants5);
-        if (!(super.optimizeNames(names, constants5) || this.else))
+        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names2, constants5);
+        if (!(super.optimizeNames(names2, constants5) || this.else))
           return;
-        this.condition = optimizeExpr(this.condition, names, constants5);
+        this.condition = optimizeExpr(this.condition, names2, constants5);
         return this;
       }
       get names() {
-        const names = super.names;
-        addExprNames(names, this.condition);
+        const names2 = super.names;
+        addExprNames(names2, this.condition);
         if (this.else)
-          addNames(names, this.else.names);
-        return names;
+          addNames(names2, this.else.names);
+        return names2;
       }
     };
     If.kind = "if";
@@ -19731,10 +19731,10 @@ var require_codegen = __commonJS({
       render(opts2) {
         return `for(${this.iteration})` + super.render(opts2);
       }
-      optimizeNames(names, constants5) {
-        if (!super.optimizeNames(names, constants5))
+      optimizeNames(names2, constants5) {
+        if (!super.optimizeNames(names2, constants5))
           return;
-        this.iteration = optimizeExpr(this.iteration, names, constants5);
+        this.iteration = optimizeExpr(this.iteration, names2, constants5);
         return this;
       }
       get names() {
@@ -19755,8 +19755,8 @@ var require_codegen = __commonJS({
         return `for(${varKind} ${name2}=${from}; ${name2}<${to}; ${name2}++)` + super.render(opts2);
       }
       get names() {
-        const names = addExprNames(super.names, this.from);
-        return addExprNames(names, this.to);
+        const names2 = addExprNames(super.names, this.from);
+        return addExprNames(names2, this.to);
       }
     };
     var ForIter = class extends For {
@@ -19770,10 +19770,10 @@ var require_codegen = __commonJS({
       render(opts2) {
         return `for(${this.varKind} ${this.name} ${this.loop} ${this.iterable})` + super.render(opts2);
       }
-      optimizeNames(names, constants5) {
-        if (!super.optimizeNames(names, constants5))
+      optimizeNames(names2, constants5) {
+        if (!super.optimizeNames(names2, constants5))
           return;
-        this.iterable = optimizeExpr(this.iterable, names, constants5);
+        this.iterable = optimizeExpr(this.iterable, names2, constants5);
         return this;
       }
       get names() {
@@ -19815,20 +19815,20 @@ var require_codegen = __commonJS({
         (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNodes();
         return this;
       }
-      optimizeNames(names, constants5) {
+      optimizeNames(names2, constants5) {
         var _a, _b;
-        super.optimizeNames(names, constants5);
-        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants5);
-        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names, constants5);
+        super.optimizeNames(names2, constants5);
+        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names2, constants5);
+        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names2, constants5);
         return this;
       }
       get names() {
-        const names = super.names;
+        const names2 = super.names;
         if (this.catch)
-          addNames(names, this.catch.names);
+          addNames(names2, this.catch.names);
         if (this.finally)
-          addNames(names, this.finally.names);
-        return names;
+          addNames(names2, this.finally.names);
+        return names2;
       }
     };
     var Catch = class extends BlockNode {
@@ -20112,15 +20112,15 @@ var require_codegen = __commonJS({
       }
     };
     exports.CodeGen = CodeGen;
-    function addNames(names, from) {
+    function addNames(names2, from) {
       for (const n in from)
-        names[n] = (names[n] || 0) + (from[n] || 0);
-      return names;
+        names2[n] = (names2[n] || 0) + (from[n] || 0);
+      return names2;
     }
-    function addExprNames(names, from) {
-      return from instanceof code_1._CodeOrName ? addNames(names, from.names) : names;
+    function addExprNames(names2, from) {
+      return from instanceof code_1._CodeOrName ? addNames(names2, from.names) : names2;
     }
-    function optimizeExpr(expr, names, constants5) {
+    function optimizeExpr(expr, names2, constants5) {
       if (expr instanceof code_1.Name)
         return replaceName(expr);
       if (!canOptimize(expr))
@@ -20136,18 +20136,18 @@ var require_codegen = __commonJS({
       }, []));
       function replaceName(n) {
         const c = constants5[n.str];
-        if (c === void 0 || names[n.str] !== 1)
+        if (c === void 0 || names2[n.str] !== 1)
           return n;
-        delete names[n.str];
+        delete names2[n.str];
         return c;
       }
       function canOptimize(e) {
-        return e instanceof code_1._Code && e._items.some((c) => c instanceof code_1.Name && names[c.str] === 1 && constants5[c.str] !== void 0);
+        return e instanceof code_1._Code && e._items.some((c) => c instanceof code_1.Name && names2[c.str] === 1 && constants5[c.str] !== void 0);
       }
     }
-    function subtractNames(names, from) {
+    function subtractNames(names2, from) {
       for (const n in from)
-        names[n] = (names[n] || 0) - (from[n] || 0);
+        names2[n] = (names2[n] || 0) - (from[n] || 0);
     }
     function not(x) {
       return typeof x == "boolean" || typeof x == "number" || x === null ? !x : (0, code_1._)`!${par(x)}`;
@@ -20345,7 +20345,7 @@ var require_names = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var codegen_1 = require_codegen();
-    var names = {
+    var names2 = {
       // validation function arguments
       data: new codegen_1.Name("data"),
       // data passed to validation function
@@ -20374,7 +20374,7 @@ var require_names = __commonJS({
       jsonLen: new codegen_1.Name("jsonLen"),
       jsonPart: new codegen_1.Name("jsonPart")
     };
-    exports.default = names;
+    exports.default = names2;
   }
 });
 
@@ -28669,7 +28669,7 @@ var require_stringify = __commonJS({
         props.push(doc.directives.tagString(tag));
       return props.join(" ");
     }
-    function stringify3(item, ctx, onComment, onChompKeep) {
+    function stringify2(item, ctx, onComment, onChompKeep) {
       if (identity.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
       if (identity.isAlias(item)) {
@@ -28698,7 +28698,7 @@ var require_stringify = __commonJS({
 ${ctx.indent}${str}`;
     }
     exports.createStringifyContext = createStringifyContext;
-    exports.stringify = stringify3;
+    exports.stringify = stringify2;
   }
 });
 
@@ -28708,7 +28708,7 @@ var require_stringifyPair = __commonJS({
     "use strict";
     var identity = require_identity();
     var Scalar = require_Scalar();
-    var stringify3 = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -28730,7 +28730,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify3.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify2.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -28782,7 +28782,7 @@ ${indent}:`;
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
-      const valueStr = stringify3.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
+      const valueStr = stringify2.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
       let ws = " ";
       if (keyComment || vsb || vcb) {
         ws = vsb ? "\n" : "";
@@ -28923,7 +28923,7 @@ var require_addPairToJSMap = __commonJS({
     "use strict";
     var log = require_log();
     var merge2 = require_merge();
-    var stringify3 = require_stringify();
+    var stringify2 = require_stringify();
     var identity = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map, { key, value }) {
@@ -28959,7 +28959,7 @@ var require_addPairToJSMap = __commonJS({
       if (typeof jsKey !== "object")
         return String(jsKey);
       if (identity.isNode(key) && ctx?.doc) {
-        const strCtx = stringify3.createStringifyContext(ctx.doc, {});
+        const strCtx = stringify2.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node of ctx.anchors.keys())
           strCtx.anchors.add(node.anchor);
@@ -29026,12 +29026,12 @@ var require_stringifyCollection = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var stringify3 = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
       const flow = ctx.inFlow ?? collection.flow;
-      const stringify4 = flow ? stringifyFlowCollection : stringifyBlockCollection;
-      return stringify4(collection, ctx, options);
+      const stringify3 = flow ? stringifyFlowCollection : stringifyBlockCollection;
+      return stringify3(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
       const { indent, options: { commentString } } = ctx;
@@ -29056,7 +29056,7 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str2 = stringify3.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str2 = stringify2.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
           str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
@@ -29123,7 +29123,7 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str = stringify3.stringify(item, itemCtx, () => comment = null);
+        let str = stringify2.stringify(item, itemCtx, () => comment = null);
         reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
         if (i < items.length - 1) {
           str += ",";
@@ -30484,7 +30484,7 @@ var require_stringifyDocument = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var stringify3 = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
       const lines = [];
@@ -30499,7 +30499,7 @@ var require_stringifyDocument = __commonJS({
       }
       if (hasDirectives)
         lines.push("---");
-      const ctx = stringify3.createStringifyContext(doc, options);
+      const ctx = stringify2.createStringifyContext(doc, options);
       const { commentString } = ctx.options;
       if (doc.commentBefore) {
         if (lines.length !== 1)
@@ -30521,7 +30521,7 @@ var require_stringifyDocument = __commonJS({
           contentComment = doc.contents.comment;
         }
         const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify3.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        let body = stringify2.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
           body += stringifyComment.lineComment(body, "", commentString(contentComment));
         if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
@@ -30529,7 +30529,7 @@ var require_stringifyDocument = __commonJS({
         } else
           lines.push(body);
       } else {
-        lines.push(stringify3.stringify(doc.contents, ctx));
+        lines.push(stringify2.stringify(doc.contents, ctx));
       }
       if (doc.directives?.docEnd) {
         if (doc.comment) {
@@ -32665,7 +32665,7 @@ var require_cst_scalar = __commonJS({
 var require_cst_stringify = __commonJS({
   "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
     "use strict";
-    var stringify3 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
+    var stringify2 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
     function stringifyToken(token) {
       switch (token.type) {
         case "block-scalar": {
@@ -32718,7 +32718,7 @@ var require_cst_stringify = __commonJS({
         res += stringifyToken(value);
       return res;
     }
-    exports.stringify = stringify3;
+    exports.stringify = stringify2;
   }
 });
 
@@ -34448,7 +34448,7 @@ var require_public_api = __commonJS({
       }
       return doc.toJS(Object.assign({ reviver: _reviver }, options));
     }
-    function stringify3(value, replacer, options) {
+    function stringify2(value, replacer, options) {
       let _replacer = null;
       if (typeof replacer === "function" || Array.isArray(replacer)) {
         _replacer = replacer;
@@ -34473,7 +34473,7 @@ var require_public_api = __commonJS({
     exports.parse = parse3;
     exports.parseAllDocuments = parseAllDocuments;
     exports.parseDocument = parseDocument2;
-    exports.stringify = stringify3;
+    exports.stringify = stringify2;
   }
 });
 
@@ -36048,9 +36048,9 @@ var require_postgres_date = __commonJS({
 // node_modules/xtend/mutable.js
 var require_mutable = __commonJS({
   "node_modules/xtend/mutable.js"(exports, module) {
-    module.exports = extend;
+    module.exports = extend2;
     var hasOwnProperty = Object.prototype.hasOwnProperty;
-    function extend(target3) {
+    function extend2(target3) {
       for (var i = 1; i < arguments.length; i++) {
         var source = arguments[i];
         for (var key in source) {
@@ -36068,13 +36068,13 @@ var require_mutable = __commonJS({
 var require_postgres_interval = __commonJS({
   "node_modules/postgres-interval/index.js"(exports, module) {
     "use strict";
-    var extend = require_mutable();
+    var extend2 = require_mutable();
     module.exports = PostgresInterval;
     function PostgresInterval(raw) {
       if (!(this instanceof PostgresInterval)) {
         return new PostgresInterval(raw);
       }
-      extend(this, parse3(raw));
+      extend2(this, parse3(raw));
     }
     var properties = ["seconds", "minutes", "hours", "days", "months", "years"];
     PostgresInterval.prototype.toPostgres = function() {
@@ -43680,13 +43680,24 @@ function schemaProblems(errors, doc, file) {
   return out;
 }
 
-// src/core/grant-file.ts
+// src/core/request-naming.ts
 var GRANT_ID_PATTERN = NAME_PATTERN;
+var isGrantId = (id) => typeof id === "string" && GRANT_ID_PATTERN.test(id) && !RESERVED_NAMES.includes(id);
+var BRANCH_PREFIX = "gatepass/";
+var requestBranch = (grantId) => `${BRANCH_PREFIX}${grantId}`;
+var REQUEST_BRANCH = new RegExp(`^${BRANCH_PREFIX}req-([1-9][0-9]*)(?:-ext-[1-9][0-9]*)?$`);
+function requestIssueOf(headRef) {
+  const m = headRef === void 0 ? null : REQUEST_BRANCH.exec(headRef);
+  return m ? Number(m[1]) : null;
+}
+
+// src/core/repo-layout.ts
+var POLICIES_DIR = "policies";
 var GRANTS_DIR = "grants";
 var ARCHIVE_DIR = "archive";
-var MAX_GRANT_BYTES = 64 * 1024;
-var HEADER = "# Managed by gatepass. Request access with an issue; status changes are made by the\n# gatepass action, each in its own commit. Edits by hand are refused or overwritten.\n";
-var isGrantId = (id) => typeof id === "string" && GRANT_ID_PATTERN.test(id) && !RESERVED_NAMES.includes(id);
+var REVIEWS_DIR = "reviews";
+var BREAK_GLASS_REVIEWS_DIR = `${REVIEWS_DIR}/break-glass`;
+var isPolicyFile = (path6) => path6.startsWith(`${POLICIES_DIR}/`) && /\.ya?ml$/.test(path6);
 var isResourceName = (name2) => typeof name2 === "string" && NAME_PATTERN.test(name2) && !RESERVED_NAMES.includes(name2);
 function grantPath(resource, id) {
   if (!isResourceName(resource)) throw new RangeError(`not a resource name: ${resource}`);
@@ -43719,6 +43730,10 @@ function parseGrantPath(path6) {
   }
   return null;
 }
+
+// src/core/grant-file.ts
+var MAX_GRANT_BYTES = 64 * 1024;
+var HEADER = "# Managed by gatepass. Request access with an issue; status changes are made by the\n# gatepass action, each in its own commit. Edits by hand are refused or overwritten.\n";
 var person = {
   type: "object",
   required: ["login", "id"],
@@ -44456,12 +44471,19 @@ ${r.stderr}`;
     if (/not a valid|unknown revision|bad object|no such/i.test(r.stderr)) return false;
     throw new GitError(`git merge-base failed (exit ${r.code}): ${r.stderr.trim()}`);
   }
+  /** The files of one revision as a tree reader (policies are loaded through it). */
+  treeAt(rev) {
+    return {
+      listFiles: async (dir) => (await this.listFiles(rev, dir)).sort(),
+      readFiles: (paths) => this.readFiles(rev, paths)
+    };
+  }
   /** The full message of one commit. */
   async commitMessage(rev) {
     const r = await this.exec(["log", "-1", "--format=%B", "--end-of-options", rev, "--"]);
     return r.stdout.replace(/\n+$/, "");
   }
-  /** Entries directly inside a folder at a revision: `{ name, type }` with type `tree` or `blob`. */
+  /** Entries directly inside a folder at a revision: type `tree` or `blob`, and object id. */
   async listDir(rev, dir) {
     const r = await this.exec(["ls-tree", "-z", "--end-of-options", `${rev}:${dir}`], {
       allowFail: true
@@ -44469,8 +44491,8 @@ ${r.stderr}`;
     if (r.code !== 0) return [];
     return r.stdout.split("\0").filter((e) => e !== "").map((e) => {
       const tab = e.indexOf("	");
-      const [, type = ""] = e.slice(0, tab).split(" ");
-      return { name: e.slice(tab + 1), type };
+      const [, type = "", id = ""] = e.slice(0, tab).split(" ");
+      return { name: e.slice(tab + 1), type, id };
     });
   }
   /**
@@ -44742,7 +44764,7 @@ ${r.stderr}`;
   }
 };
 
-// src/github/github-client.ts
+// src/core/permission.ts
 var REPO_PERMISSIONS = ["pull", "triage", "push", "maintain", "admin"];
 var ROLE_TO_PERMISSION = {
   read: "pull",
@@ -44757,8 +44779,12 @@ function toRepoPermission(role) {
   return role ? ROLE_TO_PERMISSION[role.toLowerCase()] ?? null : null;
 }
 var permissionRank = (p) => p === null ? -1 : REPO_PERMISSIONS.indexOf(p);
+
+// src/core/redact.ts
 var TOKEN_PATTERN = /\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,}|v1\.[0-9a-f]{40})\b/g;
 var redactTokens = (s) => s.replace(TOKEN_PATTERN, "[redacted]");
+
+// src/github/github-client.ts
 var statusOf = (e) => typeof e === "object" && e !== null && typeof e.status === "number" ? e.status : void 0;
 var isNotFound = (e) => statusOf(e) === 404;
 function splitTeam(team) {
@@ -45595,11 +45621,11 @@ function merge(defaults2, route, options) {
 }
 function addQueryParameters(url, parameters) {
   const separator = /\?/.test(url) ? "&" : "?";
-  const names = Object.keys(parameters);
-  if (names.length === 0) {
+  const names2 = Object.keys(parameters);
+  if (names2.length === 0) {
     return url;
   }
-  return url + separator + names.map((name2) => {
+  return url + separator + names2.map((name2) => {
     if (name2 === "q") {
       return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
     }
@@ -49795,288 +49821,504 @@ function createOctokit(options) {
   });
 }
 
-// src/action/reconcile.ts
-import { mkdir as mkdir4, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
-import { dirname as dirname5, join as join5 } from "node:path";
-
-// src/core/ticket-pattern.ts
-var MAX_TICKET_PATTERN_LENGTH = 200;
-var MAX_VARIABLE_QUANTIFIERS = 4;
-function ticketPatternProblem(pattern) {
-  if (pattern.length > MAX_TICKET_PATTERN_LENGTH)
-    return `ticket pattern is longer than ${MAX_TICKET_PATTERN_LENGTH} characters`;
-  try {
-    new RegExp(pattern, "u");
-  } catch (e) {
-    return `ticket pattern is not a valid regular expression: ${e.message}`;
+// src/core/grant-file-fast.ts
+function parseGrantFast(text2, file) {
+  const value = readSerializedGrant(text2);
+  if (value !== null) {
+    const grant = grantFromValue(value, file, { value, lineOf: () => void 0 });
+    if (grant.ok) return grant;
   }
-  const stack = [{ quantified: false, alternation: false }];
-  let last = "none";
-  let variable = 0;
-  const endOf = (ch, from) => {
-    const at = pattern.indexOf(ch, from);
-    return at < 0 ? pattern.length : at;
-  };
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    const top = stack[stack.length - 1];
-    if (c === "\\") {
-      const next = pattern[i + 1] ?? "";
-      if (/[1-9]/.test(next) || next === "k" && pattern[i + 2] === "<")
-        return "ticket pattern must not use backreferences";
-      i++;
-      if (/[upP]/.test(next) && pattern[i + 1] === "{") i = endOf("}", i);
-      last = "atom";
-    } else if (c === "[") {
-      for (i++; i < pattern.length && pattern[i] !== "]"; i++) if (pattern[i] === "\\") i++;
-      last = "atom";
-    } else if (c === "(") {
-      if (/^\(\?<?[=!]/.test(pattern.slice(i, i + 4)))
-        return "ticket pattern must not use lookahead or lookbehind";
-      if (pattern[i + 1] === "?") i = pattern[i + 2] === "<" ? endOf(">", i) : i + 2;
-      stack.push({ quantified: false, alternation: false });
-      last = "none";
-    } else if (c === ")") {
-      const closed2 = stack.pop();
-      const parent = stack[stack.length - 1];
-      parent.quantified ||= closed2.quantified;
-      parent.alternation ||= closed2.alternation;
-      last = closed2;
-    } else if (c === "|") {
-      top.alternation = true;
-      last = "none";
-    } else if (c === "*" || c === "+" || c === "?" || c === "{") {
-      let min = c === "+" ? 1 : 0;
-      let max = c === "?" ? 1 : Infinity;
-      if (c === "{") {
-        const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i));
-        if (!m) return 'ticket pattern has a "{" that is not a quantifier; write \\{ for a brace';
-        min = Number(m[1]);
-        max = m[2] === void 0 ? min : m[3] === "" ? Infinity : Number(m[3]);
-        i += m[0].length - 1;
-      }
-      if (pattern[i + 1] === "?") i++;
-      if (typeof last === "object" && max > 1 && (last.quantified || last.alternation))
-        return 'ticket pattern must not repeat a group that contains a quantifier or "|" (as in (a+)+ or (a|b)*): such patterns can take exponential time';
-      if (max !== min) {
-        variable++;
-        top.quantified = true;
-      }
-      last = "none";
-    } else {
-      last = "atom";
-    }
-  }
-  if (variable > MAX_VARIABLE_QUANTIFIERS)
-    return `ticket pattern has more than ${MAX_VARIABLE_QUANTIFIERS} quantifiers (*, +, ?, {n,m}); simplify it`;
-  return void 0;
+  return parseGrant(text2, file);
 }
-function compileTicketPattern(pattern) {
-  const problem2 = ticketPatternProblem(pattern);
-  if (problem2) throw new ConfigurationError(problem2);
-  return new RegExp(`^(?:${pattern})$`, "u");
-}
-
-// src/core/request-check.ts
-var START_SLACK = 5 * MINUTE;
-var MAX_START_AHEAD = 7 * DAY;
-var MAX_TICKET_MATCH = 200;
-var fmt = formatDuration;
-function ticketMatches(pattern, ticket) {
-  if (ticket.length > MAX_TICKET_MATCH) return false;
-  try {
-    return compileTicketPattern(pattern).test(ticket);
-  } catch {
+var UNPRINTABLE = /[^\t\n\x20-\x7e\u{a0}-\u{2027}\u{202a}-\u{d7ff}\u{e000}-\u{fefe}\u{ff00}-\u{fffd}\u{10000}-\u{10ffff}]/u;
+var KEY = /^([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/;
+var SPECIAL_KEY = /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
+var INTEGER = /^(?:0|-?[1-9][0-9]{0,14})$/;
+var PLAIN_START = /^[A-Za-z0-9_\u{80}-\u{10ffff}]/u;
+var NUMBER_LIKE = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
+var SPECIAL_PLAIN = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
+var MAX_DEPTH = 6;
+var NO = /* @__PURE__ */ Symbol("not in the serialized form");
+function readSerializedGrant(text2) {
+  if (text2.length > MAX_GRANT_BYTES || !text2.startsWith(HEADER) || !text2.endsWith("\n"))
     return null;
-  }
+  if (Buffer.byteLength(text2, "utf8") > MAX_GRANT_BYTES || UNPRINTABLE.test(text2)) return null;
+  const lines = text2.slice(HEADER.length, -1).split("\n");
+  const reader = new Reader(lines);
+  const value = reader.map(0, 0);
+  return value === NO || reader.at !== lines.length ? null : value;
 }
-function askedProblems(asked, resource, memberships) {
-  const problems = [];
-  const who2 = `@${asked.requester.login}`;
-  const name2 = resource.name;
-  if (!matchesAny(asked.requester, resource.requesters, memberships))
-    problems.push({
-      path: "requester",
-      message: `${who2} may not request "${name2}": not listed in its requesters (directly or through a team)`
-    });
-  if (!Number.isInteger(asked.duration) || asked.duration <= 0)
-    problems.push({
-      path: "duration",
-      message: "the duration must be a positive number of seconds"
-    });
-  else if (asked.duration > resource.max_duration)
-    problems.push({
-      path: "duration",
-      message: `the duration ${fmt(asked.duration)} is longer than the ${fmt(resource.max_duration)} allowed for "${name2}"`
-    });
-  const justification = asked.justification.trim();
-  const { justification: jReq, ticket: tReq } = resource.request;
-  if (jReq.required && justification === "")
-    problems.push({ path: "justification", message: `"${name2}" requires a justification` });
-  else if (justification !== "" && justification.length < jReq.min_length)
-    problems.push({
-      path: "justification",
-      message: `the justification is ${justification.length} characters; "${name2}" asks for at least ${jReq.min_length}`
-    });
-  const ticket = asked.ticket?.trim() ?? "";
-  if (tReq.required && ticket === "")
-    problems.push({ path: "ticket", message: `"${name2}" requires a ticket reference` });
-  else if (ticket !== "" && tReq.pattern !== void 0) {
-    const matched = ticketMatches(tReq.pattern, ticket);
-    if (matched === null)
-      problems.push({
-        path: "ticket",
-        message: `the ticket pattern of "${name2}" is not a valid regular expression; ask the policy owners to fix it`
-      });
-    else if (!matched)
-      problems.push({
-        path: "ticket",
-        message: `the ticket ${JSON.stringify(ticket.slice(0, 100))} does not match the pattern "${tReq.pattern}" required by "${name2}"`
-      });
+var Reader = class {
+  constructor(lines) {
+    this.lines = lines;
   }
-  if (asked.break_glass) {
-    const bg = resource.break_glass;
-    if (!bg) problems.push({ path: "break_glass", message: `"${name2}" has no break-glass access` });
-    else if (!matchesAny(asked.requester, bg.allowed, memberships))
-      problems.push({
-        path: "break_glass",
-        message: `${who2} may not use break-glass on "${name2}"`
-      });
-    else if (asked.duration > bg.max_duration)
-      problems.push({
-        path: "duration",
-        message: `break-glass access to "${name2}" lasts at most ${fmt(bg.max_duration)}; ${fmt(asked.duration)} was asked`
-      });
-    if (asked.break_glass.reason.trim() === "")
-      problems.push({ path: "break_glass", message: "break-glass needs a reason" });
+  lines;
+  at = 0;
+  /** A block mapping whose keys start at column `indent`. */
+  map(indent, depth) {
+    if (depth > MAX_DEPTH) return NO;
+    const out = {};
+    const pad = " ".repeat(indent);
+    let keys = 0;
+    while (this.at < this.lines.length) {
+      const line = this.lines[this.at];
+      if (!line.startsWith(pad) || line[indent] === " ") break;
+      const m = KEY.exec(line.slice(indent));
+      if (!m) return NO;
+      const key = m[1];
+      if (SPECIAL_KEY.test(key) || key === "__proto__" || Object.hasOwn(out, key)) return NO;
+      this.at += 1;
+      const value = m[2] === void 0 ? this.nested(indent, depth) : this.scalar(m[2], indent);
+      if (value === NO) return NO;
+      out[key] = value;
+      keys += 1;
+    }
+    return keys === 0 ? NO : out;
   }
-  return problems;
-}
-function checkGrantAgainstPolicy(grant, resource, memberships) {
-  if (!resource || resource.name !== grant.resource)
-    return [
-      {
-        path: "resource",
-        message: `there is no resource named ${JSON.stringify(grant.resource.slice(0, 64))}`
+  /** What follows `key:` at the end of a line: a mapping or a sequence two columns in. */
+  nested(indent, depth) {
+    const line = this.lines[this.at];
+    const inner = " ".repeat(indent + 2);
+    if (line === void 0 || !line.startsWith(inner) || line[indent + 2] === " ") return NO;
+    return line.startsWith("- ", indent + 2) ? this.seq(indent + 2, depth + 1) : this.map(indent + 2, depth + 1);
+  }
+  /** A block sequence whose dashes are at column `indent`. */
+  seq(indent, depth) {
+    if (depth > MAX_DEPTH) return NO;
+    const out = [];
+    const dash = `${" ".repeat(indent)}- `;
+    while (this.at < this.lines.length) {
+      const line = this.lines[this.at];
+      if (!line.startsWith(dash)) break;
+      const rest = line.slice(dash.length);
+      let item;
+      if (KEY.test(rest)) {
+        this.lines[this.at] = " ".repeat(indent + 2) + rest;
+        item = this.map(indent + 2, depth + 1);
+      } else {
+        this.at += 1;
+        item = rest.startsWith("|") ? NO : this.scalar(rest, indent);
       }
-    ];
-  return askedProblems(grant, resource, memberships);
-}
-
-// src/core/decision.ts
-var STATE_CHANGING = /* @__PURE__ */ new Set([
-  "APPROVED",
-  "CHANGES_REQUESTED",
-  "DISMISSED"
-]);
-var time = (r) => {
-  const d = r.submitted_at ? parseTimestamp(r.submitted_at) : null;
-  return d ? d.getTime() : Number.NEGATIVE_INFINITY;
+      if (item === NO) return NO;
+      out.push(item);
+    }
+    return out;
+  }
+  /** The text after `key: ` (a literal block continues on the next lines). */
+  scalar(text2, indent) {
+    if (text2 === "{}") return {};
+    if (text2 === "[]") return [];
+    if (text2 === "|-" || text2 === "|") return this.literal(indent + 2, text2 === "|");
+    if (text2.startsWith('"')) {
+      const m = /^"((?:[^"\\]|\\["\\nt])*)"$/.exec(text2);
+      return m ? m[1].replace(/\\(.)/g, (_, c) => c === "n" ? "\n" : c === "t" ? "	" : c) : NO;
+    }
+    if (text2.startsWith("'")) {
+      const m = /^'((?:[^']|'')*)'$/.exec(text2);
+      return m ? m[1].replace(/''/g, "'") : NO;
+    }
+    if (INTEGER.test(text2)) return Number(text2);
+    if (text2 === "true" || text2 === "false") return text2 === "true";
+    if (!PLAIN_START.test(text2) || NUMBER_LIKE.test(text2) || SPECIAL_PLAIN.test(text2) || /^\s|\s$|\s#/.test(text2) || text2.endsWith(":") || text2.includes(": ") || text2.includes(" #") || text2.includes("	"))
+      return NO;
+    return text2;
+  }
+  /** A `|-` (or `|`) block: every line blank or indented by exactly `indent` at least. */
+  literal(indent, keepOne) {
+    const pad = " ".repeat(indent);
+    const body = [];
+    while (this.at < this.lines.length) {
+      const line = this.lines[this.at];
+      if (line !== "" && !line.startsWith(pad)) break;
+      body.push(line.slice(indent));
+      this.at += 1;
+    }
+    if (body.length === 0 || body[0] === "" || /^\s/.test(body[0])) return NO;
+    if (/^\s*$/.test(body[body.length - 1])) return NO;
+    return body.join("\n") + (keepOne ? "\n" : "");
+  }
 };
-function chronological(reviews) {
-  const sorted = [...reviews].sort(
-    (a, b) => time(a) - time(b) || a.id - b.id || a.state.localeCompare(b.state)
-  );
-  return sorted.filter((r, i) => i === 0 || sorted[i - 1].id !== r.id);
+
+// src/core/trailers.ts
+var GRANT_EVENTS = [
+  "requested",
+  "approved",
+  "issued",
+  "extended",
+  "revoke-requested",
+  "revoked",
+  "expired",
+  "denied",
+  "cancelled",
+  "refused",
+  // The action is about to call the provider (two-phase issue): see src/action/reconcile.ts.
+  "issuing",
+  // A terminal grant moved out of the hot path, with no change of state.
+  "archived"
+];
+var TRAILER = {
+  grant: "Gatepass-Grant",
+  event: "Gatepass-Event",
+  resource: "Gatepass-Resource",
+  requestedBy: "Requested-by",
+  approvedBy: "Approved-by",
+  policy: "Policy",
+  rule: "Gatepass-Rule",
+  actor: "Gatepass-Actor",
+  at: "Gatepass-At",
+  expires: "Gatepass-Expires",
+  pullRequest: "Gatepass-Pull-Request",
+  breakGlassReview: "Gatepass-Break-Glass-Review"
+};
+var clean = (v) => v.replace(/[\r\n]+/g, " ").trim();
+function formatTrailers(t) {
+  const lines = [
+    `${TRAILER.grant}: ${clean(t.grant)}`,
+    `${TRAILER.event}: ${t.event}`,
+    `${TRAILER.resource}: ${clean(t.resource)}`
+  ];
+  if (t.requestedBy)
+    lines.push(`${TRAILER.requestedBy}: ${clean(t.requestedBy.login)} (${t.requestedBy.id})`);
+  for (const a of t.approvedBy ?? []) {
+    const via = a.via ? ` via=${clean(a.via)}` : "";
+    lines.push(`${TRAILER.approvedBy}: ${clean(a.login)} (${a.id}) review=${a.review_id}${via}`);
+  }
+  if (t.policy) lines.push(`${TRAILER.policy}: ${clean(t.policy)}`);
+  if (t.rule) lines.push(`${TRAILER.rule}: ${clean(t.rule)}`);
+  if (t.actor) lines.push(`${TRAILER.actor}: ${clean(t.actor)}`);
+  if (t.at) lines.push(`${TRAILER.at}: ${clean(t.at)}`);
+  if (t.expires) lines.push(`${TRAILER.expires}: ${clean(t.expires)}`);
+  if (t.pullRequest !== void 0) lines.push(`${TRAILER.pullRequest}: ${t.pullRequest}`);
+  return lines.join("\n");
 }
-var short = (sha2) => sha2 ? sha2.slice(0, 7) : "an unknown commit";
-function decide(input) {
-  const { resource, grant, memberships, headSha, now, appBotId } = input;
-  const required = resource.approvals_required;
-  const reviews = chronological(input.reviews);
-  const isBot = (u) => u.type === "Bot" || u.id === appBotId || u.login.toLowerCase().endsWith("[bot]");
-  const ineligible = (u) => {
-    if (!u) return "the account was deleted";
-    if (isBot(u)) return "reviews by bots never count";
-    if (u.id === grant.requester.id) return "the requester cannot approve their own access";
-    if (!matchesAny({ login: u.login, id: u.id }, resource.approvers, memberships))
-      return `not among the approvers of "${resource.name}" (checked now, teams included)`;
-    return null;
+function commitMessage(subject, t, body) {
+  const parts = [clean(subject)];
+  if (body && body.trim()) parts.push(body.trim());
+  parts.push(formatTrailers(t));
+  return parts.join("\n\n") + "\n";
+}
+var PERSON = /^(\S+) \((\d+)\)$/;
+var APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
+function parseTrailers(message) {
+  const paragraphs = message.replace(/\r\n/g, "\n").trim().split(/\n{2,}/);
+  const last = paragraphs[paragraphs.length - 1] ?? "";
+  const fields = /* @__PURE__ */ new Map();
+  for (const line of last.split("\n")) {
+    const m = /^([A-Za-z-]+): (.*)$/.exec(line);
+    if (!m) continue;
+    const key = m[1].toLowerCase();
+    fields.set(key, [...fields.get(key) ?? [], m[2].trim()]);
+  }
+  const one = (k) => fields.get(k.toLowerCase())?.[0];
+  const grant = one(TRAILER.grant);
+  const event = one(TRAILER.event);
+  const resource = one(TRAILER.resource);
+  if (!grant || !event || !resource || !GRANT_EVENTS.includes(event)) return null;
+  const out = { grant, event, resource };
+  const req = PERSON.exec(one(TRAILER.requestedBy) ?? "");
+  if (req) out.requestedBy = { login: req[1], id: Number(req[2]) };
+  const approvals = (fields.get(TRAILER.approvedBy.toLowerCase()) ?? []).map((v) => APPROVAL.exec(v)).filter((m) => m !== null).map((m) => ({
+    login: m[1],
+    id: Number(m[2]),
+    review_id: Number(m[3]),
+    ...m[4] ? { via: m[4] } : {}
+  }));
+  if (approvals.length) out.approvedBy = approvals;
+  const set = (k, key, f) => {
+    const v = one(key);
+    if (v !== void 0 && v !== "") out[k] = f(v);
   };
-  const latest = /* @__PURE__ */ new Map();
-  for (const r of reviews) if (r.user && STATE_CHANGING.has(r.state)) latest.set(r.user.id, r);
-  const approvers = [];
-  const approvedTimes = [];
-  const blockers = [];
-  const verdicts = reviews.map((r) => {
-    const base = { review_id: r.id, login: r.user?.login ?? "(deleted user)", state: r.state };
-    const no = (reason) => ({ ...base, counted: false, reason });
-    const why = ineligible(r.user);
-    if (why) return no(why);
-    if (!STATE_CHANGING.has(r.state)) return no("comments neither approve nor deny");
-    if (latest.get(r.user.id) !== r) return no("superseded by a later review by the same person");
-    if (r.state === "DISMISSED") return no("the review was dismissed");
-    if (r.state === "CHANGES_REQUESTED") {
-      blockers.push(r.user.login);
-      return {
-        ...base,
-        counted: true,
-        reason: "requests changes: blocks the grant until withdrawn"
-      };
-    }
-    if (r.commit_id !== headSha)
-      return no(`made on ${short(r.commit_id)}, not the current head: a push voids approvals`);
-    const who2 = { login: r.user.login, id: r.user.id };
-    const via = matchingPrincipal(who2, resource.approvers, memberships);
-    approvers.push({ ...who2, review_id: r.id, ...via ? { via } : {} });
-    approvedTimes.push(time(r));
-    return { ...base, counted: true, reason: "counts as an approval" };
-  });
-  const decision = (outcome, rule, reasons) => ({ outcome, rule, approvers, required, verdicts, reasons });
-  const tally = `${approvers.length} of ${required} required approval${required === 1 ? "" : "s"}`;
-  const problems = checkGrantAgainstPolicy(grant, resource, memberships);
-  if (grant.extends && input.extending !== void 0) {
-    const window2 = extensionWindow(grant, input.extending, resource);
-    if (!window2.ok) problems.push(...window2.problems);
-  }
-  if (problems.length)
-    return decision(
-      "denied",
-      null,
-      problems.map((p) => p.message)
-    );
-  if (blockers.length)
-    return decision("denied", null, [
-      `changes requested by ${blockers.map((l) => `@${l}`).join(", ")}`
-    ]);
-  const requested = parseTimestamp(grant.requested_at);
-  const deadline = requested ? requested.getTime() + resource.request_ttl * 1e3 : Infinity;
-  const ttl = formatDuration(resource.request_ttl);
-  if (approvers.length >= required) {
-    const sufficientAt = [...approvedTimes].sort((a, b) => a - b)[required - 1];
-    if (sufficientAt > deadline)
-      return decision("denied", null, [
-        `request expired after ${ttl}: the approvals came too late (${tally}); open a new request`
-      ]);
-    return decision("approved", "reviews", [
-      `approved by ${approvers.map((a) => `@${a.login}`).join(", ")} (${tally})`
-    ]);
-  }
-  if (now.getTime() > deadline)
-    return decision("denied", null, [
-      `request expired after ${ttl} without enough approvals (${tally})`
-    ]);
-  if (grant.break_glass)
-    return decision("approved", "break_glass", [
-      "break-glass: granted at once, to be reviewed after the fact"
-    ]);
-  const auto = resource.auto_approve.find(
-    (rule) => grant.duration <= rule.max_duration && matchesAny(grant.requester, rule.requester_in, memberships)
-  );
-  if (auto)
-    return decision("approved", `auto_approve:${auto.name}`, [
-      `auto-approved by rule "${auto.name}" (up to ${formatDuration(auto.max_duration)})`
-    ]);
-  const over = resource.auto_approve.find(
-    (rule) => grant.duration > rule.max_duration && matchesAny(grant.requester, rule.requester_in, memberships)
-  );
-  return decision("pending", null, [
-    `waiting for approvals: ${tally}`,
-    ...over ? [
-      `auto-approve rule "${over.name}" covers up to ${formatDuration(over.max_duration)}; ${formatDuration(grant.duration)} needs reviews`
-    ] : []
-  ]);
+  set("policy", TRAILER.policy, (v) => v);
+  set("rule", TRAILER.rule, (v) => v);
+  set("actor", TRAILER.actor, (v) => v);
+  set("at", TRAILER.at, (v) => v);
+  set("expires", TRAILER.expires, (v) => v);
+  set("pullRequest", TRAILER.pullRequest, (v) => /^\d+$/.test(v) ? Number(v) : void 0);
+  return out;
 }
+var BG_REVIEW = new RegExp(
+  `^${TRAILER.breakGlassReview}: (\\S+) \\((\\d+)\\)(?: review=(\\d+))?\\s*$`,
+  "m"
+);
+var ONE = (key) => new RegExp(`^${key}: (\\S+)\\s*$`, "m");
+function parseBreakGlassReview(message) {
+  const m = BG_REVIEW.exec(message);
+  const grant = ONE(TRAILER.grant).exec(message)?.[1];
+  const resource = ONE(TRAILER.resource).exec(message)?.[1];
+  if (!m || !grant || !resource) return null;
+  const at = ONE(TRAILER.at).exec(message)?.[1];
+  return {
+    grant,
+    resource,
+    reviewer: { login: m[1], id: Number(m[2]) },
+    ...m[3] ? { review: Number(m[3]) } : {},
+    ...at ? { at } : {}
+  };
+}
+
+// src/core/audit-timeline.ts
+var grantKey = (resource, id) => `${resource}/${id}`;
+var ms = (t) => t === void 0 ? void 0 : parseTimestamp(t)?.getTime() ?? void 0;
+var isArchiveMove = (change) => change.added !== void 0 && change.removed !== void 0 && parseGrantPath(change.added.path)?.archived === true && parseGrantPath(change.removed.path)?.archived === false;
+var AuditFold = class {
+  grants = /* @__PURE__ */ new Map();
+  notes = [];
+  count = 0;
+  head;
+  add(commit) {
+    this.count += 1;
+    this.head = commit.sha;
+    const subject = commit.message.split("\n", 1)[0] ?? "";
+    const parents = commit.parents?.length ?? 0;
+    const trailers2 = parseTrailers(commit.message);
+    const base = {
+      sha: commit.sha,
+      subject,
+      parents,
+      author: commit.author,
+      committer: commit.committer,
+      committedAt: commit.date
+    };
+    const policyPaths = commit.files.map((f) => f.path).filter((p) => p.startsWith(`${POLICIES_DIR}/`));
+    if (policyPaths.length)
+      this.notes.push({
+        kind: "policy-change",
+        ...base,
+        paths: policyPaths,
+        hasTrailers: trailers2 !== null
+      });
+    const byKey = /* @__PURE__ */ new Map();
+    const stray = [];
+    for (const f of commit.files) {
+      if (!f.path.startsWith(`${GRANTS_DIR}/`)) continue;
+      const where = parseGrantPath(f.path);
+      if (!where) {
+        stray.push(f.path);
+        continue;
+      }
+      const key = grantKey(where.resource, where.id);
+      const entry = byKey.get(key) ?? {};
+      if (f.status === "D") entry.removed = f;
+      else entry.added = f;
+      byKey.set(key, entry);
+    }
+    if (stray.length)
+      this.notes.push({
+        kind: "other-grants-file",
+        ...base,
+        paths: stray,
+        hasTrailers: trailers2 !== null
+      });
+    const named = trailers2 ? grantKey(trailers2.resource, trailers2.grant) : void 0;
+    if (trailers2 && named) {
+      const known = this.grants.has(named);
+      const g = this.grant(trailers2.resource, trailers2.grant);
+      const change = byKey.get(named);
+      const at = trailers2.at && parseTimestamp(trailers2.at) ? trailers2.at : commit.date;
+      const event = {
+        kind: trailers2.event,
+        ...base,
+        at,
+        trailers: trailers2,
+        ...trailers2.actor ? { actor: trailers2.actor } : {}
+      };
+      g.tl.events.push(event);
+      if (!known && !["requested", "approved", "refused"].includes(trailers2.event))
+        g.tl.anomalies.push({
+          sha: commit.sha,
+          message: `"${trailers2.event}" for a grant the history has not seen before`
+        });
+      if (!change)
+        g.tl.anomalies.push({
+          sha: commit.sha,
+          message: `trailers name ${named} but the commit does not change its file`
+        });
+      else this.applyContent(g, commit, change, trailers2.event);
+      this.applyEvent(g, event, trailers2, change !== void 0 && isArchiveMove(change));
+      byKey.delete(named);
+    }
+    const review = parseBreakGlassReview(commit.message);
+    if (review) {
+      const g = this.grants.get(grantKey(review.resource, review.grant));
+      const by = `${review.reviewer.login} (${review.reviewer.id})${review.review !== void 0 ? ` review=${review.review}` : ""}`;
+      if (g) g.tl.breakGlassReview = { by, sha: commit.sha, at: commit.date };
+    }
+    for (const [key, change] of byKey) {
+      const [resource, id] = key.split("/");
+      const g = this.grant(resource, id);
+      if (trailers2?.event === "extended" && named) {
+        const content = change.added ? this.read(commit, change.added) : null;
+        if (content?.grant?.extends === trailers2.grant) {
+          this.applyContent(g, commit, change, "extended");
+          continue;
+        }
+      }
+      const archived = isArchiveMove(change) && (change.added.blob === void 0 || change.added.blob === g.lastBlob);
+      g.tl.events.push({ kind: archived ? "archived" : "changed", ...base, at: commit.date });
+      this.applyContent(g, commit, change, archived ? "archived" : "changed");
+    }
+  }
+  result() {
+    return {
+      timelines: [...this.grants.values()].map((g) => g.tl),
+      notes: this.notes,
+      commits: this.count,
+      ...this.head ? { head: this.head } : {}
+    };
+  }
+  grant(resource, id) {
+    const key = grantKey(resource, id);
+    let g = this.grants.get(key);
+    if (!g) {
+      g = {
+        tl: { id, resource, approvers: [], events: [], anomalies: [], widenings: [], invalid: [] }
+      };
+      this.grants.set(key, g);
+    }
+    return g;
+  }
+  read(commit, f) {
+    const text2 = commit.readGrant?.(f.path);
+    if (text2 === void 0 || text2 === null) return null;
+    const parsed = parseGrantFast(text2, f.path);
+    return parsed.ok ? { grant: parsed.value, problems: [] } : { grant: null, problems: parsed.problems };
+  }
+  applyContent(g, commit, change, event) {
+    const { tl } = g;
+    if (!change.added) {
+      tl.path = void 0;
+      return;
+    }
+    tl.path = change.added.path;
+    if (change.added.blob !== void 0 && change.added.blob === g.lastBlob) return;
+    g.lastBlob = change.added.blob;
+    const content = this.read(commit, change.added);
+    if (!content) return;
+    if (!content.grant) {
+      tl.invalid.push({ sha: commit.sha, path: change.added.path, problems: content.problems });
+      return;
+    }
+    const grant = content.grant;
+    if (grant.id !== tl.id || grant.resource !== tl.resource)
+      tl.anomalies.push({
+        sha: commit.sha,
+        message: `file of ${grantKey(tl.resource, tl.id)} holds grant ${grantKey(grant.resource, grant.id)}`
+      });
+    if (!g.last) {
+      tl.requester = grant.requester;
+      tl.requestedAt = grant.requested_at;
+      tl.justification = grant.justification;
+      if (grant.ticket !== void 0) tl.ticket = grant.ticket;
+      tl.source = grant.source;
+      tl.duration = grant.duration;
+      if (grant.start_at !== void 0) tl.startAt = grant.start_at;
+      if (grant.extends !== void 0) tl.extends = grant.extends;
+      if (grant.break_glass) tl.breakGlass = grant.break_glass;
+      tl.policyCommit = grant.policy_commit;
+    }
+    if (!g.baseline || event === "approved") g.baseline = grant;
+    else this.compare(g, g.baseline, grant, commit.sha, event);
+    tl.status = grant.status;
+    if (grant.approval && tl.approvers.length === 0) {
+      tl.approvers = grant.approval.approvers;
+      tl.rule ??= grant.approval.rule;
+    }
+    if (event === "issued" || event === "extended") {
+      tl.expiresAt = grant.expires_at ?? tl.expiresAt;
+      if (event === "issued" && grant.issued_at) tl.issuedAt = grant.issued_at;
+    }
+    g.last = grant;
+  }
+  /** Changes after approval that give more access than was approved. */
+  compare(g, was, now, sha2, event) {
+    const widen = (field, from, to) => g.tl.widenings.push({ sha: sha2, field, from: String(from), to: String(to) });
+    if (now.resource !== was.resource) widen("resource", was.resource, now.resource);
+    if (now.requester.id !== was.requester.id)
+      widen(
+        "requester",
+        `${was.requester.login} (${was.requester.id})`,
+        `${now.requester.login} (${now.requester.id})`
+      );
+    if (now.duration > was.duration) widen("duration", was.duration, now.duration);
+    if (now.requested_at !== was.requested_at)
+      widen("requested_at", was.requested_at, now.requested_at);
+    if (now.policy_commit !== was.policy_commit)
+      widen("policy_commit", was.policy_commit, now.policy_commit);
+    if (now.break_glass && !was.break_glass) widen("break_glass", "none", now.break_glass.reason);
+    const start = ms(now.start_at);
+    const wasStart = ms(was.start_at);
+    if (start !== void 0 && wasStart !== void 0 && start < wasStart)
+      widen("start_at", was.start_at, now.start_at);
+    const issued = ms(now.issued_at);
+    const expires = ms(now.expires_at);
+    if (issued !== void 0 && expires !== void 0 && event !== "extended" && !g.tl.events.some((e) => e.kind === "extended") && expires > issued + was.duration * 1e3 + 1e3)
+      widen("expires_at", `issued_at + ${was.duration}s`, now.expires_at);
+  }
+  applyEvent(g, e, t, archiving) {
+    const { tl } = g;
+    const explicitAt = t.at !== void 0 && parseTimestamp(t.at) !== null;
+    const bad = (message) => tl.anomalies.push({ sha: e.sha, message });
+    const ended = tl.endEvent !== void 0;
+    switch (t.event) {
+      case "requested":
+        tl.requestedAt ??= e.at;
+        if (t.requestedBy) tl.requester ??= t.requestedBy;
+        break;
+      case "approved":
+        if (tl.approvedSha && !tl.issuedSha && !ended && t.pullRequest !== void 0 && t.pullRequest === tl.pullRequest) {
+          if (t.approvedBy) tl.approvers = t.approvedBy;
+          break;
+        }
+        if (tl.approvedSha) bad("approved twice");
+        if (ended) bad(`approved after it ended (${tl.endEvent})`);
+        tl.approvedSha = e.sha;
+        tl.approvedAt = e.at;
+        if (t.policy) tl.policyCommit = t.policy;
+        if (t.rule) tl.rule = t.rule;
+        if (t.approvedBy) tl.approvers = t.approvedBy;
+        if (t.pullRequest !== void 0) tl.pullRequest = t.pullRequest;
+        if (t.requestedBy) tl.requester ??= t.requestedBy;
+        break;
+      case "issued": {
+        if (tl.issuedSha) bad("issued twice");
+        if (!tl.approvedSha) bad("issued without an approval commit before it");
+        if (ended) bad(`issued after it ended (${tl.endEvent})`);
+        tl.issuedSha = e.sha;
+        tl.issuedAt ??= e.at;
+        if (t.expires) tl.expiresAt = t.expires;
+        const issued = ms(tl.issuedAt);
+        const approved = ms(tl.approvedAt);
+        if (issued !== void 0 && approved !== void 0 && issued < approved)
+          bad(`issued at ${tl.issuedAt}, before its approval at ${tl.approvedAt}`);
+        break;
+      }
+      case "extended":
+        if (!tl.issuedSha || ended) bad("extended while not active");
+        if (t.expires) tl.expiresAt = t.expires;
+        break;
+      case "revoke-requested":
+        if (ended) bad(`revoke requested after it ended (${tl.endEvent})`);
+        tl.revokeRequested = { at: e.at, sha: e.sha, ...t.actor ? { by: t.actor } : {} };
+        break;
+      case "revoked":
+      case "expired":
+      case "denied":
+      case "cancelled":
+      case "refused":
+        if (ended && !(archiving && t.event === tl.endEvent))
+          bad(`${t.event} after it had already ended (${tl.endEvent})`);
+        if ((t.event === "denied" || t.event === "cancelled") && tl.issuedSha)
+          bad(`${t.event} after it was issued`);
+        if (!ended) {
+          tl.endEvent = t.event;
+          tl.endedSha = e.sha;
+          tl.endedAt = explicitAt ? e.at : g.last?.ended_at ?? e.at;
+          if (t.actor) tl.endedBy = t.actor;
+        }
+        break;
+    }
+  }
+};
 
 // src/core/policy-load.ts
 var import__2 = __toESM(require__(), 1);
@@ -50338,6 +50580,84 @@ var POLICY_SCHEMA = {
     ...Object.fromEntries(PROVIDER_KINDS.map((kind) => [`target-${kind}`, TARGETS[kind]]))
   }
 };
+
+// src/core/ticket-pattern.ts
+var MAX_TICKET_PATTERN_LENGTH = 200;
+var MAX_VARIABLE_QUANTIFIERS = 4;
+function ticketPatternProblem(pattern) {
+  if (pattern.length > MAX_TICKET_PATTERN_LENGTH)
+    return `ticket pattern is longer than ${MAX_TICKET_PATTERN_LENGTH} characters`;
+  try {
+    new RegExp(pattern, "u");
+  } catch (e) {
+    return `ticket pattern is not a valid regular expression: ${e.message}`;
+  }
+  const stack = [{ quantified: false, alternation: false }];
+  let last = "none";
+  let variable = 0;
+  const endOf = (ch, from) => {
+    const at = pattern.indexOf(ch, from);
+    return at < 0 ? pattern.length : at;
+  };
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    const top = stack[stack.length - 1];
+    if (c === "\\") {
+      const next = pattern[i + 1] ?? "";
+      if (/[1-9]/.test(next) || next === "k" && pattern[i + 2] === "<")
+        return "ticket pattern must not use backreferences";
+      i++;
+      if (/[upP]/.test(next) && pattern[i + 1] === "{") i = endOf("}", i);
+      last = "atom";
+    } else if (c === "[") {
+      for (i++; i < pattern.length && pattern[i] !== "]"; i++) if (pattern[i] === "\\") i++;
+      last = "atom";
+    } else if (c === "(") {
+      if (/^\(\?<?[=!]/.test(pattern.slice(i, i + 4)))
+        return "ticket pattern must not use lookahead or lookbehind";
+      if (pattern[i + 1] === "?") i = pattern[i + 2] === "<" ? endOf(">", i) : i + 2;
+      stack.push({ quantified: false, alternation: false });
+      last = "none";
+    } else if (c === ")") {
+      const closed2 = stack.pop();
+      const parent = stack[stack.length - 1];
+      parent.quantified ||= closed2.quantified;
+      parent.alternation ||= closed2.alternation;
+      last = closed2;
+    } else if (c === "|") {
+      top.alternation = true;
+      last = "none";
+    } else if (c === "*" || c === "+" || c === "?" || c === "{") {
+      let min = c === "+" ? 1 : 0;
+      let max = c === "?" ? 1 : Infinity;
+      if (c === "{") {
+        const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i));
+        if (!m) return 'ticket pattern has a "{" that is not a quantifier; write \\{ for a brace';
+        min = Number(m[1]);
+        max = m[2] === void 0 ? min : m[3] === "" ? Infinity : Number(m[3]);
+        i += m[0].length - 1;
+      }
+      if (pattern[i + 1] === "?") i++;
+      if (typeof last === "object" && max > 1 && (last.quantified || last.alternation))
+        return 'ticket pattern must not repeat a group that contains a quantifier or "|" (as in (a+)+ or (a|b)*): such patterns can take exponential time';
+      if (max !== min) {
+        variable++;
+        top.quantified = true;
+      }
+      last = "none";
+    } else {
+      last = "atom";
+    }
+  }
+  if (variable > MAX_VARIABLE_QUANTIFIERS)
+    return `ticket pattern has more than ${MAX_VARIABLE_QUANTIFIERS} quantifiers (*, +, ?, {n,m}); simplify it`;
+  return void 0;
+}
+function compileTicketPattern(pattern) {
+  const problem2 = ticketPatternProblem(pattern);
+  if (problem2) throw new ConfigurationError(problem2);
+  return new RegExp(`^(?:${pattern})$`, "u");
+}
 
 // src/core/policy-load.ts
 var DEFAULT_JUSTIFICATION = { required: true, min_length: 10 };
@@ -50631,121 +50951,311 @@ function relativeSegments(path6) {
   );
 }
 
-// src/core/trailers.ts
-var GRANT_EVENTS = [
-  "requested",
-  "approved",
-  "issued",
-  "extended",
-  "revoke-requested",
-  "revoked",
-  "expired",
-  "denied",
-  "cancelled",
-  "refused",
-  // The action is about to call the provider (two-phase issue): see src/action/reconcile.ts.
-  "issuing",
-  // A terminal grant moved out of the hot path, with no change of state.
-  "archived"
+// src/core/audit-verify.ts
+var DEFAULT_BOTS = [
+  "github-actions[bot]",
+  "*[bot]",
+  "gatepass@users.noreply.github.com"
 ];
-var TRAILER = {
-  grant: "Gatepass-Grant",
-  event: "Gatepass-Event",
-  resource: "Gatepass-Resource",
-  requestedBy: "Requested-by",
-  approvedBy: "Approved-by",
-  policy: "Policy",
-  rule: "Gatepass-Rule",
-  actor: "Gatepass-Actor",
-  at: "Gatepass-At",
-  expires: "Gatepass-Expires",
-  pullRequest: "Gatepass-Pull-Request",
-  breakGlassReview: "Gatepass-Break-Glass-Review"
-};
-var clean = (v) => v.replace(/[\r\n]+/g, " ").trim();
-function formatTrailers(t) {
-  const lines = [
-    `${TRAILER.grant}: ${clean(t.grant)}`,
-    `${TRAILER.event}: ${t.event}`,
-    `${TRAILER.resource}: ${clean(t.resource)}`
-  ];
-  if (t.requestedBy)
-    lines.push(`${TRAILER.requestedBy}: ${clean(t.requestedBy.login)} (${t.requestedBy.id})`);
-  for (const a of t.approvedBy ?? []) {
-    const via = a.via ? ` via=${clean(a.via)}` : "";
-    lines.push(`${TRAILER.approvedBy}: ${clean(a.login)} (${a.id}) review=${a.review_id}${via}`);
-  }
-  if (t.policy) lines.push(`${TRAILER.policy}: ${clean(t.policy)}`);
-  if (t.rule) lines.push(`${TRAILER.rule}: ${clean(t.rule)}`);
-  if (t.actor) lines.push(`${TRAILER.actor}: ${clean(t.actor)}`);
-  if (t.at) lines.push(`${TRAILER.at}: ${clean(t.at)}`);
-  if (t.expires) lines.push(`${TRAILER.expires}: ${clean(t.expires)}`);
-  if (t.pullRequest !== void 0) lines.push(`${TRAILER.pullRequest}: ${t.pullRequest}`);
-  return lines.join("\n");
-}
-function commitMessage(subject, t, body) {
-  const parts = [clean(subject)];
-  if (body && body.trim()) parts.push(body.trim());
-  parts.push(formatTrailers(t));
-  return parts.join("\n\n") + "\n";
-}
-var PERSON = /^(\S+) \((\d+)\)$/;
-var APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
-function parseTrailers(message) {
-  const paragraphs = message.replace(/\r\n/g, "\n").trim().split(/\n{2,}/);
-  const last = paragraphs[paragraphs.length - 1] ?? "";
-  const fields = /* @__PURE__ */ new Map();
-  for (const line of last.split("\n")) {
-    const m = /^([A-Za-z-]+): (.*)$/.exec(line);
-    if (!m) continue;
-    const key = m[1].toLowerCase();
-    fields.set(key, [...fields.get(key) ?? [], m[2].trim()]);
-  }
-  const one = (k) => fields.get(k.toLowerCase())?.[0];
-  const grant = one(TRAILER.grant);
-  const event = one(TRAILER.event);
-  const resource = one(TRAILER.resource);
-  if (!grant || !event || !resource || !GRANT_EVENTS.includes(event)) return null;
-  const out = { grant, event, resource };
-  const req = PERSON.exec(one(TRAILER.requestedBy) ?? "");
-  if (req) out.requestedBy = { login: req[1], id: Number(req[2]) };
-  const approvals = (fields.get(TRAILER.approvedBy.toLowerCase()) ?? []).map((v) => APPROVAL.exec(v)).filter((m) => m !== null).map((m) => ({
-    login: m[1],
-    id: Number(m[2]),
-    review_id: Number(m[3]),
-    ...m[4] ? { via: m[4] } : {}
-  }));
-  if (approvals.length) out.approvedBy = approvals;
-  const set = (k, key, f) => {
-    const v = one(key);
-    if (v !== void 0 && v !== "") out[k] = f(v);
-  };
-  set("policy", TRAILER.policy, (v) => v);
-  set("rule", TRAILER.rule, (v) => v);
-  set("actor", TRAILER.actor, (v) => v);
-  set("at", TRAILER.at, (v) => v);
-  set("expires", TRAILER.expires, (v) => v);
-  set("pullRequest", TRAILER.pullRequest, (v) => /^\d+$/.test(v) ? Number(v) : void 0);
-  return out;
-}
-var BG_REVIEW = new RegExp(
-  `^${TRAILER.breakGlassReview}: (\\S+) \\((\\d+)\\)(?: review=(\\d+))?\\s*$`,
-  "m"
+var DEFAULT_SWEEP_INTERVAL = 10 * MINUTE;
+var globToRegExp = (glob) => new RegExp(
+  `^${glob.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`,
+  "i"
 );
-var ONE = (key) => new RegExp(`^${key}: (\\S+)\\s*$`, "m");
-function parseBreakGlassReview(message) {
-  const m = BG_REVIEW.exec(message);
-  const grant = ONE(TRAILER.grant).exec(message)?.[1];
-  const resource = ONE(TRAILER.resource).exec(message)?.[1];
-  if (!m || !grant || !resource) return null;
-  const at = ONE(TRAILER.at).exec(message)?.[1];
-  return {
-    grant,
-    resource,
-    reviewer: { login: m[1], id: Number(m[2]) },
-    ...m[3] ? { review: Number(m[3]) } : {},
-    ...at ? { at } : {}
-  };
+function isBotIdentity(who2, bots = DEFAULT_BOTS) {
+  return bots.some((b) => {
+    const re = globToRegExp(b);
+    return re.test(who2.name) || re.test(who2.email);
+  });
+}
+var ms2 = (t) => t === void 0 ? void 0 : parseTimestamp(t)?.getTime() ?? void 0;
+var short = (sha2) => sha2.slice(0, 12);
+var who = (i) => `${i.name} <${i.email}>`;
+var late = (milliseconds) => formatDuration(Math.max(1, Math.round(milliseconds / 1e3)));
+function pullRequestOf(subject, parents) {
+  const squash = /\(#(\d+)\)\s*$/.exec(subject);
+  if (squash) return Number(squash[1]);
+  const merge2 = /^Merge pull request #(\d+) from \S+/.exec(subject);
+  return merge2 && parents >= 2 ? Number(merge2[1]) : void 0;
+}
+function policyCommitsOf(history) {
+  return [...new Set(history.timelines.map((t) => t.policyCommit).filter((s) => !!s))];
+}
+function verifyAudit(history, policiesAt, options) {
+  const findings = [];
+  const bots = options.bots ?? DEFAULT_BOTS;
+  const sweep = (options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL) * 1e3;
+  const now = options.now.getTime();
+  for (const note of history.notes) checkNote(note, findings);
+  for (const tl of history.timelines) {
+    const grant = grantKey(tl.resource, tl.id);
+    const add3 = (f) => findings.push({ grant, ...f });
+    for (const e of tl.events) {
+      if (e.kind === "changed" || e.kind === "archived") {
+        if (e.kind === "archived" && isBotIdentity(e.author, bots)) continue;
+        add3({
+          kind: "direct-push",
+          severity: "error",
+          commit: e.sha,
+          at: e.committedAt,
+          message: `${grant} changed by ${who(e.author)} without gatepass trailers (a direct push)`
+        });
+        continue;
+      }
+      if (!isBotIdentity(e.author, bots))
+        add3({
+          kind: "forged-trailer",
+          severity: "error",
+          commit: e.sha,
+          at: e.committedAt,
+          message: `"${e.kind}" trailers on ${grant} written by ${who(e.author)}, not by a gatepass bot identity`
+        });
+      if (e.kind === "approved") {
+        const pr = pullRequestOf(e.subject, e.parents);
+        const claimed = e.trailers?.pullRequest;
+        if (claimed === void 0 || pr !== claimed)
+          add3({
+            kind: "direct-push",
+            severity: "error",
+            commit: e.sha,
+            at: e.committedAt,
+            message: claimed === void 0 ? `approval of ${grant} names no pull request (Gatepass-Pull-Request)` : `approval of ${grant} claims pull request #${claimed}, but the commit is not its merge (subject "${e.subject}")`
+          });
+      }
+    }
+    for (const a of tl.anomalies)
+      add3({
+        kind: "impossible-timeline",
+        severity: "error",
+        commit: a.sha,
+        message: `${grant}: ${a.message}`
+      });
+    for (const w of tl.widenings)
+      add3({
+        kind: "widened",
+        severity: "error",
+        commit: w.sha,
+        message: `${grant} widened after approval: ${w.field} ${w.from} \u2192 ${w.to}`
+      });
+    for (const bad of tl.invalid)
+      add3({
+        kind: "invalid-grant-file",
+        severity: "error",
+        commit: bad.sha,
+        message: `${bad.path} is not a valid grant file: ${bad.problems.map((p) => p.message).join("; ")}`
+      });
+    if (tl.endEvent === "refused")
+      add3({
+        kind: "refused",
+        severity: "info",
+        commit: tl.endedSha,
+        at: tl.endedAt,
+        message: `${grant} was refused by the action (no approved pull request behind it)`
+      });
+    const snapshot = tl.policyCommit ? policiesAt(tl.policyCommit) : void 0;
+    const resource = snapshot?.policies.resources.get(tl.resource);
+    checkApproval(tl, snapshot, resource, add3);
+    checkExpiry(tl, sweep, now, add3);
+    checkBreakGlass(tl, resource, now, add3);
+  }
+  return findings;
+}
+function checkNote(note, findings) {
+  if (note.parents === 0) return;
+  if (pullRequestOf(note.subject, note.parents) !== void 0) return;
+  findings.push({
+    kind: "direct-push",
+    severity: "error",
+    commit: note.sha,
+    at: note.committedAt,
+    message: note.kind === "policy-change" ? `policy change (${note.paths.join(", ")}) by ${who(note.author)} did not come from a merged pull request` : `${note.paths.join(", ")} changed by ${who(note.author)} outside a pull request`
+  });
+}
+function checkApproval(tl, snapshot, resource, add3) {
+  if (!tl.issuedSha) return;
+  const commit = tl.issuedSha;
+  const base = { commit, at: tl.issuedAt ?? "" };
+  const grant = grantKey(tl.resource, tl.id);
+  if (!tl.policyCommit) {
+    add3({
+      ...base,
+      kind: "unknown-policy",
+      severity: "error",
+      message: `${grant} was issued without a recorded policy commit`
+    });
+    return;
+  }
+  if (!snapshot) {
+    add3({
+      ...base,
+      kind: "unknown-policy",
+      severity: "error",
+      message: `${grant} was judged against policy commit ${short(tl.policyCommit)}, which is not in the repository`
+    });
+    return;
+  }
+  if (!snapshot.onBranch)
+    add3({
+      ...base,
+      kind: "unknown-policy",
+      severity: "error",
+      message: `${grant} was judged against policy commit ${short(tl.policyCommit)}, which is not on the audited branch`
+    });
+  if (!resource) {
+    add3({
+      ...base,
+      kind: "insufficient-approvals",
+      severity: "error",
+      message: `${grant}: resource "${tl.resource}" is not defined at policy commit ${short(tl.policyCommit)}${snapshot.problems?.length ? ` (its policy files had problems: ${snapshot.problems.slice(0, 3).join("; ")})` : ""}`
+    });
+    return;
+  }
+  const at = `at policy commit ${short(tl.policyCommit)}`;
+  const requester = tl.requester;
+  if (tl.duration !== void 0 && tl.duration > resource.max_duration)
+    add3({
+      ...base,
+      kind: "policy-violation",
+      severity: "error",
+      message: `${grant} lasts ${formatDuration(tl.duration)}, more than the ${formatDuration(resource.max_duration)} allowed ${at}`
+    });
+  if (requester && !resource.requesters.some(isTeam) && !resource.requesters.some((p) => sameLogin(p, requester.login)))
+    add3({
+      ...base,
+      kind: "policy-violation",
+      severity: "error",
+      message: `${grant}: ${requester.login} is not among the requesters ${at}`
+    });
+  const rule = tl.rule ?? "reviews";
+  if (rule === "reviews") {
+    const counted = /* @__PURE__ */ new Set();
+    const rejected = [];
+    for (const a of tl.approvers) {
+      const reason = requester && a.id === requester.id ? "is the requester" : a.login.toLowerCase().endsWith("[bot]") ? "is a bot" : !a.via ? "has no recorded approvers entry (via)" : !resource.approvers.some((p) => p.toLowerCase() === a.via.toLowerCase()) ? `approved via "${a.via}", which is not among the approvers ${at}` : !isTeam(a.via) && !sameLogin(a.via, a.login) ? `approved via "${a.via}", which is another person's login` : null;
+      if (reason) rejected.push(`${a.login} ${reason}`);
+      else counted.add(a.id);
+    }
+    if (counted.size < resource.approvals_required)
+      add3({
+        ...base,
+        kind: "insufficient-approvals",
+        severity: "error",
+        message: `${grant} was issued with ${counted.size} of ${resource.approvals_required} required eligible approvals ${at}${rejected.length ? ` (${rejected.join("; ")})` : ""}`
+      });
+    return;
+  }
+  if (rule === "break_glass") {
+    const bg = resource.break_glass;
+    if (!bg || !tl.breakGlass)
+      add3({
+        ...base,
+        kind: "insufficient-approvals",
+        severity: "error",
+        message: `${grant} was issued as break-glass, which ${bg ? "the grant does not declare" : `"${tl.resource}" does not allow ${at}`}`
+      });
+    else if (tl.duration !== void 0 && tl.duration > bg.max_duration)
+      add3({
+        ...base,
+        kind: "policy-violation",
+        severity: "error",
+        message: `${grant}: break-glass for ${formatDuration(tl.duration)}, more than ${formatDuration(bg.max_duration)} ${at}`
+      });
+    else if (requester && !bg.allowed.some(isTeam) && !bg.allowed.some((p) => sameLogin(p, requester.login)))
+      add3({
+        ...base,
+        kind: "insufficient-approvals",
+        severity: "error",
+        message: `${grant}: ${requester.login} may not use break-glass ${at}`
+      });
+    return;
+  }
+  const auto = /^auto_approve:(.+)$/.exec(rule);
+  const found = auto ? resource.auto_approve.find((r) => r.name === auto[1]) : void 0;
+  if (!found)
+    add3({
+      ...base,
+      kind: "insufficient-approvals",
+      severity: "error",
+      message: `${grant} was approved by rule "${rule}", which does not exist ${at}`
+    });
+  else if (tl.duration !== void 0 && tl.duration > found.max_duration)
+    add3({
+      ...base,
+      kind: "insufficient-approvals",
+      severity: "error",
+      message: `${grant} lasts ${formatDuration(tl.duration)}, more than rule "${found.name}" auto-approves (${formatDuration(found.max_duration)})`
+    });
+  else if (requester && !found.requester_in.some(isTeam) && !found.requester_in.some((p) => sameLogin(p, requester.login)))
+    add3({
+      ...base,
+      kind: "insufficient-approvals",
+      severity: "error",
+      message: `${grant}: ${requester.login} is not covered by rule "${found.name}" ${at}`
+    });
+}
+function checkExpiry(tl, sweep, now, add3) {
+  const grant = grantKey(tl.resource, tl.id);
+  if (!tl.issuedSha) return;
+  const expires = ms2(tl.expiresAt);
+  const ended = ms2(tl.endedAt);
+  const live = tl.endEvent === "expired" || tl.endEvent === "revoked" || tl.endEvent === void 0;
+  if (!live) return;
+  if (expires !== void 0) {
+    const until = ended ?? now;
+    if (until > expires + sweep)
+      add3({
+        kind: "late-end",
+        severity: "error",
+        commit: tl.endedSha ?? tl.issuedSha,
+        at: tl.endedAt ?? tl.expiresAt,
+        message: ended !== void 0 ? `${grant} stayed live ${late(until - expires)} past its expiry (${tl.expiresAt}), more than the ${late(sweep)} sweep interval` : `${grant} expired at ${tl.expiresAt} but no end is recorded ${late(until - expires)} later`
+      });
+  }
+  const asked = ms2(tl.revokeRequested?.at);
+  if (asked !== void 0 && (expires === void 0 || asked < expires)) {
+    const until = ended ?? now;
+    if (until > asked + sweep)
+      add3({
+        kind: "late-end",
+        severity: "error",
+        commit: tl.endedSha ?? tl.revokeRequested.sha,
+        at: tl.endedAt ?? tl.revokeRequested.at,
+        message: `${grant}: revocation was asked at ${tl.revokeRequested.at} and took ${late(until - asked)}`
+      });
+  }
+}
+function checkBreakGlass(tl, resource, now, add3) {
+  if (!tl.breakGlass && tl.rule !== "break_glass") return;
+  const grant = grantKey(tl.resource, tl.id);
+  const commit = tl.issuedSha ?? tl.approvedSha ?? tl.events[0]?.sha;
+  add3({
+    kind: "break-glass",
+    severity: "info",
+    ...commit ? { commit } : {},
+    ...tl.issuedAt ? { at: tl.issuedAt } : {},
+    message: `${grant}: break-glass access by ${tl.requester?.login ?? "unknown"}: ${tl.breakGlass?.reason ?? "(no reason recorded)"}`
+  });
+  if (tl.breakGlassReview) return;
+  const within = (resource?.break_glass?.review_within ?? DEFAULT_REVIEW_WITHIN) * 1e3;
+  const from = ms2(tl.endedAt) ?? ms2(tl.issuedAt) ?? ms2(tl.approvedAt);
+  const overdue = from !== void 0 && now > from + within;
+  add3({
+    kind: "break-glass-review",
+    severity: overdue ? "error" : "info",
+    ...commit ? { commit } : {},
+    ...tl.endedAt || tl.issuedAt ? { at: tl.endedAt ?? tl.issuedAt } : {},
+    message: `${grant}: no after-the-fact review recorded${overdue ? ` (overdue: due within ${late(within)})` : ""}`
+  });
+}
+
+// src/core/policy-tree.ts
+async function loadPolicyTree(tree, options = {}) {
+  const paths = (await tree.listFiles(POLICIES_DIR)).filter(isPolicyFile);
+  const texts = await tree.readFiles(paths);
+  return loadPolicies(
+    paths.map((path6) => ({ path: path6, text: texts.get(path6) ?? "" })),
+    options
+  );
 }
 
 // src/providers/command.ts
@@ -55218,7 +55728,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
     const sig = drbg(seed, k2sig);
     return sig.toBytes(opts2.format);
   }
-  function verify(signature, message, publicKey, opts2 = {}) {
+  function verify2(signature, message, publicKey, opts2 = {}) {
     const { lowS, prehash, format } = validateSigOpts(opts2, defaultSigOpts);
     publicKey = abytes4(publicKey, void 0, "publicKey");
     message = validateMsgAndHash(message, prehash);
@@ -55259,7 +55769,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
     lengths,
     Point,
     sign: sign2,
-    verify,
+    verify: verify2,
     recoverPublicKey,
     Signature,
     hash
@@ -58789,7 +59299,7 @@ function ecdsa2(Point, hash, ecdsaOpts = {}) {
     const sig = drbg(seed, k2sig);
     return sig.toBytes(opts3.format);
   }
-  function verify(signature, message, publicKey, opts3 = {}) {
+  function verify2(signature, message, publicKey, opts3 = {}) {
     const { lowS, prehash, format } = validateSigOpts2(opts3, defaultSigOpts);
     publicKey = abytes5(publicKey, void 0, "publicKey");
     message = validateMsgAndHash(message, prehash);
@@ -58837,7 +59347,7 @@ function ecdsa2(Point, hash, ecdsaOpts = {}) {
     lengths,
     Point,
     sign: sign2,
-    verify,
+    verify: verify2,
     recoverPublicKey,
     Signature,
     hash: hash_
@@ -59228,7 +59738,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
   const verifyOpts = {
     zip215: opts2.zip215
   };
-  function verify(sig, msg, publicKey, options = verifyOpts) {
+  function verify2(sig, msg, publicKey, options = verifyOpts) {
     validateObject2(options);
     const { context } = options;
     const zip215 = options.zip215 === void 0 ? !!verifyOpts.zip215 : options.zip215;
@@ -59301,7 +59811,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     keygen: createKeygen2(randomSecretKey, getPublicKey),
     getPublicKey,
     sign: sign2,
-    verify,
+    verify: verify2,
     utils,
     Point,
     lengths
@@ -60070,7 +60580,7 @@ var Encrypter = class {
 import { createHash } from "node:crypto";
 var MAX_KEY_LINE = 16 * 1024;
 var MIN_RSA_BITS = 2048;
-var Reader = class {
+var Reader2 = class {
   constructor(buf) {
     this.buf = buf;
   }
@@ -60102,7 +60612,7 @@ function parseSshPublicKey(text2) {
   const [type, b642] = text2.trim().split(/\s+/);
   if (!type || !b642 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b642)) return void 0;
   const blob = Buffer.from(b642, "base64");
-  const r = new Reader(blob);
+  const r = new Reader2(blob);
   const inner = r.string();
   if (!inner || inner.toString("latin1") !== type) return void 0;
   const fingerprint = `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
@@ -61123,1189 +61633,130 @@ function getProvider(kind) {
   }
   return factory();
 }
+var validateTargetWithProviders = (kind, target3) => getProvider(kind).validateTarget(target3);
 
-// src/action/reconcile.ts
-function approvedAt(mergedAt, requestedAt, now) {
-  if (!mergedAt) return now.toISOString();
-  const merged = Date.parse(mergedAt);
-  const requested = Date.parse(requestedAt);
-  return merged < requested && requested - merged < 1e3 ? requestedAt : mergedAt;
+// src/engine/policies.ts
+function loadPolicyTree2(tree) {
+  return loadPolicyTree(tree, { validateTarget: validateTargetWithProviders });
 }
-var RunAborted = class extends Error {
-};
-var POLICIES_DIR = "policies";
-var isPolicyFile = (p) => /\.ya?ml$/.test(p);
-var safeMessage = (e) => redactTokens(e instanceof Error ? e.message : String(e)).slice(0, 2e3);
-async function readState(repo, rev) {
-  const dirs = (await repo.listDir(rev, GRANTS_DIR)).filter(
-    (e) => e.type === "tree" && e.name !== ARCHIVE_DIR
-  );
-  const paths = [];
-  for (const d of dirs)
-    for (const e of await repo.listDir(rev, `${GRANTS_DIR}/${d.name}`))
-      if (e.type === "blob" && e.name.endsWith(".yaml"))
-        paths.push(`${GRANTS_DIR}/${d.name}/${e.name}`);
-  const texts = await repo.readFiles(rev, paths);
-  const { grants, problems } = readGrantFiles(
-    paths.map((path6) => ({ path: path6, text: texts.get(path6) ?? "" }))
-  );
-  const policies = await readPolicies(repo, rev);
-  return { grants, problems: [...policies.problems, ...problems], policies: policies.policies };
-}
-async function readPolicies(repo, rev) {
-  const paths = (await repo.listFiles(rev, POLICIES_DIR)).filter(isPolicyFile);
-  const texts = await repo.readFiles(rev, paths);
-  return loadPolicies(paths.map((path6) => ({ path: path6, text: texts.get(path6) ?? "" })));
-}
-async function reconcile(options) {
-  const { repo, branch, clock, log } = options;
-  const remote = options.remote ?? "origin";
-  const maxPush = options.maxPushAttempts ?? 5;
-  const providerFor = options.provider ?? getProvider;
-  const result = { plan: [], events: [], failures: [], problems: [], drift: [] };
-  if (!options.dryRun) {
-    if (!options.github) throw new ConfigurationError("reconcile needs a GitHub token");
-    if (!await repo.isClean())
-      throw new ConfigurationError(
-        `the checkout at ${repo.dir} has uncommitted changes; reconcile commits, so it needs a clean one`
-      );
-    await refresh();
-  }
-  let state = await readState(repo, "HEAD");
-  const seenProblems = /* @__PURE__ */ new Set();
-  const report = (problems) => {
-    for (const p of problems) {
-      const key = formatProblem(p);
-      if (seenProblems.has(key)) continue;
-      seenProblems.add(key);
-      result.problems.push(p);
-      log(`problem: ${key}`);
-    }
+
+// src/engine/audit/build.ts
+var BATCH = 256;
+var AHEAD = 3;
+var NO_BLOB = /^0+$/;
+async function buildAuditReport(repo, options = {}) {
+  const rev = options.rev ?? "HEAD";
+  const head = await repo.revParse(rev);
+  if (!head) throw new Error(`${rev} names no commit`);
+  const now = options.now ?? /* @__PURE__ */ new Date();
+  const fold = new AuditFold();
+  const blobs = repo.blobReader();
+  const interned = identityInterner();
+  const queue = [];
+  const foldOldest = async () => {
+    const next = queue.shift();
+    const content = await next.content;
+    for (const c of next.commits) fold.add(toAuditCommit(c, content, interned));
   };
-  const first = planReconcile(state.grants, state.policies, clock.now());
-  result.plan = first.steps;
-  report([...state.problems, ...first.problems]);
-  for (const s of first.steps) log(`plan: ${describeStep(s)}`);
-  if (options.dryRun) return result;
-  const github = options.github;
-  const hook2 = async (point, grantId) => {
-    if (!options.hook) return;
-    try {
-      await options.hook(point, grantId);
-    } catch (e) {
-      throw new RunAborted(`run aborted at ${point} of ${grantId}: ${safeMessage(e)}`);
-    }
+  const request2 = (commits) => {
+    const wanted = /* @__PURE__ */ new Set();
+    for (const c of commits)
+      for (const ch of c.changes)
+        if (ch.status !== "D" && !NO_BLOB.test(ch.newBlob) && parseGrantPath(ch.path))
+          wanted.add(ch.newBlob);
+    const ids = [...wanted];
+    const content = blobs.read(ids).then((texts) => new Map(ids.map((id, i) => [id, texts[i] ?? null])));
+    content.catch(() => {
+    });
+    queue.push({ commits, content });
   };
-  async function refresh() {
-    await repo.fetch(remote, branch);
-    await repo.resetHard(`refs/remotes/${remote}/${branch}`);
+  try {
+    let batch = [];
+    for await (const c of repo.logHistory({
+      rev: head,
+      // reviews/: after-the-fact reviews of break-glass grants (src/core/break-glass.ts).
+      paths: [`${GRANTS_DIR}/`, `${POLICIES_DIR}/`, `${REVIEWS_DIR}/`],
+      reverse: true,
+      firstParent: true
+    })) {
+      batch.push(c);
+      if (batch.length < BATCH) continue;
+      request2(batch);
+      batch = [];
+      if (queue.length > AHEAD) await foldOldest();
+    }
+    if (batch.length) request2(batch);
+    while (queue.length) await foldOldest();
+  } finally {
+    await blobs.close();
   }
-  const failed = /* @__PURE__ */ new Set();
-  const logins = /* @__PURE__ */ new Map();
-  const loginOf = (id) => {
-    let p = logins.get(id);
-    if (!p) logins.set(id, p = github.loginForId(id));
-    return p;
+  const history = fold.result();
+  const report = {
+    head,
+    commits: history.commits,
+    generatedAt: now.toISOString(),
+    grants: history.timelines
   };
-  const confirmed = /* @__PURE__ */ new Set();
-  let conflicts = 0;
-  const limit = state.grants.length * 6 + maxPush + 10;
-  for (let i = 0; i < limit; i++) {
-    const plan = planReconcile(state.grants, state.policies, clock.now());
-    report([...state.problems, ...plan.problems]);
-    const step = plan.steps.find((s) => !failed.has(s.grant.id));
-    if (!step) break;
-    let outcome;
-    try {
-      await hook2("before-step", step.grant.id);
-      log(describeStep(step));
-      outcome = await runStep(step, state, plan.live);
-    } catch (e) {
-      if (e instanceof RunAborted) throw e;
-      failed.add(step.grant.id);
-      const message = safeMessage(e);
-      result.failures.push({ grant: step.grant.id, step: step.kind, message });
-      log(`FAILED ${step.kind} ${step.grant.resource}/${step.grant.id}: ${message}`);
-      await repo.resetHard("HEAD");
-      await repo.clean();
-      continue;
-    }
-    if (outcome === "rejected") {
-      conflicts += 1;
-      log(
-        `push rejected (the branch moved); re-fetching and re-planning (${conflicts}/${maxPush})`
-      );
-      if (conflicts >= maxPush) {
-        result.failures.push({
-          grant: step.grant.id,
-          step: "push",
-          message: `gave up after ${conflicts} push conflicts; the next run continues`
-        });
-        break;
-      }
-      await refresh();
-    }
-    state = await readState(repo, "HEAD");
-  }
-  await detectDrift(state);
-  return result;
-  function context(resource, live) {
-    for (const v of Object.values(resource.target))
-      if (typeof v === "string" && v.startsWith("env:")) {
-        const secret = options.env[v.slice(4)];
-        if (secret) options.mask(secret);
-      }
-    return {
-      resource,
-      env: options.env,
-      clock,
-      mask: options.mask,
-      liveGrants: live,
-      log: (m) => log(`  ${m}`),
-      publicKeys: async (person2) => github.userKeys(await loginOf(person2.id) ?? person2.login),
-      workdir: repo.dir,
-      github
-    };
-  }
-  async function resourceFor(grant, current) {
-    const here = current.resources.get(grant.resource);
-    if (here) return here;
-    if (await repo.revParse(grant.policy_commit)) {
-      const then = (await readPolicies(repo, grant.policy_commit)).policies.resources.get(
-        grant.resource
-      );
-      if (then) return then;
-    }
-    throw new ConfigurationError(`no policy defines resource "${grant.resource}"`);
-  }
-  function trailers(grant, event, extra = {}) {
-    return {
-      grant: grant.id,
-      event,
-      resource: grant.resource,
-      requestedBy: grant.requester,
-      policy: grant.policy_commit,
-      actor: "schedule",
-      at: clock.now().toISOString(),
-      ...grant.source.pull_request ? { pullRequest: grant.source.pull_request } : {},
-      ...extra
-    };
-  }
-  async function save(from, grant, subject, t, to = from, also) {
-    for (const w of [{ from, grant, to }, ...also ? [also] : []]) {
-      const text2 = serializeGrant(w.grant);
-      const check = parseGrant(text2, w.to);
-      if (!check.ok)
-        throw new Error(
-          `refusing to commit an invalid grant: ${check.problems.map(formatProblem).join("; ")}`
-        );
-      if (w.to !== w.from) await rm3(join5(repo.dir, w.from), { force: true });
-      await mkdir4(dirname5(join5(repo.dir, w.to)), { recursive: true });
-      await writeFile3(join5(repo.dir, w.to), text2);
-    }
-    await repo.add(["."]);
-    await repo.commit(commitMessage(subject, t));
-    await hook2("after-commit", grant.id);
-    const pushed = await repo.push(remote, branch);
-    if (pushed === "ok") await hook2("after-push", grant.id);
-    return pushed;
-  }
-  function record(grant, event, expires) {
-    result.events.push({
-      grant: grant.id,
-      resource: grant.resource,
-      requester: grant.requester.login,
-      event,
-      ...expires ? { expires } : {}
+  if (options.verify) {
+    const snapshots = /* @__PURE__ */ new Map();
+    for (const sha2 of policyCommitsOf(history))
+      snapshots.set(sha2, await policySnapshot(repo, sha2, head));
+    report.findings = verifyAudit(history, (sha2) => snapshots.get(sha2), {
+      now,
+      bots: options.bots ?? DEFAULT_BOTS,
+      sweepInterval: options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL
     });
-  }
-  function must(r) {
-    if (!r.ok) throw new Error(r.problems.map(formatProblem).join("; "));
-    return r.value;
-  }
-  async function runStep(step, s, live) {
-    const now = clock.now();
-    const { grant, path: path6 } = step;
-    switch (step.kind) {
-      case "archive": {
-        const r = await save(
-          path6,
-          grant,
-          `gatepass: archive ${grant.resource}/${grant.id} (${grant.status})`,
-          trailers(grant, "archived"),
-          step.to
-        );
-        if (r === "ok") record(grant, "archived");
-        return r;
-      }
-      case "verify":
-        return verify(grant, path6, s);
-      case "extend":
-        return extend(step, s, live);
-      case "revoke": {
-        if (step.effect) {
-          const resource = await resourceFor(grant, s.policies);
-          await providerFor(resource.provider).revoke(grant, context(resource, live));
-          await hook2("after-effect", grant.id);
-        }
-        const next = must(transition(grant, step.to, { end_reason: step.reason }, now));
-        const r = await save(
-          path6,
-          next,
-          `gatepass: ${step.to === "revoked" ? "revoke" : "expire"} ${grant.resource}/${grant.id}`,
-          trailers(grant, step.to, { actor: step.actor }),
-          archivePath(next)
-        );
-        if (r === "ok") record(grant, step.to);
-        return r;
-      }
-      case "issue": {
-        if (!confirmed.has(grant.id)) {
-          const c = await confirmApproval(grant, path6, s);
-          if ("refused" in c) return refuse(grant, path6, c.refused);
-        }
-        const resource = await resourceFor(grant, s.policies);
-        const provider = providerFor(resource.provider);
-        const ctx = context(resource, live);
-        let current = grant;
-        if (!step.resume) {
-          const pre = provider.prepareIssue ? await provider.prepareIssue(grant, ctx) : {};
-          current = { ...grant, issued: { ...pre, [ISSUE_STARTED_AT]: step.issuedAt } };
-          const r2 = await save(
-            path6,
-            current,
-            `gatepass: issuing ${grant.resource}/${grant.id} to @${grant.requester.login}`,
-            trailers(grant, "issuing", { expires: step.expiresAt })
-          );
-          if (r2 === "rejected") return r2;
-          await hook2("after-marker", grant.id);
-        }
-        const issued = await provider.issue(
-          { ...current, issued_at: step.issuedAt, expires_at: step.expiresAt },
-          ctx
-        );
-        await hook2("after-effect", grant.id);
-        const issue2 = grant.source.issue ?? grant.source.pull_request;
-        if (issued.delivery && issue2 !== void 0) {
-          await github.createComment(
-            issue2,
-            `### ${issued.delivery.title}
-
-${issued.delivery.body}`
-          );
-          await hook2("after-delivery", grant.id);
-        }
-        const next = must(
-          transition(
-            current,
-            "active",
-            { issued_at: step.issuedAt, expires_at: step.expiresAt, issued: issued.facts },
-            now
-          )
-        );
-        const r = await save(
-          path6,
-          next,
-          `gatepass: issued ${grant.resource}/${grant.id} to @${grant.requester.login} until ${step.expiresAt}`,
-          trailers(grant, "issued", { at: step.issuedAt, expires: step.expiresAt })
-        );
-        if (r === "ok") record(grant, "issued", step.expiresAt);
-        return r;
-      }
-    }
-  }
-  async function confirmApproval(grant, path6, s) {
-    const no = (refused) => ({ refused });
-    const added = await repo.addedIn("HEAD", path6);
-    if (!added) return no("no commit on the default branch adds this file");
-    const merged = parseGrant(await repo.showFile(added, path6) ?? "", path6);
-    if (!merged.ok || !sameRequest(merged.value, grant))
-      return no(`the request is no longer what commit ${added.slice(0, 7)} merged`);
-    const message = await repo.commitMessage(added);
-    const number = parseTrailers(message)?.pullRequest ?? grant.source.pull_request;
-    if (number === void 0)
-      return no(`commit ${added.slice(0, 7)} added it without a pull request`);
-    let pr;
-    try {
-      pr = await github.pullRequest(number);
-    } catch (e) {
-      if (e instanceof GitHubApiError && e.status === 404)
-        return no(`pull request #${number} does not exist`);
-      throw e;
-    }
-    if (!pr.merged) return no(`pull request #${number} was not merged`);
-    if (pr.merge_commit_sha !== added)
-      return no(`commit ${added.slice(0, 7)} that added the file is not the merge of #${number}`);
-    if (pr.base_ref !== branch) return no(`#${number} was merged into ${pr.base_ref}`);
-    if (!await repo.revParse(grant.policy_commit) || !await repo.isAncestor(grant.policy_commit, "HEAD"))
-      return no(
-        `its policy commit ${grant.policy_commit.slice(0, 7)} is not on the default branch`
-      );
-    const policyAt = `${added}^1`;
-    const [files, login, policies] = await Promise.all([
-      github.pullRequestFiles(number),
-      loginOf(grant.requester.id),
-      readPolicies(repo, policyAt)
-    ]);
-    if (files.length !== 1 || files[0].filename !== path6)
-      return no(`#${number} must change exactly this grant file, it changed ${files.length}`);
-    if (login === null || !sameLogin(login, grant.requester.login))
-      return no(
-        `the requester's account ${grant.requester.id} is ${login === null ? "gone" : `@${login}`}, not @${grant.requester.login}`
-      );
-    const resource = policies.policies.resources.get(grant.resource);
-    if (!resource) return no(`no valid policy for "${grant.resource}" when it was merged`);
-    const teams = [
-      ...resource.approvers,
-      ...resource.requesters,
-      ...resource.auto_approve.flatMap((r) => r.requester_in),
-      ...resource.break_glass?.allowed ?? []
-    ].filter(isTeam);
-    const [memberships, reviews] = await Promise.all([
-      github.memberships(teams),
-      github.reviews(number)
-    ]);
-    const decision = decide({
-      resource,
-      grant: merged.value,
-      reviews,
-      memberships,
-      headSha: pr.head_sha,
-      // Judged as at the merge, when the approval took effect: the request's TTL and any
-      // auto-approve rule are about that moment, not about when this run happens to start.
-      now: parseTimestamp(pr.merged_at ?? "") ?? clock.now(),
-      ...grant.extends ? {
-        extending: s.grants.find(
-          (g) => g.grant.id === grant.extends && g.grant.resource === grant.resource
-        )?.grant ?? null
-      } : {},
-      ...options.appBotId !== void 0 ? { appBotId: options.appBotId } : {}
-    });
-    if (decision.outcome !== "approved")
-      return no(`approval not confirmed: ${decision.reasons.join("; ")}`);
-    confirmed.add(grant.id);
-    return { number, added, pr, decision };
-  }
-  async function refuse(grant, path6, why) {
-    log(`  refused: ${why}`);
-    const to = grant.status === "pending" ? "denied" : "revoked";
-    const next = must(transition(grant, to, { end_reason: `refused: ${why}` }, clock.now()));
-    const r = await save(
-      path6,
-      next,
-      `gatepass: refuse ${grant.resource}/${grant.id}`,
-      trailers(grant, "refused"),
-      archivePath(next)
-    );
-    if (r === "ok") record(grant, "refused");
-    return r;
-  }
-  async function verify(grant, path6, s) {
-    const now = clock.now();
-    const c = await confirmApproval(grant, path6, s);
-    if ("refused" in c) return refuse(grant, path6, c.refused);
-    const { number, added, pr, decision } = c;
-    const next = must(
-      transition(
-        grant,
-        "approved",
-        {
-          approval: {
-            approved_at: approvedAt(pr.merged_at, grant.requested_at, now),
-            rule: decision.rule,
-            approvers: decision.approvers,
-            merge_commit: added
-          }
-        },
-        now
-      )
-    );
-    const r = await save(
-      path6,
-      next,
-      `gatepass: approve ${grant.resource}/${grant.id} (#${number})`,
-      trailers(grant, "approved", {
-        approvedBy: decision.approvers,
-        rule: decision.rule,
-        pullRequest: number
-      })
-    );
-    if (r === "ok") record(grant, "approved");
-    return r;
-  }
-  async function extend(step, s, live) {
-    const now = clock.now();
-    const { grant, path: path6, target: target3 } = step;
-    if (!step.expiresAt || !target3) {
-      const next = must(
-        transition(
-          grant,
-          "expired",
-          { end_reason: `not applied: ${step.why ?? "no grant to extend"}` },
-          now
-        )
-      );
-      const r2 = await save(
-        path6,
-        next,
-        `gatepass: close extension ${grant.resource}/${grant.id} (not applied)`,
-        trailers(grant, "expired"),
-        archivePath(next)
-      );
-      if (r2 === "ok") record(grant, "expired");
-      return r2;
-    }
-    const resource = await resourceFor(target3.grant, s.policies);
-    const provider = providerFor(resource.provider);
-    const moved = { ...target3.grant, expires_at: step.expiresAt };
-    const effect = provider.extend ? await provider.extend(moved, context(resource, live)) : void 0;
-    await hook2("after-effect", grant.id);
-    const issue2 = target3.grant.source.issue ?? target3.grant.source.pull_request;
-    if (effect && effect.delivery && issue2 !== void 0) {
-      await github.createComment(issue2, `### ${effect.delivery.title}
-
-${effect.delivery.body}`);
-      await hook2("after-delivery", grant.id);
-    }
-    if (effect) moved.issued = { ...target3.grant.issued, ...effect.facts };
-    const closed2 = must(
-      transition(
-        grant,
-        "expired",
-        { end_reason: `applied: ${target3.grant.id} now expires at ${step.expiresAt}` },
-        now
-      )
-    );
-    const r = await save(
-      target3.path,
-      moved,
-      `gatepass: extend ${target3.grant.resource}/${target3.grant.id} until ${step.expiresAt} (${grant.id})`,
-      trailers(target3.grant, "extended", {
-        expires: step.expiresAt,
-        actor: "schedule",
-        ...grant.source.pull_request ? { pullRequest: grant.source.pull_request } : {}
-      }),
-      target3.path,
-      { from: path6, grant: closed2, to: archivePath(closed2) }
-    );
-    if (r === "ok") record(target3.grant, "extended", step.expiresAt);
-    return r;
-  }
-  async function detectDrift(s) {
-    const live = new Set(
-      s.grants.filter((g) => g.grant.status === "active" || g.grant.status === "approved").map((g) => g.grant.id)
-    );
-    const liveGrants = s.grants.map((g) => g.grant).filter((g) => live.has(g.id));
-    for (const resource of s.policies.resources.values()) {
-      const provider = providerFor(resource.provider);
-      if (!provider.list) continue;
-      try {
-        const ctx = context(resource, liveGrants);
-        for (const access3 of await provider.list(ctx)) {
-          if (access3.grantId === void 0 || live.has(access3.grantId)) continue;
-          let removed = false;
-          if (options.removeDrift && provider.removeDrift) {
-            await provider.removeDrift(access3, ctx);
-            removed = true;
-          }
-          result.drift.push({ resource: resource.name, access: access3, removed });
-          log(
-            `drift on ${resource.name}: ${access3.description} has no live grant${removed ? " (removed)" : ""}`
-          );
-        }
-      } catch (e) {
-        result.failures.push({ grant: resource.name, step: "drift", message: safeMessage(e) });
-      }
-    }
-  }
-}
-
-// src/core/grant-file-fast.ts
-function parseGrantFast(text2, file) {
-  const value = readSerializedGrant(text2);
-  if (value !== null) {
-    const grant = grantFromValue(value, file, { value, lineOf: () => void 0 });
-    if (grant.ok) return grant;
-  }
-  return parseGrant(text2, file);
-}
-var UNPRINTABLE = /[^\t\n\x20-\x7e\u{a0}-\u{2027}\u{202a}-\u{d7ff}\u{e000}-\u{fefe}\u{ff00}-\u{fffd}\u{10000}-\u{10ffff}]/u;
-var KEY = /^([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/;
-var SPECIAL_KEY = /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
-var INTEGER = /^(?:0|-?[1-9][0-9]{0,14})$/;
-var PLAIN_START = /^[A-Za-z0-9_\u{80}-\u{10ffff}]/u;
-var NUMBER_LIKE = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
-var SPECIAL_PLAIN = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
-var MAX_DEPTH = 6;
-var NO = /* @__PURE__ */ Symbol("not in the serialized form");
-function readSerializedGrant(text2) {
-  if (text2.length > MAX_GRANT_BYTES || !text2.startsWith(HEADER) || !text2.endsWith("\n"))
-    return null;
-  if (Buffer.byteLength(text2, "utf8") > MAX_GRANT_BYTES || UNPRINTABLE.test(text2)) return null;
-  const lines = text2.slice(HEADER.length, -1).split("\n");
-  const reader = new Reader2(lines);
-  const value = reader.map(0, 0);
-  return value === NO || reader.at !== lines.length ? null : value;
-}
-var Reader2 = class {
-  constructor(lines) {
-    this.lines = lines;
-  }
-  lines;
-  at = 0;
-  /** A block mapping whose keys start at column `indent`. */
-  map(indent, depth) {
-    if (depth > MAX_DEPTH) return NO;
-    const out = {};
-    const pad = " ".repeat(indent);
-    let keys = 0;
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at];
-      if (!line.startsWith(pad) || line[indent] === " ") break;
-      const m = KEY.exec(line.slice(indent));
-      if (!m) return NO;
-      const key = m[1];
-      if (SPECIAL_KEY.test(key) || key === "__proto__" || Object.hasOwn(out, key)) return NO;
-      this.at += 1;
-      const value = m[2] === void 0 ? this.nested(indent, depth) : this.scalar(m[2], indent);
-      if (value === NO) return NO;
-      out[key] = value;
-      keys += 1;
-    }
-    return keys === 0 ? NO : out;
-  }
-  /** What follows `key:` at the end of a line: a mapping or a sequence two columns in. */
-  nested(indent, depth) {
-    const line = this.lines[this.at];
-    const inner = " ".repeat(indent + 2);
-    if (line === void 0 || !line.startsWith(inner) || line[indent + 2] === " ") return NO;
-    return line.startsWith("- ", indent + 2) ? this.seq(indent + 2, depth + 1) : this.map(indent + 2, depth + 1);
-  }
-  /** A block sequence whose dashes are at column `indent`. */
-  seq(indent, depth) {
-    if (depth > MAX_DEPTH) return NO;
-    const out = [];
-    const dash = `${" ".repeat(indent)}- `;
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at];
-      if (!line.startsWith(dash)) break;
-      const rest = line.slice(dash.length);
-      let item;
-      if (KEY.test(rest)) {
-        this.lines[this.at] = " ".repeat(indent + 2) + rest;
-        item = this.map(indent + 2, depth + 1);
-      } else {
-        this.at += 1;
-        item = rest.startsWith("|") ? NO : this.scalar(rest, indent);
-      }
-      if (item === NO) return NO;
-      out.push(item);
-    }
-    return out;
-  }
-  /** The text after `key: ` (a literal block continues on the next lines). */
-  scalar(text2, indent) {
-    if (text2 === "{}") return {};
-    if (text2 === "[]") return [];
-    if (text2 === "|-" || text2 === "|") return this.literal(indent + 2, text2 === "|");
-    if (text2.startsWith('"')) {
-      const m = /^"((?:[^"\\]|\\["\\nt])*)"$/.exec(text2);
-      return m ? m[1].replace(/\\(.)/g, (_, c) => c === "n" ? "\n" : c === "t" ? "	" : c) : NO;
-    }
-    if (text2.startsWith("'")) {
-      const m = /^'((?:[^']|'')*)'$/.exec(text2);
-      return m ? m[1].replace(/''/g, "'") : NO;
-    }
-    if (INTEGER.test(text2)) return Number(text2);
-    if (text2 === "true" || text2 === "false") return text2 === "true";
-    if (!PLAIN_START.test(text2) || NUMBER_LIKE.test(text2) || SPECIAL_PLAIN.test(text2) || /^\s|\s$|\s#/.test(text2) || text2.endsWith(":") || text2.includes(": ") || text2.includes(" #") || text2.includes("	"))
-      return NO;
-    return text2;
-  }
-  /** A `|-` (or `|`) block: every line blank or indented by exactly `indent` at least. */
-  literal(indent, keepOne) {
-    const pad = " ".repeat(indent);
-    const body = [];
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at];
-      if (line !== "" && !line.startsWith(pad)) break;
-      body.push(line.slice(indent));
-      this.at += 1;
-    }
-    if (body.length === 0 || body[0] === "" || /^\s/.test(body[0])) return NO;
-    if (/^\s*$/.test(body[body.length - 1])) return NO;
-    return body.join("\n") + (keepOne ? "\n" : "");
-  }
-};
-
-// src/core/audit-timeline.ts
-var POLICIES_DIR2 = "policies";
-var grantKey = (resource, id) => `${resource}/${id}`;
-var ms = (t) => t === void 0 ? void 0 : parseTimestamp(t)?.getTime() ?? void 0;
-var isArchiveMove = (change) => change.added !== void 0 && change.removed !== void 0 && parseGrantPath(change.added.path)?.archived === true && parseGrantPath(change.removed.path)?.archived === false;
-var AuditFold = class {
-  grants = /* @__PURE__ */ new Map();
-  notes = [];
-  count = 0;
-  head;
-  add(commit) {
-    this.count += 1;
-    this.head = commit.sha;
-    const subject = commit.message.split("\n", 1)[0] ?? "";
-    const parents = commit.parents?.length ?? 0;
-    const trailers = parseTrailers(commit.message);
-    const base = {
-      sha: commit.sha,
-      subject,
-      parents,
-      author: commit.author,
-      committer: commit.committer,
-      committedAt: commit.date
-    };
-    const policyPaths = commit.files.map((f) => f.path).filter((p) => p.startsWith(`${POLICIES_DIR2}/`));
-    if (policyPaths.length)
-      this.notes.push({
-        kind: "policy-change",
-        ...base,
-        paths: policyPaths,
-        hasTrailers: trailers !== null
+    if (options.verifiedHead && !await repo.isAncestor(options.verifiedHead, head))
+      report.findings.unshift({
+        kind: "history-rewritten",
+        severity: "error",
+        commit: options.verifiedHead,
+        message: `${options.verifiedHead.slice(0, 12)}, the head of an earlier verification, is no longer in the history of ${rev}: the history was rewritten (force push) since it was verified`
       });
-    const byKey = /* @__PURE__ */ new Map();
-    const stray = [];
-    for (const f of commit.files) {
-      if (!f.path.startsWith(`${GRANTS_DIR}/`)) continue;
-      const where = parseGrantPath(f.path);
-      if (!where) {
-        stray.push(f.path);
-        continue;
-      }
-      const key = grantKey(where.resource, where.id);
-      const entry = byKey.get(key) ?? {};
-      if (f.status === "D") entry.removed = f;
-      else entry.added = f;
-      byKey.set(key, entry);
-    }
-    if (stray.length)
-      this.notes.push({
-        kind: "other-grants-file",
-        ...base,
-        paths: stray,
-        hasTrailers: trailers !== null
-      });
-    const named = trailers ? grantKey(trailers.resource, trailers.grant) : void 0;
-    if (trailers && named) {
-      const known = this.grants.has(named);
-      const g = this.grant(trailers.resource, trailers.grant);
-      const change = byKey.get(named);
-      const at = trailers.at && parseTimestamp(trailers.at) ? trailers.at : commit.date;
-      const event = {
-        kind: trailers.event,
-        ...base,
-        at,
-        trailers,
-        ...trailers.actor ? { actor: trailers.actor } : {}
-      };
-      g.tl.events.push(event);
-      if (!known && !["requested", "approved", "refused"].includes(trailers.event))
-        g.tl.anomalies.push({
-          sha: commit.sha,
-          message: `"${trailers.event}" for a grant the history has not seen before`
-        });
-      if (!change)
-        g.tl.anomalies.push({
-          sha: commit.sha,
-          message: `trailers name ${named} but the commit does not change its file`
-        });
-      else this.applyContent(g, commit, change, trailers.event);
-      this.applyEvent(g, event, trailers, change !== void 0 && isArchiveMove(change));
-      byKey.delete(named);
-    }
-    const review = parseBreakGlassReview(commit.message);
-    if (review) {
-      const g = this.grants.get(grantKey(review.resource, review.grant));
-      const by = `${review.reviewer.login} (${review.reviewer.id})${review.review !== void 0 ? ` review=${review.review}` : ""}`;
-      if (g) g.tl.breakGlassReview = { by, sha: commit.sha, at: commit.date };
-    }
-    for (const [key, change] of byKey) {
-      const [resource, id] = key.split("/");
-      const g = this.grant(resource, id);
-      if (trailers?.event === "extended" && named) {
-        const content = change.added ? this.read(commit, change.added) : null;
-        if (content?.grant?.extends === trailers.grant) {
-          this.applyContent(g, commit, change, "extended");
-          continue;
-        }
-      }
-      const archived = isArchiveMove(change) && (change.added.blob === void 0 || change.added.blob === g.lastBlob);
-      g.tl.events.push({ kind: archived ? "archived" : "changed", ...base, at: commit.date });
-      this.applyContent(g, commit, change, archived ? "archived" : "changed");
-    }
   }
-  result() {
-    return {
-      timelines: [...this.grants.values()].map((g) => g.tl),
-      notes: this.notes,
-      commits: this.count,
-      ...this.head ? { head: this.head } : {}
-    };
-  }
-  grant(resource, id) {
-    const key = grantKey(resource, id);
-    let g = this.grants.get(key);
-    if (!g) {
-      g = {
-        tl: { id, resource, approvers: [], events: [], anomalies: [], widenings: [], invalid: [] }
-      };
-      this.grants.set(key, g);
-    }
-    return g;
-  }
-  read(commit, f) {
-    const text2 = commit.readGrant?.(f.path);
-    if (text2 === void 0 || text2 === null) return null;
-    const parsed = parseGrantFast(text2, f.path);
-    return parsed.ok ? { grant: parsed.value, problems: [] } : { grant: null, problems: parsed.problems };
-  }
-  applyContent(g, commit, change, event) {
-    const { tl } = g;
-    if (!change.added) {
-      tl.path = void 0;
-      return;
-    }
-    tl.path = change.added.path;
-    if (change.added.blob !== void 0 && change.added.blob === g.lastBlob) return;
-    g.lastBlob = change.added.blob;
-    const content = this.read(commit, change.added);
-    if (!content) return;
-    if (!content.grant) {
-      tl.invalid.push({ sha: commit.sha, path: change.added.path, problems: content.problems });
-      return;
-    }
-    const grant = content.grant;
-    if (grant.id !== tl.id || grant.resource !== tl.resource)
-      tl.anomalies.push({
-        sha: commit.sha,
-        message: `file of ${grantKey(tl.resource, tl.id)} holds grant ${grantKey(grant.resource, grant.id)}`
-      });
-    if (!g.last) {
-      tl.requester = grant.requester;
-      tl.requestedAt = grant.requested_at;
-      tl.justification = grant.justification;
-      if (grant.ticket !== void 0) tl.ticket = grant.ticket;
-      tl.source = grant.source;
-      tl.duration = grant.duration;
-      if (grant.start_at !== void 0) tl.startAt = grant.start_at;
-      if (grant.extends !== void 0) tl.extends = grant.extends;
-      if (grant.break_glass) tl.breakGlass = grant.break_glass;
-      tl.policyCommit = grant.policy_commit;
-    }
-    if (!g.baseline || event === "approved") g.baseline = grant;
-    else this.compare(g, g.baseline, grant, commit.sha, event);
-    tl.status = grant.status;
-    if (grant.approval && tl.approvers.length === 0) {
-      tl.approvers = grant.approval.approvers;
-      tl.rule ??= grant.approval.rule;
-    }
-    if (event === "issued" || event === "extended") {
-      tl.expiresAt = grant.expires_at ?? tl.expiresAt;
-      if (event === "issued" && grant.issued_at) tl.issuedAt = grant.issued_at;
-    }
-    g.last = grant;
-  }
-  /** Changes after approval that give more access than was approved. */
-  compare(g, was, now, sha2, event) {
-    const widen = (field, from, to) => g.tl.widenings.push({ sha: sha2, field, from: String(from), to: String(to) });
-    if (now.resource !== was.resource) widen("resource", was.resource, now.resource);
-    if (now.requester.id !== was.requester.id)
-      widen(
-        "requester",
-        `${was.requester.login} (${was.requester.id})`,
-        `${now.requester.login} (${now.requester.id})`
-      );
-    if (now.duration > was.duration) widen("duration", was.duration, now.duration);
-    if (now.requested_at !== was.requested_at)
-      widen("requested_at", was.requested_at, now.requested_at);
-    if (now.policy_commit !== was.policy_commit)
-      widen("policy_commit", was.policy_commit, now.policy_commit);
-    if (now.break_glass && !was.break_glass) widen("break_glass", "none", now.break_glass.reason);
-    const start = ms(now.start_at);
-    const wasStart = ms(was.start_at);
-    if (start !== void 0 && wasStart !== void 0 && start < wasStart)
-      widen("start_at", was.start_at, now.start_at);
-    const issued = ms(now.issued_at);
-    const expires = ms(now.expires_at);
-    if (issued !== void 0 && expires !== void 0 && event !== "extended" && !g.tl.events.some((e) => e.kind === "extended") && expires > issued + was.duration * 1e3 + 1e3)
-      widen("expires_at", `issued_at + ${was.duration}s`, now.expires_at);
-  }
-  applyEvent(g, e, t, archiving) {
-    const { tl } = g;
-    const explicitAt = t.at !== void 0 && parseTimestamp(t.at) !== null;
-    const bad = (message) => tl.anomalies.push({ sha: e.sha, message });
-    const ended = tl.endEvent !== void 0;
-    switch (t.event) {
-      case "requested":
-        tl.requestedAt ??= e.at;
-        if (t.requestedBy) tl.requester ??= t.requestedBy;
-        break;
-      case "approved":
-        if (tl.approvedSha && !tl.issuedSha && !ended && t.pullRequest !== void 0 && t.pullRequest === tl.pullRequest) {
-          if (t.approvedBy) tl.approvers = t.approvedBy;
-          break;
-        }
-        if (tl.approvedSha) bad("approved twice");
-        if (ended) bad(`approved after it ended (${tl.endEvent})`);
-        tl.approvedSha = e.sha;
-        tl.approvedAt = e.at;
-        if (t.policy) tl.policyCommit = t.policy;
-        if (t.rule) tl.rule = t.rule;
-        if (t.approvedBy) tl.approvers = t.approvedBy;
-        if (t.pullRequest !== void 0) tl.pullRequest = t.pullRequest;
-        if (t.requestedBy) tl.requester ??= t.requestedBy;
-        break;
-      case "issued": {
-        if (tl.issuedSha) bad("issued twice");
-        if (!tl.approvedSha) bad("issued without an approval commit before it");
-        if (ended) bad(`issued after it ended (${tl.endEvent})`);
-        tl.issuedSha = e.sha;
-        tl.issuedAt ??= e.at;
-        if (t.expires) tl.expiresAt = t.expires;
-        const issued = ms(tl.issuedAt);
-        const approved = ms(tl.approvedAt);
-        if (issued !== void 0 && approved !== void 0 && issued < approved)
-          bad(`issued at ${tl.issuedAt}, before its approval at ${tl.approvedAt}`);
-        break;
-      }
-      case "extended":
-        if (!tl.issuedSha || ended) bad("extended while not active");
-        if (t.expires) tl.expiresAt = t.expires;
-        break;
-      case "revoke-requested":
-        if (ended) bad(`revoke requested after it ended (${tl.endEvent})`);
-        tl.revokeRequested = { at: e.at, sha: e.sha, ...t.actor ? { by: t.actor } : {} };
-        break;
-      case "revoked":
-      case "expired":
-      case "denied":
-      case "cancelled":
-      case "refused":
-        if (ended && !(archiving && t.event === tl.endEvent))
-          bad(`${t.event} after it had already ended (${tl.endEvent})`);
-        if ((t.event === "denied" || t.event === "cancelled") && tl.issuedSha)
-          bad(`${t.event} after it was issued`);
-        if (!ended) {
-          tl.endEvent = t.event;
-          tl.endedSha = e.sha;
-          tl.endedAt = explicitAt ? e.at : g.last?.ended_at ?? e.at;
-          if (t.actor) tl.endedBy = t.actor;
-        }
-        break;
-    }
-  }
-};
-
-// src/core/audit-verify.ts
-var DEFAULT_BOTS = [
-  "github-actions[bot]",
-  "*[bot]",
-  "gatepass@users.noreply.github.com"
-];
-var DEFAULT_SWEEP_INTERVAL = 10 * MINUTE;
-var globToRegExp = (glob) => new RegExp(
-  `^${glob.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`,
-  "i"
-);
-function isBotIdentity(who2, bots = DEFAULT_BOTS) {
-  return bots.some((b) => {
-    const re = globToRegExp(b);
-    return re.test(who2.name) || re.test(who2.email);
+  return report;
+}
+function identityInterner() {
+  const known = /* @__PURE__ */ new Map();
+  return (who2) => {
+    const key = `${who2.name}\0${who2.email}`;
+    const seen = known.get(key);
+    if (seen) return seen;
+    known.set(key, who2);
+    return who2;
+  };
+}
+function toAuditCommit(c, content, interned) {
+  const blobOf = new Map(c.changes.map((ch) => [ch.path, ch.newBlob]));
+  return {
+    sha: c.sha,
+    parents: c.parents,
+    author: interned(c.author),
+    committer: interned(c.committer),
+    date: c.committedAt,
+    message: c.message,
+    files: c.changes.map((ch) => ({
+      status: ch.status,
+      path: ch.path,
+      ...ch.status !== "D" ? { blob: ch.newBlob } : {}
+    })),
+    readGrant: (path6) => content.get(blobOf.get(path6) ?? "") ?? null
+  };
+}
+async function policySnapshot(repo, sha2, head) {
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha2) || !await repo.revParse(sha2)) return void 0;
+  const { policies, problems } = await loadPolicyTree2({
+    listFiles: async (dir) => (await repo.listFiles(sha2, dir)).sort(),
+    readFiles: (paths) => repo.readFiles(sha2, paths)
   });
-}
-var ms2 = (t) => t === void 0 ? void 0 : parseTimestamp(t)?.getTime() ?? void 0;
-var short2 = (sha2) => sha2.slice(0, 12);
-var who = (i) => `${i.name} <${i.email}>`;
-var late = (milliseconds) => formatDuration(Math.max(1, Math.round(milliseconds / 1e3)));
-function pullRequestOf(subject, parents) {
-  const squash = /\(#(\d+)\)\s*$/.exec(subject);
-  if (squash) return Number(squash[1]);
-  const merge2 = /^Merge pull request #(\d+) from \S+/.exec(subject);
-  return merge2 && parents >= 2 ? Number(merge2[1]) : void 0;
-}
-function policyCommitsOf(history) {
-  return [...new Set(history.timelines.map((t) => t.policyCommit).filter((s) => !!s))];
-}
-function verifyAudit(history, policiesAt, options) {
-  const findings = [];
-  const bots = options.bots ?? DEFAULT_BOTS;
-  const sweep = (options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL) * 1e3;
-  const now = options.now.getTime();
-  for (const note of history.notes) checkNote(note, findings);
-  for (const tl of history.timelines) {
-    const grant = grantKey(tl.resource, tl.id);
-    const add3 = (f) => findings.push({ grant, ...f });
-    for (const e of tl.events) {
-      if (e.kind === "changed" || e.kind === "archived") {
-        if (e.kind === "archived" && isBotIdentity(e.author, bots)) continue;
-        add3({
-          kind: "direct-push",
-          severity: "error",
-          commit: e.sha,
-          at: e.committedAt,
-          message: `${grant} changed by ${who(e.author)} without gatepass trailers (a direct push)`
-        });
-        continue;
-      }
-      if (!isBotIdentity(e.author, bots))
-        add3({
-          kind: "forged-trailer",
-          severity: "error",
-          commit: e.sha,
-          at: e.committedAt,
-          message: `"${e.kind}" trailers on ${grant} written by ${who(e.author)}, not by a gatepass bot identity`
-        });
-      if (e.kind === "approved") {
-        const pr = pullRequestOf(e.subject, e.parents);
-        const claimed = e.trailers?.pullRequest;
-        if (claimed === void 0 || pr !== claimed)
-          add3({
-            kind: "direct-push",
-            severity: "error",
-            commit: e.sha,
-            at: e.committedAt,
-            message: claimed === void 0 ? `approval of ${grant} names no pull request (Gatepass-Pull-Request)` : `approval of ${grant} claims pull request #${claimed}, but the commit is not its merge (subject "${e.subject}")`
-          });
-      }
-    }
-    for (const a of tl.anomalies)
-      add3({
-        kind: "impossible-timeline",
-        severity: "error",
-        commit: a.sha,
-        message: `${grant}: ${a.message}`
-      });
-    for (const w of tl.widenings)
-      add3({
-        kind: "widened",
-        severity: "error",
-        commit: w.sha,
-        message: `${grant} widened after approval: ${w.field} ${w.from} \u2192 ${w.to}`
-      });
-    for (const bad of tl.invalid)
-      add3({
-        kind: "invalid-grant-file",
-        severity: "error",
-        commit: bad.sha,
-        message: `${bad.path} is not a valid grant file: ${bad.problems.map((p) => p.message).join("; ")}`
-      });
-    if (tl.endEvent === "refused")
-      add3({
-        kind: "refused",
-        severity: "info",
-        commit: tl.endedSha,
-        at: tl.endedAt,
-        message: `${grant} was refused by the action (no approved pull request behind it)`
-      });
-    const snapshot = tl.policyCommit ? policiesAt(tl.policyCommit) : void 0;
-    const resource = snapshot?.policies.resources.get(tl.resource);
-    checkApproval(tl, snapshot, resource, add3);
-    checkExpiry(tl, sweep, now, add3);
-    checkBreakGlass(tl, resource, now, add3);
-  }
-  return findings;
-}
-function checkNote(note, findings) {
-  if (note.parents === 0) return;
-  if (pullRequestOf(note.subject, note.parents) !== void 0) return;
-  findings.push({
-    kind: "direct-push",
-    severity: "error",
-    commit: note.sha,
-    at: note.committedAt,
-    message: note.kind === "policy-change" ? `policy change (${note.paths.join(", ")}) by ${who(note.author)} did not come from a merged pull request` : `${note.paths.join(", ")} changed by ${who(note.author)} outside a pull request`
-  });
-}
-function checkApproval(tl, snapshot, resource, add3) {
-  if (!tl.issuedSha) return;
-  const commit = tl.issuedSha;
-  const base = { commit, at: tl.issuedAt ?? "" };
-  const grant = grantKey(tl.resource, tl.id);
-  if (!tl.policyCommit) {
-    add3({
-      ...base,
-      kind: "unknown-policy",
-      severity: "error",
-      message: `${grant} was issued without a recorded policy commit`
-    });
-    return;
-  }
-  if (!snapshot) {
-    add3({
-      ...base,
-      kind: "unknown-policy",
-      severity: "error",
-      message: `${grant} was judged against policy commit ${short2(tl.policyCommit)}, which is not in the repository`
-    });
-    return;
-  }
-  if (!snapshot.onBranch)
-    add3({
-      ...base,
-      kind: "unknown-policy",
-      severity: "error",
-      message: `${grant} was judged against policy commit ${short2(tl.policyCommit)}, which is not on the audited branch`
-    });
-  if (!resource) {
-    add3({
-      ...base,
-      kind: "insufficient-approvals",
-      severity: "error",
-      message: `${grant}: resource "${tl.resource}" is not defined at policy commit ${short2(tl.policyCommit)}${snapshot.problems?.length ? ` (its policy files had problems: ${snapshot.problems.slice(0, 3).join("; ")})` : ""}`
-    });
-    return;
-  }
-  const at = `at policy commit ${short2(tl.policyCommit)}`;
-  const requester = tl.requester;
-  if (tl.duration !== void 0 && tl.duration > resource.max_duration)
-    add3({
-      ...base,
-      kind: "policy-violation",
-      severity: "error",
-      message: `${grant} lasts ${formatDuration(tl.duration)}, more than the ${formatDuration(resource.max_duration)} allowed ${at}`
-    });
-  if (requester && !resource.requesters.some(isTeam) && !resource.requesters.some((p) => sameLogin(p, requester.login)))
-    add3({
-      ...base,
-      kind: "policy-violation",
-      severity: "error",
-      message: `${grant}: ${requester.login} is not among the requesters ${at}`
-    });
-  const rule = tl.rule ?? "reviews";
-  if (rule === "reviews") {
-    const counted = /* @__PURE__ */ new Set();
-    const rejected = [];
-    for (const a of tl.approvers) {
-      const reason = requester && a.id === requester.id ? "is the requester" : a.login.toLowerCase().endsWith("[bot]") ? "is a bot" : !a.via ? "has no recorded approvers entry (via)" : !resource.approvers.some((p) => p.toLowerCase() === a.via.toLowerCase()) ? `approved via "${a.via}", which is not among the approvers ${at}` : !isTeam(a.via) && !sameLogin(a.via, a.login) ? `approved via "${a.via}", which is another person's login` : null;
-      if (reason) rejected.push(`${a.login} ${reason}`);
-      else counted.add(a.id);
-    }
-    if (counted.size < resource.approvals_required)
-      add3({
-        ...base,
-        kind: "insufficient-approvals",
-        severity: "error",
-        message: `${grant} was issued with ${counted.size} of ${resource.approvals_required} required eligible approvals ${at}${rejected.length ? ` (${rejected.join("; ")})` : ""}`
-      });
-    return;
-  }
-  if (rule === "break_glass") {
-    const bg = resource.break_glass;
-    if (!bg || !tl.breakGlass)
-      add3({
-        ...base,
-        kind: "insufficient-approvals",
-        severity: "error",
-        message: `${grant} was issued as break-glass, which ${bg ? "the grant does not declare" : `"${tl.resource}" does not allow ${at}`}`
-      });
-    else if (tl.duration !== void 0 && tl.duration > bg.max_duration)
-      add3({
-        ...base,
-        kind: "policy-violation",
-        severity: "error",
-        message: `${grant}: break-glass for ${formatDuration(tl.duration)}, more than ${formatDuration(bg.max_duration)} ${at}`
-      });
-    else if (requester && !bg.allowed.some(isTeam) && !bg.allowed.some((p) => sameLogin(p, requester.login)))
-      add3({
-        ...base,
-        kind: "insufficient-approvals",
-        severity: "error",
-        message: `${grant}: ${requester.login} may not use break-glass ${at}`
-      });
-    return;
-  }
-  const auto = /^auto_approve:(.+)$/.exec(rule);
-  const found = auto ? resource.auto_approve.find((r) => r.name === auto[1]) : void 0;
-  if (!found)
-    add3({
-      ...base,
-      kind: "insufficient-approvals",
-      severity: "error",
-      message: `${grant} was approved by rule "${rule}", which does not exist ${at}`
-    });
-  else if (tl.duration !== void 0 && tl.duration > found.max_duration)
-    add3({
-      ...base,
-      kind: "insufficient-approvals",
-      severity: "error",
-      message: `${grant} lasts ${formatDuration(tl.duration)}, more than rule "${found.name}" auto-approves (${formatDuration(found.max_duration)})`
-    });
-  else if (requester && !found.requester_in.some(isTeam) && !found.requester_in.some((p) => sameLogin(p, requester.login)))
-    add3({
-      ...base,
-      kind: "insufficient-approvals",
-      severity: "error",
-      message: `${grant}: ${requester.login} is not covered by rule "${found.name}" ${at}`
-    });
-}
-function checkExpiry(tl, sweep, now, add3) {
-  const grant = grantKey(tl.resource, tl.id);
-  if (!tl.issuedSha) return;
-  const expires = ms2(tl.expiresAt);
-  const ended = ms2(tl.endedAt);
-  const live = tl.endEvent === "expired" || tl.endEvent === "revoked" || tl.endEvent === void 0;
-  if (!live) return;
-  if (expires !== void 0) {
-    const until = ended ?? now;
-    if (until > expires + sweep)
-      add3({
-        kind: "late-end",
-        severity: "error",
-        commit: tl.endedSha ?? tl.issuedSha,
-        at: tl.endedAt ?? tl.expiresAt,
-        message: ended !== void 0 ? `${grant} stayed live ${late(until - expires)} past its expiry (${tl.expiresAt}), more than the ${late(sweep)} sweep interval` : `${grant} expired at ${tl.expiresAt} but no end is recorded ${late(until - expires)} later`
-      });
-  }
-  const asked = ms2(tl.revokeRequested?.at);
-  if (asked !== void 0 && (expires === void 0 || asked < expires)) {
-    const until = ended ?? now;
-    if (until > asked + sweep)
-      add3({
-        kind: "late-end",
-        severity: "error",
-        commit: tl.endedSha ?? tl.revokeRequested.sha,
-        at: tl.endedAt ?? tl.revokeRequested.at,
-        message: `${grant}: revocation was asked at ${tl.revokeRequested.at} and took ${late(until - asked)}`
-      });
-  }
-}
-function checkBreakGlass(tl, resource, now, add3) {
-  if (!tl.breakGlass && tl.rule !== "break_glass") return;
-  const grant = grantKey(tl.resource, tl.id);
-  const commit = tl.issuedSha ?? tl.approvedSha ?? tl.events[0]?.sha;
-  add3({
-    kind: "break-glass",
-    severity: "info",
-    ...commit ? { commit } : {},
-    ...tl.issuedAt ? { at: tl.issuedAt } : {},
-    message: `${grant}: break-glass access by ${tl.requester?.login ?? "unknown"}: ${tl.breakGlass?.reason ?? "(no reason recorded)"}`
-  });
-  if (tl.breakGlassReview) return;
-  const within = (resource?.break_glass?.review_within ?? DEFAULT_REVIEW_WITHIN) * 1e3;
-  const from = ms2(tl.endedAt) ?? ms2(tl.issuedAt) ?? ms2(tl.approvedAt);
-  const overdue = from !== void 0 && now > from + within;
-  add3({
-    kind: "break-glass-review",
-    severity: overdue ? "error" : "info",
-    ...commit ? { commit } : {},
-    ...tl.endedAt || tl.issuedAt ? { at: tl.endedAt ?? tl.issuedAt } : {},
-    message: `${grant}: no after-the-fact review recorded${overdue ? ` (overdue: due within ${late(within)})` : ""}`
-  });
+  return {
+    policies,
+    onBranch: await repo.isAncestor(sha2, head),
+    problems: problems.map(formatProblem)
+  };
 }
 
-// src/core/break-glass.ts
-var import_yaml3 = __toESM(require_dist2(), 1);
-var REVIEWS_DIR = "reviews";
-var BREAK_GLASS_REVIEWS_DIR = `${REVIEWS_DIR}/break-glass`;
-
-// src/cli/audit-render.ts
+// src/engine/audit/render.ts
 function grantStatus(tl) {
   if (tl.endEvent) return tl.endEvent;
   if (tl.issuedSha) return "active";
@@ -62422,120 +61873,897 @@ function renderAuditMarkdown(report) {
   return out.join("\n") + "\n";
 }
 
-// src/cli/audit.ts
-var BATCH = 256;
-var AHEAD = 3;
-var NO_BLOB = /^0+$/;
-async function buildAuditReport(dir, options = {}) {
-  const repo = await GitRepo.open(dir);
-  const rev = options.rev ?? "HEAD";
-  const head = await repo.revParse(rev);
-  if (!head) throw new Error(`${rev} names no commit`);
-  const now = options.now ?? /* @__PURE__ */ new Date();
-  const fold = new AuditFold();
-  const blobs = repo.blobReader();
-  const interned = identityInterner();
-  const queue = [];
-  const foldOldest = async () => {
-    const next = queue.shift();
-    const content = await next.content;
-    for (const c of next.commits) fold.add(toAuditCommit(c, content, interned));
-  };
-  const request2 = (commits) => {
-    const wanted = /* @__PURE__ */ new Set();
-    for (const c of commits)
-      for (const ch of c.changes)
-        if (ch.status !== "D" && !NO_BLOB.test(ch.newBlob) && parseGrantPath(ch.path))
-          wanted.add(ch.newBlob);
-    const ids = [...wanted];
-    const content = blobs.read(ids).then((texts) => new Map(ids.map((id, i) => [id, texts[i] ?? null])));
-    content.catch(() => {
-    });
-    queue.push({ commits, content });
-  };
+// src/core/request-check.ts
+var START_SLACK = 5 * MINUTE;
+var MAX_START_AHEAD = 7 * DAY;
+var MAX_TICKET_MATCH = 200;
+var fmt = formatDuration;
+function ticketMatches(pattern, ticket) {
+  if (ticket.length > MAX_TICKET_MATCH) return false;
   try {
-    let batch = [];
-    for await (const c of repo.logHistory({
-      rev: head,
-      // reviews/: after-the-fact reviews of break-glass grants (src/core/break-glass.ts).
-      paths: [`${GRANTS_DIR}/`, `${POLICIES_DIR2}/`, `${REVIEWS_DIR}/`],
-      reverse: true,
-      firstParent: true
-    })) {
-      batch.push(c);
-      if (batch.length < BATCH) continue;
-      request2(batch);
-      batch = [];
-      if (queue.length > AHEAD) await foldOldest();
-    }
-    if (batch.length) request2(batch);
-    while (queue.length) await foldOldest();
-  } finally {
-    await blobs.close();
+    return compileTicketPattern(pattern).test(ticket);
+  } catch {
+    return null;
   }
-  const history = fold.result();
-  const report = {
-    head,
-    commits: history.commits,
-    generatedAt: now.toISOString(),
-    grants: history.timelines
-  };
-  if (options.verify) {
-    const snapshots = /* @__PURE__ */ new Map();
-    for (const sha2 of policyCommitsOf(history))
-      snapshots.set(sha2, await policySnapshot(repo, sha2, head));
-    report.findings = verifyAudit(history, (sha2) => snapshots.get(sha2), {
-      now,
-      bots: options.bots ?? DEFAULT_BOTS,
-      sweepInterval: options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL
+}
+function askedProblems(asked, resource, memberships) {
+  const problems = [];
+  const who2 = `@${asked.requester.login}`;
+  const name2 = resource.name;
+  if (!matchesAny(asked.requester, resource.requesters, memberships))
+    problems.push({
+      path: "requester",
+      message: `${who2} may not request "${name2}": not listed in its requesters (directly or through a team)`
     });
-    if (options.verifiedHead && !await repo.isAncestor(options.verifiedHead, head))
-      report.findings.unshift({
-        kind: "history-rewritten",
-        severity: "error",
-        commit: options.verifiedHead,
-        message: `${options.verifiedHead.slice(0, 12)}, the head of an earlier verification, is no longer in the history of ${rev}: the history was rewritten (force push) since it was verified`
+  if (!Number.isInteger(asked.duration) || asked.duration <= 0)
+    problems.push({
+      path: "duration",
+      message: "the duration must be a positive number of seconds"
+    });
+  else if (asked.duration > resource.max_duration)
+    problems.push({
+      path: "duration",
+      message: `the duration ${fmt(asked.duration)} is longer than the ${fmt(resource.max_duration)} allowed for "${name2}"`
+    });
+  const justification = asked.justification.trim();
+  const { justification: jReq, ticket: tReq } = resource.request;
+  if (jReq.required && justification === "")
+    problems.push({ path: "justification", message: `"${name2}" requires a justification` });
+  else if (justification !== "" && justification.length < jReq.min_length)
+    problems.push({
+      path: "justification",
+      message: `the justification is ${justification.length} characters; "${name2}" asks for at least ${jReq.min_length}`
+    });
+  const ticket = asked.ticket?.trim() ?? "";
+  if (tReq.required && ticket === "")
+    problems.push({ path: "ticket", message: `"${name2}" requires a ticket reference` });
+  else if (ticket !== "" && tReq.pattern !== void 0) {
+    const matched = ticketMatches(tReq.pattern, ticket);
+    if (matched === null)
+      problems.push({
+        path: "ticket",
+        message: `the ticket pattern of "${name2}" is not a valid regular expression; ask the policy owners to fix it`
+      });
+    else if (!matched)
+      problems.push({
+        path: "ticket",
+        message: `the ticket ${JSON.stringify(ticket.slice(0, 100))} does not match the pattern "${tReq.pattern}" required by "${name2}"`
       });
   }
-  return report;
+  if (asked.break_glass) {
+    const bg = resource.break_glass;
+    if (!bg) problems.push({ path: "break_glass", message: `"${name2}" has no break-glass access` });
+    else if (!matchesAny(asked.requester, bg.allowed, memberships))
+      problems.push({
+        path: "break_glass",
+        message: `${who2} may not use break-glass on "${name2}"`
+      });
+    else if (asked.duration > bg.max_duration)
+      problems.push({
+        path: "duration",
+        message: `break-glass access to "${name2}" lasts at most ${fmt(bg.max_duration)}; ${fmt(asked.duration)} was asked`
+      });
+    if (asked.break_glass.reason.trim() === "")
+      problems.push({ path: "break_glass", message: "break-glass needs a reason" });
+  }
+  return problems;
 }
-function identityInterner() {
-  const known = /* @__PURE__ */ new Map();
-  return (who2) => {
-    const key = `${who2.name}\0${who2.email}`;
-    const seen = known.get(key);
-    if (seen) return seen;
-    known.set(key, who2);
-    return who2;
+function checkGrantAgainstPolicy(grant, resource, memberships) {
+  if (!resource || resource.name !== grant.resource)
+    return [
+      {
+        path: "resource",
+        message: `there is no resource named ${JSON.stringify(grant.resource.slice(0, 64))}`
+      }
+    ];
+  return askedProblems(grant, resource, memberships);
+}
+
+// src/core/decision.ts
+var STATE_CHANGING = /* @__PURE__ */ new Set([
+  "APPROVED",
+  "CHANGES_REQUESTED",
+  "DISMISSED"
+]);
+var time = (r) => {
+  const d = r.submitted_at ? parseTimestamp(r.submitted_at) : null;
+  return d ? d.getTime() : Number.NEGATIVE_INFINITY;
+};
+function chronological(reviews) {
+  const sorted = [...reviews].sort(
+    (a, b) => time(a) - time(b) || a.id - b.id || a.state.localeCompare(b.state)
+  );
+  return sorted.filter((r, i) => i === 0 || sorted[i - 1].id !== r.id);
+}
+var short2 = (sha2) => sha2 ? sha2.slice(0, 7) : "an unknown commit";
+function decide(input) {
+  const { resource, grant, memberships, headSha, now, appBotId } = input;
+  const required = resource.approvals_required;
+  const reviews = chronological(input.reviews);
+  const isBot = (u) => u.type === "Bot" || u.id === appBotId || u.login.toLowerCase().endsWith("[bot]");
+  const ineligible = (u) => {
+    if (!u) return "the account was deleted";
+    if (isBot(u)) return "reviews by bots never count";
+    if (u.id === grant.requester.id) return "the requester cannot approve their own access";
+    if (!matchesAny({ login: u.login, id: u.id }, resource.approvers, memberships))
+      return `not among the approvers of "${resource.name}" (checked now, teams included)`;
+    return null;
+  };
+  const latest = /* @__PURE__ */ new Map();
+  for (const r of reviews) if (r.user && STATE_CHANGING.has(r.state)) latest.set(r.user.id, r);
+  const approvers = [];
+  const approvedTimes = [];
+  const blockers = [];
+  const verdicts = reviews.map((r) => {
+    const base = { review_id: r.id, login: r.user?.login ?? "(deleted user)", state: r.state };
+    const no = (reason) => ({ ...base, counted: false, reason });
+    const why = ineligible(r.user);
+    if (why) return no(why);
+    if (!STATE_CHANGING.has(r.state)) return no("comments neither approve nor deny");
+    if (latest.get(r.user.id) !== r) return no("superseded by a later review by the same person");
+    if (r.state === "DISMISSED") return no("the review was dismissed");
+    if (r.state === "CHANGES_REQUESTED") {
+      blockers.push(r.user.login);
+      return {
+        ...base,
+        counted: true,
+        reason: "requests changes: blocks the grant until withdrawn"
+      };
+    }
+    if (r.commit_id !== headSha)
+      return no(`made on ${short2(r.commit_id)}, not the current head: a push voids approvals`);
+    const who2 = { login: r.user.login, id: r.user.id };
+    const via = matchingPrincipal(who2, resource.approvers, memberships);
+    approvers.push({ ...who2, review_id: r.id, ...via ? { via } : {} });
+    approvedTimes.push(time(r));
+    return { ...base, counted: true, reason: "counts as an approval" };
+  });
+  const decision = (outcome, rule, reasons) => ({ outcome, rule, approvers, required, verdicts, reasons });
+  const tally = `${approvers.length} of ${required} required approval${required === 1 ? "" : "s"}`;
+  const problems = checkGrantAgainstPolicy(grant, resource, memberships);
+  if (grant.extends && input.extending !== void 0) {
+    const window2 = extensionWindow(grant, input.extending, resource);
+    if (!window2.ok) problems.push(...window2.problems);
+  }
+  if (problems.length)
+    return decision(
+      "denied",
+      null,
+      problems.map((p) => p.message)
+    );
+  if (blockers.length)
+    return decision("denied", null, [
+      `changes requested by ${blockers.map((l) => `@${l}`).join(", ")}`
+    ]);
+  const requested = parseTimestamp(grant.requested_at);
+  const deadline = requested ? requested.getTime() + resource.request_ttl * 1e3 : Infinity;
+  const ttl = formatDuration(resource.request_ttl);
+  if (approvers.length >= required) {
+    const sufficientAt = [...approvedTimes].sort((a, b) => a - b)[required - 1];
+    if (sufficientAt > deadline)
+      return decision("denied", null, [
+        `request expired after ${ttl}: the approvals came too late (${tally}); open a new request`
+      ]);
+    return decision("approved", "reviews", [
+      `approved by ${approvers.map((a) => `@${a.login}`).join(", ")} (${tally})`
+    ]);
+  }
+  if (now.getTime() > deadline)
+    return decision("denied", null, [
+      `request expired after ${ttl} without enough approvals (${tally})`
+    ]);
+  if (grant.break_glass)
+    return decision("approved", "break_glass", [
+      "break-glass: granted at once, to be reviewed after the fact"
+    ]);
+  const auto = resource.auto_approve.find(
+    (rule) => grant.duration <= rule.max_duration && matchesAny(grant.requester, rule.requester_in, memberships)
+  );
+  if (auto)
+    return decision("approved", `auto_approve:${auto.name}`, [
+      `auto-approved by rule "${auto.name}" (up to ${formatDuration(auto.max_duration)})`
+    ]);
+  const over = resource.auto_approve.find(
+    (rule) => grant.duration > rule.max_duration && matchesAny(grant.requester, rule.requester_in, memberships)
+  );
+  return decision("pending", null, [
+    `waiting for approvals: ${tally}`,
+    ...over ? [
+      `auto-approve rule "${over.name}" covers up to ${formatDuration(over.max_duration)}; ${formatDuration(grant.duration)} needs reviews`
+    ] : []
+  ]);
+}
+
+// src/core/approval.ts
+function requestPrScope(files) {
+  const problems = [];
+  if (files.length !== 1)
+    problems.push({
+      message: `the pull request changes ${files.length} files: ${files.slice(0, 10).map((f) => `\`${f.filename}\``).join(", ")}${files.length > 10 ? ", \u2026" : ""}`
+    });
+  const file = files[0];
+  if (file && files.length === 1) {
+    const where = parseGrantPath(file.filename);
+    if (!where || where.archived)
+      problems.push({
+        file: file.filename,
+        message: "not a grant file (grants/<resource>/<id>.yaml)"
+      });
+    else if (file.status !== "added")
+      problems.push({
+        file: file.filename,
+        message: `the file is ${file.status}; a request adds a new grant file (status changes are made by the action)`
+      });
+    else return { ok: true, path: file.filename, where };
+  }
+  return { ok: false, problems };
+}
+var names = (p) => `@${p.login} (id ${p.id})`;
+function grantMatchesPr(grant, pr, file, issue3) {
+  const problems = [];
+  if (grant.status !== "pending")
+    problems.push({ file, path: "status", message: `a request is pending, not ${grant.status}` });
+  if (pr.user.type !== "Bot") {
+    if (pr.user.id !== grant.requester.id || !sameLogin(pr.user.login, grant.requester.login))
+      problems.push({
+        file,
+        path: "requester",
+        message: `${names(pr.user)} opened the pull request, so the grant must name them as requester, not ${names(grant.requester)}`
+      });
+    return problems;
+  }
+  if (pr.head_ref !== requestBranch(grant.id)) {
+    problems.push({
+      file,
+      path: "id",
+      message: pr.head_ref === void 0 ? `the branch of the pull request is unknown, so grant ${grant.id} cannot be tied to it` : `grant ${grant.id} does not belong on branch ${pr.head_ref}`
+    });
+    return problems;
+  }
+  const number = requestIssueOf(pr.head_ref);
+  if (number === null) {
+    problems.push({
+      file,
+      path: "id",
+      message: `branch ${pr.head_ref} is not a request branch (${BRANCH_PREFIX}req-<issue>)`
+    });
+    return problems;
+  }
+  if (grant.source.issue !== number) {
+    problems.push({
+      file,
+      path: "source.issue",
+      message: `branch ${pr.head_ref} was made for issue #${number}, but the grant says it comes from ${grant.source.issue === void 0 ? "no issue" : `issue #${grant.source.issue}`}`
+    });
+    return problems;
+  }
+  if (!issue3)
+    problems.push({
+      file,
+      path: "requester",
+      message: `issue #${number} cannot be read (or its author is gone), so the requester cannot be confirmed`
+    });
+  else if (issue3.user.id !== grant.requester.id || !sameLogin(issue3.user.login, grant.requester.login))
+    problems.push({
+      file,
+      path: "requester",
+      message: `issue #${number} was opened by ${names(issue3.user)}, so the grant must name them as requester, not ${names(grant.requester)}`
+    });
+  return problems;
+}
+function teamsOf(resource) {
+  if (!resource) return [];
+  const all = [
+    ...resource.requesters,
+    ...resource.approvers,
+    ...resource.auto_approve.flatMap((r) => r.requester_in),
+    ...resource.break_glass?.allowed ?? []
+  ];
+  return [...new Set(all.filter(isTeam).map((t) => t.toLowerCase()))];
+}
+function requestProblems(q) {
+  const scope = requestPrScope(q.files);
+  if (!scope.ok) return scope.problems;
+  if (scope.path !== q.path)
+    return [{ file: scope.path, message: `the pull request adds ${scope.path}, not ${q.path}` }];
+  if (q.author) {
+    const mismatch = grantMatchesPr(q.grant, q.author.pr, q.path, q.author.issue);
+    if (mismatch.length) return mismatch;
+  }
+  if (q.requesterLoginNow !== void 0) {
+    const login = q.requesterLoginNow;
+    if (login === null || !sameLogin(login, q.grant.requester.login))
+      return [
+        {
+          file: q.path,
+          path: "requester",
+          message: `the requester's account ${q.grant.requester.id} is ${login === null ? "gone" : `@${login}`}, not @${q.grant.requester.login}`
+        }
+      ];
+  }
+  return [];
+}
+function judgeApproval(q) {
+  const problems = requestProblems(q);
+  if (problems.length) return { ok: false, problems };
+  const decision = decide({
+    resource: q.resource,
+    grant: q.grant,
+    reviews: [...q.reviews],
+    memberships: q.memberships,
+    headSha: q.headSha,
+    now: q.now,
+    ...q.extending !== void 0 ? { extending: q.extending } : {},
+    ...q.appBotId !== void 0 ? { appBotId: q.appBotId } : {}
+  });
+  return { ok: true, decision };
+}
+
+// src/engine/reconcile/state.ts
+function readPolicies(history, rev) {
+  return loadPolicyTree2({
+    listFiles: async (dir) => (await history.listFiles(rev, dir)).sort(),
+    readFiles: (paths) => history.readFiles(rev, paths)
+  });
+}
+async function readState(history, rev) {
+  const dirs = (await history.listDir(rev, GRANTS_DIR)).filter(
+    (e) => e.type === "tree" && e.name !== ARCHIVE_DIR
+  );
+  const paths = [];
+  for (const d of dirs)
+    for (const e of await history.listDir(rev, `${GRANTS_DIR}/${d.name}`))
+      if (e.type === "blob" && e.name.endsWith(".yaml"))
+        paths.push(`${GRANTS_DIR}/${d.name}/${e.name}`);
+  const texts = await history.readFiles(rev, paths);
+  const { grants, problems } = readGrantFiles(
+    paths.map((path6) => ({ path: path6, text: texts.get(path6) ?? "" }))
+  );
+  const policies = await readPolicies(history, rev);
+  return { grants, problems: [...policies.problems, ...problems], policies: policies.policies };
+}
+
+// src/engine/reconcile/confirm-approval.ts
+function approvedAt(mergedAt, requestedAt, now) {
+  if (!mergedAt) return now.toISOString();
+  const merged = Date.parse(mergedAt);
+  const requested = Date.parse(requestedAt);
+  return merged < requested && requested - merged < 1e3 ? requestedAt : mergedAt;
+}
+async function confirmApproval(deps, grant, path6, s) {
+  const { history, github, branch } = deps;
+  const no = (refused) => ({ refused });
+  const added = await history.addedIn("HEAD", path6);
+  if (!added) return no("no commit on the default branch adds this file");
+  const merged = parseGrant(await history.showFile(added, path6) ?? "", path6);
+  if (!merged.ok || !sameRequest(merged.value, grant))
+    return no(`the request is no longer what commit ${added.slice(0, 7)} merged`);
+  const message = await history.commitMessage(added);
+  const number = parseTrailers(message)?.pullRequest ?? grant.source.pull_request;
+  if (number === void 0)
+    return no(`commit ${added.slice(0, 7)} added it without a pull request`);
+  let pr;
+  try {
+    pr = await github.pullRequest(number);
+  } catch (e) {
+    if (e instanceof GitHubApiError && e.status === 404)
+      return no(`pull request #${number} does not exist`);
+    throw e;
+  }
+  if (!pr.merged) return no(`pull request #${number} was not merged`);
+  if (pr.merge_commit_sha !== added)
+    return no(`commit ${added.slice(0, 7)} that added the file is not the merge of #${number}`);
+  if (pr.base_ref !== branch) return no(`#${number} was merged into ${pr.base_ref}`);
+  if (!await history.revParse(grant.policy_commit) || !await history.isAncestor(grant.policy_commit, "HEAD"))
+    return no(`its policy commit ${grant.policy_commit.slice(0, 7)} is not on the default branch`);
+  const policyAt = `${added}^1`;
+  const [files, login, policies] = await Promise.all([
+    github.pullRequestFiles(number),
+    deps.loginOf(grant.requester.id),
+    readPolicies(history, policyAt)
+  ]);
+  if (files.length !== 1 || files[0].filename !== path6)
+    return no(`#${number} must change exactly this grant file, it changed ${files.length}`);
+  const resource = policies.policies.resources.get(grant.resource);
+  if (!resource) return no(`no valid policy for "${grant.resource}" when it was merged`);
+  const [memberships, reviews] = await Promise.all([
+    github.memberships(teamsOf(resource)),
+    github.reviews(number)
+  ]);
+  const answer = judgeApproval({
+    grant: merged.value,
+    path: path6,
+    files,
+    resource,
+    reviews,
+    memberships,
+    headSha: pr.head_sha,
+    // Judged as at the merge, when the approval took effect: the request's TTL and any
+    // auto-approve rule are about that moment, not about when this run happens to start.
+    now: parseTimestamp(pr.merged_at ?? "") ?? deps.clock.now(),
+    ...grant.extends ? {
+      extending: s.grants.find(
+        (g) => g.grant.id === grant.extends && g.grant.resource === grant.resource
+      )?.grant ?? null
+    } : {},
+    ...deps.appBotId !== void 0 ? { appBotId: deps.appBotId } : {},
+    // Looked up again now: the account an id names may have been renamed or deleted.
+    requesterLoginNow: login
+  });
+  if (!answer.ok) return no(answer.problems.map((p) => p.message).join("; "));
+  const { decision } = answer;
+  if (decision.outcome !== "approved")
+    return no(`approval not confirmed: ${decision.reasons.join("; ")}`);
+  return { number, added, pr, decision };
+}
+
+// src/engine/reconcile/writer.ts
+function trailers(ctx, grant, event, extra = {}) {
+  return {
+    grant: grant.id,
+    event,
+    resource: grant.resource,
+    requestedBy: grant.requester,
+    policy: grant.policy_commit,
+    actor: "schedule",
+    at: ctx.clock.now().toISOString(),
+    ...grant.source.pull_request ? { pullRequest: grant.source.pull_request } : {},
+    ...extra
   };
 }
-function toAuditCommit(c, content, interned) {
-  const blobOf = new Map(c.changes.map((ch) => [ch.path, ch.newBlob]));
+async function save(ctx, from, grant, subject, t, to = from, also) {
+  const { writer } = ctx;
+  for (const w of [{ from, grant, to }, ...also ? [also] : []]) {
+    const text2 = serializeGrant(w.grant);
+    const check = parseGrant(text2, w.to);
+    if (!check.ok)
+      throw new Error(
+        `refusing to commit an invalid grant: ${check.problems.map(formatProblem).join("; ")}`
+      );
+    if (w.to !== w.from) await writer.remove(w.from);
+    await writer.write(w.to, text2);
+  }
+  await writer.commit(commitMessage(subject, t));
+  await ctx.hook("after-commit", grant.id);
+  const pushed = await writer.push();
+  if (pushed === "ok") await ctx.hook("after-push", grant.id);
+  return pushed;
+}
+function record(ctx, grant, event, expires) {
+  ctx.result.events.push({
+    grant: grant.id,
+    resource: grant.resource,
+    requester: grant.requester.login,
+    event,
+    ...expires ? { expires } : {}
+  });
+}
+function must(r) {
+  if (!r.ok) throw new Error(r.problems.map(formatProblem).join("; "));
+  return r.value;
+}
+
+// src/engine/reconcile/steps.ts
+var safeMessage = (e) => redactTokens(e instanceof Error ? e.message : String(e)).slice(0, 2e3);
+function providerContext(ctx, resource, live) {
+  const { options, github } = ctx;
+  for (const v of Object.values(resource.target))
+    if (typeof v === "string" && v.startsWith("env:")) {
+      const secret = options.env[v.slice(4)];
+      if (secret) options.mask(secret);
+    }
   return {
-    sha: c.sha,
-    parents: c.parents,
-    author: interned(c.author),
-    committer: interned(c.committer),
-    date: c.committedAt,
-    message: c.message,
-    files: c.changes.map((ch) => ({
-      status: ch.status,
-      path: ch.path,
-      ...ch.status !== "D" ? { blob: ch.newBlob } : {}
-    })),
-    readGrant: (path6) => content.get(blobOf.get(path6) ?? "") ?? null
+    resource,
+    env: options.env,
+    clock: ctx.clock,
+    mask: options.mask,
+    liveGrants: live,
+    log: (m) => ctx.log(`  ${m}`),
+    publicKeys: async (person2) => github.userKeys(await ctx.loginOf(person2.id) ?? person2.login),
+    workdir: ctx.writer.workdir,
+    github
   };
 }
-async function policySnapshot(repo, sha2, head) {
-  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha2) || !await repo.revParse(sha2)) return void 0;
-  const files = [];
-  for (const path6 of await repo.listFiles(sha2, POLICIES_DIR2))
-    if (/\.ya?ml$/.test(path6)) files.push({ path: path6, text: await repo.showFile(sha2, path6) ?? "" });
-  const { policies, problems } = loadPolicies(files);
+async function resourceFor(ctx, grant, current) {
+  const here = current.resources.get(grant.resource);
+  if (here) return here;
+  if (await ctx.history.revParse(grant.policy_commit)) {
+    const then = (await readPolicies(ctx.history, grant.policy_commit)).policies.resources.get(
+      grant.resource
+    );
+    if (then) return then;
+  }
+  throw new ConfigurationError(`no policy defines resource "${grant.resource}"`);
+}
+async function confirm(ctx, grant, path6, s) {
+  const c = await confirmApproval(
+    {
+      history: ctx.history,
+      github: ctx.github,
+      branch: ctx.options.branch,
+      clock: ctx.clock,
+      loginOf: ctx.loginOf,
+      ...ctx.options.appBotId !== void 0 ? { appBotId: ctx.options.appBotId } : {}
+    },
+    grant,
+    path6,
+    s
+  );
+  if (!("refused" in c)) ctx.confirmed.add(grant.id);
+  return c;
+}
+async function runStep(ctx, step, s, live) {
+  const now = ctx.clock.now();
+  const { grant, path: path6 } = step;
+  switch (step.kind) {
+    case "archive": {
+      const r = await save(
+        ctx,
+        path6,
+        grant,
+        `gatepass: archive ${grant.resource}/${grant.id} (${grant.status})`,
+        trailers(ctx, grant, "archived"),
+        step.to
+      );
+      if (r === "ok") record(ctx, grant, "archived");
+      return r;
+    }
+    case "verify":
+      return verify(ctx, grant, path6, s);
+    case "extend":
+      return extend(ctx, step, s, live);
+    case "revoke": {
+      if (step.effect) {
+        const resource = await resourceFor(ctx, grant, s.policies);
+        await ctx.providerFor(resource.provider).revoke(grant, providerContext(ctx, resource, live));
+        await ctx.hook("after-effect", grant.id);
+      }
+      const next = must(transition(grant, step.to, { end_reason: step.reason }, now));
+      const r = await save(
+        ctx,
+        path6,
+        next,
+        `gatepass: ${step.to === "revoked" ? "revoke" : "expire"} ${grant.resource}/${grant.id}`,
+        trailers(ctx, grant, step.to, { actor: step.actor }),
+        archivePath(next)
+      );
+      if (r === "ok") record(ctx, grant, step.to);
+      return r;
+    }
+    case "issue":
+      return issue2(ctx, step, s, live);
+  }
+}
+async function issue2(ctx, step, s, live) {
+  const now = ctx.clock.now();
+  const { grant, path: path6 } = step;
+  if (!ctx.confirmed.has(grant.id)) {
+    const c = await confirm(ctx, grant, path6, s);
+    if ("refused" in c) return refuse(ctx, grant, path6, c.refused);
+  }
+  const resource = await resourceFor(ctx, grant, s.policies);
+  const provider = ctx.providerFor(resource.provider);
+  const pctx = providerContext(ctx, resource, live);
+  let current = grant;
+  if (!step.resume) {
+    const pre = provider.prepareIssue ? await provider.prepareIssue(grant, pctx) : {};
+    current = { ...grant, issued: { ...pre, [ISSUE_STARTED_AT]: step.issuedAt } };
+    const r2 = await save(
+      ctx,
+      path6,
+      current,
+      `gatepass: issuing ${grant.resource}/${grant.id} to @${grant.requester.login}`,
+      trailers(ctx, grant, "issuing", { expires: step.expiresAt })
+    );
+    if (r2 === "rejected") return r2;
+    await ctx.hook("after-marker", grant.id);
+  }
+  const issued = await provider.issue(
+    { ...current, issued_at: step.issuedAt, expires_at: step.expiresAt },
+    pctx
+  );
+  await ctx.hook("after-effect", grant.id);
+  const where = grant.source.issue ?? grant.source.pull_request;
+  if (issued.delivery && where !== void 0) {
+    await ctx.github.createComment(
+      where,
+      `### ${issued.delivery.title}
+
+${issued.delivery.body}`
+    );
+    await ctx.hook("after-delivery", grant.id);
+  }
+  const next = must(
+    transition(
+      current,
+      "active",
+      { issued_at: step.issuedAt, expires_at: step.expiresAt, issued: issued.facts },
+      now
+    )
+  );
+  const r = await save(
+    ctx,
+    path6,
+    next,
+    `gatepass: issued ${grant.resource}/${grant.id} to @${grant.requester.login} until ${step.expiresAt}`,
+    trailers(ctx, grant, "issued", { at: step.issuedAt, expires: step.expiresAt })
+  );
+  if (r === "ok") record(ctx, grant, "issued", step.expiresAt);
+  return r;
+}
+async function refuse(ctx, grant, path6, why) {
+  ctx.log(`  refused: ${why}`);
+  const to = grant.status === "pending" ? "denied" : "revoked";
+  const next = must(transition(grant, to, { end_reason: `refused: ${why}` }, ctx.clock.now()));
+  const r = await save(
+    ctx,
+    path6,
+    next,
+    `gatepass: refuse ${grant.resource}/${grant.id}`,
+    trailers(ctx, grant, "refused"),
+    archivePath(next)
+  );
+  if (r === "ok") record(ctx, grant, "refused");
+  return r;
+}
+async function verify(ctx, grant, path6, s) {
+  const now = ctx.clock.now();
+  const c = await confirm(ctx, grant, path6, s);
+  if ("refused" in c) return refuse(ctx, grant, path6, c.refused);
+  const { number, added, pr, decision } = c;
+  const next = must(
+    transition(
+      grant,
+      "approved",
+      {
+        approval: {
+          approved_at: approvedAt(pr.merged_at, grant.requested_at, now),
+          rule: decision.rule,
+          approvers: decision.approvers,
+          merge_commit: added
+        }
+      },
+      now
+    )
+  );
+  const r = await save(
+    ctx,
+    path6,
+    next,
+    `gatepass: approve ${grant.resource}/${grant.id} (#${number})`,
+    trailers(ctx, grant, "approved", {
+      approvedBy: decision.approvers,
+      rule: decision.rule,
+      pullRequest: number
+    })
+  );
+  if (r === "ok") record(ctx, grant, "approved");
+  return r;
+}
+async function extend(ctx, step, s, live) {
+  const now = ctx.clock.now();
+  const { grant, path: path6, target: target3 } = step;
+  if (!step.expiresAt || !target3) {
+    const next = must(
+      transition(
+        grant,
+        "expired",
+        { end_reason: `not applied: ${step.why ?? "no grant to extend"}` },
+        now
+      )
+    );
+    const r2 = await save(
+      ctx,
+      path6,
+      next,
+      `gatepass: close extension ${grant.resource}/${grant.id} (not applied)`,
+      trailers(ctx, grant, "expired"),
+      archivePath(next)
+    );
+    if (r2 === "ok") record(ctx, grant, "expired");
+    return r2;
+  }
+  const resource = await resourceFor(ctx, target3.grant, s.policies);
+  const provider = ctx.providerFor(resource.provider);
+  const moved = { ...target3.grant, expires_at: step.expiresAt };
+  const effect = provider.extend ? await provider.extend(moved, providerContext(ctx, resource, live)) : void 0;
+  await ctx.hook("after-effect", grant.id);
+  const where = target3.grant.source.issue ?? target3.grant.source.pull_request;
+  if (effect && effect.delivery && where !== void 0) {
+    await ctx.github.createComment(
+      where,
+      `### ${effect.delivery.title}
+
+${effect.delivery.body}`
+    );
+    await ctx.hook("after-delivery", grant.id);
+  }
+  if (effect) moved.issued = { ...target3.grant.issued, ...effect.facts };
+  const closed2 = must(
+    transition(
+      grant,
+      "expired",
+      { end_reason: `applied: ${target3.grant.id} now expires at ${step.expiresAt}` },
+      now
+    )
+  );
+  const r = await save(
+    ctx,
+    target3.path,
+    moved,
+    `gatepass: extend ${target3.grant.resource}/${target3.grant.id} until ${step.expiresAt} (${grant.id})`,
+    trailers(ctx, target3.grant, "extended", {
+      expires: step.expiresAt,
+      actor: "schedule",
+      ...grant.source.pull_request ? { pullRequest: grant.source.pull_request } : {}
+    }),
+    target3.path,
+    { from: path6, grant: closed2, to: archivePath(closed2) }
+  );
+  if (r === "ok") record(ctx, target3.grant, "extended", step.expiresAt);
+  return r;
+}
+
+// src/engine/reconcile/drift.ts
+async function detectDrift(ctx, s) {
+  const { result, log } = ctx;
+  const live = new Set(
+    s.grants.filter((g) => g.grant.status === "active" || g.grant.status === "approved").map((g) => g.grant.id)
+  );
+  const liveGrants = s.grants.map((g) => g.grant).filter((g) => live.has(g.id));
+  for (const resource of s.policies.resources.values()) {
+    const provider = ctx.providerFor(resource.provider);
+    if (!provider.list) continue;
+    try {
+      const pctx = providerContext(ctx, resource, liveGrants);
+      for (const access3 of await provider.list(pctx)) {
+        if (access3.grantId === void 0 || live.has(access3.grantId)) continue;
+        let removed = false;
+        if (ctx.options.removeDrift && provider.removeDrift) {
+          await provider.removeDrift(access3, pctx);
+          removed = true;
+        }
+        result.drift.push({ resource: resource.name, access: access3, removed });
+        log(
+          `drift on ${resource.name}: ${access3.description} has no live grant${removed ? " (removed)" : ""}`
+        );
+      }
+    } catch (e) {
+      result.failures.push({ grant: resource.name, step: "drift", message: safeMessage(e) });
+    }
+  }
+}
+
+// src/engine/reconcile/run-loop.ts
+var RunAborted = class extends Error {
+};
+async function reconcile(options) {
+  const { history, clock, log } = options;
+  const maxPush = options.maxPushAttempts ?? 5;
+  const result = { plan: [], events: [], failures: [], problems: [], drift: [] };
+  if (!options.dryRun) {
+    if (!options.github) throw new ConfigurationError("reconcile needs a GitHub token");
+    if (!options.writer) throw new ConfigurationError("reconcile needs a place to write grants");
+    if (!await options.writer.isClean())
+      throw new ConfigurationError(
+        `the checkout at ${options.writer.workdir} has uncommitted changes; reconcile commits, so it needs a clean one`
+      );
+    await options.writer.refresh();
+  }
+  let state = await readState(history, "HEAD");
+  const seenProblems = /* @__PURE__ */ new Set();
+  const report = (problems) => {
+    for (const p of problems) {
+      const key = formatProblem(p);
+      if (seenProblems.has(key)) continue;
+      seenProblems.add(key);
+      result.problems.push(p);
+      log(`problem: ${key}`);
+    }
+  };
+  const first = planReconcile(state.grants, state.policies, clock.now());
+  result.plan = first.steps;
+  report([...state.problems, ...first.problems]);
+  for (const s of first.steps) log(`plan: ${describeStep(s)}`);
+  if (options.dryRun) return result;
+  const github = options.github;
+  const writer = options.writer;
+  const logins = /* @__PURE__ */ new Map();
+  const ctx = {
+    options,
+    history,
+    writer,
+    github,
+    clock,
+    log,
+    providerFor: options.provider ?? getProvider,
+    result,
+    async hook(point, grantId) {
+      if (!options.hook) return;
+      try {
+        await options.hook(point, grantId);
+      } catch (e) {
+        throw new RunAborted(`run aborted at ${point} of ${grantId}: ${safeMessage(e)}`);
+      }
+    },
+    loginOf(id) {
+      let p = logins.get(id);
+      if (!p) logins.set(id, p = github.loginForId(id));
+      return p;
+    },
+    confirmed: /* @__PURE__ */ new Set()
+  };
+  const failed = /* @__PURE__ */ new Set();
+  let conflicts = 0;
+  const limit = state.grants.length * 6 + maxPush + 10;
+  for (let i = 0; i < limit; i++) {
+    const plan = planReconcile(state.grants, state.policies, clock.now());
+    report([...state.problems, ...plan.problems]);
+    const step = plan.steps.find((s) => !failed.has(s.grant.id));
+    if (!step) break;
+    let outcome;
+    try {
+      await ctx.hook("before-step", step.grant.id);
+      log(describeStep(step));
+      outcome = await runStep(ctx, step, state, plan.live);
+    } catch (e) {
+      if (e instanceof RunAborted) throw e;
+      failed.add(step.grant.id);
+      const message = safeMessage(e);
+      result.failures.push({ grant: step.grant.id, step: step.kind, message });
+      log(`FAILED ${step.kind} ${step.grant.resource}/${step.grant.id}: ${message}`);
+      await writer.discard();
+      continue;
+    }
+    if (outcome === "rejected") {
+      conflicts += 1;
+      log(
+        `push rejected (the branch moved); re-fetching and re-planning (${conflicts}/${maxPush})`
+      );
+      if (conflicts >= maxPush) {
+        result.failures.push({
+          grant: step.grant.id,
+          step: "push",
+          message: `gave up after ${conflicts} push conflicts; the next run continues`
+        });
+        break;
+      }
+      await writer.refresh();
+    }
+    state = await readState(history, "HEAD");
+  }
+  await detectDrift(ctx, state);
+  return result;
+}
+
+// src/git/grant-store.ts
+import { mkdir as mkdir4, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
+import { dirname as dirname5, join as join5 } from "node:path";
+function gitGrantWriter(repo, remote, branch) {
+  const inside = (path6) => join5(repo.dir, path6);
   return {
-    policies,
-    onBranch: await repo.isAncestor(sha2, head),
-    problems: problems.map(formatProblem)
+    workdir: repo.dir,
+    isClean: () => repo.isClean(),
+    async refresh() {
+      await repo.fetch(remote, branch);
+      await repo.resetHard(`refs/remotes/${remote}/${branch}`);
+    },
+    async discard() {
+      await repo.resetHard("HEAD");
+      await repo.clean();
+    },
+    async write(path6, text2) {
+      await mkdir4(dirname5(inside(path6)), { recursive: true });
+      await writeFile3(inside(path6), text2);
+    },
+    async remove(path6) {
+      await rm3(inside(path6), { force: true });
+    },
+    async commit(message) {
+      await repo.add(["."]);
+      await repo.commit(message);
+    },
+    push: () => repo.push(remote, branch)
   };
 }
 
@@ -62617,7 +62845,7 @@ function summaryMarkdown(result, inputs) {
   return lines.join("\n") + "\n";
 }
 async function verifyHistory(inputs, core, clock) {
-  const report = await buildAuditReport(inputs.workingDirectory, {
+  const report = await buildAuditReport(await GitRepo.open(inputs.workingDirectory), {
     verify: true,
     now: clock.now()
   });
@@ -62641,8 +62869,10 @@ async function run2(deps = { core: core_exports, env: process.env, clock: system
       }),
       { owner, repo }
     ) : void 0;
+    const checkout = await GitRepo.open(inputs.workingDirectory);
     const result = await reconcile({
-      repo: await GitRepo.open(inputs.workingDirectory),
+      history: checkout,
+      writer: gitGrantWriter(checkout, "origin", inputs.branch),
       branch: inputs.branch,
       ...github ? { github } : {},
       clock,

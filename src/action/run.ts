@@ -7,9 +7,10 @@ import { describeStep } from '../core/reconcile-plan.js';
 import { GitRepo } from '../git/git-repo.js';
 import { GitHubClient } from '../github/github-client.js';
 import { createOctokit } from '../github/octokit.js';
-import { reconcile, type ReconcileResult } from './reconcile.js';
-import { buildAuditReport } from '../cli/audit.js';
-import { renderAuditMarkdown } from '../cli/audit-render.js';
+import { buildAuditReport } from '../engine/audit/build.js';
+import { renderAuditMarkdown } from '../engine/audit/render.js';
+import { reconcile, type ReconcileResult } from '../engine/reconcile/index.js';
+import { gitGrantWriter } from '../git/grant-store.js';
 
 /** The part of `@actions/core` the action uses; injected so tests need no module mocking. */
 export interface ActionCore {
@@ -139,7 +140,7 @@ export function summaryMarkdown(result: ReconcileResult, inputs: Pick<Inputs, 'd
  * timeline and any violation. Returns the number of error findings.
  */
 async function verifyHistory(inputs: Inputs, core: ActionCore, clock: Clock): Promise<number> {
-  const report = await buildAuditReport(inputs.workingDirectory, {
+  const report = await buildAuditReport(await GitRepo.open(inputs.workingDirectory), {
     verify: true,
     now: clock.now(),
   });
@@ -169,8 +170,10 @@ export async function run(
           { owner, repo },
         )
       : undefined;
+    const checkout = await GitRepo.open(inputs.workingDirectory);
     const result = await reconcile({
-      repo: await GitRepo.open(inputs.workingDirectory),
+      history: checkout,
+      writer: gitGrantWriter(checkout, 'origin', inputs.branch),
       branch: inputs.branch,
       ...(github ? { github } : {}),
       clock,

@@ -1,24 +1,27 @@
 import { formatDuration, parseDuration, type Seconds } from '../core/duration.js';
 import type { Grant } from '../core/grant.js';
+import { parseGrant, parseGrantPath, serializeGrant } from '../core/grant-file.js';
+import { GRANTS_DIR } from '../core/repo-layout.js';
 import {
+  extensionBranchPrefix,
   extensionGrantId,
-  parseGrant,
-  parseGrantPath,
+  nextExtensionNumber,
+  requestBranch,
   requestGrantId,
-  serializeGrant,
-} from '../core/grant-file.js';
+} from '../core/request-naming.js';
 import { extensionWindow } from '../core/extension.js';
 import { isLive } from '../core/grant-lifecycle.js';
 import { type Person, formatPerson, matchesAny } from '../core/identity.js';
 import type { Problem } from '../core/problem.js';
 import { checkRequest } from '../core/request-check.js';
 import { commitMessage } from '../core/trailers.js';
-import { errorStatus, type PullRequestInfo, type RepoFile } from '../github/github-client.js';
+import type { PullRequestInfo, RepoFile } from '../core/ports.js';
+import { errorStatus } from '../github/github-client.js';
 import { approveFollowUp } from './break-glass.js';
 import { evaluatePullRequest } from './decision.js';
 import { type Deps, membershipsFor } from './deps.js';
 import { cancelledComment, problemsComment } from './messages.js';
-import { openRequestPr, requestBranch } from './request-pr.js';
+import { openRequestPr } from './request-pr.js';
 
 export type Command =
   | { kind: 'cancel' }
@@ -367,8 +370,7 @@ async function extend(
       `\`${grant.id}\` is ${grant.status}, not active: nothing to extend yet.`,
       'nothing-to-do',
     );
-  const prefix = requestBranch(`${requestGrantId(ev.issue.number)}-ext-`);
-  const branches = await client.branchesWithPrefix(prefix);
+  const branches = await client.branchesWithPrefix(extensionBranchPrefix(ev.issue.number));
   for (const b of branches) {
     const open = await client.pullRequestForBranch(b);
     if (open?.state === 'open')
@@ -378,14 +380,12 @@ async function extend(
       );
   }
   const policies = await d.policies.atHead(d);
-  const taken = new Set(branches.map((b) => Number(b.slice(prefix.length))));
-  const onMain = await client.directory(`grants/${grant.resource}`, policies.commit);
-  for (const e of onMain) {
-    const m = /-ext-(\d+)\.yaml$/.exec(e.name);
-    if (m && e.name.startsWith(`${requestGrantId(ev.issue.number)}-ext-`)) taken.add(Number(m[1]));
-  }
-  let n = 1;
-  while (taken.has(n)) n++;
+  const onMain = await client.directory(`${GRANTS_DIR}/${grant.resource}`, policies.commit);
+  const n = nextExtensionNumber(
+    ev.issue.number,
+    branches,
+    onMain.map((e) => e.name),
+  );
 
   const resource = policies.policies.resources.get(grant.resource);
   const memberships = await membershipsFor(client, resource);

@@ -1,4 +1,4 @@
-import type { GitHubClient, IssueComment } from '../github/github-client.js';
+import type { AppGitHub, IssueComment } from '../core/ports.js';
 
 /** The app's own comment carrying `marker`, if any (people may quote markers: bots only). */
 export function findMarked(
@@ -10,7 +10,7 @@ export function findMarked(
 
 /** One comment per marker: updated when the text changed, created when missing. */
 export async function upsertComment(
-  client: GitHubClient,
+  client: AppGitHub,
   issue: number,
   marker: string,
   body: string,

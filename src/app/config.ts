@@ -28,7 +28,7 @@ export interface AppConfig {
 }
 
 export const CHECK_NAME = 'gatepass/approval';
-export const BRANCH_PREFIX = 'gatepass/';
+export { BRANCH_PREFIX } from '../core/request-naming.js';
 
 export const DEFAULT_LABELS: Labels = {
   request: REQUEST_LABEL,

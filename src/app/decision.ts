@@ -1,14 +1,14 @@
-import { decide } from '../core/decision.js';
+import { judgeApproval, requestProblems } from '../core/approval.js';
 import { grantPath, parseGrant } from '../core/grant-file.js';
 import type { Resource } from '../core/policy.js';
 import type { Grant } from '../core/grant.js';
 import type { Problem } from '../core/problem.js';
 import type { Decision } from '../core/review.js';
 import { formatTrailers } from '../core/trailers.js';
-import type { PullRequestInfo } from '../github/github-client.js';
+import type { PullRequestInfo } from '../core/ports.js';
 import { openFollowUpReview } from './break-glass.js';
 import { type Deps, membershipsFor } from './deps.js';
-import { grantMatchesPr, requestIssueOf, requestPrScope, touchesGrants } from './grant-pr.js';
+import { requestIssueOf, requestPrScope, touchesGrants } from './grant-pr.js';
 import { decisionCheck, deniedComment, mergedComment, refusedCheck } from './messages.js';
 
 export type PrOutcome = 'ignored' | 'refused' | 'pending' | 'merged' | 'merge-refused' | 'denied';
@@ -44,7 +44,10 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
   const parsed = parseGrant(file.text, scope.path);
   if (!parsed.ok) return refuse(d, pr, parsed.problems);
   const grant = parsed.value;
-  const mismatch = grantMatchesPr(grant, pr, scope.path, issue);
+  // The app judges an open PR: the requester is tied to who opened it (or its issue), under
+  // the default branch's head policy, now (src/core/approval.ts says what the action differs in).
+  const question = { grant, path: scope.path, files, author: { pr, issue } };
+  const mismatch = requestProblems(question);
   if (mismatch.length) return refuse(d, pr, mismatch);
 
   const resource = policies.policies.resources.get(grant.resource);
@@ -60,15 +63,17 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
     membershipsFor(client, resource),
     grant.extends ? extendedGrant(d, grant) : Promise.resolve(undefined),
   ]);
-  const decision = decide({
+  const answer = judgeApproval({
+    ...question,
     resource,
-    grant,
     reviews,
     memberships,
     headSha: pr.head_sha,
     now: d.clock.now(),
     ...(extending !== undefined ? { extending } : {}),
   });
+  if (!answer.ok) return refuse(d, pr, answer.problems);
+  const { decision } = answer;
   const output = decisionCheck(decision, grant, policies.commit);
   await client.createCheckRun({
     name: config.checkName,

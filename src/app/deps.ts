@@ -1,13 +1,15 @@
+import { teamsOf } from '../core/approval.js';
 import type { Clock } from '../core/clock.js';
 import type { Memberships } from '../core/identity.js';
-import { isTeam } from '../core/identity.js';
-import { loadPolicies } from '../core/policy-load.js';
 import type { PolicySet, Resource } from '../core/policy.js';
+import type { AppGitHub } from '../core/ports.js';
 import type { Problem } from '../core/problem.js';
-import type { GitHubClient } from '../github/github-client.js';
+import { loadPolicyTree } from '../engine/policies.js';
+import { githubTree } from '../github/github-tree.js';
 import type { AppConfig } from './config.js';
 
-export const POLICIES_DIR = 'policies';
+export { POLICIES_DIR } from '../core/repo-layout.js';
+export { teamsOf };
 
 export interface Log {
   info(msg: string): void;
@@ -16,7 +18,7 @@ export interface Log {
 
 /** What every handler works with: the access repo behind the adapter, settings, time. */
 export interface Deps {
-  client: GitHubClient;
+  client: AppGitHub;
   config: AppConfig;
   policies: PolicyCache;
   clock: Clock;
@@ -47,15 +49,11 @@ export class PolicyCache {
     return this.at(d.client, sha);
   }
 
-  async at(client: GitHubClient, sha: string): Promise<LoadedPolicies> {
+  async at(client: AppGitHub, sha: string): Promise<LoadedPolicies> {
     const hit = this.entries.get(sha);
     if (hit) return hit;
-    const entries = await client.directory(POLICIES_DIR, sha);
-    const wanted = entries.filter((e) => e.type === 'file' && /\.ya?ml$/.test(e.name));
-    const files = await Promise.all(wanted.map((e) => client.file(e.path, sha)));
-    const { policies, problems } = loadPolicies(
-      files.filter((f) => f !== null).map((f) => ({ path: f.path, text: f.text })),
-    );
+    // Recursive, with the providers' target checks: what the action and the audit enforce.
+    const { policies, problems } = await loadPolicyTree(githubTree(client, sha));
     const loaded = { policies, problems, commit: sha };
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(sha, loaded);
@@ -63,20 +61,8 @@ export class PolicyCache {
   }
 }
 
-/** Every team a decision about `resource` may need to look into. */
-export function teamsOf(resource: Resource | undefined): string[] {
-  if (!resource) return [];
-  const all = [
-    ...resource.requesters,
-    ...resource.approvers,
-    ...resource.auto_approve.flatMap((r) => r.requester_in),
-    ...(resource.break_glass?.allowed ?? []),
-  ];
-  return [...new Set(all.filter(isTeam).map((t) => t.toLowerCase()))];
-}
-
 export async function membershipsFor(
-  client: GitHubClient,
+  client: Pick<AppGitHub, 'memberships'>,
   resource: Resource | undefined,
 ): Promise<Memberships> {
   const teams = teamsOf(resource);

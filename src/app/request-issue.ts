@@ -1,5 +1,5 @@
 import type { Grant } from '../core/grant.js';
-import { requestGrantId } from '../core/grant-file.js';
+import { requestGrantId } from '../core/request-naming.js';
 import type { Person } from '../core/identity.js';
 import type { Problem } from '../core/problem.js';
 import { FORM_FIELDS } from '../core/request.js';

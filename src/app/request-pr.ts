@@ -3,11 +3,11 @@ import { grantPath, serializeGrant } from '../core/grant-file.js';
 import { isTeam, sameLogin } from '../core/identity.js';
 import type { Resource } from '../core/policy.js';
 import { commitMessage } from '../core/trailers.js';
-import { BRANCH_PREFIX } from './config.js';
+import { requestBranch } from '../core/request-naming.js';
 import type { Deps } from './deps.js';
 import { pullRequestBody } from './messages.js';
 
-export const requestBranch = (grantId: string): string => `${BRANCH_PREFIX}${grantId}`;
+export { requestBranch };
 
 /**
  * Branch, one grant file, pull request, reviewers, label: each step finds what an earlier,

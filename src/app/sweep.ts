@@ -1,6 +1,6 @@
 import { type PrOutcome, evaluatePullRequest } from './decision.js';
 import type { Deps } from './deps.js';
-import { BRANCH_PREFIX } from './config.js';
+import { BRANCH_PREFIX } from '../core/request-naming.js';
 
 /**
  * Decides every open request PR again. Deliveries only come when something happens, so a

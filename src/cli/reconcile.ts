@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { reconcile } from '../action/reconcile.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { formatProblem } from '../core/problem.js';
 import { describeStep } from '../core/reconcile-plan.js';
+import { reconcile } from '../engine/reconcile/index.js';
 import { GitRepo } from '../git/git-repo.js';
 import { assertDirectory } from './repo-files.js';
 import { EXIT, type CliIo } from './io.js';
@@ -41,7 +41,7 @@ export async function runReconcile(
     return EXIT.usage;
   }
   const result = await reconcile({
-    repo,
+    history: repo,
     branch: 'HEAD',
     clock: now,
     env: {},

@@ -1,6 +1,6 @@
 import type { Seconds } from './duration.js';
 import type { Approval, Grant, GrantStatus } from './grant.js';
-import { GRANTS_DIR, parseGrantPath } from './grant-file.js';
+import { GRANTS_DIR, POLICIES_DIR, parseGrantPath } from './repo-layout.js';
 import { parseGrantFast } from './grant-file-fast.js';
 import type { Person } from './identity.js';
 import type { Problem } from './problem.js';
@@ -12,7 +12,7 @@ import {
   parseTrailers,
 } from './trailers.js';
 
-export const POLICIES_DIR = 'policies';
+export { POLICIES_DIR } from './repo-layout.js';
 
 export interface AuditIdentity {
   name: string;

@@ -1,6 +1,6 @@
 import type { Seconds } from './duration.js';
 import type { Grant } from './grant.js';
-import { grantPath } from './grant-file.js';
+import { BREAK_GLASS_REVIEWS_DIR, GRANTS_DIR, grantPath } from './repo-layout.js';
 import type { Person } from './identity.js';
 import { parseTimestamp } from './timestamp.js';
 import { stringify } from 'yaml';
@@ -10,13 +10,12 @@ import { stringify } from 'yaml';
  * committed by the app with a `Gatepass-Break-Glass-Review` trailer (see trailers.ts), outside
  * `grants/` because it is not a state change of the grant.
  */
-export const REVIEWS_DIR = 'reviews';
-export const BREAK_GLASS_REVIEWS_DIR = `${REVIEWS_DIR}/break-glass`;
+export { REVIEWS_DIR, BREAK_GLASS_REVIEWS_DIR } from './repo-layout.js';
 
 export function reviewRecordPath(resource: string, grantId: string): string {
   // grantPath validates both names, so nothing odd becomes a path.
   const live = grantPath(resource, grantId);
-  return `${BREAK_GLASS_REVIEWS_DIR}/${live.slice('grants/'.length)}`;
+  return `${BREAK_GLASS_REVIEWS_DIR}/${live.slice(`${GRANTS_DIR}/`.length)}`;
 }
 
 export interface ReviewRecord {

@@ -3,84 +3,29 @@ import af from 'ajv-formats';
 import { stringify } from 'yaml';
 import { formatDuration, parseDuration } from './duration.js';
 import { type Grant, type GrantStatus, GRANT_STATUSES, TERMINAL_STATUSES } from './grant.js';
-import { NAME_PATTERN, RESERVED_NAMES } from './policy.js';
+import { NAME_PATTERN } from './policy.js';
 import { type Problem, type Result, fail, ok } from './problem.js';
 import { schemaProblems } from './schema-problems.js';
 import { parseTimestamp } from './timestamp.js';
 import { parseYaml, type YamlDocument } from './yaml-document.js';
+import { ARCHIVE_DIR, GRANTS_DIR, archivePath, parseGrantPath } from './repo-layout.js';
 
-/**
- * Grant ids become file names and commit trailers, so they follow the resource-name rules.
- * The app names them after the request: `req-42` for issue 42, `req-42-ext-1` for its first
- * extension.
- */
-export const GRANT_ID_PATTERN = NAME_PATTERN;
-export const GRANTS_DIR = 'grants';
-export const ARCHIVE_DIR = 'archive';
+export {
+  ARCHIVE_DIR,
+  GRANTS_DIR,
+  archivePath,
+  grantPath,
+  parseGrantPath,
+  type GrantPath,
+} from './repo-layout.js';
+export { GRANT_ID_PATTERN, extensionGrantId, isGrantId, requestGrantId } from './request-naming.js';
+
 /** A grant file is a page of YAML; anything bigger is not one of ours. */
 export const MAX_GRANT_BYTES = 64 * 1024;
 
 export const HEADER =
   '# Managed by gatepass. Request access with an issue; status changes are made by the\n' +
   '# gatepass action, each in its own commit. Edits by hand are refused or overwritten.\n';
-
-export const isGrantId = (id: string): boolean =>
-  typeof id === 'string' && GRANT_ID_PATTERN.test(id) && !RESERVED_NAMES.includes(id);
-const isResourceName = (name: string): boolean =>
-  typeof name === 'string' && NAME_PATTERN.test(name) && !RESERVED_NAMES.includes(name);
-
-export const requestGrantId = (issue: number): string => `req-${issue}`;
-export const extensionGrantId = (issue: number, n: number): string => `req-${issue}-ext-${n}`;
-
-/**
- * Building a path from an unchecked name is a bug in the caller (names are validated when
- * read), so this throws rather than returning a Problem.
- */
-export function grantPath(resource: string, id: string): string {
-  if (!isResourceName(resource)) throw new RangeError(`not a resource name: ${resource}`);
-  if (!isGrantId(id)) throw new RangeError(`not a grant id: ${id}`);
-  return `${GRANTS_DIR}/${resource}/${id}.yaml`;
-}
-
-/** Where a terminal grant is moved: by the month it ended, so the live tree stays small. */
-export function archivePath(grant: Grant): string {
-  const ended = grant.ended_at === undefined ? null : parseTimestamp(grant.ended_at);
-  if (!ended) throw new RangeError(`grant ${grant.id} has not ended`);
-  const yyyy = String(ended.getUTCFullYear()).padStart(4, '0');
-  const mm = String(ended.getUTCMonth() + 1).padStart(2, '0');
-  const live = grantPath(grant.resource, grant.id);
-  return `${GRANTS_DIR}/${ARCHIVE_DIR}/${yyyy}/${mm}/${live.slice(GRANTS_DIR.length + 1)}`;
-}
-
-export interface GrantPath {
-  resource: string;
-  id: string;
-  archived: boolean;
-  /** `YYYY/MM` for archived grants. */
-  month?: string;
-}
-
-/** Reads a repository path as a grant file location, or null for anything else or anything odd. */
-export function parseGrantPath(path: string): GrantPath | null {
-  if (typeof path !== 'string' || path.length > 300) return null;
-  const parts = path.split('/');
-  if (parts[0] !== GRANTS_DIR || parts.some((p) => p === '')) return null;
-  const file = parts[parts.length - 1]!;
-  if (!file.endsWith('.yaml')) return null;
-  const id = file.slice(0, -'.yaml'.length);
-  if (parts.length === 3) {
-    const resource = parts[1]!;
-    return isResourceName(resource) && isGrantId(id) ? { resource, id, archived: false } : null;
-  }
-  if (parts.length === 6 && parts[1] === ARCHIVE_DIR) {
-    const [, , yyyy, mm, resource] = parts as [string, string, string, string, string];
-    if (!/^\d{4}$/.test(yyyy) || !/^(0[1-9]|1[0-2])$/.test(mm)) return null;
-    return isResourceName(resource) && isGrantId(id)
-      ? { resource, id, archived: true, month: `${yyyy}/${mm}` }
-      : null;
-  }
-  return null;
-}
 
 const person = {
   type: 'object',

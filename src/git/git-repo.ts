@@ -3,11 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { GitError } from '../core/errors.js';
+import type {
+  AuditSource,
+  BlobReader,
+  HistoryCommit,
+  Identity,
+  RawChange,
+  TreeEntry,
+  TreeReader,
+} from '../core/ports.js';
 
-export interface Identity {
-  name: string;
-  email: string;
-}
+export type { BlobReader, HistoryCommit, Identity, RawChange } from '../core/ports.js';
 
 /** The identity gatepass commits as unless told otherwise. */
 export const GATEPASS_IDENTITY: Identity = {
@@ -44,42 +50,9 @@ export interface LogOptions {
   reverse?: boolean;
 }
 
-/** One changed path with the blob ids before and after (`git log --raw`). */
-export interface RawChange {
-  /** A, M, D or T (renames are reported as D + A). */
-  status: string;
-  path: string;
-  /** Blob before the change (all zeros when added). */
-  oldBlob: string;
-  /** Blob after the change (all zeros when deleted). */
-  newBlob: string;
-}
-
-/** A commit of the audited history, with what an audit needs to judge who made it. */
-export interface HistoryCommit {
-  sha: string;
-  parents: string[];
-  author: Identity;
-  committer: Identity;
-  /** Committer date, strict ISO 8601. */
-  committedAt: string;
-  message: string;
-  changes: RawChange[];
-}
-
 export interface HistoryOptions extends LogOptions {
   /** Follow only first parents: the default branch as it was, merges shown against it. */
   firstParent?: boolean;
-}
-
-/** Reads many blobs through one `git cat-file --batch` process. */
-export interface BlobReader {
-  /**
-   * Contents in request order; null for an id that names no blob. Reads may overlap: they are
-   * answered in the order they were made.
-   */
-  read(ids: readonly string[]): Promise<(string | null)[]>;
-  close(): Promise<void>;
 }
 
 /**
@@ -114,7 +87,7 @@ interface ExecResult {
  * The only place that runs git (create-pull-request's GitCommandManager): one method per
  * verb, all through `exec`, no shell, fixed identity, no prompts.
  */
-export class GitRepo {
+export class GitRepo implements AuditSource {
   private constructor(
     readonly dir: string,
     private readonly identity: Identity,
@@ -287,14 +260,22 @@ export class GitRepo {
     throw new GitError(`git merge-base failed (exit ${r.code}): ${r.stderr.trim()}`);
   }
 
+  /** The files of one revision as a tree reader (policies are loaded through it). */
+  treeAt(rev: string): TreeReader {
+    return {
+      listFiles: async (dir) => (await this.listFiles(rev, dir)).sort(),
+      readFiles: (paths) => this.readFiles(rev, paths),
+    };
+  }
+
   /** The full message of one commit. */
   async commitMessage(rev: string): Promise<string> {
     const r = await this.exec(['log', '-1', '--format=%B', '--end-of-options', rev, '--']);
     return r.stdout.replace(/\n+$/, '');
   }
 
-  /** Entries directly inside a folder at a revision: `{ name, type }` with type `tree` or `blob`. */
-  async listDir(rev: string, dir: string): Promise<{ name: string; type: string }[]> {
+  /** Entries directly inside a folder at a revision: type `tree` or `blob`, and object id. */
+  async listDir(rev: string, dir: string): Promise<TreeEntry[]> {
     const r = await this.exec(['ls-tree', '-z', '--end-of-options', `${rev}:${dir}`], {
       allowFail: true,
     });
@@ -304,8 +285,8 @@ export class GitRepo {
       .filter((e) => e !== '')
       .map((e) => {
         const tab = e.indexOf('\t');
-        const [, type = ''] = e.slice(0, tab).split(' ');
-        return { name: e.slice(tab + 1), type };
+        const [, type = '', id = ''] = e.slice(0, tab).split(' ');
+        return { name: e.slice(tab + 1), type, id };
       });
   }
 

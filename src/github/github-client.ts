@@ -2,6 +2,26 @@ import type { Octokit } from '@octokit/rest';
 import { GitHubApiError } from '../core/errors.js';
 import { teamKey, type Memberships } from '../core/identity.js';
 import type { Review } from '../core/review.js';
+import type {
+  AddCollaboratorResult,
+  CheckRunInput,
+  Collaborator,
+  DirectoryEntry,
+  Invitation,
+  IssueComment,
+  IssueInfo,
+  MergeMethod,
+  MergeResult,
+  PullRequestFile,
+  PullRequestInfo,
+  RepoFile,
+  RepoPermission,
+  TeamMembershipInfo,
+  TeamRole,
+  AppGitHub,
+} from '../core/ports.js';
+import { toRepoPermission } from '../core/permission.js';
+import { redactTokens } from '../core/redact.js';
 
 /**
  * What the client needs from an Octokit. Ours (`createOctokit`) and Probot's `context.octokit`
@@ -14,124 +34,31 @@ export interface RepoRef {
   repo: string;
 }
 
-export interface PullRequestInfo {
-  number: number;
-  state: 'open' | 'closed';
-  merged: boolean;
-  merge_commit_sha: string | null;
-  head_sha: string;
-  base_ref: string;
-  user: { login: string; id: number; type: string };
-  merged_at: string | null;
-  /** The branch the PR comes from (absent where a caller built the value by hand). */
-  head_ref?: string;
-}
-
-/** An issue (or a pull request: they share numbers), as far as deciding who opened it needs. */
-export interface IssueInfo {
-  number: number;
-  user: { login: string; id: number; type: string };
-  state: 'open' | 'closed';
-}
-
-export interface PullRequestFile {
-  filename: string;
-  status: string;
-}
-
-export type TeamRole = 'member' | 'maintainer';
-export interface TeamMembershipInfo {
-  state: 'active' | 'pending';
-  role: TeamRole;
-}
-
-/** Repository permissions as the collaborator API names them, weakest first. */
-export const REPO_PERMISSIONS = ['pull', 'triage', 'push', 'maintain', 'admin'] as const;
-export type RepoPermission = (typeof REPO_PERMISSIONS)[number];
-
-/** `role_name` from the permission API (`read`/`write` are the API's names for pull/push). */
-const ROLE_TO_PERMISSION: Record<string, RepoPermission> = {
-  read: 'pull',
-  pull: 'pull',
-  triage: 'triage',
-  write: 'push',
-  push: 'push',
-  maintain: 'maintain',
-  admin: 'admin',
-};
-
-/** Maps an API role name to a permission; custom roles and `none` give null. */
-export function toRepoPermission(role: string | null | undefined): RepoPermission | null {
-  return role ? (ROLE_TO_PERMISSION[role.toLowerCase()] ?? null) : null;
-}
-
-export const permissionRank = (p: RepoPermission | null): number =>
-  p === null ? -1 : REPO_PERMISSIONS.indexOf(p);
-
-export type AddCollaboratorResult =
-  | { kind: 'invited'; invitationId: number }
-  /** Already a collaborator: the permission was set, no invitation was needed. */
-  | { kind: 'updated' };
-
-export interface Collaborator {
-  login: string;
-  id: number;
-  permission: RepoPermission | null;
-}
-
-export interface Invitation {
-  id: number;
-  invitee: { login: string; id: number } | null;
-  permission: string;
-}
-
-export interface RepoFile {
-  path: string;
-  text: string;
-  /** Blob sha: pass it back when updating the file, so a concurrent change is refused. */
-  sha: string;
-}
-
-export interface DirectoryEntry {
-  name: string;
-  path: string;
-  type: string;
-  sha: string;
-}
-
-export interface IssueComment {
-  id: number;
-  body: string;
-  user: { login: string; id: number; type: string } | null;
-}
-
-export type CheckRunState =
-  { status: 'in_progress' } | { status: 'completed'; conclusion: 'success' | 'failure' };
-
-export interface CheckRunInput {
-  name: string;
-  head_sha: string;
-  state: CheckRunState;
-  title: string;
-  summary: string;
-}
-
-export type MergeMethod = 'merge' | 'squash' | 'rebase';
-
-export type MergeResult =
-  | { merged: true; sha: string }
-  /** GitHub refused (405 not mergeable, 409 head moved): decide again on the next event. */
-  | { merged: false; status: number; message: string };
+export type {
+  AddCollaboratorResult,
+  CheckRunInput,
+  CheckRunState,
+  Collaborator,
+  DirectoryEntry,
+  Invitation,
+  IssueComment,
+  IssueInfo,
+  MergeMethod,
+  MergeResult,
+  PullRequestFile,
+  PullRequestInfo,
+  RepoFile,
+  RepoPermission,
+  TeamMembershipInfo,
+  TeamRole,
+} from '../core/ports.js';
+export { REPO_PERMISSIONS, permissionRank, toRepoPermission } from '../core/permission.js';
 
 /** An error the caller may act on (conflict, not found...): status, or undefined. */
 export const errorStatus = (e: unknown): number | undefined =>
   e instanceof GitHubApiError ? e.status : undefined;
 
-const TOKEN_PATTERN =
-  /\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,}|v1\.[0-9a-f]{40})\b/g;
-
-/** Removes anything that looks like a GitHub token, whatever a server put in its message. */
-export const redactTokens = (s: string): string => s.replace(TOKEN_PATTERN, '[redacted]');
+export { redactTokens };
 
 const statusOf = (e: unknown): number | undefined =>
   typeof e === 'object' && e !== null && typeof (e as { status?: unknown }).status === 'number'
@@ -161,7 +88,7 @@ function splitRepo(fullName: string): RepoRef {
  * list fully paginated, every failure a `GitHubApiError`. Add a method per need; keep Octokit
  * types inside this file.
  */
-export class GitHubClient {
+export class GitHubClient implements AppGitHub {
   constructor(
     private readonly octokit: OctokitLike,
     readonly repoRef: RepoRef,

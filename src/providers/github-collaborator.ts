@@ -1,6 +1,6 @@
 import type { Grant } from '../core/grant.js';
 import type { Problem } from '../core/problem.js';
-import { permissionRank, REPO_PERMISSIONS, type RepoPermission } from '../github/github-client.js';
+import { permissionRank, REPO_PERMISSIONS, type RepoPermission } from '../core/permission.js';
 import {
   currentLogin,
   mustHaveLogin,

@@ -1,10 +1,10 @@
 import type { Grant } from '../core/grant.js';
 import { ConfigurationError, ProviderError } from '../core/errors.js';
 import type { Problem } from '../core/problem.js';
-import type { GitHubClient } from '../github/github-client.js';
+import type { ProviderGitHub } from '../core/ports.js';
 import type { ProviderContext } from './provider.js';
 
-export function requireGitHub(ctx: ProviderContext, kind: string): GitHubClient {
+export function requireGitHub(ctx: ProviderContext, kind: string): ProviderGitHub {
   if (!ctx.github) {
     throw new ConfigurationError(`${kind} provider needs a GitHub client in its context`);
   }
@@ -30,7 +30,7 @@ export function otherLiveGrant(grant: Grant, ctx: ProviderContext): Grant | unde
  * re-registered: granting to a stale login could give access to someone else, and revoking a
  * stale login would "succeed" while the renamed account keeps the access.
  */
-export const currentLogin = (github: GitHubClient, grant: Grant): Promise<string | null> =>
+export const currentLogin = (github: ProviderGitHub, grant: Grant): Promise<string | null> =>
   github.loginForId(grant.requester.id);
 
 export function mustHaveLogin(login: string | null, grant: Grant, kind: string): string {
@@ -54,7 +54,7 @@ export function unknownKeys(target: Record<string, unknown>, known: readonly str
  * before gatepass, another live grant still gives it (threat #18), or the account is gone.
  */
 export async function loginToRevoke(
-  github: GitHubClient,
+  github: ProviderGitHub,
   grant: Grant,
   ctx: ProviderContext,
   o: { kind: string; what: string; hadItBefore: string },

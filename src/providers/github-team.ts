@@ -1,7 +1,7 @@
 import type { Grant } from '../core/grant.js';
 import { TEAM_PATTERN } from '../core/identity.js';
 import type { Problem } from '../core/problem.js';
-import type { TeamRole } from '../github/github-client.js';
+import type { TeamRole } from '../core/ports.js';
 import {
   currentLogin,
   mustHaveLogin,

@@ -3,7 +3,7 @@ import type { Resource, ProviderKind } from '../core/policy.js';
 import type { Problem } from '../core/problem.js';
 import type { Clock } from '../core/clock.js';
 import type { Person } from '../core/identity.js';
-import type { GitHubClient } from '../github/github-client.js';
+import type { ProviderGitHub } from '../core/ports.js';
 
 /** What a provider reports after issuing: facts recorded in the grant (never a secret). */
 export interface Issued {
@@ -45,7 +45,7 @@ export interface ProviderContext {
    */
   workdir: string;
   /** The GitHub API, for providers that grant GitHub access (github-team, github-collaborator). */
-  github?: GitHubClient;
+  github?: ProviderGitHub;
 }
 
 export interface Provider {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import nock from 'nock';
-import { type CrashPoint } from '../../src/action/reconcile.js';
+import { type CrashPoint } from '../../src/engine/reconcile/index.js';
 import { grantPath, serializeGrant } from '../../src/core/grant-file.js';
 import type { Grant } from '../../src/core/grant.js';
 import { enableContractChecks } from '../helpers/openapi.js';

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import type { Finding } from '../../src/core/audit-verify.js';
-import type { AuditReport } from '../../src/cli/audit-render.js';
-import { buildAuditReport } from '../../src/cli/audit.js';
+import type { AuditReport } from '../../src/engine/audit/render.js';
+import { buildAuditReport } from '../../src/engine/audit/build.js';
+import { GitRepo } from '../../src/git/git-repo.js';
 import { ACTION_BOT, AuditHistoryBuilder, MALLORY, POLICY } from '../helpers/audit-history.js';
 import { alice, bob, carol, dave } from '../helpers/build.js';
 import { runCli } from '../helpers/cli.js';
@@ -384,7 +385,7 @@ describe('gatepass audit --verify finds tampering', () => {
 describe('gatepass audit filters and formats', () => {
   it('answers "who had access to prod-admin at 10:00?" and filters by user, resource and time', async () => {
     const b = await cleanHistory();
-    const report = await buildAuditReport(b.dir);
+    const report = await buildAuditReport(await GitRepo.open(b.dir));
     const g500 = report.grants.find((g) => g.id === 'req-500')!;
     const during = new Date(Date.parse(g500.issuedAt!) + 60_000).toISOString();
     const ids = async (args: string[]) =>

@@ -8,7 +8,8 @@ import { fixedClock } from '../../src/core/clock.js';
 import type { Grant } from '../../src/core/grant.js';
 import { grantPath, parseGrant, serializeGrant } from '../../src/core/grant-file.js';
 import { commitMessage, parseTrailers, type EventTrailers } from '../../src/core/trailers.js';
-import { reconcile, type ReconcileOptions } from '../../src/action/reconcile.js';
+import { reconcile, type ReconcileOptions } from '../../src/engine/reconcile/index.js';
+import { gitGrantWriter } from '../../src/git/grant-store.js';
 import { GitRepo } from '../../src/git/git-repo.js';
 import { GitHubClient } from '../../src/github/github-client.js';
 import { createOctokit } from '../../src/github/octokit.js';
@@ -235,7 +236,8 @@ export async function runOnce(
   const clone = await repo.cloneAgain(`run-${Math.random().toString(36).slice(2)}`);
   const logs: string[] = [];
   const result = await reconcile({
-    repo: clone,
+    history: clone,
+    writer: gitGrantWriter(clone, 'origin', 'main'),
     branch: 'main',
     github: githubClient(),
     env: {},

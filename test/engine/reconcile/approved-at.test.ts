@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { approvedAt } from '../../src/action/reconcile.js';
+import { approvedAt } from '../../../src/engine/reconcile/index.js';
 
 const now = new Date('2030-01-01T10:10:00.000Z');
 

@@ -1,7 +1,7 @@
-import type { GrantTimeline } from '../core/audit-timeline.js';
-import { grantKey } from '../core/audit-timeline.js';
-import type { Finding } from '../core/audit-verify.js';
-import { parseTimestamp } from '../core/timestamp.js';
+import type { GrantTimeline } from '../../core/audit-timeline.js';
+import { grantKey } from '../../core/audit-timeline.js';
+import type { Finding } from '../../core/audit-verify.js';
+import { parseTimestamp } from '../../core/timestamp.js';
 
 /** What `gatepass audit` found: the timelines it kept after filtering, and the findings. */
 export interface AuditReport {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { GrantTimeline } from '../../src/core/audit-timeline.js';
+import type { GrantTimeline } from '../../../src/core/audit-timeline.js';
 import {
   csvCell,
   markdownCell,
@@ -7,7 +7,7 @@ import {
   renderAuditCsv,
   renderAuditGantt,
   renderAuditMarkdown,
-} from '../../src/cli/audit-render.js';
+} from '../../../src/engine/audit/render.js';
 
 const timeline = (overrides: Partial<GrantTimeline> = {}): GrantTimeline => ({
   id: 'req-1',

@@ -1,0 +1,215 @@
+import { decide } from './decision.js';
+import type { Grant } from './grant.js';
+import { isTeam, sameLogin, type Memberships } from './identity.js';
+import type { Resource } from './policy.js';
+import type { IssueInfo, PullRequestFile, PullRequestInfo } from './ports.js';
+import type { Problem } from './problem.js';
+import { parseGrantPath, type GrantPath } from './repo-layout.js';
+import { BRANCH_PREFIX, requestBranch, requestIssueOf } from './request-naming.js';
+import type { Decision, Review } from './review.js';
+
+/**
+ * "Is this approval valid?", answered once for the app (deciding an open request PR) and the
+ * action (confirming a merged one before anything is issued). The rules are the same: the PR
+ * adds exactly the one grant file, the grant names the right requester, and the reviews on the
+ * PR's head satisfy the resource's policy. What differs is explicit in the question:
+ * - `author`: the PR and the issue its branch names, to tie the requester to who asked. The
+ *   app passes them; the action's own checks tie a merged file to its merge commit instead.
+ * - `requesterLoginNow`: the action looks the requester's id up again before issuing (policy
+ *   matches logins, providers act on ids); the app trusts the author check it just made.
+ * - `resource` and `now`: the app judges under the default branch's head policy, now; the action
+ *   under the policy the branch had at the merge, as at the merge.
+ * - `appBotId`: the action knows the app's account, whose reviews never count.
+ */
+
+/**
+ * A request PR adds exactly one live grant file and changes nothing else (threat #3): not a
+ * policy, not CODEOWNERS, not a workflow, not another grant.
+ */
+export function requestPrScope(
+  files: readonly PullRequestFile[],
+): { ok: true; path: string; where: GrantPath } | { ok: false; problems: Problem[] } {
+  const problems: Problem[] = [];
+  if (files.length !== 1)
+    problems.push({
+      message: `the pull request changes ${files.length} files: ${files
+        .slice(0, 10)
+        .map((f) => `\`${f.filename}\``)
+        .join(', ')}${files.length > 10 ? ', …' : ''}`,
+    });
+  const file = files[0];
+  if (file && files.length === 1) {
+    const where = parseGrantPath(file.filename);
+    if (!where || where.archived)
+      problems.push({
+        file: file.filename,
+        message: 'not a grant file (grants/<resource>/<id>.yaml)',
+      });
+    else if (file.status !== 'added')
+      problems.push({
+        file: file.filename,
+        message: `the file is ${file.status}; a request adds a new grant file (status changes are made by the action)`,
+      });
+    else return { ok: true, path: file.filename, where };
+  }
+  return { ok: false, problems };
+}
+
+const names = (p: { login: string; id: number }): string => `@${p.login} (id ${p.id})`;
+
+/**
+ * What ties a grant file to its PR. A person's PR asks for that person: id and login, since
+ * providers give access by id while policies name logins (threat #3). The app's PR is on the
+ * branch of the grant it was opened for, and that grant names the author of the issue it came
+ * from: whoever can push to the branch could otherwise rewrite the requester before review.
+ * `issue` is the issue the branch names, as read from GitHub (null when unreadable).
+ */
+export function grantMatchesPr(
+  grant: Grant,
+  pr: PullRequestInfo,
+  file: string,
+  issue: IssueInfo | null,
+): Problem[] {
+  const problems: Problem[] = [];
+  if (grant.status !== 'pending')
+    problems.push({ file, path: 'status', message: `a request is pending, not ${grant.status}` });
+  if (pr.user.type !== 'Bot') {
+    if (pr.user.id !== grant.requester.id || !sameLogin(pr.user.login, grant.requester.login))
+      problems.push({
+        file,
+        path: 'requester',
+        message: `${names(pr.user)} opened the pull request, so the grant must name them as requester, not ${names(grant.requester)}`,
+      });
+    return problems;
+  }
+  if (pr.head_ref !== requestBranch(grant.id)) {
+    problems.push({
+      file,
+      path: 'id',
+      message:
+        pr.head_ref === undefined
+          ? `the branch of the pull request is unknown, so grant ${grant.id} cannot be tied to it`
+          : `grant ${grant.id} does not belong on branch ${pr.head_ref}`,
+    });
+    return problems;
+  }
+  const number = requestIssueOf(pr.head_ref);
+  if (number === null) {
+    problems.push({
+      file,
+      path: 'id',
+      message: `branch ${pr.head_ref} is not a request branch (${BRANCH_PREFIX}req-<issue>)`,
+    });
+    return problems;
+  }
+  if (grant.source.issue !== number) {
+    problems.push({
+      file,
+      path: 'source.issue',
+      message: `branch ${pr.head_ref} was made for issue #${number}, but the grant says it comes from ${grant.source.issue === undefined ? 'no issue' : `issue #${grant.source.issue}`}`,
+    });
+    return problems;
+  }
+  if (!issue)
+    problems.push({
+      file,
+      path: 'requester',
+      message: `issue #${number} cannot be read (or its author is gone), so the requester cannot be confirmed`,
+    });
+  else if (
+    issue.user.id !== grant.requester.id ||
+    !sameLogin(issue.user.login, grant.requester.login)
+  )
+    problems.push({
+      file,
+      path: 'requester',
+      message: `issue #${number} was opened by ${names(issue.user)}, so the grant must name them as requester, not ${names(grant.requester)}`,
+    });
+  return problems;
+}
+
+/** Every team a decision about `resource` may need to look into (lowercase, once each). */
+export function teamsOf(resource: Resource | undefined): string[] {
+  if (!resource) return [];
+  const all = [
+    ...resource.requesters,
+    ...resource.approvers,
+    ...resource.auto_approve.flatMap((r) => r.requester_in),
+    ...(resource.break_glass?.allowed ?? []),
+  ];
+  return [...new Set(all.filter(isTeam).map((t) => t.toLowerCase()))];
+}
+
+export interface ApprovalQuestion {
+  /** The request as the PR carries it (at its head; for a merged PR, as merged). */
+  grant: Grant;
+  /** Where the grant file is. */
+  path: string;
+  /** The PR's changed files. */
+  files: readonly PullRequestFile[];
+  resource: Resource;
+  reviews: readonly Review[];
+  memberships: Memberships;
+  /** The PR's head: only reviews of it count. */
+  headSha: string;
+  now: Date;
+  /** The grant an extension extends, as it is on the default branch (null: not there). */
+  extending?: Grant | null;
+  appBotId?: number;
+  /** The PR and the issue its branch names (null when unreadable); checked when given. */
+  author?: { pr: PullRequestInfo; issue: IssueInfo | null };
+  /** The requester id's login as looked up now (null: account gone); checked when given. */
+  requesterLoginNow?: string | null;
+}
+
+export type ApprovalAnswer =
+  /** The request cannot be judged at all (wrong files, wrong requester). */
+  | { ok: false; problems: Problem[] }
+  /** Judged: the decision says approved, pending or denied, and why. */
+  | { ok: true; decision: Decision };
+
+/**
+ * The checks that need no lookup (the PR's files, who the request names): a caller may run
+ * them first to refuse before asking GitHub for memberships. `judgeApproval` runs them too.
+ */
+export function requestProblems(
+  q: Pick<ApprovalQuestion, 'grant' | 'path' | 'files' | 'author' | 'requesterLoginNow'>,
+): Problem[] {
+  const scope = requestPrScope(q.files);
+  if (!scope.ok) return scope.problems;
+  if (scope.path !== q.path)
+    return [{ file: scope.path, message: `the pull request adds ${scope.path}, not ${q.path}` }];
+  if (q.author) {
+    const mismatch = grantMatchesPr(q.grant, q.author.pr, q.path, q.author.issue);
+    if (mismatch.length) return mismatch;
+  }
+  if (q.requesterLoginNow !== undefined) {
+    const login = q.requesterLoginNow;
+    if (login === null || !sameLogin(login, q.grant.requester.login))
+      return [
+        {
+          file: q.path,
+          path: 'requester',
+          message: `the requester's account ${q.grant.requester.id} is ${login === null ? 'gone' : `@${login}`}, not @${q.grant.requester.login}`,
+        },
+      ];
+  }
+  return [];
+}
+
+/** The one approval check: the request's own problems, then the policy's decision. */
+export function judgeApproval(q: ApprovalQuestion): ApprovalAnswer {
+  const problems = requestProblems(q);
+  if (problems.length) return { ok: false, problems };
+  const decision = decide({
+    resource: q.resource,
+    grant: q.grant,
+    reviews: [...q.reviews],
+    memberships: q.memberships,
+    headSha: q.headSha,
+    now: q.now,
+    ...(q.extending !== undefined ? { extending: q.extending } : {}),
+    ...(q.appBotId !== undefined ? { appBotId: q.appBotId } : {}),
+  });
+  return { ok: true, decision };
+}

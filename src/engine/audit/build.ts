@@ -1,0 +1,173 @@
+import { AuditFold, type AuditCommit } from '../../core/audit-timeline.js';
+import {
+  DEFAULT_BOTS,
+  DEFAULT_SWEEP_INTERVAL,
+  policyCommitsOf,
+  verifyAudit,
+  type PolicySnapshot,
+} from '../../core/audit-verify.js';
+import type { Seconds } from '../../core/duration.js';
+import type { AuditSource, HistoryCommit, Identity } from '../../core/ports.js';
+import { formatProblem } from '../../core/problem.js';
+import { GRANTS_DIR, POLICIES_DIR, REVIEWS_DIR, parseGrantPath } from '../../core/repo-layout.js';
+import { loadPolicyTree } from '../policies.js';
+import type { AuditReport } from './render.js';
+
+export interface AuditBuildOptions {
+  /** Branch or commit to audit (default HEAD: the checked-out default branch). */
+  rev?: string;
+  verify?: boolean;
+  /**
+   * The head an earlier verification saw (threat #20): if it is no longer in the audited
+   * history, the history was rewritten (a force push) and whatever it held cannot be trusted.
+   */
+  verifiedHead?: string;
+  bots?: readonly string[];
+  sweepInterval?: Seconds;
+  /** Still-live grants are judged against this time (default now). */
+  now?: Date;
+}
+
+/** Commits are handed to the fold in batches so one `cat-file` round trip serves many files. */
+const BATCH = 256;
+const AHEAD = 3;
+const NO_BLOB = /^0+$/;
+
+/**
+ * Replays the branch's first-parent history of grants/ and policies/ once, oldest first, and
+ * verifies it when asked. Memory holds the timelines and one batch of commits.
+ */
+export async function buildAuditReport(
+  repo: AuditSource,
+  options: AuditBuildOptions = {},
+): Promise<AuditReport> {
+  const rev = options.rev ?? 'HEAD';
+  const head = await repo.revParse(rev);
+  if (!head) throw new Error(`${rev} names no commit`);
+  const now = options.now ?? new Date();
+  const fold = new AuditFold();
+  const blobs = repo.blobReader();
+  const interned = identityInterner();
+  // Blobs for the next batches are asked for while the current one is folded, so neither git
+  // process waits on the other; at most AHEAD batches are held.
+  const queue: { commits: HistoryCommit[]; content: Promise<Map<string, string | null>> }[] = [];
+  const foldOldest = async () => {
+    const next = queue.shift()!;
+    const content = await next.content;
+    for (const c of next.commits) fold.add(toAuditCommit(c, content, interned));
+  };
+  const request = (commits: HistoryCommit[]) => {
+    const wanted = new Set<string>();
+    for (const c of commits)
+      for (const ch of c.changes)
+        if (ch.status !== 'D' && !NO_BLOB.test(ch.newBlob) && parseGrantPath(ch.path))
+          wanted.add(ch.newBlob);
+    const ids = [...wanted];
+    const content = blobs
+      .read(ids)
+      .then((texts) => new Map(ids.map((id, i) => [id, texts[i] ?? null])));
+    // Rejections surface when the batch is folded; do not let them go unhandled before that.
+    content.catch(() => {});
+    queue.push({ commits, content });
+  };
+  try {
+    let batch: HistoryCommit[] = [];
+    for await (const c of repo.logHistory({
+      rev: head,
+      // reviews/: after-the-fact reviews of break-glass grants (src/core/break-glass.ts).
+      paths: [`${GRANTS_DIR}/`, `${POLICIES_DIR}/`, `${REVIEWS_DIR}/`],
+      reverse: true,
+      firstParent: true,
+    })) {
+      batch.push(c);
+      if (batch.length < BATCH) continue;
+      request(batch);
+      batch = [];
+      if (queue.length > AHEAD) await foldOldest();
+    }
+    if (batch.length) request(batch);
+    while (queue.length) await foldOldest();
+  } finally {
+    await blobs.close();
+  }
+  const history = fold.result();
+  const report: AuditReport = {
+    head,
+    commits: history.commits,
+    generatedAt: now.toISOString(),
+    grants: history.timelines,
+  };
+  if (options.verify) {
+    const snapshots = new Map<string, PolicySnapshot | undefined>();
+    for (const sha of policyCommitsOf(history))
+      snapshots.set(sha, await policySnapshot(repo, sha, head));
+    report.findings = verifyAudit(history, (sha) => snapshots.get(sha), {
+      now,
+      bots: options.bots ?? DEFAULT_BOTS,
+      sweepInterval: options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL,
+    });
+    if (options.verifiedHead && !(await repo.isAncestor(options.verifiedHead, head)))
+      report.findings.unshift({
+        kind: 'history-rewritten',
+        severity: 'error',
+        commit: options.verifiedHead,
+        message: `${options.verifiedHead.slice(0, 12)}, the head of an earlier verification, is no longer in the history of ${rev}: the history was rewritten (force push) since it was verified`,
+      });
+  }
+  return report;
+}
+
+/**
+ * Every event keeps its author and committer; a history has a handful of identities, so one
+ * object each rather than two per commit.
+ */
+function identityInterner(): (who: Identity) => Identity {
+  const known = new Map<string, Identity>();
+  return (who) => {
+    const key = `${who.name}\0${who.email}`;
+    const seen = known.get(key);
+    if (seen) return seen;
+    known.set(key, who);
+    return who;
+  };
+}
+
+function toAuditCommit(
+  c: HistoryCommit,
+  content: Map<string, string | null>,
+  interned: (who: Identity) => Identity,
+): AuditCommit {
+  const blobOf = new Map(c.changes.map((ch) => [ch.path, ch.newBlob]));
+  return {
+    sha: c.sha,
+    parents: c.parents,
+    author: interned(c.author),
+    committer: interned(c.committer),
+    date: c.committedAt,
+    message: c.message,
+    files: c.changes.map((ch) => ({
+      status: ch.status,
+      path: ch.path,
+      ...(ch.status !== 'D' ? { blob: ch.newBlob } : {}),
+    })),
+    readGrant: (path) => content.get(blobOf.get(path) ?? '') ?? null,
+  };
+}
+
+async function policySnapshot(
+  repo: AuditSource,
+  sha: string,
+  head: string,
+): Promise<PolicySnapshot | undefined> {
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha) || !(await repo.revParse(sha))) return undefined;
+  // A policy file with problems contributes nothing, as when the app judged against it.
+  const { policies, problems } = await loadPolicyTree({
+    listFiles: async (dir) => (await repo.listFiles(sha, dir)).sort(),
+    readFiles: (paths) => repo.readFiles(sha, paths),
+  });
+  return {
+    policies,
+    onBranch: await repo.isAncestor(sha, head),
+    problems: problems.map(formatProblem),
+  };
+}

@@ -1,0 +1,79 @@
+import type { Grant } from '../../core/grant.js';
+import { parseGrant, serializeGrant } from '../../core/grant-file.js';
+import { formatProblem, type Problem } from '../../core/problem.js';
+import { commitMessage, type EventTrailers, type GrantEvent } from '../../core/trailers.js';
+import type { RunContext } from './types.js';
+
+/** The trailers of a state change the action makes (actor `schedule` unless told). */
+export function trailers(
+  ctx: Pick<RunContext, 'clock'>,
+  grant: Grant,
+  event: GrantEvent,
+  extra: Partial<EventTrailers> = {},
+): EventTrailers {
+  return {
+    grant: grant.id,
+    event,
+    resource: grant.resource,
+    requestedBy: grant.requester,
+    policy: grant.policy_commit,
+    actor: 'schedule',
+    at: ctx.clock.now().toISOString(),
+    ...(grant.source.pull_request ? { pullRequest: grant.source.pull_request } : {}),
+    ...extra,
+  } satisfies EventTrailers;
+}
+
+/**
+ * Writes `grant` (moved to `to` when it differs from `from`), and `also` when given (a second
+ * grant changed by the same event), commits and pushes. A grant that would not read back is
+ * never committed.
+ */
+export async function save(
+  ctx: Pick<RunContext, 'writer' | 'hook'>,
+  from: string,
+  grant: Grant,
+  subject: string,
+  t: EventTrailers,
+  to: string = from,
+  also?: { from: string; grant: Grant; to: string },
+): Promise<'ok' | 'rejected'> {
+  const { writer } = ctx;
+  for (const w of [{ from, grant, to }, ...(also ? [also] : [])]) {
+    const text = serializeGrant(w.grant);
+    const check = parseGrant(text, w.to);
+    if (!check.ok)
+      throw new Error(
+        `refusing to commit an invalid grant: ${check.problems.map(formatProblem).join('; ')}`,
+      );
+    if (w.to !== w.from) await writer.remove(w.from);
+    await writer.write(w.to, text);
+  }
+  await writer.commit(commitMessage(subject, t));
+  await ctx.hook('after-commit', grant.id);
+  const pushed = await writer.push();
+  if (pushed === 'ok') await ctx.hook('after-push', grant.id);
+  return pushed;
+}
+
+/** Adds an event to the run's result. */
+export function record(
+  ctx: Pick<RunContext, 'result'>,
+  grant: Grant,
+  event: GrantEvent,
+  expires?: string,
+): void {
+  ctx.result.events.push({
+    grant: grant.id,
+    resource: grant.resource,
+    requester: grant.requester.login,
+    event,
+    ...(expires ? { expires } : {}),
+  });
+}
+
+/** The value of a transition the plan said is allowed; a refusal here is a bug, so it throws. */
+export function must<T>(r: { ok: true; value: T } | { ok: false; problems: Problem[] }): T {
+  if (!r.ok) throw new Error(r.problems.map(formatProblem).join('; '));
+  return r.value;
+}

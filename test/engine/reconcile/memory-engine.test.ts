@@ -1,0 +1,168 @@
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { fixedClock } from '../../../src/core/clock.js';
+import type { Grant } from '../../../src/core/grant.js';
+import { grantPath, parseGrant, serializeGrant } from '../../../src/core/grant-file.js';
+import { parseTrailers } from '../../../src/core/trailers.js';
+import {
+  CRASH_POINTS,
+  reconcile,
+  type ReconcileOptions,
+} from '../../../src/engine/reconcile/index.js';
+import { landMergedRequest, MemoryGitHub, MemoryGrantStore } from '../../helpers/memory-ports.js';
+import { FakeProvider, POLICY, alice, bob } from '../../helpers/reconcile.js';
+
+/**
+ * The real reconcile engine over in-memory ports: no git, no HTTP. What the action does on a
+ * checkout, it does here on a commit graph in memory, which is what model-based tests drive.
+ */
+const T0 = '2030-01-01T10:00:00.000Z';
+const MERGED_AT = '2030-01-01T10:05:00Z';
+
+let store: MemoryGrantStore;
+let github: MemoryGitHub;
+let provider: FakeProvider;
+let policyCommit: string;
+
+function run(o: Partial<ReconcileOptions> = {}) {
+  return reconcile({
+    history: store,
+    writer: store,
+    github,
+    branch: 'main',
+    clock: fixedClock('2030-01-01T10:10:00Z'),
+    env: {},
+    mask: () => {},
+    log: () => {},
+    provider: () => provider,
+    ...o,
+  });
+}
+
+function request(n: number, overrides: Partial<Grant> = {}): Grant {
+  return {
+    id: `req-${n}`,
+    resource: 'prod-db',
+    requester: alice,
+    duration: 3600,
+    justification: 'Investigating slow checkout queries (INC-7)',
+    source: { issue: n, pull_request: n + 1000 },
+    policy_commit: policyCommit,
+    status: 'pending',
+    requested_at: T0,
+    ...overrides,
+  };
+}
+
+function land(grant: Grant, reviewers = [bob]) {
+  const path = grantPath(grant.resource, grant.id);
+  return landMergedRequest(store, github, {
+    path,
+    text: serializeGrant(grant),
+    pr: grant.source.pull_request!,
+    grantId: grant.id,
+    resource: grant.resource,
+    requester: grant.requester,
+    reviewers,
+    mergedAt: MERGED_AT,
+  });
+}
+
+function onRemote(grant: Grant): Grant | undefined {
+  for (const [path, text] of store.remoteFiles())
+    if (path.endsWith(`/${grant.id}.yaml`)) {
+      const parsed = parseGrant(text, path);
+      if (parsed.ok) return parsed.value;
+    }
+  return undefined;
+}
+
+beforeEach(() => {
+  store = new MemoryGrantStore({ 'policies/example.yaml': POLICY }, 'Policies');
+  policyCommit = store.remoteHead;
+  github = new MemoryGitHub().addUser(alice).addUser(bob);
+  provider = new FakeProvider();
+});
+
+describe('the reconcile engine over in-memory ports', () => {
+  it('approves and issues a merged, reviewed request, one pushed commit per state change', async () => {
+    const grant = request(1);
+    land(grant);
+    const result = await run();
+    expect(result.failures).toEqual([]);
+    expect(result.events.map((e) => e.event)).toEqual(['approved', 'issued']);
+    expect(onRemote(grant)?.status).toBe('active');
+    expect(provider.world.get('req-1')).toBe(1);
+    expect(github.comments.map((c) => c.issue)).toEqual([1]);
+    // approve, issuing marker, issued: each its own pushed commit
+    expect(store.pushes).toEqual(['ok', 'ok', 'ok']);
+    const events: string[] = [];
+    for (let sha: string | undefined = store.remoteHead; sha;) {
+      const c: { message: string; parents: string[] } = store.commits.get(sha)!;
+      const t = parseTrailers(c.message);
+      if (t?.grant === 'req-1') events.unshift(t.event);
+      sha = c.parents[0];
+    }
+    expect(events).toEqual(['requested', 'approved', 'issuing', 'issued']);
+  });
+
+  it('refuses a request whose reviewer is not an approver, and issues nothing', async () => {
+    const carol = { login: 'carol', id: 1003 };
+    github.addUser(carol);
+    const grant = request(2);
+    land(grant, [carol]);
+    const result = await run();
+    expect(result.events.map((e) => e.event)).toEqual(['refused']);
+    expect(onRemote(grant)?.status).toBe('denied');
+    expect(provider.world.size).toBe(0);
+  });
+
+  it('re-plans after a push the branch moved under, without a second credential', async () => {
+    const grant = request(3);
+    land(grant);
+    let raced = false;
+    const result = await run({
+      hook: (point) => {
+        // Another writer lands a commit between our commit and our push, once.
+        if (point === 'after-commit' && !raced) {
+          raced = true;
+          store.commitOnRemote({ 'README.md': 'someone else' }, 'unrelated');
+        }
+      },
+    });
+    expect(store.pushes[0]).toBe('rejected');
+    expect(result.failures).toEqual([]);
+    expect(onRemote(grant)?.status).toBe('active');
+    expect(provider.world.get('req-3')).toBe(1);
+  });
+
+  it.each(CRASH_POINTS)('a run that dies at %s is finished by the next run', async (point) => {
+    const grant = request(4);
+    land(grant);
+    let died = false;
+    await expect(
+      run({
+        hook: (p) => {
+          if (p === point && !died) {
+            died = true;
+            throw new Error('killed');
+          }
+        },
+      }),
+    ).rejects.toThrow(/run aborted/);
+    // The next workflow run starts from whatever the remote has.
+    await store.refresh();
+    const result = await run();
+    expect(result.failures).toEqual([]);
+    expect(onRemote(grant)?.status).toBe('active');
+    expect(provider.world.get('req-4')).toBe(1);
+  });
+
+  it('previews without writing in a dry run', async () => {
+    land(request(5));
+    const before = store.remoteHead;
+    await store.refresh();
+    const result = await run({ dryRun: true, writer: undefined, github: undefined });
+    expect(result.plan.map((s) => s.kind)).toEqual(['verify']);
+    expect(store.remoteHead).toBe(before);
+  });
+});
