@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import * as actionsCore from '@actions/core';
 import { type Clock, systemClock } from '../core/clock.js';
+import { ConfigurationError } from '../core/errors.js';
 import { formatProblem } from '../core/problem.js';
 import { describeStep } from '../core/reconcile-plan.js';
 import { GitRepo } from '../git/git-repo.js';
@@ -54,7 +55,7 @@ const bool = (core: ActionCore, name: string): boolean => {
   const v = core.getInput(name).toLowerCase();
   if (v === '' || v === 'false') return false;
   if (v === 'true') return true;
-  throw new Error(`input ${name} must be true or false, not ${JSON.stringify(v)}`);
+  throw new ConfigurationError(`input ${name} must be true or false, not ${JSON.stringify(v)}`);
 };
 
 async function defaultBranch(env: RunDeps['env']): Promise<string | undefined> {
@@ -75,15 +76,18 @@ export async function readInputs(core: ActionCore, env: RunDeps['env']): Promise
   const dryRun = bool(core, 'dry-run');
   const token = core.getInput('token');
   if (token === '' && !dryRun)
-    throw new Error(
+    throw new ConfigurationError(
       'input "token" is required (a token that may read pull requests and comment on issues)',
     );
   if (token) core.setSecret(token);
   const repository = core.getInput('repository') || env.GITHUB_REPOSITORY || '';
   if (!/^[A-Za-z0-9-]+\/[A-Za-z0-9_.-]+$/.test(repository))
-    throw new Error('cannot tell the access repository: set input "repository" (owner/name)');
+    throw new ConfigurationError(
+      'cannot tell the access repository: set input "repository" (owner/name)',
+    );
   const botId = core.getInput('app-bot-id');
-  if (botId !== '' && !/^\d+$/.test(botId)) throw new Error('input app-bot-id must be a user id');
+  if (botId !== '' && !/^\d+$/.test(botId))
+    throw new ConfigurationError('input app-bot-id must be a user id');
   return {
     token,
     workingDirectory: resolve(

@@ -1,9 +1,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { formatProblem } from '../core/problem.js';
-import { loadPolicies } from '../core/policy-load.js';
 import type { PolicySet } from '../core/policy.js';
-import { validateTargetWithProviders } from '../providers/index.js';
+import { isPolicyFile, POLICIES_DIR } from '../core/repo-layout.js';
+import { loadPolicyTree } from '../engine/policies.js';
+import { fsTree } from '../fs/fs-tree.js';
 import { EXIT, type CliIo } from './io.js';
 
 export interface RepoFile {
@@ -46,8 +47,12 @@ export async function readOptional(root: string, path: string): Promise<string |
   });
 }
 
+/** Every policy file of a checkout, read as every other path reads them (recursive). */
 export async function readPolicyFiles(root: string): Promise<RepoFile[]> {
-  return readTree(root, 'policies', ['.yaml', '.yml']);
+  const tree = fsTree(root);
+  const paths = (await tree.listFiles(POLICIES_DIR)).filter(isPolicyFile);
+  const texts = await tree.readFiles(paths);
+  return paths.map((path) => ({ path, text: texts.get(path) ?? '' }));
 }
 
 /**
@@ -60,9 +65,7 @@ export async function loadCheckedPolicies(
 ): Promise<{ root: string; policies: PolicySet } | { exit: number }> {
   const root = resolve(io.cwd, dir);
   if (!(await assertDirectory(io, root))) return { exit: EXIT.usage };
-  const { policies, problems } = loadPolicies(await readPolicyFiles(root), {
-    validateTarget: validateTargetWithProviders,
-  });
+  const { policies, problems } = await loadPolicyTree(fsTree(root));
   if (problems.length > 0) {
     for (const p of problems) io.err(formatProblem(p) + '\n');
     return { exit: EXIT.problems };

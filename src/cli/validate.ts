@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { formatProblem } from '../core/problem.js';
 import { validateRepo } from '../core/validate-repo.js';
 import { ISSUE_FORM_PATH } from '../core/issue-form.js';
+import { GRANTS_DIR } from '../core/repo-layout.js';
 import { validateTargetWithProviders } from '../providers/index.js';
 import { assertDirectory, readOptional, readPolicyFiles, readTree } from './repo-files.js';
 import { EXIT, type CliIo } from './io.js';
@@ -10,7 +11,7 @@ export async function readRepoSnapshot(root: string) {
   return {
     policies: await readPolicyFiles(root),
     issueForm: await readOptional(root, ISSUE_FORM_PATH),
-    grants: await readTree(root, 'grants', ['.yaml', '.yml']),
+    grants: await readTree(root, GRANTS_DIR, ['.yaml', '.yml']),
   };
 }
 

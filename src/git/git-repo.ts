@@ -84,6 +84,32 @@ interface ExecResult {
 }
 
 /**
+ * The one parser of `git cat-file --batch` output: appends to `out` the records complete in
+ * `buf` (a blob's text; null for a missing or ambiguous name, or an object that is not a blob),
+ * at most until `out` holds `want`, and returns the bytes consumed.
+ */
+function readBatch(buf: Buffer, want: number, out: (string | null)[]): number {
+  let at = 0;
+  while (out.length < want) {
+    const nl = buf.indexOf(10, at);
+    if (nl < 0) break;
+    const header = buf.subarray(at, nl).toString('utf8');
+    if (/ missing$| ambiguous$/.test(header)) {
+      out.push(null);
+      at = nl + 1;
+      continue;
+    }
+    const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (!m) throw new GitError(`git cat-file: unexpected output "${header.slice(0, 80)}"`);
+    const size = Number(m[2]);
+    if (buf.length < nl + 1 + size + 1) break;
+    out.push(m[1] === 'blob' ? buf.subarray(nl + 1, nl + 1 + size).toString('utf8') : null);
+    at = nl + 1 + size + 1;
+  }
+  return at;
+}
+
+/**
  * The only place that runs git (create-pull-request's GitCommandManager): one method per
  * verb, all through `exec`, no shell, fixed identity, no prompts.
  */
@@ -321,21 +347,10 @@ export class GitRepo implements AuditSource {
       child.stdin.on('error', () => {});
       child.stdin.end(input);
     });
-    let at = 0;
-    for (const p of paths) {
-      const nl = raw.indexOf(0x0a, at);
-      if (nl < 0) throw new GitError('git cat-file --batch: truncated output');
-      const header = raw.subarray(at, nl).toString('utf8');
-      at = nl + 1;
-      const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-      if (!m) {
-        out.set(p, null); // "<object> missing" or "ambiguous"
-        continue;
-      }
-      const size = Number(m[2]);
-      out.set(p, m[1] === 'blob' ? raw.subarray(at, at + size).toString('utf8') : null);
-      at += size + 1;
-    }
+    const texts: (string | null)[] = [];
+    readBatch(raw, paths.length, texts);
+    if (texts.length < paths.length) throw new GitError('git cat-file --batch: truncated output');
+    paths.forEach((p, i) => out.set(p, texts[i] ?? null));
     return out;
   }
 
@@ -493,27 +508,14 @@ export class GitRepo implements AuditSource {
     const drain = () => {
       while (waiting.length > 0) {
         const w = waiting[0]!;
-        while (w.results.length < w.want) {
-          const nl = buffer.indexOf(10);
-          if (nl < 0) return;
-          const header = buffer.subarray(0, nl).toString('utf8');
-          if (/ missing$| ambiguous$/.test(header)) {
-            w.results.push(null);
-            buffer = buffer.subarray(nl + 1);
-            continue;
-          }
-          const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-          if (!m) {
-            fail(new GitError(`git cat-file: unexpected output "${header.slice(0, 80)}"`));
-            child.kill();
-            return;
-          }
-          const size = Number(m[2]);
-          if (buffer.length < nl + 1 + size + 1) return;
-          const body = buffer.subarray(nl + 1, nl + 1 + size);
-          w.results.push(m[1] === 'blob' ? body.toString('utf8') : null);
-          buffer = buffer.subarray(nl + 1 + size + 1);
+        try {
+          buffer = buffer.subarray(readBatch(buffer, w.want, w.results));
+        } catch (e) {
+          fail(e as Error);
+          child.kill();
+          return;
         }
+        if (w.results.length < w.want) return;
         waiting.shift();
         w.resolve(w.results);
       }

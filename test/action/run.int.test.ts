@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import nock from 'nock';
 import { fixedClock } from '../../src/core/clock.js';
+import { ConfigurationError } from '../../src/core/errors.js';
 import { readInputs, run, type ActionCore, type SummaryLike } from '../../src/action/run.js';
 import { landGrant, pendingGrant, setupRepo, type TestRepo } from '../helpers/reconcile.js';
 
@@ -50,6 +51,19 @@ describe('readInputs', () => {
     await expect(
       readInputs(fakeCore({ 'dry-run': 'yes' }).core, { GITHUB_REPOSITORY: 'a/b' }),
     ).rejects.toThrow(/dry-run must be true or false/);
+  });
+
+  it('answers every bad input with a ConfigurationError (a setup problem, not a crash)', async () => {
+    const env = { GITHUB_REPOSITORY: 'acme/access' };
+    for (const inputs of <Record<string, string>[]>[
+      {},
+      { 'dry-run': 'yes' },
+      { token: 't', repository: 'not a repo' },
+      { token: 't', 'app-bot-id': 'bot' },
+    ])
+      await expect(readInputs(fakeCore(inputs).core, env)).rejects.toBeInstanceOf(
+        ConfigurationError,
+      );
   });
 });
 
