@@ -11,9 +11,14 @@ import { GitHubApiError } from '../../src/core/errors.js';
 import { teamKey, type Memberships } from '../../src/core/identity.js';
 import type {
   AddCollaboratorResult,
+  AuditSource,
+  BlobReader,
+  HistoryCommit,
+  HistoryOptions,
+  Identity,
+  RawChange,
   Collaborator,
   GitHubPort,
-  GrantHistory,
   GrantWriter,
   Invitation,
   PullRequestFile,
@@ -28,6 +33,11 @@ import type { Review } from '../../src/core/review.js';
 import { commitMessage } from '../../src/core/trailers.js';
 
 const hash = (s: string): string => createHash('sha1').update(s).digest('hex');
+/** Git's own blob id, so ids look and compare like the real ones. */
+const blobId = (text: string): string =>
+  createHash('sha1')
+    .update(`blob ${Buffer.byteLength(text)}\0${text}`)
+    .digest('hex');
 
 // ---- GitHub ------------------------------------------------------------------------------
 
@@ -192,14 +202,28 @@ interface MemoryCommit {
   parents: string[];
   files: ReadonlyMap<string, string>;
   message: string;
+  author: Identity;
+  /** Commit date, ISO 8601. */
+  date: string;
 }
+
+/** Who commits what, as in a real access repo: the action's checkout, the app's merges. */
+export const ACTION_IDENTITY: Identity = {
+  name: 'gatepass',
+  email: 'gatepass@users.noreply.github.com',
+};
+export const APP_IDENTITY: Identity = {
+  name: 'gatepass[bot]',
+  email: '1+gatepass[bot]@users.noreply.github.com',
+};
+const NO_BLOB = '0'.repeat(40);
 
 /**
  * A branch in memory: commits, the remote branch head (`origin/main` as GitHub has it), the
  * local head and a work tree. The reconcile engine writes through it as through a checkout;
  * tests move the remote with `commitOnRemote` (a merge, another run's push).
  */
-export class MemoryGrantStore implements GrantHistory, GrantWriter {
+export class MemoryGrantStore implements AuditSource, GrantWriter {
   readonly workdir = '/memory-grant-store';
   readonly commits = new Map<string, MemoryCommit>();
   remoteHead: string;
@@ -208,6 +232,13 @@ export class MemoryGrantStore implements GrantHistory, GrantWriter {
   private counter = 0;
   /** Pushes attempted and how they ended, in order. */
   readonly pushes: ('ok' | 'rejected')[] = [];
+  /** Blob texts by id (ids as `listDir` and `logHistory` give them). */
+  private readonly blobs = new Map<string, string>();
+  /** The date commits get (tests point it at their clock); one second apart by default. */
+  now: () => Date = (() => {
+    let t = Date.parse('2030-01-01T00:00:00Z');
+    return () => new Date((t += 1000));
+  })();
 
   constructor(files: Record<string, string> = {}, message = 'initial') {
     const root = this.makeCommit([], new Map(Object.entries(files)), message);
@@ -216,9 +247,18 @@ export class MemoryGrantStore implements GrantHistory, GrantWriter {
     this.work = new Map(this.commits.get(root)!.files);
   }
 
-  private makeCommit(parents: string[], files: Map<string, string>, message: string): string {
+  private makeCommit(
+    parents: string[],
+    files: Map<string, string>,
+    message: string,
+    author: Identity = ACTION_IDENTITY,
+  ): string {
     const sha = hash(`${++this.counter}\0${parents.join(',')}\0${message}`);
-    this.commits.set(sha, { sha, parents, files: new Map(files), message });
+    for (const text of files.values()) this.blobs.set(blobId(text), text);
+    const date = this.now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
+    this.commits.set(sha, { sha, parents, files: new Map(files), message, author, date });
     return sha;
   }
 
@@ -226,12 +266,16 @@ export class MemoryGrantStore implements GrantHistory, GrantWriter {
    * Someone else's commit on the remote branch (a merged PR, a direct push, a concurrent run):
    * `changes` maps a path to its new text, or to null to delete it. Returns the commit.
    */
-  commitOnRemote(changes: Record<string, string | null>, message: string): string {
+  commitOnRemote(
+    changes: Record<string, string | null>,
+    message: string,
+    author: Identity = APP_IDENTITY,
+  ): string {
     const files = new Map(this.commits.get(this.remoteHead)!.files);
     for (const [path, text] of Object.entries(changes))
       if (text === null) files.delete(path);
       else files.set(path, text);
-    this.remoteHead = this.makeCommit([this.remoteHead], files, message);
+    this.remoteHead = this.makeCommit([this.remoteHead], files, message, author);
     return this.remoteHead;
   }
 
@@ -281,7 +325,7 @@ export class MemoryGrantStore implements GrantHistory, GrantWriter {
       const [name, ...rest] = path.slice(prefix.length).split('/');
       if (rest.length)
         entries.set(name!, { name: name!, type: 'tree', id: hash(`tree ${sha} ${dir}/${name}`) });
-      else entries.set(name!, { name: name!, type: 'blob', id: hash(`blob ${text}`) });
+      else entries.set(name!, { name: name!, type: 'blob', id: blobId(text) });
     }
     return [...entries.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   }
@@ -335,6 +379,52 @@ export class MemoryGrantStore implements GrantHistory, GrantWriter {
     const sha = this.resolve(rev);
     if (!sha) throw new Error(`fatal: not a revision: ${rev}`);
     return this.commits.get(sha)!.message.replace(/\n+$/, '');
+  }
+
+  // -- AuditSource --
+
+  /** As `git log --first-parent --raw -- <paths>` (first parents only, which is what audits read). */
+  async *logHistory(options: HistoryOptions = {}): AsyncGenerator<HistoryCommit> {
+    if (!options.firstParent) throw new Error('the memory store logs first parents only');
+    const out: HistoryCommit[] = [];
+    for (let sha = this.resolve(options.rev ?? 'HEAD'); sha;) {
+      const c = this.commits.get(sha)!;
+      const parent = c.parents[0];
+      const before = parent ? this.commits.get(parent)!.files : new Map<string, string>();
+      const changes: RawChange[] = [];
+      for (const path of new Set([...before.keys(), ...c.files.keys()])) {
+        const a = before.get(path);
+        const b = c.files.get(path);
+        if (a === b) continue;
+        if (options.paths && !options.paths.some((p) => path.startsWith(p))) continue;
+        changes.push({
+          status: a === undefined ? 'A' : b === undefined ? 'D' : 'M',
+          path,
+          oldBlob: a === undefined ? NO_BLOB : blobId(a),
+          newBlob: b === undefined ? NO_BLOB : blobId(b),
+        });
+      }
+      if (changes.length || !options.paths)
+        out.push({
+          sha,
+          parents: [...c.parents],
+          author: c.author,
+          committer: c.author,
+          committedAt: c.date,
+          message: c.message,
+          changes: changes.sort((x, y) => (x.path < y.path ? -1 : 1)),
+        });
+      sha = parent ?? null;
+    }
+    if (options.reverse) out.reverse();
+    yield* out;
+  }
+
+  blobReader(): BlobReader {
+    return {
+      read: async (ids) => ids.map((id) => this.blobs.get(id) ?? null),
+      close: async () => {},
+    };
   }
 
   // -- GrantWriter --

@@ -3,6 +3,7 @@ import { fixedClock } from '../../../src/core/clock.js';
 import type { Grant } from '../../../src/core/grant.js';
 import { grantPath, parseGrant, serializeGrant } from '../../../src/core/grant-file.js';
 import { parseTrailers } from '../../../src/core/trailers.js';
+import { buildAuditReport } from '../../../src/engine/audit/build.js';
 import {
   CRASH_POINTS,
   reconcile,
@@ -155,6 +156,32 @@ describe('the reconcile engine over in-memory ports', () => {
     expect(result.failures).toEqual([]);
     expect(onRemote(grant)?.status).toBe('active');
     expect(provider.world.get('req-4')).toBe(1);
+  });
+
+  it('leaves a history the audit engine verifies clean, over the same store', async () => {
+    const grant = request(6);
+    store.now = () => new Date(MERGED_AT);
+    land(grant);
+    const at = (iso: string) => {
+      store.now = () => new Date(iso);
+      return fixedClock(iso);
+    };
+    await run({ clock: at('2030-01-01T10:10:00Z') });
+    await run({ clock: at('2030-01-01T11:12:00Z') });
+    expect(onRemote(grant)?.status).toBe('expired');
+    const report = await buildAuditReport(store, {
+      verify: true,
+      now: new Date('2030-01-01T12:00:00Z'),
+    });
+    expect(report.grants.map((g) => [g.id, g.endEvent])).toEqual([['req-6', 'expired']]);
+    expect(report.grants[0]!.events.map((e) => e.kind)).toEqual([
+      'requested',
+      'approved',
+      'issuing',
+      'issued',
+      'expired',
+    ]);
+    expect(report.findings!.filter((f) => f.severity === 'error')).toEqual([]);
   });
 
   it('previews without writing in a dry run', async () => {
