@@ -43439,6 +43439,27 @@ function getIDToken(aud) {
 // src/core/clock.ts
 var systemClock = { now: () => /* @__PURE__ */ new Date() };
 
+// src/core/errors.ts
+var GatepassError = class extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+};
+var ConfigurationError = class extends GatepassError {
+};
+var GitHubApiError = class extends GatepassError {
+  constructor(message, status, options) {
+    super(message, options);
+    this.status = status;
+  }
+  status;
+};
+var ProviderError = class extends GatepassError {
+};
+var GitError = class extends GatepassError {
+};
+
 // src/core/problem.ts
 var ok = (value) => ({ ok: true, value });
 var fail = (...problems) => ({ ok: false, problems });
@@ -44282,29 +44303,6 @@ import { execFile, spawn as spawn2 } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir as mkdir2 } from "node:fs/promises";
 import { dirname as dirname3, join as join3, resolve as resolve2 } from "node:path";
-
-// src/core/errors.ts
-var GatepassError = class extends Error {
-  constructor(message, options) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-};
-var ConfigurationError = class extends GatepassError {
-};
-var GitHubApiError = class extends GatepassError {
-  constructor(message, status, options) {
-    super(message, options);
-    this.status = status;
-  }
-  status;
-};
-var ProviderError = class extends GatepassError {
-};
-var GitError = class extends GatepassError {
-};
-
-// src/git/git-repo.ts
 var GATEPASS_IDENTITY = {
   name: "gatepass",
   email: "gatepass@users.noreply.github.com"
@@ -44323,6 +44321,26 @@ var SAFE_CONFIG = [
 ].flatMap((c) => ["-c", c]);
 var MAX_BUFFER = 256 * 1024 * 1024;
 var redactUrls = (s) => s.replace(/(\w+:\/\/)[^/@\s]+@/g, "$1[redacted]@");
+function readBatch(buf, want, out) {
+  let at = 0;
+  while (out.length < want) {
+    const nl = buf.indexOf(10, at);
+    if (nl < 0) break;
+    const header = buf.subarray(at, nl).toString("utf8");
+    if (/ missing$| ambiguous$/.test(header)) {
+      out.push(null);
+      at = nl + 1;
+      continue;
+    }
+    const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (!m) throw new GitError(`git cat-file: unexpected output "${header.slice(0, 80)}"`);
+    const size = Number(m[2]);
+    if (buf.length < nl + 1 + size + 1) break;
+    out.push(m[1] === "blob" ? buf.subarray(nl + 1, nl + 1 + size).toString("utf8") : null);
+    at = nl + 1 + size + 1;
+  }
+  return at;
+}
 var GitRepo = class _GitRepo {
   constructor(dir, identity) {
     this.dir = dir;
@@ -44527,21 +44545,10 @@ ${r.stderr}`;
       });
       child2.stdin.end(input);
     });
-    let at = 0;
-    for (const p of paths) {
-      const nl = raw.indexOf(10, at);
-      if (nl < 0) throw new GitError("git cat-file --batch: truncated output");
-      const header = raw.subarray(at, nl).toString("utf8");
-      at = nl + 1;
-      const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-      if (!m) {
-        out.set(p, null);
-        continue;
-      }
-      const size = Number(m[2]);
-      out.set(p, m[1] === "blob" ? raw.subarray(at, at + size).toString("utf8") : null);
-      at += size + 1;
-    }
+    const texts = [];
+    readBatch(raw, paths.length, texts);
+    if (texts.length < paths.length) throw new GitError("git cat-file --batch: truncated output");
+    paths.forEach((p, i) => out.set(p, texts[i] ?? null));
     return out;
   }
   /** Deletes untracked files and folders (not ignored ones): what a failed step left behind. */
@@ -44681,27 +44688,14 @@ ${r.stderr}`;
     const drain = () => {
       while (waiting.length > 0) {
         const w = waiting[0];
-        while (w.results.length < w.want) {
-          const nl = buffer.indexOf(10);
-          if (nl < 0) return;
-          const header = buffer.subarray(0, nl).toString("utf8");
-          if (/ missing$| ambiguous$/.test(header)) {
-            w.results.push(null);
-            buffer = buffer.subarray(nl + 1);
-            continue;
-          }
-          const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-          if (!m) {
-            fail2(new GitError(`git cat-file: unexpected output "${header.slice(0, 80)}"`));
-            child2.kill();
-            return;
-          }
-          const size = Number(m[2]);
-          if (buffer.length < nl + 1 + size + 1) return;
-          const body = buffer.subarray(nl + 1, nl + 1 + size);
-          w.results.push(m[1] === "blob" ? body.toString("utf8") : null);
-          buffer = buffer.subarray(nl + 1 + size + 1);
+        try {
+          buffer = buffer.subarray(readBatch(buffer, w.want, w.results));
+        } catch (e) {
+          fail2(e);
+          child2.kill();
+          return;
         }
+        if (w.results.length < w.want) return;
         waiting.shift();
         w.resolve(w.results);
       }
@@ -62772,7 +62766,7 @@ var bool = (core, name2) => {
   const v = core.getInput(name2).toLowerCase();
   if (v === "" || v === "false") return false;
   if (v === "true") return true;
-  throw new Error(`input ${name2} must be true or false, not ${JSON.stringify(v)}`);
+  throw new ConfigurationError(`input ${name2} must be true or false, not ${JSON.stringify(v)}`);
 };
 async function defaultBranch(env) {
   if (!env.GITHUB_EVENT_PATH) return void 0;
@@ -62788,15 +62782,18 @@ async function readInputs(core, env) {
   const dryRun = bool(core, "dry-run");
   const token = core.getInput("token");
   if (token === "" && !dryRun)
-    throw new Error(
+    throw new ConfigurationError(
       'input "token" is required (a token that may read pull requests and comment on issues)'
     );
   if (token) core.setSecret(token);
   const repository = core.getInput("repository") || env.GITHUB_REPOSITORY || "";
   if (!/^[A-Za-z0-9-]+\/[A-Za-z0-9_.-]+$/.test(repository))
-    throw new Error('cannot tell the access repository: set input "repository" (owner/name)');
+    throw new ConfigurationError(
+      'cannot tell the access repository: set input "repository" (owner/name)'
+    );
   const botId = core.getInput("app-bot-id");
-  if (botId !== "" && !/^\d+$/.test(botId)) throw new Error("input app-bot-id must be a user id");
+  if (botId !== "" && !/^\d+$/.test(botId))
+    throw new ConfigurationError("input app-bot-id must be a user id");
   return {
     token,
     workingDirectory: resolve5(
