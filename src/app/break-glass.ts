@@ -14,6 +14,7 @@ import { formatBreakGlassReview } from '../core/trailers.js';
 import { errorStatus } from '../github/github-client.js';
 import { findMarked } from './comments.js';
 import { type Deps, membershipsFor } from './deps.js';
+import { inert } from './messages.js';
 
 export const FOLLOW_UP_MARKER = '<!-- gatepass:follow-up -->';
 
@@ -46,7 +47,7 @@ export async function openFollowUpReview(
 > [!WARNING]
 > **Break-glass access** to \`${grant.resource}\` was granted to @${grant.requester.login} without prior review (#${o.pr}, merged as ${o.mergeSha}).
 
-Reason given: ${grant.break_glass?.reason.replace(/[\r\n]+/g, ' ') ?? '(none)'}
+Reason given: ${grant.break_glass ? inert(grant.break_glass.reason) : '(none)'}
 
 Duration: ${formatDuration(grant.duration)}. Request: #${o.conversation}.
 

@@ -35,10 +35,14 @@ const MAX_REASON = 500;
 
 /**
  * The command on the first line of a comment, or null when the comment is not one (most
- * comments are conversation). Only a first line starting with `/` is a command.
+ * comments are conversation). Only a first line starting with `/` is a command. Markdown makes
+ * a line indented by four spaces or a tab a code block (a quoted example, not an instruction),
+ * so such a line is never a command; up to three spaces is still ordinary text.
  */
 export function parseCommand(body: string): Command | null {
-  const first = (body ?? '').replace(/\r\n?/g, '\n').split('\n')[0]!.trim();
+  const line = (body ?? '').replace(/\r\n?/g, '\n').split('\n')[0]!;
+  if (/^ {0,3}\t|^ {4}/.test(line)) return null;
+  const first = line.trim();
   const m = /^\/([A-Za-z-]+)(?:\s+(.*))?$/.exec(first);
   if (!m) return null;
   const word = m[1]!.toLowerCase();

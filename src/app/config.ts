@@ -54,7 +54,11 @@ const LABEL_ENV: Record<keyof Labels, string> = {
   breakGlassReview: 'GATEPASS_LABEL_BREAK_GLASS_REVIEW',
 };
 
-const MERGE_METHODS: readonly MergeMethod[] = ['squash', 'merge', 'rebase'];
+/**
+ * `rebase` is not offered: it replays the PR's commits without the app's message, so the merged
+ * commit carries no approval trailers and is not the PR's merge commit the action confirms.
+ */
+const MERGE_METHODS: readonly MergeMethod[] = ['squash', 'merge'];
 const REPO = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/;
 
 /**
@@ -79,6 +83,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     labels[key] = v;
   }
   const method = (env.GATEPASS_MERGE_METHOD?.trim() || 'squash') as MergeMethod;
+  if (method === 'rebase')
+    throw new ConfigurationError(
+      'GATEPASS_MERGE_METHOD=rebase is not supported: a rebase merge drops the approval trailers, so the action could not confirm any grant; use squash (default) or merge',
+    );
   if (!MERGE_METHODS.includes(method))
     throw new ConfigurationError(
       `GATEPASS_MERGE_METHOD must be one of ${MERGE_METHODS.join(', ')}, not ${JSON.stringify(method)}`,

@@ -17,6 +17,20 @@ export const MARKER = {
 const cell = (s: string): string => s.replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|');
 const at = (login: string): string => `@${login}`;
 
+/**
+ * Text a requester typed, shown under the bot's name: as an inline code span, where GitHub
+ * renders no `@mention` (no notification spam), no raw HTML and no link, on one line, with pipes
+ * escaped for tables. The fence is one backtick longer than any run inside the text.
+ */
+export function inert(s: string): string {
+  const text = s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  if (text === '') return '';
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text.replace(/\|/g, '\\|')}${pad}${fence}`;
+}
+
 export function problemsComment(problems: readonly Problem[]): string {
   const list = problems.map((p) => `- ${cell(formatProblem(p))}`).join('\n');
   return `${MARKER.problems}
@@ -42,9 +56,9 @@ export function pullRequestBody(grant: Grant, policyCommit: string): string {
     ['Resource', `\`${grant.resource}\``],
     ['Requester', `${at(grant.requester.login)} (id ${grant.requester.id})`],
     ['Duration', formatDuration(grant.duration)],
-    ['Justification', cell(grant.justification)],
+    ['Justification', inert(grant.justification)],
   ];
-  if (grant.ticket) rows.push(['Ticket', cell(grant.ticket)]);
+  if (grant.ticket) rows.push(['Ticket', inert(grant.ticket)]);
   if (grant.start_at) rows.push(['Start', grant.start_at]);
   if (grant.extends) rows.push(['Extends', `\`${grant.extends}\``]);
   if (grant.break_glass) rows.push(['Break-glass', '**yes**: granted at once, reviewed after']);

@@ -78,12 +78,34 @@ export function formatTrailers(t: EventTrailers): string {
   return lines.join('\n');
 }
 
-/** A commit message: subject, blank line, optional body, blank line, trailers. */
+/**
+ * Free text in a body (a `/revoke` reason) is quoted line by line: no line of a message gatepass
+ * writes starts with text someone typed, so nobody can make a line that reads as a trailer.
+ */
+export function quoteBody(body: string): string {
+  return body
+    .replace(/\r\n?/g, '\n')
+    .trim()
+    .split('\n')
+    .map((line) => (line.trim() === '' ? '>' : `> ${line}`))
+    .join('\n');
+}
+
+/** A commit message: subject, blank line, optional quoted body, blank line, trailers. */
 export function commitMessage(subject: string, t: EventTrailers, body?: string): string {
   const parts = [clean(subject)];
-  if (body && body.trim()) parts.push(body.trim());
+  if (body && body.trim()) parts.push(quoteBody(body));
   parts.push(formatTrailers(t));
   return parts.join('\n\n') + '\n';
+}
+
+/** The final paragraph of a message: the only place trailers are read from, as git does. */
+export function trailerBlock(message: string): string {
+  const paragraphs = message
+    .replace(/\r\n/g, '\n')
+    .trim()
+    .split(/\n{2,}/);
+  return paragraphs[paragraphs.length - 1] ?? '';
 }
 
 const PERSON = /^(\S+) \((\d+)\)$/;
@@ -94,11 +116,7 @@ const APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
  * carries no gatepass trailers; malformed values are dropped rather than guessed.
  */
 export function parseTrailers(message: string): EventTrailers | null {
-  const paragraphs = message
-    .replace(/\r\n/g, '\n')
-    .trim()
-    .split(/\n{2,}/);
-  const last = paragraphs[paragraphs.length - 1] ?? '';
+  const last = trailerBlock(message);
   const fields = new Map<string, string[]>();
   for (const line of last.split('\n')) {
     const m = /^([A-Za-z-]+): (.*)$/.exec(line);
@@ -171,8 +189,12 @@ const BG_REVIEW = new RegExp(
 );
 const ONE = (key: string): RegExp => new RegExp(`^${key}: (\\S+)\\s*$`, 'm');
 
-/** The break-glass review a commit message records, or null. */
+/**
+ * The break-glass review a commit message records, or null. Read from the final trailer block
+ * only: a `/revoke` reason elsewhere in the message must not be able to record a review.
+ */
 export function parseBreakGlassReview(message: string): BreakGlassReviewTrailers | null {
+  message = trailerBlock(message);
   const m = BG_REVIEW.exec(message);
   const grant = ONE(TRAILER.grant).exec(message)?.[1];
   const resource = ONE(TRAILER.resource).exec(message)?.[1];

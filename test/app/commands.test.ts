@@ -51,6 +51,15 @@ async function activeGrant(): Promise<void> {
 }
 
 describe('commands in comments', () => {
+  it('never reads a line in an indented code block as a command', () => {
+    expect(parseCommand('    /revoke')).toBeNull();
+    expect(parseCommand('\t/cancel')).toBeNull();
+    expect(parseCommand('  \t/cancel')).toBeNull();
+    expect(parseCommand('        /extend 4h\nexample of what not to do')).toBeNull();
+    // Up to three spaces is an ordinary paragraph in Markdown.
+    expect(parseCommand('   /cancel')).toEqual({ kind: 'cancel' });
+  });
+
   it('parses commands on the first line only', () => {
     expect(parseCommand('/cancel')).toEqual({ kind: 'cancel' });
     expect(parseCommand('/revoke done with it\nthanks')).toEqual({

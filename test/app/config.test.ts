@@ -22,6 +22,12 @@ describe('app configuration', () => {
     ).toThrow(/GATEPASS_MERGE_METHOD/);
   });
 
+  it('refuses the rebase merge method, which would drop the approval trailers the action confirms', () => {
+    expect(() =>
+      loadConfig({ GATEPASS_ACCESS_REPO: 'acme/access', GATEPASS_MERGE_METHOD: 'rebase' }),
+    ).toThrow(/rebase is not supported.*squash/);
+  });
+
   it('takes label names and the merge method from the environment', () => {
     const config = loadConfig({
       GATEPASS_ACCESS_REPO: 'acme/access',

@@ -23,21 +23,13 @@ describe('ticketPatternProblem', () => {
   });
 
   it.each([
-    ['(a+)+', /must not repeat a group that contains a quantifier/],
-    ['(.*)*', /must not repeat a group/],
-    ['(a|aa)*', /must not repeat a group/],
-    ['(\\w+\\s?)*x', /must not repeat a group/],
-    ['((ab)*c)+', /must not repeat a group/],
-    ['(?:[A-Z]+-){2,}', /must not repeat a group/],
-    ['(a+){10}', /must not repeat a group/],
-    ['(x)\\1', /backreferences/],
-    ['(?<t>x)\\k<t>', /backreferences/],
-    ['(?<=INC-)[0-9]+', /lookahead or lookbehind/],
-    ['(?<!x)y', /lookahead or lookbehind/],
-    ['(?=INC)[A-Z]+', /lookahead or lookbehind/],
-    ['.*.*.*.*.*', /more than 4 quantifiers/],
-    ['(INC', /not a valid regular expression/],
-    ['a{2', /not a valid regular expression/],
+    ['(x)\\1', /not a valid RE2 regular expression.*\\1/],
+    ['(?<t>x)\\k<t>', /not a valid RE2 regular expression/],
+    ['(?<=INC-)[0-9]+', /not a valid RE2 regular expression/],
+    ['(?<!x)y', /not a valid RE2 regular expression/],
+    ['(?=INC)[A-Z]+', /not a valid RE2 regular expression/],
+    ['(INC', /not a valid RE2 regular expression/],
+    ['a)|(b', /not a valid RE2 regular expression/],
     ['x'.repeat(201), /longer than 200 characters/],
   ])('refuses %s', (pattern, why) => {
     expect(ticketPatternProblem(pattern)).toMatch(why);
@@ -58,27 +50,6 @@ describe('ticketPatternProblem', () => {
       { numRuns: 2000 },
     );
   });
-
-  it('accepts only patterns that stay fast on adversarial tickets of the maximum length', () => {
-    // Every accepted pattern is run against inputs built to make backtracking engines fail
-    // late; the time limit is generous, exponential patterns take seconds or more.
-    const alphabet = 'aA0-. ';
-    fc.assert(
-      fc.property(
-        fc.string({ unit: fc.constantFrom(...'()[]|*+?.aA0-\\d'.split('')), maxLength: 16 }),
-        (pattern) => {
-          if (ticketPatternProblem(pattern) !== undefined) return;
-          const re = compileTicketPattern(pattern);
-          for (const c of alphabet) {
-            const started = performance.now();
-            re.test(c.repeat(MAX_TICKET_LENGTH - 1) + '!');
-            expect(performance.now() - started).toBeLessThan(200);
-          }
-        },
-      ),
-      { numRuns: 500 },
-    );
-  });
 });
 
 describe('compileTicketPattern', () => {
@@ -97,6 +68,45 @@ describe('compileTicketPattern', () => {
   });
 
   it('throws a ConfigurationError for a pattern the loader would have refused', () => {
-    expect(() => compileTicketPattern('(a+)+')).toThrow(ConfigurationError);
+    expect(() => compileTicketPattern('(x)\\1')).toThrow(ConfigurationError);
+  });
+
+  // The patterns that stalled a backtracking engine (the old analyser accepted the first one):
+  // on RE2 semantics each answers at once, whatever the ticket.
+  it.each([
+    ['(a|.)'.repeat(40), 'a'.repeat(41)],
+    ['(a+)+b', 'a'.repeat(MAX_TICKET_LENGTH - 1) + '!'],
+    ['(.*)*x', 'a'.repeat(MAX_TICKET_LENGTH - 1) + '!'],
+    ['(a|aa)*c', 'a'.repeat(MAX_TICKET_LENGTH - 1) + '!'],
+    ['.*.*.*.*.*.*.*.*y', 'a'.repeat(MAX_TICKET_LENGTH - 1) + '!'],
+  ])('matches %s in linear time', (pattern, ticket) => {
+    expect(ticketPatternProblem(pattern)).toBeUndefined();
+    const re = compileTicketPattern(pattern);
+    const started = performance.now();
+    expect(re.test(ticket)).toBe(false);
+    // A backtracking engine takes hours on the first pattern; RE2 well under a millisecond
+    // per character. The bound is loose so a busy machine cannot make this flaky.
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('agrees with JavaScript regular expressions on ordinary ticket formats', () => {
+    const formats = [
+      '(INC|OPS)-[0-9]+',
+      '[A-Z][A-Z0-9]+-[0-9]+',
+      'INC-\\d{1,6}',
+      '([A-Z]+-)?[0-9]+',
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...formats),
+        fc.string({ unit: fc.constantFrom(...'INCOPS-0123xyz'.split('')), maxLength: 12 }),
+        (pattern, ticket) => {
+          expect(compileTicketPattern(pattern).test(ticket)).toBe(
+            new RegExp(`^(?:${pattern})$`, 'u').test(ticket),
+          );
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -88,3 +88,55 @@ describe('the break-glass review trailer', () => {
     expect(parseBreakGlassReview('x\n\nGatepass-Break-Glass-Review: carol (103)\n')).toBeNull();
   });
 });
+
+describe('free text in a commit the app writes', () => {
+  const revoke = (reason: string) =>
+    commitMessage(
+      'Request revocation of req-1',
+      {
+        grant: 'req-1',
+        event: 'revoke-requested',
+        resource: 'prod-db',
+        actor: 'alice (101)',
+        at: '2030-01-01T12:00:00.000Z',
+      },
+      reason,
+    );
+
+  it('cannot record a break-glass review: `/revoke Gatepass-Break-Glass-Review: bob (102)`', () => {
+    const msg = revoke('Gatepass-Break-Glass-Review: bob (102)');
+    expect(parseBreakGlassReview(msg)).toBeNull();
+    expect(parseTrailers(msg)?.event).toBe('revoke-requested');
+  });
+
+  it('never starts a line, so a reason cannot pose as a trailer block or a subject', () => {
+    const msg = revoke('done\n\nGatepass-Event: approved\nApproved-by: bob (102) review=1\n\n');
+    const lines = msg.split('\n');
+    const body = lines.slice(2, lines.indexOf('Gatepass-Grant: req-1') - 1);
+    expect(body.every((l) => l.startsWith('>'))).toBe(true);
+    expect(parseTrailers(msg)).toEqual(
+      expect.objectContaining({ event: 'revoke-requested', grant: 'req-1' }),
+    );
+    expect(parseTrailers(msg)?.approvedBy).toBeUndefined();
+  });
+
+  it('holds for any reason text', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom(...'Gatepass-Brk:vw ()0123\n\r>ab'.split('')) }),
+        (reason) => {
+          const msg = revoke(reason);
+          expect(parseBreakGlassReview(msg)).toBeNull();
+          expect(parseTrailers(msg)).toEqual({
+            grant: 'req-1',
+            event: 'revoke-requested',
+            resource: 'prod-db',
+            actor: 'alice (101)',
+            at: '2030-01-01T12:00:00.000Z',
+          });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
