@@ -8,6 +8,7 @@ export default tseslint.config(
       'lib/',
       'action/dist/',
       'action/app-dist/',
+      'src/core/generated/',
       'coverage/',
       'test/fixtures/',
       '.tmp/',

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { landGrant, pendingGrant, setupRepo, type TestRepo } from '../test/helpers/reconcile.js';
 import { median, ms } from './support/stats.js';
+import { scale } from './support/scale.js';
 import type { Bench, BenchRow } from './types.js';
 
 /**
@@ -11,7 +12,7 @@ import type { Bench, BenchRow } from './types.js';
  * inputs, fetching the access repo and planning). The API is a local HTTP server that notes the
  * time of the first request; the bench then stops the action. Baseline: `node -e ''` to exit.
  */
-const RUNS = 7;
+const RUNS = scale(7, 1);
 const BUNDLE = 'action/dist/index.js';
 
 interface FirstRequest {

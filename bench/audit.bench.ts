@@ -9,6 +9,7 @@ import { GitRepo } from '../src/git/git-repo.js';
 import type { Grant } from '../src/core/grant.js';
 import { archivePath, grantPath, serializeGrant } from '../src/core/grant-file.js';
 import { commitMessage, type EventTrailers } from '../src/core/trailers.js';
+import { scale } from './support/scale.js';
 import type { Bench, BenchRow } from './types.js';
 
 const POLICY = `resources:
@@ -233,7 +234,7 @@ export const auditBench: Bench = {
   async run(): Promise<BenchRow[]> {
     const root = mkdtempSync(join(tmpdir(), 'gatepass-audit-bench-'));
     try {
-      const grants = Number(process.env.AUDIT_BENCH_GRANTS ?? 10_000);
+      const grants = Number(process.env.AUDIT_BENCH_GRANTS ?? scale(10_000, 200));
       const big = join(root, 'big');
       const [commits, buildMs] = await timed(() => buildHistory(big, grants, 5));
       // Same number of commits, a fifth of the grants: memory should follow grants, not commits.

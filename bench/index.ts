@@ -9,10 +9,12 @@ import { revocationPostgresBench } from './revocation-postgres.bench.js';
 import { revocationSshBench } from './revocation-ssh.bench.js';
 import { revocationSweepBench } from './revocation-sweep.bench.js';
 import { actionStartBench } from './action-start.bench.js';
+import { QUICK } from './support/scale.js';
 
 /**
  * `npm run bench`: runs every measurement in one go and prints one table (and JSON, to compare
- * across commits). A missed target is shown in the table; it never fails the run.
+ * across commits). A missed target is shown in the table; it never fails the run. A bench that
+ * throws does: the run exits 1, so the quick mode in `npm test` catches a bench that rotted.
  */
 const benches: Bench[] = [
   // Each area registers its benchmark here.
@@ -43,7 +45,8 @@ function table(rows: BenchRow[]): string {
 }
 
 async function main(): Promise<void> {
-  const only = process.argv.slice(2);
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  let failed = 0;
   const rows: BenchRow[] = [];
   for (const b of benches) {
     if (only.length > 0 && !only.includes(b.name)) continue;
@@ -52,6 +55,8 @@ async function main(): Promise<void> {
     try {
       rows.push(...(await b.run()));
     } catch (e) {
+      failed += 1;
+      process.stderr.write(`bench: ${b.name} FAILED: ${(e as Error).stack ?? String(e)}\n`);
       rows.push({
         figure: b.name,
         baseline: '',
@@ -65,12 +70,20 @@ async function main(): Promise<void> {
     );
   }
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`;
-  process.stdout.write(`${table(rows)}\n\nmachine: ${machine}\n`);
-  await mkdir('bench-results', { recursive: true });
-  await writeFile(
-    'bench-results/latest.json',
-    JSON.stringify({ machine, at: new Date().toISOString(), rows }, null, 2) + '\n',
+  process.stdout.write(
+    `${table(rows)}\n\nmachine: ${machine}${QUICK ? ' (quick mode: small sizes, figures not comparable)' : ''}\n`,
   );
+  if (!QUICK) {
+    await mkdir('bench-results', { recursive: true });
+    await writeFile(
+      'bench-results/latest.json',
+      JSON.stringify({ machine, at: new Date().toISOString(), rows }, null, 2) + '\n',
+    );
+  }
+  if (failed > 0) {
+    process.stderr.write(`bench: ${failed} bench(es) failed\n`);
+    process.exitCode = 1;
+  }
 }
 
 await main();

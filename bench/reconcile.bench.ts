@@ -6,6 +6,7 @@ import { reconcile } from '../src/engine/reconcile/index.js';
 import type { Grant } from '../src/core/grant.js';
 import { archivePath, grantPath, serializeGrant } from '../src/core/grant-file.js';
 import { GitRepo } from '../src/git/git-repo.js';
+import { scale } from './support/scale.js';
 import type { Bench, BenchRow } from './types.js';
 
 const POLICY = `resources:
@@ -115,15 +116,17 @@ const ms = (v: number) => `${v.toFixed(1)} ms`;
 export const reconcileBench: Bench = {
   name: 'reconcile',
   async run(): Promise<BenchRow[]> {
+    const archived = scale(10_000, 200);
+    const [fewer, more] = [scale(100, 10), scale(1000, 100)];
     const small = await measure(10, 0);
-    const withArchive = await measure(10, 10_000);
-    const hundred = await measure(100, 0);
-    const thousand = await measure(1000, 0);
+    const withArchive = await measure(10, archived);
+    const hundred = await measure(fewer, 0);
+    const thousand = await measure(more, 0);
     const archiveRatio = withArchive / small;
     const liveRatio = thousand / hundred;
     return [
       {
-        figure: 'dry-run reconcile, 10 live grants among 10,000 archived',
+        figure: `dry-run reconcile, 10 live grants among ${archived.toLocaleString('en')} archived`,
         baseline: `10 live, no archive: ${ms(small)}`,
         measured: ms(withArchive),
         ratio: archiveRatio,
@@ -131,8 +134,8 @@ export const reconcileBench: Bench = {
         met: archiveRatio <= 1.5,
       },
       {
-        figure: 'dry-run reconcile, 1,000 live grants',
-        baseline: `100 live: ${ms(hundred)}`,
+        figure: `dry-run reconcile, ${more.toLocaleString('en')} live grants`,
+        baseline: `${fewer} live: ${ms(hundred)}`,
         measured: ms(thousand),
         ratio: liveRatio,
         target: '≈ 10× (linear in live grants; ≤ 12×)',

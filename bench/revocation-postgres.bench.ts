@@ -5,13 +5,14 @@ import { startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
 import { buildContext, buildGrant, buildResource } from '../test/helpers/provider-context.js';
 import { generateKey, type KeyPair } from '../test/helpers/ssh-keys.js';
 import { expiryRow, pollUntilRefused, summarise, type ExpiryTrial } from './support/expiry.js';
+import { scale } from './support/scale.js';
 import type { Bench, BenchRow } from './types.js';
 
 /**
  * The real provider issues a per-grant role whose VALID UNTIL is the grant's expires_at, a couple
  * of seconds ahead; a real server is asked to log in every 50 ms until it refuses.
  */
-const TRIALS = 3;
+const TRIALS = scale(3, 1);
 const INTERVAL = 50;
 const FIGURE = 'revocation latency, PostgreSQL (login refused after expires_at)';
 

@@ -7,13 +7,14 @@ import { buildContext, buildGrant, buildResource } from '../test/helpers/provide
 import { hasSshd, startSshd } from '../test/helpers/sshd.js';
 import { generateKey } from '../test/helpers/ssh-keys.js';
 import { expiryRow, pollUntilRefused, summarise, type ExpiryTrial } from './support/expiry.js';
+import { scale } from './support/scale.js';
 import type { Bench, BenchRow } from './types.js';
 
 /**
  * The real provider signs the requester's key with validity ending a couple of seconds ahead; a
  * real sshd on loopback that trusts the CA is asked to let the certificate in every 50 ms.
  */
-const TRIALS = 3;
+const TRIALS = scale(3, 1);
 const INTERVAL = 50;
 const FIGURE = 'revocation latency, SSH certificate (login refused after valid-before)';
 

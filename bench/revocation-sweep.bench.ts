@@ -17,6 +17,7 @@ import {
   TEAM_POLICY,
 } from '../test/helpers/reconcile.js';
 import { median } from './support/stats.js';
+import { scale } from './support/scale.js';
 import type { Bench, BenchRow } from './types.js';
 
 /**
@@ -25,7 +26,7 @@ import type { Bench, BenchRow } from './types.js';
  * grant's expiry; the run that revokes is timed for real (git clone and push on local repos,
  * the GitHub API answered by nock).
  */
-const TRIALS = 3;
+const TRIALS = scale(3, 1);
 const WORKFLOW = '.github/workflows/gatepass.yml';
 
 /** The schedule of the shipped workflow, `*\/N * * * *`, in seconds. */

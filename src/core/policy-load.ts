@@ -1,5 +1,3 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import af from 'ajv-formats';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { parseDuration, formatDuration, DAY, type Seconds } from './duration.js';
 import { isTeam, LOGIN_PATTERN, TEAM_PATTERN, type Principal } from './identity.js';
@@ -12,7 +10,7 @@ import {
   type ProviderKind,
   type Resource,
 } from './policy.js';
-import { POLICY_SCHEMA } from './policy-schema.js';
+import { validatePolicySchema } from './generated/policy-validator.js';
 import type { Problem } from './problem.js';
 import { pointerSegments, schemaProblems } from './schema-problems.js';
 import { ticketPatternProblem } from './ticket-pattern.js';
@@ -400,16 +398,12 @@ function inlineSecrets(
   return [];
 }
 
-let compiled: ValidateFunction | undefined;
+/**
+ * Precompiled from POLICY_SCHEMA by `npm run gen:validators` (verbose, so errors carry the
+ * `patternErrorMessage` of their schema): no ajv compile on the action's or the app's load path.
+ */
 function validator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
-    af.default(ajv);
-    // Annotation understood by editors; the loader reads it through `verbose` errors.
-    ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
-    compiled = ajv.compile(POLICY_SCHEMA);
-  }
-  return compiled;
+  return validatePolicySchema as ValidateFunction;
 }
 
 function withReadableMessage(e: ErrorObject): ErrorObject {

@@ -37,16 +37,20 @@ export function buildAccessRepo(files: Record<string, string> = {}): FakeGitHub 
   return gh;
 }
 
-export function buildProbot(o: { clock?: Clock; config?: AppConfig } = {}): Probot {
+export function buildProbot(
+  o: { clock?: Clock; config?: AppConfig; fetch?: typeof fetch } = {},
+): Probot {
   const probot = new Probot({
     appId: 1,
     privateKey: PRIVATE_KEY,
     // A function, not an object: Probot merges its own throttle options over an object's, which
     // leaves the write limiter (1 s between writes) on in tests.
-    Octokit: ProbotOctokit.defaults((options: object) => ({
+    Octokit: ProbotOctokit.defaults((options: { request?: object }) => ({
       ...options,
       retry: { enabled: false },
       throttle: { enabled: false },
+      // The bench answers from a recording instead of the fake (see bench/support/canned-api.ts).
+      ...(o.fetch ? { request: { ...options.request, fetch: o.fetch } } : {}),
     })),
     logLevel: 'fatal',
   });
