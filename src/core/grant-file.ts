@@ -2,7 +2,6 @@ import type { ValidateFunction } from 'ajv';
 import { stringify } from 'yaml';
 import { formatDuration, parseDuration } from './duration.js';
 import { type Grant, type GrantStatus, TERMINAL_STATUSES } from './grant.js';
-import { NAME_PATTERN } from './policy.js';
 import { type Problem, type Result, fail, ok } from './problem.js';
 import { validateGrantSchema } from './generated/grant-validator.js';
 import { schemaProblems } from './schema-problems.js';
