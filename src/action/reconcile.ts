@@ -35,6 +35,9 @@ import {
 import type { GitRepo } from '../git/git-repo.js';
 import { redactTokens, type GitHubClient, type PullRequestInfo } from '../github/github-client.js';
 import { getProvider } from '../providers/index.js';
+import { lateness } from '../core/deadlines.js';
+import type { Ineligible } from '../core/offboarding.js';
+import { lookUpIneligible } from './offboarding-facts.js';
 import type { LiveAccess, Provider, ProviderContext } from '../providers/provider.js';
 
 /**
@@ -74,6 +77,11 @@ export interface ReconcileOptions {
   provider?: (kind: string) => Provider;
   /** Test seam: throwing here simulates the process dying at that point. */
   hook?: (point: CrashPoint, grantId: string) => void | Promise<void>;
+  /**
+   * Look up, once per run, whether each live grant's requester may still hold it (account,
+   * organization, `requesters`), and revoke the grants of those who may not (offboarding).
+   */
+  offboarding?: boolean;
 }
 
 export interface ReconcileEvent {
@@ -82,11 +90,13 @@ export interface ReconcileEvent {
   requester: string;
   event: GrantEvent;
   expires?: string;
+  /** Seconds between when the end was due and when it happened (expiries, asked revocations). */
+  lateness?: number;
 }
 
 export interface ReconcileFailure {
   grant: string;
-  step: Step['kind'] | 'drift' | 'push';
+  step: Step['kind'] | 'drift' | 'push' | 'offboarding';
   message: string;
 }
 
@@ -223,11 +233,23 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
   };
   /** Grants whose approval this run confirmed through the API (a later step may rely on it). */
   const confirmed = new Set<string>();
+  // Offboarding (#15): who may no longer hold their grants, looked up once per run.
+  let ineligible: Ineligible | undefined;
+  if (options.offboarding)
+    try {
+      ineligible = await lookUpIneligible(
+        state.grants.map((g) => g.grant),
+        state.policies,
+        { github, loginOf, log },
+      );
+    } catch (e) {
+      result.failures.push({ grant: 'offboarding', step: 'offboarding', message: safeMessage(e) });
+    }
   let conflicts = 0;
   // Each grant takes at most 4 steps (verify, issue, revoke, archive) plus re-plans after conflicts.
   const limit = state.grants.length * 6 + maxPush + 10;
   for (let i = 0; i < limit; i++) {
-    const plan = planReconcile(state.grants, state.policies, clock.now());
+    const plan = planReconcile(state.grants, state.policies, clock.now(), ineligible);
     report([...state.problems, ...plan.problems]);
     const step = plan.steps.find((s) => !failed.has(s.grant.id));
     if (!step) break;
@@ -349,13 +371,14 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
     return pushed;
   }
 
-  function record(grant: Grant, event: GrantEvent, expires?: string) {
+  function record(grant: Grant, event: GrantEvent, expires?: string, late?: number) {
     result.events.push({
       grant: grant.id,
       resource: grant.resource,
       requester: grant.requester.login,
       event,
       ...(expires ? { expires } : {}),
+      ...(late !== undefined ? { lateness: late } : {}),
     });
   }
 
@@ -390,14 +413,19 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
           await hook('after-effect', grant.id);
         }
         const next = must(transition(grant, step.to, { end_reason: step.reason }, now));
+        const late = lateness(next) ?? undefined;
         const r = await save(
           path,
           next,
           `gatepass: ${step.to === 'revoked' ? 'revoke' : 'expire'} ${grant.resource}/${grant.id}`,
-          trailers(grant, step.to, { actor: step.actor }),
+          trailers(grant, step.to, {
+            actor: step.actor,
+            reason: step.reason,
+            ...(late !== undefined ? { lateness: late } : {}),
+          }),
           archivePath(next),
         );
-        if (r === 'ok') record(grant, step.to);
+        if (r === 'ok') record(grant, step.to, undefined, late);
         return r;
       }
       case 'issue': {
