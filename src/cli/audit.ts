@@ -8,6 +8,7 @@ import {
 import {
   DEFAULT_BOTS,
   DEFAULT_SWEEP_INTERVAL,
+  APP_TIMER_LATE_BOUND,
   policyCommitsOf,
   verifyAudit,
   type Finding,
@@ -207,6 +208,7 @@ export interface AuditCliOptions {
   verifiedHead?: string;
   bot?: string[];
   sweep?: string;
+  deadlineTimer?: string;
   now?: string;
 }
 
@@ -290,7 +292,12 @@ export async function runAudit(io: CliIo, dir: string, opts: AuditCliOptions): P
     }
     times[name] = d;
   }
-  let sweep: Seconds = DEFAULT_SWEEP_INTERVAL;
+  if (opts.deadlineTimer !== undefined && !['app', 'action'].includes(opts.deadlineTimer)) {
+    io.err('gatepass audit: --deadline-timer is app or action\n');
+    return EXIT.usage;
+  }
+  let sweep: Seconds =
+    opts.deadlineTimer === 'app' ? APP_TIMER_LATE_BOUND : DEFAULT_SWEEP_INTERVAL;
   if (opts.sweep !== undefined) {
     const parsed = parseDuration(opts.sweep);
     if (!parsed.ok) {

@@ -73,7 +73,10 @@ export function ineligibleRequesters(
     const f = facts.get(g.requester.id);
     if (!f) continue;
     if (f.login === null) {
-      people.set(g.requester.id, `the account of @${g.requester.login} (${g.requester.id}) is gone`);
+      people.set(
+        g.requester.id,
+        `the account of @${g.requester.login} (${g.requester.id}) is gone`,
+      );
       continue;
     }
     if (f.orgMember === false) {

@@ -156,6 +156,23 @@ function splitRepo(fullName: string): RepoRef {
   return { owner, repo };
 }
 
+/** The installation of the app on `repo`, asked with the app's own (JWT) client. */
+export async function installationIdFor(appOctokit: OctokitLike, repo: RepoRef): Promise<number> {
+  try {
+    const { data } = await appOctokit.request('GET /repos/{owner}/{repo}/installation', {
+      ...repo,
+    });
+    return data.id;
+  } catch (e) {
+    throw new GitHubApiError(
+      redactTokens(
+        `GitHub API: find the app's installation on ${repo.owner}/${repo.repo} failed${statusOf(e) ? ` (HTTP ${statusOf(e)})` : ''}`,
+      ),
+      statusOf(e),
+    );
+  }
+}
+
 /**
  * The GitHub API in gatepass's terms (release-please's `Scm`): domain types in and out, every
  * list fully paginated, every failure a `GitHubApiError`. Add a method per need; keep Octokit
@@ -819,13 +836,24 @@ export class GitHubClient {
     inputs?: Record<string, string>,
   ): Promise<void> {
     await this.call(`dispatch workflow ${workflow} on ${ref}`, () =>
-      this.octokit.request('POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches', {
-        ...this.repoRef,
-        workflow_id: workflow,
-        ref,
-        ...(inputs && Object.keys(inputs).length ? { inputs } : {}),
-      }),
+      this.octokit.request(
+        'POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches',
+        {
+          ...this.repoRef,
+          workflow_id: workflow,
+          ref,
+          ...(inputs && Object.keys(inputs).length ? { inputs } : {}),
+        },
+      ),
     );
+  }
+
+  /** The access repo's default branch. */
+  async defaultBranch(): Promise<string> {
+    const { data } = await this.call('get the repository', () =>
+      this.octokit.request('GET /repos/{owner}/{repo}', { ...this.repoRef }),
+    );
+    return data.default_branch;
   }
 
   /** Whether `login` names an organization (404 → a user account, or nothing). */
