@@ -38,6 +38,8 @@ export class DeadlineKeeper {
   private index: DeadlineIndex | undefined;
   private generation = 0;
   private retry: unknown;
+  private markReady!: () => void;
+  private readonly readyPromise = new Promise<void>((r) => (this.markReady = r));
 
   constructor(private readonly o: DeadlineKeeperOptions) {
     this.timer = new DeadlineTimer({
@@ -81,6 +83,7 @@ export class DeadlineKeeper {
       if (mine !== this.generation || !index) return this.index;
       this.index = index;
       this.timer.set(index.deadlines);
+      this.markReady();
       const next = this.timer.next();
       this.o.log.info(
         `deadline timer: ${index.deadlines.length} deadline(s) at ${index.commit.slice(0, 7)}; next ${next ? `${next.resource}/${next.grant} ${next.kind} at ${new Date(next.at).toISOString()}` : 'none'}`,
@@ -120,6 +123,11 @@ export class DeadlineKeeper {
     if (team !== undefined && !index.requesterTeams.has(team.toLowerCase())) return false;
     await this.timer.fireNow(`offboarding of user ${userId}`);
     return true;
+  }
+
+  /** Resolves once the deadlines have been built the first time. */
+  ready(): Promise<void> {
+    return this.readyPromise;
   }
 
   stop(): void {
