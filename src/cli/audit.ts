@@ -296,8 +296,7 @@ export async function runAudit(io: CliIo, dir: string, opts: AuditCliOptions): P
     io.err('gatepass audit: --deadline-timer is app or action\n');
     return EXIT.usage;
   }
-  let sweep: Seconds =
-    opts.deadlineTimer === 'app' ? APP_TIMER_LATE_BOUND : DEFAULT_SWEEP_INTERVAL;
+  let sweep: Seconds = opts.deadlineTimer === 'app' ? APP_TIMER_LATE_BOUND : DEFAULT_SWEEP_INTERVAL;
   if (opts.sweep !== undefined) {
     const parsed = parseDuration(opts.sweep);
     if (!parsed.ok) {
