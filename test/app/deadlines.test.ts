@@ -67,9 +67,9 @@ const person = (u: { login: string; id: number }) => ({
 });
 function repositoryPayload(): Json {
   const r = structuredClone(
-    (examples ??= createRequire(import.meta.url)('@octokit/webhooks-examples'))!.find(
-      (e) => e.name === 'push',
-    )!.examples[0]!.repository as Json,
+    (examples ??= createRequire(import.meta.url)(
+      '@octokit/webhooks-examples',
+    ) as typeof examples)!.find((e) => e.name === 'push')!.examples[0]!.repository as Json,
   );
   return {
     ...r,

@@ -5,15 +5,22 @@ import type { Scheduler } from '../../src/app/deadline-timer.js';
  * A scheduler driven by a fake clock: `advanceTo` moves time forward and runs every callback
  * that falls due on the way, in time order, letting promises settle between them.
  */
+export interface DrivenClock {
+  now(): Date;
+  /** Moves time forward to `ms` (epoch milliseconds); never back. */
+  set(d: Date): void;
+}
+
 export class FakeScheduler implements Scheduler {
-  readonly clock;
+  readonly clock: DrivenClock;
   private timers = new Map<number, { at: number; fn: () => void }>();
   private nextId = 1;
   /** Every delay asked for, in order (to check re-arming of long waits). */
   readonly delays: number[] = [];
 
-  constructor(start: string) {
-    this.clock = fixedClock(start);
+  /** From a start time (a fixed clock of its own), or driving a clock the caller owns. */
+  constructor(start: string | DrivenClock) {
+    this.clock = typeof start === 'string' ? fixedClock(start) : start;
   }
 
   setTimeout(fn: () => void, ms: number): unknown {
@@ -43,7 +50,7 @@ export class FakeScheduler implements Scheduler {
       if (due[1].at > this.clock.now().getTime()) this.clock.set(new Date(due[1].at));
       due[1].fn();
     }
-    this.clock.set(new Date(target));
+    if (target > this.clock.now().getTime()) this.clock.set(new Date(target));
     await settle();
   }
 
