@@ -103,6 +103,8 @@ export interface WorldOptions {
   deadlineTimer?: Scheduler;
   /** GitHub repository contents beyond the policies (path → text). */
   files?: Record<string, string>;
+  /** More teams (`org/slug` → member logins). */
+  teams?: Record<string, string[]>;
 }
 
 export interface World {
@@ -185,7 +187,7 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       owner: OWNER,
       repo: REPO,
       users: [{ ...PEOPLE.alice, keys: [aliceKey.publicKey] }, PEOPLE.bob, PEOPLE.carol],
-      teams: { 'acme/engineering': ['alice', 'carol'], 'acme/sre': ['bob'] },
+      teams: { 'acme/engineering': ['alice', 'carol'], 'acme/sre': ['bob'], ...o.teams },
       collaborators: { alice: 'push', bob: 'push', carol: 'push' },
       app: { ...APP, webhookUrl },
       policiesDir: POLICIES_DIR,

@@ -1,7 +1,12 @@
 import type { Clock } from '../core/clock.js';
 import type { Deadline } from '../core/deadlines.js';
 import type { GitHubClient } from '../github/github-client.js';
-import { loadDeadlineIndex, type DeadlineIndex } from './deadline-source.js';
+import {
+  loadDeadlineIndex,
+  updateDeadlineIndex,
+  type DeadlineIndex,
+  type PushedChanges,
+} from './deadline-source.js';
 import { DeadlineTimer, type Scheduler } from './deadline-timer.js';
 import type { PolicyCache, Log } from './deps.js';
 
@@ -19,10 +24,8 @@ export interface DeadlineKeeperOptions {
 }
 
 /** What a push to the access repo tells the keeper. */
-export interface PushFacts {
+export interface PushFacts extends PushedChanges {
   ref: string;
-  /** Paths added, modified or removed by the pushed commits. */
-  paths: readonly string[];
 }
 
 /**
@@ -70,15 +73,24 @@ export class DeadlineKeeper {
     }
   }
 
-  /** Rebuilds from the default branch (startup, every push). Retries on failure. */
-  async rebuild(client: GitHubClient, branch: string): Promise<DeadlineIndex | undefined> {
+  /**
+   * Rebuilds from the default branch (startup, every push: only the files a push changed when
+   * it follows the commit the deadlines were built at). Retries on failure.
+   */
+  async rebuild(
+    client: GitHubClient,
+    branch: string,
+    push?: PushedChanges,
+  ): Promise<DeadlineIndex | undefined> {
     this.client = client;
     this.branch = branch;
     const mine = ++this.generation;
     if (this.retry !== undefined) this.o.scheduler.clearTimeout(this.retry);
     this.retry = undefined;
     try {
-      const index = await loadDeadlineIndex(client, branch, this.o.policies);
+      const index = push
+        ? await updateDeadlineIndex(client, branch, this.o.policies, this.index, push)
+        : await loadDeadlineIndex(client, branch, this.o.policies);
       // A slower, older rebuild must not replace a newer one.
       if (mine !== this.generation || !index) return this.index;
       this.index = index;
@@ -107,7 +119,7 @@ export class DeadlineKeeper {
    */
   async onPush(client: GitHubClient, defaultBranch: string, push: PushFacts): Promise<void> {
     if (push.ref !== `refs/heads/${defaultBranch}`) return;
-    const index = await this.rebuild(client, defaultBranch);
+    const index = await this.rebuild(client, defaultBranch, push);
     if (index && index.requesters.size > 0 && push.paths.some((p) => p.startsWith('policies/')))
       await this.timer.fireNow('policy change');
   }

@@ -55,10 +55,14 @@ export function createApp(options: AppOptions): (app: Probot) => void {
 
     app.on('push', async (context) => {
       const d = deps(context);
-      const { ref, commits } = context.payload;
+      const { ref, commits, before, after, forced } = context.payload;
       if (d && keeper)
         await keeper.onPush(d.client, d.defaultBranch, {
           ref,
+          before,
+          after,
+          // GitHub lists at most 20 commits in a push payload.
+          complete: !forced && commits.length < 20,
           paths: commits.flatMap((c) => [
             ...(c.added ?? []),
             ...(c.modified ?? []),

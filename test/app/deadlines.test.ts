@@ -41,10 +41,12 @@ function grant(o: Partial<Grant> = {}): Grant {
 const file = (g: Grant) => ({ [`grants/${g.resource}/${g.id}.yaml`]: serializeGrant(g) });
 
 let examples: { name: string; examples: Json[] }[] | undefined;
+const exampleSets = () =>
+  (examples ??= createRequire(import.meta.url)('@octokit/webhooks-examples') as typeof examples)!;
 /** A real webhook payload (GitHub's example) with our fields over it, checked against the schema. */
 function webhook(name: string, action: string | undefined, fields: Json) {
   examples ??= createRequire(import.meta.url)('@octokit/webhooks-examples') as typeof examples;
-  const set = examples!.find((e) => e.name === name)!;
+  const set = exampleSets().find((e) => e.name === name)!;
   const base = structuredClone(
     set.examples.find((e) => e.action === action) ??
       set.examples.find((e) => !('action' in e)) ??
@@ -174,6 +176,44 @@ describe('the app as the timer (server mode)', () => {
     expect(dispatches.map((d) => d.at)).toEqual([later]);
   });
 
+  it('on a push that follows the commit it read, reads only the grant files the push changed', async () => {
+    await boot({
+      ...file(grant()),
+      ...file(grant({ id: 'req-9', expires_at: '2030-01-01T12:00:00.000Z' })),
+    });
+    const before = gh.head;
+    const later = '2030-01-01T11:30:00.000Z';
+    const after = gh.push('main', file(grant({ expires_at: later })), 'gatepass: extend');
+    const calls = gh.calls.length;
+    const commit = (modified: string[]) => ({
+      ...(structuredClone(
+        exampleSets().find((e) => e.name === 'push')!.examples[0]!.head_commit,
+      ) as Json),
+      added: [],
+      removed: [],
+      modified,
+    });
+    const push = (from: string) =>
+      webhook('push', undefined, {
+        ref: 'refs/heads/main',
+        before: from,
+        after,
+        forced: false,
+        commits: [commit(['grants/prod-db/req-7.yaml'])],
+        repository: repositoryPayload(),
+      });
+    await probot.receive(push(before));
+    expect(gh.calls.slice(calls)).toEqual([
+      'GET /repos/acme/access/contents/grants/prod-db/req-7.yaml',
+    ]);
+    expect(keeper.timer.next()).toMatchObject({ grant: 'req-7', at: Date.parse(later) });
+    // A delivery that does not follow what was read (one was missed): everything is read again.
+    const again = gh.calls.length;
+    await probot.receive(push('f'.repeat(40)));
+    expect(gh.calls.length - again).toBeGreaterThan(3);
+    expect(keeper.timer.next()).toMatchObject({ grant: 'req-7', at: Date.parse(later) });
+  });
+
   it('after a restart fires at once what fell due while it was down', async () => {
     await boot(file(grant({ expires_at: '2030-01-01T09:59:00.000Z' })));
     expect(dispatches).toEqual([{ at: NOW, body: { ref: 'main' } }]);
@@ -244,7 +284,7 @@ describe('the app as the timer (server mode)', () => {
         commits: [
           {
             ...(structuredClone(
-              examples!.find((e) => e.name === 'push')!.examples[0]!.head_commit,
+              exampleSets().find((e) => e.name === 'push')!.examples[0]!.head_commit,
             ) as Json),
             added: [],
             removed: [],
