@@ -8,6 +8,7 @@ import { webhookBench } from './webhook.bench.js';
 import { revocationPostgresBench } from './revocation-postgres.bench.js';
 import { revocationSshBench } from './revocation-ssh.bench.js';
 import { revocationSweepBench } from './revocation-sweep.bench.js';
+import { revocationTimerBench } from './revocation-timer.bench.js';
 import { actionStartBench } from './action-start.bench.js';
 import { QUICK } from './support/scale.js';
 
@@ -25,6 +26,7 @@ const benches: Bench[] = [
   revocationPostgresBench,
   revocationSshBench,
   revocationSweepBench,
+  revocationTimerBench,
   actionStartBench,
 ];
 

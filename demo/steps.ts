@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,9 @@ import { reconcile, type ReconcileResult } from '../src/engine/reconcile/index.j
 import { gitGrantWriter } from '../src/git/grant-store.js';
 import { loadConfig } from '../src/app/config.js';
 import { createApp } from '../src/app/index.js';
+import { DeadlineKeeper } from '../src/app/deadlines.js';
+import type { Scheduler } from '../src/app/deadline-timer.js';
+import { PolicyCache } from '../src/app/deps.js';
 import type { Clock } from '../src/core/clock.js';
 import { grantPath, parseGrant } from '../src/core/grant-file.js';
 import type { Grant } from '../src/core/grant.js';
@@ -55,6 +58,12 @@ export const POLICIES_DIR = [
   join(process.cwd(), 'demo', 'policies'),
 ].find((d) => existsSync(join(d, 'demo.yaml')))!;
 
+/** The shipped gatepass workflow (what the app's deadline timer dispatches). */
+const SHIPPED_WORKFLOW = [
+  join(dirname(fileURLToPath(import.meta.url)), '..', '.github', 'workflows', 'gatepass.yml'),
+  join(process.cwd(), '.github', 'workflows', 'gatepass.yml'),
+].find((p) => existsSync(p))!;
+
 /** Something that did not behave as the story says: the demo stops with this reason. */
 export class StepFailed extends Error {}
 
@@ -88,6 +97,15 @@ export interface WorldOptions {
   log?: (line: string) => void;
   /** Puts something (a measuring proxy) between the app and the stand-in: returns the app's API URL. */
   appApi?: (standinUrl: string) => Promise<string>;
+  /**
+   * The app keeps the deadlines (server mode) on this scheduler, dispatching the repo's
+   * `.github/workflows/gatepass.yml` (a copy of the shipped one is committed to the stand-in).
+   */
+  deadlineTimer?: Scheduler;
+  /** GitHub repository contents beyond the policies (path → text). */
+  files?: Record<string, string>;
+  /** More teams (`org/slug` → member logins). */
+  teams?: Record<string, string[]>;
 }
 
 export interface World {
@@ -104,6 +122,8 @@ export interface World {
   root: string;
   /** Replaces the running app with a fresh instance (nothing kept in memory survives). */
   restartApp(): Promise<void>;
+  /** The running app's deadline keeper (with `deadlineTimer`). */
+  keeper(): DeadlineKeeper | undefined;
   /** Stops everything started here and removes every temp folder. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -168,11 +188,17 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       owner: OWNER,
       repo: REPO,
       users: [{ ...PEOPLE.alice, keys: [aliceKey.publicKey] }, PEOPLE.bob, PEOPLE.carol],
-      teams: { 'acme/engineering': ['alice', 'carol'], 'acme/sre': ['bob'] },
+      teams: { 'acme/engineering': ['alice', 'carol'], 'acme/sre': ['bob'], ...o.teams },
       collaborators: { alice: 'push', bob: 'push', carol: 'push' },
       app: { ...APP, webhookUrl },
       policiesDir: POLICIES_DIR,
-      files: { 'grants/.gitkeep': '' },
+      files: {
+        'grants/.gitkeep': '',
+        ...(o.deadlineTimer
+          ? { '.github/workflows/gatepass.yml': readFileSync(SHIPPED_WORKFLOW, 'utf8') }
+          : {}),
+        ...o.files,
+      },
       now: () => clock.now(),
       dir: join(root, 'github'),
       ...(o.log ? { log: o.log } : {}),
@@ -180,12 +206,28 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
     cleanups.push(() => gh.stop());
 
     const appApiUrl = o.appApi ? await o.appApi(gh.apiUrl) : gh.apiUrl;
+    let keeper: DeadlineKeeper | undefined;
     const startApp = async () => {
       const probot = buildProbot(appApiUrl);
+      keeper?.stop();
+      keeper = o.deadlineTimer
+        ? new DeadlineKeeper({
+            workflow: 'gatepass.yml',
+            clock,
+            scheduler: o.deadlineTimer,
+            policies: new PolicyCache(),
+            log: { info: () => {}, warn: (m) => o.log?.(`app: ${m}`) },
+          })
+        : undefined;
       const middleware = await createNodeMiddleware(
-        createApp({ config: loadConfig({ GATEPASS_ACCESS_REPO: `${OWNER}/${REPO}` }), clock }),
+        createApp({
+          config: loadConfig({ GATEPASS_ACCESS_REPO: `${OWNER}/${REPO}` }),
+          clock,
+          ...(keeper ? { deadlines: keeper } : {}),
+        }),
         { probot, webhooksPath: '/api/github/webhooks' },
       );
+      await keeper?.ready();
       handler = (req, res) =>
         void middleware(req, res, () => {
           res.writeHead(404);
@@ -225,6 +267,7 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       webhookUrl,
       root,
       restartApp: startApp,
+      keeper: () => keeper,
       stop,
     };
   } catch (e) {
@@ -345,6 +388,7 @@ let runs = 0;
 export async function runAction(
   w: World,
   log: (line: string) => void = () => {},
+  o: { offboarding?: boolean } = {},
 ): Promise<ReconcileResult> {
   const dir = join(w.root, `action-run-${++runs}`);
   const repo = await GitRepo.clone(w.gh.gitDir, dir);
@@ -363,6 +407,7 @@ export async function runAction(
       mask: () => {},
       log,
       appBotId: APP.botId,
+      ...(o.offboarding ? { offboarding: true } : {}),
     });
     // The action's pushes reach "GitHub", which sends their push events.
     await w.gh.syncPushes();

@@ -34959,6 +34959,21 @@ function splitRepo(fullName) {
   }
   return { owner, repo };
 }
+async function installationIdFor(appOctokit, repo) {
+  try {
+    const { data } = await appOctokit.request("GET /repos/{owner}/{repo}/installation", {
+      ...repo
+    });
+    return data.id;
+  } catch (e) {
+    throw new GitHubApiError(
+      redactTokens(
+        `GitHub API: find the app's installation on ${repo.owner}/${repo.repo} failed${statusOf(e) ? ` (HTTP ${statusOf(e)})` : ""}`
+      ),
+      statusOf(e)
+    );
+  }
+}
 var GitHubClient = class {
   constructor(octokit, repoRef) {
     this.octokit = octokit;
@@ -35571,6 +35586,62 @@ var GitHubClient = class {
       })
     );
     return Number(data.id);
+  }
+  /**
+   * Starts a `workflow_dispatch` run of one of the access repo's workflows (by file name) on
+   * `ref`. GitHub answers 204 and queues the run; the app's deadline timer calls this.
+   */
+  async dispatchWorkflow(workflow, ref, inputs) {
+    await this.call(
+      `dispatch workflow ${workflow} on ${ref}`,
+      () => this.octokit.request(
+        "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+        {
+          ...this.repoRef,
+          workflow_id: workflow,
+          ref,
+          ...inputs && Object.keys(inputs).length ? { inputs } : {}
+        }
+      )
+    );
+  }
+  /** The access repo's default branch. */
+  async defaultBranch() {
+    const { data } = await this.call(
+      "get the repository",
+      () => this.octokit.request("GET /repos/{owner}/{repo}", { ...this.repoRef })
+    );
+    return data.default_branch;
+  }
+  /** Whether `login` names an organization (404 → a user account, or nothing). */
+  async isOrganization(login) {
+    try {
+      await this.call(
+        `get organization ${login}`,
+        () => this.octokit.request("GET /orgs/{org}", { org: login })
+      );
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+  /**
+   * Whether `username` is an (active or invited) member of `org`: false only on GitHub's 404;
+   * undefined when the token may not tell (403), so a missing permission never ends access.
+   */
+  async orgMember(org, username) {
+    try {
+      const { data } = await this.call(
+        `get membership of ${username} in ${org}`,
+        () => this.octokit.request("GET /orgs/{org}/memberships/{username}", { org, username })
+      );
+      return data.state === "active" || data.state === "pending";
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      if (statusOf(e) === 403) return void 0;
+      throw e;
+    }
   }
   /** Runs one API call, turning any failure into a GitHubApiError without secrets. */
   async call(what, fn) {
@@ -57656,7 +57727,9 @@ var TRAILER = {
   at: "Gatepass-At",
   expires: "Gatepass-Expires",
   pullRequest: "Gatepass-Pull-Request",
-  breakGlassReview: "Gatepass-Break-Glass-Review"
+  breakGlassReview: "Gatepass-Break-Glass-Review",
+  reason: "Gatepass-Reason",
+  lateness: "Gatepass-Lateness"
 };
 var clean4 = (v) => v.replace(/[\r\n]+/g, " ").trim();
 function formatTrailers(t) {
@@ -57677,6 +57750,8 @@ function formatTrailers(t) {
   if (t.at) lines.push(`${TRAILER.at}: ${clean4(t.at)}`);
   if (t.expires) lines.push(`${TRAILER.expires}: ${clean4(t.expires)}`);
   if (t.pullRequest !== void 0) lines.push(`${TRAILER.pullRequest}: ${t.pullRequest}`);
+  if (t.reason) lines.push(`${TRAILER.reason}: ${clean4(t.reason).slice(0, 500)}`);
+  if (t.lateness !== void 0) lines.push(`${TRAILER.lateness}: ${t.lateness}s`);
   return lines.join("\n");
 }
 function quoteBody(body) {
@@ -58416,6 +58491,9 @@ var extensionProblems = (problems) => `the extension cannot be requested. Nothin
 
 ${problemsComment(problems).split("\n").slice(3).join("\n")}`;
 
+// src/app/deadline-timer.ts
+var MAX_TIMEOUT2 = 2 ** 31 - 1;
+
 // src/core/request-parse.ts
 var MAX_BODY_BYTES = 64 * 1024;
 var MAX_JUSTIFICATION_LENGTH = 2e3;
@@ -58660,6 +58738,7 @@ function createApp(options2) {
   const { config: config2 } = options2;
   const policies = new PolicyCache();
   const clock = options2.clock ?? systemClock;
+  const sameOwner = (org) => org.toLowerCase() === config2.accessRepo.owner.toLowerCase();
   const deps = (context) => {
     const { repository } = context.payload;
     if (!repository || !isAccessRepo(config2, repository.full_name)) return null;
@@ -58673,6 +58752,44 @@ function createApp(options2) {
     };
   };
   return (app) => {
+    const keeper = options2.deadlines;
+    if (keeper)
+      void keeper.start(async () => {
+        const installation = await installationIdFor(
+          await app.auth(),
+          config2.accessRepo
+        );
+        const octokit = await app.auth(installation);
+        const client = new GitHubClient(octokit, config2.accessRepo);
+        return { client, branch: await client.defaultBranch() };
+      });
+    app.on("push", async (context) => {
+      const d = deps(context);
+      const { ref, commits, before, after, forced } = context.payload;
+      if (d && keeper)
+        await keeper.onPush(d.client, d.defaultBranch, {
+          ref,
+          before,
+          after,
+          // GitHub lists at most 20 commits in a push payload.
+          complete: !forced && commits.length < 20,
+          paths: commits.flatMap((c) => [
+            ...c.added ?? [],
+            ...c.modified ?? [],
+            ...c.removed ?? []
+          ])
+        });
+    });
+    app.on("organization.member_removed", async (context) => {
+      const { organization, membership } = context.payload;
+      if (keeper && sameOwner(organization.login) && membership.user)
+        await keeper.onMemberRemoved(membership.user.id);
+    });
+    app.on("membership.removed", async (context) => {
+      const { organization, member, team } = context.payload;
+      if (keeper && sameOwner(organization.login) && member && "slug" in team)
+        await keeper.onMemberRemoved(member.id, `${organization.login}/${team.slug}`);
+    });
     app.on(["issues.opened", "issues.edited"], async (context) => {
       const d = deps(context);
       const { action, issue: issue2 } = context.payload;

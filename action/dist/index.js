@@ -24,9 +24,9 @@ var __export = (target3, all) => {
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
-    for (let key of __getOwnPropNames(from))
-      if (!__hasOwnProp.call(to, key) && key !== except)
-        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+    for (let key2 of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key2) && key2 !== except)
+        __defProp(to, key2, { get: () => from[key2], enumerable: !(desc = __getOwnPropDesc(from, key2)) || desc.enumerable });
   }
   return to;
 };
@@ -116,11 +116,11 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path6) {
-      const ctrl = callVisitor(key, node, visitor, path6);
+    function visit_(key2, node, visitor, path6) {
+      const ctrl = callVisitor(key2, node, visitor, path6);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path6, ctrl);
-        return visit_(key, ctrl, visitor, path6);
+        replaceNode(key2, path6, ctrl);
+        return visit_(key2, ctrl, visitor, path6);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
@@ -164,11 +164,11 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path6) {
-      const ctrl = await callVisitor(key, node, visitor, path6);
+    async function visitAsync_(key2, node, visitor, path6) {
+      const ctrl = await callVisitor(key2, node, visitor, path6);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path6, ctrl);
-        return visitAsync_(key, ctrl, visitor, path6);
+        replaceNode(key2, path6, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path6);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
@@ -218,27 +218,27 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path6) {
+    function callVisitor(key2, node, visitor, path6) {
       if (typeof visitor === "function")
-        return visitor(key, node, path6);
+        return visitor(key2, node, path6);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path6);
+        return visitor.Map?.(key2, node, path6);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path6);
+        return visitor.Seq?.(key2, node, path6);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path6);
+        return visitor.Pair?.(key2, node, path6);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path6);
+        return visitor.Scalar?.(key2, node, path6);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path6);
+        return visitor.Alias?.(key2, node, path6);
       return void 0;
     }
-    function replaceNode(key, path6, node) {
+    function replaceNode(key2, path6, node) {
       const parent = path6[path6.length - 1];
       if (identity.isCollection(parent)) {
-        parent.items[key] = node;
+        parent.items[key2] = node;
       } else if (identity.isPair(parent)) {
-        if (key === "key")
+        if (key2 === "key")
           parent.key = node;
         else
           parent.value = node;
@@ -499,7 +499,7 @@ var require_anchors = __commonJS({
 var require_applyReviver = __commonJS({
   "node_modules/yaml/dist/doc/applyReviver.js"(exports) {
     "use strict";
-    function applyReviver(reviver, obj, key, val) {
+    function applyReviver(reviver, obj, key2, val) {
       if (val && typeof val === "object") {
         if (Array.isArray(val)) {
           for (let i = 0, len = val.length; i < len; ++i) {
@@ -539,7 +539,7 @@ var require_applyReviver = __commonJS({
           }
         }
       }
-      return reviver.call(obj, key, val);
+      return reviver.call(obj, key2, val);
     }
     exports.applyReviver = applyReviver;
   }
@@ -902,14 +902,14 @@ var require_Collection = __commonJS({
         if (isEmptyPath(path6))
           this.add(value);
         else {
-          const [key, ...rest] = path6;
-          const node = this.get(key, true);
+          const [key2, ...rest] = path6;
+          const node = this.get(key2, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
           else if (node === void 0 && this.schema)
-            this.set(key, collectionFromPath(this.schema, rest, value));
+            this.set(key2, collectionFromPath(this.schema, rest, value));
           else
-            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+            throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
         }
       }
       /**
@@ -917,14 +917,14 @@ var require_Collection = __commonJS({
        * @returns `true` if the item was found and removed.
        */
       deleteIn(path6) {
-        const [key, ...rest] = path6;
+        const [key2, ...rest] = path6;
         if (rest.length === 0)
-          return this.delete(key);
-        const node = this.get(key, true);
+          return this.delete(key2);
+        const node = this.get(key2, true);
         if (identity.isCollection(node))
           return node.deleteIn(rest);
         else
-          throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+          throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -932,8 +932,8 @@ var require_Collection = __commonJS({
        * `true` (collections are always returned intact).
        */
       getIn(path6, keepScalar) {
-        const [key, ...rest] = path6;
-        const node = this.get(key, true);
+        const [key2, ...rest] = path6;
+        const node = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
         else
@@ -951,10 +951,10 @@ var require_Collection = __commonJS({
        * Checks if the collection includes a value with the key `key`.
        */
       hasIn(path6) {
-        const [key, ...rest] = path6;
+        const [key2, ...rest] = path6;
         if (rest.length === 0)
-          return this.has(key);
-        const node = this.get(key, true);
+          return this.has(key2);
+        const node = this.get(key2, true);
         return identity.isCollection(node) ? node.hasIn(rest) : false;
       }
       /**
@@ -962,17 +962,17 @@ var require_Collection = __commonJS({
        * boolean to add/remove the item from the set.
        */
       setIn(path6, value) {
-        const [key, ...rest] = path6;
+        const [key2, ...rest] = path6;
         if (rest.length === 0) {
-          this.set(key, value);
+          this.set(key2, value);
         } else {
-          const node = this.get(key, true);
+          const node = this.get(key2, true);
           if (identity.isCollection(node))
             node.setIn(rest, value);
           else if (node === void 0 && this.schema)
-            this.set(key, collectionFromPath(this.schema, rest, value));
+            this.set(key2, collectionFromPath(this.schema, rest, value));
           else
-            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+            throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
         }
       }
     };
@@ -1550,19 +1550,19 @@ var require_stringifyPair = __commonJS({
     var Scalar = require_Scalar();
     var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
-    function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
+    function stringifyPair({ key: key2, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
-      let keyComment = identity.isNode(key) && key.comment || null;
+      let keyComment = identity.isNode(key2) && key2.comment || null;
       if (simpleKeys) {
         if (keyComment) {
           throw new Error("With simple keys, key nodes cannot have comments");
         }
-        if (identity.isCollection(key) || !identity.isNode(key) && typeof key === "object") {
+        if (identity.isCollection(key2) || !identity.isNode(key2) && typeof key2 === "object") {
           const msg = "With simple keys, collection cannot be used as a key value";
           throw new Error(msg);
         }
       }
-      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity.isCollection(key) || (identity.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
+      let explicitKey = !simpleKeys && (!key2 || keyComment && value == null && !ctx.inFlow || identity.isCollection(key2) || (identity.isScalar(key2) ? key2.type === Scalar.Scalar.BLOCK_FOLDED || key2.type === Scalar.Scalar.BLOCK_LITERAL : typeof key2 === "object"));
       ctx = Object.assign({}, ctx, {
         allNullValues: false,
         implicitKey: !explicitKey && (simpleKeys || !allNullValues),
@@ -1570,7 +1570,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify2.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify2.stringify(key2, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -1714,7 +1714,7 @@ var require_merge = __commonJS({
       }),
       stringify: () => MERGE_KEY
     };
-    var isMergeKey = (ctx, key) => (merge2.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge2.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge2.tag && tag.default);
+    var isMergeKey = (ctx, key2) => (merge2.identify(key2) || identity.isScalar(key2) && (!key2.type || key2.type === Scalar.Scalar.PLAIN) && merge2.identify(key2.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge2.tag && tag.default);
     function addMergeToJSMap(ctx, map, value) {
       const source = resolveAliasValue(ctx, value);
       if (identity.isSeq(source))
@@ -1731,14 +1731,14 @@ var require_merge = __commonJS({
       if (!identity.isMap(source))
         throw new Error("Merge sources must be maps or map aliases");
       const srcMap = source.toJSON(null, ctx, Map);
-      for (const [key, value2] of srcMap) {
+      for (const [key2, value2] of srcMap) {
         if (map instanceof Map) {
-          if (!map.has(key))
-            map.set(key, value2);
+          if (!map.has(key2))
+            map.set(key2, value2);
         } else if (map instanceof Set) {
-          map.add(key);
-        } else if (!Object.prototype.hasOwnProperty.call(map, key)) {
-          Object.defineProperty(map, key, {
+          map.add(key2);
+        } else if (!Object.prototype.hasOwnProperty.call(map, key2)) {
+          Object.defineProperty(map, key2, {
             value: value2,
             writable: true,
             enumerable: true,
@@ -1766,19 +1766,19 @@ var require_addPairToJSMap = __commonJS({
     var stringify2 = require_stringify();
     var identity = require_identity();
     var toJS = require_toJS();
-    function addPairToJSMap(ctx, map, { key, value }) {
-      if (identity.isNode(key) && key.addToJSMap)
-        key.addToJSMap(ctx, map, value);
-      else if (merge2.isMergeKey(ctx, key))
+    function addPairToJSMap(ctx, map, { key: key2, value }) {
+      if (identity.isNode(key2) && key2.addToJSMap)
+        key2.addToJSMap(ctx, map, value);
+      else if (merge2.isMergeKey(ctx, key2))
         merge2.addMergeToJSMap(ctx, map, value);
       else {
-        const jsKey = toJS.toJS(key, "", ctx);
+        const jsKey = toJS.toJS(key2, "", ctx);
         if (map instanceof Map) {
           map.set(jsKey, toJS.toJS(value, jsKey, ctx));
         } else if (map instanceof Set) {
           map.add(jsKey);
         } else {
-          const stringKey = stringifyKey(key, jsKey, ctx);
+          const stringKey = stringifyKey(key2, jsKey, ctx);
           const jsValue = toJS.toJS(value, stringKey, ctx);
           if (stringKey in map)
             Object.defineProperty(map, stringKey, {
@@ -1793,19 +1793,19 @@ var require_addPairToJSMap = __commonJS({
       }
       return map;
     }
-    function stringifyKey(key, jsKey, ctx) {
+    function stringifyKey(key2, jsKey, ctx) {
       if (jsKey === null)
         return "";
       if (typeof jsKey !== "object")
         return String(jsKey);
-      if (identity.isNode(key) && ctx?.doc) {
+      if (identity.isNode(key2) && ctx?.doc) {
         const strCtx = stringify2.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node of ctx.anchors.keys())
           strCtx.anchors.add(node.anchor);
         strCtx.inFlow = true;
         strCtx.inStringifyKey = true;
-        const strKey = key.toString(strCtx);
+        const strKey = key2.toString(strCtx);
         if (!ctx.mapKeyWarned) {
           let jsonStr = JSON.stringify(strKey);
           if (jsonStr.length > 40)
@@ -1829,24 +1829,24 @@ var require_Pair = __commonJS({
     var stringifyPair = require_stringifyPair();
     var addPairToJSMap = require_addPairToJSMap();
     var identity = require_identity();
-    function createPair(key, value, ctx) {
-      const k = createNode.createNode(key, void 0, ctx);
+    function createPair(key2, value, ctx) {
+      const k = createNode.createNode(key2, void 0, ctx);
       const v = createNode.createNode(value, void 0, ctx);
       return new Pair(k, v);
     }
     var Pair = class _Pair {
-      constructor(key, value = null) {
+      constructor(key2, value = null) {
         Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
-        this.key = key;
+        this.key = key2;
         this.value = value;
       }
       clone(schema) {
-        let { key, value } = this;
-        if (identity.isNode(key))
-          key = key.clone(schema);
+        let { key: key2, value } = this;
+        if (identity.isNode(key2))
+          key2 = key2.clone(schema);
         if (identity.isNode(value))
           value = value.clone(schema);
-        return new _Pair(key, value);
+        return new _Pair(key2, value);
       }
       toJSON(_, ctx) {
         const pair = ctx?.mapAsMap ? /* @__PURE__ */ new Map() : {};
@@ -2022,11 +2022,11 @@ var require_YAMLMap = __commonJS({
     var identity = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
-    function findPair(items, key) {
-      const k = identity.isScalar(key) ? key.value : key;
+    function findPair(items, key2) {
+      const k = identity.isScalar(key2) ? key2.value : key2;
       for (const it of items) {
         if (identity.isPair(it)) {
-          if (it.key === key || it.key === k)
+          if (it.key === key2 || it.key === k)
             return it;
           if (identity.isScalar(it.key) && it.key.value === k)
             return it;
@@ -2049,20 +2049,20 @@ var require_YAMLMap = __commonJS({
       static from(schema, obj, ctx) {
         const { keepUndefined, replacer } = ctx;
         const map = new this(schema);
-        const add3 = (key, value) => {
+        const add3 = (key2, value) => {
           if (typeof replacer === "function")
-            value = replacer.call(obj, key, value);
-          else if (Array.isArray(replacer) && !replacer.includes(key))
+            value = replacer.call(obj, key2, value);
+          else if (Array.isArray(replacer) && !replacer.includes(key2))
             return;
           if (value !== void 0 || keepUndefined)
-            map.items.push(Pair.createPair(key, value, ctx));
+            map.items.push(Pair.createPair(key2, value, ctx));
         };
         if (obj instanceof Map) {
-          for (const [key, value] of obj)
-            add3(key, value);
+          for (const [key2, value] of obj)
+            add3(key2, value);
         } else if (obj && typeof obj === "object") {
-          for (const key of Object.keys(obj))
-            add3(key, obj[key]);
+          for (const key2 of Object.keys(obj))
+            add3(key2, obj[key2]);
         }
         if (typeof schema.sortMapEntries === "function") {
           map.items.sort(schema.sortMapEntries);
@@ -2102,23 +2102,23 @@ var require_YAMLMap = __commonJS({
           this.items.push(_pair);
         }
       }
-      delete(key) {
-        const it = findPair(this.items, key);
+      delete(key2) {
+        const it = findPair(this.items, key2);
         if (!it)
           return false;
         const del = this.items.splice(this.items.indexOf(it), 1);
         return del.length > 0;
       }
-      get(key, keepScalar) {
-        const it = findPair(this.items, key);
+      get(key2, keepScalar) {
+        const it = findPair(this.items, key2);
         const node = it?.value;
         return (!keepScalar && identity.isScalar(node) ? node.value : node) ?? void 0;
       }
-      has(key) {
-        return !!findPair(this.items, key);
+      has(key2) {
+        return !!findPair(this.items, key2);
       }
-      set(key, value) {
-        this.add(new Pair.Pair(key, value), true);
+      set(key2, value) {
+        this.add(new Pair.Pair(key2, value), true);
       }
       /**
        * @param ctx - Conversion context, originally set in Document#toJS()
@@ -2207,15 +2207,15 @@ var require_YAMLSeq = __commonJS({
        *
        * @returns `true` if the item was found and removed.
        */
-      delete(key) {
-        const idx = asItemIndex(key);
+      delete(key2) {
+        const idx = asItemIndex(key2);
         if (typeof idx !== "number")
           return false;
         const del = this.items.splice(idx, 1);
         return del.length > 0;
       }
-      get(key, keepScalar) {
-        const idx = asItemIndex(key);
+      get(key2, keepScalar) {
+        const idx = asItemIndex(key2);
         if (typeof idx !== "number")
           return void 0;
         const it = this.items[idx];
@@ -2227,8 +2227,8 @@ var require_YAMLSeq = __commonJS({
        * `key` must contain a representation of an integer for this to succeed.
        * It may be wrapped in a `Scalar`.
        */
-      has(key) {
-        const idx = asItemIndex(key);
+      has(key2) {
+        const idx = asItemIndex(key2);
         return typeof idx === "number" && idx < this.items.length;
       }
       /**
@@ -2238,10 +2238,10 @@ var require_YAMLSeq = __commonJS({
        * If `key` does not contain a representation of an integer, this will throw.
        * It may be wrapped in a `Scalar`.
        */
-      set(key, value) {
-        const idx = asItemIndex(key);
+      set(key2, value) {
+        const idx = asItemIndex(key2);
         if (typeof idx !== "number")
-          throw new Error(`Expected a valid index, not ${key}.`);
+          throw new Error(`Expected a valid index, not ${key2}.`);
         const prev = this.items[idx];
         if (identity.isScalar(prev) && Scalar.isScalarValue(value))
           prev.value = value;
@@ -2275,8 +2275,8 @@ var require_YAMLSeq = __commonJS({
           let i = 0;
           for (let it of obj) {
             if (typeof replacer === "function") {
-              const key = obj instanceof Set ? it : String(i++);
-              it = replacer.call(obj, key, it);
+              const key2 = obj instanceof Set ? it : String(i++);
+              it = replacer.call(obj, key2, it);
             }
             seq.items.push(createNode.createNode(it, void 0, ctx));
           }
@@ -2284,8 +2284,8 @@ var require_YAMLSeq = __commonJS({
         return seq;
       }
     };
-    function asItemIndex(key) {
-      let idx = identity.isScalar(key) ? key.value : key;
+    function asItemIndex(key2) {
+      let idx = identity.isScalar(key2) ? key2.value : key2;
       if (idx && typeof idx === "string")
         idx = Number(idx);
       return typeof idx === "number" && Number.isInteger(idx) && idx >= 0 ? idx : null;
@@ -2699,25 +2699,25 @@ ${cn.comment}` : item.comment;
         for (let it of iterable) {
           if (typeof replacer === "function")
             it = replacer.call(iterable, String(i++), it);
-          let key, value;
+          let key2, value;
           if (Array.isArray(it)) {
             if (it.length === 2) {
-              key = it[0];
+              key2 = it[0];
               value = it[1];
             } else
               throw new TypeError(`Expected [key, value] tuple: ${it}`);
           } else if (it && it instanceof Object) {
             const keys = Object.keys(it);
             if (keys.length === 1) {
-              key = keys[0];
-              value = it[key];
+              key2 = keys[0];
+              value = it[key2];
             } else {
               throw new TypeError(`Expected tuple with one key, not ${keys.length} keys`);
             }
           } else {
-            key = it;
+            key2 = it;
           }
-          pairs2.items.push(Pair.createPair(key, value, ctx));
+          pairs2.items.push(Pair.createPair(key2, value, ctx));
         }
       return pairs2;
     }
@@ -2764,16 +2764,16 @@ var require_omap = __commonJS({
         if (ctx?.onCreate)
           ctx.onCreate(map);
         for (const pair of this.items) {
-          let key, value;
+          let key2, value;
           if (identity.isPair(pair)) {
-            key = toJS.toJS(pair.key, "", ctx);
-            value = toJS.toJS(pair.value, key, ctx);
+            key2 = toJS.toJS(pair.key, "", ctx);
+            value = toJS.toJS(pair.value, key2, ctx);
           } else {
-            key = toJS.toJS(pair, "", ctx);
+            key2 = toJS.toJS(pair, "", ctx);
           }
-          if (map.has(key))
+          if (map.has(key2))
             throw new Error("Ordered maps must not include duplicate keys");
-          map.set(key, value);
+          map.set(key2, value);
         }
         return map;
       }
@@ -2794,12 +2794,12 @@ var require_omap = __commonJS({
       resolve(seq, onError) {
         const pairs$1 = pairs.resolvePairs(seq, onError);
         const seenKeys = [];
-        for (const { key } of pairs$1.items) {
-          if (identity.isScalar(key)) {
-            if (seenKeys.includes(key.value)) {
-              onError(`Ordered maps must not include duplicate keys: ${key.value}`);
+        for (const { key: key2 } of pairs$1.items) {
+          if (identity.isScalar(key2)) {
+            if (seenKeys.includes(key2.value)) {
+              onError(`Ordered maps must not include duplicate keys: ${key2.value}`);
             } else {
-              seenKeys.push(key.value);
+              seenKeys.push(key2.value);
             }
           }
         }
@@ -2984,14 +2984,14 @@ var require_set = __commonJS({
         super(schema);
         this.tag = _YAMLSet.tag;
       }
-      add(key) {
+      add(key2) {
         let pair;
-        if (identity.isPair(key))
-          pair = key;
-        else if (key && typeof key === "object" && "key" in key && "value" in key && key.value === null)
-          pair = new Pair.Pair(key.key, null);
+        if (identity.isPair(key2))
+          pair = key2;
+        else if (key2 && typeof key2 === "object" && "key" in key2 && "value" in key2 && key2.value === null)
+          pair = new Pair.Pair(key2.key, null);
         else
-          pair = new Pair.Pair(key, null);
+          pair = new Pair.Pair(key2, null);
         const prev = YAMLMap.findPair(this.items, pair.key);
         if (!prev)
           this.items.push(pair);
@@ -3000,18 +3000,18 @@ var require_set = __commonJS({
        * If `keepPair` is `true`, returns the Pair matching `key`.
        * Otherwise, returns the value of that Pair's key.
        */
-      get(key, keepPair) {
-        const pair = YAMLMap.findPair(this.items, key);
+      get(key2, keepPair) {
+        const pair = YAMLMap.findPair(this.items, key2);
         return !keepPair && identity.isPair(pair) ? identity.isScalar(pair.key) ? pair.key.value : pair.key : pair;
       }
-      set(key, value) {
+      set(key2, value) {
         if (typeof value !== "boolean")
           throw new Error(`Expected boolean value for set(key, value) in a YAML set, not ${typeof value}`);
-        const prev = YAMLMap.findPair(this.items, key);
+        const prev = YAMLMap.findPair(this.items, key2);
         if (prev && !value) {
           this.items.splice(this.items.indexOf(prev), 1);
         } else if (!prev && value) {
-          this.items.push(new Pair.Pair(key));
+          this.items.push(new Pair.Pair(key2));
         }
       }
       toJSON(_, ctx) {
@@ -3258,7 +3258,7 @@ var require_tags = __commonJS({
         if (Array.isArray(customTags))
           tags = [];
         else {
-          const keys = Array.from(schemas.keys()).filter((key) => key !== "yaml11").map((key) => JSON.stringify(key)).join(", ");
+          const keys = Array.from(schemas.keys()).filter((key2) => key2 !== "yaml11").map((key2) => JSON.stringify(key2)).join(", ");
           throw new Error(`Unknown schema "${schemaName}"; use one of ${keys} or define customTags array`);
         }
       }
@@ -3274,7 +3274,7 @@ var require_tags = __commonJS({
         const tagObj = typeof tag === "string" ? tagsByName[tag] : tag;
         if (!tagObj) {
           const tagName = JSON.stringify(tag);
-          const keys = Object.keys(tagsByName).map((key) => JSON.stringify(key)).join(", ");
+          const keys = Object.keys(tagsByName).map((key2) => JSON.stringify(key2)).join(", ");
           throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
         }
         if (!tags2.includes(tagObj))
@@ -3538,8 +3538,8 @@ var require_Document = __commonJS({
        * Convert a key and a value into a `Pair` using the current schema,
        * recursively wrapping all values as `Scalar` or `Collection` nodes.
        */
-      createPair(key, value, options = {}) {
-        const k = this.createNode(key, null, options);
+      createPair(key2, value, options = {}) {
+        const k = this.createNode(key2, null, options);
         const v = this.createNode(value, null, options);
         return new Pair.Pair(k, v);
       }
@@ -3547,8 +3547,8 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      delete(key) {
-        return assertCollection(this.contents) ? this.contents.delete(key) : false;
+      delete(key2) {
+        return assertCollection(this.contents) ? this.contents.delete(key2) : false;
       }
       /**
        * Removes a value from the document.
@@ -3568,8 +3568,8 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      get(key, keepScalar) {
-        return identity.isCollection(this.contents) ? this.contents.get(key, keepScalar) : void 0;
+      get(key2, keepScalar) {
+        return identity.isCollection(this.contents) ? this.contents.get(key2, keepScalar) : void 0;
       }
       /**
        * Returns item at `path`, or `undefined` if not found. By default unwraps
@@ -3584,8 +3584,8 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value with the key `key`.
        */
-      has(key) {
-        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
+      has(key2) {
+        return identity.isCollection(this.contents) ? this.contents.has(key2) : false;
       }
       /**
        * Checks if the document includes a value at `path`.
@@ -3599,11 +3599,11 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      set(key, value) {
+      set(key2, value) {
         if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, [key], value);
+          this.contents = Collection2.collectionFromPath(this.schema, [key2], value);
         } else if (assertCollection(this.contents)) {
-          this.contents.set(key, value);
+          this.contents.set(key2, value);
         }
       }
       /**
@@ -3911,24 +3911,24 @@ var require_resolve_props = __commonJS({
 var require_util_contains_newline = __commonJS({
   "node_modules/yaml/dist/compose/util-contains-newline.js"(exports) {
     "use strict";
-    function containsNewline(key) {
-      if (!key)
+    function containsNewline(key2) {
+      if (!key2)
         return null;
-      switch (key.type) {
+      switch (key2.type) {
         case "alias":
         case "scalar":
         case "double-quoted-scalar":
         case "single-quoted-scalar":
-          if (key.source.includes("\n"))
+          if (key2.source.includes("\n"))
             return true;
-          if (key.end) {
-            for (const st of key.end)
+          if (key2.end) {
+            for (const st of key2.end)
               if (st.type === "newline")
                 return true;
           }
           return false;
         case "flow-collection":
-          for (const it of key.items) {
+          for (const it of key2.items) {
             for (const st of it.start)
               if (st.type === "newline")
                 return true;
@@ -4002,10 +4002,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep6, value } = collItem;
+        const { start, key: key2, sep: sep6, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep6?.[0],
+          next: key2 ?? sep6?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -4013,10 +4013,10 @@ var require_resolve_block_map = __commonJS({
         });
         const implicitKey = !keyProps.found;
         if (implicitKey) {
-          if (key) {
-            if (key.type === "block-seq")
+          if (key2) {
+            if (key2.type === "block-seq")
               onError(offset, "BLOCK_AS_IMPLICIT_KEY", "A block sequence may not be used as an implicit map key");
-            else if ("indent" in key && key.indent !== bm.indent)
+            else if ("indent" in key2 && key2.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
           if (!keyProps.anchor && !keyProps.tag && !sep6) {
@@ -4029,17 +4029,17 @@ var require_resolve_block_map = __commonJS({
             }
             continue;
           }
-          if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key)) {
-            onError(key ?? start[start.length - 1], "MULTILINE_IMPLICIT_KEY", "Implicit keys need to be on a single line");
+          if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key2)) {
+            onError(key2 ?? start[start.length - 1], "MULTILINE_IMPLICIT_KEY", "Implicit keys need to be on a single line");
           }
         } else if (keyProps.found?.indent !== bm.indent) {
           onError(offset, "BAD_INDENT", startColMsg);
         }
         ctx.atKey = true;
         const keyStart = keyProps.end;
-        const keyNode = key ? composeNode(ctx, key, keyProps, onError) : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
+        const keyNode = key2 ? composeNode(ctx, key2, keyProps, onError) : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
         if (ctx.schema.compat)
-          utilFlowIndentCheck.flowIndentCheck(bm.indent, key, onError);
+          utilFlowIndentCheck.flowIndentCheck(bm.indent, key2, onError);
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -4049,7 +4049,7 @@ var require_resolve_block_map = __commonJS({
           offset: keyNode.range[2],
           onError,
           parentIndent: bm.indent,
-          startOnNewline: !key || key.type === "block-scalar"
+          startOnNewline: !key2 || key2.type === "block-scalar"
         });
         offset = valueProps.end;
         if (valueProps.found) {
@@ -4213,11 +4213,11 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep6, value } = collItem;
+        const { start, key: key2, sep: sep6, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep6?.[0],
+          next: key2 ?? sep6?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
@@ -4238,9 +4238,9 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key2))
             onError(
-              key,
+              key2,
               // checked by containsNewline()
               "MULTILINE_IMPLICIT_KEY",
               "Implicit keys of flow sequence pairs need to be on a single line"
@@ -4287,8 +4287,8 @@ var require_resolve_flow_collection = __commonJS({
         } else {
           ctx.atKey = true;
           const keyStart = props.end;
-          const keyNode = key ? composeNode(ctx, key, props, onError) : composeEmptyNode(ctx, keyStart, start, null, props, onError);
-          if (isBlock(key))
+          const keyNode = key2 ? composeNode(ctx, key2, props, onError) : composeEmptyNode(ctx, keyStart, start, null, props, onError);
+          if (isBlock(key2))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
           const valueProps = resolveProps.resolveProps(sep6 ?? [], {
@@ -5438,9 +5438,9 @@ var require_cst_scalar = __commonJS({
         ];
         if (!addEndtoBlockProps(props, "end" in token ? token.end : void 0))
           props.push({ type: "newline", offset: -1, indent, source: "\n" });
-        for (const key of Object.keys(token))
-          if (key !== "type" && key !== "offset")
-            delete token[key];
+        for (const key2 of Object.keys(token))
+          if (key2 !== "type" && key2 !== "offset")
+            delete token[key2];
         Object.assign(token, { type: "block-scalar", indent, props, source: body });
       }
     }
@@ -5488,9 +5488,9 @@ var require_cst_scalar = __commonJS({
         default: {
           const indent = "indent" in token ? token.indent : -1;
           const end = "end" in token && Array.isArray(token.end) ? token.end.filter((st) => st.type === "space" || st.type === "comment" || st.type === "newline") : [];
-          for (const key of Object.keys(token))
-            if (key !== "type" && key !== "offset")
-              delete token[key];
+          for (const key2 of Object.keys(token))
+            if (key2 !== "type" && key2 !== "offset")
+              delete token[key2];
           Object.assign(token, { type, indent, source, end });
         }
       }
@@ -5545,12 +5545,12 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep6, value }) {
+    function stringifyItem({ start, key: key2, sep: sep6, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
-      if (key)
-        res += stringifyToken(key);
+      if (key2)
+        res += stringifyToken(key2);
       if (sep6)
         for (const st of sep6)
           res += st.source;
@@ -6882,7 +6882,7 @@ var require_parser = __commonJS({
                   });
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
-                  const key = it.key;
+                  const key2 = it.key;
                   const sep6 = it.sep;
                   sep6.push(this.sourceToken);
                   delete it.key;
@@ -6891,7 +6891,7 @@ var require_parser = __commonJS({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep6 }]
+                    items: [{ start: start2, key: key2, sep: sep6 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -8334,27 +8334,27 @@ var require_light = __commonJS({
               }
             }
           }
-          key(key = "") {
+          key(key2 = "") {
             var ref;
-            return (ref = this.instances[key]) != null ? ref : (() => {
+            return (ref = this.instances[key2]) != null ? ref : (() => {
               var limiter;
-              limiter = this.instances[key] = new this.Bottleneck(Object.assign(this.limiterOptions, {
-                id: `${this.id}-${key}`,
+              limiter = this.instances[key2] = new this.Bottleneck(Object.assign(this.limiterOptions, {
+                id: `${this.id}-${key2}`,
                 timeout: this.timeout,
                 connection: this.connection
               }));
-              this.Events.trigger("created", limiter, key);
+              this.Events.trigger("created", limiter, key2);
               return limiter;
             })();
           }
-          async deleteKey(key = "") {
+          async deleteKey(key2 = "") {
             var deleted, instance;
-            instance = this.instances[key];
+            instance = this.instances[key2];
             if (this.connection) {
-              deleted = await this.connection.__runCommand__(["del", ...Scripts$1.allKeys(`${this.id}-${key}`)]);
+              deleted = await this.connection.__runCommand__(["del", ...Scripts$1.allKeys(`${this.id}-${key2}`)]);
             }
             if (instance != null) {
-              delete this.instances[key];
+              delete this.instances[key2];
               await instance.disconnect();
             }
             return instance != null || deleted > 0;
@@ -8942,8 +8942,8 @@ var require_fast_deep_equal = __commonJS({
         for (i = length; i-- !== 0; )
           if (!Object.prototype.hasOwnProperty.call(b, keys[i])) return false;
         for (i = length; i-- !== 0; ) {
-          var key = keys[i];
-          if (!equal(a[key], b[key])) return false;
+          var key2 = keys[i];
+          if (!equal(a[key2], b[key2])) return false;
         }
         return true;
       }
@@ -9099,12 +9099,12 @@ var require_postgres_date = __commonJS({
       var hour = parseInt(matches[4], 10);
       var minute = parseInt(matches[5], 10);
       var second = parseInt(matches[6], 10);
-      var ms3 = matches[7];
-      ms3 = ms3 ? 1e3 * parseFloat(ms3) : 0;
+      var ms4 = matches[7];
+      ms4 = ms4 ? 1e3 * parseFloat(ms4) : 0;
       var date;
       var offset = timeZoneOffset(isoDate);
       if (offset != null) {
-        date = new Date(Date.UTC(year, month, day, hour, minute, second, ms3));
+        date = new Date(Date.UTC(year, month, day, hour, minute, second, ms4));
         if (is0To99(year)) {
           date.setUTCFullYear(year);
         }
@@ -9112,7 +9112,7 @@ var require_postgres_date = __commonJS({
           date.setTime(date.getTime() - offset);
         }
       } else {
-        date = new Date(year, month, day, hour, minute, second, ms3);
+        date = new Date(year, month, day, hour, minute, second, ms4);
         if (is0To99(year)) {
           date.setFullYear(year);
         }
@@ -9168,9 +9168,9 @@ var require_mutable = __commonJS({
     function extend2(target3) {
       for (var i = 1; i < arguments.length; i++) {
         var source = arguments[i];
-        for (var key in source) {
-          if (hasOwnProperty.call(source, key)) {
-            target3[key] = source[key];
+        for (var key2 in source) {
+          if (hasOwnProperty.call(source, key2)) {
+            target3[key2] = source[key2];
           }
         }
       }
@@ -10168,13 +10168,13 @@ var require_utils2 = __commonJS({
       return await subtleCrypto.digest(hashName, text);
     }
     async function hmacSha256(keyBuffer, msg) {
-      const key = await subtleCrypto.importKey("raw", keyBuffer, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-      return await subtleCrypto.sign("HMAC", key, textEncoder.encode(msg));
+      const key2 = await subtleCrypto.importKey("raw", keyBuffer, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      return await subtleCrypto.sign("HMAC", key2, textEncoder.encode(msg));
     }
     async function deriveKey(password, salt, iterations) {
-      const key = await subtleCrypto.importKey("raw", textEncoder.encode(password), "PBKDF2", false, ["deriveBits"]);
+      const key2 = await subtleCrypto.importKey("raw", textEncoder.encode(password), "PBKDF2", false, ["deriveBits"]);
       const params = { name: "PBKDF2", hash: "SHA-256", salt, iterations };
-      return await subtleCrypto.deriveBits(params, key, 32 * 8, ["deriveBits"]);
+      return await subtleCrypto.deriveBits(params, key2, 32 * 8, ["deriveBits"]);
     }
   }
 });
@@ -10642,35 +10642,35 @@ var require_pg_connection_string = __commonJS({
       return config;
     }
     function toConnectionOptions(sslConfig) {
-      const connectionOptions = Object.entries(sslConfig).reduce((c, [key, value]) => {
+      const connectionOptions = Object.entries(sslConfig).reduce((c, [key2, value]) => {
         if (value !== void 0 && value !== null) {
-          c[key] = value;
+          c[key2] = value;
         }
         return c;
       }, /* @__PURE__ */ Object.create(null));
       return connectionOptions;
     }
     function toClientConfig(config) {
-      const poolConfig = Object.entries(config).reduce((c, [key, value]) => {
-        if (key === "ssl") {
+      const poolConfig = Object.entries(config).reduce((c, [key2, value]) => {
+        if (key2 === "ssl") {
           const sslConfig = value;
           if (typeof sslConfig === "boolean") {
-            c[key] = sslConfig;
+            c[key2] = sslConfig;
           }
           if (typeof sslConfig === "object") {
-            c[key] = toConnectionOptions(sslConfig);
+            c[key2] = toConnectionOptions(sslConfig);
           }
         } else if (value !== void 0 && value !== null) {
-          if (key === "port") {
+          if (key2 === "port") {
             if (value !== "") {
               const v = parseInt(value, 10);
               if (isNaN(v)) {
-                throw new Error(`Invalid ${key}: ${value}`);
+                throw new Error(`Invalid ${key2}: ${value}`);
               }
-              c[key] = v;
+              c[key2] = v;
             }
           } else {
-            c[key] = value;
+            c[key2] = value;
           }
         }
         return c;
@@ -10707,17 +10707,17 @@ var require_connection_parameters = __commonJS({
     var dns = __require("dns");
     var defaults2 = require_defaults();
     var parse3 = require_pg_connection_string().parse;
-    var val = function(key, config, envVar) {
-      if (config[key]) {
-        return config[key];
+    var val = function(key2, config, envVar) {
+      if (config[key2]) {
+        return config[key2];
       }
       if (envVar === void 0) {
-        envVar = process.env["PG" + key.toUpperCase()];
+        envVar = process.env["PG" + key2.toUpperCase()];
       } else if (envVar === false) {
       } else {
         envVar = process.env[envVar];
       }
-      return envVar || defaults2[key];
+      return envVar || defaults2[key2];
     };
     var readSSLConfigFromEnvironment = function() {
       switch (process.env.PGSSLMODE) {
@@ -11432,8 +11432,8 @@ var require_serializer = __commonJS({
     var writer = new buffer_writer_1.Writer();
     var startup = (opts2) => {
       writer.addInt16(3).addInt16(0);
-      for (const key of Object.keys(opts2)) {
-        writer.addCString(key).addCString(opts2[key]);
+      for (const key2 of Object.keys(opts2)) {
+        writer.addCString(key2).addCString(opts2[key2]);
       }
       writer.addCString("client_encoding").addCString("UTF8");
       const bodyBuffer = writer.addCString("").flush();
@@ -13764,9 +13764,9 @@ var require_query2 = __commonJS({
     NativeQuery.prototype.handleError = function(err) {
       const fields = this.native && this.native.pq.resultErrorFields();
       if (fields) {
-        for (const key in fields) {
-          const normalizedFieldName = errorFieldMap[key] || key;
-          err[normalizedFieldName] = fields[key];
+        for (const key2 in fields) {
+          const normalizedFieldName = errorFieldMap[key2] || key2;
+          err[normalizedFieldName] = fields[key2];
         }
       }
       if (this.callback) {
@@ -14360,16 +14360,16 @@ var Command = class {
     if (this.properties && Object.keys(this.properties).length > 0) {
       cmdStr += " ";
       let first = true;
-      for (const key in this.properties) {
-        if (this.properties.hasOwnProperty(key)) {
-          const val = this.properties[key];
+      for (const key2 in this.properties) {
+        if (this.properties.hasOwnProperty(key2)) {
+          const val = this.properties[key2];
           if (val) {
             if (first) {
               first = false;
             } else {
               cmdStr += ",";
             }
-            cmdStr += `${key}=${escapeProperty(val)}`;
+            cmdStr += `${key2}=${escapeProperty(val)}`;
           }
         }
       }
@@ -14401,16 +14401,16 @@ function issueFileCommand(command, message) {
     encoding: "utf8"
   });
 }
-function prepareKeyValueMessage(key, value) {
+function prepareKeyValueMessage(key2, value) {
   const delimiter3 = `ghadelimiter_${crypto2.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter3)) {
+  if (key2.includes(delimiter3)) {
     throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter3}"`);
   }
   if (convertedValue.includes(delimiter3)) {
     throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter3}"`);
   }
-  return `${key}<<${delimiter3}${os2.EOL}${convertedValue}${os2.EOL}${delimiter3}`;
+  return `${key2}<<${delimiter3}${os2.EOL}${convertedValue}${os2.EOL}${delimiter3}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -14594,7 +14594,7 @@ var Summary = class {
    * @returns {string} content wrapped in HTML element
    */
   wrap(tag, content, attrs = {}) {
-    const htmlAttrs = Object.entries(attrs).map(([key, value]) => ` ${key}="${value}"`).join("");
+    const htmlAttrs = Object.entries(attrs).map(([key2, value]) => ` ${key2}="${value}"`).join("");
     if (!content) {
       return `<${tag}${htmlAttrs}>`;
     }
@@ -15907,8 +15907,8 @@ function parseTimestamp(text) {
   const probe = new Date(Date.UTC(year, month - 1, day));
   if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59)
     return null;
-  const ms3 = Date.parse(text.trim().replace(" ", "T").toUpperCase());
-  return Number.isNaN(ms3) ? null : new Date(ms3);
+  const ms4 = Date.parse(text.trim().replace(" ", "T").toUpperCase());
+  return Number.isNaN(ms4) ? null : new Date(ms4);
 }
 
 // src/core/extension.ts
@@ -17373,16 +17373,16 @@ function parseYaml(text, file, maxBytes = MAX_YAML_BYTES) {
   const lineOf = (path6) => {
     let node = doc.contents;
     let line = lineAt(doc.contents?.range?.[0]);
-    for (const key of path6) {
+    for (const key2 of path6) {
       if ((0, import_yaml.isMap)(node)) {
         const pair = node.items.find(
-          (p) => (0, import_yaml.isPair)(p) && (0, import_yaml.isScalar)(p.key) && String(p.key.value) === String(key)
+          (p) => (0, import_yaml.isPair)(p) && (0, import_yaml.isScalar)(p.key) && String(p.key.value) === String(key2)
         );
         if (!pair) break;
         line = lineAt(pair.key.range?.[0]) ?? line;
         node = pair.value;
-      } else if ((0, import_yaml.isSeq)(node) && typeof key === "number") {
-        const item = node.items[key];
+      } else if ((0, import_yaml.isSeq)(node) && typeof key2 === "number") {
+        const item = node.items[key2];
         if (!item) break;
         line = lineAt(item.range?.[0]) ?? line;
         node = item;
@@ -17425,9 +17425,9 @@ function schemaProblems(errors, doc, file) {
     } else {
       message = e.message ?? `is not valid (${e.keyword})`;
     }
-    const key = `${dottedPath(path6)}|${message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const key2 = `${dottedPath(path6)}|${message}`;
+    if (seen.has(key2)) continue;
+    seen.add(key2);
     out.push({ file, path: dottedPath(path6) || void 0, line: doc.lineOf(path6), message });
   }
   return out;
@@ -17518,10 +17518,10 @@ var KEY_ORDER = [
 ];
 function serializeGrant(grant) {
   const out = {};
-  for (const key of KEY_ORDER) {
-    const v = grant[key];
+  for (const key2 of KEY_ORDER) {
+    const v = grant[key2];
     if (v === void 0) continue;
-    out[key] = key === "duration" ? formatDuration(v) : v;
+    out[key2] = key2 === "duration" ? formatDuration(v) : v;
   }
   const body = (0, import_yaml2.stringify)(out, {
     lineWidth: 0,
@@ -17558,12 +17558,12 @@ function grantProblems(grant) {
   const rule = STATUS_FIELDS[grant.status];
   if (!rule) return [{ path: "status", message: `unknown status "${String(grant.status)}"` }];
   const a = /^[aeiou]/.test(grant.status) ? `an ${grant.status}` : `a ${grant.status}`;
-  for (const key of rule.need)
-    if (grant[key] === void 0)
-      problems.push({ path: key, message: `${a} grant needs "${key}"` });
-  for (const key of rule.forbid)
-    if (grant[key] !== void 0)
-      problems.push({ path: key, message: `${a} grant cannot have "${key}"` });
+  for (const key2 of rule.need)
+    if (grant[key2] === void 0)
+      problems.push({ path: key2, message: `${a} grant needs "${key2}"` });
+  for (const key2 of rule.forbid)
+    if (grant[key2] !== void 0)
+      problems.push({ path: key2, message: `${a} grant cannot have "${key2}"` });
   if (grant.issued_at === void 0 !== (grant.expires_at === void 0))
     problems.push({
       path: grant.issued_at === void 0 ? "issued_at" : "expires_at",
@@ -17578,11 +17578,11 @@ function grantProblems(grant) {
     ["ended_at", grant.ended_at]
   ];
   const at = {};
-  for (const [key, value] of times) {
+  for (const [key2, value] of times) {
     if (value === void 0) continue;
     const d = parseTimestamp(value);
-    if (d) at[key] = d.getTime();
-    else problems.push({ path: key, message: `"${value}" is not an ISO 8601 time with a zone` });
+    if (d) at[key2] = d.getTime();
+    else problems.push({ path: key2, message: `"${value}" is not an ISO 8601 time with a zone` });
   }
   if (at.issued_at !== void 0 && at.expires_at !== void 0 && at.expires_at <= at.issued_at)
     problems.push({ path: "expires_at", message: "expires_at must be after issued_at" });
@@ -17678,6 +17678,7 @@ var NEXT = {
 };
 var canTransition = (from, to) => NEXT[from]?.includes(to) ?? false;
 var isTerminal = (s) => TERMINAL_STATUSES.includes(s);
+var isLive = (s) => s === "approved" || s === "active";
 var FIXED = ["id", "resource", "requester", "requested_at", "status"];
 function transition(grant, to, changes, at) {
   if (!canTransition(grant.status, to))
@@ -17696,8 +17697,8 @@ function transition(grant, to, changes, at) {
   if (Number.isNaN(at.getTime())) return fail({ message: "transition time is not a valid date" });
   const next = structuredClone({ ...grant, ...changes, status: to });
   if (isTerminal(to)) next.ended_at = at.toISOString();
-  for (const key of Object.keys(next))
-    if (next[key] === void 0) delete next[key];
+  for (const key2 of Object.keys(next))
+    if (next[key2] === void 0) delete next[key2];
   const problems = grantProblems(next);
   return problems.length ? fail(...problems) : ok(next);
 }
@@ -17739,6 +17740,51 @@ function matchingPrincipal(person, principals, memberships) {
 }
 var formatPerson = (p) => `${p.login} (${p.id})`;
 
+// src/core/offboarding.ts
+var key = (resource, id) => `${resource}:${id}`;
+function offboardingReason(facts, grant) {
+  if (!facts) return void 0;
+  return facts.people.get(grant.requester.id) ?? facts.requesters.get(key(grant.resource, grant.requester.id));
+}
+function requesterTeams(grants, policies) {
+  const teams = /* @__PURE__ */ new Set();
+  for (const g of grants) {
+    if (!isLive(g.status)) continue;
+    for (const p of policies.resources.get(g.resource)?.requesters ?? [])
+      if (isTeam(p)) teams.add(p.toLowerCase());
+  }
+  return [...teams];
+}
+function ineligibleRequesters(grants, policies, facts, memberships) {
+  const people = /* @__PURE__ */ new Map();
+  const requesters = /* @__PURE__ */ new Map();
+  for (const g of grants) {
+    if (!isLive(g.status) || people.has(g.requester.id)) continue;
+    const f = facts.get(g.requester.id);
+    if (!f) continue;
+    if (f.login === null) {
+      people.set(
+        g.requester.id,
+        `the account of @${g.requester.login} (${g.requester.id}) is gone`
+      );
+      continue;
+    }
+    if (f.orgMember === false) {
+      people.set(g.requester.id, `@${f.login} is no longer a member of the organization`);
+      continue;
+    }
+    const resource = policies.resources.get(g.resource);
+    if (!resource) continue;
+    const person = { login: f.login, id: g.requester.id };
+    if (!matchesAny(person, resource.requesters, memberships))
+      requesters.set(
+        key(g.resource, g.requester.id),
+        `@${f.login} is no longer among the requesters of "${g.resource}" (directly or through a team)`
+      );
+  }
+  return { people, requesters };
+}
+
 // src/core/reconcile-plan.ts
 var START_WINDOW = HOUR;
 var ISSUE_STARTED_AT = "issue_started_at";
@@ -17764,8 +17810,8 @@ var ORDER = {
   issue: 3,
   archive: 4
 };
-var iso = (ms3) => new Date(ms3).toISOString();
-function planReconcile(grants, policies, now) {
+var iso = (ms4) => new Date(ms4).toISOString();
+function planReconcile(grants, policies, now, ineligible) {
   const problems = [];
   const steps = [];
   const t = now.getTime();
@@ -17793,6 +17839,19 @@ function planReconcile(grants, policies, now) {
         effect: grant.status === "active" || started !== null,
         actor: formatPerson(requested.by),
         reason: `revoked by @${requested.by.login}${requested.reason ? `: ${requested.reason}` : ""}`
+      });
+      continue;
+    }
+    const offboarded = offboardingReason(ineligible, grant);
+    if (offboarded !== void 0) {
+      steps.push({
+        kind: "revoke",
+        path: path6,
+        grant,
+        to: "revoked",
+        effect: grant.status === "active" || started !== null,
+        actor: "offboarding",
+        reason: `offboarding: ${offboarded}`
       });
       continue;
     }
@@ -19034,6 +19093,62 @@ var GitHubClient = class {
     );
     return Number(data.id);
   }
+  /**
+   * Starts a `workflow_dispatch` run of one of the access repo's workflows (by file name) on
+   * `ref`. GitHub answers 204 and queues the run; the app's deadline timer calls this.
+   */
+  async dispatchWorkflow(workflow, ref, inputs) {
+    await this.call(
+      `dispatch workflow ${workflow} on ${ref}`,
+      () => this.octokit.request(
+        "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+        {
+          ...this.repoRef,
+          workflow_id: workflow,
+          ref,
+          ...inputs && Object.keys(inputs).length ? { inputs } : {}
+        }
+      )
+    );
+  }
+  /** The access repo's default branch. */
+  async defaultBranch() {
+    const { data } = await this.call(
+      "get the repository",
+      () => this.octokit.request("GET /repos/{owner}/{repo}", { ...this.repoRef })
+    );
+    return data.default_branch;
+  }
+  /** Whether `login` names an organization (404 → a user account, or nothing). */
+  async isOrganization(login) {
+    try {
+      await this.call(
+        `get organization ${login}`,
+        () => this.octokit.request("GET /orgs/{org}", { org: login })
+      );
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+  /**
+   * Whether `username` is an (active or invited) member of `org`: false only on GitHub's 404;
+   * undefined when the token may not tell (403), so a missing permission never ends access.
+   */
+  async orgMember(org, username) {
+    try {
+      const { data } = await this.call(
+        `get membership of ${username} in ${org}`,
+        () => this.octokit.request("GET /orgs/{org}/memberships/{username}", { org, username })
+      );
+      return data.state === "active" || data.state === "pending";
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      if (statusOf(e) === 403) return void 0;
+      throw e;
+    }
+  }
   /** Runs one API call, turning any failure into a GitHubApiError without secrets. */
   async call(what, fn) {
     try {
@@ -19185,8 +19300,8 @@ function lowercaseKeys(object) {
   if (!object) {
     return {};
   }
-  return Object.keys(object).reduce((newObj, key) => {
-    newObj[key.toLowerCase()] = object[key];
+  return Object.keys(object).reduce((newObj, key2) => {
+    newObj[key2.toLowerCase()] = object[key2];
     return newObj;
   }, {});
 }
@@ -19200,20 +19315,20 @@ function isPlainObject(value) {
 }
 function mergeDeep(defaults2, options) {
   const result = Object.assign({}, defaults2);
-  Object.keys(options).forEach((key) => {
-    if (isPlainObject(options[key])) {
-      if (!(key in defaults2)) Object.assign(result, { [key]: options[key] });
-      else result[key] = mergeDeep(defaults2[key], options[key]);
+  Object.keys(options).forEach((key2) => {
+    if (isPlainObject(options[key2])) {
+      if (!(key2 in defaults2)) Object.assign(result, { [key2]: options[key2] });
+      else result[key2] = mergeDeep(defaults2[key2], options[key2]);
     } else {
-      Object.assign(result, { [key]: options[key] });
+      Object.assign(result, { [key2]: options[key2] });
     }
   });
   return result;
 }
 function removeUndefinedProperties(obj) {
-  for (const key in obj) {
-    if (obj[key] === void 0) {
-      delete obj[key];
+  for (const key2 in obj) {
+    if (obj[key2] === void 0) {
+      delete obj[key2];
     }
   }
   return obj;
@@ -19265,9 +19380,9 @@ function extractUrlVariableNames(url) {
 }
 function omit(object, keysToOmit) {
   const result = { __proto__: null };
-  for (const key of Object.keys(object)) {
-    if (keysToOmit.indexOf(key) === -1) {
-      result[key] = object[key];
+  for (const key2 of Object.keys(object)) {
+    if (keysToOmit.indexOf(key2) === -1) {
+      result[key2] = object[key2];
     }
   }
   return result;
@@ -19285,10 +19400,10 @@ function encodeUnreserved(str) {
     return "%" + c.charCodeAt(0).toString(16).toUpperCase();
   });
 }
-function encodeValue(operator, value, key) {
+function encodeValue(operator, value, key2) {
   value = operator === "+" || operator === "#" ? encodeReserved(value) : encodeUnreserved(value);
-  if (key) {
-    return encodeUnreserved(key) + "=" + value;
+  if (key2) {
+    return encodeUnreserved(key2) + "=" + value;
   } else {
     return value;
   }
@@ -19299,8 +19414,8 @@ function isDefined(value) {
 function isKeyOperator(operator) {
   return operator === ";" || operator === "&" || operator === "?";
 }
-function getValues(context, operator, key, modifier) {
-  var value = context[key], result = [];
+function getValues(context, operator, key2, modifier) {
+  var value = context[key2], result = [];
   if (isDefined(value) && value !== "") {
     if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
       value = value.toString();
@@ -19308,14 +19423,14 @@ function getValues(context, operator, key, modifier) {
         value = value.substring(0, parseInt(modifier, 10));
       }
       result.push(
-        encodeValue(operator, value, isKeyOperator(operator) ? key : "")
+        encodeValue(operator, value, isKeyOperator(operator) ? key2 : "")
       );
     } else {
       if (modifier === "*") {
         if (Array.isArray(value)) {
           value.filter(isDefined).forEach(function(value2) {
             result.push(
-              encodeValue(operator, value2, isKeyOperator(operator) ? key : "")
+              encodeValue(operator, value2, isKeyOperator(operator) ? key2 : "")
             );
           });
         } else {
@@ -19340,7 +19455,7 @@ function getValues(context, operator, key, modifier) {
           });
         }
         if (isKeyOperator(operator)) {
-          result.push(encodeUnreserved(key) + "=" + tmp.join(","));
+          result.push(encodeUnreserved(key2) + "=" + tmp.join(","));
         } else if (tmp.length !== 0) {
           result.push(tmp.join(","));
         }
@@ -19349,10 +19464,10 @@ function getValues(context, operator, key, modifier) {
   } else {
     if (operator === ";") {
       if (isDefined(value)) {
-        result.push(encodeUnreserved(key));
+        result.push(encodeUnreserved(key2));
       }
     } else if (value === "" && (operator === "&" || operator === "?")) {
-      result.push(encodeUnreserved(key) + "=");
+      result.push(encodeUnreserved(key2) + "=");
     } else if (value === "") {
       result.push("");
     }
@@ -19577,7 +19692,7 @@ function parseParameters(header, type, index, len, stopFlags) {
       if (code === EQ) {
         const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
         const value = header.slice(keyStart, keyEnd);
-        const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+        const key2 = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
         index++;
         while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
           index++;
@@ -19588,8 +19703,8 @@ function parseParameters(header, type, index, len, stopFlags) {
           while (index < len) {
             const code18 = header.charCodeAt(index);
             if (code18 === DQUOTE) {
-              if (parameters[key] === void 0) {
-                parameters[key] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
+              if (parameters[key2] === void 0) {
+                parameters[key2] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
               }
               index++;
               let stop2 = 0;
@@ -19633,9 +19748,9 @@ function parseParameters(header, type, index, len, stopFlags) {
           }
           index++;
         }
-        if (parameters[key] === void 0) {
+        if (parameters[key2] === void 0) {
           const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
-          parameters[key] = header.slice(valueStart, valueEnd);
+          parameters[key2] = header.slice(valueStart, valueEnd);
         }
         if (stop !== 0)
           break parameter;
@@ -19683,11 +19798,11 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   }
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
-  const prepareVal = (parent, key, val) => {
+  const prepareVal = (parent, key2, val) => {
     const isObject = val !== null && typeof val === "object";
     const hasToJSON = isObject && typeof val.toJSON === "function";
     if (hasToJSON) {
-      val = val.toJSON(key);
+      val = val.toJSON(key2);
     }
     const isNoise = typeof val === "string" && noiseValue.test(val);
     if (isNoise) return val + "n";
@@ -19698,7 +19813,7 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
       return val.toString() + "n";
     }
     if (isFunctionReplacer) {
-      val = replacer.call(parent, key, val);
+      val = replacer.call(parent, key2, val);
     }
     const isPostReplacerObject = val !== null && typeof val === "object";
     if (isPostReplacerObject) {
@@ -19835,11 +19950,11 @@ var JSONStringify = (value, replacer, space) => {
     if (supportsRawJSON) {
       return originalStringify(
         value,
-        (key, val) => {
+        (key2, val) => {
           if (typeof val === "bigint") return JSON.rawJSON(val.toString());
           const hasFunctionReplacer = typeof replacer === "function";
-          if (hasFunctionReplacer) return replacer(key, val);
-          const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+          if (hasFunctionReplacer) return replacer(key2, val);
+          const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key2);
           if (isKeyInArrayReplacer) return val;
           return val;
         },
@@ -19849,13 +19964,13 @@ var JSONStringify = (value, replacer, space) => {
     if (!value) return originalStringify(value, replacer, space);
     const convertedToCustomJSON = originalStringify(
       value,
-      (key, val) => {
+      (key2, val) => {
         const isNoise = typeof val === "string" && noiseValue.test(val);
         if (isNoise) return val.toString() + "n";
         if (typeof val === "bigint") return val.toString() + "n";
         const hasFunctionReplacer = typeof replacer === "function";
-        if (hasFunctionReplacer) return replacer(key, val);
-        const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+        if (hasFunctionReplacer) return replacer(key2, val);
+        const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key2);
         if (isKeyInArrayReplacer) return val;
         return val;
       },
@@ -19897,17 +20012,17 @@ var isContextSourceSupported = () => {
     return false;
   }
 };
-var convertMarkedBigIntsReviver = (key, value, context, userReviver) => {
+var convertMarkedBigIntsReviver = (key2, value, context, userReviver) => {
   const isCustomFormatBigInt = typeof value === "string" && customFormat.test(value);
   if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
   const isNoiseValue = typeof value === "string" && noiseValue.test(value);
   if (isNoiseValue) return value.slice(0, -1);
   const hasUserReviver = typeof userReviver === "function";
   if (!hasUserReviver) return value;
-  return userReviver(key, value, context);
+  return userReviver(key2, value, context);
 };
 var JSONParseV2 = (text, reviver) => {
-  return JSON.parse(text, (key, value, context) => {
+  return JSON.parse(text, (key2, value, context) => {
     const isNumber = typeof value === "number";
     const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
     const isBigNumber = isNumber && isOutOfBounds;
@@ -19916,7 +20031,7 @@ var JSONParseV2 = (text, reviver) => {
     if (isBigInt) return BigInt(context.source);
     const hasCustomReviver = typeof reviver === "function";
     if (!hasCustomReviver) return value;
-    return reviver(key, value, context);
+    return reviver(key2, value, context);
   });
 };
 var MAX_INT = Number.MAX_SAFE_INTEGER.toString();
@@ -19939,8 +20054,8 @@ var applyReviverIteratively = (parsed, userReviver) => {
         }
       }
     } else {
-      const { parent, key } = node;
-      let value = parent[key];
+      const { parent, key: key2 } = node;
+      let value = parent[key2];
       if (typeof value === "string") {
         const isCustomFormatBigInt = customFormat.test(value);
         if (isCustomFormatBigInt) {
@@ -19952,13 +20067,13 @@ var applyReviverIteratively = (parsed, userReviver) => {
       }
       const hasUserReviver = typeof userReviver === "function";
       if (hasUserReviver) {
-        value = userReviver.call(parent, key, value);
+        value = userReviver.call(parent, key2, value);
       }
       const isDeleted = value === void 0;
       if (isDeleted) {
-        delete parent[key];
+        delete parent[key2];
       } else {
-        parent[key] = value;
+        parent[key2] = value;
       }
       stack.pop();
     }
@@ -19987,7 +20102,7 @@ var JSONParse = (text, reviver) => {
     const serializedData = serializeBigInts(text);
     return originalParse(
       serializedData,
-      (key, value, context) => convertMarkedBigIntsReviver(key, value, context, reviver)
+      (key2, value, context) => convertMarkedBigIntsReviver(key2, value, context, reviver)
     );
   } catch (error2) {
     if (error2 instanceof RangeError) {
@@ -20107,8 +20222,8 @@ async function fetchWrapper(requestOptions) {
   const status = fetchResponse.status;
   const url = fetchResponse.url;
   const responseHeaders = {};
-  for (const [key, value] of fetchResponse.headers) {
-    responseHeaders[key] = value;
+  for (const [key2, value] of fetchResponse.headers) {
+    responseHeaders[key2] = value;
   }
   const octokitResponse = {
     url,
@@ -20264,11 +20379,11 @@ function graphql(request2, query, options) {
         new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
       );
     }
-    for (const key in options) {
-      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
+    for (const key2 in options) {
+      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key2)) continue;
       return Promise.reject(
         new Error(
-          `[@octokit/graphql] "${key}" cannot be used as variable name`
+          `[@octokit/graphql] "${key2}" cannot be used as variable name`
         )
       );
     }
@@ -20276,15 +20391,15 @@ function graphql(request2, query, options) {
   const parsedOptions = typeof query === "string" ? Object.assign({ query }, options) : query;
   const requestOptions = Object.keys(
     parsedOptions
-  ).reduce((result, key) => {
-    if (NON_VARIABLE_OPTIONS.includes(key)) {
-      result[key] = parsedOptions[key];
+  ).reduce((result, key2) => {
+    if (NON_VARIABLE_OPTIONS.includes(key2)) {
+      result[key2] = parsedOptions[key2];
       return result;
     }
     if (!result.variables) {
       result.variables = {};
     }
-    result.variables[key] = parsedOptions[key];
+    result.variables[key2] = parsedOptions[key2];
     return result;
   }, {});
   const baseUrl = parsedOptions.baseUrl || request2.endpoint.DEFAULTS.baseUrl;
@@ -20294,8 +20409,8 @@ function graphql(request2, query, options) {
   return request2(requestOptions).then((response) => {
     if (response.data.errors) {
       const headers = {};
-      for (const key of Object.keys(response.headers)) {
-        headers[key] = response.headers[key];
+      for (const key2 of Object.keys(response.headers)) {
+        headers[key2] = response.headers[key2];
       }
       throw new GraphqlResponseError(
         requestOptions,
@@ -23485,12 +23600,12 @@ var Reader = class {
       if (!line.startsWith(pad) || line[indent] === " ") break;
       const m = KEY.exec(line.slice(indent));
       if (!m) return NO;
-      const key = m[1];
-      if (SPECIAL_KEY.test(key) || key === "__proto__" || Object.hasOwn(out, key)) return NO;
+      const key2 = m[1];
+      if (SPECIAL_KEY.test(key2) || key2 === "__proto__" || Object.hasOwn(out, key2)) return NO;
       this.at += 1;
       const value = m[2] === void 0 ? this.nested(indent, depth) : this.scalar(m[2], indent);
       if (value === NO) return NO;
-      out[key] = value;
+      out[key2] = value;
       keys += 1;
     }
     return keys === 0 ? NO : out;
@@ -23588,7 +23703,9 @@ var TRAILER = {
   at: "Gatepass-At",
   expires: "Gatepass-Expires",
   pullRequest: "Gatepass-Pull-Request",
-  breakGlassReview: "Gatepass-Break-Glass-Review"
+  breakGlassReview: "Gatepass-Break-Glass-Review",
+  reason: "Gatepass-Reason",
+  lateness: "Gatepass-Lateness"
 };
 var clean = (v) => v.replace(/[\r\n]+/g, " ").trim();
 function formatTrailers(t) {
@@ -23609,6 +23726,8 @@ function formatTrailers(t) {
   if (t.at) lines.push(`${TRAILER.at}: ${clean(t.at)}`);
   if (t.expires) lines.push(`${TRAILER.expires}: ${clean(t.expires)}`);
   if (t.pullRequest !== void 0) lines.push(`${TRAILER.pullRequest}: ${t.pullRequest}`);
+  if (t.reason) lines.push(`${TRAILER.reason}: ${clean(t.reason).slice(0, 500)}`);
+  if (t.lateness !== void 0) lines.push(`${TRAILER.lateness}: ${t.lateness}s`);
   return lines.join("\n");
 }
 function quoteBody(body) {
@@ -23632,8 +23751,8 @@ function parseTrailers(message) {
   for (const line of last.split("\n")) {
     const m = /^([A-Za-z-]+): (.*)$/.exec(line);
     if (!m) continue;
-    const key = m[1].toLowerCase();
-    fields.set(key, [...fields.get(key) ?? [], m[2].trim()]);
+    const key2 = m[1].toLowerCase();
+    fields.set(key2, [...fields.get(key2) ?? [], m[2].trim()]);
   }
   const one = (k) => fields.get(k.toLowerCase())?.[0];
   const grant = one(TRAILER.grant);
@@ -23650,8 +23769,8 @@ function parseTrailers(message) {
     ...m[4] ? { via: m[4] } : {}
   }));
   if (approvals.length) out.approvedBy = approvals;
-  const set = (k, key, f) => {
-    const v = one(key);
+  const set = (k, key2, f) => {
+    const v = one(key2);
     if (v !== void 0 && v !== "") out[k] = f(v);
   };
   set("policy", TRAILER.policy, (v) => v);
@@ -23660,13 +23779,15 @@ function parseTrailers(message) {
   set("at", TRAILER.at, (v) => v);
   set("expires", TRAILER.expires, (v) => v);
   set("pullRequest", TRAILER.pullRequest, (v) => /^\d+$/.test(v) ? Number(v) : void 0);
+  set("reason", TRAILER.reason, (v) => v);
+  set("lateness", TRAILER.lateness, (v) => /^\d+s$/.test(v) ? Number(v.slice(0, -1)) : void 0);
   return out;
 }
 var BG_REVIEW = new RegExp(
   `^${TRAILER.breakGlassReview}: (\\S+) \\((\\d+)\\)(?: review=(\\d+))?\\s*$`,
   "m"
 );
-var ONE = (key) => new RegExp(`^${key}: (\\S+)\\s*$`, "m");
+var ONE = (key2) => new RegExp(`^${key2}: (\\S+)\\s*$`, "m");
 function parseBreakGlassReview(message) {
   message = trailerBlock(message);
   const m = BG_REVIEW.exec(message);
@@ -23723,11 +23844,11 @@ var AuditFold = class {
         stray.push(f.path);
         continue;
       }
-      const key = grantKey(where.resource, where.id);
-      const entry = byKey.get(key) ?? {};
+      const key2 = grantKey(where.resource, where.id);
+      const entry = byKey.get(key2) ?? {};
       if (f.status === "D") entry.removed = f;
       else entry.added = f;
-      byKey.set(key, entry);
+      byKey.set(key2, entry);
     }
     if (stray.length)
       this.notes.push({
@@ -23770,8 +23891,8 @@ var AuditFold = class {
       const by = `${review.reviewer.login} (${review.reviewer.id})${review.review !== void 0 ? ` review=${review.review}` : ""}`;
       if (g) g.tl.breakGlassReview = { by, sha: commit.sha, at: commit.date };
     }
-    for (const [key, change] of byKey) {
-      const [resource, id] = key.split("/");
+    for (const [key2, change] of byKey) {
+      const [resource, id] = key2.split("/");
       const g = this.grant(resource, id);
       if (trailers2?.event === "extended" && named) {
         const content = change.added ? this.read(commit, change.added) : null;
@@ -23794,13 +23915,13 @@ var AuditFold = class {
     };
   }
   grant(resource, id) {
-    const key = grantKey(resource, id);
-    let g = this.grants.get(key);
+    const key2 = grantKey(resource, id);
+    let g = this.grants.get(key2);
     if (!g) {
       g = {
         tl: { id, resource, approvers: [], events: [], anomalies: [], widenings: [], invalid: [] }
       };
-      this.grants.set(key, g);
+      this.grants.set(key2, g);
     }
     return g;
   }
@@ -26475,13 +26596,13 @@ var LazyMap = class {
     this.initializer = initializer;
     this.cache = /* @__PURE__ */ new Map();
   }
-  has(key) {
-    return Object.hasOwn(this.initializer, key);
+  has(key2) {
+    return Object.hasOwn(this.initializer, key2);
   }
-  get(key) {
-    if (this.cache.has(key)) return this.cache.get(key);
-    const val = this.has(key) ? this.initializer[key]() : null;
-    this.cache.set(key, val);
+  get(key2) {
+    if (this.cache.has(key2)) return this.cache.get(key2);
+    const val = this.has(key2) ? this.initializer[key2]() : null;
+    this.cache.set(key2, val);
     return val;
   }
 };
@@ -29595,11 +29716,11 @@ var AhoCorasick = class {
     for (const word of words) {
       let node = 0;
       for (let i = 0; i < word.length; i++) {
-        const key = node * alphabetSize + word[i];
-        let child2 = edges.get(key);
+        const key2 = node * alphabetSize + word[i];
+        let child2 = edges.get(key2);
         if (child2 === void 0) {
           child2 = parent.length;
-          edges.set(key, child2);
+          edges.set(key2, child2);
           parent.push(node);
           unit.push(word[i]);
           depth.push(depth[node] + 1);
@@ -33201,11 +33322,11 @@ function inlineSecrets(value, path6, doc, file) {
     message
   });
   if (typeof value === "string") {
-    const key = path6[path6.length - 1];
-    if (typeof key === "string" && SECRET_REF_KEYS.has(key) && path6.length === 4) {
+    const key2 = path6[path6.length - 1];
+    if (typeof key2 === "string" && SECRET_REF_KEYS.has(key2) && path6.length === 4) {
       return value.startsWith("env:") ? [] : [
         at(
-          `${key} must name an environment variable, as env:NAME, not hold the secret itself; put the secret in the environment (a CI secret) and write e.g. env:${key === "ca_key" ? "SSH_CA_KEY" : "PROD_PG_ADMIN_URL"}`
+          `${key2} must name an environment variable, as env:NAME, not hold the secret itself; put the secret in the environment (a CI secret) and write e.g. env:${key2 === "ca_key" ? "SSH_CA_KEY" : "PROD_PG_ADMIN_URL"}`
         )
       ];
     }
@@ -33258,7 +33379,8 @@ var DEFAULT_BOTS = [
   "*[bot]",
   "gatepass@users.noreply.github.com"
 ];
-var DEFAULT_SWEEP_INTERVAL = 10 * MINUTE;
+var DEFAULT_SWEEP_INTERVAL = 5 * MINUTE;
+var APP_TIMER_LATE_BOUND = 2 * MINUTE;
 var globToRegExp = (glob) => new RegExp(
   `^${glob.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`,
   "i"
@@ -33509,7 +33631,7 @@ function checkExpiry(tl, sweep, now, add3) {
         severity: "error",
         commit: tl.endedSha ?? tl.issuedSha,
         at: tl.endedAt ?? tl.expiresAt,
-        message: ended !== void 0 ? `${grant} stayed live ${late(until - expires)} past its expiry (${tl.expiresAt}), more than the ${late(sweep)} sweep interval` : `${grant} expired at ${tl.expiresAt} but no end is recorded ${late(until - expires)} later`
+        message: ended !== void 0 ? `${grant} stayed live ${late(until - expires)} past its expiry (${tl.expiresAt}), more than the ${late(sweep)} bound (lateness ${Math.round((until - expires) / 1e3)} s)` : `${grant} expired at ${tl.expiresAt} but no end is recorded ${late(until - expires)} later`
       });
   }
   const asked = ms2(tl.revokeRequested?.at);
@@ -33566,39 +33688,39 @@ import { resolve as resolve3, sep as sep4 } from "node:path";
 
 // src/providers/target-checks.ts
 var ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-function problem(key, message) {
-  return { path: `target.${key}`, message: `target.${key}: ${message}` };
+function problem(key2, message) {
+  return { path: `target.${key2}`, message: `target.${key2}: ${message}` };
 }
-function checkEnvRef(target3, key) {
-  const v = target3[key];
+function checkEnvRef(target3, key2) {
+  const v = target3[key2];
   if (typeof v !== "string" || !v.startsWith("env:") || !ENV_NAME.test(v.slice(4))) {
     return [
       problem(
-        key,
+        key2,
         "must reference an environment variable as env:NAME; secrets never go in policy"
       )
     ];
   }
   return [];
 }
-function checkStringList(target3, key, opts2) {
-  const v = target3[key];
-  if (v === void 0) return opts2.required ? [problem(key, "is required")] : [];
-  if (!Array.isArray(v)) return [problem(key, "must be a list of strings")];
-  if (opts2.required && v.length === 0) return [problem(key, "must not be empty")];
+function checkStringList(target3, key2, opts2) {
+  const v = target3[key2];
+  if (v === void 0) return opts2.required ? [problem(key2, "is required")] : [];
+  if (!Array.isArray(v)) return [problem(key2, "must be a list of strings")];
+  if (opts2.required && v.length === 0) return [problem(key2, "must not be empty")];
   const out = [];
   const seen = /* @__PURE__ */ new Set();
   v.forEach((item, i) => {
     if (typeof item !== "string" || item.length === 0) {
-      out.push(problem(`${key}[${i}]`, "must be a non-empty string"));
+      out.push(problem(`${key2}[${i}]`, "must be a non-empty string"));
     } else if (item.length > (opts2.maxLength ?? 256) || item.includes("\0")) {
-      out.push(problem(`${key}[${i}]`, "is too long or holds a NUL character"));
+      out.push(problem(`${key2}[${i}]`, "is too long or holds a NUL character"));
     } else if (opts2.pattern && !opts2.pattern.test(item)) {
       out.push(
-        problem(`${key}[${i}]`, `${JSON.stringify(item)} ${opts2.patternHelp ?? "is not allowed"}`)
+        problem(`${key2}[${i}]`, `${JSON.stringify(item)} ${opts2.patternHelp ?? "is not allowed"}`)
       );
     } else if (seen.has(item)) {
-      out.push(problem(`${key}[${i}]`, `${JSON.stringify(item)} is listed twice`));
+      out.push(problem(`${key2}[${i}]`, `${JSON.stringify(item)} is listed twice`));
     }
     if (typeof item === "string") seen.add(item);
   });
@@ -34066,9 +34188,9 @@ var _HMAC = class {
   canXOF = false;
   finished = false;
   destroyed = false;
-  constructor(hash, key) {
+  constructor(hash, key2) {
     ahash(hash);
-    abytes(key, void 0, "key");
+    abytes(key2, void 0, "key");
     this.iHash = hash.create();
     if (typeof this.iHash.update !== "function")
       throw new Error("expected Hash instance");
@@ -34076,7 +34198,7 @@ var _HMAC = class {
     this.outputLen = this.iHash.outputLen;
     const blockLen = this.blockLen;
     const pad = new Uint8Array(blockLen);
-    pad.set(key.length > blockLen ? hash.create().update(key).digest() : key);
+    pad.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
     for (let i = 0; i < pad.length; i++)
       pad[i] ^= 54;
     this.iHash.update(pad);
@@ -34129,8 +34251,8 @@ var _HMAC = class {
   }
 };
 var hmac = /* @__PURE__ */ (() => {
-  const hmac_ = ((hash, key, message) => new _HMAC(hash, key).update(message).digest());
-  hmac_.create = (hash, key) => new _HMAC(hash, key);
+  const hmac_ = ((hash, key2, message) => new _HMAC(hash, key2).update(message).digest());
+  hmac_.create = (hash, key2) => new _HMAC(hash, key2);
   return hmac_;
 })();
 
@@ -35495,16 +35617,16 @@ function equalBytes(a, b) {
 function wrapMacConstructor(keyLen, macCons, fromMsg) {
   const mac = macCons;
   const getArgs = fromMsg || (() => []);
-  const macC = (msg, key) => mac(key, ...getArgs(msg)).update(msg).digest();
+  const macC = (msg, key2) => mac(key2, ...getArgs(msg)).update(msg).digest();
   const tmp = mac(new Uint8Array(keyLen), ...getArgs(new Uint8Array(0)));
   macC.outputLen = tmp.outputLen;
   macC.blockLen = tmp.blockLen;
-  macC.create = (key, ...args) => mac(key, ...args);
+  macC.create = (key2, ...args) => mac(key2, ...args);
   return macC;
 }
 var wrapCipher = /* @__NO_SIDE_EFFECTS__ */ (params, constructor) => {
-  function wrappedCipher(key, ...args) {
-    abytes3(key, void 0, "key");
+  function wrappedCipher(key2, ...args) {
+    abytes3(key2, void 0, "key");
     if (params.nonceLength !== void 0) {
       const nonce = args[0];
       abytes3(nonce, params.varSizeNonce ? void 0 : params.nonceLength, "nonce");
@@ -35518,7 +35640,7 @@ var wrapCipher = /* @__NO_SIDE_EFFECTS__ */ (params, constructor) => {
     }
     if (params.withAAD && args[aadStart] !== void 0)
       abytes3(args[aadStart], void 0, "AAD");
-    const cipher = constructor(key, ...args);
+    const cipher = constructor(key2, ...args);
     const checkOutput = (fnLength, output) => {
       if (output !== void 0) {
         if (fnLength !== 2)
@@ -35585,7 +35707,7 @@ var BLOCK_LEN = 64;
 var BLOCK_LEN32 = 16;
 var MAX_COUNTER = /* @__PURE__ */ (() => 2 ** 32 - 1)();
 var U32_EMPTY = /* @__PURE__ */ Uint32Array.of();
-function runCipher(core, sigma, key, nonce, data, output, counter, rounds) {
+function runCipher(core, sigma, key2, nonce, data, output, counter, rounds) {
   const len = data.length;
   const block = new Uint8Array(BLOCK_LEN);
   const b32 = u322(block);
@@ -35594,7 +35716,7 @@ function runCipher(core, sigma, key, nonce, data, output, counter, rounds) {
   const o32 = isAligned ? u322(output) : U32_EMPTY;
   if (!isLE2) {
     for (let pos = 0; pos < len; counter++) {
-      core(sigma, key, nonce, b32, counter, rounds);
+      core(sigma, key2, nonce, b32, counter, rounds);
       swap32IfBE2(b32);
       if (counter >= MAX_COUNTER)
         throw new Error("arx: counter overflow");
@@ -35608,7 +35730,7 @@ function runCipher(core, sigma, key, nonce, data, output, counter, rounds) {
     return;
   }
   for (let pos = 0; pos < len; counter++) {
-    core(sigma, key, nonce, b32, counter, rounds);
+    core(sigma, key2, nonce, b32, counter, rounds);
     if (counter >= MAX_COUNTER)
       throw new Error("arx: counter overflow");
     const take = Math.min(BLOCK_LEN, len - pos);
@@ -35638,8 +35760,8 @@ function createCipher(core, opts2) {
   anumber3(rounds);
   abool(counterRight);
   abool(allowShortKeys);
-  return (key, nonce, data, output, counter = 0) => {
-    abytes3(key, void 0, "key");
+  return (key2, nonce, data, output, counter = 0) => {
+    abytes3(key2, void 0, "key");
     abytes3(nonce, void 0, "nonce");
     abytes3(data, void 0, "data");
     const len = data.length;
@@ -35651,20 +35773,20 @@ function createCipher(core, opts2) {
     if (counter < 0 || counter >= MAX_COUNTER)
       throw new Error("arx: counter overflow");
     const toClean = [];
-    let l = key.length;
+    let l = key2.length;
     let k;
     let sigma;
     if (l === 32) {
-      toClean.push(k = copyBytes(key));
+      toClean.push(k = copyBytes(key2));
       sigma = sigma32_32;
     } else if (l === 16 && allowShortKeys) {
       k = new Uint8Array(32);
-      k.set(key);
-      k.set(key, 16);
+      k.set(key2);
+      k.set(key2, 16);
       sigma = sigma16_32;
       toClean.push(k);
     } else {
-      abytes3(key, 32, "arx key");
+      abytes3(key2, 32, "arx key");
       throw new Error("invalid key size");
     }
     if (!isLE2 || !isAligned32(nonce))
@@ -35720,16 +35842,16 @@ var Poly1305 = class {
   finished = false;
   destroyed = false;
   // Can be speed-up using BigUint64Array, at the cost of complexity
-  constructor(key) {
-    key = copyBytes(abytes3(key, 32, "key"));
-    const t0 = u8to16(key, 0);
-    const t1 = u8to16(key, 2);
-    const t2 = u8to16(key, 4);
-    const t3 = u8to16(key, 6);
-    const t4 = u8to16(key, 8);
-    const t5 = u8to16(key, 10);
-    const t6 = u8to16(key, 12);
-    const t7 = u8to16(key, 14);
+  constructor(key2) {
+    key2 = copyBytes(abytes3(key2, 32, "key"));
+    const t0 = u8to16(key2, 0);
+    const t1 = u8to16(key2, 2);
+    const t2 = u8to16(key2, 4);
+    const t3 = u8to16(key2, 6);
+    const t4 = u8to16(key2, 8);
+    const t5 = u8to16(key2, 10);
+    const t6 = u8to16(key2, 12);
+    const t7 = u8to16(key2, 14);
     this.r[0] = t0 & 8191;
     this.r[1] = (t0 >>> 13 | t1 << 3) & 8191;
     this.r[2] = (t1 >>> 10 | t2 << 6) & 7939;
@@ -35741,7 +35863,7 @@ var Poly1305 = class {
     this.r[8] = (t6 >>> 8 | t7 << 8) & 8191;
     this.r[9] = t7 >>> 5 & 127;
     for (let i = 0; i < 8; i++)
-      this.pad[i] = u8to16(key, 16 + 2 * i);
+      this.pad[i] = u8to16(key2, 16 + 2 * i);
   }
   process(data, offset, isLast = false) {
     const hibit = isLast ? 0 : 1 << 11;
@@ -35953,7 +36075,7 @@ var Poly1305 = class {
     return res;
   }
 };
-var poly1305 = /* @__PURE__ */ wrapMacConstructor(32, (key) => new Poly1305(key));
+var poly1305 = /* @__PURE__ */ wrapMacConstructor(32, (key2) => new Poly1305(key2));
 
 // node_modules/@noble/ciphers/chacha.js
 function chachaCore(s, k, n, out, cnt, rounds = 20) {
@@ -36056,10 +36178,10 @@ var updatePadded = (h, msg) => {
     h.update(ZEROS16.subarray(leftover));
 };
 var ZEROS32 = /* @__PURE__ */ new Uint8Array(32);
-function computeTag(fn, key, nonce, ciphertext, AAD) {
+function computeTag(fn, key2, nonce, ciphertext, AAD) {
   if (AAD !== void 0)
     abytes3(AAD, void 0, "AAD");
-  const authKey = fn(key, nonce, ZEROS32);
+  const authKey = fn(key2, nonce, ZEROS32);
   const lengths = u64Lengths(ciphertext.length, AAD ? AAD.length : 0, true);
   const h = poly1305.create(authKey);
   if (AAD)
@@ -36070,7 +36192,7 @@ function computeTag(fn, key, nonce, ciphertext, AAD) {
   clean3(authKey, lengths);
   return res;
 }
-var _poly1305_aead = (xorStream) => (key, nonce, AAD) => {
+var _poly1305_aead = (xorStream) => (key2, nonce, AAD) => {
   const tagLength = 16;
   return {
     encrypt(plaintext, output) {
@@ -36078,8 +36200,8 @@ var _poly1305_aead = (xorStream) => (key, nonce, AAD) => {
       output = getOutput(plength + tagLength, output, false);
       output.set(plaintext);
       const oPlain = output.subarray(0, -tagLength);
-      xorStream(key, nonce, oPlain, oPlain, 1);
-      const tag = computeTag(xorStream, key, nonce, oPlain, AAD);
+      xorStream(key2, nonce, oPlain, oPlain, 1);
+      const tag = computeTag(xorStream, key2, nonce, oPlain, AAD);
       output.set(tag, plength);
       clean3(tag);
       return output;
@@ -36088,13 +36210,13 @@ var _poly1305_aead = (xorStream) => (key, nonce, AAD) => {
       output = getOutput(ciphertext.length - tagLength, output, false);
       const data = ciphertext.subarray(0, -tagLength);
       const passedTag = ciphertext.subarray(-tagLength);
-      const tag = computeTag(xorStream, key, nonce, data, AAD);
+      const tag = computeTag(xorStream, key2, nonce, data, AAD);
       if (!equalBytes(passedTag, tag)) {
         clean3(tag);
         throw new Error("invalid tag");
       }
       output.set(ciphertext.subarray(0, -tagLength));
-      xorStream(key, nonce, output, output, 1);
+      xorStream(key2, nonce, output, output, 1);
       clean3(tag);
       return output;
     }
@@ -36774,14 +36896,14 @@ function getMinHashLength(fieldOrder) {
   const length = getFieldBytesLength(fieldOrder);
   return length + Math.ceil(length / 2);
 }
-function mapHashToField(key, fieldOrder, isLE4 = false) {
-  abytes4(key);
-  const len = key.length;
+function mapHashToField(key2, fieldOrder, isLE4 = false) {
+  abytes4(key2);
+  const len = key2.length;
   const fieldLen = getFieldBytesLength(fieldOrder);
   const minLen = getMinHashLength(fieldOrder);
   if (len < 16 || len < minLen || len > 1024)
     throw new Error("expected " + minLen + "-1024 bytes of input, got " + len);
-  const num = isLE4 ? bytesToNumberLE(key) : bytesToNumberBE(key);
+  const num = isLE4 ? bytesToNumberLE(key2) : bytesToNumberBE(key2);
   const reduced = mod(num, fieldOrder - _1n2) + _1n2;
   return isLE4 ? numberToBytesLE(reduced, fieldLen) : numberToBytesBE(reduced, fieldLen);
 }
@@ -37142,9 +37264,9 @@ var _HMAC2 = class {
   outputLen;
   finished = false;
   destroyed = false;
-  constructor(hash, key) {
+  constructor(hash, key2) {
     ahash2(hash);
-    abytes4(key, void 0, "key");
+    abytes4(key2, void 0, "key");
     this.iHash = hash.create();
     if (typeof this.iHash.update !== "function")
       throw new Error("Expected instance of class which extends utils.Hash");
@@ -37152,7 +37274,7 @@ var _HMAC2 = class {
     this.outputLen = this.iHash.outputLen;
     const blockLen = this.blockLen;
     const pad = new Uint8Array(blockLen);
-    pad.set(key.length > blockLen ? hash.create().update(key).digest() : key);
+    pad.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
     for (let i = 0; i < pad.length; i++)
       pad[i] ^= 54;
     this.iHash.update(pad);
@@ -37202,8 +37324,8 @@ var _HMAC2 = class {
     this.iHash.destroy();
   }
 };
-var hmac2 = (hash, key, message) => new _HMAC2(hash, key).update(message).digest();
-hmac2.create = (hash, key) => new _HMAC2(hash, key);
+var hmac2 = (hash, key2, message) => new _HMAC2(hash, key2).update(message).digest();
+hmac2.create = (hash, key2) => new _HMAC2(hash, key2);
 
 // node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/weierstrass.js
 var divNearest = (num, den) => (num + (num >= 0 ? den : -den) / _2n3) / den;
@@ -37855,7 +37977,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
   });
   ecdsaOpts = Object.assign({}, ecdsaOpts);
   const randomBytes9 = ecdsaOpts.randomBytes || randomBytes4;
-  const hmac3 = ecdsaOpts.hmac || ((key, msg) => hmac2(hash, key, msg));
+  const hmac3 = ecdsaOpts.hmac || ((key2, msg) => hmac2(hash, key2, msg));
   const { Fp: Fp2, Fn } = Point;
   const { ORDER: CURVE_ORDER, BITS: fnBits } = Fn;
   const { keygen, getPublicKey, getSharedSecret, utils, lengths } = ecdh(Point, ecdsaOpts);
@@ -39423,8 +39545,8 @@ function createKyber(opts2) {
     }
   };
 }
-function shakePRF(dkLen, key, nonce) {
-  return shake256.create({ dkLen }).update(key).update(new Uint8Array([nonce])).digest();
+function shakePRF(dkLen, key2, nonce) {
+  return shake256.create({ dkLen }).update(key2).update(new Uint8Array([nonce])).digest();
 }
 var opts = {
   HASH256: sha3_256,
@@ -40297,14 +40419,14 @@ function getMinHashLength2(fieldOrder) {
   const length = getFieldBytesLength2(fieldOrder);
   return length + Math.ceil(length / 2);
 }
-function mapHashToField2(key, fieldOrder, isLE4 = false) {
-  abytes5(key);
-  const len = key.length;
+function mapHashToField2(key2, fieldOrder, isLE4 = false) {
+  abytes5(key2);
+  const len = key2.length;
   const fieldLen = getFieldBytesLength2(fieldOrder);
   const minLen = Math.max(getMinHashLength2(fieldOrder), 16);
   if (len < minLen || len > 1024)
     throw new Error("expected " + minLen + "-1024 bytes of input, got " + len);
-  const num = isLE4 ? bytesToNumberLE2(key) : bytesToNumberBE2(key);
+  const num = isLE4 ? bytesToNumberLE2(key2) : bytesToNumberBE2(key2);
   const reduced = mod3(num, fieldOrder - _1n9) + _1n9;
   return isLE4 ? numberToBytesLE2(reduced, fieldLen) : numberToBytesBE2(reduced, fieldLen);
 }
@@ -41401,7 +41523,7 @@ function ecdsa2(Point, hash, ecdsaOpts = {}) {
   });
   const opts2 = Object.assign({}, ecdsaOpts);
   const randomBytes9 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
-  const hmac3 = opts2.hmac === void 0 ? (key, msg) => hmac(hash_, key, msg) : opts2.hmac;
+  const hmac3 = opts2.hmac === void 0 ? (key2, msg) => hmac(hash_, key2, msg) : opts2.hmac;
   const { Fp: Fp2, Fn } = Point;
   const { ORDER: CURVE_ORDER, BITS: fnBits } = Fn;
   const blindLength = getMinHashLength2(CURVE_ORDER);
@@ -41999,10 +42121,10 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
   function modN_LE(hash2) {
     return Fn.create(bytesToNumberLE2(hash2));
   }
-  function getPrivateScalar(key) {
+  function getPrivateScalar(key2) {
     const len = lengths.secretKey;
-    abytes5(key, lengths.secretKey, "secretKey");
-    const hashed = abytes5(hash(key), 2 * len, "hashedSecretKey");
+    abytes5(key2, lengths.secretKey, "secretKey");
+    const hashed = abytes5(hash(key2), 2 * len, "hashedSecretKey");
     const head = adjustScalarBytes3(hashed.slice(0, len));
     const prefix = hashed.slice(len, 2 * len);
     const scalar = modN_LE(head);
@@ -42079,12 +42201,12 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     seed = seed === void 0 ? randomBytes9(lengths.seed) : seed;
     return abytes5(seed, lengths.seed, "seed");
   }
-  function isValidSecretKey(key) {
-    return isBytes5(key) && key.length === lengths.secretKey;
+  function isValidSecretKey(key2) {
+    return isBytes5(key2) && key2.length === lengths.secretKey;
   }
-  function isValidPublicKey(key, zip215) {
+  function isValidPublicKey(key2, zip215) {
     try {
-      return !!Point.fromBytes(key, zip215 === void 0 ? verifyOpts.zip215 : zip215);
+      return !!Point.fromBytes(key2, zip215 === void 0 ? verifyOpts.zip215 : zip215);
     } catch (error2) {
       return false;
     }
@@ -42385,9 +42507,9 @@ async function webCryptoFallback(func, fallback) {
 }
 async function scalarMult(scalar, u) {
   return await webCryptoFallback(async () => {
-    const key = isCryptoKey(scalar) ? scalar : await importX25519Key(scalar);
+    const key2 = isCryptoKey(scalar) ? scalar : await importX25519Key(scalar);
     const peer = await crypto.subtle.importKey("raw", domBuffer(u), { name: "X25519" }, exportable, []);
-    return new Uint8Array(await crypto.subtle.deriveBits({ name: "X25519", public: peer }, key, 256));
+    return new Uint8Array(await crypto.subtle.deriveBits({ name: "X25519", public: peer }, key2, 256));
   }, () => {
     if (isCryptoKey(scalar)) {
       throw new Error("CryptoKey provided but X25519 WebCrypto is not supported");
@@ -42423,15 +42545,15 @@ var pkcs8Prefix = /* @__PURE__ */ new Uint8Array([
   4,
   32
 ]);
-async function importX25519Key(key) {
-  if (key.length !== 32) {
+async function importX25519Key(key2) {
+  if (key2.length !== 32) {
     throw new Error("X25519 private key must be 32 bytes");
   }
-  const pkcs8 = new Uint8Array([...pkcs8Prefix, ...key]);
+  const pkcs8 = new Uint8Array([...pkcs8Prefix, ...key2]);
   return crypto.subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, exportable, ["deriveBits"]);
 }
-function isCryptoKey(key) {
-  return typeof CryptoKey !== "undefined" && key instanceof CryptoKey;
+function isCryptoKey(key2) {
+  return typeof CryptoKey !== "undefined" && key2 instanceof CryptoKey;
 }
 function domBuffer(arr) {
   return arr;
@@ -42529,8 +42651,8 @@ var HybridRecipient = class {
   wrapFileKey(fileKey) {
     const { cipherText: encapsulatedKey, sharedSecret } = MLKEM768X25519.encapsulate(this.recipient);
     const label = new TextEncoder().encode("age-encryption.org/mlkem768x25519");
-    const { key, nonce } = hpkeContext(hpkeMLKEM768X25519, sharedSecret, label);
-    const ciphertext = chacha20poly1305(key, nonce).encrypt(fileKey);
+    const { key: key2, nonce } = hpkeContext(hpkeMLKEM768X25519, sharedSecret, label);
+    const ciphertext = chacha20poly1305(key2, nonce).encrypt(fileKey);
     return [new Stanza(["mlkem768x25519", base64nopad.encode(encapsulatedKey)], ciphertext)];
   }
 };
@@ -42546,9 +42668,9 @@ function hpkeContext(kemID, sharedSecret, info2) {
   ksContext.set(pskIDHash, 1);
   ksContext.set(infoHash, 1 + pskIDHash.length);
   const secret = hpkeLabeledExtract(suiteID, sharedSecret, "secret", new Uint8Array(0));
-  const key = hpkeLabeledExpand(suiteID, secret, "key", ksContext, 32);
+  const key2 = hpkeLabeledExpand(suiteID, secret, "key", ksContext, 32);
   const nonce = hpkeLabeledExpand(suiteID, secret, "base_nonce", ksContext, 12);
-  return { key, nonce };
+  return { key: key2, nonce };
 }
 function hpkeSuiteID(kemID) {
   const suiteID = new Uint8Array(10);
@@ -42625,8 +42747,8 @@ var TagRecipient = class {
       ikm.set(recipientHash, encapsulatedKey.length);
       return extract(sha256, ikm, label).subarray(0, 4);
     })();
-    const { key, nonce } = hpkeContext(hpkeDHKEMP256, sharedSecret, label);
-    const ciphertext = chacha20poly1305(key, nonce).encrypt(fileKey);
+    const { key: key2, nonce } = hpkeContext(hpkeDHKEMP256, sharedSecret, label);
+    const ciphertext = chacha20poly1305(key2, nonce).encrypt(fileKey);
     return [new Stanza(["p256tag", base64nopad.encode(tag), base64nopad.encode(encapsulatedKey)], ciphertext)];
   }
 };
@@ -42650,8 +42772,8 @@ var HybridTagRecipient = class {
       ikm.set(recipientHash, encapsulatedKey.length);
       return extract(sha256, ikm, label).subarray(0, 4);
     })();
-    const { key, nonce } = hpkeContext(hpkeMLKEM768P256, sharedSecret, label);
-    const ciphertext = chacha20poly1305(key, nonce).encrypt(fileKey);
+    const { key: key2, nonce } = hpkeContext(hpkeMLKEM768P256, sharedSecret, label);
+    const ciphertext = chacha20poly1305(key2, nonce).encrypt(fileKey);
     return [new Stanza(["mlkem768p256tag", base64nopad.encode(tag), base64nopad.encode(encapsulatedKey)], ciphertext)];
   }
 };
@@ -42672,8 +42794,8 @@ var X25519Recipient = class {
     salt.set(share);
     salt.set(this.recipient, share.length);
     const label = new TextEncoder().encode("age-encryption.org/v1/X25519");
-    const key = hkdf(sha256, secret, salt, label, 32);
-    return [new Stanza(["X25519", base64nopad.encode(share)], encryptFileKey(fileKey, key))];
+    const key2 = hkdf(sha256, secret, salt, label, 32);
+    return [new Stanza(["X25519", base64nopad.encode(share)], encryptFileKey(fileKey, key2))];
   }
 };
 var ScryptRecipient = class {
@@ -42689,19 +42811,19 @@ var ScryptRecipient = class {
     const labelAndSalt = new Uint8Array(label.length + 16);
     labelAndSalt.set(new TextEncoder().encode(label));
     labelAndSalt.set(salt, label.length);
-    const key = scrypt(this.passphrase, labelAndSalt, { N: 2 ** this.logN, r: 8, p: 1, dkLen: 32 });
-    return [new Stanza(["scrypt", base64nopad.encode(salt), this.logN.toString()], encryptFileKey(fileKey, key))];
+    const key2 = scrypt(this.passphrase, labelAndSalt, { N: 2 ** this.logN, r: 8, p: 1, dkLen: 32 });
+    return [new Stanza(["scrypt", base64nopad.encode(salt), this.logN.toString()], encryptFileKey(fileKey, key2))];
   }
 };
-function encryptFileKey(fileKey, key) {
+function encryptFileKey(fileKey, key2) {
   const nonce = new Uint8Array(12);
-  return chacha20poly1305(key, nonce).encrypt(fileKey);
+  return chacha20poly1305(key2, nonce).encrypt(fileKey);
 }
 
 // node_modules/age-encryption/dist/stream.js
 var chacha20poly1305Overhead = 16;
 var chunkSize = /* @__PURE__ */ (() => 64 * 1024)();
-function encryptSTREAM(key) {
+function encryptSTREAM(key2) {
   const streamNonce = new Uint8Array(12);
   const incNonce = () => {
     for (let i = streamNonce.length - 2; i >= 0; i--) {
@@ -42716,7 +42838,7 @@ function encryptSTREAM(key) {
     transform(chunk, controller) {
       while (chunk.length > 0) {
         if (plaintextBufferUsed === plaintextBuffer.length) {
-          const encryptedChunk = chacha20poly1305(key, streamNonce).encrypt(plaintextBuffer);
+          const encryptedChunk = chacha20poly1305(key2, streamNonce).encrypt(plaintextBuffer);
           controller.enqueue(encryptedChunk);
           incNonce();
           plaintextBufferUsed = 0;
@@ -42729,7 +42851,7 @@ function encryptSTREAM(key) {
     },
     flush(controller) {
       streamNonce[11] = 1;
-      const encryptedChunk = chacha20poly1305(key, streamNonce).encrypt(plaintextBuffer.subarray(0, plaintextBufferUsed));
+      const encryptedChunk = chacha20poly1305(key2, streamNonce).encrypt(plaintextBuffer.subarray(0, plaintextBufferUsed));
       controller.enqueue(encryptedChunk);
     }
   });
@@ -42944,18 +43066,18 @@ function parseSshPublicKey(text) {
       return void 0;
   }
 }
-function isSignable(key) {
-  return key.type !== "ssh-rsa" || (key.rsa?.bits ?? 0) >= MIN_RSA_BITS;
+function isSignable(key2) {
+  return key2.type !== "ssh-rsa" || (key2.rsa?.bits ?? 0) >= MIN_RSA_BITS;
 }
 
 // src/providers/age-ssh.ts
 var ED25519_LABEL = new TextEncoder().encode("age-encryption.org/v1/ssh-ed25519");
 var RSA_LABEL = Buffer.from("age-encryption.org/v1/ssh-rsa");
 var b64 = (b) => Buffer.from(b).toString("base64").replace(/=+$/, "");
-var tagOf = (key) => b64(sha256(key.blob).subarray(0, 4));
-function ed25519Recipient(key, pk) {
+var tagOf = (key2) => b64(sha256(key2.blob).subarray(0, 4));
+function ed25519Recipient(key2, pk) {
   const theirs = ed25519.utils.toMontgomery(pk);
-  const tweak = hkdf(sha256, new Uint8Array(0), key.blob, ED25519_LABEL, 32);
+  const tweak = hkdf(sha256, new Uint8Array(0), key2.blob, ED25519_LABEL, 32);
   return {
     wrapFileKey(fileKey) {
       const ephemeral = randomBytes7(32);
@@ -42966,11 +43088,11 @@ function ed25519Recipient(key, pk) {
       salt.set(theirs, 32);
       const wrapKey = hkdf(sha256, shared, salt, ED25519_LABEL, 32);
       const body = chacha20poly1305(wrapKey, new Uint8Array(12)).encrypt(fileKey);
-      return [new Stanza(["ssh-ed25519", tagOf(key), b64(share)], body)];
+      return [new Stanza(["ssh-ed25519", tagOf(key2), b64(share)], body)];
     }
   };
 }
-function rsaRecipient(key, rsa) {
+function rsaRecipient(key2, rsa) {
   const pub = createPublicKey({
     key: { kty: "RSA", n: rsa.n.toString("base64url"), e: rsa.e.toString("base64url") },
     format: "jwk"
@@ -42986,14 +43108,14 @@ function rsaRecipient(key, rsa) {
         },
         fileKey
       );
-      return [new Stanza(["ssh-rsa", tagOf(key)], new Uint8Array(body))];
+      return [new Stanza(["ssh-rsa", tagOf(key2)], new Uint8Array(body))];
     }
   };
 }
-function ageRecipientFor(key) {
-  if (key.type === "ssh-ed25519" && key.ed25519) return ed25519Recipient(key, key.ed25519);
-  if (key.type === "ssh-rsa" && key.rsa && key.rsa.bits >= MIN_RSA_BITS)
-    return rsaRecipient(key, key.rsa);
+function ageRecipientFor(key2) {
+  if (key2.type === "ssh-ed25519" && key2.ed25519) return ed25519Recipient(key2, key2.ed25519);
+  if (key2.type === "ssh-rsa" && key2.rsa && key2.rsa.bits >= MIN_RSA_BITS)
+    return rsaRecipient(key2, key2.rsa);
   return void 0;
 }
 function hasAgeRecipient(keys) {
@@ -43489,10 +43611,10 @@ function deliveryBody2(resource, principals, expiresAt, certs) {
     "Certificates are not secret. Save the one for your key next to it, and `ssh` uses it automatically:",
     ""
   ];
-  for (const { key, cert } of certs) {
-    const file = `~/.ssh/${certFileName[key.type]}`;
+  for (const { key: key2, cert } of certs) {
+    const file = `~/.ssh/${certFileName[key2.type]}`;
     lines.push(
-      `For \`${key.type}\` key \`${key.fingerprint}\`:`,
+      `For \`${key2.type}\` key \`${key2.fingerprint}\`:`,
       "",
       "```sh",
       `cat > ${file} <<'EOF'`,
@@ -43549,11 +43671,11 @@ async function sign(grant, ctx, why) {
   const validity = `${epochHex(from)}:${epochHex(to)}`;
   const certs = await withCa(target3, ctx, async (dir, caPath) => {
     const out = [];
-    for (const [i, key] of keys.entries()) {
+    for (const [i, key2] of keys.entries()) {
       const pub = join4(dir, `key${i}.pub`);
-      await writeFile2(pub, `${key.line}
+      await writeFile2(pub, `${key2.line}
 `);
-      const serial = serialFor(grant.id, key.fingerprint);
+      const serial = serialFor(grant.id, key2.fingerprint);
       await sshKeygen(
         [
           "-q",
@@ -43570,10 +43692,10 @@ async function sign(grant, ctx, why) {
           ...options,
           pub
         ],
-        `signing key ${key.fingerprint}`
+        `signing key ${key2.fingerprint}`
       );
       out.push({
-        key,
+        key: key2,
         cert: (await readFile(join4(dir, `key${i}-cert.pub`), "utf8")).trim(),
         serial
       });
@@ -44020,10 +44142,10 @@ async function buildAuditReport(repo, options = {}) {
 function identityInterner() {
   const known = /* @__PURE__ */ new Map();
   return (who2) => {
-    const key = `${who2.name}\0${who2.email}`;
-    const seen = known.get(key);
+    const key2 = `${who2.name}\0${who2.email}`;
+    const seen = known.get(key2);
     if (seen) return seen;
-    known.set(key, who2);
+    known.set(key2, who2);
     return who2;
   };
 }
@@ -44172,6 +44294,97 @@ function renderAuditMarkdown(report) {
     out.push(`| ${cells.map(markdownCell).join(" | ")} |`);
   }
   return out.join("\n") + "\n";
+}
+
+// src/engine/reconcile/offboarding-facts.ts
+async function lookUpIneligible(grants, policies, deps) {
+  const live = grants.filter((g) => isLive(g.status));
+  if (live.length === 0) return { people: /* @__PURE__ */ new Map(), requesters: /* @__PURE__ */ new Map() };
+  const { github } = deps;
+  const ids = [...new Set(live.map((g) => g.requester.id))];
+  const byLogin = live.some(
+    (g) => (policies.resources.get(g.resource)?.requesters ?? []).some((p) => !isTeam(p))
+  );
+  const org = github.repoRef.owner;
+  const [logins, memberships, isOrg] = await Promise.all([
+    Promise.all(ids.map((id) => deps.loginOf(id))),
+    github.memberships(requesterTeams(live, policies)),
+    byLogin ? github.isOrganization(org) : Promise.resolve(false)
+  ]);
+  const facts = /* @__PURE__ */ new Map();
+  await Promise.all(
+    ids.map(async (id, i) => {
+      const login = logins[i] ?? null;
+      const orgMember = isOrg && login !== null ? await github.orgMember(org, login) : void 0;
+      facts.set(id, { login, ...orgMember !== void 0 ? { orgMember } : {} });
+    })
+  );
+  const out = ineligibleRequesters(live, policies, facts, memberships);
+  for (const [id, why] of out.people) deps.log(`offboarding: requester ${id}: ${why}`);
+  for (const [key2, why] of out.requesters) deps.log(`offboarding: ${key2}: ${why}`);
+  return out;
+}
+
+// src/core/deadlines.ts
+var ms3 = (t) => t === void 0 ? void 0 : parseTimestamp(t)?.getTime();
+function grantDeadlines(grant, policies) {
+  const out = [];
+  const add3 = (kind, at) => {
+    if (at !== void 0 && Number.isFinite(at))
+      out.push({ grant: grant.id, resource: grant.resource, kind, at });
+  };
+  const resource = policies.resources.get(grant.resource);
+  switch (grant.status) {
+    case "pending":
+      add3("verify", ms3(grant.requested_at));
+      break;
+    case "approved": {
+      if (grant.revoke_requested) {
+        add3("revoke", ms3(grant.revoke_requested.at));
+        break;
+      }
+      const started = issueStartedAt(grant);
+      const duration = Math.min(grant.duration, resource?.max_duration ?? grant.duration) * 1e3;
+      if (started !== null) {
+        add3("start", started);
+        add3("expiry", started + duration);
+        break;
+      }
+      const start = ms3(grant.start_at ?? grant.approval?.approved_at);
+      add3("start", start);
+      if (start !== void 0)
+        add3(
+          "start-window-end",
+          Math.min(start + START_WINDOW * 1e3, start + grant.duration * 1e3) + 1
+        );
+      break;
+    }
+    case "active":
+      if (grant.revoke_requested) add3("revoke", ms3(grant.revoke_requested.at));
+      add3("expiry", ms3(grant.expires_at));
+      break;
+    default:
+      return out;
+  }
+  if (grant.approval?.rule === "break_glass") {
+    const within = resource?.break_glass?.review_within ?? DEFAULT_REVIEW_WITHIN;
+    const approved = ms3(grant.approval.approved_at);
+    if (approved !== void 0) add3("break-glass-review", approved + within * 1e3);
+  }
+  return out.sort((a, b) => a.at - b.at);
+}
+function collectDeadlines(grants, policies) {
+  return grants.flatMap((g) => grantDeadlines(g.grant, policies)).sort((a, b) => a.at - b.at);
+}
+function nextDeadlineWithin(deadlines, now, within) {
+  return deadlines.find((d) => d.at > now && d.at <= now + within) ?? null;
+}
+function lateness(grant) {
+  const ended = ms3(grant.ended_at);
+  if (ended === void 0) return null;
+  const due = grant.status === "expired" ? ms3(grant.expires_at) ?? (issueStartedAt({ ...grant, status: "approved" }) ?? NaN) + grant.duration * 1e3 : grant.status === "revoked" && grant.revoke_requested ? ms3(grant.revoke_requested.at) : void 0;
+  if (due === void 0 || Number.isNaN(due)) return null;
+  return Math.max(0, Math.round((ended - due) / 1e3));
 }
 
 // src/core/request-check.ts
@@ -44630,13 +44843,14 @@ async function save(ctx, from, grant, subject, t, to = from, also) {
   if (pushed === "ok") await ctx.hook("after-push", grant.id);
   return pushed;
 }
-function record(ctx, grant, event, expires) {
+function record(ctx, grant, event, expires, late2) {
   ctx.result.events.push({
     grant: grant.id,
     resource: grant.resource,
     requester: grant.requester.login,
     event,
-    ...expires ? { expires } : {}
+    ...expires ? { expires } : {},
+    ...late2 !== void 0 ? { lateness: late2 } : {}
   });
 }
 function must(r) {
@@ -44720,15 +44934,20 @@ async function runStep(ctx, step, s, live) {
         await ctx.hook("after-effect", grant.id);
       }
       const next = must(transition(grant, step.to, { end_reason: step.reason }, now));
+      const late2 = lateness(next) ?? void 0;
       const r = await save(
         ctx,
         path6,
         next,
         `gatepass: ${step.to === "revoked" ? "revoke" : "expire"} ${grant.resource}/${grant.id}`,
-        trailers(ctx, grant, step.to, { actor: step.actor }),
+        trailers(ctx, grant, step.to, {
+          actor: step.actor,
+          reason: step.reason,
+          ...late2 !== void 0 ? { lateness: late2 } : {}
+        }),
         archivePath(next)
       );
-      if (r === "ok") record(ctx, grant, step.to);
+      if (r === "ok") record(ctx, grant, step.to, void 0, late2);
       return r;
     }
     case "issue":
@@ -44955,11 +45174,11 @@ async function reconcile(options) {
   const seenProblems = /* @__PURE__ */ new Set();
   const report = (problems) => {
     for (const p of problems) {
-      const key = formatProblem(p);
-      if (seenProblems.has(key)) continue;
-      seenProblems.add(key);
+      const key2 = formatProblem(p);
+      if (seenProblems.has(key2)) continue;
+      seenProblems.add(key2);
       result.problems.push(p);
-      log(`problem: ${key}`);
+      log(`problem: ${key2}`);
     }
   };
   const first = planReconcile(state.grants, state.policies, clock.now());
@@ -44994,11 +45213,22 @@ async function reconcile(options) {
     },
     confirmed: /* @__PURE__ */ new Set()
   };
+  let ineligible;
+  if (options.offboarding)
+    try {
+      ineligible = await lookUpIneligible(
+        state.grants.map((g) => g.grant),
+        state.policies,
+        { github, loginOf: (id) => ctx.loginOf(id), log }
+      );
+    } catch (e) {
+      result.failures.push({ grant: "offboarding", step: "offboarding", message: safeMessage(e) });
+    }
   const failed = /* @__PURE__ */ new Set();
   let conflicts = 0;
   const limit = state.grants.length * 6 + maxPush + 10;
   for (let i = 0; i < limit; i++) {
-    const plan = planReconcile(state.grants, state.policies, clock.now());
+    const plan = planReconcile(state.grants, state.policies, clock.now(), ineligible);
     report([...state.problems, ...plan.problems]);
     const step = plan.steps.find((s) => !failed.has(s.grant.id));
     if (!step) break;
@@ -45035,6 +45265,41 @@ async function reconcile(options) {
   }
   await detectDrift(ctx, state);
   return result;
+}
+
+// src/action/deadline-wait.ts
+var WAITED_FOR = /* @__PURE__ */ new Set([
+  "start",
+  "start-window-end",
+  "expiry",
+  "revoke",
+  "verify"
+]);
+function deadlineToWaitFor(state, now, boundMs) {
+  const due = collectDeadlines(state.grants, state.policies).filter((d) => WAITED_FOR.has(d.kind));
+  return nextDeadlineWithin(due, now.getTime(), boundMs);
+}
+async function waitForDeadline(state, boundMs, deps) {
+  if (boundMs <= 0) return null;
+  const d = deadlineToWaitFor(state, deps.clock.now(), boundMs);
+  if (!d) return null;
+  const wait = d.at - deps.clock.now().getTime();
+  deps.log(
+    `waiting ${Math.ceil(wait / 1e3)} s for ${d.resource}/${d.grant} (${d.kind} at ${new Date(d.at).toISOString()}), due before the next scheduled run`
+  );
+  for (let left = wait; left > 0; left = d.at - deps.clock.now().getTime()) await deps.sleep(left);
+  return d;
+}
+function combineResults(a, b) {
+  const seen = new Set(a.problems.map((p) => JSON.stringify(p)));
+  return {
+    plan: [...a.plan, ...b.plan],
+    events: [...a.events, ...b.events],
+    failures: [...a.failures, ...b.failures],
+    problems: [...a.problems, ...b.problems.filter((p) => !seen.has(JSON.stringify(p)))],
+    // Drift is a snapshot: the later one is the current truth.
+    drift: b.drift
+  };
 }
 
 // src/git/grant-store.ts
@@ -45101,6 +45366,14 @@ async function readInputs(core, env) {
   const botId = core.getInput("app-bot-id");
   if (botId !== "" && !/^\d+$/.test(botId))
     throw new ConfigurationError("input app-bot-id must be a user id");
+  const timer = core.getInput("deadline-timer") || "action";
+  if (timer !== "app" && timer !== "action")
+    throw new ConfigurationError(
+      `input deadline-timer must be app or action, not ${JSON.stringify(timer)}`
+    );
+  const interval = durationInput(core, "schedule-interval", 5 * MINUTE);
+  const wait = timer === "app" ? 0 : Math.min(durationInput(core, "deadline-wait", 0), interval);
+  const lateBound = durationInput(core, "late-bound", timer === "app" ? 2 * MINUTE : interval);
   return {
     token,
     workingDirectory: resolve5(
@@ -45113,8 +45386,23 @@ async function readInputs(core, env) {
     branch: core.getInput("branch") || await defaultBranch(env) || "main",
     repository,
     apiUrl: env.GITHUB_API_URL || "https://api.github.com",
-    ...botId ? { appBotId: Number(botId) } : {}
+    ...botId ? { appBotId: Number(botId) } : {},
+    offboarding: bool(core, "offboarding"),
+    deadlineTimer: timer,
+    deadlineWait: wait,
+    lateBound
   };
+}
+function durationInput(core, name, fallback) {
+  const v = core.getInput(name);
+  if (v === "") return fallback;
+  if (v === "0") return 0;
+  const d = parseDuration(v);
+  if (!d.ok)
+    throw new ConfigurationError(
+      `input ${name} must be a duration like 5m, not ${JSON.stringify(v)}`
+    );
+  return d.value;
 }
 var cell = (s) => s.replace(/[|\n\r]/g, " ");
 function summaryMarkdown(result, inputs) {
@@ -45124,10 +45412,13 @@ function summaryMarkdown(result, inputs) {
     for (const s of result.plan) lines.push(`- ${cell(describeStep(s))}`);
   } else if (result.events.length === 0) lines.push("No grant changed state.");
   else {
-    lines.push("| grant | requester | resource | event | expires |", "|---|---|---|---|---|");
+    lines.push(
+      "| grant | requester | resource | event | expires | late by |",
+      "|---|---|---|---|---|---|"
+    );
     for (const e of result.events)
       lines.push(
-        `| ${cell(e.grant)} | @${cell(e.requester)} | ${cell(e.resource)} | ${e.event} | ${e.expires ?? ""} |`
+        `| ${cell(e.grant)} | @${cell(e.requester)} | ${cell(e.resource)} | ${e.event} | ${e.expires ?? ""} | ${e.lateness !== void 0 ? `${e.lateness} s` : ""} |`
       );
   }
   if (result.failures.length) {
@@ -45151,7 +45442,8 @@ function summaryMarkdown(result, inputs) {
 async function verifyHistory(inputs, core, clock) {
   const report = await buildAuditReport(await GitRepo.open(inputs.workingDirectory), {
     verify: true,
-    now: clock.now()
+    now: clock.now(),
+    sweepInterval: inputs.lateBound
   });
   core.summary.addRaw("\n" + renderAuditMarkdown(report));
   const errors = (report.findings ?? []).filter((f) => f.severity === "error");
@@ -45160,6 +45452,7 @@ async function verifyHistory(inputs, core, clock) {
   core.setOutput("findings", errors.length);
   return errors.length;
 }
+var sleep = (ms4) => new Promise((r) => setTimeout(r, ms4));
 async function run2(deps = { core: core_exports, env: process.env, clock: systemClock }) {
   const { core, env, clock } = deps;
   try {
@@ -45174,7 +45467,7 @@ async function run2(deps = { core: core_exports, env: process.env, clock: system
       { owner, repo }
     ) : void 0;
     const checkout = await GitRepo.open(inputs.workingDirectory);
-    const result = await reconcile({
+    const options = {
       history: checkout,
       writer: gitGrantWriter(checkout, "origin", inputs.branch),
       branch: inputs.branch,
@@ -45185,8 +45478,18 @@ async function run2(deps = { core: core_exports, env: process.env, clock: system
       log: (l) => core.info(l),
       dryRun: inputs.dryRun,
       removeDrift: inputs.removeDrift,
+      offboarding: inputs.offboarding,
       ...inputs.appBotId !== void 0 ? { appBotId: inputs.appBotId } : {}
-    });
+    };
+    let result = await reconcile(options);
+    if (!inputs.dryRun && inputs.deadlineWait > 0) {
+      const waited = await waitForDeadline(
+        await readState(checkout, "HEAD"),
+        inputs.deadlineWait * 1e3,
+        { clock, sleep: deps.sleep ?? sleep, log: (l) => core.info(l) }
+      );
+      if (waited) result = combineResults(result, await reconcile(options));
+    }
     const count = (...events2) => result.events.filter((e) => events2.includes(e.event)).length;
     core.setOutput("issued", count("issued"));
     core.setOutput("revoked", count("revoked", "expired"));

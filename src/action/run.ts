@@ -10,7 +10,14 @@ import { GitHubClient } from '../github/github-client.js';
 import { createOctokit } from '../github/octokit.js';
 import { buildAuditReport } from '../engine/audit/build.js';
 import { renderAuditMarkdown } from '../engine/audit/render.js';
-import { reconcile, type ReconcileResult } from '../engine/reconcile/index.js';
+import {
+  readState,
+  reconcile,
+  type ReconcileOptions,
+  type ReconcileResult,
+} from '../engine/reconcile/index.js';
+import { combineResults, waitForDeadline } from './deadline-wait.js';
+import { parseDuration, MINUTE, type Seconds } from '../core/duration.js';
 import { gitGrantWriter } from '../git/grant-store.js';
 
 /** The part of `@actions/core` the action uses; injected so tests need no module mocking. */
@@ -43,12 +50,22 @@ export interface Inputs {
   apiUrl: string;
   /** The gatepass app's user id: its reviews never count. */
   appBotId?: number;
+  /** Revoke the grants of requesters who may no longer hold them (offboarding). */
+  offboarding: boolean;
+  /** Who starts runs at grant deadlines: the gatepass app, or this action waiting for them. */
+  deadlineTimer: 'app' | 'action';
+  /** How long a run may stay up for a deadline due before the next scheduled run (0: never). */
+  deadlineWait: Seconds;
+  /** How long past its due time an end may come before the audit reports it. */
+  lateBound: Seconds;
 }
 
 export interface RunDeps {
   core: ActionCore;
   env: Readonly<Record<string, string | undefined>>;
   clock: Clock;
+  /** How the deadline wait sleeps (tests move a fake clock instead). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const bool = (core: ActionCore, name: string): boolean => {
@@ -88,6 +105,15 @@ export async function readInputs(core: ActionCore, env: RunDeps['env']): Promise
   const botId = core.getInput('app-bot-id');
   if (botId !== '' && !/^\d+$/.test(botId))
     throw new ConfigurationError('input app-bot-id must be a user id');
+  const timer = core.getInput('deadline-timer') || 'action';
+  if (timer !== 'app' && timer !== 'action')
+    throw new ConfigurationError(
+      `input deadline-timer must be app or action, not ${JSON.stringify(timer)}`,
+    );
+  const interval = durationInput(core, 'schedule-interval', 5 * MINUTE);
+  // With the app keeping the deadlines no run waits, and ends are due within 2 minutes.
+  const wait = timer === 'app' ? 0 : Math.min(durationInput(core, 'deadline-wait', 0), interval);
+  const lateBound = durationInput(core, 'late-bound', timer === 'app' ? 2 * MINUTE : interval);
   return {
     token,
     workingDirectory: resolve(
@@ -101,7 +127,23 @@ export async function readInputs(core: ActionCore, env: RunDeps['env']): Promise
     repository,
     apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
     ...(botId ? { appBotId: Number(botId) } : {}),
+    offboarding: bool(core, 'offboarding'),
+    deadlineTimer: timer,
+    deadlineWait: wait,
+    lateBound,
   };
+}
+
+function durationInput(core: ActionCore, name: string, fallback: Seconds): Seconds {
+  const v = core.getInput(name);
+  if (v === '') return fallback;
+  if (v === '0') return 0;
+  const d = parseDuration(v);
+  if (!d.ok)
+    throw new ConfigurationError(
+      `input ${name} must be a duration like 5m, not ${JSON.stringify(v)}`,
+    );
+  return d.value;
 }
 
 const cell = (s: string): string => s.replace(/[|\n\r]/g, ' ');
@@ -114,10 +156,13 @@ export function summaryMarkdown(result: ReconcileResult, inputs: Pick<Inputs, 'd
     for (const s of result.plan) lines.push(`- ${cell(describeStep(s))}`);
   } else if (result.events.length === 0) lines.push('No grant changed state.');
   else {
-    lines.push('| grant | requester | resource | event | expires |', '|---|---|---|---|---|');
+    lines.push(
+      '| grant | requester | resource | event | expires | late by |',
+      '|---|---|---|---|---|---|',
+    );
     for (const e of result.events)
       lines.push(
-        `| ${cell(e.grant)} | @${cell(e.requester)} | ${cell(e.resource)} | ${e.event} | ${e.expires ?? ''} |`,
+        `| ${cell(e.grant)} | @${cell(e.requester)} | ${cell(e.resource)} | ${e.event} | ${e.expires ?? ''} | ${e.lateness !== undefined ? `${e.lateness} s` : ''} |`,
       );
   }
   if (result.failures.length) {
@@ -147,6 +192,7 @@ async function verifyHistory(inputs: Inputs, core: ActionCore, clock: Clock): Pr
   const report = await buildAuditReport(await GitRepo.open(inputs.workingDirectory), {
     verify: true,
     now: clock.now(),
+    sweepInterval: inputs.lateBound,
   });
   core.summary.addRaw('\n' + renderAuditMarkdown(report));
   const errors = (report.findings ?? []).filter((f) => f.severity === 'error');
@@ -155,6 +201,8 @@ async function verifyHistory(inputs: Inputs, core: ActionCore, clock: Clock): Pr
   core.setOutput('findings', errors.length);
   return errors.length;
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The action: inputs → reconcile → outputs and summary. Fails the job on any failure. */
 export async function run(
@@ -175,19 +223,30 @@ export async function run(
         )
       : undefined;
     const checkout = await GitRepo.open(inputs.workingDirectory);
-    const result = await reconcile({
+    const options: ReconcileOptions = {
       history: checkout,
       writer: gitGrantWriter(checkout, 'origin', inputs.branch),
       branch: inputs.branch,
       ...(github ? { github } : {}),
       clock,
       env,
-      mask: (s) => core.setSecret(s),
-      log: (l) => core.info(l),
+      mask: (s: string) => core.setSecret(s),
+      log: (l: string) => core.info(l),
       dryRun: inputs.dryRun,
       removeDrift: inputs.removeDrift,
+      offboarding: inputs.offboarding,
       ...(inputs.appBotId !== undefined ? { appBotId: inputs.appBotId } : {}),
-    });
+    };
+    let result = await reconcile(options);
+    // Actions only (#15): stay up for a deadline due before the next scheduled run, once.
+    if (!inputs.dryRun && inputs.deadlineWait > 0) {
+      const waited = await waitForDeadline(
+        await readState(checkout, 'HEAD'),
+        inputs.deadlineWait * 1000,
+        { clock, sleep: deps.sleep ?? sleep, log: (l) => core.info(l) },
+      );
+      if (waited) result = combineResults(result, await reconcile(options));
+    }
     const count = (...events: string[]) =>
       result.events.filter((e) => events.includes(e.event)).length;
     core.setOutput('issued', count('issued'));

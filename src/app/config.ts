@@ -104,3 +104,28 @@ export function isAccessRepo(config: AppConfig, fullName: string | undefined): b
   const { owner, repo } = config.accessRepo;
   return (fullName ?? '').toLowerCase() === `${owner}/${repo}`.toLowerCase();
 }
+
+/** The app as the timer (server mode only): which workflow it starts at each deadline. */
+export interface DeadlineConfig {
+  enabled: boolean;
+  /** File name (or id) of the gatepass action's workflow in the access repo. */
+  workflow: string;
+}
+
+/**
+ * `GATEPASS_DEADLINE_TIMER=off` turns the timer off (the schedule alone then revokes);
+ * `GATEPASS_RECONCILE_WORKFLOW` names the action's workflow (default `gatepass.yml`).
+ */
+export function loadDeadlineConfig(env: Record<string, string | undefined>): DeadlineConfig {
+  const on = (env.GATEPASS_DEADLINE_TIMER?.trim() || 'on').toLowerCase();
+  if (on !== 'on' && on !== 'off')
+    throw new ConfigurationError(
+      `GATEPASS_DEADLINE_TIMER must be on or off, not ${JSON.stringify(on)}`,
+    );
+  const workflow = env.GATEPASS_RECONCILE_WORKFLOW?.trim() || 'gatepass.yml';
+  if (!/^(?:[A-Za-z0-9._-]{1,100}\.ya?ml|\d{1,20})$/.test(workflow))
+    throw new ConfigurationError(
+      `GATEPASS_RECONCILE_WORKFLOW must be a workflow file name like gatepass.yml, not ${JSON.stringify(workflow)}`,
+    );
+  return { enabled: on === 'on', workflow };
+}

@@ -1,8 +1,10 @@
 import type { Context, Probot } from 'probot';
 import { type Clock, systemClock } from '../core/clock.js';
-import { GitHubClient, type OctokitLike } from '../github/github-client.js';
+import { GitHubClient, installationIdFor, type OctokitLike } from '../github/github-client.js';
 import { handleCommand } from './commands.js';
-import { type AppConfig, isAccessRepo, loadConfig } from './config.js';
+import { type AppConfig, isAccessRepo, loadConfig, loadDeadlineConfig } from './config.js';
+import { DeadlineKeeper } from './deadlines.js';
+import { systemScheduler } from './deadline-timer.js';
 import { evaluatePullRequest } from './decision.js';
 import { type Deps, PolicyCache } from './deps.js';
 import { handleRequestIssue } from './request-issue.js';
@@ -10,6 +12,8 @@ import { handleRequestIssue } from './request-issue.js';
 export interface AppOptions {
   config: AppConfig;
   clock?: Clock;
+  /** Server mode: the app keeps the grants' deadlines and starts the reconcile run at each. */
+  deadlines?: DeadlineKeeper;
 }
 
 interface RepoPayload {
@@ -21,6 +25,7 @@ export function createApp(options: AppOptions): (app: Probot) => void {
   const { config } = options;
   const policies = new PolicyCache();
   const clock = options.clock ?? systemClock;
+  const sameOwner = (org: string) => org.toLowerCase() === config.accessRepo.owner.toLowerCase();
   /** Deps for a delivery about the access repo; null for anything else (threat #6). */
   const deps = (context: Context): Deps | null => {
     const { repository } = context.payload as RepoPayload;
@@ -36,6 +41,48 @@ export function createApp(options: AppOptions): (app: Probot) => void {
   };
 
   return (app: Probot) => {
+    const keeper = options.deadlines;
+    if (keeper)
+      void keeper.start(async () => {
+        const installation = await installationIdFor(
+          (await app.auth()) as unknown as OctokitLike,
+          config.accessRepo,
+        );
+        const octokit = (await app.auth(installation)) as unknown as OctokitLike;
+        const client = new GitHubClient(octokit, config.accessRepo);
+        return { client, branch: await client.defaultBranch() };
+      });
+
+    app.on('push', async (context) => {
+      const d = deps(context);
+      const { ref, commits, before, after, forced } = context.payload;
+      if (d && keeper)
+        await keeper.onPush(d.client, d.defaultBranch, {
+          ref,
+          before,
+          after,
+          // GitHub lists at most 20 commits in a push payload.
+          complete: !forced && commits.length < 20,
+          paths: commits.flatMap((c) => [
+            ...(c.added ?? []),
+            ...(c.modified ?? []),
+            ...(c.removed ?? []),
+          ]),
+        });
+    });
+
+    // Offboarding: the run that revokes starts now, not at the next deadline.
+    app.on('organization.member_removed', async (context) => {
+      const { organization, membership } = context.payload;
+      if (keeper && sameOwner(organization.login) && membership.user)
+        await keeper.onMemberRemoved(membership.user.id);
+    });
+    app.on('membership.removed', async (context) => {
+      const { organization, member, team } = context.payload;
+      if (keeper && sameOwner(organization.login) && member && 'slug' in team)
+        await keeper.onMemberRemoved(member.id, `${organization.login}/${team.slug}`);
+    });
+
     app.on(['issues.opened', 'issues.edited'], async (context) => {
       const d = deps(context);
       const { action, issue } = context.payload;
@@ -94,4 +141,21 @@ export function createApp(options: AppOptions): (app: Probot) => void {
 }
 
 /** `probot run ./lib/app/index.js`: settings from the environment (see .env.example). */
-export default (app: Probot): void => createApp({ config: loadConfig(process.env) })(app);
+export default (app: Probot): void => {
+  const config = loadConfig(process.env);
+  const timer = loadDeadlineConfig(process.env);
+  createApp({
+    config,
+    ...(timer.enabled
+      ? {
+          deadlines: new DeadlineKeeper({
+            workflow: timer.workflow,
+            clock: systemClock,
+            scheduler: systemScheduler,
+            policies: new PolicyCache(),
+            log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m) },
+          }),
+        }
+      : {}),
+  })(app);
+};

@@ -1,5 +1,9 @@
 import { resolve } from 'node:path';
-import { DEFAULT_BOTS, DEFAULT_SWEEP_INTERVAL } from '../core/audit-verify.js';
+import {
+  APP_TIMER_LATE_BOUND,
+  DEFAULT_BOTS,
+  DEFAULT_SWEEP_INTERVAL,
+} from '../core/audit-verify.js';
 import { parseDuration, type Seconds } from '../core/duration.js';
 import { buildAuditReport } from '../engine/audit/build.js';
 import { filterReport, parseWhen, type AuditFilter } from '../engine/audit/filter.js';
@@ -27,6 +31,7 @@ export interface AuditCliOptions {
   verifiedHead?: string;
   bot?: string[];
   sweep?: string;
+  deadlineTimer?: string;
   now?: string;
 }
 
@@ -65,7 +70,11 @@ export async function runAudit(io: CliIo, dir: string, opts: AuditCliOptions): P
     }
     times[name] = d;
   }
-  let sweep: Seconds = DEFAULT_SWEEP_INTERVAL;
+  if (opts.deadlineTimer !== undefined && !['app', 'action'].includes(opts.deadlineTimer)) {
+    io.err('gatepass audit: --deadline-timer is app or action\n');
+    return EXIT.usage;
+  }
+  let sweep: Seconds = opts.deadlineTimer === 'app' ? APP_TIMER_LATE_BOUND : DEFAULT_SWEEP_INTERVAL;
   if (opts.sweep !== undefined) {
     const parsed = parseDuration(opts.sweep);
     if (!parsed.ok) {

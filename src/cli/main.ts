@@ -94,7 +94,15 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       '--bot <name-or-email...>',
       'identities allowed to write gatepass trailers (* wildcards)',
     )
-    .option('--sweep <duration>', 'how long past expiry a grant may stay live', '10m')
+    .option(
+      '--sweep <duration>',
+      'how long past expiry a grant may stay live (default: 2m with --deadline-timer app, else 5m)',
+    )
+    .option(
+      '--deadline-timer <who>',
+      'who starts runs at deadlines: app (the gatepass app) or action (the schedule)',
+      'action',
+    )
     .option('--now <time>', 'judge still-live grants as of this time (default: now)')
     .action(async (dir: string, opts: AuditCliOptions) => setExit(await runAudit(io, dir, opts)));
 

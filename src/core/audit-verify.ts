@@ -59,7 +59,10 @@ export const DEFAULT_BOTS: readonly string[] = [
   'gatepass@users.noreply.github.com',
 ];
 
-export const DEFAULT_SWEEP_INTERVAL: Seconds = 10 * MINUTE;
+/** Without the app: one interval of the shipped workflow's schedule (its backstop bound). */
+export const DEFAULT_SWEEP_INTERVAL: Seconds = 5 * MINUTE;
+/** With the app keeping the deadlines (it dispatches the run at each one): two minutes. */
+export const APP_TIMER_LATE_BOUND: Seconds = 2 * MINUTE;
 
 export interface VerifyOptions {
   /** How long past its expiry a grant may stay live (the schedule's period plus slack). */
@@ -392,7 +395,7 @@ function checkExpiry(tl: GrantTimeline, sweep: number, now: number, add: Add): v
         at: tl.endedAt ?? tl.expiresAt!,
         message:
           ended !== undefined
-            ? `${grant} stayed live ${late(until - expires)} past its expiry (${tl.expiresAt}), more than the ${late(sweep)} sweep interval`
+            ? `${grant} stayed live ${late(until - expires)} past its expiry (${tl.expiresAt}), more than the ${late(sweep)} bound (lateness ${Math.round((until - expires) / 1000)} s)`
             : `${grant} expired at ${tl.expiresAt} but no end is recorded ${late(until - expires)} later`,
       });
   }

@@ -119,6 +119,16 @@ export interface ReconcileGitHub {
   createComment(issue_number: number, body: string): Promise<number>;
 }
 
+/** What the engine's offboarding lookups ask (#15): is the repo's owner an org, is X a member. */
+export interface OffboardingGitHub {
+  /** The access repo: its owner is the organisation people may leave. */
+  readonly repoRef: { owner: string; repo: string };
+  memberships(teams: readonly string[]): Promise<Memberships>;
+  isOrganization(login: string): Promise<boolean>;
+  /** undefined when GitHub does not say (no permission): that tells nothing and ends nothing. */
+  orgMember(org: string, username: string): Promise<boolean | undefined>;
+}
+
 /** What the GitHub providers (github-team, github-collaborator) do to grant and end access. */
 export interface ProviderGitHub {
   loginForId(id: number): Promise<string | null>;
@@ -140,7 +150,7 @@ export interface ProviderGitHub {
 }
 
 /** The GitHub port of the engines and providers. */
-export interface GitHubPort extends ReconcileGitHub, ProviderGitHub {}
+export interface GitHubPort extends ReconcileGitHub, ProviderGitHub, OffboardingGitHub {}
 
 /** What the app's handlers do besides: branches, files, pull requests, issues, checks. */
 export interface AppGitHub extends GitHubPort {
@@ -188,6 +198,8 @@ export interface AppGitHub extends GitHubPort {
     assignees?: string[];
   }): Promise<number>;
   closeIssue(issue_number: number, reason?: 'completed' | 'not_planned'): Promise<void>;
+  /** Starts a `workflow_dispatch` run (the app's deadline timer). */
+  dispatchWorkflow(workflow: string, ref: string, inputs?: Record<string, string>): Promise<void>;
   openPullRequests(base: string): Promise<{ number: number; head_ref: string }[]>;
   createCheckRun(o: CheckRunInput): Promise<number>;
 }

@@ -6,6 +6,7 @@ import { isTerminal } from './grant-lifecycle.js';
 import { formatPerson } from './identity.js';
 import type { PolicySet } from './policy.js';
 import type { Problem } from './problem.js';
+import { offboardingReason, type Ineligible } from './offboarding.js';
 import { parseTimestamp } from './timestamp.js';
 
 /**
@@ -117,6 +118,8 @@ export function planReconcile(
   grants: readonly LiveGrantFile[],
   policies: PolicySet,
   now: Date,
+  /** Requesters who may no longer hold their grants (offboarding), as the engine found them. */
+  ineligible?: Ineligible,
 ): Plan {
   const problems: Problem[] = [];
   const steps: Step[] = [];
@@ -145,6 +148,19 @@ export function planReconcile(
         effect: grant.status === 'active' || started !== null,
         actor: formatPerson(requested.by),
         reason: `revoked by @${requested.by.login}${requested.reason ? `: ${requested.reason}` : ''}`,
+      });
+      continue;
+    }
+    const offboarded = offboardingReason(ineligible, grant);
+    if (offboarded !== undefined) {
+      steps.push({
+        kind: 'revoke',
+        path,
+        grant,
+        to: 'revoked',
+        effect: grant.status === 'active' || started !== null,
+        actor: 'offboarding',
+        reason: `offboarding: ${offboarded}`,
       });
       continue;
     }

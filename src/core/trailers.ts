@@ -37,6 +37,8 @@ export const TRAILER = {
   expires: 'Gatepass-Expires',
   pullRequest: 'Gatepass-Pull-Request',
   breakGlassReview: 'Gatepass-Break-Glass-Review',
+  reason: 'Gatepass-Reason',
+  lateness: 'Gatepass-Lateness',
 } as const;
 
 export interface EventTrailers {
@@ -53,6 +55,10 @@ export interface EventTrailers {
   at?: string;
   expires?: string;
   pullRequest?: number;
+  /** Why a grant ended (its `end_reason`), on revocations and expiries. */
+  reason?: string;
+  /** How late the end was, in seconds after it was due (see core/deadlines.ts `lateness`). */
+  lateness?: number;
 }
 
 const clean = (v: string): string => v.replace(/[\r\n]+/g, ' ').trim();
@@ -75,6 +81,8 @@ export function formatTrailers(t: EventTrailers): string {
   if (t.at) lines.push(`${TRAILER.at}: ${clean(t.at)}`);
   if (t.expires) lines.push(`${TRAILER.expires}: ${clean(t.expires)}`);
   if (t.pullRequest !== undefined) lines.push(`${TRAILER.pullRequest}: ${t.pullRequest}`);
+  if (t.reason) lines.push(`${TRAILER.reason}: ${clean(t.reason).slice(0, 500)}`);
+  if (t.lateness !== undefined) lines.push(`${TRAILER.lateness}: ${t.lateness}s`);
   return lines.join('\n');
 }
 
@@ -156,6 +164,8 @@ export function parseTrailers(message: string): EventTrailers | null {
   set('at', TRAILER.at, (v) => v);
   set('expires', TRAILER.expires, (v) => v);
   set('pullRequest', TRAILER.pullRequest, (v) => (/^\d+$/.test(v) ? Number(v) : undefined));
+  set('reason', TRAILER.reason, (v) => v);
+  set('lateness', TRAILER.lateness, (v) => (/^\d+s$/.test(v) ? Number(v.slice(0, -1)) : undefined));
   return out;
 }
 

@@ -83,6 +83,23 @@ function splitRepo(fullName: string): RepoRef {
   return { owner, repo };
 }
 
+/** The installation of the app on `repo`, asked with the app's own (JWT) client. */
+export async function installationIdFor(appOctokit: OctokitLike, repo: RepoRef): Promise<number> {
+  try {
+    const { data } = await appOctokit.request('GET /repos/{owner}/{repo}/installation', {
+      ...repo,
+    });
+    return data.id;
+  } catch (e) {
+    throw new GitHubApiError(
+      redactTokens(
+        `GitHub API: find the app's installation on ${repo.owner}/${repo.repo} failed${statusOf(e) ? ` (HTTP ${statusOf(e)})` : ''}`,
+      ),
+      statusOf(e),
+    );
+  }
+}
+
 /**
  * The GitHub API in gatepass's terms (release-please's `Scm`): domain types in and out, every
  * list fully paginated, every failure a `GitHubApiError`. Add a method per need; keep Octokit
@@ -734,6 +751,66 @@ export class GitHubClient implements AppGitHub {
       }),
     );
     return Number(data.id);
+  }
+
+  /**
+   * Starts a `workflow_dispatch` run of one of the access repo's workflows (by file name) on
+   * `ref`. GitHub answers 204 and queues the run; the app's deadline timer calls this.
+   */
+  async dispatchWorkflow(
+    workflow: string,
+    ref: string,
+    inputs?: Record<string, string>,
+  ): Promise<void> {
+    await this.call(`dispatch workflow ${workflow} on ${ref}`, () =>
+      this.octokit.request(
+        'POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches',
+        {
+          ...this.repoRef,
+          workflow_id: workflow,
+          ref,
+          ...(inputs && Object.keys(inputs).length ? { inputs } : {}),
+        },
+      ),
+    );
+  }
+
+  /** The access repo's default branch. */
+  async defaultBranch(): Promise<string> {
+    const { data } = await this.call('get the repository', () =>
+      this.octokit.request('GET /repos/{owner}/{repo}', { ...this.repoRef }),
+    );
+    return data.default_branch;
+  }
+
+  /** Whether `login` names an organization (404 → a user account, or nothing). */
+  async isOrganization(login: string): Promise<boolean> {
+    try {
+      await this.call(`get organization ${login}`, () =>
+        this.octokit.request('GET /orgs/{org}', { org: login }),
+      );
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  /**
+   * Whether `username` is an (active or invited) member of `org`: false only on GitHub's 404;
+   * undefined when the token may not tell (403), so a missing permission never ends access.
+   */
+  async orgMember(org: string, username: string): Promise<boolean | undefined> {
+    try {
+      const { data } = await this.call(`get membership of ${username} in ${org}`, () =>
+        this.octokit.request('GET /orgs/{org}/memberships/{username}', { org, username }),
+      );
+      return data.state === 'active' || data.state === 'pending';
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      if (statusOf(e) === 403) return undefined;
+      throw e;
+    }
   }
 
   /** Runs one API call, turning any failure into a GitHubApiError without secrets. */

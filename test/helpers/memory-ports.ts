@@ -59,6 +59,21 @@ export class MemoryGitHub implements GitHubPort {
   readonly pendingInvitations = new Map<string, Invitation[]>();
   /** Every call, in order (`name(args…)`), for tests that count round trips. */
   readonly calls: string[] = [];
+  /** The access repo; its owner is an organisation unless `organization` is false. */
+  readonly repoRef = { owner: 'acme', repo: 'access' };
+  organization = true;
+  /** Logins (lowercase) that left the organisation. */
+  readonly leftOrganization = new Set<string>();
+
+  async isOrganization(login: string): Promise<boolean> {
+    this.calls.push(`isOrganization(${login})`);
+    return this.organization && login === this.repoRef.owner;
+  }
+
+  async orgMember(org: string, username: string): Promise<boolean | undefined> {
+    this.calls.push(`orgMember(${org}, ${username})`);
+    return !this.leftOrganization.has(username.toLowerCase());
+  }
 
   addUser(u: { login: string; id: number }, keys: string[] = []): this {
     this.users.set(u.id, { login: u.login, keys });

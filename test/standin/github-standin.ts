@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { checkRequest, checkResponse, findOperation } from '../helpers/openapi-contract.js';
 import { GitBackend } from './git-backend.js';
+import { actionRoutes, type DispatchRecord } from './routes/actions.js';
 import { checkRoutes } from './routes/checks.js';
 import { issueRoutes } from './routes/issues.js';
 import { peopleRoutes } from './routes/people.js';
@@ -33,6 +34,7 @@ import {
 } from './world.js';
 
 export type { Delivery, InProcessDelivery } from './webhooks.js';
+export type { DispatchRecord } from './routes/actions.js';
 
 export interface StandInUser {
   login: string;
@@ -70,6 +72,8 @@ export interface StandInOptions {
   now?: () => Date;
   /** Where the bare repo goes (default: a new temp folder, removed by `stop`). */
   dir?: string;
+  /** Called for each accepted `workflow_dispatch` (GitHub would queue a workflow run). */
+  onWorkflowDispatch?: (d: DispatchRecord) => void;
   log?: (line: string) => void;
 }
 
@@ -153,6 +157,14 @@ export interface GitHubStandIn {
   problems: string[];
   /** Every API request answered, in order. */
   requests: RecordedRequest[];
+  /** Every accepted `workflow_dispatch`, in order. */
+  dispatches: DispatchRecord[];
+  /**
+   * An organization owner removes `login` from a team (`membership.removed`), or from the
+   * organization and so from all its teams (`organization.member_removed`).
+   */
+  removeFromTeam(team: string, login: string, by: string): Promise<void>;
+  removeFromOrganization(login: string, by: string): Promise<void>;
   state: StandInState;
   git: GitBackend;
   /** Notices pushes made straight to `gitDir` and sends their `push`/`synchronize` events. */
@@ -196,6 +208,7 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
   const state = new StandInState(now);
   const problems: string[] = [];
   const requests: RecordedRequest[] = [];
+  const dispatches: DispatchRecord[] = [];
   const root = options.dir ?? mkdtempSync(join(tmpdir(), 'gatepass-standin-'));
   const gitDir = join(root, `${options.repo}.git`);
   const defaultBranch = options.defaultBranch ?? 'main';
@@ -405,8 +418,18 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
       pull_requests: 'write',
       checks: 'write',
       members: 'read',
+      actions: 'write',
     },
-    events: ['issues', 'issue_comment', 'pull_request', 'pull_request_review', 'check_run', 'push'],
+    events: [
+      'issues',
+      'issue_comment',
+      'pull_request',
+      'pull_request_review',
+      'check_run',
+      'push',
+      'organization',
+      'membership',
+    ],
     created_at: '2020-01-01T00:00:00Z',
     updated_at: '2020-01-01T00:00:00Z',
     single_file_name: null,
@@ -444,6 +467,7 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     ...pullRoutes,
     ...checkRoutes,
     ...peopleRoutes,
+    ...actionRoutes(dispatches, options.onWorkflowDispatch),
     ...appRoutes,
   };
   const APP_ONLY = new Set(
@@ -712,6 +736,50 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     return client;
   }
 
+  const actorOf = (login: string): Actor => {
+    const u = state.user(login);
+    if (!u) throw new Error(`the stand-in has no user ${login}`);
+    return { login: u.login, id: u.id, type: 'User' };
+  };
+  /** The organization as webhooks describe it (`organization-simple-webhooks`). */
+  const organizationShape = () => {
+    const o = `${url}/orgs/${options.owner}`;
+    return {
+      login: options.owner,
+      id: 1,
+      node_id: 'O_1',
+      url: o,
+      repos_url: `${o}/repos`,
+      events_url: `${o}/events`,
+      hooks_url: `${o}/hooks`,
+      issues_url: `${o}/issues`,
+      members_url: `${o}/members{/member}`,
+      public_members_url: `${o}/public_members{/member}`,
+      avatar_url: `${url}/avatars/${options.owner}`,
+      description: null,
+    };
+  };
+  /** An owner removes `login` from `org/slug`, and GitHub sends `membership.removed`. */
+  function removeMember(team: string, login: string, by: string): void {
+    const [org = '', slug = ''] = team.split('/');
+    const t = state.team(org, slug);
+    const user = state.user(login);
+    if (!t || !user) throw new Error(`the stand-in has no team ${team} or no user ${login}`);
+    t.members.delete(user.login.toLowerCase());
+    const { members_count: _m, repos_count: _r, organization: _o, ...shape } = world.shapes.team(t);
+    world.emit(
+      'membership',
+      {
+        action: 'removed',
+        scope: 'team',
+        member: world.shapes.user(user),
+        team: shape,
+        organization: organizationShape(),
+      },
+      actorOf(by),
+    );
+  }
+
   log(`GitHub stand-in on ${url}, repo ${options.owner}/${options.repo} at ${gitDir}`);
   return {
     url,
@@ -733,6 +801,36 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     },
     settled: () => webhooks.settled(),
     redeliver: (id) => webhooks.redeliver(id),
+    dispatches,
+    removeFromTeam: async (team, login, by) => {
+      await exclusive(async () => removeMember(team, login, by));
+      await webhooks.settled();
+    },
+    removeFromOrganization: async (login, by) => {
+      await exclusive(async () => {
+        const user = state.user(login);
+        if (!user) throw new Error(`the stand-in has no user ${login}`);
+        for (const t of state.teams.values())
+          if (t.org.toLowerCase() === options.owner.toLowerCase())
+            t.members.delete(user.login.toLowerCase());
+        world.emit(
+          'organization',
+          {
+            action: 'member_removed',
+            membership: {
+              url: `${url}/orgs/${options.owner}/memberships/${user.login}`,
+              state: 'active',
+              role: 'member',
+              organization_url: `${url}/orgs/${options.owner}`,
+              user: world.shapes.user(user),
+            },
+            organization: organizationShape(),
+          },
+          actorOf(by),
+        );
+      });
+      await webhooks.settled();
+    },
     stop: async () => {
       await webhooks.settled();
       await new Promise<void>((resolve) => {

@@ -74,7 +74,7 @@ export class WebhookSender {
   enqueue(name: string, fields: Record<string, unknown>): Delivery {
     const action = typeof fields.action === 'string' ? fields.action : undefined;
     const payload = { ...example(name, action), ...fields };
-    delete payload.organization;
+    if (!('organization' in fields)) delete payload.organization;
     delete payload.enterprise;
     for (const p of checkWebhook(name, payload)) this.onProblem(p);
     const delivery: Delivery = {

@@ -1,3 +1,5 @@
+import type { Ineligible } from '../../core/offboarding.js';
+import { lookUpIneligible } from './offboarding-facts.js';
 import { ConfigurationError } from '../../core/errors.js';
 import { formatProblem, type Problem } from '../../core/problem.js';
 import { describeStep, planReconcile } from '../../core/reconcile-plan.js';
@@ -82,12 +84,25 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
     confirmed: new Set(),
   };
 
+  // Offboarding (#15): who may no longer hold their grants, looked up once per run.
+  let ineligible: Ineligible | undefined;
+  if (options.offboarding)
+    try {
+      ineligible = await lookUpIneligible(
+        state.grants.map((g) => g.grant),
+        state.policies,
+        { github, loginOf: (id) => ctx.loginOf(id), log },
+      );
+    } catch (e) {
+      result.failures.push({ grant: 'offboarding', step: 'offboarding', message: safeMessage(e) });
+    }
+
   const failed = new Set<string>();
   let conflicts = 0;
   // Each grant takes at most 4 steps (verify, issue, revoke, archive) plus re-plans after conflicts.
   const limit = state.grants.length * 6 + maxPush + 10;
   for (let i = 0; i < limit; i++) {
-    const plan = planReconcile(state.grants, state.policies, clock.now());
+    const plan = planReconcile(state.grants, state.policies, clock.now(), ineligible);
     report([...state.problems, ...plan.problems]);
     const step = plan.steps.find((s) => !failed.has(s.grant.id));
     if (!step) break;

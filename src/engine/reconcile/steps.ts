@@ -1,3 +1,4 @@
+import { lateness } from '../../core/deadlines.js';
 import { ConfigurationError } from '../../core/errors.js';
 import type { Grant } from '../../core/grant.js';
 import { transition } from '../../core/grant-lifecycle.js';
@@ -107,15 +108,20 @@ export async function runStep(
         await ctx.hook('after-effect', grant.id);
       }
       const next = must(transition(grant, step.to, { end_reason: step.reason }, now));
+      const late = lateness(next) ?? undefined;
       const r = await save(
         ctx,
         path,
         next,
         `gatepass: ${step.to === 'revoked' ? 'revoke' : 'expire'} ${grant.resource}/${grant.id}`,
-        trailers(ctx, grant, step.to, { actor: step.actor }),
+        trailers(ctx, grant, step.to, {
+          actor: step.actor,
+          reason: step.reason,
+          ...(late !== undefined ? { lateness: late } : {}),
+        }),
         archivePath(next),
       );
-      if (r === 'ok') record(ctx, grant, step.to);
+      if (r === 'ok') record(ctx, grant, step.to, undefined, late);
       return r;
     }
     case 'issue':

@@ -44,6 +44,11 @@ export interface ReconcileOptions {
   provider?: (kind: string) => Provider;
   /** Test seam: throwing here simulates the process dying at that point. */
   hook?: (point: CrashPoint, grantId: string) => void | Promise<void>;
+  /**
+   * Look up, once per run, whether each live grant's requester may still hold it (account,
+   * organization, `requesters`), and revoke the grants of those who may not (offboarding).
+   */
+  offboarding?: boolean;
 }
 
 export interface ReconcileEvent {
@@ -52,11 +57,13 @@ export interface ReconcileEvent {
   requester: string;
   event: GrantEvent;
   expires?: string;
+  /** Seconds between when the end was due and when it happened (expiries, asked revocations). */
+  lateness?: number;
 }
 
 export interface ReconcileFailure {
   grant: string;
-  step: Step['kind'] | 'drift' | 'push';
+  step: Step['kind'] | 'drift' | 'push' | 'offboarding';
   message: string;
 }
 

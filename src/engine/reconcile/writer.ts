@@ -62,6 +62,7 @@ export function record(
   grant: Grant,
   event: GrantEvent,
   expires?: string,
+  late?: number,
 ): void {
   ctx.result.events.push({
     grant: grant.id,
@@ -69,6 +70,7 @@ export function record(
     requester: grant.requester.login,
     event,
     ...(expires ? { expires } : {}),
+    ...(late !== undefined ? { lateness: late } : {}),
   });
 }
 
