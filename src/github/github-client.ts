@@ -315,14 +315,18 @@ export class GitHubClient {
     return (await this.teamMembershipInfo(team, login))?.state ?? null;
   }
 
-  /** Team members with their ids (both roles). */
-  async teamMembers(team: string): Promise<{ login: string; id: number }[]> {
+  /** Team members with their ids (both roles, or only those with `role`). */
+  async teamMembers(
+    team: string,
+    role: 'all' | TeamRole = 'all',
+  ): Promise<{ login: string; id: number }[]> {
     const { org, team_slug } = splitTeam(team);
     const members = await this.call(`list members of ${team}`, () =>
       this.octokit.paginate('GET /orgs/{org}/teams/{team_slug}/members', {
         org,
         team_slug,
         per_page: 100,
+        ...(role === 'all' ? {} : { role }),
       }),
     );
     return members.map((m) => ({ login: m.login, id: m.id }));

@@ -216,6 +216,10 @@ function parseFacts(stdout: string, path: string): Issued['facts'] {
     throw new ProviderError(`command ${path} issue must print {"facts":{...}}`);
   const out: Issued['facts'] = {};
   for (const [k, v] of Object.entries(facts)) {
+    // `provider` stamps facts of gatepass's own providers (the GitHub ones read each other's
+    // grants by it to decide who holds shared access); a script must not be able to forge it.
+    if (k === 'provider' || k === 'issue_started_at')
+      throw new ProviderError(`command ${path} issue: fact ${JSON.stringify(k)} is reserved`);
     if (!isFact(v))
       throw new ProviderError(
         `command ${path} issue: fact ${JSON.stringify(k)} must be text, a number, true/false or a list of text`,

@@ -24,6 +24,10 @@ export interface LiveAccess {
   description: string;
   /** Provider-specific key passed back to `removeDrift`. */
   key: string;
+  /** The GitHub account holding shared access (team member, collaborator), for drift checks. */
+  person?: { login: string; id: number };
+  /** The level of that access (`member`/`maintainer`, or a repository permission). */
+  level?: string;
 }
 
 /** Everything a provider may touch, injected so providers stay testable. */
