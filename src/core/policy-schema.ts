@@ -105,6 +105,12 @@ const TARGETS: Record<(typeof PROVIDER_KINDS)[number], Record<string, unknown>> 
       },
       connection_limit: { type: 'integer', minimum: 1, maximum: 100, default: 2 },
       statement_timeout: duration('Statement timeout set on the login role'),
+      keep_objects: {
+        type: 'boolean',
+        default: false,
+        description:
+          'Keep what the grantee created, owned by the powerless gatepass_kept_objects role, instead of dropping it at revoke',
+      },
     },
     ['admin_url', 'database', 'roles'],
   ),
