@@ -261,6 +261,12 @@ const RESOURCE = {
     max_total_duration: duration(
       'Longest total lifetime of a grant, extensions included (default: twice max_duration)',
     ),
+    allow_lasting_access: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Allow a target that lets the grantee create access outliving the grant (team maintainer, repository admin/maintain, a PostgreSQL role with CREATEROLE or SUPERUSER)',
+    },
   },
   allOf: PROVIDER_KINDS.map((kind) => ({
     if: { type: 'object', required: ['provider'], properties: { provider: { const: kind } } },
