@@ -83,6 +83,17 @@ export interface Invitation {
   id: number;
   invitee: { login: string; id: number } | null;
   permission: string;
+  /** ISO 8601; when the invitation was sent. */
+  created_at?: string;
+  inviter?: string;
+}
+
+/** Something that can outlive a grant, with when it was made (for residue checks). */
+export interface Dated {
+  id: number;
+  /** Human-readable: the key's title, the hook's URL host, the invitee's login. */
+  name: string;
+  created_at: string;
 }
 
 export interface RepoFile {
@@ -427,6 +438,55 @@ export class GitHubClient {
       id: i.id,
       invitee: i.invitee ? { login: i.invitee.login, id: i.invitee.id } : null,
       permission: i.permissions,
+      created_at: i.created_at,
+      ...(i.inviter ? { inviter: i.inviter.login } : {}),
+    }));
+  }
+
+  /** A repository's deploy keys, with when each was added. */
+  async deployKeys(repoFullName: string): Promise<Dated[]> {
+    const list = await this.call(`list deploy keys of ${repoFullName}`, () =>
+      this.octokit.paginate('GET /repos/{owner}/{repo}/keys', {
+        ...splitRepo(repoFullName),
+        per_page: 100,
+      }),
+    );
+    return list.map((k) => ({ id: k.id, name: k.title, created_at: k.created_at }));
+  }
+
+  /** A repository's webhooks, named by the host they deliver to (never the secret). */
+  async webhooks(repoFullName: string): Promise<Dated[]> {
+    const list = await this.call(`list webhooks of ${repoFullName}`, () =>
+      this.octokit.paginate('GET /repos/{owner}/{repo}/hooks', {
+        ...splitRepo(repoFullName),
+        per_page: 100,
+      }),
+    );
+    return list.map((h) => {
+      let host = h.name;
+      try {
+        if (h.config.url) host = new URL(h.config.url).host;
+      } catch {
+        // Not a URL: keep the hook's name.
+      }
+      return { id: h.id, name: host, created_at: h.created_at };
+    });
+  }
+
+  /** Pending invitations to a team, with when each was sent. */
+  async teamInvitations(team: string): Promise<Dated[]> {
+    const { org, team_slug } = splitTeam(team);
+    const list = await this.call(`list invitations to ${team}`, () =>
+      this.octokit.paginate('GET /orgs/{org}/teams/{team_slug}/invitations', {
+        org,
+        team_slug,
+        per_page: 100,
+      }),
+    );
+    return list.map((i) => ({
+      id: i.id,
+      name: i.login ?? i.email ?? `invitation ${i.id}`,
+      created_at: i.created_at,
     }));
   }
 

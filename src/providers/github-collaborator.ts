@@ -10,6 +10,9 @@ import {
 import {
   currentLogin,
   ending,
+  grantWindow,
+  snapshotOf,
+  within,
   mustHaveLogin,
   recordedOr,
   recordPreState,
@@ -17,7 +20,7 @@ import {
   unknownKeys,
   type SharedAccess,
 } from './github-shared.js';
-import type { Issued, LiveAccess, Provider, ProviderContext } from './provider.js';
+import type { Issued, LiveAccess, Provider, ProviderContext, Residue } from './provider.js';
 
 const KIND = 'github-collaborator';
 const REPO_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9_.-]{1,100}$/;
@@ -130,7 +133,15 @@ export const githubCollaboratorProvider: Provider = {
         };
       },
     );
-    return { provider: KIND, repository, permission, login, ...pre };
+    // With lasting access allowed, who collaborated at the start: residue is measured against it.
+    const snapshot: Issued['facts'] = ctx.resource.allow_lasting_access
+      ? {
+          collaborators_at_issue: (await github.directCollaborators(repository)).map((c) =>
+            String(c.id),
+          ),
+        }
+      : {};
+    return { provider: KIND, repository, permission, login, ...pre, ...snapshot };
   },
 
   async issue(grant: Grant, ctx: ProviderContext): Promise<Issued> {
@@ -146,7 +157,13 @@ export const githubCollaboratorProvider: Provider = {
       : String(facts.login);
     const { repository, permission } = recordedTarget(facts)!;
     const pre: Issued['facts'] = {};
-    for (const k of ['before_permission', 'before_effective', 'already_member', 'joined'] as const)
+    for (const k of [
+      'before_permission',
+      'before_effective',
+      'already_member',
+      'joined',
+      'collaborators_at_issue',
+    ] as const)
       if (facts[k] !== undefined) pre[k] = facts[k]!;
     const effective = await github.collaboratorPermission(repository, login);
     // Someone took away access the first holder saw before gatepass acted: what gatepass
@@ -203,6 +220,52 @@ export const githubCollaboratorProvider: Provider = {
     }
     const removed = await github.removeCollaborator(repository, login);
     ctx.log(`${KIND}: ${removed ? 'removed' : 'already gone:'} ${login} from ${repository}`);
+  },
+
+  async residue(grant: Grant, ctx: ProviderContext): Promise<Residue[]> {
+    const github = requireGitHub(ctx, KIND);
+    const { repository } = targetOf(grant, ctx);
+    const window = grantWindow(grant, ctx);
+    const out: Residue[] = [];
+    const before = snapshotOf(grant.issued, 'collaborators_at_issue');
+    const [collaborators, invitations, keys, hooks] = await Promise.all([
+      before === null ? Promise.resolve([]) : github.directCollaborators(repository),
+      github.invitations(repository),
+      github.deployKeys(repository),
+      github.webhooks(repository),
+    ]);
+    if (before === null)
+      ctx.log(
+        `${KIND}: grant ${grant.id} recorded no collaborator list at issue; collaborators added cannot be told`,
+      );
+    for (const c of collaborators)
+      if (!before!.has(c.id) && c.id !== grant.requester.id)
+        out.push({
+          kind: 'collaborator',
+          description: `${c.login} became a collaborator of ${repository} (${c.permission ?? 'custom role'})`,
+        });
+    for (const i of invitations)
+      if (within(window, i.created_at) && i.invitee?.id !== grant.requester.id)
+        out.push({
+          kind: 'invitation',
+          description: `${i.invitee?.login ?? 'someone'} was invited to ${repository} (${i.permission})${i.inviter ? ` by ${i.inviter}` : ''}`,
+          created_at: i.created_at!,
+        });
+    for (const k of keys)
+      if (within(window, k.created_at))
+        out.push({
+          kind: 'deploy-key',
+          description: `deploy key "${k.name}" was added to ${repository}`,
+          created_at: k.created_at,
+        });
+    for (const h of hooks)
+      if (within(window, h.created_at))
+        out.push({
+          kind: 'webhook',
+          description: `a webhook to ${h.name} was added to ${repository}`,
+          created_at: h.created_at,
+        });
+    return out;
   },
 
   async list(ctx: ProviderContext): Promise<LiveAccess[]> {

@@ -212,3 +212,21 @@ export function recordedOr<T>(
   );
   return current();
 }
+
+/** The window residue is looked for in: from issue to the end (or now, while it lasts). */
+export function grantWindow(grant: Grant, ctx: ProviderContext): { from: number; to: number } {
+  const from = Date.parse(grant.issued_at ?? grant.requested_at);
+  const to = grant.ended_at ? Date.parse(grant.ended_at) : ctx.clock.now().getTime();
+  return { from, to };
+}
+
+export const within = (w: { from: number; to: number }, iso: string | undefined): boolean => {
+  const t = iso === undefined ? NaN : Date.parse(iso);
+  return !Number.isNaN(t) && t >= w.from && t <= w.to;
+};
+
+/** Ids recorded at issue (`*_at_issue`), or null when none were. */
+export function snapshotOf(facts: Grant['issued'], key: string): Set<number> | null {
+  const v = facts?.[key];
+  return Array.isArray(v) ? new Set(v.map(Number)) : null;
+}

@@ -6,6 +6,9 @@ import type { TeamRole } from '../github/github-client.js';
 import {
   currentLogin,
   ending,
+  grantWindow,
+  snapshotOf,
+  within,
   mustHaveLogin,
   recordedOr,
   recordPreState,
@@ -13,7 +16,7 @@ import {
   unknownKeys,
   type SharedAccess,
 } from './github-shared.js';
-import type { Issued, LiveAccess, Provider, ProviderContext } from './provider.js';
+import type { Issued, LiveAccess, Provider, ProviderContext, Residue } from './provider.js';
 
 const KIND = 'github-team';
 const ROLES: readonly TeamRole[] = ['member', 'maintainer'];
@@ -100,7 +103,12 @@ export const githubTeamProvider: Provider = {
         already_member: before !== null && rankOf(before.role)! >= rankOf(role)!,
       };
     });
-    return { provider: KIND, team, role, login, ...pre };
+    // With lasting access allowed, who was in the team at the start: residue is measured
+    // against it at the end.
+    const snapshot: Issued['facts'] = ctx.resource.allow_lasting_access
+      ? { members_at_issue: (await github.teamMembers(team)).map((m) => String(m.id)) }
+      : {};
+    return { provider: KIND, team, role, login, ...pre, ...snapshot };
   },
 
   async issue(grant: Grant, ctx: ProviderContext): Promise<Issued> {
@@ -115,7 +123,7 @@ export const githubTeamProvider: Provider = {
       : String(facts.login);
     const { team, role } = recordedTarget(facts)!;
     const pre: Issued['facts'] = {};
-    for (const k of ['before_role', 'already_member', 'joined'] as const)
+    for (const k of ['before_role', 'already_member', 'joined', 'members_at_issue'] as const)
       if (facts[k] !== undefined) pre[k] = facts[k]!;
     const now = await github.teamMembershipInfo(team, login);
     // Someone took away (part of) what the first holder saw before gatepass acted: what
@@ -162,6 +170,30 @@ export const githubTeamProvider: Provider = {
     }
     const removed = await github.removeTeamMember(team, login);
     ctx.log(`${KIND}: ${removed ? 'removed' : 'already gone:'} ${login} from ${team}`);
+  },
+
+  async residue(grant: Grant, ctx: ProviderContext): Promise<Residue[]> {
+    const github = requireGitHub(ctx, KIND);
+    const { team } = targetOf(grant, ctx);
+    const window = grantWindow(grant, ctx);
+    const out: Residue[] = [];
+    const before = snapshotOf(grant.issued, 'members_at_issue');
+    if (before === null)
+      ctx.log(
+        `${KIND}: grant ${grant.id} recorded no member list at issue; members added cannot be told`,
+      );
+    else
+      for (const m of await github.teamMembers(team))
+        if (!before.has(m.id) && m.id !== grant.requester.id)
+          out.push({ kind: 'team-member', description: `${m.login} joined ${team}` });
+    for (const i of await github.teamInvitations(team))
+      if (within(window, i.created_at))
+        out.push({
+          kind: 'team-invitation',
+          description: `${i.name} was invited to ${team}`,
+          created_at: i.created_at,
+        });
+    return out;
   },
 
   async list(ctx: ProviderContext): Promise<LiveAccess[]> {

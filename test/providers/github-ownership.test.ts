@@ -251,3 +251,45 @@ describe('github-collaborator: a permission is held by every live grant that giv
     expect(world.direct).toBe('pull');
   });
 });
+
+describe('revoke acts on the target recorded at issue (finding 5)', () => {
+  it('github-team: removes the old team membership after the policy moved to another team', async () => {
+    const world: World = { team: null, direct: null };
+    serve(world);
+    const e = engine(githubTeamProvider, (role) => ({ team: 'acme/sre', role }));
+    const grant = await e.issue('req-1', 'member');
+    expect(grant.issued).toMatchObject({
+      provider: 'github-team',
+      team: 'acme/sre',
+      role: 'member',
+    });
+    // The policy owners changed the target meanwhile: nothing may be asked of acme/other.
+    const moved = buildProviderContext(
+      buildResource({
+        provider: 'github-team',
+        target: { team: 'acme/other', role: 'maintainer' },
+      }),
+      { github: github() },
+    );
+    await githubTeamProvider.revoke(grant, moved);
+    expect(world.team).toBeNull();
+    expect(moved.logs).toEqual(['github-team: removed alice from acme/sre']);
+  });
+
+  it('github-collaborator: old grants without a recorded target fall back to the policy, saying so', async () => {
+    const world: World = { team: null, direct: 'push' };
+    serve(world);
+    const ctx = buildProviderContext(
+      buildResource({
+        provider: 'github-collaborator',
+        target: { repository: 'acme/app', permission: 'push' },
+      }),
+      { github: github() },
+    );
+    await githubCollaboratorProvider.revoke(buildGrant({ issued: { already_member: false } }), ctx);
+    expect(world.direct).toBeNull();
+    expect(ctx.logs[0]).toBe(
+      "github-collaborator: grant g1 has no recorded target (issued before gatepass recorded it); using the policy's current target",
+    );
+  });
+});
