@@ -170,7 +170,16 @@ export async function run(
         )
       : undefined;
     const result = await reconcile({
-      repo: await GitRepo.open(inputs.workingDirectory),
+      // The checkout may (and should) keep no token: git is given it through its environment.
+      repo: await GitRepo.open(
+        inputs.workingDirectory,
+        undefined,
+        inputs.token
+          ? {
+              httpAuth: { url: env.GITHUB_SERVER_URL ?? 'https://github.com', token: inputs.token },
+            }
+          : {},
+      ),
       branch: inputs.branch,
       ...(github ? { github } : {}),
       clock,

@@ -21,10 +21,15 @@ export async function runValidate(
 ): Promise<number> {
   const root = resolve(io.cwd, dir);
   if (!(await assertDirectory(io, root))) return EXIT.usage;
-  const { problems } = validateRepo(await readRepoSnapshot(root), {
+  const { problems, warnings } = validateRepo(await readRepoSnapshot(root), {
     validateTarget: validateTargetWithProviders,
   });
-  if (opts.json) io.out(JSON.stringify({ ok: problems.length === 0, problems }, null, 2) + '\n');
-  else for (const p of problems) io.out(formatProblem(p) + '\n');
+  if (opts.json)
+    io.out(JSON.stringify({ ok: problems.length === 0, problems, warnings }, null, 2) + '\n');
+  else {
+    for (const p of problems) io.out(formatProblem(p) + '\n');
+    // Warnings do not fail validation: the grant still ends where it was issued.
+    for (const w of warnings) io.err(`warning: ${formatProblem(w)}\n`);
+  }
   return problems.length === 0 ? EXIT.ok : EXIT.problems;
 }
