@@ -300,6 +300,25 @@ async function whoAmI(c: pg.Client): Promise<Admin> {
   return { name: row.name, superuser: row.superuser, version: Number(row.version) };
 }
 
+/**
+ * Policy roles (or roles they belong to) that let a member create access outliving the grant:
+ * role attributes, or the ADMIN OPTION on another role.
+ */
+async function lastingRoles(c: pg.Client, roles: readonly string[]): Promise<string[]> {
+  const r = await c.query<{ rolname: string }>(
+    `WITH RECURSIVE reach(oid) AS (
+       SELECT oid FROM pg_roles WHERE rolname = ANY($1)
+       UNION SELECT m.roleid FROM pg_auth_members m JOIN reach ON m.member = reach.oid
+     )
+     SELECT rolname FROM pg_roles p WHERE p.oid IN (SELECT oid FROM reach)
+       AND (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls
+            OR EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = p.oid AND m.admin_option))
+     ORDER BY 1`,
+    [roles],
+  );
+  return r.rows.map((row) => row.rolname);
+}
+
 /** Databases where the role owns something or holds a privilege (the shared catalog knows all). */
 async function databasesOf(c: pg.Client, role: string): Promise<string[]> {
   const r = await c.query<{ datname: string }>(
@@ -533,6 +552,12 @@ export const postgresProvider: Provider = {
         if (admin.superuser)
           ctx.log(
             `postgres: WARNING: the admin role ${admin.name} is a superuser; use a CREATEROLE role instead (docs/providers.md)`,
+          );
+        step = 'checking what the policy roles allow';
+        const lasting = await lastingRoles(c, target.roles);
+        if (lasting.length > 0 && ctx.resource.allow_lasting_access !== true)
+          throw new ProviderError(
+            `postgres: ${lasting.join(', ')} can create access that outlives the grant (superuser, createrole, createdb, replication, bypassrls or admin option, directly or through a role it belongs to); nothing was created. Grant a narrower role, or set allow_lasting_access: true on the resource`,
           );
         step = 'starting the transaction';
         await c.query('BEGIN');

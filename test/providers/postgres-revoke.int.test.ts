@@ -271,6 +271,34 @@ describe('postgres revoke with the least-privilege admin (PostgreSQL 16+)', () =
   });
 });
 
+describe('what the grant allows (issue #13)', () => {
+  it('refuses a policy role that can create lasting access, creating nothing, unless allowed', async () => {
+    await su(async (c) => {
+      await c.query('CREATE ROLE role_maker NOLOGIN CREATEROLE');
+      await c.query('CREATE ROLE via_member NOLOGIN');
+      await c.query('GRANT role_maker TO via_member');
+    });
+    await server.allowGranting('via_member');
+    const ctx = context({ roles: ['via_member'] });
+    await expect(postgresProvider.issue(buildGrant({ id: 'req-321' }), ctx)).rejects.toThrow(
+      /role_maker can create access that outlives the grant.*nothing was created.*allow_lasting_access/,
+    );
+    expect(
+      await su((c) => c.query(`SELECT 1 FROM pg_roles WHERE rolname = 'gatepass_req_321'`)),
+    ).toHaveProperty('rowCount', 0);
+    expect(ctx.keyRequests).toHaveLength(1);
+
+    const allowed = buildContext({
+      ...{ resource: { ...ctx.resource, allow_lasting_access: true } },
+      env: { PG_ADMIN: server.gatepassUrl() },
+      keys: [key.publicKey],
+    });
+    const grant = buildGrant({ id: 'req-322' });
+    const facts = (await postgresProvider.issue(grant, allowed)).facts;
+    await postgresProvider.revoke({ ...grant, issued: facts }, allowed);
+  });
+});
+
 describe('postgres revoke acts on the target recorded at issue (finding 5)', () => {
   it('records admin reference, server, database, roles and object policy', async () => {
     const ctx = context();
