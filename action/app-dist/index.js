@@ -57517,15 +57517,16 @@ var GitHubClient = class {
   async teamMembership(team, login) {
     return (await this.teamMembershipInfo(team, login))?.state ?? null;
   }
-  /** Team members with their ids (both roles). */
-  async teamMembers(team) {
+  /** Team members with their ids (both roles, or only those with `role`). */
+  async teamMembers(team, role = "all") {
     const { org, team_slug } = splitTeam(team);
     const members = await this.call(
       `list members of ${team}`,
       () => this.octokit.paginate("GET /orgs/{org}/teams/{team_slug}/members", {
         org,
         team_slug,
-        per_page: 100
+        per_page: 100,
+        ...role === "all" ? {} : { role }
       })
     );
     return members.map((m) => ({ login: m.login, id: m.id }));
@@ -57618,7 +57619,55 @@ var GitHubClient = class {
     return list.map((i) => ({
       id: i.id,
       invitee: i.invitee ? { login: i.invitee.login, id: i.invitee.id } : null,
-      permission: i.permissions
+      permission: i.permissions,
+      created_at: i.created_at,
+      ...i.inviter ? { inviter: i.inviter.login } : {}
+    }));
+  }
+  /** A repository's deploy keys, with when each was added. */
+  async deployKeys(repoFullName) {
+    const list = await this.call(
+      `list deploy keys of ${repoFullName}`,
+      () => this.octokit.paginate("GET /repos/{owner}/{repo}/keys", {
+        ...splitRepo(repoFullName),
+        per_page: 100
+      })
+    );
+    return list.map((k) => ({ id: k.id, name: k.title, created_at: k.created_at }));
+  }
+  /** A repository's webhooks, named by the host they deliver to (never the secret). */
+  async webhooks(repoFullName) {
+    const list = await this.call(
+      `list webhooks of ${repoFullName}`,
+      () => this.octokit.paginate("GET /repos/{owner}/{repo}/hooks", {
+        ...splitRepo(repoFullName),
+        per_page: 100
+      })
+    );
+    return list.map((h) => {
+      let host = h.name;
+      try {
+        if (h.config.url) host = new URL(h.config.url).host;
+      } catch {
+      }
+      return { id: h.id, name: host, created_at: h.created_at };
+    });
+  }
+  /** Pending invitations to a team, with when each was sent. */
+  async teamInvitations(team) {
+    const { org, team_slug } = splitTeam(team);
+    const list = await this.call(
+      `list invitations to ${team}`,
+      () => this.octokit.paginate("GET /orgs/{org}/teams/{team_slug}/invitations", {
+        org,
+        team_slug,
+        per_page: 100
+      })
+    );
+    return list.map((i) => ({
+      id: i.id,
+      name: i.login ?? i.email ?? `invitation ${i.id}`,
+      created_at: i.created_at
     }));
   }
   async deleteInvitation(repoFullName, invitation_id) {
@@ -58225,7 +58274,12 @@ var TARGETS = {
         }
       },
       connection_limit: { type: "integer", minimum: 1, maximum: 100, default: 2 },
-      statement_timeout: duration("Statement timeout set on the login role")
+      statement_timeout: duration("Statement timeout set on the login role"),
+      keep_objects: {
+        type: "boolean",
+        default: false,
+        description: "Keep what the grantee created, owned by the powerless gatepass_kept_objects role, instead of dropping it at revoke"
+      }
     },
     ["admin_url", "database", "roles"]
   ),
@@ -58371,7 +58425,12 @@ var RESOURCE = {
     request_ttl: { ...duration("How long a request may wait for approval"), default: "24h" },
     max_total_duration: duration(
       "Longest total lifetime of a grant, extensions included (default: twice max_duration)"
-    )
+    ),
+    allow_lasting_access: {
+      type: "boolean",
+      default: false,
+      description: "Allow a target that lets the grantee create access outliving the grant (team maintainer, repository admin/maintain, a PostgreSQL role with CREATEROLE or SUPERUSER)"
+    }
   },
   allOf: PROVIDER_KINDS.map((kind) => ({
     if: { type: "object", required: ["provider"], properties: { provider: { const: kind } } },
@@ -58672,6 +58731,19 @@ function loadFile({ path: file, text: text2 }, firstSeen, options2) {
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   return { resources, problems };
 }
+function lastingAccess(kind, target) {
+  if (kind === "github-team" && target.role === "maintainer")
+    return {
+      key: "role",
+      why: "a team maintainer can add members to the team, who stay after the grant ends"
+    };
+  if (kind === "github-collaborator" && (target.permission === "admin" || target.permission === "maintain"))
+    return {
+      key: "permission",
+      why: target.permission === "admin" ? "admin on a repository can add collaborators, deploy keys and webhooks, which stay after the grant ends" : "maintain on a repository can change its settings and the workflows that run with its secrets, which can leave access after the grant ends"
+    };
+  return void 0;
+}
 function checkResource(name2, raw, doc, file, options2) {
   const base = ["resources", name2];
   const problems = [];
@@ -58759,6 +58831,12 @@ function checkResource(name2, raw, doc, file, options2) {
       });
     }
   }
+  const lasting = lastingAccess(raw.provider, raw.target);
+  if (lasting && raw.allow_lasting_access !== true)
+    here(
+      ["target", lasting.key],
+      `${lasting.why}; grant less, or set allow_lasting_access: true on the resource to accept it (gatepass then reports what was created during each grant)`
+    );
   if (problems.length > 0) return { problems };
   const target = { ...raw.target };
   if (raw.provider === "ssh-certificate" && target.krl_path === void 0)
@@ -58790,6 +58868,7 @@ function checkResource(name2, raw, doc, file, options2) {
       ...breakGlass2 ? { break_glass: breakGlass2 } : {},
       request_ttl: ttl,
       max_total_duration: total,
+      ...raw.allow_lasting_access === true ? { allow_lasting_access: true } : {},
       source: { file, line: doc.lineOf(base) }
     }
   };

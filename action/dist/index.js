@@ -18,9 +18,9 @@ var __commonJS = (cb, mod4) => function __require2() {
     throw mod4 = 0, e;
   }
 };
-var __export = (target3, all) => {
+var __export = (target, all) => {
   for (var name2 in all)
-    __defProp(target3, name2, { get: all[name2], enumerable: true });
+    __defProp(target, name2, { get: all[name2], enumerable: true });
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
@@ -30,12 +30,12 @@ var __copyProps = (to, from, except, desc) => {
   }
   return to;
 };
-var __toESM = (mod4, isNodeMode, target3) => (target3 = mod4 != null ? __create(__getProtoOf(mod4)) : {}, __copyProps(
+var __toESM = (mod4, isNodeMode, target) => (target = mod4 != null ? __create(__getProtoOf(mod4)) : {}, __copyProps(
   // If the importer is in node compatibility mode or this is not an ESM
   // file that has been converted to a CommonJS file using a Babel-
   // compatible transform (i.e. "__esModule" has not been set), then set
   // "default" to the CommonJS "module.exports" for node compatibility.
-  isNodeMode || !mod4 || !mod4.__esModule ? __defProp(target3, "default", { value: mod4, enumerable: true }) : target3,
+  isNodeMode || !mod4 || !mod4.__esModule ? __defProp(target, "default", { value: mod4, enumerable: true }) : target,
   mod4
 ));
 
@@ -235,7 +235,7 @@ var require_tunnel = __commonJS({
       }
       return host;
     }
-    function mergeOptions(target3) {
+    function mergeOptions(target) {
       for (var i = 1, len = arguments.length; i < len; ++i) {
         var overrides = arguments[i];
         if (typeof overrides === "object") {
@@ -243,12 +243,12 @@ var require_tunnel = __commonJS({
           for (var j = 0, keyLen = keys.length; j < keyLen; ++j) {
             var k = keys[j];
             if (overrides[k] !== void 0) {
-              target3[k] = overrides[k];
+              target[k] = overrides[k];
             }
           }
         }
       }
-      return target3;
+      return target;
     }
     var debug2;
     if (process.env.NODE_DEBUG && /\btunnel\b/.test(process.env.NODE_DEBUG)) {
@@ -2164,9 +2164,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve6, reject) => {
+          return new Promise((resolve5, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve6(data);
+              return err ? reject(err) : resolve5(data);
             });
           });
         }
@@ -2204,12 +2204,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve6, reject) => {
+          return new Promise((resolve5, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve6(data);
+              ) : resolve5(data);
             });
           });
         }
@@ -4476,8 +4476,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve6, reject) => {
-        res = resolve6;
+      const promise = new Promise((resolve5, reject) => {
+        res = resolve5;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -4513,8 +4513,8 @@ var require_util2 = __commonJS({
          * @param {unknown} target
          * @param {'key' | 'value' | 'key+value'} kind
          */
-        constructor(target3, kind) {
-          this.#target = target3;
+        constructor(target, kind) {
+          this.#target = target;
           this.#kind = kind;
           this.#index = 0;
         }
@@ -4564,8 +4564,8 @@ var require_util2 = __commonJS({
         },
         next: { writable: true, enumerable: true, configurable: true }
       });
-      return function(target3, kind) {
-        return new FastIterableIterator(target3, kind);
+      return function(target, kind) {
+        return new FastIterableIterator(target, kind);
       };
     }
     function iteratorMixin(name2, object, kInternalIterator, keyIndex = 0, valueIndex = 1) {
@@ -5448,9 +5448,9 @@ var require_body = __commonJS({
     var random;
     try {
       const crypto3 = __require("node:crypto");
-      random = (max) => crypto3.randomInt(0, max);
+      random = (max2) => crypto3.randomInt(0, max2);
     } catch {
-      random = (max) => Math.floor(Math.random(max));
+      random = (max2) => Math.floor(Math.random(max2));
     }
     var textEncoder = new TextEncoder();
     function noop4() {
@@ -5789,7 +5789,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants5 = require_constants2();
+    var constants6 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -5864,7 +5864,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants5.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants6.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -5959,11 +5959,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants5.ERROR.OK) {
+          if (ret !== constants6.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants5.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants6.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants5.ERROR.PAUSED) {
+            } else if (ret === constants6.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -5986,10 +5986,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants5.ERROR.OK) {
+        if (ret === constants6.ERROR.OK) {
           return null;
         }
-        if (ret === constants5.ERROR.PAUSED || ret === constants5.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants6.ERROR.PAUSED || ret === constants6.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6006,7 +6006,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants5.ERROR[ret], data);
+        return new HTTPParserError(message, constants6.ERROR[ret], data);
       }
       destroy() {
         assert(this.ptr != null);
@@ -6186,7 +6186,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants5.ERROR.PAUSED : 0;
+        return pause ? constants6.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -6208,7 +6208,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants5.ERROR.PAUSED;
+          return constants6.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -6244,13 +6244,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants5.ERROR.PAUSED;
+          return constants6.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants5.ERROR.PAUSED;
+          return constants6.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants5.ERROR.PAUSED;
+          return constants6.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -6728,12 +6728,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve6, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve6;
+          callback = resolve5;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7403,12 +7403,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve6, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve6;
+          callback = resolve5;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7887,16 +7887,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve6) => {
+        return new Promise((resolve5) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve6;
+            this[kClosedResolve] = resolve5;
           } else {
-            resolve6(null);
+            resolve5(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve6) => {
+        return new Promise((resolve5) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -7907,7 +7907,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve6(null);
+            resolve5(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -7958,7 +7958,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve6, reject) => {
+        const socket = await new Promise((resolve5, reject) => {
           client[kConnector]({
             host,
             hostname,
@@ -7970,7 +7970,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve6(socket2);
+              resolve5(socket2);
             }
           });
         });
@@ -8306,8 +8306,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve6) => {
-            this[kClosedResolve] = resolve6;
+          await new Promise((resolve5) => {
+            this[kClosedResolve] = resolve5;
           });
         }
       }
@@ -8432,8 +8432,8 @@ var require_pool = __commonJS({
         this[kOptions].interceptors = options.interceptors ? { ...options.interceptors } : void 0;
         this[kFactory] = factory;
         this.on("connectionError", (origin2, targets, error2) => {
-          for (const target3 of targets) {
-            const idx = this[kClients].indexOf(target3);
+          for (const target of targets) {
+            const idx = this[kClients].indexOf(target);
             if (idx !== -1) {
               this[kClients].splice(idx, 1);
             }
@@ -9576,7 +9576,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve6, reject) => {
+        return await new Promise((resolve5, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9589,7 +9589,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve6(null);
+              resolve5(null);
             }
           }).on("error", noop4).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9608,7 +9608,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream2, type) {
       assert(!stream2[kConsume]);
-      return new Promise((resolve6, reject) => {
+      return new Promise((resolve5, reject) => {
         if (isUnusable(stream2)) {
           const rState = stream2._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9625,7 +9625,7 @@ var require_readable = __commonJS({
             stream2[kConsume] = {
               type,
               stream: stream2,
-              resolve: resolve6,
+              resolve: resolve5,
               reject,
               length: 0,
               body: []
@@ -9695,18 +9695,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve6, stream: stream2, length } = consume2;
+      const { type, body, resolve: resolve5, stream: stream2, length } = consume2;
       try {
         if (type === "text") {
-          resolve6(chunksDecode(body, length));
+          resolve5(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve6(JSON.parse(chunksDecode(body, length)));
+          resolve5(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve6(chunksConcat(body, length).buffer);
+          resolve5(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve6(new Blob(body, { type: stream2[kContentType] }));
+          resolve5(new Blob(body, { type: stream2[kContentType] }));
         } else if (type === "bytes") {
-          resolve6(chunksConcat(body, length));
+          resolve5(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9963,9 +9963,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts2, callback) {
       if (callback === void 0) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve5, reject) => {
           request2.call(this, opts2, (err, data) => {
-            return err ? reject(err) : resolve6(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -10188,9 +10188,9 @@ var require_api_stream = __commonJS({
     };
     function stream2(opts2, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve5, reject) => {
           stream2.call(this, opts2, factory, (err, data) => {
-            return err ? reject(err) : resolve6(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -10475,9 +10475,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts2, callback) {
       if (callback === void 0) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve5, reject) => {
           upgrade.call(this, opts2, (err, data) => {
-            return err ? reject(err) : resolve6(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -10569,9 +10569,9 @@ var require_api_connect = __commonJS({
     };
     function connect2(opts2, callback) {
       if (callback === void 0) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve5, reject) => {
           connect2.call(this, opts2, (err, data) => {
-            return err ? reject(err) : resolve6(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -12620,12 +12620,12 @@ var require_response = __commonJS({
         ...state
       };
       return new Proxy(response, {
-        get(target3, p) {
-          return p in state ? state[p] : target3[p];
+        get(target, p) {
+          return p in state ? state[p] : target[p];
         },
-        set(target3, p, value) {
+        set(target, p, value) {
           assert(!(p in state));
-          target3[p] = value;
+          target[p] = value;
           return true;
         }
       });
@@ -14434,7 +14434,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve6, reject) => agent.dispatch(
+        return new Promise((resolve5, reject) => agent.dispatch(
           {
             path: url.pathname + url.search,
             origin: url.origin,
@@ -14510,7 +14510,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve6({
+              resolve5({
                 status,
                 statusText,
                 headersList,
@@ -14553,7 +14553,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve6({
+              resolve5({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -16929,9 +16929,9 @@ var require_util7 = __commonJS({
     function isClosed(ws) {
       return ws[kReadyState] === states.CLOSED;
     }
-    function fireEvent(e, target3, eventFactory = (type, init) => new Event(type, init), eventInitDict = {}) {
+    function fireEvent(e, target, eventFactory = (type, init) => new Event(type, init), eventInitDict = {}) {
       const event = eventFactory(e, eventInitDict);
-      target3.dispatchEvent(event);
+      target.dispatchEvent(event);
     }
     function websocketMessageReceived(ws, type, data) {
       if (ws[kReadyState] !== states.OPEN) {
@@ -18294,8 +18294,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms3) {
-      return new Promise((resolve6) => {
-        setTimeout(resolve6, ms3).unref();
+      return new Promise((resolve5) => {
+        setTimeout(resolve5, ms3).unref();
       });
     }
     module.exports = {
@@ -19530,11 +19530,11 @@ var require_codegen = __commonJS({
         const rhs = this.rhs === void 0 ? "" : ` = ${this.rhs}`;
         return `${varKind} ${this.name}${rhs};` + _n;
       }
-      optimizeNames(names, constants5) {
+      optimizeNames(names, constants6) {
         if (!names[this.name.str])
           return;
         if (this.rhs)
-          this.rhs = optimizeExpr(this.rhs, names, constants5);
+          this.rhs = optimizeExpr(this.rhs, names, constants6);
         return this;
       }
       get names() {
@@ -19551,10 +19551,10 @@ var require_codegen = __commonJS({
       render({ _n }) {
         return `${this.lhs} = ${this.rhs};` + _n;
       }
-      optimizeNames(names, constants5) {
+      optimizeNames(names, constants6) {
         if (this.lhs instanceof code_1.Name && !names[this.lhs.str] && !this.sideEffects)
           return;
-        this.rhs = optimizeExpr(this.rhs, names, constants5);
+        this.rhs = optimizeExpr(this.rhs, names, constants6);
         return this;
       }
       get names() {
@@ -19615,8 +19615,8 @@ var require_codegen = __commonJS({
       optimizeNodes() {
         return `${this.code}` ? this : void 0;
       }
-      optimizeNames(names, constants5) {
-        this.code = optimizeExpr(this.code, names, constants5);
+      optimizeNames(names, constants6) {
+        this.code = optimizeExpr(this.code, names, constants6);
         return this;
       }
       get names() {
@@ -19645,12 +19645,12 @@ var require_codegen = __commonJS({
         }
         return nodes.length > 0 ? this : void 0;
       }
-      optimizeNames(names, constants5) {
+      optimizeNames(names, constants6) {
         const { nodes } = this;
         let i = nodes.length;
         while (i--) {
           const n = nodes[i];
-          if (n.optimizeNames(names, constants5))
+          if (n.optimizeNames(names, constants6))
             continue;
           subtractNames(names, n.names);
           nodes.splice(i, 1);
@@ -19703,12 +19703,12 @@ var require_codegen = __commonJS({
           return void 0;
         return this;
       }
-      optimizeNames(names, constants5) {
+      optimizeNames(names, constants6) {
         var _a;
-        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants5);
-        if (!(super.optimizeNames(names, constants5) || this.else))
+        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants6);
+        if (!(super.optimizeNames(names, constants6) || this.else))
           return;
-        this.condition = optimizeExpr(this.condition, names, constants5);
+        this.condition = optimizeExpr(this.condition, names, constants6);
         return this;
       }
       get names() {
@@ -19731,10 +19731,10 @@ var require_codegen = __commonJS({
       render(opts2) {
         return `for(${this.iteration})` + super.render(opts2);
       }
-      optimizeNames(names, constants5) {
-        if (!super.optimizeNames(names, constants5))
+      optimizeNames(names, constants6) {
+        if (!super.optimizeNames(names, constants6))
           return;
-        this.iteration = optimizeExpr(this.iteration, names, constants5);
+        this.iteration = optimizeExpr(this.iteration, names, constants6);
         return this;
       }
       get names() {
@@ -19770,10 +19770,10 @@ var require_codegen = __commonJS({
       render(opts2) {
         return `for(${this.varKind} ${this.name} ${this.loop} ${this.iterable})` + super.render(opts2);
       }
-      optimizeNames(names, constants5) {
-        if (!super.optimizeNames(names, constants5))
+      optimizeNames(names, constants6) {
+        if (!super.optimizeNames(names, constants6))
           return;
-        this.iterable = optimizeExpr(this.iterable, names, constants5);
+        this.iterable = optimizeExpr(this.iterable, names, constants6);
         return this;
       }
       get names() {
@@ -19815,11 +19815,11 @@ var require_codegen = __commonJS({
         (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNodes();
         return this;
       }
-      optimizeNames(names, constants5) {
+      optimizeNames(names, constants6) {
         var _a, _b;
-        super.optimizeNames(names, constants5);
-        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants5);
-        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names, constants5);
+        super.optimizeNames(names, constants6);
+        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants6);
+        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names, constants6);
         return this;
       }
       get names() {
@@ -20120,7 +20120,7 @@ var require_codegen = __commonJS({
     function addExprNames(names, from) {
       return from instanceof code_1._CodeOrName ? addNames(names, from.names) : names;
     }
-    function optimizeExpr(expr, names, constants5) {
+    function optimizeExpr(expr, names, constants6) {
       if (expr instanceof code_1.Name)
         return replaceName(expr);
       if (!canOptimize(expr))
@@ -20135,14 +20135,14 @@ var require_codegen = __commonJS({
         return items;
       }, []));
       function replaceName(n) {
-        const c = constants5[n.str];
+        const c = constants6[n.str];
         if (c === void 0 || names[n.str] !== 1)
           return n;
         delete names[n.str];
         return c;
       }
       function canOptimize(e) {
-        return e instanceof code_1._Code && e._items.some((c) => c instanceof code_1.Name && names[c.str] === 1 && constants5[c.str] !== void 0);
+        return e instanceof code_1._Code && e._items.some((c) => c instanceof code_1.Name && names[c.str] === 1 && constants6[c.str] !== void 0);
       }
     }
     function subtractNames(names, from) {
@@ -22104,7 +22104,7 @@ var require_compile = __commonJS({
       const schOrFunc = root.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve6.call(this, root, ref);
+      let _sch = resolve5.call(this, root, ref);
       if (_sch === void 0) {
         const schema = (_a = root.localRefs) === null || _a === void 0 ? void 0 : _a[ref];
         const { schemaId } = this.opts;
@@ -22131,7 +22131,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve6(root, ref) {
+    function resolve5(root, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -22995,7 +22995,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve6(baseURI, relativeURI, options) {
+    function resolve5(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -23031,59 +23031,59 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative2, options, skipNormalization) {
-      const target3 = {};
+    function resolveComponent(base, relative3, options, skipNormalization) {
+      const target = {};
       if (!skipNormalization) {
         base = parse3(serialize(base, options), options);
-        relative2 = parse3(serialize(relative2, options), options);
+        relative3 = parse3(serialize(relative3, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative2.scheme) {
-        target3.scheme = relative2.scheme;
-        target3.userinfo = relative2.userinfo;
-        target3.host = relative2.host;
-        target3.port = relative2.port;
-        target3.path = removeDotSegments(relative2.path || "");
-        target3.query = relative2.query;
+      if (!options.tolerant && relative3.scheme) {
+        target.scheme = relative3.scheme;
+        target.userinfo = relative3.userinfo;
+        target.host = relative3.host;
+        target.port = relative3.port;
+        target.path = removeDotSegments(relative3.path || "");
+        target.query = relative3.query;
       } else {
-        if (relative2.userinfo !== void 0 || relative2.host !== void 0 || relative2.port !== void 0) {
-          target3.userinfo = relative2.userinfo;
-          target3.host = relative2.host;
-          target3.port = relative2.port;
-          target3.path = removeDotSegments(relative2.path || "");
-          target3.query = relative2.query;
+        if (relative3.userinfo !== void 0 || relative3.host !== void 0 || relative3.port !== void 0) {
+          target.userinfo = relative3.userinfo;
+          target.host = relative3.host;
+          target.port = relative3.port;
+          target.path = removeDotSegments(relative3.path || "");
+          target.query = relative3.query;
         } else {
-          if (!relative2.path) {
-            target3.path = base.path;
-            if (relative2.query !== void 0) {
-              target3.query = relative2.query;
+          if (!relative3.path) {
+            target.path = base.path;
+            if (relative3.query !== void 0) {
+              target.query = relative3.query;
             } else {
-              target3.query = base.query;
+              target.query = base.query;
             }
           } else {
-            if (relative2.path[0] === "/") {
-              target3.path = removeDotSegments(relative2.path);
+            if (relative3.path[0] === "/") {
+              target.path = removeDotSegments(relative3.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target3.path = "/" + relative2.path;
+                target.path = "/" + relative3.path;
               } else if (!base.path) {
-                target3.path = relative2.path;
+                target.path = relative3.path;
               } else {
-                target3.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative2.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative3.path;
               }
-              target3.path = base.scheme === void 0 && !baseHasAuthority && target3.path[0] !== "/" ? removeDotSegmentsRelative(target3.path) : removeDotSegments(target3.path);
+              target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target3.query = relative2.query;
+            target.query = relative3.query;
           }
-          target3.userinfo = base.userinfo;
-          target3.host = base.host;
-          target3.port = base.port;
+          target.userinfo = base.userinfo;
+          target.host = base.host;
+          target.port = base.port;
         }
-        target3.scheme = base.scheme;
+        target.scheme = base.scheme;
       }
-      target3.fragment = relative2.fragment;
-      return target3;
+      target.fragment = relative3.fragment;
+      return target;
     }
     function equal(uriA, uriB, options) {
       const normalizedA = normalizeComparableURI(uriA, options);
@@ -23386,7 +23386,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve6,
+      resolve: resolve5,
       resolveComponent,
       equal,
       serialize,
@@ -24837,8 +24837,8 @@ var require_contains = __commonJS({
     var codegen_1 = require_codegen();
     var util_1 = require_util9();
     var error2 = {
-      message: ({ params: { min, max } }) => max === void 0 ? (0, codegen_1.str)`must contain at least ${min} valid item(s)` : (0, codegen_1.str)`must contain at least ${min} and no more than ${max} valid item(s)`,
-      params: ({ params: { min, max } }) => max === void 0 ? (0, codegen_1._)`{minContains: ${min}}` : (0, codegen_1._)`{minContains: ${min}, maxContains: ${max}}`
+      message: ({ params: { min, max: max2 } }) => max2 === void 0 ? (0, codegen_1.str)`must contain at least ${min} valid item(s)` : (0, codegen_1.str)`must contain at least ${min} and no more than ${max2} valid item(s)`,
+      params: ({ params: { min, max: max2 } }) => max2 === void 0 ? (0, codegen_1._)`{minContains: ${min}}` : (0, codegen_1._)`{minContains: ${min}, maxContains: ${max2}}`
     };
     var def = {
       keyword: "contains",
@@ -24850,39 +24850,39 @@ var require_contains = __commonJS({
       code(cxt) {
         const { gen, schema, parentSchema, data, it } = cxt;
         let min;
-        let max;
+        let max2;
         const { minContains, maxContains } = parentSchema;
         if (it.opts.next) {
           min = minContains === void 0 ? 1 : minContains;
-          max = maxContains;
+          max2 = maxContains;
         } else {
           min = 1;
         }
         const len = gen.const("len", (0, codegen_1._)`${data}.length`);
-        cxt.setParams({ min, max });
-        if (max === void 0 && min === 0) {
+        cxt.setParams({ min, max: max2 });
+        if (max2 === void 0 && min === 0) {
           (0, util_1.checkStrictMode)(it, `"minContains" == 0 without "maxContains": "contains" keyword ignored`);
           return;
         }
-        if (max !== void 0 && min > max) {
+        if (max2 !== void 0 && min > max2) {
           (0, util_1.checkStrictMode)(it, `"minContains" > "maxContains" is always invalid`);
           cxt.fail();
           return;
         }
         if ((0, util_1.alwaysValidSchema)(it, schema)) {
           let cond = (0, codegen_1._)`${len} >= ${min}`;
-          if (max !== void 0)
-            cond = (0, codegen_1._)`${cond} && ${len} <= ${max}`;
+          if (max2 !== void 0)
+            cond = (0, codegen_1._)`${cond} && ${len} <= ${max2}`;
           cxt.pass(cond);
           return;
         }
         it.items = true;
         const valid = gen.name("valid");
-        if (max === void 0 && min === 1) {
+        if (max2 === void 0 && min === 1) {
           validateItems(valid, () => gen.if(valid, () => gen.break()));
         } else if (min === 0) {
           gen.let(valid, true);
-          if (max !== void 0)
+          if (max2 !== void 0)
             gen.if((0, codegen_1._)`${data}.length > 0`, validateItemsWithCount);
         } else {
           gen.let(valid, false);
@@ -24907,10 +24907,10 @@ var require_contains = __commonJS({
         }
         function checkLimits(count) {
           gen.code((0, codegen_1._)`${count}++`);
-          if (max === void 0) {
+          if (max2 === void 0) {
             gen.if((0, codegen_1._)`${count} >= ${min}`, () => gen.assign(valid, true).break());
           } else {
-            gen.if((0, codegen_1._)`${count} > ${max}`, () => gen.assign(valid, false).break());
+            gen.if((0, codegen_1._)`${count} > ${max2}`, () => gen.assign(valid, false).break());
             if (min === 1)
               gen.assign(valid, true);
             else
@@ -31162,10 +31162,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep6, value } = collItem;
+        const { start, key, sep: sep5, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep6?.[0],
+          next: key ?? sep5?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -31179,7 +31179,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep6) {
+          if (!keyProps.anchor && !keyProps.tag && !sep5) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -31203,7 +31203,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep6 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep5 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -31219,7 +31219,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep6, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep5, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -31310,7 +31310,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep6 = "";
+        let sep5 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -31324,13 +31324,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep6 + cb;
-              sep6 = "";
+                comment += sep5 + cb;
+              sep5 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep6 += source;
+                sep5 += source;
               hasSpace = true;
               break;
             default:
@@ -31373,18 +31373,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep6, value } = collItem;
+        const { start, key, sep: sep5, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep6?.[0],
+          next: key ?? sep5?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep6 && !value) {
+          if (!props.anchor && !props.tag && !sep5 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -31438,8 +31438,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep6 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep6, null, props, onError);
+        if (!isMap2 && !sep5 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep5, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -31451,7 +31451,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep6 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep5 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -31462,8 +31462,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap2 && !props.found && ctx.options.strict) {
-              if (sep6)
-                for (const st of sep6) {
+              if (sep5)
+                for (const st of sep5) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -31480,7 +31480,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep6, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep5, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -31660,7 +31660,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep6 = "";
+      let sep5 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -31677,24 +31677,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep6 + indent.slice(trimIndent) + content;
-          sep6 = "\n";
+          value += sep5 + indent.slice(trimIndent) + content;
+          sep5 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep6 === " ")
-            sep6 = "\n";
-          else if (!prevMoreIndented && sep6 === "\n")
-            sep6 = "\n\n";
-          value += sep6 + indent.slice(trimIndent) + content;
-          sep6 = "\n";
+          if (sep5 === " ")
+            sep5 = "\n";
+          else if (!prevMoreIndented && sep5 === "\n")
+            sep5 = "\n\n";
+          value += sep5 + indent.slice(trimIndent) + content;
+          sep5 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep6 === "\n")
+          if (sep5 === "\n")
             value += "\n";
           else
-            sep6 = "\n";
+            sep5 = "\n";
         } else {
-          value += sep6 + content;
-          sep6 = " ";
+          value += sep5 + content;
+          sep5 = " ";
           prevMoreIndented = false;
         }
       }
@@ -31877,25 +31877,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep6 = " ";
+      let sep5 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep6 === "\n")
-            res += sep6;
+          if (sep5 === "\n")
+            res += sep5;
           else
-            sep6 = "\n";
+            sep5 = "\n";
         } else {
-          res += sep6 + lm;
-          sep6 = " ";
+          res += sep5 + lm;
+          sep5 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep6 + (match?.[1] ?? "");
+      return res + sep5 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -32705,14 +32705,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep6, value }) {
+    function stringifyItem({ start, key, sep: sep5, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep6)
-        for (const st of sep6)
+      if (sep5)
+        for (const st of sep5)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -33577,12 +33577,12 @@ var require_parser = __commonJS({
       }
       return prev.splice(i, prev.length);
     }
-    function arrayPushArray(target3, source) {
+    function arrayPushArray(target, source) {
       if (source.length < 1e5)
-        Array.prototype.push.apply(target3, source);
+        Array.prototype.push.apply(target, source);
       else
         for (let i = 0; i < source.length; ++i)
-          target3.push(source[i]);
+          target.push(source[i]);
     }
     function fixFlowSeqItems(fc) {
       if (fc.start.type === "flow-seq-start") {
@@ -33879,18 +33879,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep6;
+          let sep5;
           if (scalar.end) {
-            sep6 = scalar.end;
-            sep6.push(this.sourceToken);
+            sep5 = scalar.end;
+            sep5.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep6 = [this.sourceToken];
+            sep5 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep6 }]
+            items: [{ start, key: scalar, sep: sep5 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -34043,15 +34043,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep6 = it.sep;
-                  sep6.push(this.sourceToken);
+                  const sep5 = it.sep;
+                  sep5.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep6 }]
+                    items: [{ start: start2, key, sep: sep5 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -34245,13 +34245,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep6 = fc.end.splice(1, fc.end.length);
-            sep6.push(this.sourceToken);
+            const sep5 = fc.end.splice(1, fc.end.length);
+            sep5.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep6 }]
+              items: [{ start, key: fc, sep: sep5 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -34982,8 +34982,8 @@ var require_light = __commonJS({
           return this.Promise.resolve();
         }
         yieldLoop(t = 0) {
-          return new this.Promise(function(resolve6, reject) {
-            return setTimeout(resolve6, t);
+          return new this.Promise(function(resolve5, reject) {
+            return setTimeout(resolve5, t);
           });
         }
         computePenalty() {
@@ -35194,15 +35194,15 @@ var require_light = __commonJS({
           return this._queue.length === 0;
         }
         async _tryToRun() {
-          var args, cb, error2, reject, resolve6, returned, task;
+          var args, cb, error2, reject, resolve5, returned, task;
           if (this._running < 1 && this._queue.length > 0) {
             this._running++;
-            ({ task, args, resolve: resolve6, reject } = this._queue.shift());
+            ({ task, args, resolve: resolve5, reject } = this._queue.shift());
             cb = await (async function() {
               try {
                 returned = await task(...args);
                 return function() {
-                  return resolve6(returned);
+                  return resolve5(returned);
                 };
               } catch (error1) {
                 error2 = error1;
@@ -35217,13 +35217,13 @@ var require_light = __commonJS({
           }
         }
         schedule(task, ...args) {
-          var promise, reject, resolve6;
-          resolve6 = reject = null;
+          var promise, reject, resolve5;
+          resolve5 = reject = null;
           promise = new this.Promise(function(_resolve, _reject) {
-            resolve6 = _resolve;
+            resolve5 = _resolve;
             return reject = _reject;
           });
-          this._queue.push({ task, args, resolve: resolve6, reject });
+          this._queue.push({ task, args, resolve: resolve5, reject });
           this._tryToRun();
           return promise;
         }
@@ -35624,14 +35624,14 @@ var require_light = __commonJS({
                 counts = this._states.counts;
                 return counts[0] + counts[1] + counts[2] + counts[3] === at;
               };
-              return new this.Promise((resolve6, reject) => {
+              return new this.Promise((resolve5, reject) => {
                 if (finished()) {
-                  return resolve6();
+                  return resolve5();
                 } else {
                   return this.on("done", () => {
                     if (finished()) {
                       this.removeAllListeners("done");
-                      return resolve6();
+                      return resolve5();
                     }
                   });
                 }
@@ -35724,9 +35724,9 @@ var require_light = __commonJS({
               options = parser$5.load(options, this.jobDefaults);
             }
             task = (...args2) => {
-              return new this.Promise(function(resolve6, reject) {
+              return new this.Promise(function(resolve5, reject) {
                 return fn(...args2, function(...args3) {
-                  return (args3[0] != null ? reject : resolve6)(args3);
+                  return (args3[0] != null ? reject : resolve5)(args3);
                 });
               });
             };
@@ -36050,16 +36050,16 @@ var require_mutable = __commonJS({
   "node_modules/xtend/mutable.js"(exports, module) {
     module.exports = extend;
     var hasOwnProperty = Object.prototype.hasOwnProperty;
-    function extend(target3) {
+    function extend(target) {
       for (var i = 1; i < arguments.length; i++) {
         var source = arguments[i];
         for (var key in source) {
           if (hasOwnProperty.call(source, key)) {
-            target3[key] = source[key];
+            target[key] = source[key];
           }
         }
       }
-      return target3;
+      return target;
     }
   }
 });
@@ -37019,7 +37019,7 @@ var require_utils4 = __commonJS({
     var nodeCrypto = __require("crypto");
     module.exports = {
       postgresMd5PasswordHash,
-      randomBytes: randomBytes9,
+      randomBytes: randomBytes10,
       deriveKey,
       sha256: sha2563,
       hashByName,
@@ -37029,7 +37029,7 @@ var require_utils4 = __commonJS({
     var webCrypto = nodeCrypto.webcrypto || globalThis.crypto;
     var subtleCrypto = webCrypto.subtle;
     var textEncoder = new TextEncoder();
-    function randomBytes9(length) {
+    function randomBytes10(length) {
       return webCrypto.getRandomValues(Buffer.alloc(length));
     }
     async function md5(string) {
@@ -38906,7 +38906,7 @@ var require_dist3 = __commonJS({
     function parse3(stream2, callback) {
       const parser = new parser_1.Parser();
       stream2.on("data", (buffer) => parser.parse(buffer, callback));
-      return new Promise((resolve6) => stream2.on("end", () => resolve6()));
+      return new Promise((resolve5) => stream2.on("end", () => resolve5()));
     }
   }
 });
@@ -39675,12 +39675,12 @@ var require_client2 = __commonJS({
           this._connect(callback);
           return;
         }
-        return new this._Promise((resolve6, reject) => {
+        return new this._Promise((resolve5, reject) => {
           this._connect((error2) => {
             if (error2) {
               reject(error2);
             } else {
-              resolve6(this);
+              resolve5(this);
             }
           });
         });
@@ -40062,8 +40062,8 @@ var require_client2 = __commonJS({
         } else {
           query = new Query2(config, values, callback);
           if (!query.callback) {
-            result = new this._Promise((resolve6, reject) => {
-              query.callback = (err, res) => err ? reject(err) : resolve6(res);
+            result = new this._Promise((resolve5, reject) => {
+              query.callback = (err, res) => err ? reject(err) : resolve5(res);
             }).catch((err) => {
               Error.captureStackTrace(err);
               throw err;
@@ -40163,8 +40163,8 @@ var require_client2 = __commonJS({
         if (cb) {
           this.connection.once("end", cb);
         } else {
-          return new this._Promise((resolve6) => {
-            this.connection.once("end", resolve6);
+          return new this._Promise((resolve5) => {
+            this.connection.once("end", resolve5);
           });
         }
       }
@@ -40213,8 +40213,8 @@ var require_pg_pool = __commonJS({
       const cb = function(err, client) {
         err ? rej(err) : res(client);
       };
-      const result = new Promise2(function(resolve6, reject) {
-        res = resolve6;
+      const result = new Promise2(function(resolve5, reject) {
+        res = resolve5;
         rej = reject;
       }).catch((err) => {
         Error.captureStackTrace(err);
@@ -40275,7 +40275,7 @@ var require_pg_pool = __commonJS({
         if (typeof Promise2.try === "function") {
           return Promise2.try(f);
         }
-        return new Promise2((resolve6) => resolve6(f()));
+        return new Promise2((resolve5) => resolve5(f()));
       }
       _isFull() {
         return this._clients.length >= this.options.max;
@@ -40670,8 +40670,8 @@ var require_query2 = __commonJS({
     NativeQuery.prototype._getPromise = function() {
       if (this._promise) return this._promise;
       this._promise = new Promise(
-        function(resolve6, reject) {
-          this._once("end", resolve6);
+        function(resolve5, reject) {
+          this._once("end", resolve5);
           this._once("error", reject);
         }.bind(this)
       );
@@ -40850,12 +40850,12 @@ var require_client3 = __commonJS({
         this._connect(callback);
         return;
       }
-      return new this._Promise((resolve6, reject) => {
+      return new this._Promise((resolve5, reject) => {
         this._connect((error2) => {
           if (error2) {
             reject(error2);
           } else {
-            resolve6(this);
+            resolve5(this);
           }
         });
       });
@@ -40879,8 +40879,8 @@ var require_client3 = __commonJS({
         query = new NativeQuery(config, values, callback);
         if (!query.callback) {
           let resolveOut, rejectOut;
-          result = new this._Promise((resolve6, reject) => {
-            resolveOut = resolve6;
+          result = new this._Promise((resolve5, reject) => {
+            resolveOut = resolve5;
             rejectOut = reject;
           }).catch((err) => {
             Error.captureStackTrace(err);
@@ -40943,8 +40943,8 @@ var require_client3 = __commonJS({
       }
       let result;
       if (!cb) {
-        result = new this._Promise(function(resolve6, reject) {
-          cb = (err) => err ? reject(err) : resolve6();
+        result = new this._Promise(function(resolve5, reject) {
+          cb = (err) => err ? reject(err) : resolve5();
         });
       }
       const doEnd = function() {
@@ -41161,7 +41161,7 @@ var require_lib2 = __commonJS({
 
 // src/action/run.ts
 import { readFile as readFile2 } from "node:fs/promises";
-import { resolve as resolve5 } from "node:path";
+import { resolve as resolve4 } from "node:path";
 
 // node_modules/@actions/core/lib/core.js
 var core_exports = {};
@@ -41384,11 +41384,11 @@ var tunnel = __toESM(require_tunnel2(), 1);
 var import_undici = __toESM(require_undici(), 1);
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -41404,7 +41404,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -41477,26 +41477,26 @@ var HttpClientResponse = class {
   }
   readBody() {
     return __awaiter(this, void 0, void 0, function* () {
-      return new Promise((resolve6) => __awaiter(this, void 0, void 0, function* () {
+      return new Promise((resolve5) => __awaiter(this, void 0, void 0, function* () {
         let output = Buffer.alloc(0);
         this.message.on("data", (chunk) => {
           output = Buffer.concat([output, chunk]);
         });
         this.message.on("end", () => {
-          resolve6(output.toString());
+          resolve5(output.toString());
         });
       }));
     });
   }
   readBodyBuffer() {
     return __awaiter(this, void 0, void 0, function* () {
-      return new Promise((resolve6) => __awaiter(this, void 0, void 0, function* () {
+      return new Promise((resolve5) => __awaiter(this, void 0, void 0, function* () {
         const chunks = [];
         this.message.on("data", (chunk) => {
           chunks.push(chunk);
         });
         this.message.on("end", () => {
-          resolve6(Buffer.concat(chunks));
+          resolve5(Buffer.concat(chunks));
         });
       }));
     });
@@ -41699,14 +41699,14 @@ var HttpClient = class {
    */
   requestRaw(info2, data) {
     return __awaiter(this, void 0, void 0, function* () {
-      return new Promise((resolve6, reject) => {
+      return new Promise((resolve5, reject) => {
         function callbackForResult(err, res) {
           if (err) {
             reject(err);
           } else if (!res) {
             reject(new Error("Unknown error"));
           } else {
-            resolve6(res);
+            resolve5(res);
           }
         }
         this.requestRawWithCallback(info2, data, callbackForResult);
@@ -41950,12 +41950,12 @@ var HttpClient = class {
     return __awaiter(this, void 0, void 0, function* () {
       retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
       const ms3 = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-      return new Promise((resolve6) => setTimeout(() => resolve6(), ms3));
+      return new Promise((resolve5) => setTimeout(() => resolve5(), ms3));
     });
   }
   _processResponse(res, options) {
     return __awaiter(this, void 0, void 0, function* () {
-      return new Promise((resolve6, reject) => __awaiter(this, void 0, void 0, function* () {
+      return new Promise((resolve5, reject) => __awaiter(this, void 0, void 0, function* () {
         const statusCode = res.message.statusCode || 0;
         const response = {
           statusCode,
@@ -41963,7 +41963,7 @@ var HttpClient = class {
           headers: {}
         };
         if (statusCode === HttpCodes.NotFound) {
-          resolve6(response);
+          resolve5(response);
         }
         function dateTimeDeserializer(key, value) {
           if (typeof value === "string") {
@@ -42002,7 +42002,7 @@ var HttpClient = class {
           err.result = response.result;
           reject(err);
         } else {
-          resolve6(response);
+          resolve5(response);
         }
       }));
     });
@@ -42013,11 +42013,11 @@ var lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => (c[k.toLowerCase(
 // node_modules/@actions/http-client/lib/auth.js
 var __awaiter2 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -42033,7 +42033,7 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -42064,11 +42064,11 @@ var BearerCredentialHandler = class {
 // node_modules/@actions/core/lib/oidc-utils.js
 var __awaiter3 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -42084,7 +42084,7 @@ var __awaiter3 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -42153,11 +42153,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter4 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -42173,7 +42173,7 @@ var __awaiter4 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -42475,11 +42475,11 @@ import * as fs2 from "fs";
 import * as path2 from "path";
 var __awaiter5 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -42495,7 +42495,7 @@ var __awaiter5 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -42599,11 +42599,11 @@ function isUnixExecutable(stats) {
 // node_modules/@actions/io/lib/io.js
 var __awaiter6 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -42619,7 +42619,7 @@ var __awaiter6 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -42693,11 +42693,11 @@ function findInPath(tool) {
 import { setTimeout as setTimeout2 } from "timers";
 var __awaiter7 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -42713,7 +42713,7 @@ var __awaiter7 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -42932,7 +42932,7 @@ var ToolRunner = class extends events.EventEmitter {
         this.toolPath = path4.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
       }
       this.toolPath = yield which(this.toolPath, true);
-      return new Promise((resolve6, reject) => __awaiter7(this, void 0, void 0, function* () {
+      return new Promise((resolve5, reject) => __awaiter7(this, void 0, void 0, function* () {
         this._debug(`exec tool: ${this.toolPath}`);
         this._debug("arguments:");
         for (const arg of this.args) {
@@ -43015,7 +43015,7 @@ var ToolRunner = class extends events.EventEmitter {
           if (error2) {
             reject(error2);
           } else {
-            resolve6(exitCode);
+            resolve5(exitCode);
           }
         });
         if (this.options.input) {
@@ -43138,11 +43138,11 @@ var ExecState = class _ExecState extends events.EventEmitter {
 // node_modules/@actions/exec/lib/exec.js
 var __awaiter8 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -43158,7 +43158,7 @@ var __awaiter8 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -43211,11 +43211,11 @@ function getExecOutput(commandLine, args, options) {
 // node_modules/@actions/core/lib/platform.js
 var __awaiter9 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -43231,7 +43231,7 @@ var __awaiter9 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -43290,11 +43290,11 @@ function getDetails() {
 // node_modules/@actions/core/lib/core.js
 var __awaiter10 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -43310,7 +43310,7 @@ var __awaiter10 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -43515,28 +43515,28 @@ function parseTimestamp(text2) {
 }
 
 // src/core/extension.ts
-function extensionWindow(extension, target3, resource) {
+function extensionWindow(extension, target, resource) {
   const name2 = extension.extends ?? "(none)";
   if (!extension.extends)
     return fail({ path: "extends", message: `${extension.id} does not extend a grant` });
-  if (!target3)
+  if (!target)
     return fail({
       path: "extends",
       message: `grant ${name2} is not live on the default branch (it ended or never existed)`
     });
-  if (target3.id !== extension.extends || target3.resource !== extension.resource)
+  if (target.id !== extension.extends || target.resource !== extension.resource)
     return fail({ path: "extends", message: `grant ${name2} is not on "${extension.resource}"` });
-  if (target3.requester.id !== extension.requester.id)
+  if (target.requester.id !== extension.requester.id)
     return fail({
       path: "requester",
-      message: `grant ${name2} belongs to @${target3.requester.login}, not @${extension.requester.login}`
+      message: `grant ${name2} belongs to @${target.requester.login}, not @${extension.requester.login}`
     });
-  if (target3.status !== "active")
-    return fail({ path: "extends", message: `grant ${name2} is ${target3.status}, not active` });
-  if (target3.revoke_requested)
+  if (target.status !== "active")
+    return fail({ path: "extends", message: `grant ${name2} is ${target.status}, not active` });
+  if (target.revoke_requested)
     return fail({ path: "extends", message: `grant ${name2} is being revoked` });
-  const issued = parseTimestamp(target3.issued_at ?? "");
-  const expires = parseTimestamp(target3.expires_at ?? "");
+  const issued = parseTimestamp(target.issued_at ?? "");
+  const expires = parseTimestamp(target.expires_at ?? "");
   if (!issued || !expires)
     return fail({ path: "extends", message: `grant ${name2} has no issue window` });
   const next = expires.getTime() + extension.duration * 1e3;
@@ -44150,7 +44150,7 @@ function planReconcile(grants, policies, now) {
     }
     const resource = policies.resources.get(grant.resource);
     if (grant.extends) {
-      const target3 = grants.find(
+      const target = grants.find(
         (g) => g.grant.id === grant.extends && g.grant.resource === grant.resource
       );
       const first = grants.filter((g) => g.grant.status === "approved" && g.grant.extends === grant.extends).map((g) => g.grant.id).sort()[0];
@@ -44162,12 +44162,12 @@ function planReconcile(grants, policies, now) {
         });
         continue;
       }
-      const window2 = extensionWindow(grant, target3?.grant ?? null, resource);
+      const window2 = extensionWindow(grant, target?.grant ?? null, resource);
       steps.push({
         kind: "extend",
         path: path6,
         grant,
-        target: target3 ?? null,
+        target: target ?? null,
         expiresAt: window2.ok ? window2.value.expiresAt : null,
         ...window2.ok ? {} : { why: window2.problems.map((p) => p.message).join("; ") }
       });
@@ -44315,17 +44315,36 @@ var GitRepo = class _GitRepo {
   }
   dir;
   identity;
-  /** Opens an existing work tree. */
-  static async open(dir, identity = GATEPASS_IDENTITY) {
+  /** Config handed to every git process through its environment (never written to disk). */
+  envConfig = [];
+  /**
+   * Opens an existing work tree. With `httpAuth`, git authenticates to `url` with the token
+   * through its environment, so the checkout can be made with `persist-credentials: false`
+   * and no token sits in `.git/config` for a script to read; a checkout that already holds a
+   * header for that URL (persisted credentials) keeps using it.
+   */
+  static async open(dir, identity = GATEPASS_IDENTITY, options = {}) {
     const repo = new _GitRepo(resolve2(dir), identity);
     await repo.exec(["rev-parse", "--git-dir"]);
+    if (options.httpAuth) {
+      const key = `http.${options.httpAuth.url.replace(/\/+$/, "")}/.extraheader`;
+      if (await repo.config(key) === null) {
+        const basic = Buffer.from(`x-access-token:${options.httpAuth.token}`).toString("base64");
+        repo.envConfig = [[key, `AUTHORIZATION: basic ${basic}`]];
+      }
+    }
     return repo;
   }
+  /** A config value as git sees it (files and environment), or null when unset. */
+  async config(key) {
+    const r = await this.exec(["config", "--get", key], { allowFail: true });
+    return r.code === 0 ? r.stdout.trim() : null;
+  }
   static async clone(url, dir, identity = GATEPASS_IDENTITY) {
-    const target3 = resolve2(dir);
-    await mkdir2(dirname3(target3), { recursive: true });
-    await new _GitRepo(dirname3(target3), identity).exec(["clone", "--quiet", "--", url, target3]);
-    return new _GitRepo(target3, identity);
+    const target = resolve2(dir);
+    await mkdir2(dirname3(target), { recursive: true });
+    await new _GitRepo(dirname3(target), identity).exec(["clone", "--quiet", "--", url, target]);
+    return new _GitRepo(target, identity);
   }
   async headSha() {
     return (await this.exec(["rev-parse", "--verify", "HEAD^{commit}"])).stdout.trim();
@@ -44691,10 +44710,10 @@ ${r.stderr}`;
     const exited = new Promise((res) => child2.on("close", () => res()));
     child2.on("close", () => fail2(new GitError("git cat-file exited")));
     return {
-      read: (ids) => new Promise((resolve6, reject) => {
-        if (ids.length === 0) return resolve6([]);
+      read: (ids) => new Promise((resolve5, reject) => {
+        if (ids.length === 0) return resolve5([]);
         if (failed) return reject(failed);
-        waiting.push({ want: ids.length, results: [], resolve: resolve6, reject });
+        waiting.push({ want: ids.length, results: [], resolve: resolve5, reject });
         child2.stdin.write(
           ids.map((id) => /^[0-9a-f]{4,64}$/.test(id) ? id : "0").join("\n") + "\n"
         );
@@ -44706,8 +44725,15 @@ ${r.stderr}`;
     };
   }
   env() {
+    const config = Object.fromEntries(
+      this.envConfig.flatMap(([k, v], i) => [
+        [`GIT_CONFIG_KEY_${i}`, k],
+        [`GIT_CONFIG_VALUE_${i}`, v]
+      ])
+    );
     return {
       ...process.env,
+      ...this.envConfig.length > 0 ? { GIT_CONFIG_COUNT: String(this.envConfig.length), ...config } : {},
       GIT_TERMINAL_PROMPT: "0",
       GIT_COMMITTER_NAME: this.identity.name,
       GIT_COMMITTER_EMAIL: this.identity.email,
@@ -44927,15 +44953,16 @@ var GitHubClient = class {
   async teamMembership(team, login) {
     return (await this.teamMembershipInfo(team, login))?.state ?? null;
   }
-  /** Team members with their ids (both roles). */
-  async teamMembers(team) {
+  /** Team members with their ids (both roles, or only those with `role`). */
+  async teamMembers(team, role = "all") {
     const { org, team_slug } = splitTeam(team);
     const members = await this.call(
       `list members of ${team}`,
       () => this.octokit.paginate("GET /orgs/{org}/teams/{team_slug}/members", {
         org,
         team_slug,
-        per_page: 100
+        per_page: 100,
+        ...role === "all" ? {} : { role }
       })
     );
     return members.map((m) => ({ login: m.login, id: m.id }));
@@ -45028,7 +45055,55 @@ var GitHubClient = class {
     return list.map((i) => ({
       id: i.id,
       invitee: i.invitee ? { login: i.invitee.login, id: i.invitee.id } : null,
-      permission: i.permissions
+      permission: i.permissions,
+      created_at: i.created_at,
+      ...i.inviter ? { inviter: i.inviter.login } : {}
+    }));
+  }
+  /** A repository's deploy keys, with when each was added. */
+  async deployKeys(repoFullName) {
+    const list = await this.call(
+      `list deploy keys of ${repoFullName}`,
+      () => this.octokit.paginate("GET /repos/{owner}/{repo}/keys", {
+        ...splitRepo(repoFullName),
+        per_page: 100
+      })
+    );
+    return list.map((k) => ({ id: k.id, name: k.title, created_at: k.created_at }));
+  }
+  /** A repository's webhooks, named by the host they deliver to (never the secret). */
+  async webhooks(repoFullName) {
+    const list = await this.call(
+      `list webhooks of ${repoFullName}`,
+      () => this.octokit.paginate("GET /repos/{owner}/{repo}/hooks", {
+        ...splitRepo(repoFullName),
+        per_page: 100
+      })
+    );
+    return list.map((h) => {
+      let host = h.name;
+      try {
+        if (h.config.url) host = new URL(h.config.url).host;
+      } catch {
+      }
+      return { id: h.id, name: host, created_at: h.created_at };
+    });
+  }
+  /** Pending invitations to a team, with when each was sent. */
+  async teamInvitations(team) {
+    const { org, team_slug } = splitTeam(team);
+    const list = await this.call(
+      `list invitations to ${team}`,
+      () => this.octokit.paginate("GET /orgs/{org}/teams/{team_slug}/invitations", {
+        org,
+        team_slug,
+        per_page: 100
+      })
+    );
+    return list.map((i) => ({
+      id: i.id,
+      name: i.login ?? i.email ?? `invitation ${i.id}`,
+      created_at: i.created_at
     }));
   }
   async deleteInvitation(repoFullName, invitation_id) {
@@ -49332,28 +49407,28 @@ var handler = {
   has({ scope }, methodName) {
     return endpointMethodsMap.get(scope).has(methodName);
   },
-  getOwnPropertyDescriptor(target3, methodName) {
+  getOwnPropertyDescriptor(target, methodName) {
     return {
-      value: this.get(target3, methodName),
+      value: this.get(target, methodName),
       // ensures method is in the cache
       configurable: true,
       writable: true,
       enumerable: true
     };
   },
-  defineProperty(target3, methodName, descriptor) {
-    Object.defineProperty(target3.cache, methodName, descriptor);
+  defineProperty(target, methodName, descriptor) {
+    Object.defineProperty(target.cache, methodName, descriptor);
     return true;
   },
-  deleteProperty(target3, methodName) {
-    delete target3.cache[methodName];
+  deleteProperty(target, methodName) {
+    delete target.cache[methodName];
     return true;
   },
   ownKeys({ scope }) {
     return [...endpointMethodsMap.get(scope).keys()];
   },
-  set(target3, methodName, value) {
-    return target3.cache[methodName] = value;
+  set(target, methodName, value) {
+    return target.cache[methodName] = value;
   },
   get({ octokit, scope, cache }, methodName) {
     if (cache[methodName]) {
@@ -49797,7 +49872,7 @@ function createOctokit(options) {
 
 // src/action/reconcile.ts
 import { mkdir as mkdir4, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
-import { dirname as dirname5, join as join5 } from "node:path";
+import { dirname as dirname4, join as join5 } from "node:path";
 
 // src/core/ticket-pattern.ts
 var MAX_TICKET_PATTERN_LENGTH = 200;
@@ -49847,18 +49922,18 @@ function ticketPatternProblem(pattern) {
       last = "none";
     } else if (c === "*" || c === "+" || c === "?" || c === "{") {
       let min = c === "+" ? 1 : 0;
-      let max = c === "?" ? 1 : Infinity;
+      let max2 = c === "?" ? 1 : Infinity;
       if (c === "{") {
         const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i));
         if (!m) return 'ticket pattern has a "{" that is not a quantifier; write \\{ for a brace';
         min = Number(m[1]);
-        max = m[2] === void 0 ? min : m[3] === "" ? Infinity : Number(m[3]);
+        max2 = m[2] === void 0 ? min : m[3] === "" ? Infinity : Number(m[3]);
         i += m[0].length - 1;
       }
       if (pattern[i + 1] === "?") i++;
-      if (typeof last === "object" && max > 1 && (last.quantified || last.alternation))
+      if (typeof last === "object" && max2 > 1 && (last.quantified || last.alternation))
         return 'ticket pattern must not repeat a group that contains a quantifier or "|" (as in (a+)+ or (a|b)*): such patterns can take exponential time';
-      if (max !== min) {
+      if (max2 !== min) {
         variable++;
         top.quantified = true;
       }
@@ -50165,7 +50240,12 @@ var TARGETS = {
         }
       },
       connection_limit: { type: "integer", minimum: 1, maximum: 100, default: 2 },
-      statement_timeout: duration("Statement timeout set on the login role")
+      statement_timeout: duration("Statement timeout set on the login role"),
+      keep_objects: {
+        type: "boolean",
+        default: false,
+        description: "Keep what the grantee created, owned by the powerless gatepass_kept_objects role, instead of dropping it at revoke"
+      }
     },
     ["admin_url", "database", "roles"]
   ),
@@ -50311,7 +50391,12 @@ var RESOURCE = {
     request_ttl: { ...duration("How long a request may wait for approval"), default: "24h" },
     max_total_duration: duration(
       "Longest total lifetime of a grant, extensions included (default: twice max_duration)"
-    )
+    ),
+    allow_lasting_access: {
+      type: "boolean",
+      default: false,
+      description: "Allow a target that lets the grantee create access outliving the grant (team maintainer, repository admin/maintain, a PostgreSQL role with CREATEROLE or SUPERUSER)"
+    }
   },
   allOf: PROVIDER_KINDS.map((kind) => ({
     if: { type: "object", required: ["provider"], properties: { provider: { const: kind } } },
@@ -50438,6 +50523,19 @@ function loadFile({ path: file, text: text2 }, firstSeen, options) {
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   return { resources, problems };
 }
+function lastingAccess(kind, target) {
+  if (kind === "github-team" && target.role === "maintainer")
+    return {
+      key: "role",
+      why: "a team maintainer can add members to the team, who stay after the grant ends"
+    };
+  if (kind === "github-collaborator" && (target.permission === "admin" || target.permission === "maintain"))
+    return {
+      key: "permission",
+      why: target.permission === "admin" ? "admin on a repository can add collaborators, deploy keys and webhooks, which stay after the grant ends" : "maintain on a repository can change its settings and the workflows that run with its secrets, which can leave access after the grant ends"
+    };
+  return void 0;
+}
 function checkResource(name2, raw, doc, file, options) {
   const base = ["resources", name2];
   const problems = [];
@@ -50462,15 +50560,15 @@ function checkResource(name2, raw, doc, file, options) {
     const problem2 = principalProblem(p);
     if (problem2) here([...rel, i], problem2);
   });
-  const max = duration2(["max_duration"], raw.max_duration);
+  const max2 = duration2(["max_duration"], raw.max_duration);
   const def = duration2(["default_duration"], raw.default_duration);
-  notLonger(["default_duration"], "default_duration", def, max);
+  notLonger(["default_duration"], "default_duration", def, max2);
   const ttl = raw.request_ttl === void 0 ? DEFAULT_REQUEST_TTL : duration2(["request_ttl"], raw.request_ttl);
-  const total = raw.max_total_duration === void 0 ? max * DEFAULT_TOTAL_FACTOR : duration2(["max_total_duration"], raw.max_total_duration);
-  if (total < max)
+  const total = raw.max_total_duration === void 0 ? max2 * DEFAULT_TOTAL_FACTOR : duration2(["max_total_duration"], raw.max_total_duration);
+  if (total < max2)
     here(
       ["max_total_duration"],
-      `max_total_duration (${formatDuration(total)}) is shorter than max_duration (${formatDuration(max)}), so no grant could be issued in full`
+      `max_total_duration (${formatDuration(total)}) is shorter than max_duration (${formatDuration(max2)}), so no grant could be issued in full`
     );
   principals2(["requesters"], raw.requesters);
   principals2(["approvers"], raw.approvers);
@@ -50494,7 +50592,7 @@ function checkResource(name2, raw, doc, file, options) {
     ruleNames.add(rule.name);
     principals2(["auto_approve", i, "requester_in"], rule.requester_in);
     const ruleMax = duration2(["auto_approve", i, "max_duration"], rule.max_duration);
-    notLonger(["auto_approve", i, "max_duration"], "auto_approve max_duration", ruleMax, max);
+    notLonger(["auto_approve", i, "max_duration"], "auto_approve max_duration", ruleMax, max2);
     return { name: rule.name, requester_in: [...rule.requester_in], max_duration: ruleMax };
   });
   let breakGlass;
@@ -50502,7 +50600,7 @@ function checkResource(name2, raw, doc, file, options) {
     const bg = raw.break_glass;
     principals2(["break_glass", "allowed"], bg.allowed);
     const bgMax = duration2(["break_glass", "max_duration"], bg.max_duration);
-    notLonger(["break_glass", "max_duration"], "break_glass max_duration", bgMax, max);
+    notLonger(["break_glass", "max_duration"], "break_glass max_duration", bgMax, max2);
     const review = bg.review_within === void 0 ? DEFAULT_REVIEW_WITHIN : duration2(["break_glass", "review_within"], bg.review_within);
     breakGlass = { allowed: [...bg.allowed], max_duration: bgMax, review_within: review };
   }
@@ -50512,7 +50610,7 @@ function checkResource(name2, raw, doc, file, options) {
       file,
       path: dottedPath(targetPath),
       line: doc.lineOf(targetPath),
-      lineOf: (relative2) => doc.lineOf([...targetPath, ...relative2])
+      lineOf: (relative3) => doc.lineOf([...targetPath, ...relative3])
     };
     for (const p of options.validateTarget(raw.provider, raw.target, at)) {
       const rel = p.path?.startsWith("target") ? relativeSegments(p.path).slice(1) : void 0;
@@ -50525,10 +50623,16 @@ function checkResource(name2, raw, doc, file, options) {
       });
     }
   }
+  const lasting = lastingAccess(raw.provider, raw.target);
+  if (lasting && raw.allow_lasting_access !== true)
+    here(
+      ["target", lasting.key],
+      `${lasting.why}; grant less, or set allow_lasting_access: true on the resource to accept it (gatepass then reports what was created during each grant)`
+    );
   if (problems.length > 0) return { problems };
-  const target3 = { ...raw.target };
-  if (raw.provider === "ssh-certificate" && target3.krl_path === void 0)
-    target3.krl_path = DEFAULT_KRL_PATH;
+  const target = { ...raw.target };
+  if (raw.provider === "ssh-certificate" && target.krl_path === void 0)
+    target.krl_path = DEFAULT_KRL_PATH;
   const justification = raw.request?.justification;
   return {
     problems,
@@ -50536,8 +50640,8 @@ function checkResource(name2, raw, doc, file, options) {
       name: name2,
       description: raw.description,
       provider: raw.provider,
-      target: target3,
-      max_duration: max,
+      target,
+      max_duration: max2,
       default_duration: def,
       requesters: [...raw.requesters],
       approvers: [...raw.approvers],
@@ -50556,6 +50660,7 @@ function checkResource(name2, raw, doc, file, options) {
       ...breakGlass ? { break_glass: breakGlass } : {},
       request_ttl: ttl,
       max_total_duration: total,
+      ...raw.allow_lasting_access === true ? { allow_lasting_access: true } : {},
       source: { file, line: doc.lineOf(base) }
     }
   };
@@ -50758,8 +50863,8 @@ var ENV_NAME2 = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 function problem(key, message) {
   return { path: `target.${key}`, message: `target.${key}: ${message}` };
 }
-function checkEnvRef(target3, key) {
-  const v = target3[key];
+function checkEnvRef(target, key) {
+  const v = target[key];
   if (typeof v !== "string" || !v.startsWith("env:") || !ENV_NAME2.test(v.slice(4))) {
     return [
       problem(
@@ -50770,8 +50875,8 @@ function checkEnvRef(target3, key) {
   }
   return [];
 }
-function checkStringList(target3, key, opts2) {
-  const v = target3[key];
+function checkStringList(target, key, opts2) {
+  const v = target[key];
   if (v === void 0) return opts2.required ? [problem(key, "is required")] : [];
   if (!Array.isArray(v)) return [problem(key, "must be a list of strings")];
   if (opts2.required && v.length === 0) return [problem(key, "must not be empty")];
@@ -50793,7 +50898,7 @@ function checkStringList(target3, key, opts2) {
   });
   return out;
 }
-function parseTimeout(input, min, max) {
+function parseTimeout(input, min, max2) {
   let seconds;
   const plain = typeof input === "string" ? /^\s*(\d{1,6})s\s*$/i.exec(input) : null;
   if (plain) seconds = Number(plain[1]);
@@ -50802,8 +50907,8 @@ function parseTimeout(input, min, max) {
     if (!parsed.ok) return parsed;
     seconds = parsed.value;
   }
-  if (seconds < min || seconds > max) {
-    return fail({ message: `must be between ${min}s and ${max}s, got ${seconds}s` });
+  if (seconds < min || seconds > max2) {
+    return fail({ message: `must be between ${min}s and ${max2}s, got ${seconds}s` });
   }
   return ok(seconds);
 }
@@ -50817,28 +50922,28 @@ var MAX_TIMEOUT = 15 * 60;
 var MAX_OUTPUT = 1 << 20;
 var MAX_STDERR_SHOWN = 2e3;
 var RESERVED_ENV = /^(PATH|HOME|GATEPASS_.*)$/;
-function validateCommandTarget(target3) {
+function validateCommandTarget(target) {
   const out = [];
-  if (!isSafeRelativePath(target3.path))
+  if (!isSafeRelativePath(target.path))
     out.push(
       problem(
         "path",
         "must be a path inside the access repo, relative, without .. (e.g. scripts/grant-vpn.sh)"
       )
     );
-  if (target3.timeout !== void 0) {
-    const t = parseTimeout(target3.timeout, 1, MAX_TIMEOUT);
+  if (target.timeout !== void 0) {
+    const t = parseTimeout(target.timeout, 1, MAX_TIMEOUT);
     if (!t.ok) out.push(problem("timeout", t.problems.map((p) => p.message).join("; ")));
   }
   out.push(
-    ...checkStringList(target3, "env", {
+    ...checkStringList(target, "env", {
       required: false,
       pattern: ENV_NAME2,
       patternHelp: "is not an environment variable name"
     })
   );
-  if (Array.isArray(target3.env)) {
-    target3.env.forEach((n, i) => {
+  if (Array.isArray(target.env)) {
+    target.env.forEach((n, i) => {
       if (typeof n === "string" && RESERVED_ENV.test(n))
         out.push(problem(`env[${i}]`, `${n} is set by gatepass and cannot be passed through`));
     });
@@ -50882,11 +50987,12 @@ function maskValues(text2, secrets) {
     out = out.split(s).join("***");
   return out;
 }
-async function runCommand(action, input, vars, ctx) {
-  const target3 = readTarget(ctx);
-  const exe = await resolveExecutable(ctx.workdir, target3.path);
+async function runCommand(action, input, vars, ctx, recordedPath) {
+  const current = readTarget(ctx);
+  const target = recordedPath === void 0 ? current : { ...current, path: recordedPath };
+  const exe = await resolveExecutable(ctx.workdir, target.path);
   const passed = {};
-  for (const name2 of target3.env) {
+  for (const name2 of target.env) {
     const v = ctx.env[name2];
     if (v !== void 0) {
       passed[name2] = v;
@@ -50921,7 +51027,7 @@ async function runCommand(action, input, vars, ctx) {
       } catch {
         child2.kill("SIGKILL");
       }
-    }, target3.timeout * 1e3);
+    }, target.timeout * 1e3);
     child2.stdout.on("data", (d) => {
       if (stdout.length < MAX_OUTPUT) stdout += d.toString();
     });
@@ -50932,14 +51038,14 @@ async function runCommand(action, input, vars, ctx) {
     child2.stdin.end(JSON.stringify(input));
     child2.on("error", (e) => {
       clearTimeout(timer);
-      reject(new ProviderError(`command ${target3.path} ${action} could not start: ${e.message}`));
+      reject(new ProviderError(`command ${target.path} ${action} could not start: ${e.message}`));
     });
     child2.on("close", (code, signal) => {
       clearTimeout(timer);
       if (timedOut) {
         reject(
           new ProviderError(
-            `command ${target3.path} ${action} timed out after ${target3.timeout}s and was killed`
+            `command ${target.path} ${action} timed out after ${target.timeout}s and was killed`
           )
         );
         return;
@@ -50950,7 +51056,7 @@ async function runCommand(action, input, vars, ctx) {
           shown2 = `${shown2.slice(0, MAX_STDERR_SHOWN)}\u2026 (truncated)`;
         reject(
           new ProviderError(
-            `command ${target3.path} ${action} failed (${code !== null ? `exit ${code}` : `signal ${signal}`})${shown2 ? `: ${shown2}` : ""}`
+            `command ${target.path} ${action} failed (${code !== null ? `exit ${code}` : `signal ${signal}`})${shown2 ? `: ${shown2}` : ""}`
           )
         );
         return;
@@ -50976,6 +51082,8 @@ function parseFacts(stdout, path6) {
     throw new ProviderError(`command ${path6} issue must print {"facts":{...}}`);
   const out = {};
   for (const [k, v] of Object.entries(facts)) {
+    if (k === "provider" || k === "issue_started_at" || k === "command")
+      throw new ProviderError(`command ${path6} issue: fact ${JSON.stringify(k)} is reserved`);
     if (!isFact(v))
       throw new ProviderError(
         `command ${path6} issue: fact ${JSON.stringify(k)} must be text, a number, true/false or a list of text`
@@ -51013,11 +51121,25 @@ var commandProvider = {
   kind: "command",
   validateTarget: validateCommandTarget,
   async issue(grant, ctx) {
+    const { path: path6 } = readTarget(ctx);
     const { stdout } = await runCommand("issue", grant, grantVars(grant), ctx);
-    return { facts: parseFacts(stdout, readTarget(ctx).path) };
+    return { facts: { ...parseFacts(stdout, path6), command: path6 } };
   },
   async revoke(grant, ctx) {
-    await runCommand("revoke", grant, grantVars(grant), ctx);
+    const recorded = grant.issued?.command;
+    if (typeof recorded === "string" && !isSafeRelativePath(recorded))
+      throw new ProviderError(`command: grant ${grant.id} recorded an unsafe command path`);
+    if (typeof recorded !== "string")
+      ctx.log(
+        `command: grant ${grant.id} has no recorded command (issued before gatepass recorded it); using the policy's current target`
+      );
+    await runCommand(
+      "revoke",
+      grant,
+      grantVars(grant),
+      ctx,
+      typeof recorded === "string" ? recorded : void 0
+    );
   },
   async list(ctx) {
     const { stdout } = await runCommand("list", {}, {}, ctx);
@@ -52111,10 +52233,10 @@ function alphabet(letters, aliases) {
   if (aliases !== void 0) {
     for (const alias of Object.keys(aliases)) {
       const code = alias.charCodeAt(0);
-      const target3 = decTable[aliases[alias].charCodeAt(0)];
-      if (alias.length !== 1 || code > 127 || target3 === void 0 || target3 === -1)
+      const target = decTable[aliases[alias].charCodeAt(0)];
+      if (alias.length !== 1 || code > 127 || target === void 0 || target === -1)
         throw new Error(`alphabet: invalid alias ${alias}`);
-      decTable[code] = target3;
+      decTable[code] = target;
     }
   }
   return {
@@ -53497,12 +53619,12 @@ function asciiToBytes(ascii) {
   });
 }
 var isPosBig = (n) => typeof n === "bigint" && _0n <= n;
-function inRange(n, min, max) {
-  return isPosBig(n) && isPosBig(min) && isPosBig(max) && min <= n && n < max;
+function inRange(n, min, max2) {
+  return isPosBig(n) && isPosBig(min) && isPosBig(max2) && min <= n && n < max2;
 }
-function aInRange(title, n, min, max) {
-  if (!inRange(n, min, max))
-    throw new Error("expected valid " + title + ": " + min + " <= n < " + max + ", got " + n);
+function aInRange(title, n, min, max2) {
+  if (!inRange(n, min, max2))
+    throw new Error("expected valid " + title + ": " + min + " <= n < " + max2 + ", got " + n);
 }
 function bitLen(n) {
   let len;
@@ -55043,7 +55165,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
     bits2int_modN: "function"
   });
   ecdsaOpts = Object.assign({}, ecdsaOpts);
-  const randomBytes9 = ecdsaOpts.randomBytes || randomBytes4;
+  const randomBytes10 = ecdsaOpts.randomBytes || randomBytes4;
   const hmac3 = ecdsaOpts.hmac || ((key, msg) => hmac2(hash, key, msg));
   const { Fp: Fp2, Fn } = Point;
   const { ORDER: CURVE_ORDER, BITS: fnBits } = Fn;
@@ -55185,7 +55307,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
       throw new Error("invalid private key");
     const seedArgs = [int2octets(d), int2octets(h1int)];
     if (extraEntropy != null && extraEntropy !== false) {
-      const e = extraEntropy === true ? randomBytes9(lengths.secretKey) : extraEntropy;
+      const e = extraEntropy === true ? randomBytes10(lengths.secretKey) : extraEntropy;
       seedArgs.push(abytes4(e, void 0, "extraEntropy"));
     }
     const seed = concatBytes2(...seedArgs);
@@ -56947,12 +57069,12 @@ function copyBytes4(bytes) {
 function isPosBig2(n) {
   return typeof n === "bigint" && _0n7 <= n;
 }
-function inRange2(n, min, max) {
-  return isPosBig2(n) && isPosBig2(min) && isPosBig2(max) && min <= n && n < max;
+function inRange2(n, min, max2) {
+  return isPosBig2(n) && isPosBig2(min) && isPosBig2(max2) && min <= n && n < max2;
 }
-function aInRange2(title, n, min, max) {
-  if (!inRange2(n, min, max))
-    throw new RangeError("expected valid " + title + ": " + min + " <= n < " + max + ", got " + n);
+function aInRange2(title, n, min, max2) {
+  if (!inRange2(n, min, max2))
+    throw new RangeError("expected valid " + title + ": " + min + " <= n < " + max2 + ", got " + n);
 }
 function bitLen2(n) {
   if (n < _0n7)
@@ -57533,18 +57655,18 @@ function validateTableBytes(numPoints, fpBytes) {
   if (bytes > TABLE_BYTES_MAX)
     throw new Error("invalid window size: table would need ~" + Math.ceil(bytes / 2 ** 20) + " MiB, max " + TABLE_BYTES_MAX / 2 ** 20 + " MiB");
 }
-function probeRandomBytes(randomBytes9, length) {
-  if (randomBytes9 === void 0)
+function probeRandomBytes(randomBytes10, length) {
+  if (randomBytes10 === void 0)
     return void 0;
-  afunction(randomBytes9, "randomBytes");
+  afunction(randomBytes10, "randomBytes");
   try {
-    const probe = randomBytes9(length);
+    const probe = randomBytes10(length);
     if (!isBytes5(probe) || probe.length !== length)
       return void 0;
   } catch {
     return void 0;
   }
-  return randomBytes9;
+  return randomBytes10;
 }
 function validateMSMPoints(points, c) {
   aarray(points, "points");
@@ -57611,12 +57733,12 @@ function signedWindowDigits(n, W, windows) {
   return d;
 }
 function wnafWalk(zero, tables, digits) {
-  let max = 0;
+  let max2 = 0;
   for (const d of digits)
-    max = Math.max(max, d.length);
+    max2 = Math.max(max2, d.length);
   let acc = zero;
-  for (let bit = max - 1; bit >= 0; bit--) {
-    if (bit !== max - 1)
+  for (let bit = max2 - 1; bit >= 0; bit--) {
+    if (bit !== max2 - 1)
       acc = acc.double();
     for (let i = 0; i < digits.length; i++) {
       const w = digits[i][bit];
@@ -57637,9 +57759,9 @@ var ScalarMultiplier = class {
   baseCanBeBlinded;
   bits;
   // Parametrized with a given Point class (not individual point)
-  constructor(Point, randomBytes9) {
+  constructor(Point, randomBytes10) {
     validatePointCons(Point);
-    this.randomBytes = probeRandomBytes(randomBytes9, BLIND_BYTES);
+    this.randomBytes = probeRandomBytes(randomBytes10, BLIND_BYTES);
     this.Point = Point;
     this.BASE = Point.BASE;
     this.ZERO = Point.ZERO;
@@ -58071,7 +58193,7 @@ function weierstrass2(params, extraOpts = {}) {
     randomBytes: "function"
   });
   const { endo: endoOpts, allowInfinityPoint, clearCofactor, isTorsionFree, fromBytes, toBytes } = extraOpts;
-  const randomBytes9 = extraOpts.randomBytes === void 0 ? randomBytes6 : extraOpts.randomBytes;
+  const randomBytes10 = extraOpts.randomBytes === void 0 ? randomBytes6 : extraOpts.randomBytes;
   if (endoOpts) {
     if (!Fp2.is0(CURVE.a) || typeof endoOpts.beta !== "bigint" || !Array.isArray(endoOpts.basises)) {
       throw new Error('invalid endo: expected "beta": bigint and "basises": array');
@@ -58488,7 +58610,7 @@ function weierstrass2(params, extraOpts = {}) {
     }
   }
   const normalize = (points) => normalizeZ2(Point, points);
-  const wnaf = new ScalarMultiplier(Point, randomBytes9);
+  const wnaf = new ScalarMultiplier(Point, randomBytes10);
   if (wnaf.bits >= 6)
     Point.BASE.precompute(6);
   Object.freeze(Point.prototype);
@@ -58589,12 +58711,12 @@ function ecdsa2(Point, hash, ecdsaOpts = {}) {
     bits2int_modN: "function"
   });
   const opts2 = Object.assign({}, ecdsaOpts);
-  const randomBytes9 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
+  const randomBytes10 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
   const hmac3 = opts2.hmac === void 0 ? (key, msg) => hmac(hash_, key, msg) : opts2.hmac;
   const { Fp: Fp2, Fn } = Point;
   const { ORDER: CURVE_ORDER, BITS: fnBits } = Fn;
   const blindLength = getMinHashLength2(CURVE_ORDER);
-  const csprng = probeRandomBytes(randomBytes9, blindLength);
+  const csprng = probeRandomBytes(randomBytes10, blindLength);
   const { keygen, getPublicKey, getSharedSecret, utils, lengths } = ecdh2(Point, opts2);
   const defaultSigOpts = {
     prehash: true,
@@ -58747,7 +58869,7 @@ function ecdsa2(Point, hash, ecdsaOpts = {}) {
       throw new Error("invalid private key");
     const seedArgs = [int2octets(d), int2octets(h1int)];
     if (extraEntropy != null && extraEntropy !== false) {
-      const e = extraEntropy === true ? randomBytes9(lengths.secretKey) : extraEntropy;
+      const e = extraEntropy === true ? randomBytes10(lengths.secretKey) : extraEntropy;
       seedArgs.push(abytes5(e, void 0, "extraEntropy"));
     }
     const seed = concatBytes3(...seedArgs);
@@ -58882,7 +59004,7 @@ function edwards(params, extraOpts = {}) {
   if (FpLegendre2(Fp2, CURVE.d) !== -1)
     throw new Error("edwards: CURVE.d must be a non-square in Fp for complete addition formulas");
   validateObject2(opts2, {}, { uvRatio: "function", randomBytes: "function" });
-  const randomBytes9 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
+  const randomBytes10 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
   const MASK = _2n8 << BigInt(Fp2.BYTES * 8) - _1n12;
   function isOdd(n) {
     if (!Fp2.isOdd)
@@ -58950,8 +59072,8 @@ function edwards(params, extraOpts = {}) {
       const lastByte = bytes[len - 1];
       normed[len - 1] = lastByte & ~128;
       const y = bytesToNumberLE2(normed);
-      const max = zip215 ? MASK : Fp2.ORDER;
-      aInRange2("point.y", y, _0n12, max);
+      const max2 = zip215 ? MASK : Fp2.ORDER;
+      aInRange2("point.y", y, _0n12, max2);
       const y2 = Fp2.sqr(y);
       const u = Fp2.sub(y2, Fp2.ONE);
       const v = Fp2.sub(Fp2.mulN(d, y2), a);
@@ -59143,7 +59265,7 @@ function edwards(params, extraOpts = {}) {
     }
   }
   const normalize = (points) => normalizeZ2(Point, points);
-  const wnaf = new ScalarMultiplier(Point, randomBytes9);
+  const wnaf = new ScalarMultiplier(Point, randomBytes10);
   if (wnaf.bits >= 6)
     Point.BASE.precompute(6);
   Object.freeze(Point.prototype);
@@ -59175,7 +59297,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     if (outputLen !== expectedLen)
       throw new Error(`hash.outputLen must be ${expectedLen}, got ${outputLen}`);
   }
-  const randomBytes9 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
+  const randomBytes10 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
   const toMontgomery2 = opts2.toMontgomery;
   const toMontgomerySecret2 = opts2.toMontgomerySecret;
   const adjustScalarBytes3 = opts2.adjustScalarBytes === void 0 ? (bytes) => bytes : opts2.adjustScalarBytes;
@@ -59265,7 +59387,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     seed: _size
   };
   function randomSecretKey(seed) {
-    seed = seed === void 0 ? randomBytes9(lengths.seed) : seed;
+    seed = seed === void 0 ? randomBytes10(lengths.seed) : seed;
     return abytes5(seed, lengths.seed, "seed");
   }
   function isValidSecretKey(key) {
@@ -60212,19 +60334,22 @@ function resolveSecretRef(ref, env) {
 
 // src/providers/postgres.ts
 var ROLE_PREFIX = "gatepass_";
+var KEEPER_ROLE = "gatepass_kept_objects";
+var KEEPER_COMMENT = "gatepass: owns objects kept from ended grants; holds no privileges";
+var PG16 = 16e4;
 var COMMENT_PREFIX = "gatepass grant ";
 var MAX_IDENTIFIER = 63;
 var DEFAULT_CONNECTION_LIMIT = 5;
 var ROLE_NAME = /^gatepass_[a-z0-9_]{1,54}$/;
-function validatePostgresTarget(target3) {
-  const out = [...checkEnvRef(target3, "admin_url")];
-  const db = target3.database;
+function validatePostgresTarget(target) {
+  const out = [...checkEnvRef(target, "admin_url")];
+  const db = target.database;
   if (typeof db !== "string" || db.length === 0 || Buffer.byteLength(db) > MAX_IDENTIFIER)
     out.push(problem("database", "must be a database name of 1 to 63 bytes"));
   else if (db.includes("\0")) out.push(problem("database", "must not hold a NUL character"));
-  out.push(...checkStringList(target3, "roles", { required: true, maxLength: MAX_IDENTIFIER }));
-  if (Array.isArray(target3.roles)) {
-    target3.roles.forEach((r, i) => {
+  out.push(...checkStringList(target, "roles", { required: true, maxLength: MAX_IDENTIFIER }));
+  if (Array.isArray(target.roles)) {
+    target.roles.forEach((r, i) => {
       if (typeof r !== "string") return;
       if (r.toLowerCase().startsWith(ROLE_PREFIX))
         out.push(
@@ -60242,13 +60367,15 @@ function validatePostgresTarget(target3) {
         );
     });
   }
-  const limit = target3.connection_limit;
+  const limit = target.connection_limit;
   if (limit !== void 0 && (!Number.isInteger(limit) || limit < 1 || limit > 1e3))
     out.push(problem("connection_limit", "must be a whole number from 1 to 1000"));
-  if (target3.statement_timeout !== void 0) {
-    const t = parseTimeout(target3.statement_timeout, 1, 24 * 3600);
+  if (target.statement_timeout !== void 0) {
+    const t = parseTimeout(target.statement_timeout, 1, 24 * 3600);
     if (!t.ok) out.push(problem("statement_timeout", t.problems.map((p) => p.message).join("; ")));
   }
+  if (target.keep_objects !== void 0 && typeof target.keep_objects !== "boolean")
+    out.push(problem("keep_objects", "must be true or false"));
   return out;
 }
 function readTarget2(ctx) {
@@ -60264,12 +60391,33 @@ function readTarget2(ctx) {
     database: t.database,
     roles: t.roles,
     connection_limit: t.connection_limit ?? DEFAULT_CONNECTION_LIMIT,
-    statement_timeout: timeout?.ok ? timeout.value : void 0
+    statement_timeout: timeout?.ok ? timeout.value : void 0,
+    keep_objects: t.keep_objects === true
   };
 }
+function recordedTarget(grant, ctx) {
+  const f = grant.issued ?? {};
+  if (typeof f.admin_url === "string" && typeof f.database === "string")
+    return {
+      admin_url: f.admin_url,
+      database: f.database,
+      ...typeof f.server === "string" ? { server: f.server } : {},
+      keep_objects: f.keep_objects === true
+    };
+  ctx.log(
+    `postgres: grant ${grant.id} has no recorded target (issued before gatepass recorded it); using the policy's current target`
+  );
+  const t = readTarget2(ctx);
+  return {
+    admin_url: t.admin_url,
+    database: typeof f.database === "string" ? f.database : t.database,
+    keep_objects: t.keep_objects
+  };
+}
+var serverOf = (url) => `${url.hostname}:${url.port || "5432"}`;
 function roleNameFor(grantId) {
   const name2 = ROLE_PREFIX + grantId.toLowerCase().replace(/-/g, "_");
-  if (!ROLE_NAME.test(name2))
+  if (!ROLE_NAME.test(name2) || name2 === KEEPER_ROLE)
     throw new ProviderError(
       `grant id ${JSON.stringify(grantId)} cannot be turned into a safe PostgreSQL role name`
     );
@@ -60282,11 +60430,11 @@ function scramVerifier(password, salt = randomBytes8(16), iterations = 4096) {
   const serverKey = createHmac("sha256", salted).update("Server Key").digest();
   return `SCRAM-SHA-256$${iterations}:${salt.toString("base64")}$${storedKey.toString("base64")}:${serverKey.toString("base64")}`;
 }
-function adminUrl(target3, ctx) {
-  const raw = resolveSecretRef(target3.admin_url, ctx.env);
+function adminUrl(target, ctx) {
+  const raw = resolveSecretRef(target.admin_url, ctx.env);
   if (raw === void 0)
     throw new ConfigurationError(
-      `resource ${ctx.resource.name}: ${target3.admin_url} is not set in the environment`
+      `resource ${ctx.resource.name}: ${target.admin_url} is not set in the environment`
     );
   ctx.mask(raw);
   let url;
@@ -60294,23 +60442,26 @@ function adminUrl(target3, ctx) {
     url = new URL(raw);
   } catch {
     throw new ConfigurationError(
-      `resource ${ctx.resource.name}: ${target3.admin_url} is not a postgres:// URL`
+      `resource ${ctx.resource.name}: ${target.admin_url} is not a postgres:// URL`
     );
   }
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:")
     throw new ConfigurationError(
-      `resource ${ctx.resource.name}: ${target3.admin_url} is not a postgres:// URL`
+      `resource ${ctx.resource.name}: ${target.admin_url} is not a postgres:// URL`
     );
   if (url.password) ctx.mask(decodeURIComponent(url.password));
-  url.pathname = `/${encodeURIComponent(target3.database)}`;
+  url.pathname = `/${encodeURIComponent(target.database)}`;
   return url;
 }
 function wrap(what, e) {
   const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : void 0;
   return new ProviderError(`postgres: ${what} failed${code ? ` (SQLSTATE ${code})` : ""}`);
 }
-async function connect(target3, ctx) {
-  const url = adminUrl(target3, ctx);
+async function connect(target, ctx) {
+  const url = adminUrl(target, ctx);
+  return connectUrl(url, target.database);
+}
+async function connectUrl(url, database) {
   const client = new esm_default.Client({
     connectionString: url.toString(),
     connectionTimeoutMillis: 15e3
@@ -60320,14 +60471,18 @@ async function connect(target3, ctx) {
     await client.connect();
   } catch (e) {
     await client.end().catch(() => void 0);
-    throw wrap(`connecting to ${url.hostname}:${url.port || 5432}/${target3.database}`, e);
+    throw wrap(`connecting to ${url.hostname}:${url.port || 5432}/${database}`, e);
   }
   return { client, url };
 }
-async function withAdmin(target3, ctx, fn) {
-  const { client } = await connect(target3, ctx);
+async function withAdmin(target, ctx, fn) {
+  const { client, url } = await connect(target, ctx);
   try {
-    return await fn(client);
+    if (target.server !== void 0 && serverOf(url) !== target.server)
+      throw new ProviderError(
+        `postgres: ${target.admin_url} now points at ${serverOf(url)}, but the grant's role was created on ${target.server}; point it back (or revoke by hand there) \u2014 gatepass will not act on another server`
+      );
+    return await fn(client, url);
   } finally {
     await client.end().catch(() => void 0);
   }
@@ -60342,11 +60497,90 @@ async function isGatepassRole(c, role) {
     [role]
   );
   const row = r.rows[0];
-  if (!row) return false;
-  return ROLE_NAME.test(role) || (row.comment ?? "").startsWith(COMMENT_PREFIX);
+  if (!row || role === KEEPER_ROLE) return false;
+  return (row.comment ?? "").startsWith(COMMENT_PREFIX);
 }
-async function dropRole(c, role, ctx) {
+function selfGrantSql(serverVersion, quotedRole) {
+  return serverVersion >= PG16 ? `GRANT ${quotedRole} TO CURRENT_USER WITH INHERIT TRUE` : `GRANT ${quotedRole} TO CURRENT_USER`;
+}
+async function whoAmI(c) {
+  const r = await c.query(
+    `SELECT current_user AS name, r.rolsuper AS superuser,
+            current_setting('server_version_num') AS version
+       FROM pg_roles r WHERE r.rolname = current_user`
+  );
+  const row = r.rows[0];
+  return { name: row.name, superuser: row.superuser, version: Number(row.version) };
+}
+async function lastingRoles(c, roles) {
+  const r = await c.query(
+    `WITH RECURSIVE reach(oid) AS (
+       SELECT oid FROM pg_roles WHERE rolname = ANY($1)
+       UNION SELECT m.roleid FROM pg_auth_members m JOIN reach ON m.member = reach.oid
+     )
+     SELECT rolname FROM pg_roles p WHERE p.oid IN (SELECT oid FROM reach)
+       AND (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls
+            OR EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = p.oid AND m.admin_option))
+     ORDER BY 1`,
+    [roles]
+  );
+  return r.rows.map((row) => row.rolname);
+}
+async function databasesOf(c, role) {
+  const r = await c.query(
+    `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+      WHERE s.refclassid = 'pg_authid'::regclass
+        AND s.refobjid = (SELECT oid FROM pg_roles WHERE rolname = $1)
+      ORDER BY 1`,
+    [role]
+  );
+  return r.rows.map((row) => row.datname);
+}
+async function ensureKeeper(c, admin) {
+  const id = c.escapeIdentifier(KEEPER_ROLE);
+  const r = await c.query(
+    `SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls,
+            (SELECT count(*) FROM pg_auth_members m WHERE m.member = r.oid) AS memberships
+       FROM pg_roles r WHERE rolname = $1`,
+    [KEEPER_ROLE]
+  );
+  const row = r.rows[0];
+  if (!row) {
+    await c.query(`CREATE ROLE ${id} NOLOGIN NOINHERIT`);
+    await c.query(`COMMENT ON ROLE ${id} IS ${c.escapeLiteral(KEEPER_COMMENT)}`);
+  } else if (row.rolcanlogin || row.rolsuper || row.rolcreaterole || row.rolcreatedb || row.rolreplication || row.rolbypassrls || Number(row.memberships) > 0) {
+    throw new ProviderError(
+      `postgres: refusing to hand objects to ${KEEPER_ROLE}: it can log in, has a role attribute or is a member of a role; make it NOLOGIN and a member of nothing`
+    );
+  }
+  if (!admin.superuser) await c.query(selfGrantSql(admin.version, id));
+}
+async function cleanDatabase(c, role, keep) {
+  const id = c.escapeIdentifier(role);
+  if (keep) {
+    const routines = await c.query(
+      `SELECT p.oid::regprocedure::text AS sig, p.prosecdef AS secdef FROM pg_proc p
+        WHERE p.proowner = (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+      [role]
+    );
+    for (const r of routines.rows) {
+      if (r.secdef) await c.query(`ALTER ROUTINE ${r.sig} SECURITY INVOKER`);
+      await c.query(`REVOKE ALL ON ROUTINE ${r.sig} FROM PUBLIC`);
+    }
+    try {
+      await c.query(`REASSIGN OWNED BY ${id} TO ${c.escapeIdentifier(KEEPER_ROLE)}`);
+    } catch (e) {
+      if (e.code !== "42501") throw e;
+      throw new ProviderError(
+        `postgres: could not hand the objects of ${role} in database ${c.database ?? "?"} to ${KEEPER_ROLE} (SQLSTATE 42501): it needs CREATE on the schemas they are in (docs/providers.md, keep_objects); login is already disabled`
+      );
+    }
+  }
+  await c.query(`DROP OWNED BY ${id}`);
+}
+async function dropRole(c, url, role, ctx, keep) {
   let step = "checking the role";
+  let where = url.pathname.slice(1);
   try {
     if (!await roleExists(c, role)) {
       ctx.log(`postgres: role ${role} is already gone`);
@@ -60355,26 +60589,54 @@ async function dropRole(c, role, ctx) {
     if (!await isGatepassRole(c, role))
       throw new ProviderError(`postgres: refusing to drop ${role}: it was not created by gatepass`);
     const id = c.escapeIdentifier(role);
+    const admin = await whoAmI(c);
     step = "disabling login";
     await c.query(`ALTER ROLE ${id} NOLOGIN`);
+    if (!admin.superuser) {
+      step = "taking on the role's privileges";
+      await c.query(selfGrantSql(admin.version, id));
+    }
     step = "terminating sessions";
     const killed = await c.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()",
       [role]
     );
-    step = "reassigning owned objects";
-    const me = await c.query("SELECT current_user AS u");
-    const admin = c.escapeIdentifier(me.rows[0].u);
-    await c.query(`REASSIGN OWNED BY ${id} TO ${admin}`);
-    step = "dropping owned privileges";
-    await c.query(`DROP OWNED BY ${id}`);
+    if (keep) {
+      step = `preparing ${KEEPER_ROLE}`;
+      await ensureKeeper(c, admin);
+    }
+    const here = decodeURIComponent(url.pathname.slice(1));
+    const databases = [.../* @__PURE__ */ new Set([here, ...await databasesOf(c, role)])];
+    for (const db of databases) {
+      where = db;
+      step = keep ? "keeping and dropping owned objects" : "dropping owned objects";
+      if (db === here) {
+        await cleanDatabase(c, role, keep);
+        continue;
+      }
+      const other = new URL(url.toString());
+      other.pathname = `/${encodeURIComponent(db)}`;
+      const { client } = await connectUrl(other, db);
+      try {
+        await cleanDatabase(client, role, keep);
+      } finally {
+        await client.end().catch(() => void 0);
+      }
+    }
+    where = here;
     step = "dropping the role";
     await c.query(`DROP ROLE IF EXISTS ${id}`);
-    ctx.log(`postgres: dropped role ${role} (${killed.rowCount ?? 0} session(s) terminated)`);
+    if (keep && !admin.superuser) {
+      step = `leaving ${KEEPER_ROLE}`;
+      await c.query(`REVOKE ${c.escapeIdentifier(KEEPER_ROLE)} FROM CURRENT_USER`);
+    }
+    ctx.log(
+      `postgres: dropped role ${role}${keep ? ` (its objects now belong to ${KEEPER_ROLE})` : " and everything it owned"} in ${databases.join(", ")} (${killed.rowCount ?? 0} session(s) terminated)`
+    );
   } catch (e) {
     if (e instanceof ProviderError) throw e;
     if (e.code === "42704") return;
-    throw wrap(`${step} for ${role}`, e);
+    throw wrap(`${step} for ${role} in database ${where}`, e);
   }
 }
 function deliveryBody(args) {
@@ -60404,7 +60666,7 @@ var postgresProvider = {
   kind: "postgres",
   validateTarget: validatePostgresTarget,
   async issue(grant, ctx) {
-    const target3 = readTarget2(ctx);
+    const target = readTarget2(ctx);
     const role = roleNameFor(grant.id);
     const expires = grant.expires_at === void 0 ? NaN : Date.parse(grant.expires_at);
     if (Number.isNaN(expires))
@@ -60425,13 +60687,26 @@ var postgresProvider = {
       throw new ProviderError(
         `postgres: ${encrypted.problems.map((p) => p.message).join("; ")}; nothing was created`
       );
-    const { client: c, url } = await connect(target3, ctx);
+    const { client: c, url } = await connect(target, ctx);
     let existed;
     try {
       const id = c.escapeIdentifier(role);
-      const attrs = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD ${c.escapeLiteral(scramVerifier(password))} VALID UNTIL ${c.escapeLiteral(validUntil)} CONNECTION LIMIT ${target3.connection_limit}`;
-      let step = "starting the transaction";
+      const login = `LOGIN PASSWORD ${c.escapeLiteral(scramVerifier(password))} VALID UNTIL ${c.escapeLiteral(validUntil)} CONNECTION LIMIT ${target.connection_limit}`;
+      const attrs = `NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT ${login}`;
+      let step = "checking the admin role";
       try {
+        const admin = await whoAmI(c);
+        if (admin.superuser)
+          ctx.log(
+            `postgres: WARNING: the admin role ${admin.name} is a superuser; use a CREATEROLE role instead (docs/providers.md)`
+          );
+        step = "checking what the policy roles allow";
+        const lasting = await lastingRoles(c, target.roles);
+        if (lasting.length > 0 && ctx.resource.allow_lasting_access !== true)
+          throw new ProviderError(
+            `postgres: ${lasting.join(", ")} can create access that outlives the grant (superuser, createrole, createdb, replication, bypassrls or admin option, directly or through a role it belongs to); nothing was created. Grant a narrower role, or set allow_lasting_access: true on the resource`
+          );
+        step = "starting the transaction";
         await c.query("BEGIN");
         step = "checking the role";
         existed = await roleExists(c, role);
@@ -60440,24 +60715,34 @@ var postgresProvider = {
             throw new ProviderError(
               `postgres: role ${role} exists but was not created by gatepass`
             );
+          step = "checking the role attributes";
+          const a = await c.query(
+            `SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls AS elevated
+               FROM pg_roles WHERE rolname = $1`,
+            [role]
+          );
+          if (a.rows[0]?.elevated)
+            throw new ProviderError(
+              `postgres: role ${role} has gained a role attribute (superuser, createdb, createrole, replication or bypassrls); refusing to renew it`
+            );
           step = "updating the role";
-          await c.query(`ALTER ROLE ${id} WITH ${attrs}`);
+          await c.query(`ALTER ROLE ${id} WITH ${login}`);
         } else {
           step = "creating the role";
           await c.query(`CREATE ROLE ${id} WITH ${attrs}`);
         }
         step = "granting the policy roles";
         await c.query(
-          `GRANT ${target3.roles.map((r) => c.escapeIdentifier(r)).join(", ")} TO ${id}`
+          `GRANT ${target.roles.map((r) => c.escapeIdentifier(r)).join(", ")} TO ${id}`
         );
         step = "marking the role";
         await c.query(`COMMENT ON ROLE ${id} IS ${c.escapeLiteral(COMMENT_PREFIX + grant.id)}`);
         step = "setting the statement timeout";
-        if (target3.statement_timeout === void 0)
+        if (target.statement_timeout === void 0)
           await c.query(`ALTER ROLE ${id} RESET statement_timeout`);
         else
           await c.query(
-            `ALTER ROLE ${id} SET statement_timeout = ${target3.statement_timeout * 1e3}`
+            `ALTER ROLE ${id} SET statement_timeout = ${target.statement_timeout * 1e3}`
           );
         step = "committing";
         await c.query("COMMIT");
@@ -60475,10 +60760,13 @@ var postgresProvider = {
     return {
       facts: {
         role,
-        database: target3.database,
-        roles: [...target3.roles],
+        admin_url: target.admin_url,
+        server: serverOf(url),
+        database: target.database,
+        roles: [...target.roles],
+        keep_objects: target.keep_objects,
         valid_until: validUntil,
-        connection_limit: target3.connection_limit
+        connection_limit: target.connection_limit
       },
       delivery: {
         title: `PostgreSQL login for ${ctx.resource.name}`,
@@ -60486,7 +60774,7 @@ var postgresProvider = {
           resource: ctx.resource.name,
           role,
           url,
-          database: target3.database,
+          database: target.database,
           expiresAt: validUntil,
           ciphertext: encrypted.value
         })
@@ -60494,13 +60782,13 @@ var postgresProvider = {
     };
   },
   async extend(grant, ctx) {
-    const target3 = readTarget2(ctx);
+    const target = recordedTarget(grant, ctx);
     const role = roleNameFor(grant.id);
     const expires = grant.expires_at === void 0 ? NaN : Date.parse(grant.expires_at);
     if (Number.isNaN(expires))
       throw new ProviderError(`postgres: grant ${grant.id} has no valid expires_at to extend to`);
     const validUntil = new Date(expires).toISOString();
-    await withAdmin(target3, ctx, async (c) => {
+    await withAdmin(target, ctx, async (c) => {
       if (!await roleExists(c, role) || !await isGatepassRole(c, role))
         throw new ProviderError(`postgres: role ${role} of grant ${grant.id} does not exist`);
       try {
@@ -60515,20 +60803,21 @@ var postgresProvider = {
     return { facts: { valid_until: validUntil } };
   },
   async revoke(grant, ctx) {
-    const target3 = readTarget2(ctx);
+    const target = recordedTarget(grant, ctx);
     const role = roleNameFor(grant.id);
-    await withAdmin(target3, ctx, (c) => dropRole(c, role, ctx));
+    await withAdmin(target, ctx, (c, url) => dropRole(c, url, role, ctx, target.keep_objects));
   },
   async list(ctx) {
-    const target3 = readTarget2(ctx);
-    return withAdmin(target3, ctx, async (c) => {
+    const target = readTarget2(ctx);
+    return withAdmin(target, ctx, async (c) => {
       let rows;
       try {
         const r = await c.query(
           `SELECT rolname, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles
-            WHERE rolname LIKE 'gatepass\\_%'
-               OR shobj_description(oid, 'pg_authid') LIKE 'gatepass grant %'
-            ORDER BY rolname`
+            WHERE shobj_description(oid, 'pg_authid') LIKE 'gatepass grant %'
+              AND rolname <> $1 AND rolname <> current_user
+            ORDER BY rolname`,
+          [KEEPER_ROLE]
         );
         rows = r.rows;
       } catch (e) {
@@ -60545,18 +60834,33 @@ var postgresProvider = {
     });
   },
   async removeDrift(access3, ctx) {
-    const target3 = readTarget2(ctx);
-    await withAdmin(target3, ctx, (c) => dropRole(c, access3.key, ctx));
+    const target = readTarget2(ctx);
+    await withAdmin(
+      target,
+      ctx,
+      (c, url) => dropRole(c, url, access3.key, ctx, target.keep_objects)
+    );
   }
 };
 
 // src/providers/ssh-certificate.ts
 import { execFile as execFile2 } from "node:child_process";
-import { createHash as createHash3 } from "node:crypto";
-import { mkdir as mkdir3, mkdtemp, readFile, realpath as realpath2, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
+import { createHash as createHash3, randomBytes as randomBytes9 } from "node:crypto";
+import { constants as constants5 } from "node:fs";
+import {
+  lstat as lstat2,
+  mkdir as mkdir3,
+  mkdtemp,
+  open as open2,
+  readFile,
+  realpath as realpath2,
+  rename as rename2,
+  rm as rm2,
+  writeFile as writeFile2
+} from "node:fs/promises";
 import { isIP } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname as dirname4, join as join4, resolve as resolve4, sep as sep5 } from "node:path";
+import { join as join4, relative as relative2 } from "node:path";
 import { promisify } from "node:util";
 var run = promisify(execFile2);
 var SSH_EXTENSIONS = [
@@ -60576,25 +60880,25 @@ function isAddressOrCidr(s) {
   if (family === 0) return false;
   return bits === void 0 || Number(bits) <= (family === 4 ? 32 : 128);
 }
-function validateSshTarget(target3) {
-  const out = [...checkEnvRef(target3, "ca_key")];
+function validateSshTarget(target) {
+  const out = [...checkEnvRef(target, "ca_key")];
   out.push(
-    ...checkStringList(target3, "principals", {
+    ...checkStringList(target, "principals", {
       required: true,
       pattern: PRINCIPAL,
       patternHelp: "is not a valid principal (letters, digits, . _ @ -; at most 64)"
     })
   );
   out.push(
-    ...checkStringList(target3, "extensions", {
+    ...checkStringList(target, "extensions", {
       required: false,
       pattern: new RegExp(`^(?:${SSH_EXTENSIONS.join("|")})$`),
       patternHelp: `is not one of ${SSH_EXTENSIONS.join(", ")}`
     })
   );
-  out.push(...checkStringList(target3, "source_address", { required: false }));
-  if (Array.isArray(target3.source_address)) {
-    target3.source_address.forEach((a, i) => {
+  out.push(...checkStringList(target, "source_address", { required: false }));
+  if (Array.isArray(target.source_address)) {
+    target.source_address.forEach((a, i) => {
       if (typeof a === "string" && !isAddressOrCidr(a))
         out.push(
           problem(
@@ -60604,7 +60908,7 @@ function validateSshTarget(target3) {
         );
     });
   }
-  if (target3.krl_path !== void 0 && !isSafeRelativePath(target3.krl_path))
+  if (target.krl_path !== void 0 && !isSafeRelativePath(target.krl_path))
     out.push(
       problem("krl_path", "must be a relative path inside the access repo (no .., no leading /)")
     );
@@ -60639,11 +60943,11 @@ async function sshKeygen(args, what) {
     throw new ProviderError(`ssh-certificate: ${what} failed${stderr ? `: ${stderr}` : ""}`);
   }
 }
-async function withCa(target3, ctx, fn) {
-  const secret = resolveSecretRef(target3.ca_key, ctx.env);
+async function withCa(target, ctx, fn) {
+  const secret = resolveSecretRef(target.ca_key, ctx.env);
   if (secret === void 0)
     throw new ConfigurationError(
-      `resource ${ctx.resource.name}: ${target3.ca_key} is not set in the environment`
+      `resource ${ctx.resource.name}: ${target.ca_key} is not set in the environment`
     );
   ctx.mask(secret);
   const dir = await mkdtemp(join4(tmpdir(), "gatepass-ssh-"));
@@ -60654,7 +60958,7 @@ async function withCa(target3, ctx, fn) {
     const { stdout } = await run("ssh-keygen", ["-y", "-f", caPath], { timeout: 3e4 }).catch(
       () => {
         throw new ProviderError(
-          `ssh-certificate: ${target3.ca_key} does not hold a usable unencrypted SSH private key`
+          `ssh-certificate: ${target.ca_key} does not hold a usable unencrypted SSH private key`
         );
       }
     );
@@ -60694,16 +60998,63 @@ function deliveryBody2(resource, principals2, expiresAt, certs) {
   lines.push(`Then \`ssh ${principals2[0]}@<host>\` (or pass \`-o CertificateFile=<file>\`).`);
   return lines.join("\n");
 }
-async function krlFile(workdir, krlPath) {
-  const root = await realpath2(workdir);
-  const file = resolve4(root, krlPath);
-  if (!file.startsWith(root + sep5))
+async function krlDirectory(workdir, krlPath) {
+  if (!isSafeRelativePath(krlPath))
     throw new ConfigurationError(`krl_path ${krlPath} leaves the access repo`);
-  await mkdir3(dirname4(file), { recursive: true });
-  const realDir = await realpath2(dirname4(file));
-  if (realDir !== root && !realDir.startsWith(root + sep5))
-    throw new ConfigurationError(`krl_path ${krlPath} leaves the access repo through a symlink`);
-  return join4(realDir, file.slice(dirname4(file).length + 1));
+  const root = await realpath2(workdir);
+  const parts = krlPath.split("/");
+  const name2 = parts.pop();
+  let dir = root;
+  for (const part of parts) {
+    dir = join4(dir, part);
+    const st = await lstat2(dir).catch(() => null);
+    if (st === null) {
+      await mkdir3(dir);
+      continue;
+    }
+    if (st.isSymbolicLink())
+      throw new ConfigurationError(
+        `krl_path ${krlPath}: ${relative2(root, dir)} is a symlink; refusing to follow it`
+      );
+    if (!st.isDirectory())
+      throw new ConfigurationError(
+        `krl_path ${krlPath}: ${relative2(root, dir)} is not a directory`
+      );
+  }
+  const last = await lstat2(join4(dir, name2)).catch(() => null);
+  if (last?.isSymbolicLink())
+    throw new ConfigurationError(`krl_path ${krlPath} is a symlink; refusing to follow it`);
+  if (last && !last.isFile())
+    throw new ConfigurationError(`krl_path ${krlPath} is not a regular file`);
+  return { dir, name: name2 };
+}
+async function updateKrl(workdir, krlPath, update) {
+  const { dir, name: name2 } = await krlDirectory(workdir, krlPath);
+  const file = join4(dir, name2);
+  const tmp = join4(dir, `.${name2}.gatepass-${randomBytes9(6).toString("hex")}.tmp`);
+  let current = null;
+  try {
+    const fh = await open2(file, constants5.O_RDONLY | constants5.O_NOFOLLOW);
+    try {
+      current = await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    if (e.code !== "ENOENT") throw e;
+  }
+  try {
+    const out = await open2(tmp, constants5.O_WRONLY | constants5.O_CREAT | constants5.O_EXCL, 420);
+    try {
+      if (current) await out.writeFile(current);
+    } finally {
+      await out.close();
+    }
+    await update(tmp, current !== null);
+    await rename2(tmp, file);
+  } finally {
+    await rm2(tmp, { force: true });
+  }
 }
 function checkGrantId(grant) {
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(grant.id))
@@ -60711,8 +61062,32 @@ function checkGrantId(grant) {
       `ssh-certificate: grant id ${JSON.stringify(grant.id)} is not a safe key id`
     );
 }
+function recordedTarget2(grant, ctx) {
+  const current = readTarget3(ctx);
+  const f = grant.issued ?? {};
+  const list = (v) => Array.isArray(v) && v.every((x) => typeof x === "string") ? v : void 0;
+  if (typeof f.krl_path !== "string" || typeof f.ca_key !== "string") {
+    ctx.log(
+      `ssh-certificate: grant ${grant.id} has no recorded target (issued before gatepass recorded it); using the policy's current target`
+    );
+    return current;
+  }
+  const recorded = {
+    ca_key: f.ca_key,
+    principals: list(f.principals) ?? current.principals,
+    extensions: list(f.extensions) ?? current.extensions,
+    source_address: list(f.source_address) ?? current.source_address,
+    krl_path: f.krl_path
+  };
+  const problems = validateSshTarget(recorded);
+  if (problems.length > 0)
+    throw new ProviderError(
+      `ssh-certificate: grant ${grant.id} recorded an invalid target: ${problems.map((p) => p.message).join("; ")}`
+    );
+  return recorded;
+}
 async function sign(grant, ctx, why) {
-  const target3 = readTarget3(ctx);
+  const target = why === "extend" ? recordedTarget2(grant, ctx) : readTarget3(ctx);
   checkGrantId(grant);
   const from = grant.issued_at;
   const to = grant.expires_at;
@@ -60732,11 +61107,13 @@ async function sign(grant, ctx, why) {
     throw new ProviderError(
       `${grant.requester.login} has no usable SSH key on GitHub (need ssh-ed25519, ecdsa, or ssh-rsa of at least 2048 bits)`
     );
-  const options = ["-O", "clear", ...target3.extensions.flatMap((e) => ["-O", e])];
-  if (target3.source_address.length > 0)
-    options.push("-O", `source-address=${target3.source_address.join(",")}`);
+  const options = ["-O", "clear", ...target.extensions.flatMap((e) => ["-O", e])];
+  if (target.source_address.length > 0)
+    options.push("-O", `source-address=${target.source_address.join(",")}`);
   const validity = `${epochHex(from)}:${epochHex(to)}`;
-  const certs = await withCa(target3, ctx, async (dir, caPath) => {
+  let caFingerprint = "";
+  const certs = await withCa(target, ctx, async (dir, caPath, caPubPath) => {
+    caFingerprint = parseSshPublicKey((await readFile(caPubPath, "utf8")).trim())?.fingerprint ?? "unknown";
     const out = [];
     for (const [i, key] of keys.entries()) {
       const pub = join4(dir, `key${i}.pub`);
@@ -60751,7 +61128,7 @@ async function sign(grant, ctx, why) {
           "-I",
           grant.id,
           "-n",
-          target3.principals.join(","),
+          target.principals.join(","),
           "-V",
           validity,
           "-z",
@@ -60776,14 +61153,19 @@ async function sign(grant, ctx, why) {
     facts: {
       serials: certs.map((c) => c.serial),
       key_fingerprints: certs.map((c) => c.key.fingerprint),
-      principals: [...target3.principals],
-      valid_until: new Date(Date.parse(to)).toISOString()
+      principals: [...target.principals],
+      extensions: [...target.extensions],
+      source_address: [...target.source_address],
+      valid_until: new Date(Date.parse(to)).toISOString(),
+      ca_key: target.ca_key,
+      ca_fingerprint: caFingerprint,
+      krl_path: target.krl_path
     },
     delivery: {
       title: `${why === "extend" ? "Extended SSH certificate" : "SSH certificate"} for ${ctx.resource.name}`,
       body: deliveryBody2(
         ctx.resource.name,
-        target3.principals,
+        target.principals,
         new Date(Date.parse(to)).toISOString(),
         certs
       )
@@ -60801,7 +61183,7 @@ var sshCertificateProvider = {
    */
   extend: (grant, ctx) => sign(grant, ctx, "extend"),
   async revoke(grant, ctx) {
-    const target3 = readTarget3(ctx);
+    const target = recordedTarget2(grant, ctx);
     checkGrantId(grant);
     const recorded = grant.issued?.serials;
     const serials = new Set(
@@ -60817,24 +61199,43 @@ var sshCertificateProvider = {
         `ssh-certificate: could not fetch keys to recompute serials (${e.message}); using recorded serials and key id`
       );
     }
-    const file = await krlFile(ctx.workdir, target3.krl_path);
-    await withCa(target3, ctx, async (dir, _ca, caPub) => {
+    await withCa(target, ctx, async (dir, _ca, caPub) => {
       const spec = join4(dir, "revoke.spec");
       const lines = [...[...serials].sort().map((s) => `serial: ${s}`), `id: ${grant.id}`];
       await writeFile2(spec, `${lines.join("\n")}
 `);
-      let exists2 = true;
-      await readFile(file).catch(() => exists2 = false);
-      await sshKeygen(
-        ["-q", "-k", ...exists2 ? ["-u"] : [], "-s", caPub, "-f", file, spec],
-        `updating the KRL ${target3.krl_path}`
+      await updateKrl(
+        ctx.workdir,
+        target.krl_path,
+        (file, exists2) => sshKeygen(
+          ["-q", "-k", ...exists2 ? ["-u"] : [], "-s", caPub, "-f", file, spec],
+          `updating the KRL ${target.krl_path}`
+        )
       );
     });
     ctx.log(
-      `ssh-certificate: revoked ${serials.size} serial(s) of grant ${grant.id} in ${target3.krl_path}`
+      `ssh-certificate: revoked ${serials.size} serial(s) of grant ${grant.id} in ${target.krl_path}`
     );
   }
 };
+
+// src/core/ownership.ts
+var max = (xs) => xs.reduce((m, x) => x === null ? m : m === null || x > m ? x : m, null);
+function heldLevel(before, gives) {
+  const covered = max([before.covered, before.level]);
+  return max([before.level, ...gives.filter((g) => covered === null || g > covered)]);
+}
+function endHolding(ending2, others) {
+  const heldBy = others.map((o) => o.grant).sort();
+  const now = heldLevel(ending2.before, [ending2.gives, ...others.map((o) => o.gives)]);
+  const after = heldLevel(
+    ending2.before,
+    others.map((o) => o.gives)
+  );
+  if (after === now) return { action: "keep", level: after, heldBy };
+  if (after === null) return { action: "remove", heldBy: [] };
+  return { action: "set", level: after, heldBy };
+}
 
 // src/providers/github-shared.ts
 function requireGitHub(ctx, kind) {
@@ -60842,11 +61243,6 @@ function requireGitHub(ctx, kind) {
     throw new ConfigurationError(`${kind} provider needs a GitHub client in its context`);
   }
   return ctx.github;
-}
-function otherLiveGrant(grant, ctx) {
-  return ctx.liveGrants.find(
-    (g) => g.id !== grant.id && g.resource === grant.resource && g.status === "active" && g.requester.id === grant.requester.id
-  );
 }
 var currentLogin = (github, grant) => github.loginForId(grant.requester.id);
 function mustHaveLogin(login, grant, kind) {
@@ -60857,41 +61253,109 @@ function mustHaveLogin(login, grant, kind) {
   }
   return login;
 }
-function unknownKeys(target3, known) {
-  return Object.keys(target3).filter((k) => !known.includes(k)).map((k) => ({ path: `target.${k}`, message: `unknown key "${k}"` }));
+function unknownKeys(target, known) {
+  return Object.keys(target).filter((k) => !known.includes(k)).map((k) => ({ path: `target.${k}`, message: `unknown key "${k}"` }));
 }
-async function loginToRevoke(github, grant, ctx, o) {
-  if (grant.issued?.already_member === true) {
-    ctx.log(`${o.kind}: ${grant.requester.login} ${o.hadItBefore}; left as is`);
-    return null;
+var NONE = { level: null, covered: null };
+var sameTarget = (a, b) => a.toLowerCase() === b.toLowerCase();
+function otherHolders(grant, ctx, spec, target) {
+  const out = [];
+  for (const g of ctx.liveGrants) {
+    if (g.id === grant.id || g.requester.id !== grant.requester.id) continue;
+    if (g.status !== "active" && g.status !== "approved") continue;
+    const stamp = g.issued?.provider;
+    if (stamp === void 0 ? g.resource !== grant.resource : stamp !== spec.kind) continue;
+    const r = spec.recorded(g.issued);
+    if (!r || !sameTarget(r.target, target)) continue;
+    if (!spec.before(g.issued) && !spec.legacyBefore(g.issued, r.level)) continue;
+    out.push({ grant: g, level: r.level });
   }
-  const other = otherLiveGrant(grant, ctx);
-  if (other) {
-    ctx.log(`${o.kind}: grant ${other.id} still gives ${grant.requester.login} ${o.what}; kept`);
-    return null;
-  }
-  const login = await currentLogin(github, grant);
-  if (login === null)
-    ctx.log(`${o.kind}: user ${grant.requester.id} no longer exists; nothing to remove`);
-  return login;
+  return out.sort((a, b) => a.grant.id.localeCompare(b.grant.id));
+}
+function preStateOf(grant, level, spec, holders) {
+  const own = spec.before(grant.issued);
+  if (own) return own;
+  const legacy = spec.legacyBefore(grant.issued, level);
+  const fromHolder = holders.map((h) => spec.before(h.grant.issued) ?? spec.legacyBefore(h.grant.issued, h.level)).find((b) => b !== null && (b.level === null || b.level < level));
+  if (grant.issued?.already_member !== false && fromHolder) return fromHolder;
+  return legacy ?? NONE;
+}
+async function recordPreState(grant, ctx, spec, target, level, observe) {
+  const holders = otherHolders(grant, ctx, spec, target);
+  const first = holders[0];
+  if (!first) return observe();
+  const before = preStateOf(first.grant, first.level, spec, holders.slice(1));
+  ctx.log(
+    `${spec.kind}: ${grant.requester.login} joins ${holders.map((h) => h.grant.id).join(", ")} on ${target}`
+  );
+  return { joined: first.grant.id, ...spec.factsOf(before) };
+}
+function ending(grant, ctx, spec, target, level) {
+  const holders = otherHolders(grant, ctx, spec, target);
+  const me = {
+    grant: grant.id,
+    gives: level,
+    before: preStateOf(grant, level, spec, holders)
+  };
+  return endHolding(
+    me,
+    holders.map((h) => ({ grant: h.grant.id, gives: h.level, before: me.before }))
+  );
+}
+function recordedOr(grant, ctx, kind, recorded, current) {
+  if (recorded) return recorded;
+  ctx.log(
+    `${kind}: grant ${grant.id} has no recorded target (issued before gatepass recorded it); using the policy's current target`
+  );
+  return current();
+}
+function grantWindow(grant, ctx) {
+  const from = Date.parse(grant.issued_at ?? grant.requested_at);
+  const to = grant.ended_at ? Date.parse(grant.ended_at) : ctx.clock.now().getTime();
+  return { from, to };
+}
+var within = (w, iso2) => {
+  const t = iso2 === void 0 ? NaN : Date.parse(iso2);
+  return !Number.isNaN(t) && t >= w.from && t <= w.to;
+};
+function snapshotOf(facts, key) {
+  const v = facts?.[key];
+  return Array.isArray(v) ? new Set(v.map(Number)) : null;
 }
 
 // src/providers/github-team.ts
 var KIND = "github-team";
-var target = (ctx) => ({
+var ROLES = ["member", "maintainer"];
+var currentTarget = (ctx) => ({
   team: String(ctx.resource.target.team),
   role: ctx.resource.target.role === "maintainer" ? "maintainer" : "member"
 });
-var roleRank = (r) => r === "maintainer" ? 1 : 0;
-function preStateOf(grant) {
-  const facts = grant.issued;
-  if (!facts || typeof facts.already_member !== "boolean") return null;
-  const previous = facts.previous_role;
-  return {
-    already_member: facts.already_member,
-    ...previous === "member" || previous === "maintainer" ? { previous_role: previous } : {}
-  };
-}
+var rankOf = (r) => {
+  const i = ROLES.indexOf(r);
+  return i < 0 ? null : i;
+};
+var recordedTarget3 = (facts) => typeof facts?.team === "string" && rankOf(facts.role) !== null ? { team: facts.team, role: facts.role } : null;
+var teamAccess = {
+  kind: KIND,
+  recorded(facts) {
+    const t = recordedTarget3(facts);
+    return t ? { target: t.team, level: rankOf(t.role) } : null;
+  },
+  before(facts) {
+    const b = facts?.before_role;
+    if (b === "none") return { level: null, covered: null };
+    const r = rankOf(b);
+    return r === null ? null : { level: r, covered: r };
+  },
+  legacyBefore(facts, level) {
+    if (typeof facts?.already_member !== "boolean") return null;
+    if (facts.already_member) return { level, covered: level };
+    const previous = rankOf(facts.previous_role);
+    return previous === null || previous >= level ? { level: null, covered: null } : { level: previous, covered: previous };
+  },
+  factsOf: (b) => ({ before_role: b.level === null ? "none" : ROLES[b.level] })
+};
+var targetOf = (grant, ctx) => recordedOr(grant, ctx, KIND, recordedTarget3(grant.issued), () => currentTarget(ctx));
 var githubTeamProvider = {
   kind: KIND,
   validateTarget(t) {
@@ -60906,94 +61370,150 @@ var githubTeamProvider = {
   },
   async prepareIssue(grant, ctx) {
     const github = requireGitHub(ctx, KIND);
-    const { team, role } = target(ctx);
+    const { team, role } = currentTarget(ctx);
     const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND);
-    const before = await github.teamMembershipInfo(team, login);
-    const already = before !== null && roleRank(before.role) >= roleRank(role);
-    return {
-      team,
-      role,
-      login,
-      already_member: already,
-      ...before && !already ? { previous_role: before.role } : {}
-    };
+    const pre = await recordPreState(grant, ctx, teamAccess, team, rankOf(role), async () => {
+      const before = await github.teamMembershipInfo(team, login);
+      return {
+        before_role: before ? before.role : "none",
+        already_member: before !== null && rankOf(before.role) >= rankOf(role)
+      };
+    });
+    const snapshot = ctx.resource.allow_lasting_access ? { members_at_issue: (await github.teamMembers(team)).map((m) => String(m.id)) } : {};
+    return { provider: KIND, team, role, login, ...pre, ...snapshot };
   },
   async issue(grant, ctx) {
     const github = requireGitHub(ctx, KIND);
-    const { team, role } = target(ctx);
-    const recorded = preStateOf(grant);
-    const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND);
+    const recorded = teamAccess.before(grant.issued) && recordedTarget3(grant.issued) ? grant.issued : null;
+    const facts = recorded ?? await this.prepareIssue(grant, ctx);
+    const login = recorded ? mustHaveLogin(await currentLogin(github, grant), grant, KIND) : String(facts.login);
+    const { team, role } = recordedTarget3(facts);
+    const pre = {};
+    for (const k of ["before_role", "already_member", "joined", "members_at_issue"])
+      if (facts[k] !== void 0) pre[k] = facts[k];
     const now = await github.teamMembershipInfo(team, login);
-    if (now && roleRank(now.role) >= roleRank(role)) {
-      const already = recorded ? recorded.already_member : true;
-      ctx.log(
-        already ? `${KIND}: ${login} is already ${now.role} of ${team}; nothing to add` : `${KIND}: ${login} is ${now.role} of ${team} from an earlier attempt of ${grant.id}`
-      );
-      return {
-        facts: {
-          team,
-          role,
-          login,
-          state: now.state,
-          already_member: already,
-          ...!already && recorded?.previous_role ? { previous_role: recorded.previous_role } : {}
-        }
-      };
+    const seen = teamAccess.before(pre);
+    const nowRank = now ? rankOf(now.role) : null;
+    if (!pre.joined && seen && seen.level !== null && (nowRank === null || nowRank < seen.level)) {
+      pre.before_role = now ? now.role : "none";
+      pre.already_member = false;
+    }
+    if (now && rankOf(now.role) >= rankOf(role)) {
+      ctx.log(`${KIND}: ${login} is ${now.role} of ${team}; nothing to add`);
+      return { facts: { provider: KIND, team, role, login, state: now.state, ...pre } };
     }
     const after = await github.addTeamMember(team, login, role);
     ctx.log(`${KIND}: added ${login} to ${team} as ${role} (${after.state})`);
-    const previous = recorded ? recorded.previous_role : now?.role;
-    return {
-      facts: {
-        team,
-        role,
-        login,
-        state: after.state,
-        already_member: false,
-        // Promoted from member: revoking demotes back instead of removing.
-        ...previous ? { previous_role: previous } : {}
-      }
-    };
+    return { facts: { provider: KIND, team, role, login, state: after.state, ...pre } };
   },
   async revoke(grant, ctx) {
     const github = requireGitHub(ctx, KIND);
-    const { team, role } = target(ctx);
-    const login = await loginToRevoke(github, grant, ctx, {
-      kind: KIND,
-      what: team,
-      hadItBefore: `was a member of ${team} before`
-    });
-    if (login === null) return;
-    const previous = grant.issued?.previous_role;
-    if (previous === "member" && role === "maintainer") {
+    const { team, role } = targetOf(grant, ctx);
+    const outcome = ending(grant, ctx, teamAccess, team, rankOf(role));
+    if (outcome.action === "keep") {
+      ctx.log(
+        outcome.heldBy.length > 0 ? `${KIND}: ${outcome.heldBy.join(", ")} still give ${grant.requester.login} ${team}; kept` : `${KIND}: ${grant.requester.login} had this role of ${team} before; left as is`
+      );
+      return;
+    }
+    const login = await currentLogin(github, grant);
+    if (login === null) {
+      ctx.log(`${KIND}: user ${grant.requester.id} no longer exists; nothing to remove`);
+      return;
+    }
+    if (outcome.action === "set") {
+      const to = ROLES[outcome.level];
       const now = await github.teamMembershipInfo(team, login);
-      if (now?.role === "maintainer") await github.addTeamMember(team, login, "member");
-      ctx.log(`${KIND}: ${login} is back to member of ${team}`);
+      if (now && rankOf(now.role) > outcome.level) await github.addTeamMember(team, login, to);
+      ctx.log(`${KIND}: ${login} is back to ${to} of ${team}`);
       return;
     }
     const removed = await github.removeTeamMember(team, login);
     ctx.log(`${KIND}: ${removed ? "removed" : "already gone:"} ${login} from ${team}`);
   },
+  async residue(grant, ctx) {
+    const github = requireGitHub(ctx, KIND);
+    const { team } = targetOf(grant, ctx);
+    const window2 = grantWindow(grant, ctx);
+    const out = [];
+    const before = snapshotOf(grant.issued, "members_at_issue");
+    if (before === null)
+      ctx.log(
+        `${KIND}: grant ${grant.id} recorded no member list at issue; members added cannot be told`
+      );
+    else
+      for (const m of await github.teamMembers(team))
+        if (!before.has(m.id) && m.id !== grant.requester.id)
+          out.push({ kind: "team-member", description: `${m.login} joined ${team}` });
+    for (const i of await github.teamInvitations(team))
+      if (within(window2, i.created_at))
+        out.push({
+          kind: "team-invitation",
+          description: `${i.name} was invited to ${team}`,
+          created_at: i.created_at
+        });
+    return out;
+  },
   async list(ctx) {
     const github = requireGitHub(ctx, KIND);
-    const { team } = target(ctx);
-    const members = await github.teamMembers(team);
-    return members.map((m) => ({ key: m.login, description: `team ${team}: ${m.login}` }));
+    const { team } = currentTarget(ctx);
+    const [members, maintainers] = await Promise.all([
+      github.teamMembers(team),
+      github.teamMembers(team, "maintainer")
+    ]);
+    const maintainerIds = new Set(maintainers.map((m) => m.id));
+    return members.map((m) => {
+      const level = maintainerIds.has(m.id) ? "maintainer" : "member";
+      return {
+        key: m.login,
+        description: `team ${team}: ${m.login} (${level})`,
+        person: { login: m.login, id: m.id },
+        level
+      };
+    });
   },
   async removeDrift(access3, ctx) {
     const github = requireGitHub(ctx, KIND);
-    await github.removeTeamMember(target(ctx).team, access3.key);
+    await github.removeTeamMember(currentTarget(ctx).team, access3.key);
   }
 };
 
 // src/providers/github-collaborator.ts
 var KIND2 = "github-collaborator";
 var REPO_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9_.-]{1,100}$/;
-var target2 = (ctx) => ({
+var currentTarget2 = (ctx) => ({
   repository: String(ctx.resource.target.repository),
   permission: ctx.resource.target.permission
 });
 var isPermission = (p) => typeof p === "string" && REPO_PERMISSIONS.includes(p);
+var rankOrNone = (p) => p === "none" ? null : isPermission(p) ? permissionRank(p) : void 0;
+var recordedTarget4 = (facts) => typeof facts?.repository === "string" && isPermission(facts.permission) ? { repository: facts.repository, permission: facts.permission } : null;
+var nameOf = (level) => level === null ? "none" : REPO_PERMISSIONS[level];
+var collaboratorAccess = {
+  kind: KIND2,
+  recorded(facts) {
+    const t = recordedTarget4(facts);
+    return t ? { target: t.repository, level: permissionRank(t.permission) } : null;
+  },
+  before(facts) {
+    const level = rankOrNone(facts?.before_permission);
+    const effective = rankOrNone(facts?.before_effective);
+    if (level === void 0 || effective === void 0) return null;
+    return { level, covered: effective };
+  },
+  legacyBefore(facts, level) {
+    if (typeof facts?.already_member !== "boolean") return null;
+    if (facts.already_member) return { level: null, covered: level };
+    const p = facts.previous_permission;
+    const previous = isPermission(p) && permissionRank(p) < level ? permissionRank(p) : null;
+    return { level: previous, covered: previous };
+  },
+  factsOf: (b) => ({
+    before_permission: nameOf(b.level),
+    before_effective: nameOf(b.covered)
+  })
+};
+var targetOf2 = (grant, ctx) => recordedOr(grant, ctx, KIND2, recordedTarget4(grant.issued), () => currentTarget2(ctx));
 var githubCollaboratorProvider = {
   kind: KIND2,
   validateTarget(t) {
@@ -61011,79 +61531,149 @@ var githubCollaboratorProvider = {
   },
   async prepareIssue(grant, ctx) {
     const github = requireGitHub(ctx, KIND2);
-    const { repository, permission } = target2(ctx);
+    const { repository, permission } = currentTarget2(ctx);
     const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND2);
-    const effective = await github.collaboratorPermission(repository, login);
-    const already = permissionRank(effective) >= permissionRank(permission);
-    const direct = already ? void 0 : (await github.directCollaborators(repository)).find((c) => c.id === grant.requester.id);
-    return {
+    const level = permissionRank(permission);
+    const pre = await recordPreState(
+      grant,
+      ctx,
+      collaboratorAccess,
       repository,
-      permission,
-      login,
-      already_member: already,
-      ...direct?.permission ? { previous_permission: direct.permission } : {}
-    };
+      level,
+      async () => {
+        const [effective, direct] = await Promise.all([
+          github.collaboratorPermission(repository, login),
+          github.directCollaborators(repository)
+        ]);
+        const mine = direct.find((c) => c.id === grant.requester.id)?.permission ?? null;
+        return {
+          before_permission: mine ?? "none",
+          before_effective: effective ?? "none",
+          already_member: permissionRank(effective) >= level
+        };
+      }
+    );
+    const snapshot = ctx.resource.allow_lasting_access ? {
+      collaborators_at_issue: (await github.directCollaborators(repository)).map(
+        (c) => String(c.id)
+      )
+    } : {};
+    return { provider: KIND2, repository, permission, login, ...pre, ...snapshot };
   },
   async issue(grant, ctx) {
     const github = requireGitHub(ctx, KIND2);
-    const { repository, permission } = target2(ctx);
-    const recorded = grant.issued && typeof grant.issued.already_member === "boolean" ? grant.issued : null;
-    const recordedPrevious = isPermission(recorded?.previous_permission) ? recorded.previous_permission : void 0;
-    const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND2);
+    const recorded = collaboratorAccess.before(grant.issued) && recordedTarget4(grant.issued) ? grant.issued : null;
+    const facts = recorded ?? await this.prepareIssue(grant, ctx);
+    const login = recorded ? mustHaveLogin(await currentLogin(github, grant), grant, KIND2) : String(facts.login);
+    const { repository, permission } = recordedTarget4(facts);
+    const pre = {};
+    for (const k of [
+      "before_permission",
+      "before_effective",
+      "already_member",
+      "joined",
+      "collaborators_at_issue"
+    ])
+      if (facts[k] !== void 0) pre[k] = facts[k];
     const effective = await github.collaboratorPermission(repository, login);
-    if (permissionRank(effective) >= permissionRank(permission)) {
-      const already = recorded ? recorded.already_member === true : true;
-      ctx.log(
-        already ? `${KIND2}: ${login} already has ${effective} on ${repository}; nothing to add` : `${KIND2}: ${login} has ${effective} on ${repository} from an earlier attempt of ${grant.id}`
+    const seen = collaboratorAccess.before(pre);
+    if (!pre.joined && seen && (seen.covered ?? -1) > permissionRank(effective)) {
+      const direct = (await github.directCollaborators(repository)).find(
+        (c) => c.id === grant.requester.id
       );
-      return {
-        facts: {
-          repository,
-          permission,
-          login,
-          already_member: already,
-          ...!already && recordedPrevious ? { previous_permission: recordedPrevious } : {}
-        }
-      };
+      pre.before_permission = direct?.permission ?? "none";
+      pre.before_effective = effective ?? "none";
+      pre.already_member = false;
     }
-    const previous = recorded ? recordedPrevious : (await github.directCollaborators(repository)).find((c) => c.id === grant.requester.id)?.permission ?? void 0;
+    const base = { provider: KIND2, repository, permission, login, ...pre };
+    if (permissionRank(effective) >= permissionRank(permission)) {
+      ctx.log(`${KIND2}: ${login} has ${effective} on ${repository}; nothing to add`);
+      return { facts: base };
+    }
     const result = await github.addCollaborator(repository, login, permission);
     ctx.log(
       `${KIND2}: ${result.kind === "invited" ? "invited" : "gave"} ${login} ${permission} on ${repository}`
     );
     return {
       facts: {
-        repository,
-        permission,
-        login,
-        already_member: false,
+        ...base,
         invited: result.kind === "invited",
-        ...result.kind === "invited" ? { invitation_id: result.invitationId } : {},
-        ...previous ? { previous_permission: previous } : {}
+        ...result.kind === "invited" ? { invitation_id: result.invitationId } : {}
       }
     };
   },
   async revoke(grant, ctx) {
     const github = requireGitHub(ctx, KIND2);
-    const { repository, permission } = target2(ctx);
-    const login = await loginToRevoke(github, grant, ctx, {
-      kind: KIND2,
-      what: repository,
-      hadItBefore: "had this access before"
-    });
-    if (login === null) return;
-    const previous = grant.issued?.previous_permission;
-    if (isPermission(previous) && permissionRank(previous) < permissionRank(permission)) {
-      await github.addCollaborator(repository, login, previous);
-      ctx.log(`${KIND2}: ${login} is back to ${previous} on ${repository}`);
+    const { repository, permission } = targetOf2(grant, ctx);
+    const outcome = ending(grant, ctx, collaboratorAccess, repository, permissionRank(permission));
+    if (outcome.action === "keep") {
+      ctx.log(
+        outcome.heldBy.length > 0 ? `${KIND2}: ${outcome.heldBy.join(", ")} still give ${grant.requester.login} ${repository}; kept` : `${KIND2}: ${grant.requester.login} had this access to ${repository} before; left as is`
+      );
+      return;
+    }
+    const login = await currentLogin(github, grant);
+    if (login === null) {
+      ctx.log(`${KIND2}: user ${grant.requester.id} no longer exists; nothing to remove`);
+      return;
+    }
+    if (outcome.action === "set") {
+      const to = REPO_PERMISSIONS[outcome.level];
+      await github.addCollaborator(repository, login, to);
+      ctx.log(`${KIND2}: ${login} is back to ${to} on ${repository}`);
       return;
     }
     const removed = await github.removeCollaborator(repository, login);
     ctx.log(`${KIND2}: ${removed ? "removed" : "already gone:"} ${login} from ${repository}`);
   },
+  async residue(grant, ctx) {
+    const github = requireGitHub(ctx, KIND2);
+    const { repository } = targetOf2(grant, ctx);
+    const window2 = grantWindow(grant, ctx);
+    const out = [];
+    const before = snapshotOf(grant.issued, "collaborators_at_issue");
+    const [collaborators, invitations, keys, hooks] = await Promise.all([
+      before === null ? Promise.resolve([]) : github.directCollaborators(repository),
+      github.invitations(repository),
+      github.deployKeys(repository),
+      github.webhooks(repository)
+    ]);
+    if (before === null)
+      ctx.log(
+        `${KIND2}: grant ${grant.id} recorded no collaborator list at issue; collaborators added cannot be told`
+      );
+    for (const c of collaborators)
+      if (!before.has(c.id) && c.id !== grant.requester.id)
+        out.push({
+          kind: "collaborator",
+          description: `${c.login} became a collaborator of ${repository} (${c.permission ?? "custom role"})`
+        });
+    for (const i of invitations)
+      if (within(window2, i.created_at) && i.invitee?.id !== grant.requester.id)
+        out.push({
+          kind: "invitation",
+          description: `${i.invitee?.login ?? "someone"} was invited to ${repository} (${i.permission})${i.inviter ? ` by ${i.inviter}` : ""}`,
+          created_at: i.created_at
+        });
+    for (const k of keys)
+      if (within(window2, k.created_at))
+        out.push({
+          kind: "deploy-key",
+          description: `deploy key "${k.name}" was added to ${repository}`,
+          created_at: k.created_at
+        });
+    for (const h of hooks)
+      if (within(window2, h.created_at))
+        out.push({
+          kind: "webhook",
+          description: `a webhook to ${h.name} was added to ${repository}`,
+          created_at: h.created_at
+        });
+    return out;
+  },
   async list(ctx) {
     const github = requireGitHub(ctx, KIND2);
-    const { repository } = target2(ctx);
+    const { repository } = currentTarget2(ctx);
     const [collaborators, invitations] = await Promise.all([
       github.directCollaborators(repository),
       github.invitations(repository)
@@ -61091,17 +61681,21 @@ var githubCollaboratorProvider = {
     return [
       ...collaborators.map((c) => ({
         key: c.login,
-        description: `${repository}: ${c.login} (${c.permission ?? "custom role"})`
+        description: `${repository}: ${c.login} (${c.permission ?? "custom role"})`,
+        person: { login: c.login, id: c.id },
+        ...c.permission ? { level: c.permission } : {}
       })),
       ...invitations.filter((i) => i.invitee).map((i) => ({
         key: i.invitee.login,
-        description: `${repository}: ${i.invitee.login} (invited, ${i.permission})`
+        description: `${repository}: ${i.invitee.login} (invited, ${i.permission})`,
+        person: { login: i.invitee.login, id: i.invitee.id },
+        ...toRepoPermission(i.permission) ? { level: toRepoPermission(i.permission) } : {}
       }))
     ];
   },
   async removeDrift(access3, ctx) {
     const github = requireGitHub(ctx, KIND2);
-    await github.removeCollaborator(target2(ctx).repository, access3.key);
+    await github.removeCollaborator(currentTarget2(ctx).repository, access3.key);
   }
 };
 
@@ -61300,7 +61894,7 @@ async function reconcile(options) {
           `refusing to commit an invalid grant: ${check.problems.map(formatProblem).join("; ")}`
         );
       if (w.to !== w.from) await rm3(join5(repo.dir, w.from), { force: true });
-      await mkdir4(dirname5(join5(repo.dir, w.to)), { recursive: true });
+      await mkdir4(dirname4(join5(repo.dir, w.to)), { recursive: true });
       await writeFile3(join5(repo.dir, w.to), text2);
     }
     await repo.add(["."]);
@@ -61535,8 +62129,8 @@ ${issued.delivery.body}`
   }
   async function extend(step, s, live) {
     const now = clock.now();
-    const { grant, path: path6, target: target3 } = step;
-    if (!step.expiresAt || !target3) {
+    const { grant, path: path6, target } = step;
+    if (!step.expiresAt || !target) {
       const next = must(
         transition(
           grant,
@@ -61555,40 +62149,40 @@ ${issued.delivery.body}`
       if (r2 === "ok") record(grant, "expired");
       return r2;
     }
-    const resource = await resourceFor(target3.grant, s.policies);
+    const resource = await resourceFor(target.grant, s.policies);
     const provider = providerFor(resource.provider);
-    const moved = { ...target3.grant, expires_at: step.expiresAt };
+    const moved = { ...target.grant, expires_at: step.expiresAt };
     const effect = provider.extend ? await provider.extend(moved, context(resource, live)) : void 0;
     await hook2("after-effect", grant.id);
-    const issue2 = target3.grant.source.issue ?? target3.grant.source.pull_request;
+    const issue2 = target.grant.source.issue ?? target.grant.source.pull_request;
     if (effect && effect.delivery && issue2 !== void 0) {
       await github.createComment(issue2, `### ${effect.delivery.title}
 
 ${effect.delivery.body}`);
       await hook2("after-delivery", grant.id);
     }
-    if (effect) moved.issued = { ...target3.grant.issued, ...effect.facts };
+    if (effect) moved.issued = { ...target.grant.issued, ...effect.facts };
     const closed2 = must(
       transition(
         grant,
         "expired",
-        { end_reason: `applied: ${target3.grant.id} now expires at ${step.expiresAt}` },
+        { end_reason: `applied: ${target.grant.id} now expires at ${step.expiresAt}` },
         now
       )
     );
     const r = await save(
-      target3.path,
+      target.path,
       moved,
-      `gatepass: extend ${target3.grant.resource}/${target3.grant.id} until ${step.expiresAt} (${grant.id})`,
-      trailers(target3.grant, "extended", {
+      `gatepass: extend ${target.grant.resource}/${target.grant.id} until ${step.expiresAt} (${grant.id})`,
+      trailers(target.grant, "extended", {
         expires: step.expiresAt,
         actor: "schedule",
         ...grant.source.pull_request ? { pullRequest: grant.source.pull_request } : {}
       }),
-      target3.path,
+      target.path,
       { from: path6, grant: closed2, to: archivePath(closed2) }
     );
-    if (r === "ok") record(target3.grant, "extended", step.expiresAt);
+    if (r === "ok") record(target.grant, "extended", step.expiresAt);
     return r;
   }
   async function detectDrift(s) {
@@ -62288,15 +62882,15 @@ function checkBreakGlass(tl, resource, now, add3) {
     message: `${grant}: break-glass access by ${tl.requester?.login ?? "unknown"}: ${tl.breakGlass?.reason ?? "(no reason recorded)"}`
   });
   if (tl.breakGlassReview) return;
-  const within = (resource?.break_glass?.review_within ?? DEFAULT_REVIEW_WITHIN) * 1e3;
+  const within2 = (resource?.break_glass?.review_within ?? DEFAULT_REVIEW_WITHIN) * 1e3;
   const from = ms2(tl.endedAt) ?? ms2(tl.issuedAt) ?? ms2(tl.approvedAt);
-  const overdue = from !== void 0 && now > from + within;
+  const overdue = from !== void 0 && now > from + within2;
   add3({
     kind: "break-glass-review",
     severity: overdue ? "error" : "info",
     ...commit ? { commit } : {},
     ...tl.endedAt || tl.issuedAt ? { at: tl.endedAt ?? tl.issuedAt } : {},
-    message: `${grant}: no after-the-fact review recorded${overdue ? ` (overdue: due within ${late(within)})` : ""}`
+    message: `${grant}: no after-the-fact review recorded${overdue ? ` (overdue: due within ${late(within2)})` : ""}`
   });
 }
 
@@ -62571,7 +63165,7 @@ async function readInputs(core, env) {
   if (botId !== "" && !/^\d+$/.test(botId)) throw new Error("input app-bot-id must be a user id");
   return {
     token,
-    workingDirectory: resolve5(
+    workingDirectory: resolve4(
       env.GITHUB_WORKSPACE ?? ".",
       core.getInput("working-directory") || "."
     ),
@@ -62642,7 +63236,14 @@ async function run2(deps = { core: core_exports, env: process.env, clock: system
       { owner, repo }
     ) : void 0;
     const result = await reconcile({
-      repo: await GitRepo.open(inputs.workingDirectory),
+      // The checkout may (and should) keep no token: git is given it through its environment.
+      repo: await GitRepo.open(
+        inputs.workingDirectory,
+        void 0,
+        inputs.token ? {
+          httpAuth: { url: env.GITHUB_SERVER_URL ?? "https://github.com", token: inputs.token }
+        } : {}
+      ),
       branch: inputs.branch,
       ...github ? { github } : {},
       clock,
