@@ -98,6 +98,11 @@ export interface Provider {
    * reports it in the job summary and the audit.
    */
   residue?(grant: Grant, ctx: ProviderContext): Promise<Residue[]>;
+  /**
+   * Connects to the target and reports what would go wrong or is unsafe before any grant
+   * (`gatepass validate --check-targets`): problems fail validation, warnings do not.
+   */
+  checkTarget?(ctx: ProviderContext): Promise<{ problems: string[]; warnings: string[] }>;
   /** Lists access the provider created, for drift detection. */
   list?(ctx: ProviderContext): Promise<LiveAccess[]>;
   /** Removes access found by `list` that no active grant explains. */

@@ -10,6 +10,8 @@ import { KEEPER_ROLE, PG16, postgresProvider, selfGrantSql } from '../../src/pro
 import { GATEPASS_ADMIN, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { buildContext, buildGrant, buildResource } from '../helpers/provider-context.js';
 import { generateKey, type KeyPair } from '../helpers/ssh-keys.js';
+import { runValidate } from '../../src/cli/validate.js';
+import { copyAccessRepo } from '../helpers/cli.js';
 
 let server: TestPostgres;
 let key: KeyPair;
@@ -296,6 +298,75 @@ describe('what the grant allows (issue #13)', () => {
     const grant = buildGrant({ id: 'req-322' });
     const facts = (await postgresProvider.issue(grant, allowed)).facts;
     await postgresProvider.revoke({ ...grant, issued: facts }, allowed);
+  });
+});
+
+describe('checking the admin before any grant (gatepass validate --check-targets)', () => {
+  it('finds nothing wrong with the documented least-privilege admin', async () => {
+    expect(await postgresProvider.checkTarget!(context())).toEqual({ problems: [], warnings: [] });
+  });
+
+  it('warns about a superuser admin', async () => {
+    const r = await postgresProvider.checkTarget!(context({}, { PG_ADMIN: server.adminUrl() }));
+    expect(r.problems).toEqual([]);
+    expect(r.warnings).toEqual([
+      'the admin role postgres is a superuser; use a CREATEROLE role (docs/providers.md, "The admin role")',
+    ]);
+  });
+
+  it('says which policy role the admin cannot grant on PostgreSQL 16+, and which does not exist', async () => {
+    await su((c) => c.query('CREATE ROLE not_granted NOLOGIN'));
+    const r = await postgresProvider.checkTarget!(
+      context({ roles: ['app_write', 'not_granted', 'missing_role'] }),
+    );
+    expect(r.problems).toEqual([
+      `the admin role ${GATEPASS_ADMIN} cannot grant not_granted: on PostgreSQL 16+ it needs ADMIN OPTION on it (GRANT not_granted TO ${GATEPASS_ADMIN} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE)`,
+      'policy role missing_role does not exist',
+    ]);
+  });
+
+  it('runs from the CLI against the example access repo, failing only on problems', async () => {
+    await su(async (c) => {
+      await c.query('CREATE ROLE readonly NOLOGIN');
+      await c.query('CREATE ROLE readwrite NOLOGIN');
+    });
+    await server.allowGranting('readonly');
+    await server.allowGranting('readwrite');
+    const repo = await copyAccessRepo();
+    try {
+      let out = '';
+      let err = '';
+      const io = {
+        out: (t: string) => void (out += t),
+        err: (t: string) => void (err += t),
+        cwd: repo.dir,
+      };
+      expect(
+        await runValidate(
+          io,
+          '.',
+          { checkTargets: true },
+          { PROD_PG_ADMIN_URL: server.gatepassUrl() },
+        ),
+      ).toBe(0);
+      expect([out, err]).toEqual(['', '']);
+      expect(
+        await runValidate(
+          io,
+          '.',
+          { checkTargets: true },
+          { PROD_PG_ADMIN_URL: server.adminUrl() },
+        ),
+      ).toBe(0);
+      expect(err).toMatch(
+        /^warning: policies\/databases\.yaml:\d+: resource prod-db-readonly: the admin role postgres is a superuser/m,
+      );
+      out = '';
+      expect(await runValidate(io, '.', { checkTargets: true }, {})).toBe(1);
+      expect(out).toMatch(/resource prod-db-readonly: .*env:PROD_PG_ADMIN_URL is not set/);
+    } finally {
+      await repo.cleanup();
+    }
   });
 });
 
