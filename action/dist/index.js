@@ -60807,6 +60807,48 @@ var postgresProvider = {
     const role = roleNameFor(grant.id);
     await withAdmin(target, ctx, (c, url) => dropRole(c, url, role, ctx, target.keep_objects));
   },
+  async checkTarget(ctx) {
+    const target = readTarget2(ctx);
+    const problems = [];
+    const warnings = [];
+    await withAdmin(target, ctx, async (c) => {
+      try {
+        const admin = await whoAmI(c);
+        const attrs = await c.query(
+          "SELECT rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        );
+        if (admin.superuser)
+          warnings.push(
+            `the admin role ${admin.name} is a superuser; use a CREATEROLE role (docs/providers.md, "The admin role")`
+          );
+        else if (!attrs.rows[0]?.rolcreaterole)
+          problems.push(`the admin role ${admin.name} lacks CREATEROLE`);
+        const roles = await c.query(
+          `SELECT r.rolname, EXISTS (SELECT 1 FROM pg_auth_members m
+                    WHERE m.roleid = r.oid AND m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+                      AND m.admin_option) AS admin
+             FROM pg_roles r WHERE r.rolname = ANY($1)`,
+          [target.roles]
+        );
+        for (const role of target.roles) {
+          const row = roles.rows.find((r) => r.rolname === role);
+          if (!row) problems.push(`policy role ${role} does not exist`);
+          else if (!admin.superuser && admin.version >= PG16 && !row.admin)
+            problems.push(
+              `the admin role ${admin.name} cannot grant ${role}: on PostgreSQL 16+ it needs ADMIN OPTION on it (GRANT ${role} TO ${admin.name} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE)`
+            );
+        }
+        const lasting = await lastingRoles(c, target.roles);
+        if (lasting.length > 0 && ctx.resource.allow_lasting_access !== true)
+          problems.push(
+            `${lasting.join(", ")} can create access that outlives a grant; set allow_lasting_access: true to accept it`
+          );
+      } catch (e) {
+        throw wrap("checking the admin role", e);
+      }
+    });
+    return { problems, warnings };
+  },
   async list(ctx) {
     const target = readTarget2(ctx);
     return withAdmin(target, ctx, async (c) => {

@@ -65,9 +65,7 @@ describe('POLICY_SCHEMA', () => {
     ['command', { path: 'scripts/grant.sh', timeout: '2m', env: ['DEPLOY_TOKEN'] }],
   ])('accepts a %s target %j', (provider, target) => {
     // Targets that allow lasting access need the resource to say so (policy-load checks it).
-    expect(problemsFor(resourceYaml({ provider, target, allow_lasting_access: true }))).toEqual(
-      [],
-    );
+    expect(problemsFor(resourceYaml({ provider, target, allow_lasting_access: true }))).toEqual([]);
   });
 
   it.each([

@@ -121,9 +121,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   };
   // docs/providers.md, "The admin role": exactly these statements.
   const adminPassword = randomBytes(12).toString('hex');
-  await superuser([
-    `CREATE ROLE ${GATEPASS_ADMIN} LOGIN CREATEROLE PASSWORD '${adminPassword}'`,
-  ]);
+  await superuser([`CREATE ROLE ${GATEPASS_ADMIN} LOGIN CREATEROLE PASSWORD '${adminPassword}'`]);
   return {
     port,
     adminUrl: (database = 'postgres') => urlFor('postgres', password, database),
