@@ -254,7 +254,10 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
          GRANT SELECT ON orders TO readonly;`,
       );
       await app.end();
-      env.PROD_PG_ADMIN_URL = db.adminUrl('app');
+      // gatepass runs as the documented least-privilege admin (CREATEROLE, not a superuser),
+      // allowed to grant the policy's role: docs/providers.md, "The admin role".
+      await db.allowGranting('readonly');
+      env.PROD_PG_ADMIN_URL = db.gatepassUrl('app');
     }
 
     return {

@@ -18,9 +18,9 @@ var __commonJS = (cb, mod4) => function __require2() {
     throw mod4 = 0, e;
   }
 };
-var __export = (target3, all) => {
+var __export = (target, all) => {
   for (var name in all)
-    __defProp(target3, name, { get: all[name], enumerable: true });
+    __defProp(target, name, { get: all[name], enumerable: true });
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
@@ -30,12 +30,12 @@ var __copyProps = (to, from, except, desc) => {
   }
   return to;
 };
-var __toESM = (mod4, isNodeMode, target3) => (target3 = mod4 != null ? __create(__getProtoOf(mod4)) : {}, __copyProps(
+var __toESM = (mod4, isNodeMode, target) => (target = mod4 != null ? __create(__getProtoOf(mod4)) : {}, __copyProps(
   // If the importer is in node compatibility mode or this is not an ESM
   // file that has been converted to a CommonJS file using a Babel-
   // compatible transform (i.e. "__esModule" has not been set), then set
   // "default" to the CommonJS "module.exports" for node compatibility.
-  isNodeMode || !mod4 || !mod4.__esModule ? __defProp(target3, "default", { value: mod4, enumerable: true }) : target3,
+  isNodeMode || !mod4 || !mod4.__esModule ? __defProp(target, "default", { value: mod4, enumerable: true }) : target,
   mod4
 ));
 
@@ -4002,10 +4002,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key: key2, sep: sep6, value } = collItem;
+        const { start, key: key2, sep: sep5, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key2 ?? sep6?.[0],
+          next: key2 ?? sep5?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -4019,7 +4019,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key2 && key2.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep6) {
+          if (!keyProps.anchor && !keyProps.tag && !sep5) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -4043,7 +4043,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep6 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep5 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -4059,7 +4059,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep6, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep5, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -4150,7 +4150,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep6 = "";
+        let sep5 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -4164,13 +4164,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep6 + cb;
-              sep6 = "";
+                comment += sep5 + cb;
+              sep5 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep6 += source;
+                sep5 += source;
               hasSpace = true;
               break;
             default:
@@ -4213,18 +4213,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key: key2, sep: sep6, value } = collItem;
+        const { start, key: key2, sep: sep5, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key2 ?? sep6?.[0],
+          next: key2 ?? sep5?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep6 && !value) {
+          if (!props.anchor && !props.tag && !sep5 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -4278,8 +4278,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep6 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep6, null, props, onError);
+        if (!isMap2 && !sep5 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep5, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -4291,7 +4291,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key2))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep6 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep5 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -4302,8 +4302,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap2 && !props.found && ctx.options.strict) {
-              if (sep6)
-                for (const st of sep6) {
+              if (sep5)
+                for (const st of sep5) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -4320,7 +4320,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep6, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep5, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -4500,7 +4500,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep6 = "";
+      let sep5 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -4517,24 +4517,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep6 + indent.slice(trimIndent) + content;
-          sep6 = "\n";
+          value += sep5 + indent.slice(trimIndent) + content;
+          sep5 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep6 === " ")
-            sep6 = "\n";
-          else if (!prevMoreIndented && sep6 === "\n")
-            sep6 = "\n\n";
-          value += sep6 + indent.slice(trimIndent) + content;
-          sep6 = "\n";
+          if (sep5 === " ")
+            sep5 = "\n";
+          else if (!prevMoreIndented && sep5 === "\n")
+            sep5 = "\n\n";
+          value += sep5 + indent.slice(trimIndent) + content;
+          sep5 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep6 === "\n")
+          if (sep5 === "\n")
             value += "\n";
           else
-            sep6 = "\n";
+            sep5 = "\n";
         } else {
-          value += sep6 + content;
-          sep6 = " ";
+          value += sep5 + content;
+          sep5 = " ";
           prevMoreIndented = false;
         }
       }
@@ -4717,25 +4717,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep6 = " ";
+      let sep5 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep6 === "\n")
-            res += sep6;
+          if (sep5 === "\n")
+            res += sep5;
           else
-            sep6 = "\n";
+            sep5 = "\n";
         } else {
-          res += sep6 + lm;
-          sep6 = " ";
+          res += sep5 + lm;
+          sep5 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep6 + (match?.[1] ?? "");
+      return res + sep5 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -5545,14 +5545,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key: key2, sep: sep6, value }) {
+    function stringifyItem({ start, key: key2, sep: sep5, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key2)
         res += stringifyToken(key2);
-      if (sep6)
-        for (const st of sep6)
+      if (sep5)
+        for (const st of sep5)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -6417,12 +6417,12 @@ var require_parser = __commonJS({
       }
       return prev.splice(i, prev.length);
     }
-    function arrayPushArray(target3, source) {
+    function arrayPushArray(target, source) {
       if (source.length < 1e5)
-        Array.prototype.push.apply(target3, source);
+        Array.prototype.push.apply(target, source);
       else
         for (let i = 0; i < source.length; ++i)
-          target3.push(source[i]);
+          target.push(source[i]);
     }
     function fixFlowSeqItems(fc) {
       if (fc.start.type === "flow-seq-start") {
@@ -6719,18 +6719,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep6;
+          let sep5;
           if (scalar.end) {
-            sep6 = scalar.end;
-            sep6.push(this.sourceToken);
+            sep5 = scalar.end;
+            sep5.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep6 = [this.sourceToken];
+            sep5 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep6 }]
+            items: [{ start, key: scalar, sep: sep5 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -6883,15 +6883,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key2 = it.key;
-                  const sep6 = it.sep;
-                  sep6.push(this.sourceToken);
+                  const sep5 = it.sep;
+                  sep5.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key: key2, sep: sep6 }]
+                    items: [{ start: start2, key: key2, sep: sep5 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -7085,13 +7085,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep6 = fc.end.splice(1, fc.end.length);
-            sep6.push(this.sourceToken);
+            const sep5 = fc.end.splice(1, fc.end.length);
+            sep5.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep6 }]
+              items: [{ start, key: fc, sep: sep5 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -8051,8 +8051,8 @@ var require_light = __commonJS({
           return this.Promise.resolve();
         }
         yieldLoop(t = 0) {
-          return new this.Promise(function(resolve6, reject) {
-            return setTimeout(resolve6, t);
+          return new this.Promise(function(resolve5, reject) {
+            return setTimeout(resolve5, t);
           });
         }
         computePenalty() {
@@ -8263,15 +8263,15 @@ var require_light = __commonJS({
           return this._queue.length === 0;
         }
         async _tryToRun() {
-          var args, cb, error2, reject, resolve6, returned, task;
+          var args, cb, error2, reject, resolve5, returned, task;
           if (this._running < 1 && this._queue.length > 0) {
             this._running++;
-            ({ task, args, resolve: resolve6, reject } = this._queue.shift());
+            ({ task, args, resolve: resolve5, reject } = this._queue.shift());
             cb = await (async function() {
               try {
                 returned = await task(...args);
                 return function() {
-                  return resolve6(returned);
+                  return resolve5(returned);
                 };
               } catch (error1) {
                 error2 = error1;
@@ -8286,13 +8286,13 @@ var require_light = __commonJS({
           }
         }
         schedule(task, ...args) {
-          var promise, reject, resolve6;
-          resolve6 = reject = null;
+          var promise, reject, resolve5;
+          resolve5 = reject = null;
           promise = new this.Promise(function(_resolve, _reject) {
-            resolve6 = _resolve;
+            resolve5 = _resolve;
             return reject = _reject;
           });
-          this._queue.push({ task, args, resolve: resolve6, reject });
+          this._queue.push({ task, args, resolve: resolve5, reject });
           this._tryToRun();
           return promise;
         }
@@ -8693,14 +8693,14 @@ var require_light = __commonJS({
                 counts = this._states.counts;
                 return counts[0] + counts[1] + counts[2] + counts[3] === at;
               };
-              return new this.Promise((resolve6, reject) => {
+              return new this.Promise((resolve5, reject) => {
                 if (finished()) {
-                  return resolve6();
+                  return resolve5();
                 } else {
                   return this.on("done", () => {
                     if (finished()) {
                       this.removeAllListeners("done");
-                      return resolve6();
+                      return resolve5();
                     }
                   });
                 }
@@ -8793,9 +8793,9 @@ var require_light = __commonJS({
               options = parser$5.load(options, this.jobDefaults);
             }
             task = (...args2) => {
-              return new this.Promise(function(resolve6, reject) {
+              return new this.Promise(function(resolve5, reject) {
                 return fn(...args2, function(...args3) {
-                  return (args3[0] != null ? reject : resolve6)(args3);
+                  return (args3[0] != null ? reject : resolve5)(args3);
                 });
               });
             };
@@ -9165,16 +9165,16 @@ var require_mutable = __commonJS({
   "node_modules/xtend/mutable.js"(exports, module) {
     module.exports = extend2;
     var hasOwnProperty = Object.prototype.hasOwnProperty;
-    function extend2(target3) {
+    function extend2(target) {
       for (var i = 1; i < arguments.length; i++) {
         var source = arguments[i];
         for (var key2 in source) {
           if (hasOwnProperty.call(source, key2)) {
-            target3[key2] = source[key2];
+            target[key2] = source[key2];
           }
         }
       }
-      return target3;
+      return target;
     }
   }
 });
@@ -10134,7 +10134,7 @@ var require_utils2 = __commonJS({
     var nodeCrypto = __require("crypto");
     module.exports = {
       postgresMd5PasswordHash,
-      randomBytes: randomBytes9,
+      randomBytes: randomBytes10,
       deriveKey,
       sha256: sha2563,
       hashByName,
@@ -10144,7 +10144,7 @@ var require_utils2 = __commonJS({
     var webCrypto = nodeCrypto.webcrypto || globalThis.crypto;
     var subtleCrypto = webCrypto.subtle;
     var textEncoder = new TextEncoder();
-    function randomBytes9(length) {
+    function randomBytes10(length) {
       return webCrypto.getRandomValues(Buffer.alloc(length));
     }
     async function md5(string) {
@@ -12021,7 +12021,7 @@ var require_dist2 = __commonJS({
     function parse3(stream2, callback) {
       const parser = new parser_1.Parser();
       stream2.on("data", (buffer) => parser.parse(buffer, callback));
-      return new Promise((resolve6) => stream2.on("end", () => resolve6()));
+      return new Promise((resolve5) => stream2.on("end", () => resolve5()));
     }
   }
 });
@@ -12790,12 +12790,12 @@ var require_client = __commonJS({
           this._connect(callback);
           return;
         }
-        return new this._Promise((resolve6, reject) => {
+        return new this._Promise((resolve5, reject) => {
           this._connect((error2) => {
             if (error2) {
               reject(error2);
             } else {
-              resolve6(this);
+              resolve5(this);
             }
           });
         });
@@ -13177,8 +13177,8 @@ var require_client = __commonJS({
         } else {
           query = new Query2(config, values, callback);
           if (!query.callback) {
-            result = new this._Promise((resolve6, reject) => {
-              query.callback = (err, res) => err ? reject(err) : resolve6(res);
+            result = new this._Promise((resolve5, reject) => {
+              query.callback = (err, res) => err ? reject(err) : resolve5(res);
             }).catch((err) => {
               Error.captureStackTrace(err);
               throw err;
@@ -13278,8 +13278,8 @@ var require_client = __commonJS({
         if (cb) {
           this.connection.once("end", cb);
         } else {
-          return new this._Promise((resolve6) => {
-            this.connection.once("end", resolve6);
+          return new this._Promise((resolve5) => {
+            this.connection.once("end", resolve5);
           });
         }
       }
@@ -13328,8 +13328,8 @@ var require_pg_pool = __commonJS({
       const cb = function(err, client) {
         err ? rej(err) : res(client);
       };
-      const result = new Promise2(function(resolve6, reject) {
-        res = resolve6;
+      const result = new Promise2(function(resolve5, reject) {
+        res = resolve5;
         rej = reject;
       }).catch((err) => {
         Error.captureStackTrace(err);
@@ -13390,7 +13390,7 @@ var require_pg_pool = __commonJS({
         if (typeof Promise2.try === "function") {
           return Promise2.try(f);
         }
-        return new Promise2((resolve6) => resolve6(f()));
+        return new Promise2((resolve5) => resolve5(f()));
       }
       _isFull() {
         return this._clients.length >= this.options.max;
@@ -13785,8 +13785,8 @@ var require_query2 = __commonJS({
     NativeQuery.prototype._getPromise = function() {
       if (this._promise) return this._promise;
       this._promise = new Promise(
-        function(resolve6, reject) {
-          this._once("end", resolve6);
+        function(resolve5, reject) {
+          this._once("end", resolve5);
           this._once("error", reject);
         }.bind(this)
       );
@@ -13965,12 +13965,12 @@ var require_client2 = __commonJS({
         this._connect(callback);
         return;
       }
-      return new this._Promise((resolve6, reject) => {
+      return new this._Promise((resolve5, reject) => {
         this._connect((error2) => {
           if (error2) {
             reject(error2);
           } else {
-            resolve6(this);
+            resolve5(this);
           }
         });
       });
@@ -13994,8 +13994,8 @@ var require_client2 = __commonJS({
         query = new NativeQuery(config, values, callback);
         if (!query.callback) {
           let resolveOut, rejectOut;
-          result = new this._Promise((resolve6, reject) => {
-            resolveOut = resolve6;
+          result = new this._Promise((resolve5, reject) => {
+            resolveOut = resolve5;
             rejectOut = reject;
           }).catch((err) => {
             Error.captureStackTrace(err);
@@ -14058,8 +14058,8 @@ var require_client2 = __commonJS({
       }
       let result;
       if (!cb) {
-        result = new this._Promise(function(resolve6, reject) {
-          cb = (err) => err ? reject(err) : resolve6();
+        result = new this._Promise(function(resolve5, reject) {
+          cb = (err) => err ? reject(err) : resolve5();
         });
       }
       const doEnd = function() {
@@ -14276,7 +14276,7 @@ var require_lib2 = __commonJS({
 
 // src/action/run.ts
 import { readFile as readFile2 } from "node:fs/promises";
-import { resolve as resolve5 } from "node:path";
+import { resolve as resolve4 } from "node:path";
 
 // node_modules/@actions/core/lib/core.js
 var core_exports = {};
@@ -14440,11 +14440,11 @@ var BearerCredentialHandler = class {
 // node_modules/@actions/core/lib/oidc-utils.js
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -14460,7 +14460,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -14529,11 +14529,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter2 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -14549,7 +14549,7 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -14851,11 +14851,11 @@ import * as fs2 from "fs";
 import * as path2 from "path";
 var __awaiter3 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -14871,7 +14871,7 @@ var __awaiter3 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -14975,11 +14975,11 @@ function isUnixExecutable(stats) {
 // node_modules/@actions/io/lib/io.js
 var __awaiter4 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -14995,7 +14995,7 @@ var __awaiter4 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -15069,11 +15069,11 @@ function findInPath(tool) {
 import { setTimeout as setTimeout2 } from "timers";
 var __awaiter5 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -15089,7 +15089,7 @@ var __awaiter5 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -15308,7 +15308,7 @@ var ToolRunner = class extends events.EventEmitter {
         this.toolPath = path4.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
       }
       this.toolPath = yield which(this.toolPath, true);
-      return new Promise((resolve6, reject) => __awaiter5(this, void 0, void 0, function* () {
+      return new Promise((resolve5, reject) => __awaiter5(this, void 0, void 0, function* () {
         this._debug(`exec tool: ${this.toolPath}`);
         this._debug("arguments:");
         for (const arg of this.args) {
@@ -15391,7 +15391,7 @@ var ToolRunner = class extends events.EventEmitter {
           if (error2) {
             reject(error2);
           } else {
-            resolve6(exitCode);
+            resolve5(exitCode);
           }
         });
         if (this.options.input) {
@@ -15514,11 +15514,11 @@ var ExecState = class _ExecState extends events.EventEmitter {
 // node_modules/@actions/exec/lib/exec.js
 var __awaiter6 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -15534,7 +15534,7 @@ var __awaiter6 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -15587,11 +15587,11 @@ function getExecOutput(commandLine, args, options) {
 // node_modules/@actions/core/lib/platform.js
 var __awaiter7 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -15607,7 +15607,7 @@ var __awaiter7 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -15666,11 +15666,11 @@ function getDetails() {
 // node_modules/@actions/core/lib/core.js
 var __awaiter8 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -15686,7 +15686,7 @@ var __awaiter8 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -15912,28 +15912,28 @@ function parseTimestamp(text) {
 }
 
 // src/core/extension.ts
-function extensionWindow(extension, target3, resource) {
+function extensionWindow(extension, target, resource) {
   const name = extension.extends ?? "(none)";
   if (!extension.extends)
     return fail({ path: "extends", message: `${extension.id} does not extend a grant` });
-  if (!target3)
+  if (!target)
     return fail({
       path: "extends",
       message: `grant ${name} is not live on the default branch (it ended or never existed)`
     });
-  if (target3.id !== extension.extends || target3.resource !== extension.resource)
+  if (target.id !== extension.extends || target.resource !== extension.resource)
     return fail({ path: "extends", message: `grant ${name} is not on "${extension.resource}"` });
-  if (target3.requester.id !== extension.requester.id)
+  if (target.requester.id !== extension.requester.id)
     return fail({
       path: "requester",
-      message: `grant ${name} belongs to @${target3.requester.login}, not @${extension.requester.login}`
+      message: `grant ${name} belongs to @${target.requester.login}, not @${extension.requester.login}`
     });
-  if (target3.status !== "active")
-    return fail({ path: "extends", message: `grant ${name} is ${target3.status}, not active` });
-  if (target3.revoke_requested)
+  if (target.status !== "active")
+    return fail({ path: "extends", message: `grant ${name} is ${target.status}, not active` });
+  if (target.revoke_requested)
     return fail({ path: "extends", message: `grant ${name} is being revoked` });
-  const issued = parseTimestamp(target3.issued_at ?? "");
-  const expires = parseTimestamp(target3.expires_at ?? "");
+  const issued = parseTimestamp(target.issued_at ?? "");
+  const expires = parseTimestamp(target.expires_at ?? "");
   if (!issued || !expires)
     return fail({ path: "extends", message: `grant ${name} has no issue window` });
   const next = expires.getTime() + extension.duration * 1e3;
@@ -17871,7 +17871,7 @@ function planReconcile(grants, policies, now, ineligible) {
     }
     const resource = policies.resources.get(grant.resource);
     if (grant.extends) {
-      const target3 = grants.find(
+      const target = grants.find(
         (g) => g.grant.id === grant.extends && g.grant.resource === grant.resource
       );
       const first = grants.filter((g) => g.grant.status === "approved" && g.grant.extends === grant.extends).map((g) => g.grant.id).sort()[0];
@@ -17883,12 +17883,12 @@ function planReconcile(grants, policies, now, ineligible) {
         });
         continue;
       }
-      const window2 = extensionWindow(grant, target3?.grant ?? null, resource);
+      const window2 = extensionWindow(grant, target?.grant ?? null, resource);
       steps.push({
         kind: "extend",
         path: path6,
         grant,
-        target: target3 ?? null,
+        target: target ?? null,
         expiresAt: window2.ok ? window2.value.expiresAt : null,
         ...window2.ok ? {} : { why: window2.problems.map((p) => p.message).join("; ") }
       });
@@ -18033,17 +18033,36 @@ var GitRepo = class _GitRepo {
   }
   dir;
   identity;
-  /** Opens an existing work tree. */
-  static async open(dir, identity = GATEPASS_IDENTITY) {
+  /** Config handed to every git process through its environment (never written to disk). */
+  envConfig = [];
+  /**
+   * Opens an existing work tree. With `httpAuth`, git authenticates to `url` with the token
+   * through its environment, so the checkout can be made with `persist-credentials: false`
+   * and no token sits in `.git/config` for a script to read; a checkout that already holds a
+   * header for that URL (persisted credentials) keeps using it.
+   */
+  static async open(dir, identity = GATEPASS_IDENTITY, options = {}) {
     const repo = new _GitRepo(resolve2(dir), identity);
     await repo.exec(["rev-parse", "--git-dir"]);
+    if (options.httpAuth) {
+      const key2 = `http.${options.httpAuth.url.replace(/\/+$/, "")}/.extraheader`;
+      if (await repo.config(key2) === null) {
+        const basic = Buffer.from(`x-access-token:${options.httpAuth.token}`).toString("base64");
+        repo.envConfig = [[key2, `AUTHORIZATION: basic ${basic}`]];
+      }
+    }
     return repo;
   }
+  /** A config value as git sees it (files and environment), or null when unset. */
+  async config(key2) {
+    const r = await this.exec(["config", "--get", key2], { allowFail: true });
+    return r.code === 0 ? r.stdout.trim() : null;
+  }
   static async clone(url, dir, identity = GATEPASS_IDENTITY) {
-    const target3 = resolve2(dir);
-    await mkdir2(dirname3(target3), { recursive: true });
-    await new _GitRepo(dirname3(target3), identity).exec(["clone", "--quiet", "--", url, target3]);
-    return new _GitRepo(target3, identity);
+    const target = resolve2(dir);
+    await mkdir2(dirname3(target), { recursive: true });
+    await new _GitRepo(dirname3(target), identity).exec(["clone", "--quiet", "--", url, target]);
+    return new _GitRepo(target, identity);
   }
   async headSha() {
     return (await this.exec(["rev-parse", "--verify", "HEAD^{commit}"])).stdout.trim();
@@ -18392,10 +18411,10 @@ ${r.stderr}`;
     const exited = new Promise((res) => child2.on("close", () => res()));
     child2.on("close", () => fail2(new GitError("git cat-file exited")));
     return {
-      read: (ids) => new Promise((resolve6, reject) => {
-        if (ids.length === 0) return resolve6([]);
+      read: (ids) => new Promise((resolve5, reject) => {
+        if (ids.length === 0) return resolve5([]);
         if (failed) return reject(failed);
-        waiting.push({ want: ids.length, results: [], resolve: resolve6, reject });
+        waiting.push({ want: ids.length, results: [], resolve: resolve5, reject });
         child2.stdin.write(
           ids.map((id) => /^[0-9a-f]{4,64}$/.test(id) ? id : "0").join("\n") + "\n"
         );
@@ -18407,8 +18426,15 @@ ${r.stderr}`;
     };
   }
   env() {
+    const config = Object.fromEntries(
+      this.envConfig.flatMap(([k, v], i) => [
+        [`GIT_CONFIG_KEY_${i}`, k],
+        [`GIT_CONFIG_VALUE_${i}`, v]
+      ])
+    );
     return {
       ...process.env,
+      ...this.envConfig.length > 0 ? { GIT_CONFIG_COUNT: String(this.envConfig.length), ...config } : {},
       GIT_TERMINAL_PROMPT: "0",
       GIT_COMMITTER_NAME: this.identity.name,
       GIT_COMMITTER_EMAIL: this.identity.email,
@@ -18632,15 +18658,16 @@ var GitHubClient = class {
   async teamMembership(team, login) {
     return (await this.teamMembershipInfo(team, login))?.state ?? null;
   }
-  /** Team members with their ids (both roles). */
-  async teamMembers(team) {
+  /** Team members with their ids (both roles, or only those with `role`). */
+  async teamMembers(team, role = "all") {
     const { org, team_slug } = splitTeam(team);
     const members = await this.call(
       `list members of ${team}`,
       () => this.octokit.paginate("GET /orgs/{org}/teams/{team_slug}/members", {
         org,
         team_slug,
-        per_page: 100
+        per_page: 100,
+        ...role === "all" ? {} : { role }
       })
     );
     return members.map((m) => ({ login: m.login, id: m.id }));
@@ -18733,7 +18760,55 @@ var GitHubClient = class {
     return list.map((i) => ({
       id: i.id,
       invitee: i.invitee ? { login: i.invitee.login, id: i.invitee.id } : null,
-      permission: i.permissions
+      permission: i.permissions,
+      created_at: i.created_at,
+      ...i.inviter ? { inviter: i.inviter.login } : {}
+    }));
+  }
+  /** A repository's deploy keys, with when each was added. */
+  async deployKeys(repoFullName) {
+    const list = await this.call(
+      `list deploy keys of ${repoFullName}`,
+      () => this.octokit.paginate("GET /repos/{owner}/{repo}/keys", {
+        ...splitRepo(repoFullName),
+        per_page: 100
+      })
+    );
+    return list.map((k) => ({ id: k.id, name: k.title, created_at: k.created_at }));
+  }
+  /** A repository's webhooks, named by the host they deliver to (never the secret). */
+  async webhooks(repoFullName) {
+    const list = await this.call(
+      `list webhooks of ${repoFullName}`,
+      () => this.octokit.paginate("GET /repos/{owner}/{repo}/hooks", {
+        ...splitRepo(repoFullName),
+        per_page: 100
+      })
+    );
+    return list.map((h) => {
+      let host = h.name;
+      try {
+        if (h.config.url) host = new URL(h.config.url).host;
+      } catch {
+      }
+      return { id: h.id, name: host, created_at: h.created_at };
+    });
+  }
+  /** Pending invitations to a team, with when each was sent. */
+  async teamInvitations(team) {
+    const { org, team_slug } = splitTeam(team);
+    const list = await this.call(
+      `list invitations to ${team}`,
+      () => this.octokit.paginate("GET /orgs/{org}/teams/{team_slug}/invitations", {
+        org,
+        team_slug,
+        per_page: 100
+      })
+    );
+    return list.map((i) => ({
+      id: i.id,
+      name: i.login ?? i.email ?? `invitation ${i.id}`,
+      created_at: i.created_at
     }));
   }
   async deleteInvitation(repoFullName, invitation_id) {
@@ -23093,28 +23168,28 @@ var handler = {
   has({ scope }, methodName) {
     return endpointMethodsMap.get(scope).has(methodName);
   },
-  getOwnPropertyDescriptor(target3, methodName) {
+  getOwnPropertyDescriptor(target, methodName) {
     return {
-      value: this.get(target3, methodName),
+      value: this.get(target, methodName),
       // ensures method is in the cache
       configurable: true,
       writable: true,
       enumerable: true
     };
   },
-  defineProperty(target3, methodName, descriptor) {
-    Object.defineProperty(target3.cache, methodName, descriptor);
+  defineProperty(target, methodName, descriptor) {
+    Object.defineProperty(target.cache, methodName, descriptor);
     return true;
   },
-  deleteProperty(target3, methodName) {
-    delete target3.cache[methodName];
+  deleteProperty(target, methodName) {
+    delete target.cache[methodName];
     return true;
   },
   ownKeys({ scope }) {
     return [...endpointMethodsMap.get(scope).keys()];
   },
-  set(target3, methodName, value) {
-    return target3.cache[methodName] = value;
+  set(target, methodName, value) {
+    return target.cache[methodName] = value;
   },
   get({ octokit, scope, cache }, methodName) {
     if (cache[methodName]) {
@@ -24072,12 +24147,12 @@ var AuditFold = class {
 var import_ucs2length2 = __toESM(require_ucs2length(), 1);
 var import_equal = __toESM(require_equal(), 1);
 var validatePolicySchema = validate202;
-var schema312 = { "$schema": "https://json-schema.org/draft/2020-12/schema", "title": "gatepass policy file (policies/*.yaml)", "description": "Generated from src/core/policy-schema.ts by `gatepass schema`; do not edit by hand.", "type": "object", "additionalProperties": false, "required": ["resources"], "properties": { "resources": { "type": "object", "description": "Resources by name; a name is used in paths and identifiers", "propertyNames": { "pattern": "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$" }, "additionalProperties": { "$ref": "#/$defs/resource" } } }, "$defs": { "resource": { "type": "object", "additionalProperties": false, "required": ["description", "provider", "target", "max_duration", "default_duration", "requesters", "approvers", "approvals_required"], "properties": { "description": { "type": "string", "minLength": 1, "maxLength": 500 }, "provider": { "enum": ["github-team", "github-collaborator", "postgres", "ssh-certificate", "command"] }, "target": { "type": "object", "description": "Provider-specific; see the provider schemas" }, "max_duration": { "type": "string", "description": "Longest grant that may be requested, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "default_duration": { "type": "string", "description": "Duration when the request names none, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "requesters": { "type": "array", "description": "Who may request: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "approvers": { "type": "array", "description": "Who may approve: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "approvals_required": { "type": "integer", "minimum": 1, "maximum": 10 }, "request": { "type": "object", "additionalProperties": false, "required": [], "properties": { "justification": { "type": "object", "additionalProperties": false, "required": [], "properties": { "required": { "type": "boolean", "default": true }, "min_length": { "type": "integer", "minimum": 0, "maximum": 1e3, "default": 10 } } }, "ticket": { "type": "object", "additionalProperties": false, "required": [], "properties": { "required": { "type": "boolean", "default": false }, "pattern": { "type": "string", "description": "Regular expression the whole ticket must match (anchored by gatepass; at most 200 characters, no nested quantifiers, backreferences or lookaround)", "minLength": 1 } } } } }, "auto_approve": { "type": "array", "description": "Rules under which a request is approved at once, without reviews", "maxItems": 20, "items": { "type": "object", "additionalProperties": false, "required": ["name", "requester_in", "max_duration"], "properties": { "name": { "type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", "patternErrorMessage": 'must be lower-case letters, digits and "-", starting and ending with a letter or digit' }, "requester_in": { "type": "array", "description": "Requesters the rule applies to: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "max_duration": { "type": "string", "description": "Longest grant this rule approves, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 } } } }, "break_glass": { "type": "object", "additionalProperties": false, "required": ["allowed", "max_duration"], "properties": { "allowed": { "type": "array", "description": "Who may use break-glass: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "max_duration": { "type": "string", "description": "Longest break-glass grant, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "review_within": { "type": "string", "description": "When the after-the-fact review becomes overdue, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32, "default": "24h" } } }, "request_ttl": { "type": "string", "description": "How long a request may wait for approval, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32, "default": "24h" }, "max_total_duration": { "type": "string", "description": "Longest total lifetime of a grant, extensions included (default: twice max_duration), e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 } }, "allOf": [{ "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "github-team" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-github-team" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "github-collaborator" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-github-collaborator" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "postgres" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-postgres" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "ssh-certificate" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-ssh-certificate" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "command" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-command" } } } }] }, "target-github-team": { "type": "object", "additionalProperties": false, "required": ["team"], "properties": { "team": { "type": "string", "description": "The team the requester is added to, as org/team-slug", "pattern": "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\\/[A-Za-z0-9_.-]{1,100}$", "patternErrorMessage": "must be a team written as org/team-slug" }, "role": { "enum": ["member", "maintainer"], "default": "member" } } }, "target-github-collaborator": { "type": "object", "additionalProperties": false, "required": ["repository", "permission"], "properties": { "repository": { "type": "string", "description": "The repository, as owner/name", "pattern": "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$", "patternErrorMessage": "must be a repository written as owner/name" }, "permission": { "enum": ["pull", "triage", "push", "maintain", "admin"] } } }, "target-postgres": { "type": "object", "additionalProperties": false, "required": ["admin_url", "database", "roles"], "properties": { "admin_url": { "type": "string", "description": "Connection URL of a role allowed to create roles, as a reference to an environment variable: env:NAME (never the secret itself)", "pattern": "^env:[A-Za-z_][A-Za-z0-9_]*$", "patternErrorMessage": "must be a reference to an environment variable, env:NAME; secrets are never written in policy files" }, "database": { "type": "string", "description": "Database the per-grant login role may connect to", "pattern": "^[A-Za-z_][A-Za-z0-9_$-]{0,62}$", "patternErrorMessage": 'must be a database name (letters, digits, "_", "$", "-"; at most 63 characters)' }, "roles": { "type": "array", "description": "Existing roles granted to the per-grant login role", "minItems": 1, "maxItems": 20, "uniqueItems": true, "items": { "type": "string", "pattern": "^[a-z_][a-z0-9_$]{0,62}$", "patternErrorMessage": 'must be a lower-case PostgreSQL identifier (a-z, 0-9, "_", "$"; at most 63 characters)' } }, "connection_limit": { "type": "integer", "minimum": 1, "maximum": 100, "default": 2 }, "statement_timeout": { "type": "string", "description": "Statement timeout set on the login role, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 } } }, "target-ssh-certificate": { "type": "object", "additionalProperties": false, "required": ["ca_key", "principals"], "properties": { "ca_key": { "type": "string", "description": "The CA private key, as a reference to an environment variable: env:NAME (never the secret itself)", "pattern": "^env:[A-Za-z_][A-Za-z0-9_]*$", "patternErrorMessage": "must be a reference to an environment variable, env:NAME; secrets are never written in policy files" }, "principals": { "type": "array", "description": "Principals (remote user names) written into the certificate", "minItems": 1, "maxItems": 50, "uniqueItems": true, "items": { "type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$", "patternErrorMessage": 'must be a principal name (letters, digits, ".", "_", "@", "-"; no commas or spaces)' } }, "extensions": { "type": "array", "description": "Certificate extensions; none are granted unless listed", "uniqueItems": true, "items": { "enum": ["permit-pty", "permit-port-forwarding", "permit-agent-forwarding", "permit-X11-forwarding", "permit-user-rc"] } }, "source_address": { "type": "array", "description": "Addresses the certificate may be used from (the source-address option)", "minItems": 1, "maxItems": 50, "items": { "type": "string", "pattern": "^[0-9A-Fa-f:.]{2,45}(?:/[0-9]{1,3})?$", "patternErrorMessage": "must be an IP address or CIDR block, e.g. 10.0.0.0/8" } }, "krl_path": { "type": "string", "description": "Key revocation list kept in the access repo, relative to the repository root", "maxLength": 300, "pattern": "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$", "patternErrorMessage": 'must be a path relative to the repository root, without leading "/", "." or ".." segments', "default": "ssh/revoked.krl" } } }, "target-command": { "type": "object", "additionalProperties": false, "required": ["path"], "properties": { "path": { "type": "string", "description": "Executable run to issue and revoke, relative to the repository root", "maxLength": 300, "pattern": "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$", "patternErrorMessage": 'must be a path relative to the repository root, without leading "/", "." or ".." segments' }, "timeout": { "type": "string", "description": "How long the command may run, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "env": { "type": "array", "description": "Names of environment variables passed through to the command", "uniqueItems": true, "maxItems": 50, "items": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "patternErrorMessage": "must be the name of an environment variable, e.g. SERVICE_TOKEN" } } } } } };
+var schema312 = { "$schema": "https://json-schema.org/draft/2020-12/schema", "title": "gatepass policy file (policies/*.yaml)", "description": "Generated from src/core/policy-schema.ts by `gatepass schema`; do not edit by hand.", "type": "object", "additionalProperties": false, "required": ["resources"], "properties": { "resources": { "type": "object", "description": "Resources by name; a name is used in paths and identifiers", "propertyNames": { "pattern": "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$" }, "additionalProperties": { "$ref": "#/$defs/resource" } } }, "$defs": { "resource": { "type": "object", "additionalProperties": false, "required": ["description", "provider", "target", "max_duration", "default_duration", "requesters", "approvers", "approvals_required"], "properties": { "description": { "type": "string", "minLength": 1, "maxLength": 500 }, "provider": { "enum": ["github-team", "github-collaborator", "postgres", "ssh-certificate", "command"] }, "target": { "type": "object", "description": "Provider-specific; see the provider schemas" }, "max_duration": { "type": "string", "description": "Longest grant that may be requested, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "default_duration": { "type": "string", "description": "Duration when the request names none, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "requesters": { "type": "array", "description": "Who may request: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "approvers": { "type": "array", "description": "Who may approve: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "approvals_required": { "type": "integer", "minimum": 1, "maximum": 10 }, "request": { "type": "object", "additionalProperties": false, "required": [], "properties": { "justification": { "type": "object", "additionalProperties": false, "required": [], "properties": { "required": { "type": "boolean", "default": true }, "min_length": { "type": "integer", "minimum": 0, "maximum": 1e3, "default": 10 } } }, "ticket": { "type": "object", "additionalProperties": false, "required": [], "properties": { "required": { "type": "boolean", "default": false }, "pattern": { "type": "string", "description": "Regular expression the whole ticket must match (anchored by gatepass; at most 200 characters, no nested quantifiers, backreferences or lookaround)", "minLength": 1 } } } } }, "auto_approve": { "type": "array", "description": "Rules under which a request is approved at once, without reviews", "maxItems": 20, "items": { "type": "object", "additionalProperties": false, "required": ["name", "requester_in", "max_duration"], "properties": { "name": { "type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", "patternErrorMessage": 'must be lower-case letters, digits and "-", starting and ending with a letter or digit' }, "requester_in": { "type": "array", "description": "Requesters the rule applies to: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "max_duration": { "type": "string", "description": "Longest grant this rule approves, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 } } } }, "break_glass": { "type": "object", "additionalProperties": false, "required": ["allowed", "max_duration"], "properties": { "allowed": { "type": "array", "description": "Who may use break-glass: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "max_duration": { "type": "string", "description": "Longest break-glass grant, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "review_within": { "type": "string", "description": "When the after-the-fact review becomes overdue, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32, "default": "24h" } } }, "request_ttl": { "type": "string", "description": "How long a request may wait for approval, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32, "default": "24h" }, "max_total_duration": { "type": "string", "description": "Longest total lifetime of a grant, extensions included (default: twice max_duration), e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "allow_lasting_access": { "type": "boolean", "default": false, "description": "Allow a target that lets the grantee create access outliving the grant (team maintainer, repository admin/maintain, a PostgreSQL role with CREATEROLE or SUPERUSER)" } }, "allOf": [{ "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "github-team" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-github-team" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "github-collaborator" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-github-collaborator" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "postgres" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-postgres" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "ssh-certificate" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-ssh-certificate" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "command" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-command" } } } }] }, "target-github-team": { "type": "object", "additionalProperties": false, "required": ["team"], "properties": { "team": { "type": "string", "description": "The team the requester is added to, as org/team-slug", "pattern": "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\\/[A-Za-z0-9_.-]{1,100}$", "patternErrorMessage": "must be a team written as org/team-slug" }, "role": { "enum": ["member", "maintainer"], "default": "member" } } }, "target-github-collaborator": { "type": "object", "additionalProperties": false, "required": ["repository", "permission"], "properties": { "repository": { "type": "string", "description": "The repository, as owner/name", "pattern": "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$", "patternErrorMessage": "must be a repository written as owner/name" }, "permission": { "enum": ["pull", "triage", "push", "maintain", "admin"] } } }, "target-postgres": { "type": "object", "additionalProperties": false, "required": ["admin_url", "database", "roles"], "properties": { "admin_url": { "type": "string", "description": "Connection URL of a role allowed to create roles, as a reference to an environment variable: env:NAME (never the secret itself)", "pattern": "^env:[A-Za-z_][A-Za-z0-9_]*$", "patternErrorMessage": "must be a reference to an environment variable, env:NAME; secrets are never written in policy files" }, "database": { "type": "string", "description": "Database the per-grant login role may connect to", "pattern": "^[A-Za-z_][A-Za-z0-9_$-]{0,62}$", "patternErrorMessage": 'must be a database name (letters, digits, "_", "$", "-"; at most 63 characters)' }, "roles": { "type": "array", "description": "Existing roles granted to the per-grant login role", "minItems": 1, "maxItems": 20, "uniqueItems": true, "items": { "type": "string", "pattern": "^[a-z_][a-z0-9_$]{0,62}$", "patternErrorMessage": 'must be a lower-case PostgreSQL identifier (a-z, 0-9, "_", "$"; at most 63 characters)' } }, "connection_limit": { "type": "integer", "minimum": 1, "maximum": 100, "default": 2 }, "statement_timeout": { "type": "string", "description": "Statement timeout set on the login role, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "keep_objects": { "type": "boolean", "default": false, "description": "Keep what the grantee created, owned by the powerless gatepass_kept_objects role, instead of dropping it at revoke" } } }, "target-ssh-certificate": { "type": "object", "additionalProperties": false, "required": ["ca_key", "principals"], "properties": { "ca_key": { "type": "string", "description": "The CA private key, as a reference to an environment variable: env:NAME (never the secret itself)", "pattern": "^env:[A-Za-z_][A-Za-z0-9_]*$", "patternErrorMessage": "must be a reference to an environment variable, env:NAME; secrets are never written in policy files" }, "principals": { "type": "array", "description": "Principals (remote user names) written into the certificate", "minItems": 1, "maxItems": 50, "uniqueItems": true, "items": { "type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$", "patternErrorMessage": 'must be a principal name (letters, digits, ".", "_", "@", "-"; no commas or spaces)' } }, "extensions": { "type": "array", "description": "Certificate extensions; none are granted unless listed", "uniqueItems": true, "items": { "enum": ["permit-pty", "permit-port-forwarding", "permit-agent-forwarding", "permit-X11-forwarding", "permit-user-rc"] } }, "source_address": { "type": "array", "description": "Addresses the certificate may be used from (the source-address option)", "minItems": 1, "maxItems": 50, "items": { "type": "string", "pattern": "^[0-9A-Fa-f:.]{2,45}(?:/[0-9]{1,3})?$", "patternErrorMessage": "must be an IP address or CIDR block, e.g. 10.0.0.0/8" } }, "krl_path": { "type": "string", "description": "Key revocation list kept in the access repo, relative to the repository root", "maxLength": 300, "pattern": "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$", "patternErrorMessage": 'must be a path relative to the repository root, without leading "/", "." or ".." segments', "default": "ssh/revoked.krl" } } }, "target-command": { "type": "object", "additionalProperties": false, "required": ["path"], "properties": { "path": { "type": "string", "description": "Executable run to issue and revoke, relative to the repository root", "maxLength": 300, "pattern": "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$", "patternErrorMessage": 'must be a path relative to the repository root, without leading "/", "." or ".." segments' }, "timeout": { "type": "string", "description": "How long the command may run, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "env": { "type": "array", "description": "Names of environment variables passed through to the command", "uniqueItems": true, "maxItems": 50, "items": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "patternErrorMessage": "must be the name of an environment variable, e.g. SERVICE_TOKEN" } } } } } };
 var pattern42 = new RegExp("^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", "u");
-var schema32 = { "type": "object", "additionalProperties": false, "required": ["description", "provider", "target", "max_duration", "default_duration", "requesters", "approvers", "approvals_required"], "properties": { "description": { "type": "string", "minLength": 1, "maxLength": 500 }, "provider": { "enum": ["github-team", "github-collaborator", "postgres", "ssh-certificate", "command"] }, "target": { "type": "object", "description": "Provider-specific; see the provider schemas" }, "max_duration": { "type": "string", "description": "Longest grant that may be requested, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "default_duration": { "type": "string", "description": "Duration when the request names none, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "requesters": { "type": "array", "description": "Who may request: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "approvers": { "type": "array", "description": "Who may approve: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "approvals_required": { "type": "integer", "minimum": 1, "maximum": 10 }, "request": { "type": "object", "additionalProperties": false, "required": [], "properties": { "justification": { "type": "object", "additionalProperties": false, "required": [], "properties": { "required": { "type": "boolean", "default": true }, "min_length": { "type": "integer", "minimum": 0, "maximum": 1e3, "default": 10 } } }, "ticket": { "type": "object", "additionalProperties": false, "required": [], "properties": { "required": { "type": "boolean", "default": false }, "pattern": { "type": "string", "description": "Regular expression the whole ticket must match (anchored by gatepass; at most 200 characters, no nested quantifiers, backreferences or lookaround)", "minLength": 1 } } } } }, "auto_approve": { "type": "array", "description": "Rules under which a request is approved at once, without reviews", "maxItems": 20, "items": { "type": "object", "additionalProperties": false, "required": ["name", "requester_in", "max_duration"], "properties": { "name": { "type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", "patternErrorMessage": 'must be lower-case letters, digits and "-", starting and ending with a letter or digit' }, "requester_in": { "type": "array", "description": "Requesters the rule applies to: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "max_duration": { "type": "string", "description": "Longest grant this rule approves, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 } } } }, "break_glass": { "type": "object", "additionalProperties": false, "required": ["allowed", "max_duration"], "properties": { "allowed": { "type": "array", "description": "Who may use break-glass: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "max_duration": { "type": "string", "description": "Longest break-glass grant, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "review_within": { "type": "string", "description": "When the after-the-fact review becomes overdue, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32, "default": "24h" } } }, "request_ttl": { "type": "string", "description": "How long a request may wait for approval, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32, "default": "24h" }, "max_total_duration": { "type": "string", "description": "Longest total lifetime of a grant, extensions included (default: twice max_duration), e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 } }, "allOf": [{ "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "github-team" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-github-team" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "github-collaborator" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-github-collaborator" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "postgres" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-postgres" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "ssh-certificate" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-ssh-certificate" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "command" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-command" } } } }] };
+var schema32 = { "type": "object", "additionalProperties": false, "required": ["description", "provider", "target", "max_duration", "default_duration", "requesters", "approvers", "approvals_required"], "properties": { "description": { "type": "string", "minLength": 1, "maxLength": 500 }, "provider": { "enum": ["github-team", "github-collaborator", "postgres", "ssh-certificate", "command"] }, "target": { "type": "object", "description": "Provider-specific; see the provider schemas" }, "max_duration": { "type": "string", "description": "Longest grant that may be requested, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "default_duration": { "type": "string", "description": "Duration when the request names none, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "requesters": { "type": "array", "description": "Who may request: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "approvers": { "type": "array", "description": "Who may approve: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "approvals_required": { "type": "integer", "minimum": 1, "maximum": 10 }, "request": { "type": "object", "additionalProperties": false, "required": [], "properties": { "justification": { "type": "object", "additionalProperties": false, "required": [], "properties": { "required": { "type": "boolean", "default": true }, "min_length": { "type": "integer", "minimum": 0, "maximum": 1e3, "default": 10 } } }, "ticket": { "type": "object", "additionalProperties": false, "required": [], "properties": { "required": { "type": "boolean", "default": false }, "pattern": { "type": "string", "description": "Regular expression the whole ticket must match (anchored by gatepass; at most 200 characters, no nested quantifiers, backreferences or lookaround)", "minLength": 1 } } } } }, "auto_approve": { "type": "array", "description": "Rules under which a request is approved at once, without reviews", "maxItems": 20, "items": { "type": "object", "additionalProperties": false, "required": ["name", "requester_in", "max_duration"], "properties": { "name": { "type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", "patternErrorMessage": 'must be lower-case letters, digits and "-", starting and ending with a letter or digit' }, "requester_in": { "type": "array", "description": "Requesters the rule applies to: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "max_duration": { "type": "string", "description": "Longest grant this rule approves, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 } } } }, "break_glass": { "type": "object", "additionalProperties": false, "required": ["allowed", "max_duration"], "properties": { "allowed": { "type": "array", "description": "Who may use break-glass: GitHub logins (alice) or teams (org/team-slug)", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": { "type": "string", "minLength": 1, "maxLength": 150 } }, "max_duration": { "type": "string", "description": "Longest break-glass grant, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "review_within": { "type": "string", "description": "When the after-the-fact review becomes overdue, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32, "default": "24h" } } }, "request_ttl": { "type": "string", "description": "How long a request may wait for approval, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32, "default": "24h" }, "max_total_duration": { "type": "string", "description": "Longest total lifetime of a grant, extensions included (default: twice max_duration), e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "allow_lasting_access": { "type": "boolean", "default": false, "description": "Allow a target that lets the grantee create access outliving the grant (team maintainer, repository admin/maintain, a PostgreSQL role with CREATEROLE or SUPERUSER)" } }, "allOf": [{ "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "github-team" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-github-team" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "github-collaborator" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-github-collaborator" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "postgres" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-postgres" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "ssh-certificate" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-ssh-certificate" } } } }, { "if": { "type": "object", "required": ["provider"], "properties": { "provider": { "const": "command" } } }, "then": { "properties": { "target": { "$ref": "#/$defs/target-command" } } } }] };
 var schema33 = { "type": "object", "additionalProperties": false, "required": ["team"], "properties": { "team": { "type": "string", "description": "The team the requester is added to, as org/team-slug", "pattern": "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\\/[A-Za-z0-9_.-]{1,100}$", "patternErrorMessage": "must be a team written as org/team-slug" }, "role": { "enum": ["member", "maintainer"], "default": "member" } } };
 var schema34 = { "type": "object", "additionalProperties": false, "required": ["repository", "permission"], "properties": { "repository": { "type": "string", "description": "The repository, as owner/name", "pattern": "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$", "patternErrorMessage": "must be a repository written as owner/name" }, "permission": { "enum": ["pull", "triage", "push", "maintain", "admin"] } } };
-var schema35 = { "type": "object", "additionalProperties": false, "required": ["admin_url", "database", "roles"], "properties": { "admin_url": { "type": "string", "description": "Connection URL of a role allowed to create roles, as a reference to an environment variable: env:NAME (never the secret itself)", "pattern": "^env:[A-Za-z_][A-Za-z0-9_]*$", "patternErrorMessage": "must be a reference to an environment variable, env:NAME; secrets are never written in policy files" }, "database": { "type": "string", "description": "Database the per-grant login role may connect to", "pattern": "^[A-Za-z_][A-Za-z0-9_$-]{0,62}$", "patternErrorMessage": 'must be a database name (letters, digits, "_", "$", "-"; at most 63 characters)' }, "roles": { "type": "array", "description": "Existing roles granted to the per-grant login role", "minItems": 1, "maxItems": 20, "uniqueItems": true, "items": { "type": "string", "pattern": "^[a-z_][a-z0-9_$]{0,62}$", "patternErrorMessage": 'must be a lower-case PostgreSQL identifier (a-z, 0-9, "_", "$"; at most 63 characters)' } }, "connection_limit": { "type": "integer", "minimum": 1, "maximum": 100, "default": 2 }, "statement_timeout": { "type": "string", "description": "Statement timeout set on the login role, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 } } };
+var schema35 = { "type": "object", "additionalProperties": false, "required": ["admin_url", "database", "roles"], "properties": { "admin_url": { "type": "string", "description": "Connection URL of a role allowed to create roles, as a reference to an environment variable: env:NAME (never the secret itself)", "pattern": "^env:[A-Za-z_][A-Za-z0-9_]*$", "patternErrorMessage": "must be a reference to an environment variable, env:NAME; secrets are never written in policy files" }, "database": { "type": "string", "description": "Database the per-grant login role may connect to", "pattern": "^[A-Za-z_][A-Za-z0-9_$-]{0,62}$", "patternErrorMessage": 'must be a database name (letters, digits, "_", "$", "-"; at most 63 characters)' }, "roles": { "type": "array", "description": "Existing roles granted to the per-grant login role", "minItems": 1, "maxItems": 20, "uniqueItems": true, "items": { "type": "string", "pattern": "^[a-z_][a-z0-9_$]{0,62}$", "patternErrorMessage": 'must be a lower-case PostgreSQL identifier (a-z, 0-9, "_", "$"; at most 63 characters)' } }, "connection_limit": { "type": "integer", "minimum": 1, "maximum": 100, "default": 2 }, "statement_timeout": { "type": "string", "description": "Statement timeout set on the login role, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "keep_objects": { "type": "boolean", "default": false, "description": "Keep what the grantee created, owned by the powerless gatepass_kept_objects role, instead of dropping it at revoke" } } };
 var schema36 = { "type": "object", "additionalProperties": false, "required": ["ca_key", "principals"], "properties": { "ca_key": { "type": "string", "description": "The CA private key, as a reference to an environment variable: env:NAME (never the secret itself)", "pattern": "^env:[A-Za-z_][A-Za-z0-9_]*$", "patternErrorMessage": "must be a reference to an environment variable, env:NAME; secrets are never written in policy files" }, "principals": { "type": "array", "description": "Principals (remote user names) written into the certificate", "minItems": 1, "maxItems": 50, "uniqueItems": true, "items": { "type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$", "patternErrorMessage": 'must be a principal name (letters, digits, ".", "_", "@", "-"; no commas or spaces)' } }, "extensions": { "type": "array", "description": "Certificate extensions; none are granted unless listed", "uniqueItems": true, "items": { "enum": ["permit-pty", "permit-port-forwarding", "permit-agent-forwarding", "permit-X11-forwarding", "permit-user-rc"] } }, "source_address": { "type": "array", "description": "Addresses the certificate may be used from (the source-address option)", "minItems": 1, "maxItems": 50, "items": { "type": "string", "pattern": "^[0-9A-Fa-f:.]{2,45}(?:/[0-9]{1,3})?$", "patternErrorMessage": "must be an IP address or CIDR block, e.g. 10.0.0.0/8" } }, "krl_path": { "type": "string", "description": "Key revocation list kept in the access repo, relative to the repository root", "maxLength": 300, "pattern": "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$", "patternErrorMessage": 'must be a path relative to the repository root, without leading "/", "." or ".." segments', "default": "ssh/revoked.krl" } } };
 var schema37 = { "type": "object", "additionalProperties": false, "required": ["path"], "properties": { "path": { "type": "string", "description": "Executable run to issue and revoke, relative to the repository root", "maxLength": 300, "pattern": "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$", "patternErrorMessage": 'must be a path relative to the repository root, without leading "/", "." or ".." segments' }, "timeout": { "type": "string", "description": "How long the command may run, e.g. 30m, 1h30m, 4h, 1d or ISO 8601 PT1H30M (1m to 90d)", "minLength": 1, "maxLength": 32 }, "env": { "type": "array", "description": "Names of environment variables passed through to the command", "uniqueItems": true, "maxItems": 50, "items": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "patternErrorMessage": "must be the name of an environment variable, e.g. SERVICE_TOKEN" } } } };
 var pattern5 = new RegExp("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\\/[A-Za-z0-9_.-]{1,100}$", "u");
@@ -24467,7 +24542,7 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
             errors++;
           }
           for (const key2 in data9) {
-            if (!(key2 === "admin_url" || key2 === "database" || key2 === "roles" || key2 === "connection_limit" || key2 === "statement_timeout")) {
+            if (!(key2 === "admin_url" || key2 === "database" || key2 === "roles" || key2 === "connection_limit" || key2 === "statement_timeout" || key2 === "keep_objects")) {
               const err27 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-postgres/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key2 }, message: "must NOT have additional properties", schema: false, parentSchema: schema35, data: data9 };
               if (vErrors === null) {
                 vErrors = [err27];
@@ -24661,12 +24736,24 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
               errors++;
             }
           }
+          if (data9.keep_objects !== void 0) {
+            let data16 = data9.keep_objects;
+            if (typeof data16 !== "boolean") {
+              const err44 = { instancePath: instancePath + "/target/keep_objects", schemaPath: "#/$defs/target-postgres/properties/keep_objects/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean", schema: schema35.properties.keep_objects.type, parentSchema: schema35.properties.keep_objects, data: data16 };
+              if (vErrors === null) {
+                vErrors = [err44];
+              } else {
+                vErrors.push(err44);
+              }
+              errors++;
+            }
+          }
         } else {
-          const err44 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-postgres/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema35.type, parentSchema: schema35, data: data9 };
+          const err45 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-postgres/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema35.type, parentSchema: schema35, data: data9 };
           if (vErrors === null) {
-            vErrors = [err44];
+            vErrors = [err45];
           } else {
-            vErrors.push(err44);
+            vErrors.push(err45);
           }
           errors++;
         }
@@ -24681,11 +24768,11 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
     }
   }
   if (!valid11) {
-    const err45 = { instancePath, schemaPath: "#/allOf/2/if", keyword: "if", params: { failingKeyword: "then" }, message: 'must match "then" schema', schema: schema32.allOf[2].if, parentSchema: schema32.allOf[2], data };
+    const err46 = { instancePath, schemaPath: "#/allOf/2/if", keyword: "if", params: { failingKeyword: "then" }, message: 'must match "then" schema', schema: schema32.allOf[2].if, parentSchema: schema32.allOf[2], data };
     if (vErrors === null) {
-      vErrors = [err45];
+      vErrors = [err46];
     } else {
-      vErrors.push(err45);
+      vErrors.push(err46);
     }
     errors++;
   }
@@ -24697,69 +24784,60 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
       Object.assign(props0, props2);
     }
   }
-  const _errs55 = errors;
+  const _errs57 = errors;
   let valid19 = true;
-  const _errs56 = errors;
-  if (errors === _errs56) {
+  const _errs58 = errors;
+  if (errors === _errs58) {
     if (data && typeof data == "object" && !Array.isArray(data)) {
       let missing3;
       if (data.provider === void 0 && (missing3 = "provider")) {
-        const err46 = {};
+        const err47 = {};
         if (vErrors === null) {
-          vErrors = [err46];
+          vErrors = [err47];
         } else {
-          vErrors.push(err46);
+          vErrors.push(err47);
         }
         errors++;
       } else {
         if (data.provider !== void 0) {
           if ("ssh-certificate" !== data.provider) {
-            const err47 = {};
+            const err48 = {};
             if (vErrors === null) {
-              vErrors = [err47];
+              vErrors = [err48];
             } else {
-              vErrors.push(err47);
+              vErrors.push(err48);
             }
             errors++;
           }
         }
       }
     } else {
-      const err48 = {};
+      const err49 = {};
       if (vErrors === null) {
-        vErrors = [err48];
+        vErrors = [err49];
       } else {
-        vErrors.push(err48);
+        vErrors.push(err49);
       }
       errors++;
     }
   }
-  var _valid3 = _errs56 === errors;
-  errors = _errs55;
+  var _valid3 = _errs58 === errors;
+  errors = _errs57;
   if (vErrors !== null) {
-    if (_errs55) {
-      vErrors.length = _errs55;
+    if (_errs57) {
+      vErrors.length = _errs57;
     } else {
       vErrors = null;
     }
   }
   if (_valid3) {
-    const _errs59 = errors;
+    const _errs61 = errors;
     if (data && typeof data == "object" && !Array.isArray(data)) {
       if (data.target !== void 0) {
-        let data17 = data.target;
-        if (data17 && typeof data17 == "object" && !Array.isArray(data17)) {
-          if (data17.ca_key === void 0) {
-            const err49 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-ssh-certificate/required", keyword: "required", params: { missingProperty: "ca_key" }, message: "must have required property 'ca_key'", schema: schema36.required, parentSchema: schema36, data: data17 };
-            if (vErrors === null) {
-              vErrors = [err49];
-            } else {
-              vErrors.push(err49);
-            }
-            errors++;
-          }
-          if (data17.principals === void 0) {
-            const err50 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-ssh-certificate/required", keyword: "required", params: { missingProperty: "principals" }, message: "must have required property 'principals'", schema: schema36.required, parentSchema: schema36, data: data17 };
+        let data18 = data.target;
+        if (data18 && typeof data18 == "object" && !Array.isArray(data18)) {
+          if (data18.ca_key === void 0) {
+            const err50 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-ssh-certificate/required", keyword: "required", params: { missingProperty: "ca_key" }, message: "must have required property 'ca_key'", schema: schema36.required, parentSchema: schema36, data: data18 };
             if (vErrors === null) {
               vErrors = [err50];
             } else {
@@ -24767,53 +24845,53 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
           }
-          for (const key3 in data17) {
+          if (data18.principals === void 0) {
+            const err51 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-ssh-certificate/required", keyword: "required", params: { missingProperty: "principals" }, message: "must have required property 'principals'", schema: schema36.required, parentSchema: schema36, data: data18 };
+            if (vErrors === null) {
+              vErrors = [err51];
+            } else {
+              vErrors.push(err51);
+            }
+            errors++;
+          }
+          for (const key3 in data18) {
             if (!(key3 === "ca_key" || key3 === "principals" || key3 === "extensions" || key3 === "source_address" || key3 === "krl_path")) {
-              const err51 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-ssh-certificate/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key3 }, message: "must NOT have additional properties", schema: false, parentSchema: schema36, data: data17 };
+              const err52 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-ssh-certificate/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key3 }, message: "must NOT have additional properties", schema: false, parentSchema: schema36, data: data18 };
               if (vErrors === null) {
-                vErrors = [err51];
+                vErrors = [err52];
               } else {
-                vErrors.push(err51);
+                vErrors.push(err52);
               }
               errors++;
             }
           }
-          if (data17.ca_key !== void 0) {
-            let data18 = data17.ca_key;
-            if (typeof data18 === "string") {
-              if (!pattern7.test(data18)) {
-                const err52 = { instancePath: instancePath + "/target/ca_key", schemaPath: "#/$defs/target-ssh-certificate/properties/ca_key/pattern", keyword: "pattern", params: { pattern: "^env:[A-Za-z_][A-Za-z0-9_]*$" }, message: 'must match pattern "^env:[A-Za-z_][A-Za-z0-9_]*$"', schema: "^env:[A-Za-z_][A-Za-z0-9_]*$", parentSchema: schema36.properties.ca_key, data: data18 };
+          if (data18.ca_key !== void 0) {
+            let data19 = data18.ca_key;
+            if (typeof data19 === "string") {
+              if (!pattern7.test(data19)) {
+                const err53 = { instancePath: instancePath + "/target/ca_key", schemaPath: "#/$defs/target-ssh-certificate/properties/ca_key/pattern", keyword: "pattern", params: { pattern: "^env:[A-Za-z_][A-Za-z0-9_]*$" }, message: 'must match pattern "^env:[A-Za-z_][A-Za-z0-9_]*$"', schema: "^env:[A-Za-z_][A-Za-z0-9_]*$", parentSchema: schema36.properties.ca_key, data: data19 };
                 if (vErrors === null) {
-                  vErrors = [err52];
+                  vErrors = [err53];
                 } else {
-                  vErrors.push(err52);
+                  vErrors.push(err53);
                 }
                 errors++;
               }
             } else {
-              const err53 = { instancePath: instancePath + "/target/ca_key", schemaPath: "#/$defs/target-ssh-certificate/properties/ca_key/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema36.properties.ca_key.type, parentSchema: schema36.properties.ca_key, data: data18 };
+              const err54 = { instancePath: instancePath + "/target/ca_key", schemaPath: "#/$defs/target-ssh-certificate/properties/ca_key/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema36.properties.ca_key.type, parentSchema: schema36.properties.ca_key, data: data19 };
               if (vErrors === null) {
-                vErrors = [err53];
+                vErrors = [err54];
               } else {
-                vErrors.push(err53);
+                vErrors.push(err54);
               }
               errors++;
             }
           }
-          if (data17.principals !== void 0) {
-            let data19 = data17.principals;
-            if (Array.isArray(data19)) {
-              if (data19.length > 50) {
-                const err54 = { instancePath: instancePath + "/target/principals", schemaPath: "#/$defs/target-ssh-certificate/properties/principals/maxItems", keyword: "maxItems", params: { limit: 50 }, message: "must NOT have more than 50 items", schema: 50, parentSchema: schema36.properties.principals, data: data19 };
-                if (vErrors === null) {
-                  vErrors = [err54];
-                } else {
-                  vErrors.push(err54);
-                }
-                errors++;
-              }
-              if (data19.length < 1) {
-                const err55 = { instancePath: instancePath + "/target/principals", schemaPath: "#/$defs/target-ssh-certificate/properties/principals/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema36.properties.principals, data: data19 };
+          if (data18.principals !== void 0) {
+            let data20 = data18.principals;
+            if (Array.isArray(data20)) {
+              if (data20.length > 50) {
+                const err55 = { instancePath: instancePath + "/target/principals", schemaPath: "#/$defs/target-ssh-certificate/properties/principals/maxItems", keyword: "maxItems", params: { limit: 50 }, message: "must NOT have more than 50 items", schema: 50, parentSchema: schema36.properties.principals, data: data20 };
                 if (vErrors === null) {
                   vErrors = [err55];
                 } else {
@@ -24821,45 +24899,54 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
               }
-              const len1 = data19.length;
+              if (data20.length < 1) {
+                const err56 = { instancePath: instancePath + "/target/principals", schemaPath: "#/$defs/target-ssh-certificate/properties/principals/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema36.properties.principals, data: data20 };
+                if (vErrors === null) {
+                  vErrors = [err56];
+                } else {
+                  vErrors.push(err56);
+                }
+                errors++;
+              }
+              const len1 = data20.length;
               for (let i2 = 0; i2 < len1; i2++) {
-                let data20 = data19[i2];
-                if (typeof data20 === "string") {
-                  if (!pattern11.test(data20)) {
-                    const err56 = { instancePath: instancePath + "/target/principals/" + i2, schemaPath: "#/$defs/target-ssh-certificate/properties/principals/items/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9._@-]{1,64}$" }, message: 'must match pattern "^[A-Za-z0-9._@-]{1,64}$"', schema: "^[A-Za-z0-9._@-]{1,64}$", parentSchema: schema36.properties.principals.items, data: data20 };
+                let data21 = data20[i2];
+                if (typeof data21 === "string") {
+                  if (!pattern11.test(data21)) {
+                    const err57 = { instancePath: instancePath + "/target/principals/" + i2, schemaPath: "#/$defs/target-ssh-certificate/properties/principals/items/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9._@-]{1,64}$" }, message: 'must match pattern "^[A-Za-z0-9._@-]{1,64}$"', schema: "^[A-Za-z0-9._@-]{1,64}$", parentSchema: schema36.properties.principals.items, data: data21 };
                     if (vErrors === null) {
-                      vErrors = [err56];
+                      vErrors = [err57];
                     } else {
-                      vErrors.push(err56);
+                      vErrors.push(err57);
                     }
                     errors++;
                   }
                 } else {
-                  const err57 = { instancePath: instancePath + "/target/principals/" + i2, schemaPath: "#/$defs/target-ssh-certificate/properties/principals/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema36.properties.principals.items.type, parentSchema: schema36.properties.principals.items, data: data20 };
+                  const err58 = { instancePath: instancePath + "/target/principals/" + i2, schemaPath: "#/$defs/target-ssh-certificate/properties/principals/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema36.properties.principals.items.type, parentSchema: schema36.properties.principals.items, data: data21 };
                   if (vErrors === null) {
-                    vErrors = [err57];
+                    vErrors = [err58];
                   } else {
-                    vErrors.push(err57);
+                    vErrors.push(err58);
                   }
                   errors++;
                 }
               }
-              let i3 = data19.length;
+              let i3 = data20.length;
               let j1;
               if (i3 > 1) {
                 const indices1 = {};
                 for (; i3--; ) {
-                  let item1 = data19[i3];
+                  let item1 = data20[i3];
                   if (typeof item1 !== "string") {
                     continue;
                   }
                   if (typeof indices1[item1] == "number") {
                     j1 = indices1[item1];
-                    const err58 = { instancePath: instancePath + "/target/principals", schemaPath: "#/$defs/target-ssh-certificate/properties/principals/uniqueItems", keyword: "uniqueItems", params: { i: i3, j: j1 }, message: "must NOT have duplicate items (items ## " + j1 + " and " + i3 + " are identical)", schema: true, parentSchema: schema36.properties.principals, data: data19 };
+                    const err59 = { instancePath: instancePath + "/target/principals", schemaPath: "#/$defs/target-ssh-certificate/properties/principals/uniqueItems", keyword: "uniqueItems", params: { i: i3, j: j1 }, message: "must NOT have duplicate items (items ## " + j1 + " and " + i3 + " are identical)", schema: true, parentSchema: schema36.properties.principals, data: data20 };
                     if (vErrors === null) {
-                      vErrors = [err58];
+                      vErrors = [err59];
                     } else {
-                      vErrors.push(err58);
+                      vErrors.push(err59);
                     }
                     errors++;
                     break;
@@ -24868,42 +24955,42 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                 }
               }
             } else {
-              const err59 = { instancePath: instancePath + "/target/principals", schemaPath: "#/$defs/target-ssh-certificate/properties/principals/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema36.properties.principals.type, parentSchema: schema36.properties.principals, data: data19 };
+              const err60 = { instancePath: instancePath + "/target/principals", schemaPath: "#/$defs/target-ssh-certificate/properties/principals/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema36.properties.principals.type, parentSchema: schema36.properties.principals, data: data20 };
               if (vErrors === null) {
-                vErrors = [err59];
+                vErrors = [err60];
               } else {
-                vErrors.push(err59);
+                vErrors.push(err60);
               }
               errors++;
             }
           }
-          if (data17.extensions !== void 0) {
-            let data21 = data17.extensions;
-            if (Array.isArray(data21)) {
-              const len2 = data21.length;
+          if (data18.extensions !== void 0) {
+            let data22 = data18.extensions;
+            if (Array.isArray(data22)) {
+              const len2 = data22.length;
               for (let i4 = 0; i4 < len2; i4++) {
-                let data22 = data21[i4];
-                if (!(data22 === "permit-pty" || data22 === "permit-port-forwarding" || data22 === "permit-agent-forwarding" || data22 === "permit-X11-forwarding" || data22 === "permit-user-rc")) {
-                  const err60 = { instancePath: instancePath + "/target/extensions/" + i4, schemaPath: "#/$defs/target-ssh-certificate/properties/extensions/items/enum", keyword: "enum", params: { allowedValues: schema36.properties.extensions.items.enum }, message: "must be equal to one of the allowed values", schema: schema36.properties.extensions.items.enum, parentSchema: schema36.properties.extensions.items, data: data22 };
+                let data23 = data22[i4];
+                if (!(data23 === "permit-pty" || data23 === "permit-port-forwarding" || data23 === "permit-agent-forwarding" || data23 === "permit-X11-forwarding" || data23 === "permit-user-rc")) {
+                  const err61 = { instancePath: instancePath + "/target/extensions/" + i4, schemaPath: "#/$defs/target-ssh-certificate/properties/extensions/items/enum", keyword: "enum", params: { allowedValues: schema36.properties.extensions.items.enum }, message: "must be equal to one of the allowed values", schema: schema36.properties.extensions.items.enum, parentSchema: schema36.properties.extensions.items, data: data23 };
                   if (vErrors === null) {
-                    vErrors = [err60];
+                    vErrors = [err61];
                   } else {
-                    vErrors.push(err60);
+                    vErrors.push(err61);
                   }
                   errors++;
                 }
               }
-              let i5 = data21.length;
+              let i5 = data22.length;
               let j2;
               if (i5 > 1) {
                 outer0: for (; i5--; ) {
                   for (j2 = i5; j2--; ) {
-                    if (func0(data21[i5], data21[j2])) {
-                      const err61 = { instancePath: instancePath + "/target/extensions", schemaPath: "#/$defs/target-ssh-certificate/properties/extensions/uniqueItems", keyword: "uniqueItems", params: { i: i5, j: j2 }, message: "must NOT have duplicate items (items ## " + j2 + " and " + i5 + " are identical)", schema: true, parentSchema: schema36.properties.extensions, data: data21 };
+                    if (func0(data22[i5], data22[j2])) {
+                      const err62 = { instancePath: instancePath + "/target/extensions", schemaPath: "#/$defs/target-ssh-certificate/properties/extensions/uniqueItems", keyword: "uniqueItems", params: { i: i5, j: j2 }, message: "must NOT have duplicate items (items ## " + j2 + " and " + i5 + " are identical)", schema: true, parentSchema: schema36.properties.extensions, data: data22 };
                       if (vErrors === null) {
-                        vErrors = [err61];
+                        vErrors = [err62];
                       } else {
-                        vErrors.push(err61);
+                        vErrors.push(err62);
                       }
                       errors++;
                       break outer0;
@@ -24912,29 +24999,20 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                 }
               }
             } else {
-              const err62 = { instancePath: instancePath + "/target/extensions", schemaPath: "#/$defs/target-ssh-certificate/properties/extensions/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema36.properties.extensions.type, parentSchema: schema36.properties.extensions, data: data21 };
+              const err63 = { instancePath: instancePath + "/target/extensions", schemaPath: "#/$defs/target-ssh-certificate/properties/extensions/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema36.properties.extensions.type, parentSchema: schema36.properties.extensions, data: data22 };
               if (vErrors === null) {
-                vErrors = [err62];
+                vErrors = [err63];
               } else {
-                vErrors.push(err62);
+                vErrors.push(err63);
               }
               errors++;
             }
           }
-          if (data17.source_address !== void 0) {
-            let data23 = data17.source_address;
-            if (Array.isArray(data23)) {
-              if (data23.length > 50) {
-                const err63 = { instancePath: instancePath + "/target/source_address", schemaPath: "#/$defs/target-ssh-certificate/properties/source_address/maxItems", keyword: "maxItems", params: { limit: 50 }, message: "must NOT have more than 50 items", schema: 50, parentSchema: schema36.properties.source_address, data: data23 };
-                if (vErrors === null) {
-                  vErrors = [err63];
-                } else {
-                  vErrors.push(err63);
-                }
-                errors++;
-              }
-              if (data23.length < 1) {
-                const err64 = { instancePath: instancePath + "/target/source_address", schemaPath: "#/$defs/target-ssh-certificate/properties/source_address/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema36.properties.source_address, data: data23 };
+          if (data18.source_address !== void 0) {
+            let data24 = data18.source_address;
+            if (Array.isArray(data24)) {
+              if (data24.length > 50) {
+                const err64 = { instancePath: instancePath + "/target/source_address", schemaPath: "#/$defs/target-ssh-certificate/properties/source_address/maxItems", keyword: "maxItems", params: { limit: 50 }, message: "must NOT have more than 50 items", schema: 50, parentSchema: schema36.properties.source_address, data: data24 };
                 if (vErrors === null) {
                   vErrors = [err64];
                 } else {
@@ -24942,53 +25020,53 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
               }
-              const len3 = data23.length;
+              if (data24.length < 1) {
+                const err65 = { instancePath: instancePath + "/target/source_address", schemaPath: "#/$defs/target-ssh-certificate/properties/source_address/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema36.properties.source_address, data: data24 };
+                if (vErrors === null) {
+                  vErrors = [err65];
+                } else {
+                  vErrors.push(err65);
+                }
+                errors++;
+              }
+              const len3 = data24.length;
               for (let i6 = 0; i6 < len3; i6++) {
-                let data24 = data23[i6];
-                if (typeof data24 === "string") {
-                  if (!pattern12.test(data24)) {
-                    const err65 = { instancePath: instancePath + "/target/source_address/" + i6, schemaPath: "#/$defs/target-ssh-certificate/properties/source_address/items/pattern", keyword: "pattern", params: { pattern: "^[0-9A-Fa-f:.]{2,45}(?:/[0-9]{1,3})?$" }, message: 'must match pattern "^[0-9A-Fa-f:.]{2,45}(?:/[0-9]{1,3})?$"', schema: "^[0-9A-Fa-f:.]{2,45}(?:/[0-9]{1,3})?$", parentSchema: schema36.properties.source_address.items, data: data24 };
+                let data25 = data24[i6];
+                if (typeof data25 === "string") {
+                  if (!pattern12.test(data25)) {
+                    const err66 = { instancePath: instancePath + "/target/source_address/" + i6, schemaPath: "#/$defs/target-ssh-certificate/properties/source_address/items/pattern", keyword: "pattern", params: { pattern: "^[0-9A-Fa-f:.]{2,45}(?:/[0-9]{1,3})?$" }, message: 'must match pattern "^[0-9A-Fa-f:.]{2,45}(?:/[0-9]{1,3})?$"', schema: "^[0-9A-Fa-f:.]{2,45}(?:/[0-9]{1,3})?$", parentSchema: schema36.properties.source_address.items, data: data25 };
                     if (vErrors === null) {
-                      vErrors = [err65];
+                      vErrors = [err66];
                     } else {
-                      vErrors.push(err65);
+                      vErrors.push(err66);
                     }
                     errors++;
                   }
                 } else {
-                  const err66 = { instancePath: instancePath + "/target/source_address/" + i6, schemaPath: "#/$defs/target-ssh-certificate/properties/source_address/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema36.properties.source_address.items.type, parentSchema: schema36.properties.source_address.items, data: data24 };
+                  const err67 = { instancePath: instancePath + "/target/source_address/" + i6, schemaPath: "#/$defs/target-ssh-certificate/properties/source_address/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema36.properties.source_address.items.type, parentSchema: schema36.properties.source_address.items, data: data25 };
                   if (vErrors === null) {
-                    vErrors = [err66];
+                    vErrors = [err67];
                   } else {
-                    vErrors.push(err66);
+                    vErrors.push(err67);
                   }
                   errors++;
                 }
               }
             } else {
-              const err67 = { instancePath: instancePath + "/target/source_address", schemaPath: "#/$defs/target-ssh-certificate/properties/source_address/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema36.properties.source_address.type, parentSchema: schema36.properties.source_address, data: data23 };
+              const err68 = { instancePath: instancePath + "/target/source_address", schemaPath: "#/$defs/target-ssh-certificate/properties/source_address/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema36.properties.source_address.type, parentSchema: schema36.properties.source_address, data: data24 };
               if (vErrors === null) {
-                vErrors = [err67];
+                vErrors = [err68];
               } else {
-                vErrors.push(err67);
+                vErrors.push(err68);
               }
               errors++;
             }
           }
-          if (data17.krl_path !== void 0) {
-            let data25 = data17.krl_path;
-            if (typeof data25 === "string") {
-              if (func12(data25) > 300) {
-                const err68 = { instancePath: instancePath + "/target/krl_path", schemaPath: "#/$defs/target-ssh-certificate/properties/krl_path/maxLength", keyword: "maxLength", params: { limit: 300 }, message: "must NOT have more than 300 characters", schema: 300, parentSchema: schema36.properties.krl_path, data: data25 };
-                if (vErrors === null) {
-                  vErrors = [err68];
-                } else {
-                  vErrors.push(err68);
-                }
-                errors++;
-              }
-              if (!pattern13.test(data25)) {
-                const err69 = { instancePath: instancePath + "/target/krl_path", schemaPath: "#/$defs/target-ssh-certificate/properties/krl_path/pattern", keyword: "pattern", params: { pattern: "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$" }, message: 'must match pattern "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$"', schema: "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$", parentSchema: schema36.properties.krl_path, data: data25 };
+          if (data18.krl_path !== void 0) {
+            let data26 = data18.krl_path;
+            if (typeof data26 === "string") {
+              if (func12(data26) > 300) {
+                const err69 = { instancePath: instancePath + "/target/krl_path", schemaPath: "#/$defs/target-ssh-certificate/properties/krl_path/maxLength", keyword: "maxLength", params: { limit: 300 }, message: "must NOT have more than 300 characters", schema: 300, parentSchema: schema36.properties.krl_path, data: data26 };
                 if (vErrors === null) {
                   vErrors = [err69];
                 } else {
@@ -24996,28 +25074,37 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
               }
+              if (!pattern13.test(data26)) {
+                const err70 = { instancePath: instancePath + "/target/krl_path", schemaPath: "#/$defs/target-ssh-certificate/properties/krl_path/pattern", keyword: "pattern", params: { pattern: "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$" }, message: 'must match pattern "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$"', schema: "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$", parentSchema: schema36.properties.krl_path, data: data26 };
+                if (vErrors === null) {
+                  vErrors = [err70];
+                } else {
+                  vErrors.push(err70);
+                }
+                errors++;
+              }
             } else {
-              const err70 = { instancePath: instancePath + "/target/krl_path", schemaPath: "#/$defs/target-ssh-certificate/properties/krl_path/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema36.properties.krl_path.type, parentSchema: schema36.properties.krl_path, data: data25 };
+              const err71 = { instancePath: instancePath + "/target/krl_path", schemaPath: "#/$defs/target-ssh-certificate/properties/krl_path/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema36.properties.krl_path.type, parentSchema: schema36.properties.krl_path, data: data26 };
               if (vErrors === null) {
-                vErrors = [err70];
+                vErrors = [err71];
               } else {
-                vErrors.push(err70);
+                vErrors.push(err71);
               }
               errors++;
             }
           }
         } else {
-          const err71 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-ssh-certificate/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema36.type, parentSchema: schema36, data: data17 };
+          const err72 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-ssh-certificate/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema36.type, parentSchema: schema36, data: data18 };
           if (vErrors === null) {
-            vErrors = [err71];
+            vErrors = [err72];
           } else {
-            vErrors.push(err71);
+            vErrors.push(err72);
           }
           errors++;
         }
       }
     }
-    var _valid3 = _errs59 === errors;
+    var _valid3 = _errs61 === errors;
     valid19 = _valid3;
     if (valid19) {
       var props3 = {};
@@ -25026,11 +25113,11 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
     }
   }
   if (!valid19) {
-    const err72 = { instancePath, schemaPath: "#/allOf/3/if", keyword: "if", params: { failingKeyword: "then" }, message: 'must match "then" schema', schema: schema32.allOf[3].if, parentSchema: schema32.allOf[3], data };
+    const err73 = { instancePath, schemaPath: "#/allOf/3/if", keyword: "if", params: { failingKeyword: "then" }, message: 'must match "then" schema', schema: schema32.allOf[3].if, parentSchema: schema32.allOf[3], data };
     if (vErrors === null) {
-      vErrors = [err72];
+      vErrors = [err73];
     } else {
-      vErrors.push(err72);
+      vErrors.push(err73);
     }
     errors++;
   }
@@ -25042,92 +25129,83 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
       Object.assign(props0, props3);
     }
   }
-  const _errs84 = errors;
+  const _errs86 = errors;
   let valid32 = true;
-  const _errs85 = errors;
-  if (errors === _errs85) {
+  const _errs87 = errors;
+  if (errors === _errs87) {
     if (data && typeof data == "object" && !Array.isArray(data)) {
       let missing4;
       if (data.provider === void 0 && (missing4 = "provider")) {
-        const err73 = {};
+        const err74 = {};
         if (vErrors === null) {
-          vErrors = [err73];
+          vErrors = [err74];
         } else {
-          vErrors.push(err73);
+          vErrors.push(err74);
         }
         errors++;
       } else {
         if (data.provider !== void 0) {
           if ("command" !== data.provider) {
-            const err74 = {};
+            const err75 = {};
             if (vErrors === null) {
-              vErrors = [err74];
+              vErrors = [err75];
             } else {
-              vErrors.push(err74);
+              vErrors.push(err75);
             }
             errors++;
           }
         }
       }
     } else {
-      const err75 = {};
+      const err76 = {};
       if (vErrors === null) {
-        vErrors = [err75];
+        vErrors = [err76];
       } else {
-        vErrors.push(err75);
+        vErrors.push(err76);
       }
       errors++;
     }
   }
-  var _valid4 = _errs85 === errors;
-  errors = _errs84;
+  var _valid4 = _errs87 === errors;
+  errors = _errs86;
   if (vErrors !== null) {
-    if (_errs84) {
-      vErrors.length = _errs84;
+    if (_errs86) {
+      vErrors.length = _errs86;
     } else {
       vErrors = null;
     }
   }
   if (_valid4) {
-    const _errs88 = errors;
+    const _errs90 = errors;
     if (data && typeof data == "object" && !Array.isArray(data)) {
       if (data.target !== void 0) {
-        let data27 = data.target;
-        if (data27 && typeof data27 == "object" && !Array.isArray(data27)) {
-          if (data27.path === void 0) {
-            const err76 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-command/required", keyword: "required", params: { missingProperty: "path" }, message: "must have required property 'path'", schema: schema37.required, parentSchema: schema37, data: data27 };
+        let data28 = data.target;
+        if (data28 && typeof data28 == "object" && !Array.isArray(data28)) {
+          if (data28.path === void 0) {
+            const err77 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-command/required", keyword: "required", params: { missingProperty: "path" }, message: "must have required property 'path'", schema: schema37.required, parentSchema: schema37, data: data28 };
             if (vErrors === null) {
-              vErrors = [err76];
+              vErrors = [err77];
             } else {
-              vErrors.push(err76);
+              vErrors.push(err77);
             }
             errors++;
           }
-          for (const key4 in data27) {
+          for (const key4 in data28) {
             if (!(key4 === "path" || key4 === "timeout" || key4 === "env")) {
-              const err77 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-command/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key4 }, message: "must NOT have additional properties", schema: false, parentSchema: schema37, data: data27 };
+              const err78 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-command/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key4 }, message: "must NOT have additional properties", schema: false, parentSchema: schema37, data: data28 };
               if (vErrors === null) {
-                vErrors = [err77];
+                vErrors = [err78];
               } else {
-                vErrors.push(err77);
+                vErrors.push(err78);
               }
               errors++;
             }
           }
-          if (data27.path !== void 0) {
-            let data28 = data27.path;
-            if (typeof data28 === "string") {
-              if (func12(data28) > 300) {
-                const err78 = { instancePath: instancePath + "/target/path", schemaPath: "#/$defs/target-command/properties/path/maxLength", keyword: "maxLength", params: { limit: 300 }, message: "must NOT have more than 300 characters", schema: 300, parentSchema: schema37.properties.path, data: data28 };
-                if (vErrors === null) {
-                  vErrors = [err78];
-                } else {
-                  vErrors.push(err78);
-                }
-                errors++;
-              }
-              if (!pattern13.test(data28)) {
-                const err79 = { instancePath: instancePath + "/target/path", schemaPath: "#/$defs/target-command/properties/path/pattern", keyword: "pattern", params: { pattern: "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$" }, message: 'must match pattern "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$"', schema: "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$", parentSchema: schema37.properties.path, data: data28 };
+          if (data28.path !== void 0) {
+            let data29 = data28.path;
+            if (typeof data29 === "string") {
+              if (func12(data29) > 300) {
+                const err79 = { instancePath: instancePath + "/target/path", schemaPath: "#/$defs/target-command/properties/path/maxLength", keyword: "maxLength", params: { limit: 300 }, message: "must NOT have more than 300 characters", schema: 300, parentSchema: schema37.properties.path, data: data29 };
                 if (vErrors === null) {
                   vErrors = [err79];
                 } else {
@@ -25135,30 +25213,30 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
               }
+              if (!pattern13.test(data29)) {
+                const err80 = { instancePath: instancePath + "/target/path", schemaPath: "#/$defs/target-command/properties/path/pattern", keyword: "pattern", params: { pattern: "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$" }, message: 'must match pattern "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$"', schema: "^(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$", parentSchema: schema37.properties.path, data: data29 };
+                if (vErrors === null) {
+                  vErrors = [err80];
+                } else {
+                  vErrors.push(err80);
+                }
+                errors++;
+              }
             } else {
-              const err80 = { instancePath: instancePath + "/target/path", schemaPath: "#/$defs/target-command/properties/path/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema37.properties.path.type, parentSchema: schema37.properties.path, data: data28 };
+              const err81 = { instancePath: instancePath + "/target/path", schemaPath: "#/$defs/target-command/properties/path/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema37.properties.path.type, parentSchema: schema37.properties.path, data: data29 };
               if (vErrors === null) {
-                vErrors = [err80];
+                vErrors = [err81];
               } else {
-                vErrors.push(err80);
+                vErrors.push(err81);
               }
               errors++;
             }
           }
-          if (data27.timeout !== void 0) {
-            let data29 = data27.timeout;
-            if (typeof data29 === "string") {
-              if (func12(data29) > 32) {
-                const err81 = { instancePath: instancePath + "/target/timeout", schemaPath: "#/$defs/target-command/properties/timeout/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema37.properties.timeout, data: data29 };
-                if (vErrors === null) {
-                  vErrors = [err81];
-                } else {
-                  vErrors.push(err81);
-                }
-                errors++;
-              }
-              if (func12(data29) < 1) {
-                const err82 = { instancePath: instancePath + "/target/timeout", schemaPath: "#/$defs/target-command/properties/timeout/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema37.properties.timeout, data: data29 };
+          if (data28.timeout !== void 0) {
+            let data30 = data28.timeout;
+            if (typeof data30 === "string") {
+              if (func12(data30) > 32) {
+                const err82 = { instancePath: instancePath + "/target/timeout", schemaPath: "#/$defs/target-command/properties/timeout/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema37.properties.timeout, data: data30 };
                 if (vErrors === null) {
                   vErrors = [err82];
                 } else {
@@ -25166,67 +25244,76 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
               }
+              if (func12(data30) < 1) {
+                const err83 = { instancePath: instancePath + "/target/timeout", schemaPath: "#/$defs/target-command/properties/timeout/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema37.properties.timeout, data: data30 };
+                if (vErrors === null) {
+                  vErrors = [err83];
+                } else {
+                  vErrors.push(err83);
+                }
+                errors++;
+              }
             } else {
-              const err83 = { instancePath: instancePath + "/target/timeout", schemaPath: "#/$defs/target-command/properties/timeout/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema37.properties.timeout.type, parentSchema: schema37.properties.timeout, data: data29 };
+              const err84 = { instancePath: instancePath + "/target/timeout", schemaPath: "#/$defs/target-command/properties/timeout/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema37.properties.timeout.type, parentSchema: schema37.properties.timeout, data: data30 };
               if (vErrors === null) {
-                vErrors = [err83];
+                vErrors = [err84];
               } else {
-                vErrors.push(err83);
+                vErrors.push(err84);
               }
               errors++;
             }
           }
-          if (data27.env !== void 0) {
-            let data30 = data27.env;
-            if (Array.isArray(data30)) {
-              if (data30.length > 50) {
-                const err84 = { instancePath: instancePath + "/target/env", schemaPath: "#/$defs/target-command/properties/env/maxItems", keyword: "maxItems", params: { limit: 50 }, message: "must NOT have more than 50 items", schema: 50, parentSchema: schema37.properties.env, data: data30 };
+          if (data28.env !== void 0) {
+            let data31 = data28.env;
+            if (Array.isArray(data31)) {
+              if (data31.length > 50) {
+                const err85 = { instancePath: instancePath + "/target/env", schemaPath: "#/$defs/target-command/properties/env/maxItems", keyword: "maxItems", params: { limit: 50 }, message: "must NOT have more than 50 items", schema: 50, parentSchema: schema37.properties.env, data: data31 };
                 if (vErrors === null) {
-                  vErrors = [err84];
+                  vErrors = [err85];
                 } else {
-                  vErrors.push(err84);
+                  vErrors.push(err85);
                 }
                 errors++;
               }
-              const len4 = data30.length;
+              const len4 = data31.length;
               for (let i7 = 0; i7 < len4; i7++) {
-                let data31 = data30[i7];
-                if (typeof data31 === "string") {
-                  if (!pattern15.test(data31)) {
-                    const err85 = { instancePath: instancePath + "/target/env/" + i7, schemaPath: "#/$defs/target-command/properties/env/items/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }, message: 'must match pattern "^[A-Za-z_][A-Za-z0-9_]*$"', schema: "^[A-Za-z_][A-Za-z0-9_]*$", parentSchema: schema37.properties.env.items, data: data31 };
+                let data32 = data31[i7];
+                if (typeof data32 === "string") {
+                  if (!pattern15.test(data32)) {
+                    const err86 = { instancePath: instancePath + "/target/env/" + i7, schemaPath: "#/$defs/target-command/properties/env/items/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }, message: 'must match pattern "^[A-Za-z_][A-Za-z0-9_]*$"', schema: "^[A-Za-z_][A-Za-z0-9_]*$", parentSchema: schema37.properties.env.items, data: data32 };
                     if (vErrors === null) {
-                      vErrors = [err85];
+                      vErrors = [err86];
                     } else {
-                      vErrors.push(err85);
+                      vErrors.push(err86);
                     }
                     errors++;
                   }
                 } else {
-                  const err86 = { instancePath: instancePath + "/target/env/" + i7, schemaPath: "#/$defs/target-command/properties/env/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema37.properties.env.items.type, parentSchema: schema37.properties.env.items, data: data31 };
+                  const err87 = { instancePath: instancePath + "/target/env/" + i7, schemaPath: "#/$defs/target-command/properties/env/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema37.properties.env.items.type, parentSchema: schema37.properties.env.items, data: data32 };
                   if (vErrors === null) {
-                    vErrors = [err86];
+                    vErrors = [err87];
                   } else {
-                    vErrors.push(err86);
+                    vErrors.push(err87);
                   }
                   errors++;
                 }
               }
-              let i8 = data30.length;
+              let i8 = data31.length;
               let j3;
               if (i8 > 1) {
                 const indices2 = {};
                 for (; i8--; ) {
-                  let item2 = data30[i8];
+                  let item2 = data31[i8];
                   if (typeof item2 !== "string") {
                     continue;
                   }
                   if (typeof indices2[item2] == "number") {
                     j3 = indices2[item2];
-                    const err87 = { instancePath: instancePath + "/target/env", schemaPath: "#/$defs/target-command/properties/env/uniqueItems", keyword: "uniqueItems", params: { i: i8, j: j3 }, message: "must NOT have duplicate items (items ## " + j3 + " and " + i8 + " are identical)", schema: true, parentSchema: schema37.properties.env, data: data30 };
+                    const err88 = { instancePath: instancePath + "/target/env", schemaPath: "#/$defs/target-command/properties/env/uniqueItems", keyword: "uniqueItems", params: { i: i8, j: j3 }, message: "must NOT have duplicate items (items ## " + j3 + " and " + i8 + " are identical)", schema: true, parentSchema: schema37.properties.env, data: data31 };
                     if (vErrors === null) {
-                      vErrors = [err87];
+                      vErrors = [err88];
                     } else {
-                      vErrors.push(err87);
+                      vErrors.push(err88);
                     }
                     errors++;
                     break;
@@ -25235,27 +25322,27 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                 }
               }
             } else {
-              const err88 = { instancePath: instancePath + "/target/env", schemaPath: "#/$defs/target-command/properties/env/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema37.properties.env.type, parentSchema: schema37.properties.env, data: data30 };
+              const err89 = { instancePath: instancePath + "/target/env", schemaPath: "#/$defs/target-command/properties/env/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema37.properties.env.type, parentSchema: schema37.properties.env, data: data31 };
               if (vErrors === null) {
-                vErrors = [err88];
+                vErrors = [err89];
               } else {
-                vErrors.push(err88);
+                vErrors.push(err89);
               }
               errors++;
             }
           }
         } else {
-          const err89 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-command/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema37.type, parentSchema: schema37, data: data27 };
+          const err90 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-command/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema37.type, parentSchema: schema37, data: data28 };
           if (vErrors === null) {
-            vErrors = [err89];
+            vErrors = [err90];
           } else {
-            vErrors.push(err89);
+            vErrors.push(err90);
           }
           errors++;
         }
       }
     }
-    var _valid4 = _errs88 === errors;
+    var _valid4 = _errs90 === errors;
     valid32 = _valid4;
     if (valid32) {
       var props4 = {};
@@ -25264,11 +25351,11 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
     }
   }
   if (!valid32) {
-    const err90 = { instancePath, schemaPath: "#/allOf/4/if", keyword: "if", params: { failingKeyword: "then" }, message: 'must match "then" schema', schema: schema32.allOf[4].if, parentSchema: schema32.allOf[4], data };
+    const err91 = { instancePath, schemaPath: "#/allOf/4/if", keyword: "if", params: { failingKeyword: "then" }, message: 'must match "then" schema', schema: schema32.allOf[4].if, parentSchema: schema32.allOf[4], data };
     if (vErrors === null) {
-      vErrors = [err90];
+      vErrors = [err91];
     } else {
-      vErrors.push(err90);
+      vErrors.push(err91);
     }
     errors++;
   }
@@ -25282,16 +25369,7 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
   }
   if (data && typeof data == "object" && !Array.isArray(data)) {
     if (data.description === void 0) {
-      const err91 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "description" }, message: "must have required property 'description'", schema: schema32.required, parentSchema: schema32, data };
-      if (vErrors === null) {
-        vErrors = [err91];
-      } else {
-        vErrors.push(err91);
-      }
-      errors++;
-    }
-    if (data.provider === void 0) {
-      const err92 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "provider" }, message: "must have required property 'provider'", schema: schema32.required, parentSchema: schema32, data };
+      const err92 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "description" }, message: "must have required property 'description'", schema: schema32.required, parentSchema: schema32, data };
       if (vErrors === null) {
         vErrors = [err92];
       } else {
@@ -25299,8 +25377,8 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
       }
       errors++;
     }
-    if (data.target === void 0) {
-      const err93 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "target" }, message: "must have required property 'target'", schema: schema32.required, parentSchema: schema32, data };
+    if (data.provider === void 0) {
+      const err93 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "provider" }, message: "must have required property 'provider'", schema: schema32.required, parentSchema: schema32, data };
       if (vErrors === null) {
         vErrors = [err93];
       } else {
@@ -25308,8 +25386,8 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
       }
       errors++;
     }
-    if (data.max_duration === void 0) {
-      const err94 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "max_duration" }, message: "must have required property 'max_duration'", schema: schema32.required, parentSchema: schema32, data };
+    if (data.target === void 0) {
+      const err94 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "target" }, message: "must have required property 'target'", schema: schema32.required, parentSchema: schema32, data };
       if (vErrors === null) {
         vErrors = [err94];
       } else {
@@ -25317,8 +25395,8 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
       }
       errors++;
     }
-    if (data.default_duration === void 0) {
-      const err95 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "default_duration" }, message: "must have required property 'default_duration'", schema: schema32.required, parentSchema: schema32, data };
+    if (data.max_duration === void 0) {
+      const err95 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "max_duration" }, message: "must have required property 'max_duration'", schema: schema32.required, parentSchema: schema32, data };
       if (vErrors === null) {
         vErrors = [err95];
       } else {
@@ -25326,8 +25404,8 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
       }
       errors++;
     }
-    if (data.requesters === void 0) {
-      const err96 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "requesters" }, message: "must have required property 'requesters'", schema: schema32.required, parentSchema: schema32, data };
+    if (data.default_duration === void 0) {
+      const err96 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "default_duration" }, message: "must have required property 'default_duration'", schema: schema32.required, parentSchema: schema32, data };
       if (vErrors === null) {
         vErrors = [err96];
       } else {
@@ -25335,8 +25413,8 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
       }
       errors++;
     }
-    if (data.approvers === void 0) {
-      const err97 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "approvers" }, message: "must have required property 'approvers'", schema: schema32.required, parentSchema: schema32, data };
+    if (data.requesters === void 0) {
+      const err97 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "requesters" }, message: "must have required property 'requesters'", schema: schema32.required, parentSchema: schema32, data };
       if (vErrors === null) {
         vErrors = [err97];
       } else {
@@ -25344,8 +25422,8 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
       }
       errors++;
     }
-    if (data.approvals_required === void 0) {
-      const err98 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "approvals_required" }, message: "must have required property 'approvals_required'", schema: schema32.required, parentSchema: schema32, data };
+    if (data.approvers === void 0) {
+      const err98 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "approvers" }, message: "must have required property 'approvers'", schema: schema32.required, parentSchema: schema32, data };
       if (vErrors === null) {
         vErrors = [err98];
       } else {
@@ -25353,31 +25431,31 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
       }
       errors++;
     }
+    if (data.approvals_required === void 0) {
+      const err99 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "approvals_required" }, message: "must have required property 'approvals_required'", schema: schema32.required, parentSchema: schema32, data };
+      if (vErrors === null) {
+        vErrors = [err99];
+      } else {
+        vErrors.push(err99);
+      }
+      errors++;
+    }
     for (const key5 in data) {
       if (!func8.call(schema32.properties, key5)) {
-        const err99 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key5 }, message: "must NOT have additional properties", schema: false, parentSchema: schema32, data };
+        const err100 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key5 }, message: "must NOT have additional properties", schema: false, parentSchema: schema32, data };
         if (vErrors === null) {
-          vErrors = [err99];
+          vErrors = [err100];
         } else {
-          vErrors.push(err99);
+          vErrors.push(err100);
         }
         errors++;
       }
     }
     if (data.description !== void 0) {
-      let data32 = data.description;
-      if (typeof data32 === "string") {
-        if (func12(data32) > 500) {
-          const err100 = { instancePath: instancePath + "/description", schemaPath: "#/properties/description/maxLength", keyword: "maxLength", params: { limit: 500 }, message: "must NOT have more than 500 characters", schema: 500, parentSchema: schema32.properties.description, data: data32 };
-          if (vErrors === null) {
-            vErrors = [err100];
-          } else {
-            vErrors.push(err100);
-          }
-          errors++;
-        }
-        if (func12(data32) < 1) {
-          const err101 = { instancePath: instancePath + "/description", schemaPath: "#/properties/description/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.description, data: data32 };
+      let data33 = data.description;
+      if (typeof data33 === "string") {
+        if (func12(data33) > 500) {
+          const err101 = { instancePath: instancePath + "/description", schemaPath: "#/properties/description/maxLength", keyword: "maxLength", params: { limit: 500 }, message: "must NOT have more than 500 characters", schema: 500, parentSchema: schema32.properties.description, data: data33 };
           if (vErrors === null) {
             vErrors = [err101];
           } else {
@@ -25385,20 +25463,17 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
-      } else {
-        const err102 = { instancePath: instancePath + "/description", schemaPath: "#/properties/description/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.description.type, parentSchema: schema32.properties.description, data: data32 };
-        if (vErrors === null) {
-          vErrors = [err102];
-        } else {
-          vErrors.push(err102);
+        if (func12(data33) < 1) {
+          const err102 = { instancePath: instancePath + "/description", schemaPath: "#/properties/description/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.description, data: data33 };
+          if (vErrors === null) {
+            vErrors = [err102];
+          } else {
+            vErrors.push(err102);
+          }
+          errors++;
         }
-        errors++;
-      }
-    }
-    if (data.provider !== void 0) {
-      let data33 = data.provider;
-      if (!(data33 === "github-team" || data33 === "github-collaborator" || data33 === "postgres" || data33 === "ssh-certificate" || data33 === "command")) {
-        const err103 = { instancePath: instancePath + "/provider", schemaPath: "#/properties/provider/enum", keyword: "enum", params: { allowedValues: schema32.properties.provider.enum }, message: "must be equal to one of the allowed values", schema: schema32.properties.provider.enum, parentSchema: schema32.properties.provider, data: data33 };
+      } else {
+        const err103 = { instancePath: instancePath + "/description", schemaPath: "#/properties/description/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.description.type, parentSchema: schema32.properties.description, data: data33 };
         if (vErrors === null) {
           vErrors = [err103];
         } else {
@@ -25407,10 +25482,10 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
         errors++;
       }
     }
-    if (data.target !== void 0) {
-      let data34 = data.target;
-      if (!(data34 && typeof data34 == "object" && !Array.isArray(data34))) {
-        const err104 = { instancePath: instancePath + "/target", schemaPath: "#/properties/target/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.properties.target.type, parentSchema: schema32.properties.target, data: data34 };
+    if (data.provider !== void 0) {
+      let data34 = data.provider;
+      if (!(data34 === "github-team" || data34 === "github-collaborator" || data34 === "postgres" || data34 === "ssh-certificate" || data34 === "command")) {
+        const err104 = { instancePath: instancePath + "/provider", schemaPath: "#/properties/provider/enum", keyword: "enum", params: { allowedValues: schema32.properties.provider.enum }, message: "must be equal to one of the allowed values", schema: schema32.properties.provider.enum, parentSchema: schema32.properties.provider, data: data34 };
         if (vErrors === null) {
           vErrors = [err104];
         } else {
@@ -25419,20 +25494,23 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
         errors++;
       }
     }
-    if (data.max_duration !== void 0) {
-      let data35 = data.max_duration;
-      if (typeof data35 === "string") {
-        if (func12(data35) > 32) {
-          const err105 = { instancePath: instancePath + "/max_duration", schemaPath: "#/properties/max_duration/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.max_duration, data: data35 };
-          if (vErrors === null) {
-            vErrors = [err105];
-          } else {
-            vErrors.push(err105);
-          }
-          errors++;
+    if (data.target !== void 0) {
+      let data35 = data.target;
+      if (!(data35 && typeof data35 == "object" && !Array.isArray(data35))) {
+        const err105 = { instancePath: instancePath + "/target", schemaPath: "#/properties/target/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.properties.target.type, parentSchema: schema32.properties.target, data: data35 };
+        if (vErrors === null) {
+          vErrors = [err105];
+        } else {
+          vErrors.push(err105);
         }
-        if (func12(data35) < 1) {
-          const err106 = { instancePath: instancePath + "/max_duration", schemaPath: "#/properties/max_duration/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.max_duration, data: data35 };
+        errors++;
+      }
+    }
+    if (data.max_duration !== void 0) {
+      let data36 = data.max_duration;
+      if (typeof data36 === "string") {
+        if (func12(data36) > 32) {
+          const err106 = { instancePath: instancePath + "/max_duration", schemaPath: "#/properties/max_duration/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.max_duration, data: data36 };
           if (vErrors === null) {
             vErrors = [err106];
           } else {
@@ -25440,30 +25518,30 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
+        if (func12(data36) < 1) {
+          const err107 = { instancePath: instancePath + "/max_duration", schemaPath: "#/properties/max_duration/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.max_duration, data: data36 };
+          if (vErrors === null) {
+            vErrors = [err107];
+          } else {
+            vErrors.push(err107);
+          }
+          errors++;
+        }
       } else {
-        const err107 = { instancePath: instancePath + "/max_duration", schemaPath: "#/properties/max_duration/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.max_duration.type, parentSchema: schema32.properties.max_duration, data: data35 };
+        const err108 = { instancePath: instancePath + "/max_duration", schemaPath: "#/properties/max_duration/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.max_duration.type, parentSchema: schema32.properties.max_duration, data: data36 };
         if (vErrors === null) {
-          vErrors = [err107];
+          vErrors = [err108];
         } else {
-          vErrors.push(err107);
+          vErrors.push(err108);
         }
         errors++;
       }
     }
     if (data.default_duration !== void 0) {
-      let data36 = data.default_duration;
-      if (typeof data36 === "string") {
-        if (func12(data36) > 32) {
-          const err108 = { instancePath: instancePath + "/default_duration", schemaPath: "#/properties/default_duration/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.default_duration, data: data36 };
-          if (vErrors === null) {
-            vErrors = [err108];
-          } else {
-            vErrors.push(err108);
-          }
-          errors++;
-        }
-        if (func12(data36) < 1) {
-          const err109 = { instancePath: instancePath + "/default_duration", schemaPath: "#/properties/default_duration/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.default_duration, data: data36 };
+      let data37 = data.default_duration;
+      if (typeof data37 === "string") {
+        if (func12(data37) > 32) {
+          const err109 = { instancePath: instancePath + "/default_duration", schemaPath: "#/properties/default_duration/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.default_duration, data: data37 };
           if (vErrors === null) {
             vErrors = [err109];
           } else {
@@ -25471,30 +25549,30 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
+        if (func12(data37) < 1) {
+          const err110 = { instancePath: instancePath + "/default_duration", schemaPath: "#/properties/default_duration/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.default_duration, data: data37 };
+          if (vErrors === null) {
+            vErrors = [err110];
+          } else {
+            vErrors.push(err110);
+          }
+          errors++;
+        }
       } else {
-        const err110 = { instancePath: instancePath + "/default_duration", schemaPath: "#/properties/default_duration/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.default_duration.type, parentSchema: schema32.properties.default_duration, data: data36 };
+        const err111 = { instancePath: instancePath + "/default_duration", schemaPath: "#/properties/default_duration/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.default_duration.type, parentSchema: schema32.properties.default_duration, data: data37 };
         if (vErrors === null) {
-          vErrors = [err110];
+          vErrors = [err111];
         } else {
-          vErrors.push(err110);
+          vErrors.push(err111);
         }
         errors++;
       }
     }
     if (data.requesters !== void 0) {
-      let data37 = data.requesters;
-      if (Array.isArray(data37)) {
-        if (data37.length > 100) {
-          const err111 = { instancePath: instancePath + "/requesters", schemaPath: "#/properties/requesters/maxItems", keyword: "maxItems", params: { limit: 100 }, message: "must NOT have more than 100 items", schema: 100, parentSchema: schema32.properties.requesters, data: data37 };
-          if (vErrors === null) {
-            vErrors = [err111];
-          } else {
-            vErrors.push(err111);
-          }
-          errors++;
-        }
-        if (data37.length < 1) {
-          const err112 = { instancePath: instancePath + "/requesters", schemaPath: "#/properties/requesters/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema32.properties.requesters, data: data37 };
+      let data38 = data.requesters;
+      if (Array.isArray(data38)) {
+        if (data38.length > 100) {
+          const err112 = { instancePath: instancePath + "/requesters", schemaPath: "#/properties/requesters/maxItems", keyword: "maxItems", params: { limit: 100 }, message: "must NOT have more than 100 items", schema: 100, parentSchema: schema32.properties.requesters, data: data38 };
           if (vErrors === null) {
             vErrors = [err112];
           } else {
@@ -25502,21 +25580,21 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
-        const len5 = data37.length;
+        if (data38.length < 1) {
+          const err113 = { instancePath: instancePath + "/requesters", schemaPath: "#/properties/requesters/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema32.properties.requesters, data: data38 };
+          if (vErrors === null) {
+            vErrors = [err113];
+          } else {
+            vErrors.push(err113);
+          }
+          errors++;
+        }
+        const len5 = data38.length;
         for (let i9 = 0; i9 < len5; i9++) {
-          let data38 = data37[i9];
-          if (typeof data38 === "string") {
-            if (func12(data38) > 150) {
-              const err113 = { instancePath: instancePath + "/requesters/" + i9, schemaPath: "#/properties/requesters/items/maxLength", keyword: "maxLength", params: { limit: 150 }, message: "must NOT have more than 150 characters", schema: 150, parentSchema: schema32.properties.requesters.items, data: data38 };
-              if (vErrors === null) {
-                vErrors = [err113];
-              } else {
-                vErrors.push(err113);
-              }
-              errors++;
-            }
-            if (func12(data38) < 1) {
-              const err114 = { instancePath: instancePath + "/requesters/" + i9, schemaPath: "#/properties/requesters/items/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.requesters.items, data: data38 };
+          let data39 = data38[i9];
+          if (typeof data39 === "string") {
+            if (func12(data39) > 150) {
+              const err114 = { instancePath: instancePath + "/requesters/" + i9, schemaPath: "#/properties/requesters/items/maxLength", keyword: "maxLength", params: { limit: 150 }, message: "must NOT have more than 150 characters", schema: 150, parentSchema: schema32.properties.requesters.items, data: data39 };
               if (vErrors === null) {
                 vErrors = [err114];
               } else {
@@ -25524,32 +25602,41 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
               }
               errors++;
             }
+            if (func12(data39) < 1) {
+              const err115 = { instancePath: instancePath + "/requesters/" + i9, schemaPath: "#/properties/requesters/items/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.requesters.items, data: data39 };
+              if (vErrors === null) {
+                vErrors = [err115];
+              } else {
+                vErrors.push(err115);
+              }
+              errors++;
+            }
           } else {
-            const err115 = { instancePath: instancePath + "/requesters/" + i9, schemaPath: "#/properties/requesters/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.requesters.items.type, parentSchema: schema32.properties.requesters.items, data: data38 };
+            const err116 = { instancePath: instancePath + "/requesters/" + i9, schemaPath: "#/properties/requesters/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.requesters.items.type, parentSchema: schema32.properties.requesters.items, data: data39 };
             if (vErrors === null) {
-              vErrors = [err115];
+              vErrors = [err116];
             } else {
-              vErrors.push(err115);
+              vErrors.push(err116);
             }
             errors++;
           }
         }
-        let i10 = data37.length;
+        let i10 = data38.length;
         let j4;
         if (i10 > 1) {
           const indices3 = {};
           for (; i10--; ) {
-            let item3 = data37[i10];
+            let item3 = data38[i10];
             if (typeof item3 !== "string") {
               continue;
             }
             if (typeof indices3[item3] == "number") {
               j4 = indices3[item3];
-              const err116 = { instancePath: instancePath + "/requesters", schemaPath: "#/properties/requesters/uniqueItems", keyword: "uniqueItems", params: { i: i10, j: j4 }, message: "must NOT have duplicate items (items ## " + j4 + " and " + i10 + " are identical)", schema: true, parentSchema: schema32.properties.requesters, data: data37 };
+              const err117 = { instancePath: instancePath + "/requesters", schemaPath: "#/properties/requesters/uniqueItems", keyword: "uniqueItems", params: { i: i10, j: j4 }, message: "must NOT have duplicate items (items ## " + j4 + " and " + i10 + " are identical)", schema: true, parentSchema: schema32.properties.requesters, data: data38 };
               if (vErrors === null) {
-                vErrors = [err116];
+                vErrors = [err117];
               } else {
-                vErrors.push(err116);
+                vErrors.push(err117);
               }
               errors++;
               break;
@@ -25558,29 +25645,20 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
           }
         }
       } else {
-        const err117 = { instancePath: instancePath + "/requesters", schemaPath: "#/properties/requesters/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema32.properties.requesters.type, parentSchema: schema32.properties.requesters, data: data37 };
+        const err118 = { instancePath: instancePath + "/requesters", schemaPath: "#/properties/requesters/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema32.properties.requesters.type, parentSchema: schema32.properties.requesters, data: data38 };
         if (vErrors === null) {
-          vErrors = [err117];
+          vErrors = [err118];
         } else {
-          vErrors.push(err117);
+          vErrors.push(err118);
         }
         errors++;
       }
     }
     if (data.approvers !== void 0) {
-      let data39 = data.approvers;
-      if (Array.isArray(data39)) {
-        if (data39.length > 100) {
-          const err118 = { instancePath: instancePath + "/approvers", schemaPath: "#/properties/approvers/maxItems", keyword: "maxItems", params: { limit: 100 }, message: "must NOT have more than 100 items", schema: 100, parentSchema: schema32.properties.approvers, data: data39 };
-          if (vErrors === null) {
-            vErrors = [err118];
-          } else {
-            vErrors.push(err118);
-          }
-          errors++;
-        }
-        if (data39.length < 1) {
-          const err119 = { instancePath: instancePath + "/approvers", schemaPath: "#/properties/approvers/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema32.properties.approvers, data: data39 };
+      let data40 = data.approvers;
+      if (Array.isArray(data40)) {
+        if (data40.length > 100) {
+          const err119 = { instancePath: instancePath + "/approvers", schemaPath: "#/properties/approvers/maxItems", keyword: "maxItems", params: { limit: 100 }, message: "must NOT have more than 100 items", schema: 100, parentSchema: schema32.properties.approvers, data: data40 };
           if (vErrors === null) {
             vErrors = [err119];
           } else {
@@ -25588,21 +25666,21 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
-        const len6 = data39.length;
+        if (data40.length < 1) {
+          const err120 = { instancePath: instancePath + "/approvers", schemaPath: "#/properties/approvers/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema32.properties.approvers, data: data40 };
+          if (vErrors === null) {
+            vErrors = [err120];
+          } else {
+            vErrors.push(err120);
+          }
+          errors++;
+        }
+        const len6 = data40.length;
         for (let i11 = 0; i11 < len6; i11++) {
-          let data40 = data39[i11];
-          if (typeof data40 === "string") {
-            if (func12(data40) > 150) {
-              const err120 = { instancePath: instancePath + "/approvers/" + i11, schemaPath: "#/properties/approvers/items/maxLength", keyword: "maxLength", params: { limit: 150 }, message: "must NOT have more than 150 characters", schema: 150, parentSchema: schema32.properties.approvers.items, data: data40 };
-              if (vErrors === null) {
-                vErrors = [err120];
-              } else {
-                vErrors.push(err120);
-              }
-              errors++;
-            }
-            if (func12(data40) < 1) {
-              const err121 = { instancePath: instancePath + "/approvers/" + i11, schemaPath: "#/properties/approvers/items/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.approvers.items, data: data40 };
+          let data41 = data40[i11];
+          if (typeof data41 === "string") {
+            if (func12(data41) > 150) {
+              const err121 = { instancePath: instancePath + "/approvers/" + i11, schemaPath: "#/properties/approvers/items/maxLength", keyword: "maxLength", params: { limit: 150 }, message: "must NOT have more than 150 characters", schema: 150, parentSchema: schema32.properties.approvers.items, data: data41 };
               if (vErrors === null) {
                 vErrors = [err121];
               } else {
@@ -25610,32 +25688,41 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
               }
               errors++;
             }
+            if (func12(data41) < 1) {
+              const err122 = { instancePath: instancePath + "/approvers/" + i11, schemaPath: "#/properties/approvers/items/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.approvers.items, data: data41 };
+              if (vErrors === null) {
+                vErrors = [err122];
+              } else {
+                vErrors.push(err122);
+              }
+              errors++;
+            }
           } else {
-            const err122 = { instancePath: instancePath + "/approvers/" + i11, schemaPath: "#/properties/approvers/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.approvers.items.type, parentSchema: schema32.properties.approvers.items, data: data40 };
+            const err123 = { instancePath: instancePath + "/approvers/" + i11, schemaPath: "#/properties/approvers/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.approvers.items.type, parentSchema: schema32.properties.approvers.items, data: data41 };
             if (vErrors === null) {
-              vErrors = [err122];
+              vErrors = [err123];
             } else {
-              vErrors.push(err122);
+              vErrors.push(err123);
             }
             errors++;
           }
         }
-        let i12 = data39.length;
+        let i12 = data40.length;
         let j5;
         if (i12 > 1) {
           const indices4 = {};
           for (; i12--; ) {
-            let item4 = data39[i12];
+            let item4 = data40[i12];
             if (typeof item4 !== "string") {
               continue;
             }
             if (typeof indices4[item4] == "number") {
               j5 = indices4[item4];
-              const err123 = { instancePath: instancePath + "/approvers", schemaPath: "#/properties/approvers/uniqueItems", keyword: "uniqueItems", params: { i: i12, j: j5 }, message: "must NOT have duplicate items (items ## " + j5 + " and " + i12 + " are identical)", schema: true, parentSchema: schema32.properties.approvers, data: data39 };
+              const err124 = { instancePath: instancePath + "/approvers", schemaPath: "#/properties/approvers/uniqueItems", keyword: "uniqueItems", params: { i: i12, j: j5 }, message: "must NOT have duplicate items (items ## " + j5 + " and " + i12 + " are identical)", schema: true, parentSchema: schema32.properties.approvers, data: data40 };
               if (vErrors === null) {
-                vErrors = [err123];
+                vErrors = [err124];
               } else {
-                vErrors.push(err123);
+                vErrors.push(err124);
               }
               errors++;
               break;
@@ -25644,19 +25731,7 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
           }
         }
       } else {
-        const err124 = { instancePath: instancePath + "/approvers", schemaPath: "#/properties/approvers/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema32.properties.approvers.type, parentSchema: schema32.properties.approvers, data: data39 };
-        if (vErrors === null) {
-          vErrors = [err124];
-        } else {
-          vErrors.push(err124);
-        }
-        errors++;
-      }
-    }
-    if (data.approvals_required !== void 0) {
-      let data41 = data.approvals_required;
-      if (!(typeof data41 == "number" && (!(data41 % 1) && !isNaN(data41)) && isFinite(data41))) {
-        const err125 = { instancePath: instancePath + "/approvals_required", schemaPath: "#/properties/approvals_required/type", keyword: "type", params: { type: "integer" }, message: "must be integer", schema: schema32.properties.approvals_required.type, parentSchema: schema32.properties.approvals_required, data: data41 };
+        const err125 = { instancePath: instancePath + "/approvers", schemaPath: "#/properties/approvers/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema32.properties.approvers.type, parentSchema: schema32.properties.approvers, data: data40 };
         if (vErrors === null) {
           vErrors = [err125];
         } else {
@@ -25664,18 +25739,21 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (typeof data41 == "number" && isFinite(data41)) {
-        if (data41 > 10 || isNaN(data41)) {
-          const err126 = { instancePath: instancePath + "/approvals_required", schemaPath: "#/properties/approvals_required/maximum", keyword: "maximum", params: { comparison: "<=", limit: 10 }, message: "must be <= 10", schema: 10, parentSchema: schema32.properties.approvals_required, data: data41 };
-          if (vErrors === null) {
-            vErrors = [err126];
-          } else {
-            vErrors.push(err126);
-          }
-          errors++;
+    }
+    if (data.approvals_required !== void 0) {
+      let data42 = data.approvals_required;
+      if (!(typeof data42 == "number" && (!(data42 % 1) && !isNaN(data42)) && isFinite(data42))) {
+        const err126 = { instancePath: instancePath + "/approvals_required", schemaPath: "#/properties/approvals_required/type", keyword: "type", params: { type: "integer" }, message: "must be integer", schema: schema32.properties.approvals_required.type, parentSchema: schema32.properties.approvals_required, data: data42 };
+        if (vErrors === null) {
+          vErrors = [err126];
+        } else {
+          vErrors.push(err126);
         }
-        if (data41 < 1 || isNaN(data41)) {
-          const err127 = { instancePath: instancePath + "/approvals_required", schemaPath: "#/properties/approvals_required/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1", schema: 1, parentSchema: schema32.properties.approvals_required, data: data41 };
+        errors++;
+      }
+      if (typeof data42 == "number" && isFinite(data42)) {
+        if (data42 > 10 || isNaN(data42)) {
+          const err127 = { instancePath: instancePath + "/approvals_required", schemaPath: "#/properties/approvals_required/maximum", keyword: "maximum", params: { comparison: "<=", limit: 10 }, message: "must be <= 10", schema: 10, parentSchema: schema32.properties.approvals_required, data: data42 };
           if (vErrors === null) {
             vErrors = [err127];
           } else {
@@ -25683,40 +25761,37 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
+        if (data42 < 1 || isNaN(data42)) {
+          const err128 = { instancePath: instancePath + "/approvals_required", schemaPath: "#/properties/approvals_required/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1", schema: 1, parentSchema: schema32.properties.approvals_required, data: data42 };
+          if (vErrors === null) {
+            vErrors = [err128];
+          } else {
+            vErrors.push(err128);
+          }
+          errors++;
+        }
       }
     }
     if (data.request !== void 0) {
-      let data42 = data.request;
-      if (data42 && typeof data42 == "object" && !Array.isArray(data42)) {
-        for (const key6 in data42) {
+      let data43 = data.request;
+      if (data43 && typeof data43 == "object" && !Array.isArray(data43)) {
+        for (const key6 in data43) {
           if (!(key6 === "justification" || key6 === "ticket")) {
-            const err128 = { instancePath: instancePath + "/request", schemaPath: "#/properties/request/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key6 }, message: "must NOT have additional properties", schema: false, parentSchema: schema32.properties.request, data: data42 };
+            const err129 = { instancePath: instancePath + "/request", schemaPath: "#/properties/request/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key6 }, message: "must NOT have additional properties", schema: false, parentSchema: schema32.properties.request, data: data43 };
             if (vErrors === null) {
-              vErrors = [err128];
+              vErrors = [err129];
             } else {
-              vErrors.push(err128);
+              vErrors.push(err129);
             }
             errors++;
           }
         }
-        if (data42.justification !== void 0) {
-          let data43 = data42.justification;
-          if (data43 && typeof data43 == "object" && !Array.isArray(data43)) {
-            for (const key7 in data43) {
+        if (data43.justification !== void 0) {
+          let data44 = data43.justification;
+          if (data44 && typeof data44 == "object" && !Array.isArray(data44)) {
+            for (const key7 in data44) {
               if (!(key7 === "required" || key7 === "min_length")) {
-                const err129 = { instancePath: instancePath + "/request/justification", schemaPath: "#/properties/request/properties/justification/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key7 }, message: "must NOT have additional properties", schema: false, parentSchema: schema32.properties.request.properties.justification, data: data43 };
-                if (vErrors === null) {
-                  vErrors = [err129];
-                } else {
-                  vErrors.push(err129);
-                }
-                errors++;
-              }
-            }
-            if (data43.required !== void 0) {
-              let data44 = data43.required;
-              if (typeof data44 !== "boolean") {
-                const err130 = { instancePath: instancePath + "/request/justification/required", schemaPath: "#/properties/request/properties/justification/properties/required/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean", schema: schema32.properties.request.properties.justification.properties.required.type, parentSchema: schema32.properties.request.properties.justification.properties.required, data: data44 };
+                const err130 = { instancePath: instancePath + "/request/justification", schemaPath: "#/properties/request/properties/justification/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key7 }, message: "must NOT have additional properties", schema: false, parentSchema: schema32.properties.request.properties.justification, data: data44 };
                 if (vErrors === null) {
                   vErrors = [err130];
                 } else {
@@ -25725,10 +25800,10 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
               }
             }
-            if (data43.min_length !== void 0) {
-              let data45 = data43.min_length;
-              if (!(typeof data45 == "number" && (!(data45 % 1) && !isNaN(data45)) && isFinite(data45))) {
-                const err131 = { instancePath: instancePath + "/request/justification/min_length", schemaPath: "#/properties/request/properties/justification/properties/min_length/type", keyword: "type", params: { type: "integer" }, message: "must be integer", schema: schema32.properties.request.properties.justification.properties.min_length.type, parentSchema: schema32.properties.request.properties.justification.properties.min_length, data: data45 };
+            if (data44.required !== void 0) {
+              let data45 = data44.required;
+              if (typeof data45 !== "boolean") {
+                const err131 = { instancePath: instancePath + "/request/justification/required", schemaPath: "#/properties/request/properties/justification/properties/required/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean", schema: schema32.properties.request.properties.justification.properties.required.type, parentSchema: schema32.properties.request.properties.justification.properties.required, data: data45 };
                 if (vErrors === null) {
                   vErrors = [err131];
                 } else {
@@ -25736,18 +25811,21 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
               }
-              if (typeof data45 == "number" && isFinite(data45)) {
-                if (data45 > 1e3 || isNaN(data45)) {
-                  const err132 = { instancePath: instancePath + "/request/justification/min_length", schemaPath: "#/properties/request/properties/justification/properties/min_length/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e3 }, message: "must be <= 1000", schema: 1e3, parentSchema: schema32.properties.request.properties.justification.properties.min_length, data: data45 };
-                  if (vErrors === null) {
-                    vErrors = [err132];
-                  } else {
-                    vErrors.push(err132);
-                  }
-                  errors++;
+            }
+            if (data44.min_length !== void 0) {
+              let data46 = data44.min_length;
+              if (!(typeof data46 == "number" && (!(data46 % 1) && !isNaN(data46)) && isFinite(data46))) {
+                const err132 = { instancePath: instancePath + "/request/justification/min_length", schemaPath: "#/properties/request/properties/justification/properties/min_length/type", keyword: "type", params: { type: "integer" }, message: "must be integer", schema: schema32.properties.request.properties.justification.properties.min_length.type, parentSchema: schema32.properties.request.properties.justification.properties.min_length, data: data46 };
+                if (vErrors === null) {
+                  vErrors = [err132];
+                } else {
+                  vErrors.push(err132);
                 }
-                if (data45 < 0 || isNaN(data45)) {
-                  const err133 = { instancePath: instancePath + "/request/justification/min_length", schemaPath: "#/properties/request/properties/justification/properties/min_length/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0", schema: 0, parentSchema: schema32.properties.request.properties.justification.properties.min_length, data: data45 };
+                errors++;
+              }
+              if (typeof data46 == "number" && isFinite(data46)) {
+                if (data46 > 1e3 || isNaN(data46)) {
+                  const err133 = { instancePath: instancePath + "/request/justification/min_length", schemaPath: "#/properties/request/properties/justification/properties/min_length/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e3 }, message: "must be <= 1000", schema: 1e3, parentSchema: schema32.properties.request.properties.justification.properties.min_length, data: data46 };
                   if (vErrors === null) {
                     vErrors = [err133];
                   } else {
@@ -25755,36 +25833,33 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                   }
                   errors++;
                 }
+                if (data46 < 0 || isNaN(data46)) {
+                  const err134 = { instancePath: instancePath + "/request/justification/min_length", schemaPath: "#/properties/request/properties/justification/properties/min_length/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0", schema: 0, parentSchema: schema32.properties.request.properties.justification.properties.min_length, data: data46 };
+                  if (vErrors === null) {
+                    vErrors = [err134];
+                  } else {
+                    vErrors.push(err134);
+                  }
+                  errors++;
+                }
               }
             }
           } else {
-            const err134 = { instancePath: instancePath + "/request/justification", schemaPath: "#/properties/request/properties/justification/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.properties.request.properties.justification.type, parentSchema: schema32.properties.request.properties.justification, data: data43 };
+            const err135 = { instancePath: instancePath + "/request/justification", schemaPath: "#/properties/request/properties/justification/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.properties.request.properties.justification.type, parentSchema: schema32.properties.request.properties.justification, data: data44 };
             if (vErrors === null) {
-              vErrors = [err134];
+              vErrors = [err135];
             } else {
-              vErrors.push(err134);
+              vErrors.push(err135);
             }
             errors++;
           }
         }
-        if (data42.ticket !== void 0) {
-          let data46 = data42.ticket;
-          if (data46 && typeof data46 == "object" && !Array.isArray(data46)) {
-            for (const key8 in data46) {
+        if (data43.ticket !== void 0) {
+          let data47 = data43.ticket;
+          if (data47 && typeof data47 == "object" && !Array.isArray(data47)) {
+            for (const key8 in data47) {
               if (!(key8 === "required" || key8 === "pattern")) {
-                const err135 = { instancePath: instancePath + "/request/ticket", schemaPath: "#/properties/request/properties/ticket/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key8 }, message: "must NOT have additional properties", schema: false, parentSchema: schema32.properties.request.properties.ticket, data: data46 };
-                if (vErrors === null) {
-                  vErrors = [err135];
-                } else {
-                  vErrors.push(err135);
-                }
-                errors++;
-              }
-            }
-            if (data46.required !== void 0) {
-              let data47 = data46.required;
-              if (typeof data47 !== "boolean") {
-                const err136 = { instancePath: instancePath + "/request/ticket/required", schemaPath: "#/properties/request/properties/ticket/properties/required/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean", schema: schema32.properties.request.properties.ticket.properties.required.type, parentSchema: schema32.properties.request.properties.ticket.properties.required, data: data47 };
+                const err136 = { instancePath: instancePath + "/request/ticket", schemaPath: "#/properties/request/properties/ticket/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key8 }, message: "must NOT have additional properties", schema: false, parentSchema: schema32.properties.request.properties.ticket, data: data47 };
                 if (vErrors === null) {
                   vErrors = [err136];
                 } else {
@@ -25793,75 +25868,78 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
               }
             }
-            if (data46.pattern !== void 0) {
-              let data48 = data46.pattern;
-              if (typeof data48 === "string") {
-                if (func12(data48) < 1) {
-                  const err137 = { instancePath: instancePath + "/request/ticket/pattern", schemaPath: "#/properties/request/properties/ticket/properties/pattern/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.request.properties.ticket.properties.pattern, data: data48 };
+            if (data47.required !== void 0) {
+              let data48 = data47.required;
+              if (typeof data48 !== "boolean") {
+                const err137 = { instancePath: instancePath + "/request/ticket/required", schemaPath: "#/properties/request/properties/ticket/properties/required/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean", schema: schema32.properties.request.properties.ticket.properties.required.type, parentSchema: schema32.properties.request.properties.ticket.properties.required, data: data48 };
+                if (vErrors === null) {
+                  vErrors = [err137];
+                } else {
+                  vErrors.push(err137);
+                }
+                errors++;
+              }
+            }
+            if (data47.pattern !== void 0) {
+              let data49 = data47.pattern;
+              if (typeof data49 === "string") {
+                if (func12(data49) < 1) {
+                  const err138 = { instancePath: instancePath + "/request/ticket/pattern", schemaPath: "#/properties/request/properties/ticket/properties/pattern/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.request.properties.ticket.properties.pattern, data: data49 };
                   if (vErrors === null) {
-                    vErrors = [err137];
+                    vErrors = [err138];
                   } else {
-                    vErrors.push(err137);
+                    vErrors.push(err138);
                   }
                   errors++;
                 }
               } else {
-                const err138 = { instancePath: instancePath + "/request/ticket/pattern", schemaPath: "#/properties/request/properties/ticket/properties/pattern/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.request.properties.ticket.properties.pattern.type, parentSchema: schema32.properties.request.properties.ticket.properties.pattern, data: data48 };
+                const err139 = { instancePath: instancePath + "/request/ticket/pattern", schemaPath: "#/properties/request/properties/ticket/properties/pattern/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.request.properties.ticket.properties.pattern.type, parentSchema: schema32.properties.request.properties.ticket.properties.pattern, data: data49 };
                 if (vErrors === null) {
-                  vErrors = [err138];
+                  vErrors = [err139];
                 } else {
-                  vErrors.push(err138);
+                  vErrors.push(err139);
                 }
                 errors++;
               }
             }
           } else {
-            const err139 = { instancePath: instancePath + "/request/ticket", schemaPath: "#/properties/request/properties/ticket/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.properties.request.properties.ticket.type, parentSchema: schema32.properties.request.properties.ticket, data: data46 };
+            const err140 = { instancePath: instancePath + "/request/ticket", schemaPath: "#/properties/request/properties/ticket/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.properties.request.properties.ticket.type, parentSchema: schema32.properties.request.properties.ticket, data: data47 };
             if (vErrors === null) {
-              vErrors = [err139];
+              vErrors = [err140];
             } else {
-              vErrors.push(err139);
+              vErrors.push(err140);
             }
             errors++;
           }
         }
       } else {
-        const err140 = { instancePath: instancePath + "/request", schemaPath: "#/properties/request/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.properties.request.type, parentSchema: schema32.properties.request, data: data42 };
+        const err141 = { instancePath: instancePath + "/request", schemaPath: "#/properties/request/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.properties.request.type, parentSchema: schema32.properties.request, data: data43 };
         if (vErrors === null) {
-          vErrors = [err140];
+          vErrors = [err141];
         } else {
-          vErrors.push(err140);
+          vErrors.push(err141);
         }
         errors++;
       }
     }
     if (data.auto_approve !== void 0) {
-      let data49 = data.auto_approve;
-      if (Array.isArray(data49)) {
-        if (data49.length > 20) {
-          const err141 = { instancePath: instancePath + "/auto_approve", schemaPath: "#/properties/auto_approve/maxItems", keyword: "maxItems", params: { limit: 20 }, message: "must NOT have more than 20 items", schema: 20, parentSchema: schema32.properties.auto_approve, data: data49 };
+      let data50 = data.auto_approve;
+      if (Array.isArray(data50)) {
+        if (data50.length > 20) {
+          const err142 = { instancePath: instancePath + "/auto_approve", schemaPath: "#/properties/auto_approve/maxItems", keyword: "maxItems", params: { limit: 20 }, message: "must NOT have more than 20 items", schema: 20, parentSchema: schema32.properties.auto_approve, data: data50 };
           if (vErrors === null) {
-            vErrors = [err141];
+            vErrors = [err142];
           } else {
-            vErrors.push(err141);
+            vErrors.push(err142);
           }
           errors++;
         }
-        const len7 = data49.length;
+        const len7 = data50.length;
         for (let i13 = 0; i13 < len7; i13++) {
-          let data50 = data49[i13];
-          if (data50 && typeof data50 == "object" && !Array.isArray(data50)) {
-            if (data50.name === void 0) {
-              const err142 = { instancePath: instancePath + "/auto_approve/" + i13, schemaPath: "#/properties/auto_approve/items/required", keyword: "required", params: { missingProperty: "name" }, message: "must have required property 'name'", schema: schema32.properties.auto_approve.items.required, parentSchema: schema32.properties.auto_approve.items, data: data50 };
-              if (vErrors === null) {
-                vErrors = [err142];
-              } else {
-                vErrors.push(err142);
-              }
-              errors++;
-            }
-            if (data50.requester_in === void 0) {
-              const err143 = { instancePath: instancePath + "/auto_approve/" + i13, schemaPath: "#/properties/auto_approve/items/required", keyword: "required", params: { missingProperty: "requester_in" }, message: "must have required property 'requester_in'", schema: schema32.properties.auto_approve.items.required, parentSchema: schema32.properties.auto_approve.items, data: data50 };
+          let data51 = data50[i13];
+          if (data51 && typeof data51 == "object" && !Array.isArray(data51)) {
+            if (data51.name === void 0) {
+              const err143 = { instancePath: instancePath + "/auto_approve/" + i13, schemaPath: "#/properties/auto_approve/items/required", keyword: "required", params: { missingProperty: "name" }, message: "must have required property 'name'", schema: schema32.properties.auto_approve.items.required, parentSchema: schema32.properties.auto_approve.items, data: data51 };
               if (vErrors === null) {
                 vErrors = [err143];
               } else {
@@ -25869,8 +25947,8 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data50.max_duration === void 0) {
-              const err144 = { instancePath: instancePath + "/auto_approve/" + i13, schemaPath: "#/properties/auto_approve/items/required", keyword: "required", params: { missingProperty: "max_duration" }, message: "must have required property 'max_duration'", schema: schema32.properties.auto_approve.items.required, parentSchema: schema32.properties.auto_approve.items, data: data50 };
+            if (data51.requester_in === void 0) {
+              const err144 = { instancePath: instancePath + "/auto_approve/" + i13, schemaPath: "#/properties/auto_approve/items/required", keyword: "required", params: { missingProperty: "requester_in" }, message: "must have required property 'requester_in'", schema: schema32.properties.auto_approve.items.required, parentSchema: schema32.properties.auto_approve.items, data: data51 };
               if (vErrors === null) {
                 vErrors = [err144];
               } else {
@@ -25878,53 +25956,53 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
               }
               errors++;
             }
-            for (const key9 in data50) {
+            if (data51.max_duration === void 0) {
+              const err145 = { instancePath: instancePath + "/auto_approve/" + i13, schemaPath: "#/properties/auto_approve/items/required", keyword: "required", params: { missingProperty: "max_duration" }, message: "must have required property 'max_duration'", schema: schema32.properties.auto_approve.items.required, parentSchema: schema32.properties.auto_approve.items, data: data51 };
+              if (vErrors === null) {
+                vErrors = [err145];
+              } else {
+                vErrors.push(err145);
+              }
+              errors++;
+            }
+            for (const key9 in data51) {
               if (!(key9 === "name" || key9 === "requester_in" || key9 === "max_duration")) {
-                const err145 = { instancePath: instancePath + "/auto_approve/" + i13, schemaPath: "#/properties/auto_approve/items/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key9 }, message: "must NOT have additional properties", schema: false, parentSchema: schema32.properties.auto_approve.items, data: data50 };
+                const err146 = { instancePath: instancePath + "/auto_approve/" + i13, schemaPath: "#/properties/auto_approve/items/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key9 }, message: "must NOT have additional properties", schema: false, parentSchema: schema32.properties.auto_approve.items, data: data51 };
                 if (vErrors === null) {
-                  vErrors = [err145];
+                  vErrors = [err146];
                 } else {
-                  vErrors.push(err145);
+                  vErrors.push(err146);
                 }
                 errors++;
               }
             }
-            if (data50.name !== void 0) {
-              let data51 = data50.name;
-              if (typeof data51 === "string") {
-                if (!pattern42.test(data51)) {
-                  const err146 = { instancePath: instancePath + "/auto_approve/" + i13 + "/name", schemaPath: "#/properties/auto_approve/items/properties/name/pattern", keyword: "pattern", params: { pattern: "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$" }, message: 'must match pattern "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"', schema: "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", parentSchema: schema32.properties.auto_approve.items.properties.name, data: data51 };
+            if (data51.name !== void 0) {
+              let data52 = data51.name;
+              if (typeof data52 === "string") {
+                if (!pattern42.test(data52)) {
+                  const err147 = { instancePath: instancePath + "/auto_approve/" + i13 + "/name", schemaPath: "#/properties/auto_approve/items/properties/name/pattern", keyword: "pattern", params: { pattern: "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$" }, message: 'must match pattern "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"', schema: "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", parentSchema: schema32.properties.auto_approve.items.properties.name, data: data52 };
                   if (vErrors === null) {
-                    vErrors = [err146];
+                    vErrors = [err147];
                   } else {
-                    vErrors.push(err146);
+                    vErrors.push(err147);
                   }
                   errors++;
                 }
               } else {
-                const err147 = { instancePath: instancePath + "/auto_approve/" + i13 + "/name", schemaPath: "#/properties/auto_approve/items/properties/name/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.auto_approve.items.properties.name.type, parentSchema: schema32.properties.auto_approve.items.properties.name, data: data51 };
+                const err148 = { instancePath: instancePath + "/auto_approve/" + i13 + "/name", schemaPath: "#/properties/auto_approve/items/properties/name/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.auto_approve.items.properties.name.type, parentSchema: schema32.properties.auto_approve.items.properties.name, data: data52 };
                 if (vErrors === null) {
-                  vErrors = [err147];
+                  vErrors = [err148];
                 } else {
-                  vErrors.push(err147);
+                  vErrors.push(err148);
                 }
                 errors++;
               }
             }
-            if (data50.requester_in !== void 0) {
-              let data52 = data50.requester_in;
-              if (Array.isArray(data52)) {
-                if (data52.length > 100) {
-                  const err148 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in", schemaPath: "#/properties/auto_approve/items/properties/requester_in/maxItems", keyword: "maxItems", params: { limit: 100 }, message: "must NOT have more than 100 items", schema: 100, parentSchema: schema32.properties.auto_approve.items.properties.requester_in, data: data52 };
-                  if (vErrors === null) {
-                    vErrors = [err148];
-                  } else {
-                    vErrors.push(err148);
-                  }
-                  errors++;
-                }
-                if (data52.length < 1) {
-                  const err149 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in", schemaPath: "#/properties/auto_approve/items/properties/requester_in/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema32.properties.auto_approve.items.properties.requester_in, data: data52 };
+            if (data51.requester_in !== void 0) {
+              let data53 = data51.requester_in;
+              if (Array.isArray(data53)) {
+                if (data53.length > 100) {
+                  const err149 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in", schemaPath: "#/properties/auto_approve/items/properties/requester_in/maxItems", keyword: "maxItems", params: { limit: 100 }, message: "must NOT have more than 100 items", schema: 100, parentSchema: schema32.properties.auto_approve.items.properties.requester_in, data: data53 };
                   if (vErrors === null) {
                     vErrors = [err149];
                   } else {
@@ -25932,21 +26010,21 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                   }
                   errors++;
                 }
-                const len8 = data52.length;
+                if (data53.length < 1) {
+                  const err150 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in", schemaPath: "#/properties/auto_approve/items/properties/requester_in/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema32.properties.auto_approve.items.properties.requester_in, data: data53 };
+                  if (vErrors === null) {
+                    vErrors = [err150];
+                  } else {
+                    vErrors.push(err150);
+                  }
+                  errors++;
+                }
+                const len8 = data53.length;
                 for (let i14 = 0; i14 < len8; i14++) {
-                  let data53 = data52[i14];
-                  if (typeof data53 === "string") {
-                    if (func12(data53) > 150) {
-                      const err150 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in/" + i14, schemaPath: "#/properties/auto_approve/items/properties/requester_in/items/maxLength", keyword: "maxLength", params: { limit: 150 }, message: "must NOT have more than 150 characters", schema: 150, parentSchema: schema32.properties.auto_approve.items.properties.requester_in.items, data: data53 };
-                      if (vErrors === null) {
-                        vErrors = [err150];
-                      } else {
-                        vErrors.push(err150);
-                      }
-                      errors++;
-                    }
-                    if (func12(data53) < 1) {
-                      const err151 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in/" + i14, schemaPath: "#/properties/auto_approve/items/properties/requester_in/items/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.auto_approve.items.properties.requester_in.items, data: data53 };
+                  let data54 = data53[i14];
+                  if (typeof data54 === "string") {
+                    if (func12(data54) > 150) {
+                      const err151 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in/" + i14, schemaPath: "#/properties/auto_approve/items/properties/requester_in/items/maxLength", keyword: "maxLength", params: { limit: 150 }, message: "must NOT have more than 150 characters", schema: 150, parentSchema: schema32.properties.auto_approve.items.properties.requester_in.items, data: data54 };
                       if (vErrors === null) {
                         vErrors = [err151];
                       } else {
@@ -25954,32 +26032,41 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                       }
                       errors++;
                     }
+                    if (func12(data54) < 1) {
+                      const err152 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in/" + i14, schemaPath: "#/properties/auto_approve/items/properties/requester_in/items/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.auto_approve.items.properties.requester_in.items, data: data54 };
+                      if (vErrors === null) {
+                        vErrors = [err152];
+                      } else {
+                        vErrors.push(err152);
+                      }
+                      errors++;
+                    }
                   } else {
-                    const err152 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in/" + i14, schemaPath: "#/properties/auto_approve/items/properties/requester_in/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.auto_approve.items.properties.requester_in.items.type, parentSchema: schema32.properties.auto_approve.items.properties.requester_in.items, data: data53 };
+                    const err153 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in/" + i14, schemaPath: "#/properties/auto_approve/items/properties/requester_in/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.auto_approve.items.properties.requester_in.items.type, parentSchema: schema32.properties.auto_approve.items.properties.requester_in.items, data: data54 };
                     if (vErrors === null) {
-                      vErrors = [err152];
+                      vErrors = [err153];
                     } else {
-                      vErrors.push(err152);
+                      vErrors.push(err153);
                     }
                     errors++;
                   }
                 }
-                let i15 = data52.length;
+                let i15 = data53.length;
                 let j6;
                 if (i15 > 1) {
                   const indices5 = {};
                   for (; i15--; ) {
-                    let item5 = data52[i15];
+                    let item5 = data53[i15];
                     if (typeof item5 !== "string") {
                       continue;
                     }
                     if (typeof indices5[item5] == "number") {
                       j6 = indices5[item5];
-                      const err153 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in", schemaPath: "#/properties/auto_approve/items/properties/requester_in/uniqueItems", keyword: "uniqueItems", params: { i: i15, j: j6 }, message: "must NOT have duplicate items (items ## " + j6 + " and " + i15 + " are identical)", schema: true, parentSchema: schema32.properties.auto_approve.items.properties.requester_in, data: data52 };
+                      const err154 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in", schemaPath: "#/properties/auto_approve/items/properties/requester_in/uniqueItems", keyword: "uniqueItems", params: { i: i15, j: j6 }, message: "must NOT have duplicate items (items ## " + j6 + " and " + i15 + " are identical)", schema: true, parentSchema: schema32.properties.auto_approve.items.properties.requester_in, data: data53 };
                       if (vErrors === null) {
-                        vErrors = [err153];
+                        vErrors = [err154];
                       } else {
-                        vErrors.push(err153);
+                        vErrors.push(err154);
                       }
                       errors++;
                       break;
@@ -25988,29 +26075,20 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                   }
                 }
               } else {
-                const err154 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in", schemaPath: "#/properties/auto_approve/items/properties/requester_in/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema32.properties.auto_approve.items.properties.requester_in.type, parentSchema: schema32.properties.auto_approve.items.properties.requester_in, data: data52 };
+                const err155 = { instancePath: instancePath + "/auto_approve/" + i13 + "/requester_in", schemaPath: "#/properties/auto_approve/items/properties/requester_in/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema32.properties.auto_approve.items.properties.requester_in.type, parentSchema: schema32.properties.auto_approve.items.properties.requester_in, data: data53 };
                 if (vErrors === null) {
-                  vErrors = [err154];
+                  vErrors = [err155];
                 } else {
-                  vErrors.push(err154);
+                  vErrors.push(err155);
                 }
                 errors++;
               }
             }
-            if (data50.max_duration !== void 0) {
-              let data54 = data50.max_duration;
-              if (typeof data54 === "string") {
-                if (func12(data54) > 32) {
-                  const err155 = { instancePath: instancePath + "/auto_approve/" + i13 + "/max_duration", schemaPath: "#/properties/auto_approve/items/properties/max_duration/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.auto_approve.items.properties.max_duration, data: data54 };
-                  if (vErrors === null) {
-                    vErrors = [err155];
-                  } else {
-                    vErrors.push(err155);
-                  }
-                  errors++;
-                }
-                if (func12(data54) < 1) {
-                  const err156 = { instancePath: instancePath + "/auto_approve/" + i13 + "/max_duration", schemaPath: "#/properties/auto_approve/items/properties/max_duration/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.auto_approve.items.properties.max_duration, data: data54 };
+            if (data51.max_duration !== void 0) {
+              let data55 = data51.max_duration;
+              if (typeof data55 === "string") {
+                if (func12(data55) > 32) {
+                  const err156 = { instancePath: instancePath + "/auto_approve/" + i13 + "/max_duration", schemaPath: "#/properties/auto_approve/items/properties/max_duration/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.auto_approve.items.properties.max_duration, data: data55 };
                   if (vErrors === null) {
                     vErrors = [err156];
                   } else {
@@ -26018,50 +26096,50 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                   }
                   errors++;
                 }
+                if (func12(data55) < 1) {
+                  const err157 = { instancePath: instancePath + "/auto_approve/" + i13 + "/max_duration", schemaPath: "#/properties/auto_approve/items/properties/max_duration/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.auto_approve.items.properties.max_duration, data: data55 };
+                  if (vErrors === null) {
+                    vErrors = [err157];
+                  } else {
+                    vErrors.push(err157);
+                  }
+                  errors++;
+                }
               } else {
-                const err157 = { instancePath: instancePath + "/auto_approve/" + i13 + "/max_duration", schemaPath: "#/properties/auto_approve/items/properties/max_duration/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.auto_approve.items.properties.max_duration.type, parentSchema: schema32.properties.auto_approve.items.properties.max_duration, data: data54 };
+                const err158 = { instancePath: instancePath + "/auto_approve/" + i13 + "/max_duration", schemaPath: "#/properties/auto_approve/items/properties/max_duration/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.auto_approve.items.properties.max_duration.type, parentSchema: schema32.properties.auto_approve.items.properties.max_duration, data: data55 };
                 if (vErrors === null) {
-                  vErrors = [err157];
+                  vErrors = [err158];
                 } else {
-                  vErrors.push(err157);
+                  vErrors.push(err158);
                 }
                 errors++;
               }
             }
           } else {
-            const err158 = { instancePath: instancePath + "/auto_approve/" + i13, schemaPath: "#/properties/auto_approve/items/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.properties.auto_approve.items.type, parentSchema: schema32.properties.auto_approve.items, data: data50 };
+            const err159 = { instancePath: instancePath + "/auto_approve/" + i13, schemaPath: "#/properties/auto_approve/items/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.properties.auto_approve.items.type, parentSchema: schema32.properties.auto_approve.items, data: data51 };
             if (vErrors === null) {
-              vErrors = [err158];
+              vErrors = [err159];
             } else {
-              vErrors.push(err158);
+              vErrors.push(err159);
             }
             errors++;
           }
         }
       } else {
-        const err159 = { instancePath: instancePath + "/auto_approve", schemaPath: "#/properties/auto_approve/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema32.properties.auto_approve.type, parentSchema: schema32.properties.auto_approve, data: data49 };
+        const err160 = { instancePath: instancePath + "/auto_approve", schemaPath: "#/properties/auto_approve/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema32.properties.auto_approve.type, parentSchema: schema32.properties.auto_approve, data: data50 };
         if (vErrors === null) {
-          vErrors = [err159];
+          vErrors = [err160];
         } else {
-          vErrors.push(err159);
+          vErrors.push(err160);
         }
         errors++;
       }
     }
     if (data.break_glass !== void 0) {
-      let data55 = data.break_glass;
-      if (data55 && typeof data55 == "object" && !Array.isArray(data55)) {
-        if (data55.allowed === void 0) {
-          const err160 = { instancePath: instancePath + "/break_glass", schemaPath: "#/properties/break_glass/required", keyword: "required", params: { missingProperty: "allowed" }, message: "must have required property 'allowed'", schema: schema32.properties.break_glass.required, parentSchema: schema32.properties.break_glass, data: data55 };
-          if (vErrors === null) {
-            vErrors = [err160];
-          } else {
-            vErrors.push(err160);
-          }
-          errors++;
-        }
-        if (data55.max_duration === void 0) {
-          const err161 = { instancePath: instancePath + "/break_glass", schemaPath: "#/properties/break_glass/required", keyword: "required", params: { missingProperty: "max_duration" }, message: "must have required property 'max_duration'", schema: schema32.properties.break_glass.required, parentSchema: schema32.properties.break_glass, data: data55 };
+      let data56 = data.break_glass;
+      if (data56 && typeof data56 == "object" && !Array.isArray(data56)) {
+        if (data56.allowed === void 0) {
+          const err161 = { instancePath: instancePath + "/break_glass", schemaPath: "#/properties/break_glass/required", keyword: "required", params: { missingProperty: "allowed" }, message: "must have required property 'allowed'", schema: schema32.properties.break_glass.required, parentSchema: schema32.properties.break_glass, data: data56 };
           if (vErrors === null) {
             vErrors = [err161];
           } else {
@@ -26069,31 +26147,31 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key10 in data55) {
+        if (data56.max_duration === void 0) {
+          const err162 = { instancePath: instancePath + "/break_glass", schemaPath: "#/properties/break_glass/required", keyword: "required", params: { missingProperty: "max_duration" }, message: "must have required property 'max_duration'", schema: schema32.properties.break_glass.required, parentSchema: schema32.properties.break_glass, data: data56 };
+          if (vErrors === null) {
+            vErrors = [err162];
+          } else {
+            vErrors.push(err162);
+          }
+          errors++;
+        }
+        for (const key10 in data56) {
           if (!(key10 === "allowed" || key10 === "max_duration" || key10 === "review_within")) {
-            const err162 = { instancePath: instancePath + "/break_glass", schemaPath: "#/properties/break_glass/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key10 }, message: "must NOT have additional properties", schema: false, parentSchema: schema32.properties.break_glass, data: data55 };
+            const err163 = { instancePath: instancePath + "/break_glass", schemaPath: "#/properties/break_glass/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key10 }, message: "must NOT have additional properties", schema: false, parentSchema: schema32.properties.break_glass, data: data56 };
             if (vErrors === null) {
-              vErrors = [err162];
+              vErrors = [err163];
             } else {
-              vErrors.push(err162);
+              vErrors.push(err163);
             }
             errors++;
           }
         }
-        if (data55.allowed !== void 0) {
-          let data56 = data55.allowed;
-          if (Array.isArray(data56)) {
-            if (data56.length > 100) {
-              const err163 = { instancePath: instancePath + "/break_glass/allowed", schemaPath: "#/properties/break_glass/properties/allowed/maxItems", keyword: "maxItems", params: { limit: 100 }, message: "must NOT have more than 100 items", schema: 100, parentSchema: schema32.properties.break_glass.properties.allowed, data: data56 };
-              if (vErrors === null) {
-                vErrors = [err163];
-              } else {
-                vErrors.push(err163);
-              }
-              errors++;
-            }
-            if (data56.length < 1) {
-              const err164 = { instancePath: instancePath + "/break_glass/allowed", schemaPath: "#/properties/break_glass/properties/allowed/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema32.properties.break_glass.properties.allowed, data: data56 };
+        if (data56.allowed !== void 0) {
+          let data57 = data56.allowed;
+          if (Array.isArray(data57)) {
+            if (data57.length > 100) {
+              const err164 = { instancePath: instancePath + "/break_glass/allowed", schemaPath: "#/properties/break_glass/properties/allowed/maxItems", keyword: "maxItems", params: { limit: 100 }, message: "must NOT have more than 100 items", schema: 100, parentSchema: schema32.properties.break_glass.properties.allowed, data: data57 };
               if (vErrors === null) {
                 vErrors = [err164];
               } else {
@@ -26101,21 +26179,21 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
               }
               errors++;
             }
-            const len9 = data56.length;
+            if (data57.length < 1) {
+              const err165 = { instancePath: instancePath + "/break_glass/allowed", schemaPath: "#/properties/break_glass/properties/allowed/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema32.properties.break_glass.properties.allowed, data: data57 };
+              if (vErrors === null) {
+                vErrors = [err165];
+              } else {
+                vErrors.push(err165);
+              }
+              errors++;
+            }
+            const len9 = data57.length;
             for (let i16 = 0; i16 < len9; i16++) {
-              let data57 = data56[i16];
-              if (typeof data57 === "string") {
-                if (func12(data57) > 150) {
-                  const err165 = { instancePath: instancePath + "/break_glass/allowed/" + i16, schemaPath: "#/properties/break_glass/properties/allowed/items/maxLength", keyword: "maxLength", params: { limit: 150 }, message: "must NOT have more than 150 characters", schema: 150, parentSchema: schema32.properties.break_glass.properties.allowed.items, data: data57 };
-                  if (vErrors === null) {
-                    vErrors = [err165];
-                  } else {
-                    vErrors.push(err165);
-                  }
-                  errors++;
-                }
-                if (func12(data57) < 1) {
-                  const err166 = { instancePath: instancePath + "/break_glass/allowed/" + i16, schemaPath: "#/properties/break_glass/properties/allowed/items/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.break_glass.properties.allowed.items, data: data57 };
+              let data58 = data57[i16];
+              if (typeof data58 === "string") {
+                if (func12(data58) > 150) {
+                  const err166 = { instancePath: instancePath + "/break_glass/allowed/" + i16, schemaPath: "#/properties/break_glass/properties/allowed/items/maxLength", keyword: "maxLength", params: { limit: 150 }, message: "must NOT have more than 150 characters", schema: 150, parentSchema: schema32.properties.break_glass.properties.allowed.items, data: data58 };
                   if (vErrors === null) {
                     vErrors = [err166];
                   } else {
@@ -26123,32 +26201,41 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
                   }
                   errors++;
                 }
+                if (func12(data58) < 1) {
+                  const err167 = { instancePath: instancePath + "/break_glass/allowed/" + i16, schemaPath: "#/properties/break_glass/properties/allowed/items/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.break_glass.properties.allowed.items, data: data58 };
+                  if (vErrors === null) {
+                    vErrors = [err167];
+                  } else {
+                    vErrors.push(err167);
+                  }
+                  errors++;
+                }
               } else {
-                const err167 = { instancePath: instancePath + "/break_glass/allowed/" + i16, schemaPath: "#/properties/break_glass/properties/allowed/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.break_glass.properties.allowed.items.type, parentSchema: schema32.properties.break_glass.properties.allowed.items, data: data57 };
+                const err168 = { instancePath: instancePath + "/break_glass/allowed/" + i16, schemaPath: "#/properties/break_glass/properties/allowed/items/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.break_glass.properties.allowed.items.type, parentSchema: schema32.properties.break_glass.properties.allowed.items, data: data58 };
                 if (vErrors === null) {
-                  vErrors = [err167];
+                  vErrors = [err168];
                 } else {
-                  vErrors.push(err167);
+                  vErrors.push(err168);
                 }
                 errors++;
               }
             }
-            let i17 = data56.length;
+            let i17 = data57.length;
             let j7;
             if (i17 > 1) {
               const indices6 = {};
               for (; i17--; ) {
-                let item6 = data56[i17];
+                let item6 = data57[i17];
                 if (typeof item6 !== "string") {
                   continue;
                 }
                 if (typeof indices6[item6] == "number") {
                   j7 = indices6[item6];
-                  const err168 = { instancePath: instancePath + "/break_glass/allowed", schemaPath: "#/properties/break_glass/properties/allowed/uniqueItems", keyword: "uniqueItems", params: { i: i17, j: j7 }, message: "must NOT have duplicate items (items ## " + j7 + " and " + i17 + " are identical)", schema: true, parentSchema: schema32.properties.break_glass.properties.allowed, data: data56 };
+                  const err169 = { instancePath: instancePath + "/break_glass/allowed", schemaPath: "#/properties/break_glass/properties/allowed/uniqueItems", keyword: "uniqueItems", params: { i: i17, j: j7 }, message: "must NOT have duplicate items (items ## " + j7 + " and " + i17 + " are identical)", schema: true, parentSchema: schema32.properties.break_glass.properties.allowed, data: data57 };
                   if (vErrors === null) {
-                    vErrors = [err168];
+                    vErrors = [err169];
                   } else {
-                    vErrors.push(err168);
+                    vErrors.push(err169);
                   }
                   errors++;
                   break;
@@ -26157,29 +26244,20 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
               }
             }
           } else {
-            const err169 = { instancePath: instancePath + "/break_glass/allowed", schemaPath: "#/properties/break_glass/properties/allowed/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema32.properties.break_glass.properties.allowed.type, parentSchema: schema32.properties.break_glass.properties.allowed, data: data56 };
+            const err170 = { instancePath: instancePath + "/break_glass/allowed", schemaPath: "#/properties/break_glass/properties/allowed/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema32.properties.break_glass.properties.allowed.type, parentSchema: schema32.properties.break_glass.properties.allowed, data: data57 };
             if (vErrors === null) {
-              vErrors = [err169];
+              vErrors = [err170];
             } else {
-              vErrors.push(err169);
+              vErrors.push(err170);
             }
             errors++;
           }
         }
-        if (data55.max_duration !== void 0) {
-          let data58 = data55.max_duration;
-          if (typeof data58 === "string") {
-            if (func12(data58) > 32) {
-              const err170 = { instancePath: instancePath + "/break_glass/max_duration", schemaPath: "#/properties/break_glass/properties/max_duration/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.break_glass.properties.max_duration, data: data58 };
-              if (vErrors === null) {
-                vErrors = [err170];
-              } else {
-                vErrors.push(err170);
-              }
-              errors++;
-            }
-            if (func12(data58) < 1) {
-              const err171 = { instancePath: instancePath + "/break_glass/max_duration", schemaPath: "#/properties/break_glass/properties/max_duration/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.break_glass.properties.max_duration, data: data58 };
+        if (data56.max_duration !== void 0) {
+          let data59 = data56.max_duration;
+          if (typeof data59 === "string") {
+            if (func12(data59) > 32) {
+              const err171 = { instancePath: instancePath + "/break_glass/max_duration", schemaPath: "#/properties/break_glass/properties/max_duration/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.break_glass.properties.max_duration, data: data59 };
               if (vErrors === null) {
                 vErrors = [err171];
               } else {
@@ -26187,30 +26265,30 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
               }
               errors++;
             }
+            if (func12(data59) < 1) {
+              const err172 = { instancePath: instancePath + "/break_glass/max_duration", schemaPath: "#/properties/break_glass/properties/max_duration/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.break_glass.properties.max_duration, data: data59 };
+              if (vErrors === null) {
+                vErrors = [err172];
+              } else {
+                vErrors.push(err172);
+              }
+              errors++;
+            }
           } else {
-            const err172 = { instancePath: instancePath + "/break_glass/max_duration", schemaPath: "#/properties/break_glass/properties/max_duration/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.break_glass.properties.max_duration.type, parentSchema: schema32.properties.break_glass.properties.max_duration, data: data58 };
+            const err173 = { instancePath: instancePath + "/break_glass/max_duration", schemaPath: "#/properties/break_glass/properties/max_duration/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.break_glass.properties.max_duration.type, parentSchema: schema32.properties.break_glass.properties.max_duration, data: data59 };
             if (vErrors === null) {
-              vErrors = [err172];
+              vErrors = [err173];
             } else {
-              vErrors.push(err172);
+              vErrors.push(err173);
             }
             errors++;
           }
         }
-        if (data55.review_within !== void 0) {
-          let data59 = data55.review_within;
-          if (typeof data59 === "string") {
-            if (func12(data59) > 32) {
-              const err173 = { instancePath: instancePath + "/break_glass/review_within", schemaPath: "#/properties/break_glass/properties/review_within/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.break_glass.properties.review_within, data: data59 };
-              if (vErrors === null) {
-                vErrors = [err173];
-              } else {
-                vErrors.push(err173);
-              }
-              errors++;
-            }
-            if (func12(data59) < 1) {
-              const err174 = { instancePath: instancePath + "/break_glass/review_within", schemaPath: "#/properties/break_glass/properties/review_within/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.break_glass.properties.review_within, data: data59 };
+        if (data56.review_within !== void 0) {
+          let data60 = data56.review_within;
+          if (typeof data60 === "string") {
+            if (func12(data60) > 32) {
+              const err174 = { instancePath: instancePath + "/break_glass/review_within", schemaPath: "#/properties/break_glass/properties/review_within/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.break_glass.properties.review_within, data: data60 };
               if (vErrors === null) {
                 vErrors = [err174];
               } else {
@@ -26218,40 +26296,40 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
               }
               errors++;
             }
+            if (func12(data60) < 1) {
+              const err175 = { instancePath: instancePath + "/break_glass/review_within", schemaPath: "#/properties/break_glass/properties/review_within/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.break_glass.properties.review_within, data: data60 };
+              if (vErrors === null) {
+                vErrors = [err175];
+              } else {
+                vErrors.push(err175);
+              }
+              errors++;
+            }
           } else {
-            const err175 = { instancePath: instancePath + "/break_glass/review_within", schemaPath: "#/properties/break_glass/properties/review_within/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.break_glass.properties.review_within.type, parentSchema: schema32.properties.break_glass.properties.review_within, data: data59 };
+            const err176 = { instancePath: instancePath + "/break_glass/review_within", schemaPath: "#/properties/break_glass/properties/review_within/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.break_glass.properties.review_within.type, parentSchema: schema32.properties.break_glass.properties.review_within, data: data60 };
             if (vErrors === null) {
-              vErrors = [err175];
+              vErrors = [err176];
             } else {
-              vErrors.push(err175);
+              vErrors.push(err176);
             }
             errors++;
           }
         }
       } else {
-        const err176 = { instancePath: instancePath + "/break_glass", schemaPath: "#/properties/break_glass/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.properties.break_glass.type, parentSchema: schema32.properties.break_glass, data: data55 };
+        const err177 = { instancePath: instancePath + "/break_glass", schemaPath: "#/properties/break_glass/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.properties.break_glass.type, parentSchema: schema32.properties.break_glass, data: data56 };
         if (vErrors === null) {
-          vErrors = [err176];
+          vErrors = [err177];
         } else {
-          vErrors.push(err176);
+          vErrors.push(err177);
         }
         errors++;
       }
     }
     if (data.request_ttl !== void 0) {
-      let data60 = data.request_ttl;
-      if (typeof data60 === "string") {
-        if (func12(data60) > 32) {
-          const err177 = { instancePath: instancePath + "/request_ttl", schemaPath: "#/properties/request_ttl/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.request_ttl, data: data60 };
-          if (vErrors === null) {
-            vErrors = [err177];
-          } else {
-            vErrors.push(err177);
-          }
-          errors++;
-        }
-        if (func12(data60) < 1) {
-          const err178 = { instancePath: instancePath + "/request_ttl", schemaPath: "#/properties/request_ttl/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.request_ttl, data: data60 };
+      let data61 = data.request_ttl;
+      if (typeof data61 === "string") {
+        if (func12(data61) > 32) {
+          const err178 = { instancePath: instancePath + "/request_ttl", schemaPath: "#/properties/request_ttl/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.request_ttl, data: data61 };
           if (vErrors === null) {
             vErrors = [err178];
           } else {
@@ -26259,30 +26337,30 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
+        if (func12(data61) < 1) {
+          const err179 = { instancePath: instancePath + "/request_ttl", schemaPath: "#/properties/request_ttl/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.request_ttl, data: data61 };
+          if (vErrors === null) {
+            vErrors = [err179];
+          } else {
+            vErrors.push(err179);
+          }
+          errors++;
+        }
       } else {
-        const err179 = { instancePath: instancePath + "/request_ttl", schemaPath: "#/properties/request_ttl/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.request_ttl.type, parentSchema: schema32.properties.request_ttl, data: data60 };
+        const err180 = { instancePath: instancePath + "/request_ttl", schemaPath: "#/properties/request_ttl/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.request_ttl.type, parentSchema: schema32.properties.request_ttl, data: data61 };
         if (vErrors === null) {
-          vErrors = [err179];
+          vErrors = [err180];
         } else {
-          vErrors.push(err179);
+          vErrors.push(err180);
         }
         errors++;
       }
     }
     if (data.max_total_duration !== void 0) {
-      let data61 = data.max_total_duration;
-      if (typeof data61 === "string") {
-        if (func12(data61) > 32) {
-          const err180 = { instancePath: instancePath + "/max_total_duration", schemaPath: "#/properties/max_total_duration/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.max_total_duration, data: data61 };
-          if (vErrors === null) {
-            vErrors = [err180];
-          } else {
-            vErrors.push(err180);
-          }
-          errors++;
-        }
-        if (func12(data61) < 1) {
-          const err181 = { instancePath: instancePath + "/max_total_duration", schemaPath: "#/properties/max_total_duration/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.max_total_duration, data: data61 };
+      let data62 = data.max_total_duration;
+      if (typeof data62 === "string") {
+        if (func12(data62) > 32) {
+          const err181 = { instancePath: instancePath + "/max_total_duration", schemaPath: "#/properties/max_total_duration/maxLength", keyword: "maxLength", params: { limit: 32 }, message: "must NOT have more than 32 characters", schema: 32, parentSchema: schema32.properties.max_total_duration, data: data62 };
           if (vErrors === null) {
             vErrors = [err181];
           } else {
@@ -26290,22 +26368,43 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
+        if (func12(data62) < 1) {
+          const err182 = { instancePath: instancePath + "/max_total_duration", schemaPath: "#/properties/max_total_duration/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema32.properties.max_total_duration, data: data62 };
+          if (vErrors === null) {
+            vErrors = [err182];
+          } else {
+            vErrors.push(err182);
+          }
+          errors++;
+        }
       } else {
-        const err182 = { instancePath: instancePath + "/max_total_duration", schemaPath: "#/properties/max_total_duration/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.max_total_duration.type, parentSchema: schema32.properties.max_total_duration, data: data61 };
+        const err183 = { instancePath: instancePath + "/max_total_duration", schemaPath: "#/properties/max_total_duration/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema32.properties.max_total_duration.type, parentSchema: schema32.properties.max_total_duration, data: data62 };
         if (vErrors === null) {
-          vErrors = [err182];
+          vErrors = [err183];
         } else {
-          vErrors.push(err182);
+          vErrors.push(err183);
+        }
+        errors++;
+      }
+    }
+    if (data.allow_lasting_access !== void 0) {
+      let data63 = data.allow_lasting_access;
+      if (typeof data63 !== "boolean") {
+        const err184 = { instancePath: instancePath + "/allow_lasting_access", schemaPath: "#/properties/allow_lasting_access/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean", schema: schema32.properties.allow_lasting_access.type, parentSchema: schema32.properties.allow_lasting_access, data: data63 };
+        if (vErrors === null) {
+          vErrors = [err184];
+        } else {
+          vErrors.push(err184);
         }
         errors++;
       }
     }
   } else {
-    const err183 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.type, parentSchema: schema32, data };
+    const err185 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema32.type, parentSchema: schema32, data };
     if (vErrors === null) {
-      vErrors = [err183];
+      vErrors = [err185];
     } else {
-      vErrors.push(err183);
+      vErrors.push(err185);
     }
     errors++;
   }
@@ -27353,10 +27452,10 @@ var MachineUTF8Input = class MachineUTF8Input2 extends MachineInputBase {
     this.end = end;
   }
   hasString(prefilter, pos) {
-    const target3 = prefilter.bytes;
-    if (target3.length === 0) return true;
-    const idx = this.indexOf(this.bytes, target3, this.start + pos);
-    return idx !== -1 && idx <= this.end - target3.length;
+    const target = prefilter.bytes;
+    if (target.length === 0) return true;
+    const idx = this.indexOf(this.bytes, target, this.start + pos);
+    return idx !== -1 && idx <= this.end - target.length;
   }
   hasAnyString(prefilter, pos) {
     return prefilter.automaton8().searchUTF8(this.bytes, this.start + pos, this.end);
@@ -27423,10 +27522,10 @@ var MachineUTF8Input = class MachineUTF8Input2 extends MachineInputBase {
     const r2 = pos < this.end ? this.step(pos - this.start) >> 3 : -1;
     return Utils.emptyOpContext(r1, r2);
   }
-  indexOf(source, target3, fromIndex = 0) {
-    let targetLength = target3.length;
+  indexOf(source, target, fromIndex = 0) {
+    let targetLength = target.length;
     if (targetLength === 0) return fromIndex <= this.end ? fromIndex : -1;
-    const firstByte = target3[0];
+    const firstByte = target[0];
     let limit = this.end - targetLength;
     const hasNativeIndexOf = typeof source.indexOf === "function";
     let i = fromIndex;
@@ -27439,7 +27538,7 @@ var MachineUTF8Input = class MachineUTF8Input2 extends MachineInputBase {
         if (i > limit) return -1;
       }
       let match = true;
-      for (let j = 1; j < targetLength; j++) if (source[i + j] !== target3[j]) {
+      for (let j = 1; j < targetLength; j++) if (source[i + j] !== target[j]) {
         match = false;
         break;
       }
@@ -29536,10 +29635,10 @@ var Regexp = class Regexp2 {
         else out += sub.appendTo();
         break;
       case Regexp2.Op.ALTERNATE: {
-        let sep6 = "";
+        let sep5 = "";
         for (let sub of this.subs) {
-          out += sep6;
-          sep6 = "|";
+          out += sep5;
+          sep5 = "|";
           out += sub.appendTo();
         }
         break;
@@ -30999,18 +31098,18 @@ var Parser = class Parser2 {
     const min = Parser2.parseInt(t);
     if (min === -1) return -1;
     if (!t.more()) return -1;
-    let max;
-    if (!t.lookingAt(",")) max = min;
+    let max2;
+    if (!t.lookingAt(",")) max2 = min;
     else {
       t.skip(1);
       if (!t.more()) return -1;
-      if (t.lookingAt("}")) max = -1;
-      else if ((max = Parser2.parseInt(t)) === -1) return -1;
+      if (t.lookingAt("}")) max2 = -1;
+      else if ((max2 = Parser2.parseInt(t)) === -1) return -1;
     }
     if (!t.more() || !t.lookingAt("}")) return -1;
     t.skip(1);
-    if (min < 0 || min > 1e3 || max === -2 || max > 1e3 || max >= 0 && min > max) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_REPEAT_SIZE, t.from(start));
-    return min << 16 | max & Unicode.MAX_BMP;
+    if (min < 0 || min > 1e3 || max2 === -2 || max2 > 1e3 || max2 >= 0 && min > max2) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_REPEAT_SIZE, t.from(start));
+    return min << 16 | max2 & Unicode.MAX_BMP;
   }
   static isValidCaptureName(name) {
     if (name.length === 0) return false;
@@ -31317,7 +31416,7 @@ var Parser = class Parser2 {
     re.flags = this.flags;
     return this.push(re);
   }
-  repeat(op, min, max, beforePos, t, lastRepeatPos) {
+  repeat(op, min, max2, beforePos, t, lastRepeatPos) {
     let flags = this.flags;
     if ((flags & RE2Flags.PERL_X) !== 0) {
       if (t.more() && t.lookingAt("?")) {
@@ -31332,12 +31431,12 @@ var Parser = class Parser2 {
     if (Regexp.isPseudoOp(sub.op)) throw new RE2JSSyntaxException(Parser2.ERR_MISSING_REPEAT_ARGUMENT, t.from(beforePos));
     const re = this.newRegexp(op);
     re.min = min;
-    re.max = max;
+    re.max = max2;
     re.flags = flags;
     re.subs = [sub];
     this.stack[n - 1] = re;
     this.checkLimits(re);
-    if (op === Regexp.Op.REPEAT && (min >= 2 || max >= 2) && !this.repeatIsValid(re, 1e3)) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_REPEAT_SIZE, t.from(beforePos));
+    if (op === Regexp.Op.REPEAT && (min >= 2 || max2 >= 2) && !this.repeatIsValid(re, 1e3)) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_REPEAT_SIZE, t.from(beforePos));
   }
   repeatIsValid(re, n) {
     if (re.op === Regexp.Op.REPEAT) {
@@ -31483,15 +31582,15 @@ var Parser = class Parser2 {
       if (i === start) {
       } else if (i === start + 1) array[lenout++] = array[s + start];
       else {
-        let max = start;
+        let max2 = start;
         for (let j = start + 1; j < i; j++) {
-          const subMax = array[s + max];
+          const subMax = array[s + max2];
           const subJ = array[s + j];
-          if (subMax.op < subJ.op || subMax.op === subJ.op && (subMax.runes !== null ? subMax.runes.length : 0) < (subJ.runes !== null ? subJ.runes.length : 0)) max = j;
+          if (subMax.op < subJ.op || subMax.op === subJ.op && (subMax.runes !== null ? subMax.runes.length : 0) < (subJ.runes !== null ? subJ.runes.length : 0)) max2 = j;
         }
         const tmp = array[s + start];
-        array[s + start] = array[s + max];
-        array[s + max] = tmp;
+        array[s + start] = array[s + max2];
+        array[s + max2] = tmp;
         for (let j = start + 1; j < i; j++) {
           Parser2.mergeCharClass(array[s + start], array[s + j]);
           this.reuse(array[s + j]);
@@ -31569,7 +31668,7 @@ var Parser = class Parser2 {
     if ((this.flags & RE2Flags.LITERAL) !== 0) return Parser2.literalRegexp(this.wholeRegexp, this.flags);
     let lastRepeatPos = -1;
     let min = -1;
-    let max = -1;
+    let max2 = -1;
     const t = new StringIterator(this.wholeRegexp);
     while (t.more()) {
       let repeatPos = -1;
@@ -31635,7 +31734,7 @@ var Parser = class Parser2 {
             case Codepoint.CODES["?"]:
               op = Regexp.Op.QUEST;
           }
-          this.repeat(op, min, max, repeatPos, t, lastRepeatPos);
+          this.repeat(op, min, max2, repeatPos, t, lastRepeatPos);
           break;
         }
         case Codepoint.CODES["{"]: {
@@ -31648,8 +31747,8 @@ var Parser = class Parser2 {
           }
           repeatPos = before;
           min = minMax >> 16;
-          max = (minMax & Unicode.MAX_BMP) << 16 >> 16;
-          this.repeat(Regexp.Op.REPEAT, min, max, repeatPos, t, lastRepeatPos);
+          max2 = (minMax & Unicode.MAX_BMP) << 16 >> 16;
+          this.repeat(Regexp.Op.REPEAT, min, max2, repeatPos, t, lastRepeatPos);
           break;
         }
         case Codepoint.CODES["\\"]: {
@@ -33187,6 +33286,19 @@ function loadFile({ path: file, text }, firstSeen, options) {
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   return { resources, problems };
 }
+function lastingAccess(kind, target) {
+  if (kind === "github-team" && target.role === "maintainer")
+    return {
+      key: "role",
+      why: "a team maintainer can add members to the team, who stay after the grant ends"
+    };
+  if (kind === "github-collaborator" && (target.permission === "admin" || target.permission === "maintain"))
+    return {
+      key: "permission",
+      why: target.permission === "admin" ? "admin on a repository can add collaborators, deploy keys and webhooks, which stay after the grant ends" : "maintain on a repository can change its settings and the workflows that run with its secrets, which can leave access after the grant ends"
+    };
+  return void 0;
+}
 function checkResource(name, raw, doc, file, options) {
   const base = ["resources", name];
   const problems = [];
@@ -33211,15 +33323,15 @@ function checkResource(name, raw, doc, file, options) {
     const problem2 = principalProblem(p);
     if (problem2) here([...rel, i], problem2);
   });
-  const max = duration(["max_duration"], raw.max_duration);
+  const max2 = duration(["max_duration"], raw.max_duration);
   const def = duration(["default_duration"], raw.default_duration);
-  notLonger(["default_duration"], "default_duration", def, max);
+  notLonger(["default_duration"], "default_duration", def, max2);
   const ttl = raw.request_ttl === void 0 ? DEFAULT_REQUEST_TTL : duration(["request_ttl"], raw.request_ttl);
-  const total = raw.max_total_duration === void 0 ? max * DEFAULT_TOTAL_FACTOR : duration(["max_total_duration"], raw.max_total_duration);
-  if (total < max)
+  const total = raw.max_total_duration === void 0 ? max2 * DEFAULT_TOTAL_FACTOR : duration(["max_total_duration"], raw.max_total_duration);
+  if (total < max2)
     here(
       ["max_total_duration"],
-      `max_total_duration (${formatDuration(total)}) is shorter than max_duration (${formatDuration(max)}), so no grant could be issued in full`
+      `max_total_duration (${formatDuration(total)}) is shorter than max_duration (${formatDuration(max2)}), so no grant could be issued in full`
     );
   principals(["requesters"], raw.requesters);
   principals(["approvers"], raw.approvers);
@@ -33243,7 +33355,7 @@ function checkResource(name, raw, doc, file, options) {
     ruleNames.add(rule.name);
     principals(["auto_approve", i, "requester_in"], rule.requester_in);
     const ruleMax = duration(["auto_approve", i, "max_duration"], rule.max_duration);
-    notLonger(["auto_approve", i, "max_duration"], "auto_approve max_duration", ruleMax, max);
+    notLonger(["auto_approve", i, "max_duration"], "auto_approve max_duration", ruleMax, max2);
     return { name: rule.name, requester_in: [...rule.requester_in], max_duration: ruleMax };
   });
   let breakGlass;
@@ -33251,7 +33363,7 @@ function checkResource(name, raw, doc, file, options) {
     const bg = raw.break_glass;
     principals(["break_glass", "allowed"], bg.allowed);
     const bgMax = duration(["break_glass", "max_duration"], bg.max_duration);
-    notLonger(["break_glass", "max_duration"], "break_glass max_duration", bgMax, max);
+    notLonger(["break_glass", "max_duration"], "break_glass max_duration", bgMax, max2);
     const review = bg.review_within === void 0 ? DEFAULT_REVIEW_WITHIN : duration(["break_glass", "review_within"], bg.review_within);
     breakGlass = { allowed: [...bg.allowed], max_duration: bgMax, review_within: review };
   }
@@ -33261,7 +33373,7 @@ function checkResource(name, raw, doc, file, options) {
       file,
       path: dottedPath(targetPath),
       line: doc.lineOf(targetPath),
-      lineOf: (relative2) => doc.lineOf([...targetPath, ...relative2])
+      lineOf: (relative3) => doc.lineOf([...targetPath, ...relative3])
     };
     for (const p of options.validateTarget(raw.provider, raw.target, at)) {
       const rel = p.path?.startsWith("target") ? relativeSegments(p.path).slice(1) : void 0;
@@ -33274,10 +33386,16 @@ function checkResource(name, raw, doc, file, options) {
       });
     }
   }
+  const lasting = lastingAccess(raw.provider, raw.target);
+  if (lasting && raw.allow_lasting_access !== true)
+    here(
+      ["target", lasting.key],
+      `${lasting.why}; grant less, or set allow_lasting_access: true on the resource to accept it (gatepass then reports what was created during each grant)`
+    );
   if (problems.length > 0) return { problems };
-  const target3 = { ...raw.target };
-  if (raw.provider === "ssh-certificate" && target3.krl_path === void 0)
-    target3.krl_path = DEFAULT_KRL_PATH;
+  const target = { ...raw.target };
+  if (raw.provider === "ssh-certificate" && target.krl_path === void 0)
+    target.krl_path = DEFAULT_KRL_PATH;
   const justification = raw.request?.justification;
   return {
     problems,
@@ -33285,8 +33403,8 @@ function checkResource(name, raw, doc, file, options) {
       name,
       description: raw.description,
       provider: raw.provider,
-      target: target3,
-      max_duration: max,
+      target,
+      max_duration: max2,
       default_duration: def,
       requesters: [...raw.requesters],
       approvers: [...raw.approvers],
@@ -33305,6 +33423,7 @@ function checkResource(name, raw, doc, file, options) {
       ...breakGlass ? { break_glass: breakGlass } : {},
       request_ttl: ttl,
       max_total_duration: total,
+      ...raw.allow_lasting_access === true ? { allow_lasting_access: true } : {},
       source: { file, line: doc.lineOf(base) }
     }
   };
@@ -33659,15 +33778,15 @@ function checkBreakGlass(tl, resource, now, add3) {
     message: `${grant}: break-glass access by ${tl.requester?.login ?? "unknown"}: ${tl.breakGlass?.reason ?? "(no reason recorded)"}`
   });
   if (tl.breakGlassReview) return;
-  const within = (resource?.break_glass?.review_within ?? DEFAULT_REVIEW_WITHIN) * 1e3;
+  const within2 = (resource?.break_glass?.review_within ?? DEFAULT_REVIEW_WITHIN) * 1e3;
   const from = ms2(tl.endedAt) ?? ms2(tl.issuedAt) ?? ms2(tl.approvedAt);
-  const overdue = from !== void 0 && now > from + within;
+  const overdue = from !== void 0 && now > from + within2;
   add3({
     kind: "break-glass-review",
     severity: overdue ? "error" : "info",
     ...commit ? { commit } : {},
     ...tl.endedAt || tl.issuedAt ? { at: tl.endedAt ?? tl.issuedAt } : {},
-    message: `${grant}: no after-the-fact review recorded${overdue ? ` (overdue: due within ${late(within)})` : ""}`
+    message: `${grant}: no after-the-fact review recorded${overdue ? ` (overdue: due within ${late(within2)})` : ""}`
   });
 }
 
@@ -33691,8 +33810,8 @@ var ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 function problem(key2, message) {
   return { path: `target.${key2}`, message: `target.${key2}: ${message}` };
 }
-function checkEnvRef(target3, key2) {
-  const v = target3[key2];
+function checkEnvRef(target, key2) {
+  const v = target[key2];
   if (typeof v !== "string" || !v.startsWith("env:") || !ENV_NAME.test(v.slice(4))) {
     return [
       problem(
@@ -33703,8 +33822,8 @@ function checkEnvRef(target3, key2) {
   }
   return [];
 }
-function checkStringList(target3, key2, opts2) {
-  const v = target3[key2];
+function checkStringList(target, key2, opts2) {
+  const v = target[key2];
   if (v === void 0) return opts2.required ? [problem(key2, "is required")] : [];
   if (!Array.isArray(v)) return [problem(key2, "must be a list of strings")];
   if (opts2.required && v.length === 0) return [problem(key2, "must not be empty")];
@@ -33726,7 +33845,7 @@ function checkStringList(target3, key2, opts2) {
   });
   return out;
 }
-function parseTimeout(input, min, max) {
+function parseTimeout(input, min, max2) {
   let seconds;
   const plain = typeof input === "string" ? /^\s*(\d{1,6})s\s*$/i.exec(input) : null;
   if (plain) seconds = Number(plain[1]);
@@ -33735,8 +33854,8 @@ function parseTimeout(input, min, max) {
     if (!parsed.ok) return parsed;
     seconds = parsed.value;
   }
-  if (seconds < min || seconds > max) {
-    return fail({ message: `must be between ${min}s and ${max}s, got ${seconds}s` });
+  if (seconds < min || seconds > max2) {
+    return fail({ message: `must be between ${min}s and ${max2}s, got ${seconds}s` });
   }
   return ok(seconds);
 }
@@ -33750,28 +33869,28 @@ var MAX_TIMEOUT = 15 * 60;
 var MAX_OUTPUT = 1 << 20;
 var MAX_STDERR_SHOWN = 2e3;
 var RESERVED_ENV = /^(PATH|HOME|GATEPASS_.*)$/;
-function validateCommandTarget(target3) {
+function validateCommandTarget(target) {
   const out = [];
-  if (!isSafeRelativePath(target3.path))
+  if (!isSafeRelativePath(target.path))
     out.push(
       problem(
         "path",
         "must be a path inside the access repo, relative, without .. (e.g. scripts/grant-vpn.sh)"
       )
     );
-  if (target3.timeout !== void 0) {
-    const t = parseTimeout(target3.timeout, 1, MAX_TIMEOUT);
+  if (target.timeout !== void 0) {
+    const t = parseTimeout(target.timeout, 1, MAX_TIMEOUT);
     if (!t.ok) out.push(problem("timeout", t.problems.map((p) => p.message).join("; ")));
   }
   out.push(
-    ...checkStringList(target3, "env", {
+    ...checkStringList(target, "env", {
       required: false,
       pattern: ENV_NAME,
       patternHelp: "is not an environment variable name"
     })
   );
-  if (Array.isArray(target3.env)) {
-    target3.env.forEach((n, i) => {
+  if (Array.isArray(target.env)) {
+    target.env.forEach((n, i) => {
       if (typeof n === "string" && RESERVED_ENV.test(n))
         out.push(problem(`env[${i}]`, `${n} is set by gatepass and cannot be passed through`));
     });
@@ -33815,11 +33934,12 @@ function maskValues(text, secrets) {
     out = out.split(s).join("***");
   return out;
 }
-async function runCommand(action, input, vars, ctx) {
-  const target3 = readTarget(ctx);
-  const exe = await resolveExecutable(ctx.workdir, target3.path);
+async function runCommand(action, input, vars, ctx, recordedPath) {
+  const current = readTarget(ctx);
+  const target = recordedPath === void 0 ? current : { ...current, path: recordedPath };
+  const exe = await resolveExecutable(ctx.workdir, target.path);
   const passed = {};
-  for (const name of target3.env) {
+  for (const name of target.env) {
     const v = ctx.env[name];
     if (v !== void 0) {
       passed[name] = v;
@@ -33854,7 +33974,7 @@ async function runCommand(action, input, vars, ctx) {
       } catch {
         child2.kill("SIGKILL");
       }
-    }, target3.timeout * 1e3);
+    }, target.timeout * 1e3);
     child2.stdout.on("data", (d) => {
       if (stdout.length < MAX_OUTPUT) stdout += d.toString();
     });
@@ -33865,14 +33985,14 @@ async function runCommand(action, input, vars, ctx) {
     child2.stdin.end(JSON.stringify(input));
     child2.on("error", (e) => {
       clearTimeout(timer);
-      reject(new ProviderError(`command ${target3.path} ${action} could not start: ${e.message}`));
+      reject(new ProviderError(`command ${target.path} ${action} could not start: ${e.message}`));
     });
     child2.on("close", (code, signal) => {
       clearTimeout(timer);
       if (timedOut) {
         reject(
           new ProviderError(
-            `command ${target3.path} ${action} timed out after ${target3.timeout}s and was killed`
+            `command ${target.path} ${action} timed out after ${target.timeout}s and was killed`
           )
         );
         return;
@@ -33883,7 +34003,7 @@ async function runCommand(action, input, vars, ctx) {
           shown2 = `${shown2.slice(0, MAX_STDERR_SHOWN)}\u2026 (truncated)`;
         reject(
           new ProviderError(
-            `command ${target3.path} ${action} failed (${code !== null ? `exit ${code}` : `signal ${signal}`})${shown2 ? `: ${shown2}` : ""}`
+            `command ${target.path} ${action} failed (${code !== null ? `exit ${code}` : `signal ${signal}`})${shown2 ? `: ${shown2}` : ""}`
           )
         );
         return;
@@ -33909,6 +34029,8 @@ function parseFacts(stdout, path6) {
     throw new ProviderError(`command ${path6} issue must print {"facts":{...}}`);
   const out = {};
   for (const [k, v] of Object.entries(facts)) {
+    if (k === "provider" || k === "issue_started_at" || k === "command")
+      throw new ProviderError(`command ${path6} issue: fact ${JSON.stringify(k)} is reserved`);
     if (!isFact(v))
       throw new ProviderError(
         `command ${path6} issue: fact ${JSON.stringify(k)} must be text, a number, true/false or a list of text`
@@ -33946,11 +34068,25 @@ var commandProvider = {
   kind: "command",
   validateTarget: validateCommandTarget,
   async issue(grant, ctx) {
+    const { path: path6 } = readTarget(ctx);
     const { stdout } = await runCommand("issue", grant, grantVars(grant), ctx);
-    return { facts: parseFacts(stdout, readTarget(ctx).path) };
+    return { facts: { ...parseFacts(stdout, path6), command: path6 } };
   },
   async revoke(grant, ctx) {
-    await runCommand("revoke", grant, grantVars(grant), ctx);
+    const recorded = grant.issued?.command;
+    if (typeof recorded === "string" && !isSafeRelativePath(recorded))
+      throw new ProviderError(`command: grant ${grant.id} recorded an unsafe command path`);
+    if (typeof recorded !== "string")
+      ctx.log(
+        `command: grant ${grant.id} has no recorded command (issued before gatepass recorded it); using the policy's current target`
+      );
+    await runCommand(
+      "revoke",
+      grant,
+      grantVars(grant),
+      ctx,
+      typeof recorded === "string" ? recorded : void 0
+    );
   },
   async list(ctx) {
     const { stdout } = await runCommand("list", {}, {}, ctx);
@@ -35044,10 +35180,10 @@ function alphabet(letters, aliases) {
   if (aliases !== void 0) {
     for (const alias of Object.keys(aliases)) {
       const code = alias.charCodeAt(0);
-      const target3 = decTable[aliases[alias].charCodeAt(0)];
-      if (alias.length !== 1 || code > 127 || target3 === void 0 || target3 === -1)
+      const target = decTable[aliases[alias].charCodeAt(0)];
+      if (alias.length !== 1 || code > 127 || target === void 0 || target === -1)
         throw new Error(`alphabet: invalid alias ${alias}`);
-      decTable[code] = target3;
+      decTable[code] = target;
     }
   }
   return {
@@ -36430,12 +36566,12 @@ function asciiToBytes(ascii) {
   });
 }
 var isPosBig = (n) => typeof n === "bigint" && _0n <= n;
-function inRange(n, min, max) {
-  return isPosBig(n) && isPosBig(min) && isPosBig(max) && min <= n && n < max;
+function inRange(n, min, max2) {
+  return isPosBig(n) && isPosBig(min) && isPosBig(max2) && min <= n && n < max2;
 }
-function aInRange(title, n, min, max) {
-  if (!inRange(n, min, max))
-    throw new Error("expected valid " + title + ": " + min + " <= n < " + max + ", got " + n);
+function aInRange(title, n, min, max2) {
+  if (!inRange(n, min, max2))
+    throw new Error("expected valid " + title + ": " + min + " <= n < " + max2 + ", got " + n);
 }
 function bitLen(n) {
   let len;
@@ -37976,7 +38112,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
     bits2int_modN: "function"
   });
   ecdsaOpts = Object.assign({}, ecdsaOpts);
-  const randomBytes9 = ecdsaOpts.randomBytes || randomBytes4;
+  const randomBytes10 = ecdsaOpts.randomBytes || randomBytes4;
   const hmac3 = ecdsaOpts.hmac || ((key2, msg) => hmac2(hash, key2, msg));
   const { Fp: Fp2, Fn } = Point;
   const { ORDER: CURVE_ORDER, BITS: fnBits } = Fn;
@@ -38118,7 +38254,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
       throw new Error("invalid private key");
     const seedArgs = [int2octets(d), int2octets(h1int)];
     if (extraEntropy != null && extraEntropy !== false) {
-      const e = extraEntropy === true ? randomBytes9(lengths.secretKey) : extraEntropy;
+      const e = extraEntropy === true ? randomBytes10(lengths.secretKey) : extraEntropy;
       seedArgs.push(abytes4(e, void 0, "extraEntropy"));
     }
     const seed = concatBytes2(...seedArgs);
@@ -39880,12 +40016,12 @@ function copyBytes4(bytes) {
 function isPosBig2(n) {
   return typeof n === "bigint" && _0n7 <= n;
 }
-function inRange2(n, min, max) {
-  return isPosBig2(n) && isPosBig2(min) && isPosBig2(max) && min <= n && n < max;
+function inRange2(n, min, max2) {
+  return isPosBig2(n) && isPosBig2(min) && isPosBig2(max2) && min <= n && n < max2;
 }
-function aInRange2(title, n, min, max) {
-  if (!inRange2(n, min, max))
-    throw new RangeError("expected valid " + title + ": " + min + " <= n < " + max + ", got " + n);
+function aInRange2(title, n, min, max2) {
+  if (!inRange2(n, min, max2))
+    throw new RangeError("expected valid " + title + ": " + min + " <= n < " + max2 + ", got " + n);
 }
 function bitLen2(n) {
   if (n < _0n7)
@@ -40466,18 +40602,18 @@ function validateTableBytes(numPoints, fpBytes) {
   if (bytes > TABLE_BYTES_MAX)
     throw new Error("invalid window size: table would need ~" + Math.ceil(bytes / 2 ** 20) + " MiB, max " + TABLE_BYTES_MAX / 2 ** 20 + " MiB");
 }
-function probeRandomBytes(randomBytes9, length) {
-  if (randomBytes9 === void 0)
+function probeRandomBytes(randomBytes10, length) {
+  if (randomBytes10 === void 0)
     return void 0;
-  afunction(randomBytes9, "randomBytes");
+  afunction(randomBytes10, "randomBytes");
   try {
-    const probe = randomBytes9(length);
+    const probe = randomBytes10(length);
     if (!isBytes5(probe) || probe.length !== length)
       return void 0;
   } catch {
     return void 0;
   }
-  return randomBytes9;
+  return randomBytes10;
 }
 function validateMSMPoints(points, c) {
   aarray(points, "points");
@@ -40544,12 +40680,12 @@ function signedWindowDigits(n, W, windows) {
   return d;
 }
 function wnafWalk(zero, tables, digits) {
-  let max = 0;
+  let max2 = 0;
   for (const d of digits)
-    max = Math.max(max, d.length);
+    max2 = Math.max(max2, d.length);
   let acc = zero;
-  for (let bit = max - 1; bit >= 0; bit--) {
-    if (bit !== max - 1)
+  for (let bit = max2 - 1; bit >= 0; bit--) {
+    if (bit !== max2 - 1)
       acc = acc.double();
     for (let i = 0; i < digits.length; i++) {
       const w = digits[i][bit];
@@ -40570,9 +40706,9 @@ var ScalarMultiplier = class {
   baseCanBeBlinded;
   bits;
   // Parametrized with a given Point class (not individual point)
-  constructor(Point, randomBytes9) {
+  constructor(Point, randomBytes10) {
     validatePointCons(Point);
-    this.randomBytes = probeRandomBytes(randomBytes9, BLIND_BYTES);
+    this.randomBytes = probeRandomBytes(randomBytes10, BLIND_BYTES);
     this.Point = Point;
     this.BASE = Point.BASE;
     this.ZERO = Point.ZERO;
@@ -41004,7 +41140,7 @@ function weierstrass2(params, extraOpts = {}) {
     randomBytes: "function"
   });
   const { endo: endoOpts, allowInfinityPoint, clearCofactor, isTorsionFree, fromBytes, toBytes } = extraOpts;
-  const randomBytes9 = extraOpts.randomBytes === void 0 ? randomBytes6 : extraOpts.randomBytes;
+  const randomBytes10 = extraOpts.randomBytes === void 0 ? randomBytes6 : extraOpts.randomBytes;
   if (endoOpts) {
     if (!Fp2.is0(CURVE.a) || typeof endoOpts.beta !== "bigint" || !Array.isArray(endoOpts.basises)) {
       throw new Error('invalid endo: expected "beta": bigint and "basises": array');
@@ -41421,7 +41557,7 @@ function weierstrass2(params, extraOpts = {}) {
     }
   }
   const normalize = (points) => normalizeZ2(Point, points);
-  const wnaf = new ScalarMultiplier(Point, randomBytes9);
+  const wnaf = new ScalarMultiplier(Point, randomBytes10);
   if (wnaf.bits >= 6)
     Point.BASE.precompute(6);
   Object.freeze(Point.prototype);
@@ -41522,12 +41658,12 @@ function ecdsa2(Point, hash, ecdsaOpts = {}) {
     bits2int_modN: "function"
   });
   const opts2 = Object.assign({}, ecdsaOpts);
-  const randomBytes9 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
+  const randomBytes10 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
   const hmac3 = opts2.hmac === void 0 ? (key2, msg) => hmac(hash_, key2, msg) : opts2.hmac;
   const { Fp: Fp2, Fn } = Point;
   const { ORDER: CURVE_ORDER, BITS: fnBits } = Fn;
   const blindLength = getMinHashLength2(CURVE_ORDER);
-  const csprng = probeRandomBytes(randomBytes9, blindLength);
+  const csprng = probeRandomBytes(randomBytes10, blindLength);
   const { keygen, getPublicKey, getSharedSecret, utils, lengths } = ecdh2(Point, opts2);
   const defaultSigOpts = {
     prehash: true,
@@ -41680,7 +41816,7 @@ function ecdsa2(Point, hash, ecdsaOpts = {}) {
       throw new Error("invalid private key");
     const seedArgs = [int2octets(d), int2octets(h1int)];
     if (extraEntropy != null && extraEntropy !== false) {
-      const e = extraEntropy === true ? randomBytes9(lengths.secretKey) : extraEntropy;
+      const e = extraEntropy === true ? randomBytes10(lengths.secretKey) : extraEntropy;
       seedArgs.push(abytes5(e, void 0, "extraEntropy"));
     }
     const seed = concatBytes3(...seedArgs);
@@ -41815,7 +41951,7 @@ function edwards(params, extraOpts = {}) {
   if (FpLegendre2(Fp2, CURVE.d) !== -1)
     throw new Error("edwards: CURVE.d must be a non-square in Fp for complete addition formulas");
   validateObject2(opts2, {}, { uvRatio: "function", randomBytes: "function" });
-  const randomBytes9 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
+  const randomBytes10 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
   const MASK = _2n8 << BigInt(Fp2.BYTES * 8) - _1n12;
   function isOdd(n) {
     if (!Fp2.isOdd)
@@ -41883,8 +42019,8 @@ function edwards(params, extraOpts = {}) {
       const lastByte = bytes[len - 1];
       normed[len - 1] = lastByte & ~128;
       const y = bytesToNumberLE2(normed);
-      const max = zip215 ? MASK : Fp2.ORDER;
-      aInRange2("point.y", y, _0n12, max);
+      const max2 = zip215 ? MASK : Fp2.ORDER;
+      aInRange2("point.y", y, _0n12, max2);
       const y2 = Fp2.sqr(y);
       const u = Fp2.sub(y2, Fp2.ONE);
       const v = Fp2.sub(Fp2.mulN(d, y2), a);
@@ -42076,7 +42212,7 @@ function edwards(params, extraOpts = {}) {
     }
   }
   const normalize = (points) => normalizeZ2(Point, points);
-  const wnaf = new ScalarMultiplier(Point, randomBytes9);
+  const wnaf = new ScalarMultiplier(Point, randomBytes10);
   if (wnaf.bits >= 6)
     Point.BASE.precompute(6);
   Object.freeze(Point.prototype);
@@ -42108,7 +42244,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     if (outputLen !== expectedLen)
       throw new Error(`hash.outputLen must be ${expectedLen}, got ${outputLen}`);
   }
-  const randomBytes9 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
+  const randomBytes10 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
   const toMontgomery2 = opts2.toMontgomery;
   const toMontgomerySecret2 = opts2.toMontgomerySecret;
   const adjustScalarBytes3 = opts2.adjustScalarBytes === void 0 ? (bytes) => bytes : opts2.adjustScalarBytes;
@@ -42198,7 +42334,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     seed: _size
   };
   function randomSecretKey(seed) {
-    seed = seed === void 0 ? randomBytes9(lengths.seed) : seed;
+    seed = seed === void 0 ? randomBytes10(lengths.seed) : seed;
     return abytes5(seed, lengths.seed, "seed");
   }
   function isValidSecretKey(key2) {
@@ -43145,19 +43281,22 @@ function resolveSecretRef(ref, env) {
 
 // src/providers/postgres.ts
 var ROLE_PREFIX = "gatepass_";
+var KEEPER_ROLE = "gatepass_kept_objects";
+var KEEPER_COMMENT = "gatepass: owns objects kept from ended grants; holds no privileges";
+var PG16 = 16e4;
 var COMMENT_PREFIX = "gatepass grant ";
 var MAX_IDENTIFIER = 63;
 var DEFAULT_CONNECTION_LIMIT = 5;
 var ROLE_NAME = /^gatepass_[a-z0-9_]{1,54}$/;
-function validatePostgresTarget(target3) {
-  const out = [...checkEnvRef(target3, "admin_url")];
-  const db = target3.database;
+function validatePostgresTarget(target) {
+  const out = [...checkEnvRef(target, "admin_url")];
+  const db = target.database;
   if (typeof db !== "string" || db.length === 0 || Buffer.byteLength(db) > MAX_IDENTIFIER)
     out.push(problem("database", "must be a database name of 1 to 63 bytes"));
   else if (db.includes("\0")) out.push(problem("database", "must not hold a NUL character"));
-  out.push(...checkStringList(target3, "roles", { required: true, maxLength: MAX_IDENTIFIER }));
-  if (Array.isArray(target3.roles)) {
-    target3.roles.forEach((r, i) => {
+  out.push(...checkStringList(target, "roles", { required: true, maxLength: MAX_IDENTIFIER }));
+  if (Array.isArray(target.roles)) {
+    target.roles.forEach((r, i) => {
       if (typeof r !== "string") return;
       if (r.toLowerCase().startsWith(ROLE_PREFIX))
         out.push(
@@ -43175,13 +43314,15 @@ function validatePostgresTarget(target3) {
         );
     });
   }
-  const limit = target3.connection_limit;
+  const limit = target.connection_limit;
   if (limit !== void 0 && (!Number.isInteger(limit) || limit < 1 || limit > 1e3))
     out.push(problem("connection_limit", "must be a whole number from 1 to 1000"));
-  if (target3.statement_timeout !== void 0) {
-    const t = parseTimeout(target3.statement_timeout, 1, 24 * 3600);
+  if (target.statement_timeout !== void 0) {
+    const t = parseTimeout(target.statement_timeout, 1, 24 * 3600);
     if (!t.ok) out.push(problem("statement_timeout", t.problems.map((p) => p.message).join("; ")));
   }
+  if (target.keep_objects !== void 0 && typeof target.keep_objects !== "boolean")
+    out.push(problem("keep_objects", "must be true or false"));
   return out;
 }
 function readTarget2(ctx) {
@@ -43197,12 +43338,33 @@ function readTarget2(ctx) {
     database: t.database,
     roles: t.roles,
     connection_limit: t.connection_limit ?? DEFAULT_CONNECTION_LIMIT,
-    statement_timeout: timeout?.ok ? timeout.value : void 0
+    statement_timeout: timeout?.ok ? timeout.value : void 0,
+    keep_objects: t.keep_objects === true
   };
 }
+function recordedTarget(grant, ctx) {
+  const f = grant.issued ?? {};
+  if (typeof f.admin_url === "string" && typeof f.database === "string")
+    return {
+      admin_url: f.admin_url,
+      database: f.database,
+      ...typeof f.server === "string" ? { server: f.server } : {},
+      keep_objects: f.keep_objects === true
+    };
+  ctx.log(
+    `postgres: grant ${grant.id} has no recorded target (issued before gatepass recorded it); using the policy's current target`
+  );
+  const t = readTarget2(ctx);
+  return {
+    admin_url: t.admin_url,
+    database: typeof f.database === "string" ? f.database : t.database,
+    keep_objects: t.keep_objects
+  };
+}
+var serverOf = (url) => `${url.hostname}:${url.port || "5432"}`;
 function roleNameFor(grantId) {
   const name = ROLE_PREFIX + grantId.toLowerCase().replace(/-/g, "_");
-  if (!ROLE_NAME.test(name))
+  if (!ROLE_NAME.test(name) || name === KEEPER_ROLE)
     throw new ProviderError(
       `grant id ${JSON.stringify(grantId)} cannot be turned into a safe PostgreSQL role name`
     );
@@ -43215,11 +43377,11 @@ function scramVerifier(password, salt = randomBytes8(16), iterations = 4096) {
   const serverKey = createHmac("sha256", salted).update("Server Key").digest();
   return `SCRAM-SHA-256$${iterations}:${salt.toString("base64")}$${storedKey.toString("base64")}:${serverKey.toString("base64")}`;
 }
-function adminUrl(target3, ctx) {
-  const raw = resolveSecretRef(target3.admin_url, ctx.env);
+function adminUrl(target, ctx) {
+  const raw = resolveSecretRef(target.admin_url, ctx.env);
   if (raw === void 0)
     throw new ConfigurationError(
-      `resource ${ctx.resource.name}: ${target3.admin_url} is not set in the environment`
+      `resource ${ctx.resource.name}: ${target.admin_url} is not set in the environment`
     );
   ctx.mask(raw);
   let url;
@@ -43227,23 +43389,26 @@ function adminUrl(target3, ctx) {
     url = new URL(raw);
   } catch {
     throw new ConfigurationError(
-      `resource ${ctx.resource.name}: ${target3.admin_url} is not a postgres:// URL`
+      `resource ${ctx.resource.name}: ${target.admin_url} is not a postgres:// URL`
     );
   }
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:")
     throw new ConfigurationError(
-      `resource ${ctx.resource.name}: ${target3.admin_url} is not a postgres:// URL`
+      `resource ${ctx.resource.name}: ${target.admin_url} is not a postgres:// URL`
     );
   if (url.password) ctx.mask(decodeURIComponent(url.password));
-  url.pathname = `/${encodeURIComponent(target3.database)}`;
+  url.pathname = `/${encodeURIComponent(target.database)}`;
   return url;
 }
 function wrap(what, e) {
   const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : void 0;
   return new ProviderError(`postgres: ${what} failed${code ? ` (SQLSTATE ${code})` : ""}`);
 }
-async function connect(target3, ctx) {
-  const url = adminUrl(target3, ctx);
+async function connect(target, ctx) {
+  const url = adminUrl(target, ctx);
+  return connectUrl(url, target.database);
+}
+async function connectUrl(url, database) {
   const client = new esm_default.Client({
     connectionString: url.toString(),
     connectionTimeoutMillis: 15e3
@@ -43253,14 +43418,18 @@ async function connect(target3, ctx) {
     await client.connect();
   } catch (e) {
     await client.end().catch(() => void 0);
-    throw wrap(`connecting to ${url.hostname}:${url.port || 5432}/${target3.database}`, e);
+    throw wrap(`connecting to ${url.hostname}:${url.port || 5432}/${database}`, e);
   }
   return { client, url };
 }
-async function withAdmin(target3, ctx, fn) {
-  const { client } = await connect(target3, ctx);
+async function withAdmin(target, ctx, fn) {
+  const { client, url } = await connect(target, ctx);
   try {
-    return await fn(client);
+    if (target.server !== void 0 && serverOf(url) !== target.server)
+      throw new ProviderError(
+        `postgres: ${target.admin_url} now points at ${serverOf(url)}, but the grant's role was created on ${target.server}; point it back (or revoke by hand there) \u2014 gatepass will not act on another server`
+      );
+    return await fn(client, url);
   } finally {
     await client.end().catch(() => void 0);
   }
@@ -43275,11 +43444,90 @@ async function isGatepassRole(c, role) {
     [role]
   );
   const row = r.rows[0];
-  if (!row) return false;
-  return ROLE_NAME.test(role) || (row.comment ?? "").startsWith(COMMENT_PREFIX);
+  if (!row || role === KEEPER_ROLE) return false;
+  return (row.comment ?? "").startsWith(COMMENT_PREFIX);
 }
-async function dropRole(c, role, ctx) {
+function selfGrantSql(serverVersion, quotedRole) {
+  return serverVersion >= PG16 ? `GRANT ${quotedRole} TO CURRENT_USER WITH INHERIT TRUE` : `GRANT ${quotedRole} TO CURRENT_USER`;
+}
+async function whoAmI(c) {
+  const r = await c.query(
+    `SELECT current_user AS name, r.rolsuper AS superuser,
+            current_setting('server_version_num') AS version
+       FROM pg_roles r WHERE r.rolname = current_user`
+  );
+  const row = r.rows[0];
+  return { name: row.name, superuser: row.superuser, version: Number(row.version) };
+}
+async function lastingRoles(c, roles) {
+  const r = await c.query(
+    `WITH RECURSIVE reach(oid) AS (
+       SELECT oid FROM pg_roles WHERE rolname = ANY($1)
+       UNION SELECT m.roleid FROM pg_auth_members m JOIN reach ON m.member = reach.oid
+     )
+     SELECT rolname FROM pg_roles p WHERE p.oid IN (SELECT oid FROM reach)
+       AND (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls
+            OR EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = p.oid AND m.admin_option))
+     ORDER BY 1`,
+    [roles]
+  );
+  return r.rows.map((row) => row.rolname);
+}
+async function databasesOf(c, role) {
+  const r = await c.query(
+    `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+      WHERE s.refclassid = 'pg_authid'::regclass
+        AND s.refobjid = (SELECT oid FROM pg_roles WHERE rolname = $1)
+      ORDER BY 1`,
+    [role]
+  );
+  return r.rows.map((row) => row.datname);
+}
+async function ensureKeeper(c, admin) {
+  const id = c.escapeIdentifier(KEEPER_ROLE);
+  const r = await c.query(
+    `SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls,
+            (SELECT count(*) FROM pg_auth_members m WHERE m.member = r.oid) AS memberships
+       FROM pg_roles r WHERE rolname = $1`,
+    [KEEPER_ROLE]
+  );
+  const row = r.rows[0];
+  if (!row) {
+    await c.query(`CREATE ROLE ${id} NOLOGIN NOINHERIT`);
+    await c.query(`COMMENT ON ROLE ${id} IS ${c.escapeLiteral(KEEPER_COMMENT)}`);
+  } else if (row.rolcanlogin || row.rolsuper || row.rolcreaterole || row.rolcreatedb || row.rolreplication || row.rolbypassrls || Number(row.memberships) > 0) {
+    throw new ProviderError(
+      `postgres: refusing to hand objects to ${KEEPER_ROLE}: it can log in, has a role attribute or is a member of a role; make it NOLOGIN and a member of nothing`
+    );
+  }
+  if (!admin.superuser) await c.query(selfGrantSql(admin.version, id));
+}
+async function cleanDatabase(c, role, keep) {
+  const id = c.escapeIdentifier(role);
+  if (keep) {
+    const routines = await c.query(
+      `SELECT p.oid::regprocedure::text AS sig, p.prosecdef AS secdef FROM pg_proc p
+        WHERE p.proowner = (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+      [role]
+    );
+    for (const r of routines.rows) {
+      if (r.secdef) await c.query(`ALTER ROUTINE ${r.sig} SECURITY INVOKER`);
+      await c.query(`REVOKE ALL ON ROUTINE ${r.sig} FROM PUBLIC`);
+    }
+    try {
+      await c.query(`REASSIGN OWNED BY ${id} TO ${c.escapeIdentifier(KEEPER_ROLE)}`);
+    } catch (e) {
+      if (e.code !== "42501") throw e;
+      throw new ProviderError(
+        `postgres: could not hand the objects of ${role} in database ${c.database ?? "?"} to ${KEEPER_ROLE} (SQLSTATE 42501): it needs CREATE on the schemas they are in (docs/providers.md, keep_objects); login is already disabled`
+      );
+    }
+  }
+  await c.query(`DROP OWNED BY ${id}`);
+}
+async function dropRole(c, url, role, ctx, keep) {
   let step = "checking the role";
+  let where = url.pathname.slice(1);
   try {
     if (!await roleExists(c, role)) {
       ctx.log(`postgres: role ${role} is already gone`);
@@ -43288,26 +43536,54 @@ async function dropRole(c, role, ctx) {
     if (!await isGatepassRole(c, role))
       throw new ProviderError(`postgres: refusing to drop ${role}: it was not created by gatepass`);
     const id = c.escapeIdentifier(role);
+    const admin = await whoAmI(c);
     step = "disabling login";
     await c.query(`ALTER ROLE ${id} NOLOGIN`);
+    if (!admin.superuser) {
+      step = "taking on the role's privileges";
+      await c.query(selfGrantSql(admin.version, id));
+    }
     step = "terminating sessions";
     const killed = await c.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()",
       [role]
     );
-    step = "reassigning owned objects";
-    const me = await c.query("SELECT current_user AS u");
-    const admin = c.escapeIdentifier(me.rows[0].u);
-    await c.query(`REASSIGN OWNED BY ${id} TO ${admin}`);
-    step = "dropping owned privileges";
-    await c.query(`DROP OWNED BY ${id}`);
+    if (keep) {
+      step = `preparing ${KEEPER_ROLE}`;
+      await ensureKeeper(c, admin);
+    }
+    const here = decodeURIComponent(url.pathname.slice(1));
+    const databases = [.../* @__PURE__ */ new Set([here, ...await databasesOf(c, role)])];
+    for (const db of databases) {
+      where = db;
+      step = keep ? "keeping and dropping owned objects" : "dropping owned objects";
+      if (db === here) {
+        await cleanDatabase(c, role, keep);
+        continue;
+      }
+      const other = new URL(url.toString());
+      other.pathname = `/${encodeURIComponent(db)}`;
+      const { client } = await connectUrl(other, db);
+      try {
+        await cleanDatabase(client, role, keep);
+      } finally {
+        await client.end().catch(() => void 0);
+      }
+    }
+    where = here;
     step = "dropping the role";
     await c.query(`DROP ROLE IF EXISTS ${id}`);
-    ctx.log(`postgres: dropped role ${role} (${killed.rowCount ?? 0} session(s) terminated)`);
+    if (keep && !admin.superuser) {
+      step = `leaving ${KEEPER_ROLE}`;
+      await c.query(`REVOKE ${c.escapeIdentifier(KEEPER_ROLE)} FROM CURRENT_USER`);
+    }
+    ctx.log(
+      `postgres: dropped role ${role}${keep ? ` (its objects now belong to ${KEEPER_ROLE})` : " and everything it owned"} in ${databases.join(", ")} (${killed.rowCount ?? 0} session(s) terminated)`
+    );
   } catch (e) {
     if (e instanceof ProviderError) throw e;
     if (e.code === "42704") return;
-    throw wrap(`${step} for ${role}`, e);
+    throw wrap(`${step} for ${role} in database ${where}`, e);
   }
 }
 function deliveryBody(args) {
@@ -43337,7 +43613,7 @@ var postgresProvider = {
   kind: "postgres",
   validateTarget: validatePostgresTarget,
   async issue(grant, ctx) {
-    const target3 = readTarget2(ctx);
+    const target = readTarget2(ctx);
     const role = roleNameFor(grant.id);
     const expires = grant.expires_at === void 0 ? NaN : Date.parse(grant.expires_at);
     if (Number.isNaN(expires))
@@ -43358,13 +43634,26 @@ var postgresProvider = {
       throw new ProviderError(
         `postgres: ${encrypted.problems.map((p) => p.message).join("; ")}; nothing was created`
       );
-    const { client: c, url } = await connect(target3, ctx);
+    const { client: c, url } = await connect(target, ctx);
     let existed;
     try {
       const id = c.escapeIdentifier(role);
-      const attrs = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD ${c.escapeLiteral(scramVerifier(password))} VALID UNTIL ${c.escapeLiteral(validUntil)} CONNECTION LIMIT ${target3.connection_limit}`;
-      let step = "starting the transaction";
+      const login = `LOGIN PASSWORD ${c.escapeLiteral(scramVerifier(password))} VALID UNTIL ${c.escapeLiteral(validUntil)} CONNECTION LIMIT ${target.connection_limit}`;
+      const attrs = `NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT ${login}`;
+      let step = "checking the admin role";
       try {
+        const admin = await whoAmI(c);
+        if (admin.superuser)
+          ctx.log(
+            `postgres: WARNING: the admin role ${admin.name} is a superuser; use a CREATEROLE role instead (docs/providers.md)`
+          );
+        step = "checking what the policy roles allow";
+        const lasting = await lastingRoles(c, target.roles);
+        if (lasting.length > 0 && ctx.resource.allow_lasting_access !== true)
+          throw new ProviderError(
+            `postgres: ${lasting.join(", ")} can create access that outlives the grant (superuser, createrole, createdb, replication, bypassrls or admin option, directly or through a role it belongs to); nothing was created. Grant a narrower role, or set allow_lasting_access: true on the resource`
+          );
+        step = "starting the transaction";
         await c.query("BEGIN");
         step = "checking the role";
         existed = await roleExists(c, role);
@@ -43373,24 +43662,34 @@ var postgresProvider = {
             throw new ProviderError(
               `postgres: role ${role} exists but was not created by gatepass`
             );
+          step = "checking the role attributes";
+          const a = await c.query(
+            `SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls AS elevated
+               FROM pg_roles WHERE rolname = $1`,
+            [role]
+          );
+          if (a.rows[0]?.elevated)
+            throw new ProviderError(
+              `postgres: role ${role} has gained a role attribute (superuser, createdb, createrole, replication or bypassrls); refusing to renew it`
+            );
           step = "updating the role";
-          await c.query(`ALTER ROLE ${id} WITH ${attrs}`);
+          await c.query(`ALTER ROLE ${id} WITH ${login}`);
         } else {
           step = "creating the role";
           await c.query(`CREATE ROLE ${id} WITH ${attrs}`);
         }
         step = "granting the policy roles";
         await c.query(
-          `GRANT ${target3.roles.map((r) => c.escapeIdentifier(r)).join(", ")} TO ${id}`
+          `GRANT ${target.roles.map((r) => c.escapeIdentifier(r)).join(", ")} TO ${id}`
         );
         step = "marking the role";
         await c.query(`COMMENT ON ROLE ${id} IS ${c.escapeLiteral(COMMENT_PREFIX + grant.id)}`);
         step = "setting the statement timeout";
-        if (target3.statement_timeout === void 0)
+        if (target.statement_timeout === void 0)
           await c.query(`ALTER ROLE ${id} RESET statement_timeout`);
         else
           await c.query(
-            `ALTER ROLE ${id} SET statement_timeout = ${target3.statement_timeout * 1e3}`
+            `ALTER ROLE ${id} SET statement_timeout = ${target.statement_timeout * 1e3}`
           );
         step = "committing";
         await c.query("COMMIT");
@@ -43408,10 +43707,13 @@ var postgresProvider = {
     return {
       facts: {
         role,
-        database: target3.database,
-        roles: [...target3.roles],
+        admin_url: target.admin_url,
+        server: serverOf(url),
+        database: target.database,
+        roles: [...target.roles],
+        keep_objects: target.keep_objects,
         valid_until: validUntil,
-        connection_limit: target3.connection_limit
+        connection_limit: target.connection_limit
       },
       delivery: {
         title: `PostgreSQL login for ${ctx.resource.name}`,
@@ -43419,7 +43721,7 @@ var postgresProvider = {
           resource: ctx.resource.name,
           role,
           url,
-          database: target3.database,
+          database: target.database,
           expiresAt: validUntil,
           ciphertext: encrypted.value
         })
@@ -43427,13 +43729,13 @@ var postgresProvider = {
     };
   },
   async extend(grant, ctx) {
-    const target3 = readTarget2(ctx);
+    const target = recordedTarget(grant, ctx);
     const role = roleNameFor(grant.id);
     const expires = grant.expires_at === void 0 ? NaN : Date.parse(grant.expires_at);
     if (Number.isNaN(expires))
       throw new ProviderError(`postgres: grant ${grant.id} has no valid expires_at to extend to`);
     const validUntil = new Date(expires).toISOString();
-    await withAdmin(target3, ctx, async (c) => {
+    await withAdmin(target, ctx, async (c) => {
       if (!await roleExists(c, role) || !await isGatepassRole(c, role))
         throw new ProviderError(`postgres: role ${role} of grant ${grant.id} does not exist`);
       try {
@@ -43448,20 +43750,63 @@ var postgresProvider = {
     return { facts: { valid_until: validUntil } };
   },
   async revoke(grant, ctx) {
-    const target3 = readTarget2(ctx);
+    const target = recordedTarget(grant, ctx);
     const role = roleNameFor(grant.id);
-    await withAdmin(target3, ctx, (c) => dropRole(c, role, ctx));
+    await withAdmin(target, ctx, (c, url) => dropRole(c, url, role, ctx, target.keep_objects));
+  },
+  async checkTarget(ctx) {
+    const target = readTarget2(ctx);
+    const problems = [];
+    const warnings = [];
+    await withAdmin(target, ctx, async (c) => {
+      try {
+        const admin = await whoAmI(c);
+        const attrs = await c.query(
+          "SELECT rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        );
+        if (admin.superuser)
+          warnings.push(
+            `the admin role ${admin.name} is a superuser; use a CREATEROLE role (docs/providers.md, "The admin role")`
+          );
+        else if (!attrs.rows[0]?.rolcreaterole)
+          problems.push(`the admin role ${admin.name} lacks CREATEROLE`);
+        const roles = await c.query(
+          `SELECT r.rolname, EXISTS (SELECT 1 FROM pg_auth_members m
+                    WHERE m.roleid = r.oid AND m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+                      AND m.admin_option) AS admin
+             FROM pg_roles r WHERE r.rolname = ANY($1)`,
+          [target.roles]
+        );
+        for (const role of target.roles) {
+          const row = roles.rows.find((r) => r.rolname === role);
+          if (!row) problems.push(`policy role ${role} does not exist`);
+          else if (!admin.superuser && admin.version >= PG16 && !row.admin)
+            problems.push(
+              `the admin role ${admin.name} cannot grant ${role}: on PostgreSQL 16+ it needs ADMIN OPTION on it (GRANT ${role} TO ${admin.name} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE)`
+            );
+        }
+        const lasting = await lastingRoles(c, target.roles);
+        if (lasting.length > 0 && ctx.resource.allow_lasting_access !== true)
+          problems.push(
+            `${lasting.join(", ")} can create access that outlives a grant; set allow_lasting_access: true to accept it`
+          );
+      } catch (e) {
+        throw wrap("checking the admin role", e);
+      }
+    });
+    return { problems, warnings };
   },
   async list(ctx) {
-    const target3 = readTarget2(ctx);
-    return withAdmin(target3, ctx, async (c) => {
+    const target = readTarget2(ctx);
+    return withAdmin(target, ctx, async (c) => {
       let rows;
       try {
         const r = await c.query(
           `SELECT rolname, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles
-            WHERE rolname LIKE 'gatepass\\_%'
-               OR shobj_description(oid, 'pg_authid') LIKE 'gatepass grant %'
-            ORDER BY rolname`
+            WHERE shobj_description(oid, 'pg_authid') LIKE 'gatepass grant %'
+              AND rolname <> $1 AND rolname <> current_user
+            ORDER BY rolname`,
+          [KEEPER_ROLE]
         );
         rows = r.rows;
       } catch (e) {
@@ -43478,18 +43823,33 @@ var postgresProvider = {
     });
   },
   async removeDrift(access3, ctx) {
-    const target3 = readTarget2(ctx);
-    await withAdmin(target3, ctx, (c) => dropRole(c, access3.key, ctx));
+    const target = readTarget2(ctx);
+    await withAdmin(
+      target,
+      ctx,
+      (c, url) => dropRole(c, url, access3.key, ctx, target.keep_objects)
+    );
   }
 };
 
 // src/providers/ssh-certificate.ts
 import { execFile as execFile2 } from "node:child_process";
-import { createHash as createHash3 } from "node:crypto";
-import { mkdir as mkdir3, mkdtemp, readFile, realpath as realpath2, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
+import { createHash as createHash3, randomBytes as randomBytes9 } from "node:crypto";
+import { constants as constants5 } from "node:fs";
+import {
+  lstat as lstat2,
+  mkdir as mkdir3,
+  mkdtemp,
+  open as open2,
+  readFile,
+  realpath as realpath2,
+  rename as rename2,
+  rm as rm2,
+  writeFile as writeFile2
+} from "node:fs/promises";
 import { isIP } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname as dirname4, join as join4, resolve as resolve4, sep as sep5 } from "node:path";
+import { join as join4, relative as relative2 } from "node:path";
 import { promisify } from "node:util";
 var run = promisify(execFile2);
 var SSH_EXTENSIONS = [
@@ -43509,25 +43869,25 @@ function isAddressOrCidr(s) {
   if (family === 0) return false;
   return bits === void 0 || Number(bits) <= (family === 4 ? 32 : 128);
 }
-function validateSshTarget(target3) {
-  const out = [...checkEnvRef(target3, "ca_key")];
+function validateSshTarget(target) {
+  const out = [...checkEnvRef(target, "ca_key")];
   out.push(
-    ...checkStringList(target3, "principals", {
+    ...checkStringList(target, "principals", {
       required: true,
       pattern: PRINCIPAL,
       patternHelp: "is not a valid principal (letters, digits, . _ @ -; at most 64)"
     })
   );
   out.push(
-    ...checkStringList(target3, "extensions", {
+    ...checkStringList(target, "extensions", {
       required: false,
       pattern: new RegExp(`^(?:${SSH_EXTENSIONS.join("|")})$`),
       patternHelp: `is not one of ${SSH_EXTENSIONS.join(", ")}`
     })
   );
-  out.push(...checkStringList(target3, "source_address", { required: false }));
-  if (Array.isArray(target3.source_address)) {
-    target3.source_address.forEach((a, i) => {
+  out.push(...checkStringList(target, "source_address", { required: false }));
+  if (Array.isArray(target.source_address)) {
+    target.source_address.forEach((a, i) => {
       if (typeof a === "string" && !isAddressOrCidr(a))
         out.push(
           problem(
@@ -43537,7 +43897,7 @@ function validateSshTarget(target3) {
         );
     });
   }
-  if (target3.krl_path !== void 0 && !isSafeRelativePath(target3.krl_path))
+  if (target.krl_path !== void 0 && !isSafeRelativePath(target.krl_path))
     out.push(
       problem("krl_path", "must be a relative path inside the access repo (no .., no leading /)")
     );
@@ -43572,11 +43932,11 @@ async function sshKeygen(args, what) {
     throw new ProviderError(`ssh-certificate: ${what} failed${stderr ? `: ${stderr}` : ""}`);
   }
 }
-async function withCa(target3, ctx, fn) {
-  const secret = resolveSecretRef(target3.ca_key, ctx.env);
+async function withCa(target, ctx, fn) {
+  const secret = resolveSecretRef(target.ca_key, ctx.env);
   if (secret === void 0)
     throw new ConfigurationError(
-      `resource ${ctx.resource.name}: ${target3.ca_key} is not set in the environment`
+      `resource ${ctx.resource.name}: ${target.ca_key} is not set in the environment`
     );
   ctx.mask(secret);
   const dir = await mkdtemp(join4(tmpdir(), "gatepass-ssh-"));
@@ -43587,7 +43947,7 @@ async function withCa(target3, ctx, fn) {
     const { stdout } = await run("ssh-keygen", ["-y", "-f", caPath], { timeout: 3e4 }).catch(
       () => {
         throw new ProviderError(
-          `ssh-certificate: ${target3.ca_key} does not hold a usable unencrypted SSH private key`
+          `ssh-certificate: ${target.ca_key} does not hold a usable unencrypted SSH private key`
         );
       }
     );
@@ -43627,16 +43987,63 @@ function deliveryBody2(resource, principals, expiresAt, certs) {
   lines.push(`Then \`ssh ${principals[0]}@<host>\` (or pass \`-o CertificateFile=<file>\`).`);
   return lines.join("\n");
 }
-async function krlFile(workdir, krlPath) {
-  const root = await realpath2(workdir);
-  const file = resolve4(root, krlPath);
-  if (!file.startsWith(root + sep5))
+async function krlDirectory(workdir, krlPath) {
+  if (!isSafeRelativePath(krlPath))
     throw new ConfigurationError(`krl_path ${krlPath} leaves the access repo`);
-  await mkdir3(dirname4(file), { recursive: true });
-  const realDir = await realpath2(dirname4(file));
-  if (realDir !== root && !realDir.startsWith(root + sep5))
-    throw new ConfigurationError(`krl_path ${krlPath} leaves the access repo through a symlink`);
-  return join4(realDir, file.slice(dirname4(file).length + 1));
+  const root = await realpath2(workdir);
+  const parts = krlPath.split("/");
+  const name = parts.pop();
+  let dir = root;
+  for (const part of parts) {
+    dir = join4(dir, part);
+    const st = await lstat2(dir).catch(() => null);
+    if (st === null) {
+      await mkdir3(dir);
+      continue;
+    }
+    if (st.isSymbolicLink())
+      throw new ConfigurationError(
+        `krl_path ${krlPath}: ${relative2(root, dir)} is a symlink; refusing to follow it`
+      );
+    if (!st.isDirectory())
+      throw new ConfigurationError(
+        `krl_path ${krlPath}: ${relative2(root, dir)} is not a directory`
+      );
+  }
+  const last = await lstat2(join4(dir, name)).catch(() => null);
+  if (last?.isSymbolicLink())
+    throw new ConfigurationError(`krl_path ${krlPath} is a symlink; refusing to follow it`);
+  if (last && !last.isFile())
+    throw new ConfigurationError(`krl_path ${krlPath} is not a regular file`);
+  return { dir, name };
+}
+async function updateKrl(workdir, krlPath, update) {
+  const { dir, name } = await krlDirectory(workdir, krlPath);
+  const file = join4(dir, name);
+  const tmp = join4(dir, `.${name}.gatepass-${randomBytes9(6).toString("hex")}.tmp`);
+  let current = null;
+  try {
+    const fh = await open2(file, constants5.O_RDONLY | constants5.O_NOFOLLOW);
+    try {
+      current = await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    if (e.code !== "ENOENT") throw e;
+  }
+  try {
+    const out = await open2(tmp, constants5.O_WRONLY | constants5.O_CREAT | constants5.O_EXCL, 420);
+    try {
+      if (current) await out.writeFile(current);
+    } finally {
+      await out.close();
+    }
+    await update(tmp, current !== null);
+    await rename2(tmp, file);
+  } finally {
+    await rm2(tmp, { force: true });
+  }
 }
 function checkGrantId(grant) {
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(grant.id))
@@ -43644,8 +44051,32 @@ function checkGrantId(grant) {
       `ssh-certificate: grant id ${JSON.stringify(grant.id)} is not a safe key id`
     );
 }
+function recordedTarget2(grant, ctx) {
+  const current = readTarget3(ctx);
+  const f = grant.issued ?? {};
+  const list = (v) => Array.isArray(v) && v.every((x) => typeof x === "string") ? v : void 0;
+  if (typeof f.krl_path !== "string" || typeof f.ca_key !== "string") {
+    ctx.log(
+      `ssh-certificate: grant ${grant.id} has no recorded target (issued before gatepass recorded it); using the policy's current target`
+    );
+    return current;
+  }
+  const recorded = {
+    ca_key: f.ca_key,
+    principals: list(f.principals) ?? current.principals,
+    extensions: list(f.extensions) ?? current.extensions,
+    source_address: list(f.source_address) ?? current.source_address,
+    krl_path: f.krl_path
+  };
+  const problems = validateSshTarget(recorded);
+  if (problems.length > 0)
+    throw new ProviderError(
+      `ssh-certificate: grant ${grant.id} recorded an invalid target: ${problems.map((p) => p.message).join("; ")}`
+    );
+  return recorded;
+}
 async function sign(grant, ctx, why) {
-  const target3 = readTarget3(ctx);
+  const target = why === "extend" ? recordedTarget2(grant, ctx) : readTarget3(ctx);
   checkGrantId(grant);
   const from = grant.issued_at;
   const to = grant.expires_at;
@@ -43665,11 +44096,13 @@ async function sign(grant, ctx, why) {
     throw new ProviderError(
       `${grant.requester.login} has no usable SSH key on GitHub (need ssh-ed25519, ecdsa, or ssh-rsa of at least 2048 bits)`
     );
-  const options = ["-O", "clear", ...target3.extensions.flatMap((e) => ["-O", e])];
-  if (target3.source_address.length > 0)
-    options.push("-O", `source-address=${target3.source_address.join(",")}`);
+  const options = ["-O", "clear", ...target.extensions.flatMap((e) => ["-O", e])];
+  if (target.source_address.length > 0)
+    options.push("-O", `source-address=${target.source_address.join(",")}`);
   const validity = `${epochHex(from)}:${epochHex(to)}`;
-  const certs = await withCa(target3, ctx, async (dir, caPath) => {
+  let caFingerprint = "";
+  const certs = await withCa(target, ctx, async (dir, caPath, caPubPath) => {
+    caFingerprint = parseSshPublicKey((await readFile(caPubPath, "utf8")).trim())?.fingerprint ?? "unknown";
     const out = [];
     for (const [i, key2] of keys.entries()) {
       const pub = join4(dir, `key${i}.pub`);
@@ -43684,7 +44117,7 @@ async function sign(grant, ctx, why) {
           "-I",
           grant.id,
           "-n",
-          target3.principals.join(","),
+          target.principals.join(","),
           "-V",
           validity,
           "-z",
@@ -43709,14 +44142,19 @@ async function sign(grant, ctx, why) {
     facts: {
       serials: certs.map((c) => c.serial),
       key_fingerprints: certs.map((c) => c.key.fingerprint),
-      principals: [...target3.principals],
-      valid_until: new Date(Date.parse(to)).toISOString()
+      principals: [...target.principals],
+      extensions: [...target.extensions],
+      source_address: [...target.source_address],
+      valid_until: new Date(Date.parse(to)).toISOString(),
+      ca_key: target.ca_key,
+      ca_fingerprint: caFingerprint,
+      krl_path: target.krl_path
     },
     delivery: {
       title: `${why === "extend" ? "Extended SSH certificate" : "SSH certificate"} for ${ctx.resource.name}`,
       body: deliveryBody2(
         ctx.resource.name,
-        target3.principals,
+        target.principals,
         new Date(Date.parse(to)).toISOString(),
         certs
       )
@@ -43734,7 +44172,7 @@ var sshCertificateProvider = {
    */
   extend: (grant, ctx) => sign(grant, ctx, "extend"),
   async revoke(grant, ctx) {
-    const target3 = readTarget3(ctx);
+    const target = recordedTarget2(grant, ctx);
     checkGrantId(grant);
     const recorded = grant.issued?.serials;
     const serials = new Set(
@@ -43750,24 +44188,43 @@ var sshCertificateProvider = {
         `ssh-certificate: could not fetch keys to recompute serials (${e.message}); using recorded serials and key id`
       );
     }
-    const file = await krlFile(ctx.workdir, target3.krl_path);
-    await withCa(target3, ctx, async (dir, _ca, caPub) => {
+    await withCa(target, ctx, async (dir, _ca, caPub) => {
       const spec = join4(dir, "revoke.spec");
       const lines = [...[...serials].sort().map((s) => `serial: ${s}`), `id: ${grant.id}`];
       await writeFile2(spec, `${lines.join("\n")}
 `);
-      let exists2 = true;
-      await readFile(file).catch(() => exists2 = false);
-      await sshKeygen(
-        ["-q", "-k", ...exists2 ? ["-u"] : [], "-s", caPub, "-f", file, spec],
-        `updating the KRL ${target3.krl_path}`
+      await updateKrl(
+        ctx.workdir,
+        target.krl_path,
+        (file, exists2) => sshKeygen(
+          ["-q", "-k", ...exists2 ? ["-u"] : [], "-s", caPub, "-f", file, spec],
+          `updating the KRL ${target.krl_path}`
+        )
       );
     });
     ctx.log(
-      `ssh-certificate: revoked ${serials.size} serial(s) of grant ${grant.id} in ${target3.krl_path}`
+      `ssh-certificate: revoked ${serials.size} serial(s) of grant ${grant.id} in ${target.krl_path}`
     );
   }
 };
+
+// src/core/ownership.ts
+var max = (xs) => xs.reduce((m, x) => x === null ? m : m === null || x > m ? x : m, null);
+function heldLevel(before, gives) {
+  const covered = max([before.covered, before.level]);
+  return max([before.level, ...gives.filter((g) => covered === null || g > covered)]);
+}
+function endHolding(ending2, others) {
+  const heldBy = others.map((o) => o.grant).sort();
+  const now = heldLevel(ending2.before, [ending2.gives, ...others.map((o) => o.gives)]);
+  const after = heldLevel(
+    ending2.before,
+    others.map((o) => o.gives)
+  );
+  if (after === now) return { action: "keep", level: after, heldBy };
+  if (after === null) return { action: "remove", heldBy: [] };
+  return { action: "set", level: after, heldBy };
+}
 
 // src/providers/github-shared.ts
 function requireGitHub(ctx, kind) {
@@ -43775,11 +44232,6 @@ function requireGitHub(ctx, kind) {
     throw new ConfigurationError(`${kind} provider needs a GitHub client in its context`);
   }
   return ctx.github;
-}
-function otherLiveGrant(grant, ctx) {
-  return ctx.liveGrants.find(
-    (g) => g.id !== grant.id && g.resource === grant.resource && g.status === "active" && g.requester.id === grant.requester.id
-  );
 }
 var currentLogin = (github, grant) => github.loginForId(grant.requester.id);
 function mustHaveLogin(login, grant, kind) {
@@ -43790,41 +44242,109 @@ function mustHaveLogin(login, grant, kind) {
   }
   return login;
 }
-function unknownKeys(target3, known) {
-  return Object.keys(target3).filter((k) => !known.includes(k)).map((k) => ({ path: `target.${k}`, message: `unknown key "${k}"` }));
+function unknownKeys(target, known) {
+  return Object.keys(target).filter((k) => !known.includes(k)).map((k) => ({ path: `target.${k}`, message: `unknown key "${k}"` }));
 }
-async function loginToRevoke(github, grant, ctx, o) {
-  if (grant.issued?.already_member === true) {
-    ctx.log(`${o.kind}: ${grant.requester.login} ${o.hadItBefore}; left as is`);
-    return null;
+var NONE = { level: null, covered: null };
+var sameTarget = (a, b) => a.toLowerCase() === b.toLowerCase();
+function otherHolders(grant, ctx, spec, target) {
+  const out = [];
+  for (const g of ctx.liveGrants) {
+    if (g.id === grant.id || g.requester.id !== grant.requester.id) continue;
+    if (g.status !== "active" && g.status !== "approved") continue;
+    const stamp = g.issued?.provider;
+    if (stamp === void 0 ? g.resource !== grant.resource : stamp !== spec.kind) continue;
+    const r = spec.recorded(g.issued);
+    if (!r || !sameTarget(r.target, target)) continue;
+    if (!spec.before(g.issued) && !spec.legacyBefore(g.issued, r.level)) continue;
+    out.push({ grant: g, level: r.level });
   }
-  const other = otherLiveGrant(grant, ctx);
-  if (other) {
-    ctx.log(`${o.kind}: grant ${other.id} still gives ${grant.requester.login} ${o.what}; kept`);
-    return null;
-  }
-  const login = await currentLogin(github, grant);
-  if (login === null)
-    ctx.log(`${o.kind}: user ${grant.requester.id} no longer exists; nothing to remove`);
-  return login;
+  return out.sort((a, b) => a.grant.id.localeCompare(b.grant.id));
+}
+function preStateOf(grant, level, spec, holders) {
+  const own = spec.before(grant.issued);
+  if (own) return own;
+  const legacy = spec.legacyBefore(grant.issued, level);
+  const fromHolder = holders.map((h) => spec.before(h.grant.issued) ?? spec.legacyBefore(h.grant.issued, h.level)).find((b) => b !== null && (b.level === null || b.level < level));
+  if (grant.issued?.already_member !== false && fromHolder) return fromHolder;
+  return legacy ?? NONE;
+}
+async function recordPreState(grant, ctx, spec, target, level, observe) {
+  const holders = otherHolders(grant, ctx, spec, target);
+  const first = holders[0];
+  if (!first) return observe();
+  const before = preStateOf(first.grant, first.level, spec, holders.slice(1));
+  ctx.log(
+    `${spec.kind}: ${grant.requester.login} joins ${holders.map((h) => h.grant.id).join(", ")} on ${target}`
+  );
+  return { joined: first.grant.id, ...spec.factsOf(before) };
+}
+function ending(grant, ctx, spec, target, level) {
+  const holders = otherHolders(grant, ctx, spec, target);
+  const me = {
+    grant: grant.id,
+    gives: level,
+    before: preStateOf(grant, level, spec, holders)
+  };
+  return endHolding(
+    me,
+    holders.map((h) => ({ grant: h.grant.id, gives: h.level, before: me.before }))
+  );
+}
+function recordedOr(grant, ctx, kind, recorded, current) {
+  if (recorded) return recorded;
+  ctx.log(
+    `${kind}: grant ${grant.id} has no recorded target (issued before gatepass recorded it); using the policy's current target`
+  );
+  return current();
+}
+function grantWindow(grant, ctx) {
+  const from = Date.parse(grant.issued_at ?? grant.requested_at);
+  const to = grant.ended_at ? Date.parse(grant.ended_at) : ctx.clock.now().getTime();
+  return { from, to };
+}
+var within = (w, iso2) => {
+  const t = iso2 === void 0 ? NaN : Date.parse(iso2);
+  return !Number.isNaN(t) && t >= w.from && t <= w.to;
+};
+function snapshotOf(facts, key2) {
+  const v = facts?.[key2];
+  return Array.isArray(v) ? new Set(v.map(Number)) : null;
 }
 
 // src/providers/github-team.ts
 var KIND = "github-team";
-var target = (ctx) => ({
+var ROLES = ["member", "maintainer"];
+var currentTarget = (ctx) => ({
   team: String(ctx.resource.target.team),
   role: ctx.resource.target.role === "maintainer" ? "maintainer" : "member"
 });
-var roleRank = (r) => r === "maintainer" ? 1 : 0;
-function preStateOf(grant) {
-  const facts = grant.issued;
-  if (!facts || typeof facts.already_member !== "boolean") return null;
-  const previous = facts.previous_role;
-  return {
-    already_member: facts.already_member,
-    ...previous === "member" || previous === "maintainer" ? { previous_role: previous } : {}
-  };
-}
+var rankOf = (r) => {
+  const i = ROLES.indexOf(r);
+  return i < 0 ? null : i;
+};
+var recordedTarget3 = (facts) => typeof facts?.team === "string" && rankOf(facts.role) !== null ? { team: facts.team, role: facts.role } : null;
+var teamAccess = {
+  kind: KIND,
+  recorded(facts) {
+    const t = recordedTarget3(facts);
+    return t ? { target: t.team, level: rankOf(t.role) } : null;
+  },
+  before(facts) {
+    const b = facts?.before_role;
+    if (b === "none") return { level: null, covered: null };
+    const r = rankOf(b);
+    return r === null ? null : { level: r, covered: r };
+  },
+  legacyBefore(facts, level) {
+    if (typeof facts?.already_member !== "boolean") return null;
+    if (facts.already_member) return { level, covered: level };
+    const previous = rankOf(facts.previous_role);
+    return previous === null || previous >= level ? { level: null, covered: null } : { level: previous, covered: previous };
+  },
+  factsOf: (b) => ({ before_role: b.level === null ? "none" : ROLES[b.level] })
+};
+var targetOf = (grant, ctx) => recordedOr(grant, ctx, KIND, recordedTarget3(grant.issued), () => currentTarget(ctx));
 var githubTeamProvider = {
   kind: KIND,
   validateTarget(t) {
@@ -43839,94 +44359,150 @@ var githubTeamProvider = {
   },
   async prepareIssue(grant, ctx) {
     const github = requireGitHub(ctx, KIND);
-    const { team, role } = target(ctx);
+    const { team, role } = currentTarget(ctx);
     const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND);
-    const before = await github.teamMembershipInfo(team, login);
-    const already = before !== null && roleRank(before.role) >= roleRank(role);
-    return {
-      team,
-      role,
-      login,
-      already_member: already,
-      ...before && !already ? { previous_role: before.role } : {}
-    };
+    const pre = await recordPreState(grant, ctx, teamAccess, team, rankOf(role), async () => {
+      const before = await github.teamMembershipInfo(team, login);
+      return {
+        before_role: before ? before.role : "none",
+        already_member: before !== null && rankOf(before.role) >= rankOf(role)
+      };
+    });
+    const snapshot = ctx.resource.allow_lasting_access ? { members_at_issue: (await github.teamMembers(team)).map((m) => String(m.id)) } : {};
+    return { provider: KIND, team, role, login, ...pre, ...snapshot };
   },
   async issue(grant, ctx) {
     const github = requireGitHub(ctx, KIND);
-    const { team, role } = target(ctx);
-    const recorded = preStateOf(grant);
-    const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND);
+    const recorded = teamAccess.before(grant.issued) && recordedTarget3(grant.issued) ? grant.issued : null;
+    const facts = recorded ?? await this.prepareIssue(grant, ctx);
+    const login = recorded ? mustHaveLogin(await currentLogin(github, grant), grant, KIND) : String(facts.login);
+    const { team, role } = recordedTarget3(facts);
+    const pre = {};
+    for (const k of ["before_role", "already_member", "joined", "members_at_issue"])
+      if (facts[k] !== void 0) pre[k] = facts[k];
     const now = await github.teamMembershipInfo(team, login);
-    if (now && roleRank(now.role) >= roleRank(role)) {
-      const already = recorded ? recorded.already_member : true;
-      ctx.log(
-        already ? `${KIND}: ${login} is already ${now.role} of ${team}; nothing to add` : `${KIND}: ${login} is ${now.role} of ${team} from an earlier attempt of ${grant.id}`
-      );
-      return {
-        facts: {
-          team,
-          role,
-          login,
-          state: now.state,
-          already_member: already,
-          ...!already && recorded?.previous_role ? { previous_role: recorded.previous_role } : {}
-        }
-      };
+    const seen = teamAccess.before(pre);
+    const nowRank = now ? rankOf(now.role) : null;
+    if (!pre.joined && seen && seen.level !== null && (nowRank === null || nowRank < seen.level)) {
+      pre.before_role = now ? now.role : "none";
+      pre.already_member = false;
+    }
+    if (now && rankOf(now.role) >= rankOf(role)) {
+      ctx.log(`${KIND}: ${login} is ${now.role} of ${team}; nothing to add`);
+      return { facts: { provider: KIND, team, role, login, state: now.state, ...pre } };
     }
     const after = await github.addTeamMember(team, login, role);
     ctx.log(`${KIND}: added ${login} to ${team} as ${role} (${after.state})`);
-    const previous = recorded ? recorded.previous_role : now?.role;
-    return {
-      facts: {
-        team,
-        role,
-        login,
-        state: after.state,
-        already_member: false,
-        // Promoted from member: revoking demotes back instead of removing.
-        ...previous ? { previous_role: previous } : {}
-      }
-    };
+    return { facts: { provider: KIND, team, role, login, state: after.state, ...pre } };
   },
   async revoke(grant, ctx) {
     const github = requireGitHub(ctx, KIND);
-    const { team, role } = target(ctx);
-    const login = await loginToRevoke(github, grant, ctx, {
-      kind: KIND,
-      what: team,
-      hadItBefore: `was a member of ${team} before`
-    });
-    if (login === null) return;
-    const previous = grant.issued?.previous_role;
-    if (previous === "member" && role === "maintainer") {
+    const { team, role } = targetOf(grant, ctx);
+    const outcome = ending(grant, ctx, teamAccess, team, rankOf(role));
+    if (outcome.action === "keep") {
+      ctx.log(
+        outcome.heldBy.length > 0 ? `${KIND}: ${outcome.heldBy.join(", ")} still give ${grant.requester.login} ${team}; kept` : `${KIND}: ${grant.requester.login} had this role of ${team} before; left as is`
+      );
+      return;
+    }
+    const login = await currentLogin(github, grant);
+    if (login === null) {
+      ctx.log(`${KIND}: user ${grant.requester.id} no longer exists; nothing to remove`);
+      return;
+    }
+    if (outcome.action === "set") {
+      const to = ROLES[outcome.level];
       const now = await github.teamMembershipInfo(team, login);
-      if (now?.role === "maintainer") await github.addTeamMember(team, login, "member");
-      ctx.log(`${KIND}: ${login} is back to member of ${team}`);
+      if (now && rankOf(now.role) > outcome.level) await github.addTeamMember(team, login, to);
+      ctx.log(`${KIND}: ${login} is back to ${to} of ${team}`);
       return;
     }
     const removed = await github.removeTeamMember(team, login);
     ctx.log(`${KIND}: ${removed ? "removed" : "already gone:"} ${login} from ${team}`);
   },
+  async residue(grant, ctx) {
+    const github = requireGitHub(ctx, KIND);
+    const { team } = targetOf(grant, ctx);
+    const window2 = grantWindow(grant, ctx);
+    const out = [];
+    const before = snapshotOf(grant.issued, "members_at_issue");
+    if (before === null)
+      ctx.log(
+        `${KIND}: grant ${grant.id} recorded no member list at issue; members added cannot be told`
+      );
+    else
+      for (const m of await github.teamMembers(team))
+        if (!before.has(m.id) && m.id !== grant.requester.id)
+          out.push({ kind: "team-member", description: `${m.login} joined ${team}` });
+    for (const i of await github.teamInvitations(team))
+      if (within(window2, i.created_at))
+        out.push({
+          kind: "team-invitation",
+          description: `${i.name} was invited to ${team}`,
+          created_at: i.created_at
+        });
+    return out;
+  },
   async list(ctx) {
     const github = requireGitHub(ctx, KIND);
-    const { team } = target(ctx);
-    const members = await github.teamMembers(team);
-    return members.map((m) => ({ key: m.login, description: `team ${team}: ${m.login}` }));
+    const { team } = currentTarget(ctx);
+    const [members, maintainers] = await Promise.all([
+      github.teamMembers(team),
+      github.teamMembers(team, "maintainer")
+    ]);
+    const maintainerIds = new Set(maintainers.map((m) => m.id));
+    return members.map((m) => {
+      const level = maintainerIds.has(m.id) ? "maintainer" : "member";
+      return {
+        key: m.login,
+        description: `team ${team}: ${m.login} (${level})`,
+        person: { login: m.login, id: m.id },
+        level
+      };
+    });
   },
   async removeDrift(access3, ctx) {
     const github = requireGitHub(ctx, KIND);
-    await github.removeTeamMember(target(ctx).team, access3.key);
+    await github.removeTeamMember(currentTarget(ctx).team, access3.key);
   }
 };
 
 // src/providers/github-collaborator.ts
 var KIND2 = "github-collaborator";
 var REPO_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9_.-]{1,100}$/;
-var target2 = (ctx) => ({
+var currentTarget2 = (ctx) => ({
   repository: String(ctx.resource.target.repository),
   permission: ctx.resource.target.permission
 });
 var isPermission = (p) => typeof p === "string" && REPO_PERMISSIONS.includes(p);
+var rankOrNone = (p) => p === "none" ? null : isPermission(p) ? permissionRank(p) : void 0;
+var recordedTarget4 = (facts) => typeof facts?.repository === "string" && isPermission(facts.permission) ? { repository: facts.repository, permission: facts.permission } : null;
+var nameOf = (level) => level === null ? "none" : REPO_PERMISSIONS[level];
+var collaboratorAccess = {
+  kind: KIND2,
+  recorded(facts) {
+    const t = recordedTarget4(facts);
+    return t ? { target: t.repository, level: permissionRank(t.permission) } : null;
+  },
+  before(facts) {
+    const level = rankOrNone(facts?.before_permission);
+    const effective = rankOrNone(facts?.before_effective);
+    if (level === void 0 || effective === void 0) return null;
+    return { level, covered: effective };
+  },
+  legacyBefore(facts, level) {
+    if (typeof facts?.already_member !== "boolean") return null;
+    if (facts.already_member) return { level: null, covered: level };
+    const p = facts.previous_permission;
+    const previous = isPermission(p) && permissionRank(p) < level ? permissionRank(p) : null;
+    return { level: previous, covered: previous };
+  },
+  factsOf: (b) => ({
+    before_permission: nameOf(b.level),
+    before_effective: nameOf(b.covered)
+  })
+};
+var targetOf2 = (grant, ctx) => recordedOr(grant, ctx, KIND2, recordedTarget4(grant.issued), () => currentTarget2(ctx));
 var githubCollaboratorProvider = {
   kind: KIND2,
   validateTarget(t) {
@@ -43944,79 +44520,149 @@ var githubCollaboratorProvider = {
   },
   async prepareIssue(grant, ctx) {
     const github = requireGitHub(ctx, KIND2);
-    const { repository, permission } = target2(ctx);
+    const { repository, permission } = currentTarget2(ctx);
     const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND2);
-    const effective = await github.collaboratorPermission(repository, login);
-    const already = permissionRank(effective) >= permissionRank(permission);
-    const direct = already ? void 0 : (await github.directCollaborators(repository)).find((c) => c.id === grant.requester.id);
-    return {
+    const level = permissionRank(permission);
+    const pre = await recordPreState(
+      grant,
+      ctx,
+      collaboratorAccess,
       repository,
-      permission,
-      login,
-      already_member: already,
-      ...direct?.permission ? { previous_permission: direct.permission } : {}
-    };
+      level,
+      async () => {
+        const [effective, direct] = await Promise.all([
+          github.collaboratorPermission(repository, login),
+          github.directCollaborators(repository)
+        ]);
+        const mine = direct.find((c) => c.id === grant.requester.id)?.permission ?? null;
+        return {
+          before_permission: mine ?? "none",
+          before_effective: effective ?? "none",
+          already_member: permissionRank(effective) >= level
+        };
+      }
+    );
+    const snapshot = ctx.resource.allow_lasting_access ? {
+      collaborators_at_issue: (await github.directCollaborators(repository)).map(
+        (c) => String(c.id)
+      )
+    } : {};
+    return { provider: KIND2, repository, permission, login, ...pre, ...snapshot };
   },
   async issue(grant, ctx) {
     const github = requireGitHub(ctx, KIND2);
-    const { repository, permission } = target2(ctx);
-    const recorded = grant.issued && typeof grant.issued.already_member === "boolean" ? grant.issued : null;
-    const recordedPrevious = isPermission(recorded?.previous_permission) ? recorded.previous_permission : void 0;
-    const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND2);
+    const recorded = collaboratorAccess.before(grant.issued) && recordedTarget4(grant.issued) ? grant.issued : null;
+    const facts = recorded ?? await this.prepareIssue(grant, ctx);
+    const login = recorded ? mustHaveLogin(await currentLogin(github, grant), grant, KIND2) : String(facts.login);
+    const { repository, permission } = recordedTarget4(facts);
+    const pre = {};
+    for (const k of [
+      "before_permission",
+      "before_effective",
+      "already_member",
+      "joined",
+      "collaborators_at_issue"
+    ])
+      if (facts[k] !== void 0) pre[k] = facts[k];
     const effective = await github.collaboratorPermission(repository, login);
-    if (permissionRank(effective) >= permissionRank(permission)) {
-      const already = recorded ? recorded.already_member === true : true;
-      ctx.log(
-        already ? `${KIND2}: ${login} already has ${effective} on ${repository}; nothing to add` : `${KIND2}: ${login} has ${effective} on ${repository} from an earlier attempt of ${grant.id}`
+    const seen = collaboratorAccess.before(pre);
+    if (!pre.joined && seen && (seen.covered ?? -1) > permissionRank(effective)) {
+      const direct = (await github.directCollaborators(repository)).find(
+        (c) => c.id === grant.requester.id
       );
-      return {
-        facts: {
-          repository,
-          permission,
-          login,
-          already_member: already,
-          ...!already && recordedPrevious ? { previous_permission: recordedPrevious } : {}
-        }
-      };
+      pre.before_permission = direct?.permission ?? "none";
+      pre.before_effective = effective ?? "none";
+      pre.already_member = false;
     }
-    const previous = recorded ? recordedPrevious : (await github.directCollaborators(repository)).find((c) => c.id === grant.requester.id)?.permission ?? void 0;
+    const base = { provider: KIND2, repository, permission, login, ...pre };
+    if (permissionRank(effective) >= permissionRank(permission)) {
+      ctx.log(`${KIND2}: ${login} has ${effective} on ${repository}; nothing to add`);
+      return { facts: base };
+    }
     const result = await github.addCollaborator(repository, login, permission);
     ctx.log(
       `${KIND2}: ${result.kind === "invited" ? "invited" : "gave"} ${login} ${permission} on ${repository}`
     );
     return {
       facts: {
-        repository,
-        permission,
-        login,
-        already_member: false,
+        ...base,
         invited: result.kind === "invited",
-        ...result.kind === "invited" ? { invitation_id: result.invitationId } : {},
-        ...previous ? { previous_permission: previous } : {}
+        ...result.kind === "invited" ? { invitation_id: result.invitationId } : {}
       }
     };
   },
   async revoke(grant, ctx) {
     const github = requireGitHub(ctx, KIND2);
-    const { repository, permission } = target2(ctx);
-    const login = await loginToRevoke(github, grant, ctx, {
-      kind: KIND2,
-      what: repository,
-      hadItBefore: "had this access before"
-    });
-    if (login === null) return;
-    const previous = grant.issued?.previous_permission;
-    if (isPermission(previous) && permissionRank(previous) < permissionRank(permission)) {
-      await github.addCollaborator(repository, login, previous);
-      ctx.log(`${KIND2}: ${login} is back to ${previous} on ${repository}`);
+    const { repository, permission } = targetOf2(grant, ctx);
+    const outcome = ending(grant, ctx, collaboratorAccess, repository, permissionRank(permission));
+    if (outcome.action === "keep") {
+      ctx.log(
+        outcome.heldBy.length > 0 ? `${KIND2}: ${outcome.heldBy.join(", ")} still give ${grant.requester.login} ${repository}; kept` : `${KIND2}: ${grant.requester.login} had this access to ${repository} before; left as is`
+      );
+      return;
+    }
+    const login = await currentLogin(github, grant);
+    if (login === null) {
+      ctx.log(`${KIND2}: user ${grant.requester.id} no longer exists; nothing to remove`);
+      return;
+    }
+    if (outcome.action === "set") {
+      const to = REPO_PERMISSIONS[outcome.level];
+      await github.addCollaborator(repository, login, to);
+      ctx.log(`${KIND2}: ${login} is back to ${to} on ${repository}`);
       return;
     }
     const removed = await github.removeCollaborator(repository, login);
     ctx.log(`${KIND2}: ${removed ? "removed" : "already gone:"} ${login} from ${repository}`);
   },
+  async residue(grant, ctx) {
+    const github = requireGitHub(ctx, KIND2);
+    const { repository } = targetOf2(grant, ctx);
+    const window2 = grantWindow(grant, ctx);
+    const out = [];
+    const before = snapshotOf(grant.issued, "collaborators_at_issue");
+    const [collaborators, invitations, keys, hooks] = await Promise.all([
+      before === null ? Promise.resolve([]) : github.directCollaborators(repository),
+      github.invitations(repository),
+      github.deployKeys(repository),
+      github.webhooks(repository)
+    ]);
+    if (before === null)
+      ctx.log(
+        `${KIND2}: grant ${grant.id} recorded no collaborator list at issue; collaborators added cannot be told`
+      );
+    for (const c of collaborators)
+      if (!before.has(c.id) && c.id !== grant.requester.id)
+        out.push({
+          kind: "collaborator",
+          description: `${c.login} became a collaborator of ${repository} (${c.permission ?? "custom role"})`
+        });
+    for (const i of invitations)
+      if (within(window2, i.created_at) && i.invitee?.id !== grant.requester.id)
+        out.push({
+          kind: "invitation",
+          description: `${i.invitee?.login ?? "someone"} was invited to ${repository} (${i.permission})${i.inviter ? ` by ${i.inviter}` : ""}`,
+          created_at: i.created_at
+        });
+    for (const k of keys)
+      if (within(window2, k.created_at))
+        out.push({
+          kind: "deploy-key",
+          description: `deploy key "${k.name}" was added to ${repository}`,
+          created_at: k.created_at
+        });
+    for (const h of hooks)
+      if (within(window2, h.created_at))
+        out.push({
+          kind: "webhook",
+          description: `a webhook to ${h.name} was added to ${repository}`,
+          created_at: h.created_at
+        });
+    return out;
+  },
   async list(ctx) {
     const github = requireGitHub(ctx, KIND2);
-    const { repository } = target2(ctx);
+    const { repository } = currentTarget2(ctx);
     const [collaborators, invitations] = await Promise.all([
       github.directCollaborators(repository),
       github.invitations(repository)
@@ -44024,17 +44670,21 @@ var githubCollaboratorProvider = {
     return [
       ...collaborators.map((c) => ({
         key: c.login,
-        description: `${repository}: ${c.login} (${c.permission ?? "custom role"})`
+        description: `${repository}: ${c.login} (${c.permission ?? "custom role"})`,
+        person: { login: c.login, id: c.id },
+        ...c.permission ? { level: c.permission } : {}
       })),
       ...invitations.filter((i) => i.invitee).map((i) => ({
         key: i.invitee.login,
-        description: `${repository}: ${i.invitee.login} (invited, ${i.permission})`
+        description: `${repository}: ${i.invitee.login} (invited, ${i.permission})`,
+        person: { login: i.invitee.login, id: i.invitee.id },
+        ...toRepoPermission(i.permission) ? { level: toRepoPermission(i.permission) } : {}
       }))
     ];
   },
   async removeDrift(access3, ctx) {
     const github = requireGitHub(ctx, KIND2);
-    await github.removeCollaborator(target2(ctx).repository, access3.key);
+    await github.removeCollaborator(currentTarget2(ctx).repository, access3.key);
   }
 };
 
@@ -44056,7 +44706,7 @@ function getProvider(kind) {
   }
   return factory();
 }
-var validateTargetWithProviders = (kind, target3) => getProvider(kind).validateTarget(target3);
+var validateTargetWithProviders = (kind, target) => getProvider(kind).validateTarget(target);
 
 // src/engine/policies.ts
 function loadPolicyTree2(tree) {
@@ -44367,17 +45017,17 @@ function grantDeadlines(grant, policies) {
       return out;
   }
   if (grant.approval?.rule === "break_glass") {
-    const within = resource?.break_glass?.review_within ?? DEFAULT_REVIEW_WITHIN;
+    const within2 = resource?.break_glass?.review_within ?? DEFAULT_REVIEW_WITHIN;
     const approved = ms3(grant.approval.approved_at);
-    if (approved !== void 0) add3("break-glass-review", approved + within * 1e3);
+    if (approved !== void 0) add3("break-glass-review", approved + within2 * 1e3);
   }
   return out.sort((a, b) => a.at - b.at);
 }
 function collectDeadlines(grants, policies) {
   return grants.flatMap((g) => grantDeadlines(g.grant, policies)).sort((a, b) => a.at - b.at);
 }
-function nextDeadlineWithin(deadlines, now, within) {
-  return deadlines.find((d) => d.at > now && d.at <= now + within) ?? null;
+function nextDeadlineWithin(deadlines, now, within2) {
+  return deadlines.find((d) => d.at > now && d.at <= now + within2) ?? null;
 }
 function lateness(grant) {
   const ended = ms3(grant.ended_at);
@@ -45062,8 +45712,8 @@ async function verify(ctx, grant, path6, s) {
 }
 async function extend(ctx, step, s, live) {
   const now = ctx.clock.now();
-  const { grant, path: path6, target: target3 } = step;
-  if (!step.expiresAt || !target3) {
+  const { grant, path: path6, target } = step;
+  if (!step.expiresAt || !target) {
     const next = must(
       transition(
         grant,
@@ -45083,12 +45733,12 @@ async function extend(ctx, step, s, live) {
     if (r2 === "ok") record(ctx, grant, "expired");
     return r2;
   }
-  const resource = await resourceFor(ctx, target3.grant, s.policies);
+  const resource = await resourceFor(ctx, target.grant, s.policies);
   const provider = ctx.providerFor(resource.provider);
-  const moved = { ...target3.grant, expires_at: step.expiresAt };
+  const moved = { ...target.grant, expires_at: step.expiresAt };
   const effect = provider.extend ? await provider.extend(moved, providerContext(ctx, resource, live)) : void 0;
   await ctx.hook("after-effect", grant.id);
-  const where = target3.grant.source.issue ?? target3.grant.source.pull_request;
+  const where = target.grant.source.issue ?? target.grant.source.pull_request;
   if (effect && effect.delivery && where !== void 0) {
     await ctx.github.createComment(
       where,
@@ -45098,29 +45748,29 @@ ${effect.delivery.body}`
     );
     await ctx.hook("after-delivery", grant.id);
   }
-  if (effect) moved.issued = { ...target3.grant.issued, ...effect.facts };
+  if (effect) moved.issued = { ...target.grant.issued, ...effect.facts };
   const closed = must(
     transition(
       grant,
       "expired",
-      { end_reason: `applied: ${target3.grant.id} now expires at ${step.expiresAt}` },
+      { end_reason: `applied: ${target.grant.id} now expires at ${step.expiresAt}` },
       now
     )
   );
   const r = await save(
     ctx,
-    target3.path,
+    target.path,
     moved,
-    `gatepass: extend ${target3.grant.resource}/${target3.grant.id} until ${step.expiresAt} (${grant.id})`,
-    trailers(ctx, target3.grant, "extended", {
+    `gatepass: extend ${target.grant.resource}/${target.grant.id} until ${step.expiresAt} (${grant.id})`,
+    trailers(ctx, target.grant, "extended", {
       expires: step.expiresAt,
       actor: "schedule",
       ...grant.source.pull_request ? { pullRequest: grant.source.pull_request } : {}
     }),
-    target3.path,
+    target.path,
     { from: path6, grant: closed, to: archivePath(closed) }
   );
-  if (r === "ok") record(ctx, target3.grant, "extended", step.expiresAt);
+  if (r === "ok") record(ctx, target.grant, "extended", step.expiresAt);
   return r;
 }
 
@@ -45304,7 +45954,7 @@ function combineResults(a, b) {
 
 // src/git/grant-store.ts
 import { mkdir as mkdir4, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
-import { dirname as dirname5, join as join5 } from "node:path";
+import { dirname as dirname4, join as join5 } from "node:path";
 function gitGrantWriter(repo, remote, branch) {
   const inside = (path6) => join5(repo.dir, path6);
   return {
@@ -45319,7 +45969,7 @@ function gitGrantWriter(repo, remote, branch) {
       await repo.clean();
     },
     async write(path6, text) {
-      await mkdir4(dirname5(inside(path6)), { recursive: true });
+      await mkdir4(dirname4(inside(path6)), { recursive: true });
       await writeFile3(inside(path6), text);
     },
     async remove(path6) {
@@ -45376,7 +46026,7 @@ async function readInputs(core, env) {
   const lateBound = durationInput(core, "late-bound", timer === "app" ? 2 * MINUTE : interval);
   return {
     token,
-    workingDirectory: resolve5(
+    workingDirectory: resolve4(
       env.GITHUB_WORKSPACE ?? ".",
       core.getInput("working-directory") || "."
     ),
@@ -45466,7 +46116,13 @@ async function run2(deps = { core: core_exports, env: process.env, clock: system
       }),
       { owner, repo }
     ) : void 0;
-    const checkout = await GitRepo.open(inputs.workingDirectory);
+    const checkout = await GitRepo.open(
+      inputs.workingDirectory,
+      void 0,
+      inputs.token ? {
+        httpAuth: { url: env.GITHUB_SERVER_URL ?? "https://github.com", token: inputs.token }
+      } : {}
+    );
     const options = {
       history: checkout,
       writer: gitGrantWriter(checkout, "origin", inputs.branch),

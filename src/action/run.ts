@@ -222,7 +222,16 @@ export async function run(
           { owner, repo },
         )
       : undefined;
-    const checkout = await GitRepo.open(inputs.workingDirectory);
+    // The checkout may (and should) keep no token: git is given it through its environment.
+    const checkout = await GitRepo.open(
+      inputs.workingDirectory,
+      undefined,
+      inputs.token
+        ? {
+            httpAuth: { url: env.GITHUB_SERVER_URL ?? 'https://github.com', token: inputs.token },
+          }
+        : {},
+    );
     const options: ReconcileOptions = {
       history: checkout,
       writer: gitGrantWriter(checkout, 'origin', inputs.branch),

@@ -28,7 +28,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .description('check policies/, the issue form and every grant file; prints file:line: message')
     .argument('[repo-dir]', 'access repo checkout', '.')
     .option('--json', 'print problems as JSON')
-    .action(async (dir: string, opts: { json?: boolean }) =>
+    .option(
+      '--check-targets',
+      'also connect to each target with the secrets in the environment (PostgreSQL: admin rights, superuser warning)',
+    )
+    .action(async (dir: string, opts: { json?: boolean; checkTargets?: boolean }) =>
       setExit(await runValidate(io, dir, opts)),
     );
 

@@ -191,6 +191,34 @@ interface RawResource {
   break_glass?: { allowed: string[]; max_duration: string; review_within?: string };
   request_ttl?: string;
   max_total_duration?: string;
+  allow_lasting_access?: boolean;
+}
+
+/**
+ * Why a target lets a grantee create access that outlives the grant, when a policy can tell
+ * without asking the target (PostgreSQL role attributes are checked at issue, in the database).
+ */
+export function lastingAccess(
+  kind: ProviderKind,
+  target: Record<string, unknown>,
+): { key: string; why: string } | undefined {
+  if (kind === 'github-team' && target.role === 'maintainer')
+    return {
+      key: 'role',
+      why: 'a team maintainer can add members to the team, who stay after the grant ends',
+    };
+  if (
+    kind === 'github-collaborator' &&
+    (target.permission === 'admin' || target.permission === 'maintain')
+  )
+    return {
+      key: 'permission',
+      why:
+        target.permission === 'admin'
+          ? 'admin on a repository can add collaborators, deploy keys and webhooks, which stay after the grant ends'
+          : 'maintain on a repository can change its settings and the workflows that run with its secrets, which can leave access after the grant ends',
+    };
+  return undefined;
 }
 
 function checkResource(
@@ -313,6 +341,13 @@ function checkResource(
     }
   }
 
+  const lasting = lastingAccess(raw.provider, raw.target);
+  if (lasting && raw.allow_lasting_access !== true)
+    here(
+      ['target', lasting.key],
+      `${lasting.why}; grant less, or set allow_lasting_access: true on the resource to accept it (gatepass then reports what was created during each grant)`,
+    );
+
   if (problems.length > 0) return { problems };
   const target: Record<string, unknown> = { ...raw.target };
   if (raw.provider === 'ssh-certificate' && target.krl_path === undefined)
@@ -344,6 +379,7 @@ function checkResource(
       ...(breakGlass ? { break_glass: breakGlass } : {}),
       request_ttl: ttl,
       max_total_duration: total,
+      ...(raw.allow_lasting_access === true ? { allow_lasting_access: true } : {}),
       source: { file, line: doc.lineOf(base) },
     },
   };

@@ -105,6 +105,12 @@ const TARGETS: Record<(typeof PROVIDER_KINDS)[number], Record<string, unknown>> 
       },
       connection_limit: { type: 'integer', minimum: 1, maximum: 100, default: 2 },
       statement_timeout: duration('Statement timeout set on the login role'),
+      keep_objects: {
+        type: 'boolean',
+        default: false,
+        description:
+          'Keep what the grantee created, owned by the powerless gatepass_kept_objects role, instead of dropping it at revoke',
+      },
     },
     ['admin_url', 'database', 'roles'],
   ),
@@ -255,6 +261,12 @@ const RESOURCE = {
     max_total_duration: duration(
       'Longest total lifetime of a grant, extensions included (default: twice max_duration)',
     ),
+    allow_lasting_access: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Allow a target that lets the grantee create access outliving the grant (team maintainer, repository admin/maintain, a PostgreSQL role with CREATEROLE or SUPERUSER)',
+    },
   },
   allOf: PROVIDER_KINDS.map((kind) => ({
     if: { type: 'object', required: ['provider'], properties: { provider: { const: kind } } },

@@ -59,6 +59,11 @@ export interface Resource {
    * Defaults to twice `max_duration`.
    */
   max_total_duration: Seconds;
+  /**
+   * The target may let a grantee create access that outlives the grant (add team members,
+   * collaborators, deploy keys, roles). Refused unless the policy says so explicitly.
+   */
+  allow_lasting_access?: boolean;
   /** Where the resource was defined, for messages. */
   source: { file: string; line?: number };
 }

@@ -58,6 +58,17 @@ export interface Invitation {
   id: number;
   invitee: { login: string; id: number } | null;
   permission: string;
+  /** ISO 8601; when the invitation was sent. */
+  created_at?: string;
+  inviter?: string;
+}
+
+/** Something that can outlive a grant, with when it was made (for residue checks). */
+export interface Dated {
+  id: number;
+  /** Human-readable: the key's title, the hook's URL host, the invitee's login. */
+  name: string;
+  created_at: string;
 }
 
 export interface RepoFile {
@@ -136,7 +147,7 @@ export interface ProviderGitHub {
   /** False when the person was not a member. */
   removeTeamMember(team: string, login: string): Promise<boolean>;
   teamMembershipInfo(team: string, login: string): Promise<TeamMembershipInfo | null>;
-  teamMembers(team: string): Promise<{ login: string; id: number }[]>;
+  teamMembers(team: string, role?: 'all' | TeamRole): Promise<{ login: string; id: number }[]>;
   addCollaborator(
     repoFullName: string,
     login: string,
@@ -147,6 +158,10 @@ export interface ProviderGitHub {
   collaboratorPermission(repoFullName: string, login: string): Promise<RepoPermission | null>;
   directCollaborators(repoFullName: string): Promise<Collaborator[]>;
   invitations(repoFullName: string): Promise<Invitation[]>;
+  /** Residue checks (`allow_lasting_access`): what was made during a grant's window. */
+  deployKeys(repoFullName: string): Promise<Dated[]>;
+  webhooks(repoFullName: string): Promise<Dated[]>;
+  teamInvitations(team: string): Promise<Dated[]>;
 }
 
 /** The GitHub port of the engines and providers. */

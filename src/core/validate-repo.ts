@@ -4,6 +4,7 @@ import { loadPolicies, type LoadOptions } from './policy-load.js';
 import type { PolicySet } from './policy.js';
 import type { Problem } from './problem.js';
 import { formatDuration } from './duration.js';
+import { targetChanges } from './target-change.js';
 
 export interface RepoSnapshot {
   policies: readonly { path: string; text: string }[];
@@ -15,6 +16,8 @@ export interface RepoSnapshot {
 export interface RepoValidation {
   policies: PolicySet;
   problems: Problem[];
+  /** Worth knowing, not wrong: a live grant whose resource's target changed since it was issued. */
+  warnings: Problem[];
 }
 
 /**
@@ -23,6 +26,7 @@ export interface RepoValidation {
  */
 export function validateRepo(repo: RepoSnapshot, options: LoadOptions = {}): RepoValidation {
   const problems: Problem[] = [];
+  const warnings: Problem[] = [];
   if (repo.policies.length === 0) {
     problems.push({
       file: 'policies/',
@@ -89,6 +93,7 @@ export function validateRepo(repo: RepoSnapshot, options: LoadOptions = {}): Rep
         message: `duration ${formatDuration(grant.duration)} exceeds the max ${formatDuration(resource.max_duration)} of ${resource.name}`,
       });
     }
+    for (const w of targetChanges(grant, resource)) warnings.push({ file: file.path, ...w });
   }
-  return { policies, problems };
+  return { policies, problems, warnings };
 }

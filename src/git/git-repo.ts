@@ -114,16 +114,41 @@ function readBatch(buf: Buffer, want: number, out: (string | null)[]): number {
  * verb, all through `exec`, no shell, fixed identity, no prompts.
  */
 export class GitRepo implements AuditSource {
+  /** Config handed to every git process through its environment (never written to disk). */
+  private envConfig: [string, string][] = [];
+
   private constructor(
     readonly dir: string,
     private readonly identity: Identity,
   ) {}
 
-  /** Opens an existing work tree. */
-  static async open(dir: string, identity: Identity = GATEPASS_IDENTITY): Promise<GitRepo> {
+  /**
+   * Opens an existing work tree. With `httpAuth`, git authenticates to `url` with the token
+   * through its environment, so the checkout can be made with `persist-credentials: false`
+   * and no token sits in `.git/config` for a script to read; a checkout that already holds a
+   * header for that URL (persisted credentials) keeps using it.
+   */
+  static async open(
+    dir: string,
+    identity: Identity = GATEPASS_IDENTITY,
+    options: { httpAuth?: { url: string; token: string } } = {},
+  ): Promise<GitRepo> {
     const repo = new GitRepo(resolve(dir), identity);
     await repo.exec(['rev-parse', '--git-dir']);
+    if (options.httpAuth) {
+      const key = `http.${options.httpAuth.url.replace(/\/+$/, '')}/.extraheader`;
+      if ((await repo.config(key)) === null) {
+        const basic = Buffer.from(`x-access-token:${options.httpAuth.token}`).toString('base64');
+        repo.envConfig = [[key, `AUTHORIZATION: basic ${basic}`]];
+      }
+    }
     return repo;
+  }
+
+  /** A config value as git sees it (files and environment), or null when unset. */
+  async config(key: string): Promise<string | null> {
+    const r = await this.exec(['config', '--get', key], { allowFail: true });
+    return r.code === 0 ? r.stdout.trim() : null;
   }
 
   static async clone(
@@ -545,8 +570,17 @@ export class GitRepo implements AuditSource {
   }
 
   private env(): NodeJS.ProcessEnv {
+    const config = Object.fromEntries(
+      this.envConfig.flatMap(([k, v], i) => [
+        [`GIT_CONFIG_KEY_${i}`, k],
+        [`GIT_CONFIG_VALUE_${i}`, v],
+      ]),
+    );
     return {
       ...process.env,
+      ...(this.envConfig.length > 0
+        ? { GIT_CONFIG_COUNT: String(this.envConfig.length), ...config }
+        : {}),
       GIT_TERMINAL_PROMPT: '0',
       GIT_COMMITTER_NAME: this.identity.name,
       GIT_COMMITTER_EMAIL: this.identity.email,

@@ -6,6 +6,7 @@ import type {
   AddCollaboratorResult,
   CheckRunInput,
   Collaborator,
+  Dated,
   DirectoryEntry,
   Invitation,
   IssueComment,
@@ -39,6 +40,7 @@ export type {
   CheckRunInput,
   CheckRunState,
   Collaborator,
+  Dated,
   DirectoryEntry,
   Invitation,
   IssueComment,
@@ -259,14 +261,18 @@ export class GitHubClient implements AppGitHub {
     return (await this.teamMembershipInfo(team, login))?.state ?? null;
   }
 
-  /** Team members with their ids (both roles). */
-  async teamMembers(team: string): Promise<{ login: string; id: number }[]> {
+  /** Team members with their ids (both roles, or only those with `role`). */
+  async teamMembers(
+    team: string,
+    role: 'all' | TeamRole = 'all',
+  ): Promise<{ login: string; id: number }[]> {
     const { org, team_slug } = splitTeam(team);
     const members = await this.call(`list members of ${team}`, () =>
       this.octokit.paginate('GET /orgs/{org}/teams/{team_slug}/members', {
         org,
         team_slug,
         per_page: 100,
+        ...(role === 'all' ? {} : { role }),
       }),
     );
     return members.map((m) => ({ login: m.login, id: m.id }));
@@ -367,6 +373,55 @@ export class GitHubClient implements AppGitHub {
       id: i.id,
       invitee: i.invitee ? { login: i.invitee.login, id: i.invitee.id } : null,
       permission: i.permissions,
+      created_at: i.created_at,
+      ...(i.inviter ? { inviter: i.inviter.login } : {}),
+    }));
+  }
+
+  /** A repository's deploy keys, with when each was added. */
+  async deployKeys(repoFullName: string): Promise<Dated[]> {
+    const list = await this.call(`list deploy keys of ${repoFullName}`, () =>
+      this.octokit.paginate('GET /repos/{owner}/{repo}/keys', {
+        ...splitRepo(repoFullName),
+        per_page: 100,
+      }),
+    );
+    return list.map((k) => ({ id: k.id, name: k.title, created_at: k.created_at }));
+  }
+
+  /** A repository's webhooks, named by the host they deliver to (never the secret). */
+  async webhooks(repoFullName: string): Promise<Dated[]> {
+    const list = await this.call(`list webhooks of ${repoFullName}`, () =>
+      this.octokit.paginate('GET /repos/{owner}/{repo}/hooks', {
+        ...splitRepo(repoFullName),
+        per_page: 100,
+      }),
+    );
+    return list.map((h) => {
+      let host = h.name;
+      try {
+        if (h.config.url) host = new URL(h.config.url).host;
+      } catch {
+        // Not a URL: keep the hook's name.
+      }
+      return { id: h.id, name: host, created_at: h.created_at };
+    });
+  }
+
+  /** Pending invitations to a team, with when each was sent. */
+  async teamInvitations(team: string): Promise<Dated[]> {
+    const { org, team_slug } = splitTeam(team);
+    const list = await this.call(`list invitations to ${team}`, () =>
+      this.octokit.paginate('GET /orgs/{org}/teams/{team_slug}/invitations', {
+        org,
+        team_slug,
+        per_page: 100,
+      }),
+    );
+    return list.map((i) => ({
+      id: i.id,
+      name: i.login ?? i.email ?? `invitation ${i.id}`,
+      created_at: i.created_at,
     }));
   }
 

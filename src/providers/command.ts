@@ -113,8 +113,11 @@ async function runCommand(
   input: unknown,
   vars: { grantId?: string; requester?: string; expiresAt?: string },
   ctx: ProviderContext,
+  /** The script recorded at issue, for revoke: never a later policy's. */
+  recordedPath?: string,
 ): Promise<RunResult> {
-  const target = readTarget(ctx);
+  const current = readTarget(ctx);
+  const target = recordedPath === undefined ? current : { ...current, path: recordedPath };
   const exe = await resolveExecutable(ctx.workdir, target.path);
   const passed: Record<string, string> = {};
   for (const name of target.env) {
@@ -216,6 +219,10 @@ function parseFacts(stdout: string, path: string): Issued['facts'] {
     throw new ProviderError(`command ${path} issue must print {"facts":{...}}`);
   const out: Issued['facts'] = {};
   for (const [k, v] of Object.entries(facts)) {
+    // `provider` stamps facts of gatepass's own providers (the GitHub ones read each other's
+    // grants by it to decide who holds shared access); a script must not be able to forge it.
+    if (k === 'provider' || k === 'issue_started_at' || k === 'command')
+      throw new ProviderError(`command ${path} issue: fact ${JSON.stringify(k)} is reserved`);
     if (!isFact(v))
       throw new ProviderError(
         `command ${path} issue: fact ${JSON.stringify(k)} must be text, a number, true/false or a list of text`,
@@ -266,12 +273,27 @@ export const commandProvider: Provider = {
   validateTarget: validateCommandTarget,
 
   async issue(grant, ctx) {
+    const { path } = readTarget(ctx);
     const { stdout } = await runCommand('issue', grant, grantVars(grant), ctx);
-    return { facts: parseFacts(stdout, readTarget(ctx).path) };
+    // Which script issued it: revoke runs that one, whatever the policy says later.
+    return { facts: { ...parseFacts(stdout, path), command: path } };
   },
 
   async revoke(grant, ctx) {
-    await runCommand('revoke', grant, grantVars(grant), ctx);
+    const recorded = grant.issued?.command;
+    if (typeof recorded === 'string' && !isSafeRelativePath(recorded))
+      throw new ProviderError(`command: grant ${grant.id} recorded an unsafe command path`);
+    if (typeof recorded !== 'string')
+      ctx.log(
+        `command: grant ${grant.id} has no recorded command (issued before gatepass recorded it); using the policy's current target`,
+      );
+    await runCommand(
+      'revoke',
+      grant,
+      grantVars(grant),
+      ctx,
+      typeof recorded === 'string' ? recorded : undefined,
+    );
   },
 
   async list(ctx) {

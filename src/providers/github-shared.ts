@@ -1,28 +1,21 @@
 import type { Grant } from '../core/grant.js';
+import {
+  endHolding,
+  type EndOutcome,
+  type GrantRecord,
+  type Holding,
+  type PreState,
+} from '../core/ownership.js';
 import { ConfigurationError, ProviderError } from '../core/errors.js';
 import type { Problem } from '../core/problem.js';
 import type { ProviderGitHub } from '../core/ports.js';
-import type { ProviderContext } from './provider.js';
+import type { Issued, ProviderContext } from './provider.js';
 
 export function requireGitHub(ctx: ProviderContext, kind: string): ProviderGitHub {
   if (!ctx.github) {
     throw new ConfigurationError(`${kind} provider needs a GitHub client in its context`);
   }
   return ctx.github;
-}
-
-/**
- * Another live grant of the same resource to the same person (threat #18): the shared
- * membership must stay until the last of them ends.
- */
-export function otherLiveGrant(grant: Grant, ctx: ProviderContext): Grant | undefined {
-  return ctx.liveGrants.find(
-    (g) =>
-      g.id !== grant.id &&
-      g.resource === grant.resource &&
-      g.status === 'active' &&
-      g.requester.id === grant.requester.id,
-  );
 }
 
 /**
@@ -50,26 +43,190 @@ export function unknownKeys(target: Record<string, unknown>, known: readonly str
 }
 
 /**
- * The login whose access a revoke should remove, or null when it must stay: the person had it
- * before gatepass, another live grant still gives it (threat #18), or the account is gone.
+ * How a GitHub provider's facts describe a share of shared access (see `core/ownership.ts`).
+ * A provider stamps its kind in `issued.provider`, so facts another provider (a command
+ * script) printed are never read as holding team or repository access.
  */
-export async function loginToRevoke(
-  github: ProviderGitHub,
+export interface SharedAccess {
+  kind: 'github-team' | 'github-collaborator';
+  /** The recorded target (team, repository) and the level given, or null before recording. */
+  recorded(facts: Grant['issued']): { target: string; level: number } | null;
+  /** The pre-state the facts carry (`before_*`), or null when they carry none. */
+  before(facts: Grant['issued']): PreState | null;
+  /** The pre-state of a grant recorded before `before_*` existed (`already_member`), or null. */
+  legacyBefore(facts: Grant['issued'], level: number): PreState | null;
+  /** The `before_*` facts recording a pre-state. */
+  factsOf(before: PreState): Issued['facts'];
+}
+
+const NONE: PreState = { level: null, covered: null };
+const sameTarget = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+/**
+ * The other live grants holding the same person's access to `target`: active, or approved with
+ * facts recorded by a started issue (a run may have died after acting). Legacy grants, whose
+ * facts carry no provider stamp, count only within the same resource.
+ */
+export function otherHolders(
   grant: Grant,
   ctx: ProviderContext,
-  o: { kind: string; what: string; hadItBefore: string },
-): Promise<string | null> {
-  if (grant.issued?.already_member === true) {
-    ctx.log(`${o.kind}: ${grant.requester.login} ${o.hadItBefore}; left as is`);
-    return null;
+  spec: SharedAccess,
+  target: string,
+): { grant: Grant; level: number }[] {
+  const out: { grant: Grant; level: number }[] = [];
+  for (const g of ctx.liveGrants) {
+    if (g.id === grant.id || g.requester.id !== grant.requester.id) continue;
+    if (g.status !== 'active' && g.status !== 'approved') continue;
+    const stamp = g.issued?.provider;
+    if (stamp === undefined ? g.resource !== grant.resource : stamp !== spec.kind) continue;
+    const r = spec.recorded(g.issued);
+    if (!r || !sameTarget(r.target, target)) continue;
+    if (!spec.before(g.issued) && !spec.legacyBefore(g.issued, r.level)) continue;
+    out.push({ grant: g, level: r.level });
   }
-  const other = otherLiveGrant(grant, ctx);
-  if (other) {
-    ctx.log(`${o.kind}: grant ${other.id} still gives ${grant.requester.login} ${o.what}; kept`);
-    return null;
+  return out.sort((a, b) => a.grant.id.localeCompare(b.grant.id));
+}
+
+/**
+ * The pre-state of a grant's chain: its own `before_*` record; for a legacy grant that saw
+ * another holder's access as its own (`already_member: true`), the record of that holder.
+ */
+export function preStateOf(
+  grant: Grant,
+  level: number,
+  spec: SharedAccess,
+  holders: readonly { grant: Grant; level: number }[],
+): PreState {
+  const own = spec.before(grant.issued);
+  if (own) return own;
+  const legacy = spec.legacyBefore(grant.issued, level);
+  // Legacy "had it before", or no record at all: a holder's explicit record is the better truth.
+  const fromHolder = holders
+    .map((h) => spec.before(h.grant.issued) ?? spec.legacyBefore(h.grant.issued, h.level))
+    .find((b) => b !== null && (b.level === null || b.level < level));
+  if (grant.issued?.already_member !== false && fromHolder) return fromHolder;
+  return legacy ?? NONE;
+}
+
+/**
+ * Facts that record the pre-state at `prepareIssue`: copied from the live holders when there
+ * are any (`joined`), observed otherwise (`observe` is only called then).
+ */
+export async function recordPreState(
+  grant: Grant,
+  ctx: ProviderContext,
+  spec: SharedAccess,
+  target: string,
+  level: number,
+  observe: () => Promise<Issued['facts']>,
+): Promise<Issued['facts']> {
+  const holders = otherHolders(grant, ctx, spec, target);
+  const first = holders[0];
+  if (!first) return observe();
+  const before = preStateOf(first.grant, first.level, spec, holders.slice(1));
+  ctx.log(
+    `${spec.kind}: ${grant.requester.login} joins ${holders.map((h) => h.grant.id).join(', ')} on ${target}`,
+  );
+  return { joined: first.grant.id, ...spec.factsOf(before) };
+}
+
+/** What ending `grant` must do to the shared access, by the ownership rule. */
+export function ending(
+  grant: Grant,
+  ctx: ProviderContext,
+  spec: SharedAccess,
+  target: string,
+  level: number,
+): EndOutcome {
+  const holders = otherHolders(grant, ctx, spec, target);
+  const me: Holding = {
+    grant: grant.id,
+    gives: level,
+    before: preStateOf(grant, level, spec, holders),
+  };
+  return endHolding(
+    me,
+    holders.map((h) => ({ grant: h.grant.id, gives: h.level, before: me.before })),
+  );
+}
+
+/**
+ * Every grant's record on `target` (live and ended), for `unexplainedAccess` in drift
+ * detection: the person, the level, the pre-state and whether it still holds.
+ */
+export function grantRecords(
+  grants: readonly Grant[],
+  spec: SharedAccess,
+  target: string,
+): GrantRecord[] {
+  const out: GrantRecord[] = [];
+  const mine = grants.filter((g) => {
+    if (g.issued?.provider !== undefined && g.issued.provider !== spec.kind) return false;
+    const r = spec.recorded(g.issued);
+    return r !== null && sameTarget(r.target, target);
+  });
+  const at = (g: Grant) => g.issued_at ?? g.requested_at;
+  for (const g of mine) {
+    const r = spec.recorded(g.issued)!;
+    // A legacy grant that saw access another grant of the person was giving as "already
+    // had" (finding 1): the pre-state is that grant's, not "had it".
+    const holders =
+      spec.before(g.issued) === null && g.issued?.already_member === true
+        ? mine
+            .filter(
+              (h) =>
+                h.id !== g.id &&
+                h.requester.id === g.requester.id &&
+                at(h) < at(g) &&
+                (h.ended_at === undefined || h.ended_at > at(g)),
+            )
+            .map((h) => ({ grant: h, level: spec.recorded(h.issued)!.level }))
+        : [];
+    const before = preStateOf(g, r.level, spec, holders);
+    out.push({
+      grant: g.id,
+      person: g.requester.id,
+      gives: r.level,
+      before,
+      live: g.status === 'active' || g.status === 'approved',
+      at: at(g),
+    });
   }
-  const login = await currentLogin(github, grant);
-  if (login === null)
-    ctx.log(`${o.kind}: user ${grant.requester.id} no longer exists; nothing to remove`);
-  return login;
+  return out;
+}
+
+/**
+ * The recorded target of an issued grant; grants issued before targets were recorded fall
+ * back to the policy's current target, which is said in the log.
+ */
+export function recordedOr<T>(
+  grant: Grant,
+  ctx: ProviderContext,
+  kind: string,
+  recorded: T | null,
+  current: () => T,
+): T {
+  if (recorded) return recorded;
+  ctx.log(
+    `${kind}: grant ${grant.id} has no recorded target (issued before gatepass recorded it); using the policy's current target`,
+  );
+  return current();
+}
+
+/** The window residue is looked for in: from issue to the end (or now, while it lasts). */
+export function grantWindow(grant: Grant, ctx: ProviderContext): { from: number; to: number } {
+  const from = Date.parse(grant.issued_at ?? grant.requested_at);
+  const to = grant.ended_at ? Date.parse(grant.ended_at) : ctx.clock.now().getTime();
+  return { from, to };
+}
+
+export const within = (w: { from: number; to: number }, iso: string | undefined): boolean => {
+  const t = iso === undefined ? NaN : Date.parse(iso);
+  return !Number.isNaN(t) && t >= w.from && t <= w.to;
+};
+
+/** Ids recorded at issue (`*_at_issue`), or null when none were. */
+export function snapshotOf(facts: Grant['issued'], key: string): Set<number> | null {
+  const v = facts?.[key];
+  return Array.isArray(v) ? new Set(v.map(Number)) : null;
 }

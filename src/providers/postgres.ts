@@ -31,9 +31,19 @@ export interface PostgresTarget {
   connection_limit: number;
   /** Seconds, or undefined to leave the server default. */
   statement_timeout?: number;
+  /** Keep what the grantee created, owned by a powerless role, instead of dropping it. */
+  keep_objects: boolean;
 }
 
 export const ROLE_PREFIX = 'gatepass_';
+/**
+ * Owner of objects kept from ended grants (`keep_objects: true`): NOLOGIN, member of nothing,
+ * holding no privileges, so nothing it owns runs with anyone's rights.
+ */
+export const KEEPER_ROLE = 'gatepass_kept_objects';
+const KEEPER_COMMENT = 'gatepass: owns objects kept from ended grants; holds no privileges';
+/** PostgreSQL 16 changed who may grant roles and what CREATEROLE allows. */
+export const PG16 = 160000;
 const COMMENT_PREFIX = 'gatepass grant ';
 const MAX_IDENTIFIER = 63;
 const DEFAULT_CONNECTION_LIMIT = 5;
@@ -75,6 +85,8 @@ export function validatePostgresTarget(target: Record<string, unknown>): Problem
     const t = parseTimeout(target.statement_timeout, 1, 24 * 3600);
     if (!t.ok) out.push(problem('statement_timeout', t.problems.map((p) => p.message).join('; ')));
   }
+  if (target.keep_objects !== undefined && typeof target.keep_objects !== 'boolean')
+    out.push(problem('keep_objects', 'must be true or false'));
   return out;
 }
 
@@ -93,13 +105,49 @@ function readTarget(ctx: ProviderContext): PostgresTarget {
     roles: t.roles as string[],
     connection_limit: (t.connection_limit as number | undefined) ?? DEFAULT_CONNECTION_LIMIT,
     statement_timeout: timeout?.ok ? timeout.value : undefined,
+    keep_objects: t.keep_objects === true,
   };
 }
+
+/**
+ * Where a revoke or an extension acts: the admin reference, database, server and object
+ * policy recorded when the grant was issued, never today's policy (a changed target must not
+ * leave the old role behind). Grants issued before these were recorded use the policy's.
+ */
+interface Recorded {
+  admin_url: string;
+  database: string;
+  /** `host:port` the role was created on; checked against the admin URL before acting. */
+  server?: string;
+  keep_objects: boolean;
+}
+
+function recordedTarget(grant: Grant, ctx: ProviderContext): Recorded {
+  const f = grant.issued ?? {};
+  if (typeof f.admin_url === 'string' && typeof f.database === 'string')
+    return {
+      admin_url: f.admin_url,
+      database: f.database,
+      ...(typeof f.server === 'string' ? { server: f.server } : {}),
+      keep_objects: f.keep_objects === true,
+    };
+  ctx.log(
+    `postgres: grant ${grant.id} has no recorded target (issued before gatepass recorded it); using the policy's current target`,
+  );
+  const t = readTarget(ctx);
+  return {
+    admin_url: t.admin_url,
+    database: typeof f.database === 'string' ? f.database : t.database,
+    keep_objects: t.keep_objects,
+  };
+}
+
+const serverOf = (url: URL): string => `${url.hostname}:${url.port || '5432'}`;
 
 /** `req-42` → `gatepass_req_42`; anything that would not be a boring identifier is refused. */
 export function roleNameFor(grantId: string): string {
   const name = ROLE_PREFIX + grantId.toLowerCase().replace(/-/g, '_');
-  if (!ROLE_NAME.test(name))
+  if (!ROLE_NAME.test(name) || name === KEEPER_ROLE)
     throw new ProviderError(
       `grant id ${JSON.stringify(grantId)} cannot be turned into a safe PostgreSQL role name`,
     );
@@ -123,7 +171,10 @@ interface AdminConnection {
   url: URL;
 }
 
-function adminUrl(target: PostgresTarget, ctx: ProviderContext): URL {
+function adminUrl(
+  target: Pick<PostgresTarget, 'admin_url' | 'database'>,
+  ctx: ProviderContext,
+): URL {
   const raw = resolveSecretRef(target.admin_url, ctx.env);
   if (raw === undefined)
     throw new ConfigurationError(
@@ -143,7 +194,7 @@ function adminUrl(target: PostgresTarget, ctx: ProviderContext): URL {
       `resource ${ctx.resource.name}: ${target.admin_url} is not a postgres:// URL`,
     );
   if (url.password) ctx.mask(decodeURIComponent(url.password));
-  // REASSIGN/DROP OWNED act on the current database only, so work in the target database.
+  // DROP/REASSIGN OWNED act on the current database only, so start in the target database.
   url.pathname = `/${encodeURIComponent(target.database)}`;
   return url;
 }
@@ -160,8 +211,15 @@ function wrap(what: string, e: unknown): ProviderError {
   return new ProviderError(`postgres: ${what} failed${code ? ` (SQLSTATE ${code})` : ''}`);
 }
 
-async function connect(target: PostgresTarget, ctx: ProviderContext): Promise<AdminConnection> {
+async function connect(
+  target: Pick<PostgresTarget, 'admin_url' | 'database'>,
+  ctx: ProviderContext,
+): Promise<AdminConnection> {
   const url = adminUrl(target, ctx);
+  return connectUrl(url, target.database);
+}
+
+async function connectUrl(url: URL, database: string): Promise<AdminConnection> {
   const client = new pg.Client({
     connectionString: url.toString(),
     connectionTimeoutMillis: 15000,
@@ -172,19 +230,24 @@ async function connect(target: PostgresTarget, ctx: ProviderContext): Promise<Ad
     await client.connect();
   } catch (e) {
     await client.end().catch(() => undefined);
-    throw wrap(`connecting to ${url.hostname}:${url.port || 5432}/${target.database}`, e);
+    throw wrap(`connecting to ${url.hostname}:${url.port || 5432}/${database}`, e);
   }
   return { client, url };
 }
 
 async function withAdmin<T>(
-  target: PostgresTarget,
+  target: Pick<PostgresTarget, 'admin_url' | 'database'> & { server?: string },
   ctx: ProviderContext,
-  fn: (c: pg.Client) => Promise<T>,
+  fn: (c: pg.Client, url: URL) => Promise<T>,
 ): Promise<T> {
-  const { client } = await connect(target, ctx);
+  const { client, url } = await connect(target, ctx);
   try {
-    return await fn(client);
+    if (target.server !== undefined && serverOf(url) !== target.server)
+      throw new ProviderError(
+        `postgres: ${target.admin_url} now points at ${serverOf(url)}, but the grant's role was created on ${target.server}; ` +
+          'point it back (or revoke by hand there) — gatepass will not act on another server',
+      );
+    return await fn(client, url);
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -195,19 +258,161 @@ async function roleExists(c: pg.Client, role: string): Promise<boolean> {
   return (r.rowCount ?? 0) > 0;
 }
 
-/** Only roles gatepass made may be dropped: by prefix, or by the comment it left on them. */
+/** Only roles gatepass made may be dropped: those carrying the comment it left on them. */
 async function isGatepassRole(c: pg.Client, role: string): Promise<boolean> {
   const r = await c.query<{ comment: string | null }>(
     `SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1`,
     [role],
   );
   const row = r.rows[0];
-  if (!row) return false;
-  return ROLE_NAME.test(role) || (row.comment ?? '').startsWith(COMMENT_PREFIX);
+  // The comment, set in the transaction that creates the role, is the mark: a name alone is
+  // not (an adopter's admin may well be called gatepass_admin).
+  if (!row || role === KEEPER_ROLE) return false;
+  return (row.comment ?? '').startsWith(COMMENT_PREFIX);
 }
 
-async function dropRole(c: pg.Client, role: string, ctx: ProviderContext): Promise<void> {
+/**
+ * How the admin takes on the privileges of a role it must clean up after. DROP OWNED, REASSIGN
+ * OWNED and ending another role's sessions need the privileges of that role. On PostgreSQL 16+
+ * a CREATEROLE admin holds only ADMIN OPTION on the roles it created (no INHERIT), and grants
+ * itself an inheriting membership, as their grantor; before 16, CREATEROLE may grant any
+ * non-superuser role, and a plain membership is inherited (roles INHERIT by default).
+ */
+export function selfGrantSql(serverVersion: number, quotedRole: string): string {
+  return serverVersion >= PG16
+    ? `GRANT ${quotedRole} TO CURRENT_USER WITH INHERIT TRUE`
+    : `GRANT ${quotedRole} TO CURRENT_USER`;
+}
+
+interface Admin {
+  name: string;
+  superuser: boolean;
+  version: number;
+}
+
+async function whoAmI(c: pg.Client): Promise<Admin> {
+  const r = await c.query<{ name: string; superuser: boolean; version: string }>(
+    `SELECT current_user AS name, r.rolsuper AS superuser,
+            current_setting('server_version_num') AS version
+       FROM pg_roles r WHERE r.rolname = current_user`,
+  );
+  const row = r.rows[0]!;
+  return { name: row.name, superuser: row.superuser, version: Number(row.version) };
+}
+
+/**
+ * Policy roles (or roles they belong to) that let a member create access outliving the grant:
+ * role attributes, or the ADMIN OPTION on another role.
+ */
+async function lastingRoles(c: pg.Client, roles: readonly string[]): Promise<string[]> {
+  const r = await c.query<{ rolname: string }>(
+    `WITH RECURSIVE reach(oid) AS (
+       SELECT oid FROM pg_roles WHERE rolname = ANY($1)
+       UNION SELECT m.roleid FROM pg_auth_members m JOIN reach ON m.member = reach.oid
+     )
+     SELECT rolname FROM pg_roles p WHERE p.oid IN (SELECT oid FROM reach)
+       AND (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls
+            OR EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = p.oid AND m.admin_option))
+     ORDER BY 1`,
+    [roles],
+  );
+  return r.rows.map((row) => row.rolname);
+}
+
+/** Databases where the role owns something or holds a privilege (the shared catalog knows all). */
+async function databasesOf(c: pg.Client, role: string): Promise<string[]> {
+  const r = await c.query<{ datname: string }>(
+    `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+      WHERE s.refclassid = 'pg_authid'::regclass
+        AND s.refobjid = (SELECT oid FROM pg_roles WHERE rolname = $1)
+      ORDER BY 1`,
+    [role],
+  );
+  return r.rows.map((row) => row.datname);
+}
+
+/** Creates the keeper role, or checks that the existing one is still powerless. */
+async function ensureKeeper(c: pg.Client, admin: Admin): Promise<void> {
+  const id = c.escapeIdentifier(KEEPER_ROLE);
+  const r = await c.query<{
+    rolcanlogin: boolean;
+    rolsuper: boolean;
+    rolcreaterole: boolean;
+    rolcreatedb: boolean;
+    rolreplication: boolean;
+    rolbypassrls: boolean;
+    memberships: string;
+  }>(
+    `SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls,
+            (SELECT count(*) FROM pg_auth_members m WHERE m.member = r.oid) AS memberships
+       FROM pg_roles r WHERE rolname = $1`,
+    [KEEPER_ROLE],
+  );
+  const row = r.rows[0];
+  if (!row) {
+    await c.query(`CREATE ROLE ${id} NOLOGIN NOINHERIT`);
+    await c.query(`COMMENT ON ROLE ${id} IS ${c.escapeLiteral(KEEPER_COMMENT)}`);
+  } else if (
+    row.rolcanlogin ||
+    row.rolsuper ||
+    row.rolcreaterole ||
+    row.rolcreatedb ||
+    row.rolreplication ||
+    row.rolbypassrls ||
+    Number(row.memberships) > 0
+  ) {
+    throw new ProviderError(
+      `postgres: refusing to hand objects to ${KEEPER_ROLE}: it can log in, has a role attribute or is a member of a role; make it NOLOGIN and a member of nothing`,
+    );
+  }
+  if (!admin.superuser) await c.query(selfGrantSql(admin.version, id));
+}
+
+/**
+ * In one database: with `keep`, hands what the role owns to the keeper and makes every routine
+ * it owned harmless (SECURITY INVOKER, no EXECUTE for PUBLIC); then drops what the role still
+ * owns and every privilege granted to it.
+ */
+async function cleanDatabase(c: pg.Client, role: string, keep: boolean): Promise<void> {
+  const id = c.escapeIdentifier(role);
+  if (keep) {
+    const routines = await c.query<{ sig: string; secdef: boolean }>(
+      `SELECT p.oid::regprocedure::text AS sig, p.prosecdef AS secdef FROM pg_proc p
+        WHERE p.proowner = (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+      [role],
+    );
+    // Made harmless first, while the grant role (whose privileges the admin took on) still owns
+    // them: should the reassignment fail, nothing is left that runs with anyone else's rights.
+    for (const r of routines.rows) {
+      if (r.secdef) await c.query(`ALTER ROUTINE ${r.sig} SECURITY INVOKER`);
+      await c.query(`REVOKE ALL ON ROUTINE ${r.sig} FROM PUBLIC`);
+    }
+    try {
+      await c.query(`REASSIGN OWNED BY ${id} TO ${c.escapeIdentifier(KEEPER_ROLE)}`);
+    } catch (e) {
+      if ((e as { code?: string }).code !== '42501') throw e;
+      throw new ProviderError(
+        `postgres: could not hand the objects of ${role} in database ${c.database ?? '?'} to ${KEEPER_ROLE} (SQLSTATE 42501): ` +
+          `it needs CREATE on the schemas they are in (docs/providers.md, keep_objects); login is already disabled`,
+      );
+    }
+  }
+  await c.query(`DROP OWNED BY ${id}`);
+}
+
+/**
+ * Ends a grant's role: no new logins, no open sessions, nothing it made left running with
+ * anyone else's rights, then the role itself. Nothing is ever reassigned to the admin.
+ */
+async function dropRole(
+  c: pg.Client,
+  url: URL,
+  role: string,
+  ctx: ProviderContext,
+  keep: boolean,
+): Promise<void> {
   let step = 'checking the role';
+  let where = url.pathname.slice(1);
   try {
     if (!(await roleExists(c, role))) {
       ctx.log(`postgres: role ${role} is already gone`);
@@ -216,28 +421,56 @@ async function dropRole(c: pg.Client, role: string, ctx: ProviderContext): Promi
     if (!(await isGatepassRole(c, role)))
       throw new ProviderError(`postgres: refusing to drop ${role}: it was not created by gatepass`);
     const id = c.escapeIdentifier(role);
+    const admin = await whoAmI(c);
     // Refuse new logins first, so nothing reconnects between terminating and dropping.
     step = 'disabling login';
     await c.query(`ALTER ROLE ${id} NOLOGIN`);
+    if (!admin.superuser) {
+      step = "taking on the role's privileges";
+      await c.query(selfGrantSql(admin.version, id));
+    }
     step = 'terminating sessions';
     const killed = await c.query(
       'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
       [role],
     );
-    step = 'reassigning owned objects';
-    const me = await c.query<{ u: string }>('SELECT current_user AS u');
-    const admin = c.escapeIdentifier(me.rows[0]!.u);
-    await c.query(`REASSIGN OWNED BY ${id} TO ${admin}`);
-    step = 'dropping owned privileges';
-    await c.query(`DROP OWNED BY ${id}`);
+    if (keep) {
+      step = `preparing ${KEEPER_ROLE}`;
+      await ensureKeeper(c, admin);
+    }
+    const here = decodeURIComponent(url.pathname.slice(1));
+    const databases = [...new Set([here, ...(await databasesOf(c, role))])];
+    for (const db of databases) {
+      where = db;
+      step = keep ? 'keeping and dropping owned objects' : 'dropping owned objects';
+      if (db === here) {
+        await cleanDatabase(c, role, keep);
+        continue;
+      }
+      const other = new URL(url.toString());
+      other.pathname = `/${encodeURIComponent(db)}`;
+      const { client } = await connectUrl(other, db);
+      try {
+        await cleanDatabase(client, role, keep);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
+    where = here;
     step = 'dropping the role';
     await c.query(`DROP ROLE IF EXISTS ${id}`);
-    ctx.log(`postgres: dropped role ${role} (${killed.rowCount ?? 0} session(s) terminated)`);
+    if (keep && !admin.superuser) {
+      step = `leaving ${KEEPER_ROLE}`;
+      await c.query(`REVOKE ${c.escapeIdentifier(KEEPER_ROLE)} FROM CURRENT_USER`);
+    }
+    ctx.log(
+      `postgres: dropped role ${role}${keep ? ` (its objects now belong to ${KEEPER_ROLE})` : ' and everything it owned'} in ${databases.join(', ')} (${killed.rowCount ?? 0} session(s) terminated)`,
+    );
   } catch (e) {
     if (e instanceof ProviderError) throw e;
     // A concurrent revoke got there first: gone is what we wanted.
     if ((e as { code?: string }).code === '42704') return;
-    throw wrap(`${step} for ${role}`, e);
+    throw wrap(`${step} for ${role} in database ${where}`, e);
   }
 }
 
@@ -307,12 +540,26 @@ export const postgresProvider: Provider = {
     let existed: boolean;
     try {
       const id = c.escapeIdentifier(role);
-      const attrs =
-        `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT ` +
-        `PASSWORD ${c.escapeLiteral(scramVerifier(password))} ` +
+      const login =
+        `LOGIN PASSWORD ${c.escapeLiteral(scramVerifier(password))} ` +
         `VALID UNTIL ${c.escapeLiteral(validUntil)} CONNECTION LIMIT ${target.connection_limit}`;
-      let step = 'starting the transaction';
+      // Set at creation only: on PostgreSQL 16+ a CREATEROLE admin may not name SUPERUSER,
+      // REPLICATION or BYPASSRLS (not even to say NO) in ALTER ROLE without holding them.
+      const attrs = `NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT ${login}`;
+      let step = 'checking the admin role';
       try {
+        const admin = await whoAmI(c);
+        if (admin.superuser)
+          ctx.log(
+            `postgres: WARNING: the admin role ${admin.name} is a superuser; use a CREATEROLE role instead (docs/providers.md)`,
+          );
+        step = 'checking what the policy roles allow';
+        const lasting = await lastingRoles(c, target.roles);
+        if (lasting.length > 0 && ctx.resource.allow_lasting_access !== true)
+          throw new ProviderError(
+            `postgres: ${lasting.join(', ')} can create access that outlives the grant (superuser, createrole, createdb, replication, bypassrls or admin option, directly or through a role it belongs to); nothing was created. Grant a narrower role, or set allow_lasting_access: true on the resource`,
+          );
+        step = 'starting the transaction';
         await c.query('BEGIN');
         step = 'checking the role';
         existed = await roleExists(c, role);
@@ -321,8 +568,18 @@ export const postgresProvider: Provider = {
             throw new ProviderError(
               `postgres: role ${role} exists but was not created by gatepass`,
             );
+          step = 'checking the role attributes';
+          const a = await c.query<{ elevated: boolean }>(
+            `SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls AS elevated
+               FROM pg_roles WHERE rolname = $1`,
+            [role],
+          );
+          if (a.rows[0]?.elevated)
+            throw new ProviderError(
+              `postgres: role ${role} has gained a role attribute (superuser, createdb, createrole, replication or bypassrls); refusing to renew it`,
+            );
           step = 'updating the role';
-          await c.query(`ALTER ROLE ${id} WITH ${attrs}`);
+          await c.query(`ALTER ROLE ${id} WITH ${login}`);
         } else {
           step = 'creating the role';
           await c.query(`CREATE ROLE ${id} WITH ${attrs}`);
@@ -356,8 +613,11 @@ export const postgresProvider: Provider = {
     return {
       facts: {
         role,
+        admin_url: target.admin_url,
+        server: serverOf(url),
         database: target.database,
         roles: [...target.roles],
+        keep_objects: target.keep_objects,
         valid_until: validUntil,
         connection_limit: target.connection_limit,
       },
@@ -376,7 +636,7 @@ export const postgresProvider: Provider = {
   },
 
   async extend(grant: Grant, ctx: ProviderContext): Promise<Issued> {
-    const target = readTarget(ctx);
+    const target = recordedTarget(grant, ctx);
     const role = roleNameFor(grant.id);
     const expires = grant.expires_at === undefined ? NaN : Date.parse(grant.expires_at);
     if (Number.isNaN(expires))
@@ -399,9 +659,52 @@ export const postgresProvider: Provider = {
   },
 
   async revoke(grant: Grant, ctx: ProviderContext): Promise<void> {
-    const target = readTarget(ctx);
+    const target = recordedTarget(grant, ctx);
     const role = roleNameFor(grant.id);
-    await withAdmin(target, ctx, (c) => dropRole(c, role, ctx));
+    await withAdmin(target, ctx, (c, url) => dropRole(c, url, role, ctx, target.keep_objects));
+  },
+
+  async checkTarget(ctx: ProviderContext): Promise<{ problems: string[]; warnings: string[] }> {
+    const target = readTarget(ctx);
+    const problems: string[] = [];
+    const warnings: string[] = [];
+    await withAdmin(target, ctx, async (c) => {
+      try {
+        const admin = await whoAmI(c);
+        const attrs = await c.query<{ rolcreaterole: boolean }>(
+          'SELECT rolcreaterole FROM pg_roles WHERE rolname = current_user',
+        );
+        if (admin.superuser)
+          warnings.push(
+            `the admin role ${admin.name} is a superuser; use a CREATEROLE role (docs/providers.md, "The admin role")`,
+          );
+        else if (!attrs.rows[0]?.rolcreaterole)
+          problems.push(`the admin role ${admin.name} lacks CREATEROLE`);
+        const roles = await c.query<{ rolname: string; admin: boolean }>(
+          `SELECT r.rolname, EXISTS (SELECT 1 FROM pg_auth_members m
+                    WHERE m.roleid = r.oid AND m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+                      AND m.admin_option) AS admin
+             FROM pg_roles r WHERE r.rolname = ANY($1)`,
+          [target.roles],
+        );
+        for (const role of target.roles) {
+          const row = roles.rows.find((r) => r.rolname === role);
+          if (!row) problems.push(`policy role ${role} does not exist`);
+          else if (!admin.superuser && admin.version >= PG16 && !row.admin)
+            problems.push(
+              `the admin role ${admin.name} cannot grant ${role}: on PostgreSQL 16+ it needs ADMIN OPTION on it (GRANT ${role} TO ${admin.name} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE)`,
+            );
+        }
+        const lasting = await lastingRoles(c, target.roles);
+        if (lasting.length > 0 && ctx.resource.allow_lasting_access !== true)
+          problems.push(
+            `${lasting.join(', ')} can create access that outlives a grant; set allow_lasting_access: true to accept it`,
+          );
+      } catch (e) {
+        throw wrap('checking the admin role', e);
+      }
+    });
+    return { problems, warnings };
   },
 
   async list(ctx: ProviderContext): Promise<LiveAccess[]> {
@@ -411,9 +714,10 @@ export const postgresProvider: Provider = {
       try {
         const r = await c.query<{ rolname: string; comment: string | null }>(
           `SELECT rolname, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles
-            WHERE rolname LIKE 'gatepass\\_%'
-               OR shobj_description(oid, 'pg_authid') LIKE 'gatepass grant %'
+            WHERE shobj_description(oid, 'pg_authid') LIKE 'gatepass grant %'
+              AND rolname <> $1 AND rolname <> current_user
             ORDER BY rolname`,
+          [KEEPER_ROLE],
         );
         rows = r.rows;
       } catch (e) {
@@ -434,7 +738,9 @@ export const postgresProvider: Provider = {
 
   async removeDrift(access: LiveAccess, ctx: ProviderContext): Promise<void> {
     const target = readTarget(ctx);
-    await withAdmin(target, ctx, (c) => dropRole(c, access.key, ctx));
+    await withAdmin(target, ctx, (c, url) =>
+      dropRole(c, url, access.key, ctx, target.keep_objects),
+    );
   },
 };
 

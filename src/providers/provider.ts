@@ -24,6 +24,23 @@ export interface LiveAccess {
   description: string;
   /** Provider-specific key passed back to `removeDrift`. */
   key: string;
+  /** The GitHub account holding shared access (team member, collaborator), for drift checks. */
+  person?: { login: string; id: number };
+  /** The level of that access (`member`/`maintainer`, or a repository permission). */
+  level?: string;
+}
+
+/**
+ * Something created during a grant's window that can give access after it ends (a team member
+ * added, a collaborator, an invitation, a deploy key, a webhook). Reported, never removed:
+ * gatepass cannot tell who made it or why.
+ */
+export interface Residue {
+  kind:
+    'team-member' | 'team-invitation' | 'collaborator' | 'invitation' | 'deploy-key' | 'webhook';
+  description: string;
+  /** When it was created, where GitHub says (members and collaborators carry no date). */
+  created_at?: string;
 }
 
 /** Everything a provider may touch, injected so providers stay testable. */
@@ -75,6 +92,17 @@ export interface Provider {
   extend?(grant: Grant, ctx: ProviderContext): Promise<Issued | void>;
   /** Idempotent; succeeds when the access is already gone. */
   revoke(grant: Grant, ctx: ProviderContext): Promise<void>;
+  /**
+   * For resources with `allow_lasting_access`: what was created on the grant's recorded target
+   * during its window (`issued_at` to `ended_at`, or now) that can outlive it. The engine
+   * reports it in the job summary and the audit.
+   */
+  residue?(grant: Grant, ctx: ProviderContext): Promise<Residue[]>;
+  /**
+   * Connects to the target and reports what would go wrong or is unsafe before any grant
+   * (`gatepass validate --check-targets`): problems fail validation, warnings do not.
+   */
+  checkTarget?(ctx: ProviderContext): Promise<{ problems: string[]; warnings: string[] }>;
   /** Lists access the provider created, for drift detection. */
   list?(ctx: ProviderContext): Promise<LiveAccess[]>;
   /** Removes access found by `list` that no active grant explains. */

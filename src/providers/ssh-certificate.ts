@@ -1,9 +1,20 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  open,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve, sep } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import type { Grant } from '../core/grant.js';
 import type { Problem } from '../core/problem.js';
@@ -200,17 +211,83 @@ function deliveryBody(
   return lines.join('\n');
 }
 
-async function krlFile(workdir: string, krlPath: string): Promise<string> {
-  const root = await realpath(workdir);
-  const file = resolve(root, krlPath);
-  if (!file.startsWith(root + sep))
+/**
+ * The KRL's directory inside the checkout, made component by component without following a
+ * symlink anywhere on the way: each component is checked with lstat from the checkout root,
+ * so a symlink committed to the access repo (for the directory or the file) cannot redirect
+ * the write outside it.
+ */
+async function krlDirectory(
+  workdir: string,
+  krlPath: string,
+): Promise<{ dir: string; name: string }> {
+  if (!isSafeRelativePath(krlPath))
     throw new ConfigurationError(`krl_path ${krlPath} leaves the access repo`);
-  await mkdir(dirname(file), { recursive: true });
-  // A symlinked directory on the way could point outside the checkout.
-  const realDir = await realpath(dirname(file));
-  if (realDir !== root && !realDir.startsWith(root + sep))
-    throw new ConfigurationError(`krl_path ${krlPath} leaves the access repo through a symlink`);
-  return join(realDir, file.slice(dirname(file).length + 1));
+  const root = await realpath(workdir);
+  const parts = krlPath.split('/');
+  const name = parts.pop()!;
+  let dir = root;
+  for (const part of parts) {
+    dir = join(dir, part);
+    const st = await lstat(dir).catch(() => null);
+    if (st === null) {
+      await mkdir(dir);
+      continue;
+    }
+    if (st.isSymbolicLink())
+      throw new ConfigurationError(
+        `krl_path ${krlPath}: ${relative(root, dir)} is a symlink; refusing to follow it`,
+      );
+    if (!st.isDirectory())
+      throw new ConfigurationError(
+        `krl_path ${krlPath}: ${relative(root, dir)} is not a directory`,
+      );
+  }
+  const last = await lstat(join(dir, name)).catch(() => null);
+  if (last?.isSymbolicLink())
+    throw new ConfigurationError(`krl_path ${krlPath} is a symlink; refusing to follow it`);
+  if (last && !last.isFile())
+    throw new ConfigurationError(`krl_path ${krlPath} is not a regular file`);
+  return { dir, name };
+}
+
+/**
+ * Updates the KRL atomically: the current list is copied (never through a symlink) to a new
+ * temporary file in the same directory, ssh-keygen updates that copy, and a rename puts it in
+ * place. A crash leaves the old list or the new one, never half of one.
+ */
+async function updateKrl(
+  workdir: string,
+  krlPath: string,
+  update: (file: string, exists: boolean) => Promise<void>,
+): Promise<void> {
+  const { dir, name } = await krlDirectory(workdir, krlPath);
+  const file = join(dir, name);
+  const tmp = join(dir, `.${name}.gatepass-${randomBytes(6).toString('hex')}.tmp`);
+  let current: Buffer | null = null;
+  try {
+    const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      current = await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOENT') throw e;
+  }
+  try {
+    // O_EXCL: a fresh file of our own, never an existing file or a symlink planted there.
+    const out = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+    try {
+      if (current) await out.writeFile(current);
+    } finally {
+      await out.close();
+    }
+    await update(tmp, current !== null);
+    await rename(tmp, file);
+  } finally {
+    await rm(tmp, { force: true });
+  }
 }
 
 /** The grant id becomes the certificate's key id and a KRL line: keep it to one boring token. */
@@ -222,8 +299,40 @@ function checkGrantId(grant: Grant): void {
 }
 
 /** Signs the requester's keys for the grant's window (issue, or again with a new window). */
+/**
+ * The target a grant was issued under, from its facts: an extension re-signs, and a revoke
+ * revokes, exactly what was issued, whatever the policy says today. Grants issued before the
+ * target was recorded use today's policy (said in the log).
+ */
+function recordedTarget(grant: Grant, ctx: ProviderContext): SshTarget {
+  const current = readTarget(ctx);
+  const f = grant.issued ?? {};
+  const list = (v: unknown): string[] | undefined =>
+    Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
+  if (typeof f.krl_path !== 'string' || typeof f.ca_key !== 'string') {
+    ctx.log(
+      `ssh-certificate: grant ${grant.id} has no recorded target (issued before gatepass recorded it); using the policy's current target`,
+    );
+    return current;
+  }
+  const recorded = {
+    ca_key: f.ca_key,
+    principals: list(f.principals) ?? current.principals,
+    extensions: list(f.extensions) ?? current.extensions,
+    source_address: list(f.source_address) ?? current.source_address,
+    krl_path: f.krl_path,
+  };
+  // Facts are re-checked as a policy would be: they end up on ssh-keygen's command line.
+  const problems = validateSshTarget(recorded);
+  if (problems.length > 0)
+    throw new ProviderError(
+      `ssh-certificate: grant ${grant.id} recorded an invalid target: ${problems.map((p) => p.message).join('; ')}`,
+    );
+  return recorded;
+}
+
 async function sign(grant: Grant, ctx: ProviderContext, why: 'issue' | 'extend'): Promise<Issued> {
-  const target = readTarget(ctx);
+  const target = why === 'extend' ? recordedTarget(grant, ctx) : readTarget(ctx);
   checkGrantId(grant);
   const from = grant.issued_at;
   const to = grant.expires_at;
@@ -252,7 +361,11 @@ async function sign(grant: Grant, ctx: ProviderContext, why: 'issue' | 'extend')
     options.push('-O', `source-address=${target.source_address.join(',')}`);
   const validity = `${epochHex(from)}:${epochHex(to)}`;
 
-  const certs = await withCa(target, ctx, async (dir, caPath) => {
+  let caFingerprint = '';
+  const certs = await withCa(target, ctx, async (dir, caPath, caPubPath) => {
+    // Which CA signed is recorded (never the key): a changed ca_key is then visible.
+    caFingerprint =
+      parseSshPublicKey((await readFile(caPubPath, 'utf8')).trim())?.fingerprint ?? 'unknown';
     const out: { key: SshPublicKey; cert: string; serial: string }[] = [];
     for (const [i, key] of keys.entries()) {
       const pub = join(dir, `key${i}.pub`);
@@ -292,7 +405,12 @@ async function sign(grant: Grant, ctx: ProviderContext, why: 'issue' | 'extend')
       serials: certs.map((c) => c.serial),
       key_fingerprints: certs.map((c) => c.key.fingerprint),
       principals: [...target.principals],
+      extensions: [...target.extensions],
+      source_address: [...target.source_address],
       valid_until: new Date(Date.parse(to)).toISOString(),
+      ca_key: target.ca_key,
+      ca_fingerprint: caFingerprint,
+      krl_path: target.krl_path,
     },
     delivery: {
       title: `${why === 'extend' ? 'Extended SSH certificate' : 'SSH certificate'} for ${ctx.resource.name}`,
@@ -321,7 +439,7 @@ export const sshCertificateProvider: Provider = {
   extend: (grant, ctx) => sign(grant, ctx, 'extend'),
 
   async revoke(grant: Grant, ctx: ProviderContext): Promise<void> {
-    const target = readTarget(ctx);
+    const target = recordedTarget(grant, ctx);
     checkGrantId(grant);
     const recorded = grant.issued?.serials;
     const serials = new Set(
@@ -338,17 +456,16 @@ export const sshCertificateProvider: Provider = {
         `ssh-certificate: could not fetch keys to recompute serials (${(e as Error).message}); using recorded serials and key id`,
       );
     }
-    const file = await krlFile(ctx.workdir, target.krl_path);
     await withCa(target, ctx, async (dir, _ca, caPub) => {
       const spec = join(dir, 'revoke.spec');
       // The key id line catches any certificate for this grant, whatever its serial.
       const lines = [...[...serials].sort().map((s) => `serial: ${s}`), `id: ${grant.id}`];
       await writeFile(spec, `${lines.join('\n')}\n`);
-      let exists = true;
-      await readFile(file).catch(() => (exists = false));
-      await sshKeygen(
-        ['-q', '-k', ...(exists ? ['-u'] : []), '-s', caPub, '-f', file, spec],
-        `updating the KRL ${target.krl_path}`,
+      await updateKrl(ctx.workdir, target.krl_path, (file, exists) =>
+        sshKeygen(
+          ['-q', '-k', ...(exists ? ['-u'] : []), '-s', caPub, '-f', file, spec],
+          `updating the KRL ${target.krl_path}`,
+        ),
       );
     });
     ctx.log(

@@ -67,6 +67,8 @@ it('github-team end to end: a crash after adding the member still removes the me
   const active = (await grantOnMain(repo, 'req-1'))!.grant;
   expect(active.status).toBe('active');
   expect(active.issued).toEqual({
+    provider: 'github-team',
+    before_role: 'none',
     team: 'acme/sre',
     role: 'member',
     login: 'alice',

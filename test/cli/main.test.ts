@@ -1,7 +1,9 @@
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { serializeGrant } from '../../src/core/grant-file.js';
 import { runCli, copyAccessRepo, REPO_ROOT } from '../helpers/cli.js';
+import { buildGrant } from '../helpers/github-provider-context.js';
 
 let repo: { dir: string; cleanup: () => Promise<void> };
 beforeEach(async () => {
@@ -73,6 +75,37 @@ describe('gatepass validate', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^grants\/stray\.yaml: not a grant path/m);
     expect(r.out).toMatch(/^grants\/no-such-resource\/req-1\.yaml:\d+: YAML/m);
+  });
+
+  it('warns, without failing, about a live grant issued on a target the policy has changed', async () => {
+    const grant = buildGrant({
+      id: 'req-9',
+      resource: 'prod-debuggers',
+      issued_at: '2030-01-01T10:00:00Z',
+      expires_at: '2030-01-01T12:00:00Z',
+      approval: {
+        approved_at: '2030-01-01T09:59:00Z',
+        rule: 'reviews',
+        approvers: [{ login: 'bob', id: 2, review_id: 7 }],
+      },
+      issued: {
+        provider: 'github-team',
+        team: 'acme/old-debuggers',
+        role: 'member',
+        login: 'alice',
+      },
+    });
+    await mkdir(join(repo.dir, 'grants', 'prod-debuggers'), { recursive: true });
+    await writeFile(
+      join(repo.dir, 'grants', 'prod-debuggers', 'req-9.yaml'),
+      serializeGrant(grant),
+    );
+    const r = await runCli(['validate', repo.dir], REPO_ROOT);
+    expect(r.out).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(
+      /^warning: grants\/prod-debuggers\/req-9\.yaml: resource prod-debuggers changed its target team from acme\/old-debuggers to acme\/prod-debuggers while req-9 is live; req-9 ends on acme\/old-debuggers, as issued/m,
+    );
   });
 
   it('is a usage error (exit 2) for a directory that does not exist', async () => {

@@ -168,6 +168,52 @@ describe('loadPolicies', () => {
     ]);
   });
 
+  it('refuses targets that let a grantee create lasting access unless the resource allows it (issue #13)', () => {
+    const lasting = [
+      ['github-team', { team: 'acme/sre', role: 'maintainer' }, 'role', /team maintainer/],
+      [
+        'github-collaborator',
+        { repository: 'acme/app', permission: 'admin' },
+        'permission',
+        /admin on a repository/,
+      ],
+      [
+        'github-collaborator',
+        { repository: 'acme/app', permission: 'maintain' },
+        'permission',
+        /maintain on a repository/,
+      ],
+    ] as const;
+    for (const [provider, target, key, why] of lasting) {
+      const refused = loadPolicies([policyFile({ x: resourceYaml({ provider, target }) })]);
+      expect(refused.policies.resources.size).toBe(0);
+      expect(refused.problems).toHaveLength(1);
+      expect(refused.problems[0]).toMatchObject({
+        file: 'policies/test.yaml',
+        path: `resources.x.target.${key}`,
+        line: expect.any(Number),
+      });
+      expect(refused.problems[0]!.message).toMatch(why);
+      expect(refused.problems[0]!.message).toMatch(/set allow_lasting_access: true/);
+
+      const allowed = loadPolicies([
+        policyFile({ x: resourceYaml({ provider, target, allow_lasting_access: true }) }),
+      ]);
+      expect(allowed.problems).toEqual([]);
+      expect(allowed.policies.resources.get('x')?.allow_lasting_access).toBe(true);
+    }
+    const member = loadPolicies([
+      policyFile({
+        x: resourceYaml({
+          provider: 'github-collaborator',
+          target: { repository: 'acme/app', permission: 'push' },
+        }),
+      }),
+    ]);
+    expect(member.problems).toEqual([]);
+    expect(member.policies.resources.get('x')).not.toHaveProperty('allow_lasting_access');
+  });
+
   it('refuses more required approvals than there are approvers, when all are users', () => {
     expect(loadFixture('too-few-approvers.yaml').problems).toEqual([
       {

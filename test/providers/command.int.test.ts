@@ -53,7 +53,9 @@ describe('command provider running real scripts', () => {
     const grant = buildGrant({ id: 'req-42' });
     const issued = await command.issue(grant, ctx);
 
-    expect(issued).toEqual({ facts: { account: 'vpn-alice', groups: ['ops'], ttl: 3600 } });
+    expect(issued).toEqual({
+      facts: { account: 'vpn-alice', groups: ['ops'], ttl: 3600, command: 'scripts/record.sh' },
+    });
     expect(recorded('action')).toBe('issue');
     expect(JSON.parse(recorded('stdin'))).toEqual(grant);
     const env = envOf(recorded('env'));
@@ -124,5 +126,29 @@ describe('command provider running real scripts', () => {
     }
     const missing = setup({ path: 'scripts/nope.sh' }).ctx;
     await expect(command.issue(buildGrant(), missing)).rejects.toThrow(/does not exist/);
+  });
+});
+
+describe('command provider: what was issued decides the revoke (issue #13)', () => {
+  it('revokes with the script recorded at issue, after the policy moved to another one', async () => {
+    const { ctx, recorded } = setup({ path: 'scripts/record.sh', env: ['RECORD_DIR'] });
+    const grant = buildGrant({ id: 'req-77' });
+    const issued = await command.issue(grant, ctx);
+    const moved = {
+      ...ctx,
+      resource: { ...ctx.resource, target: { path: 'scripts/fail.sh', env: ['RECORD_DIR'] } },
+    };
+    await command.revoke({ ...grant, issued: issued.facts }, moved);
+    expect(recorded('action')).toBe('revoke');
+  });
+
+  it('refuses facts a script prints under gatepass’s own names', async () => {
+    const { ctx, workdir } = setup({ path: 'scripts/forge.sh' });
+    writeFileSync(
+      join(workdir, 'scripts', 'forge.sh'),
+      '#!/bin/sh\necho \'{"facts":{"provider":"github-team","team":"acme/sre"}}\'\n',
+      { mode: 0o755 },
+    );
+    await expect(command.issue(buildGrant(), ctx)).rejects.toThrow(/fact "provider" is reserved/);
   });
 });

@@ -65,13 +65,18 @@ describe('github-collaborator issue', () => {
       .get(`${REPO}/collaborators`)
       .query({ affiliation: 'direct', per_page: '100' })
       .reply(200, [collaborator('carol', 3, 'admin')])
+      .get(`${REPO}/collaborators/alice/permission`)
+      .reply(200, collaboratorPermission('none', 'none', { login: 'alice', id: 1 }))
       .put(`${REPO}/collaborators/alice`, { permission: 'push' })
       .reply(201, invitation(555, { login: 'alice', id: 1 }, 'acme/app'));
     const issued = await provider.issue(buildGrant(), ctx());
     expect(issued.facts).toEqual({
+      provider: 'github-collaborator',
       repository: 'acme/app',
       permission: 'push',
       login: 'alice',
+      before_permission: 'none',
+      before_effective: 'none',
       already_member: false,
       invited: true,
       invitation_id: 555,
@@ -83,8 +88,16 @@ describe('github-collaborator issue', () => {
       .get('/user/1')
       .reply(200, account('alice', 1))
       .get(`${REPO}/collaborators/alice/permission`)
-      .reply(200, collaboratorPermission('admin', 'maintain', { login: 'alice', id: 1 }));
-    expect((await provider.issue(buildGrant(), ctx())).facts.already_member).toBe(true);
+      .times(2)
+      .reply(200, collaboratorPermission('admin', 'maintain', { login: 'alice', id: 1 }))
+      .get(`${REPO}/collaborators`)
+      .query(true)
+      .reply(200, []);
+    expect((await provider.issue(buildGrant(), ctx())).facts).toMatchObject({
+      already_member: true,
+      before_permission: 'none',
+      before_effective: 'maintain',
+    });
   });
 
   it('raises a lower direct permission and remembers it', async () => {
@@ -92,6 +105,7 @@ describe('github-collaborator issue', () => {
       .get('/user/1')
       .reply(200, account('alice', 1))
       .get(`${REPO}/collaborators/alice/permission`)
+      .times(2)
       .reply(200, collaboratorPermission('read', 'read', { login: 'alice', id: 1 }))
       .get(`${REPO}/collaborators`)
       .query(true)
@@ -99,15 +113,18 @@ describe('github-collaborator issue', () => {
       .put(`${REPO}/collaborators/alice`, { permission: 'push' })
       .reply(204);
     const issued = await provider.issue(buildGrant(), ctx());
-    expect(issued.facts).toMatchObject({ invited: false, previous_permission: 'pull' });
+    expect(issued.facts).toMatchObject({ invited: false, before_permission: 'pull' });
   });
 });
 
 describe('github-collaborator revoke', () => {
   const issued = {
+    provider: 'github-collaborator',
     repository: 'acme/app',
     permission: 'push',
     login: 'alice',
+    before_permission: 'none',
+    before_effective: 'none',
     already_member: false,
   };
 
@@ -146,12 +163,14 @@ describe('github-collaborator revoke', () => {
       .put(`${REPO}/collaborators/alice`, { permission: 'pull' })
       .reply(204);
     await provider.revoke(
-      buildGrant({ issued: { ...issued, previous_permission: 'pull' } }),
+      buildGrant({
+        issued: { ...issued, before_permission: 'pull', before_effective: 'pull' },
+      }),
       ctx(),
     );
   });
 
-  it('never "restores" a previous permission at or above what the grant gave: it removes instead', async () => {
+  it('never "restores" a legacy previous permission at or above what the grant gave: it removes instead', async () => {
     // A forged pre-state (admin) written into a grant file must not outlive the grant as admin.
     nock(API)
       .get('/user/1')
@@ -161,18 +180,22 @@ describe('github-collaborator revoke', () => {
       .get(`${REPO}/invitations`)
       .query(true)
       .reply(200, []);
+    const { provider: _, before_permission: __, before_effective: ___, ...legacy } = issued;
     await provider.revoke(
-      buildGrant({ issued: { ...issued, previous_permission: 'admin' } }),
+      buildGrant({ issued: { ...legacy, previous_permission: 'admin' } }),
       ctx(),
     );
   });
 
   it('keeps access that existed before the grant, or that another live grant needs', async () => {
     const c1 = ctx();
-    await provider.revoke(buildGrant({ issued: { ...issued, already_member: true } }), c1);
-    const c2 = ctx({ liveGrants: [buildGrant({ id: 'g2' })] });
+    await provider.revoke(
+      buildGrant({ issued: { ...issued, before_effective: 'admin', already_member: true } }),
+      c1,
+    );
+    const c2 = ctx({ liveGrants: [buildGrant({ id: 'g2', issued: { ...issued, joined: 'g1' } })] });
     await provider.revoke(buildGrant({ issued }), c2);
-    expect(c2.logs[0]).toMatch(/grant g2 still gives alice acme\/app; kept/);
+    expect(c2.logs[0]).toMatch(/g2 still give alice acme\/app; kept/);
   });
 });
 
@@ -200,11 +223,13 @@ describe('github-collaborator issue retried after a crash (two-phase issue)', ()
       .query(true)
       .reply(200, [collaborator('alice', 1, 'read')]);
     expect(await provider.prepareIssue!(buildGrant({ status: 'approved' }), ctx())).toEqual({
+      provider: 'github-collaborator',
       repository: 'acme/app',
       permission: 'push',
       login: 'alice',
+      before_permission: 'pull',
+      before_effective: 'pull',
       already_member: false,
-      previous_permission: 'pull',
     });
   });
 
@@ -218,21 +243,25 @@ describe('github-collaborator issue retried after a crash (two-phase issue)', ()
       buildGrant({
         status: 'approved',
         issued: {
+          provider: 'github-collaborator',
           repository: 'acme/app',
           permission: 'push',
           login: 'alice',
+          before_permission: 'pull',
+          before_effective: 'pull',
           already_member: false,
-          previous_permission: 'pull',
         },
       }),
       ctx(),
     );
     expect(issued.facts).toEqual({
+      provider: 'github-collaborator',
       repository: 'acme/app',
       permission: 'push',
       login: 'alice',
+      before_permission: 'pull',
+      before_effective: 'pull',
       already_member: false,
-      previous_permission: 'pull',
     });
   });
 });

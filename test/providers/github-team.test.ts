@@ -55,6 +55,8 @@ describe('github-team issue', () => {
       .reply(200, account('alice-renamed', 1))
       .get(`${MEMBERSHIP}/alice-renamed`)
       .reply(404, { message: 'Not Found' })
+      .get(`${MEMBERSHIP}/alice-renamed`)
+      .reply(404, { message: 'Not Found' })
       .put(`${MEMBERSHIP}/alice-renamed`, { role: 'member' })
       .reply(200, teamMembership('member', 'active'));
     const issued = await provider.issue(
@@ -62,10 +64,12 @@ describe('github-team issue', () => {
       buildProviderContext(resource(), { github: github() }),
     );
     expect(issued.facts).toEqual({
+      provider: 'github-team',
       team: 'acme/sre',
       role: 'member',
       login: 'alice-renamed',
       state: 'active',
+      before_role: 'none',
       already_member: false,
     });
   });
@@ -75,12 +79,13 @@ describe('github-team issue', () => {
       .get('/user/1')
       .reply(200, account('alice', 1))
       .get(`${MEMBERSHIP}/alice`)
+      .times(2)
       .reply(200, teamMembership('maintainer', 'active'));
     const issued = await provider.issue(
       buildGrant(),
       buildProviderContext(resource(), { github: github() }),
     );
-    expect(issued.facts.already_member).toBe(true);
+    expect(issued.facts).toMatchObject({ already_member: true, before_role: 'maintainer' });
   });
 
   it('promotes a member to maintainer and remembers the previous role', async () => {
@@ -88,6 +93,7 @@ describe('github-team issue', () => {
       .get('/user/1')
       .reply(200, account('alice', 1))
       .get(`${MEMBERSHIP}/alice`)
+      .times(2)
       .reply(200, teamMembership('member', 'active'))
       .put(`${MEMBERSHIP}/alice`, { role: 'maintainer' })
       .reply(200, teamMembership('maintainer', 'active'));
@@ -95,7 +101,7 @@ describe('github-team issue', () => {
       buildGrant(),
       buildProviderContext(resource('maintainer'), { github: github() }),
     );
-    expect(issued.facts).toMatchObject({ already_member: false, previous_role: 'member' });
+    expect(issued.facts).toMatchObject({ already_member: false, before_role: 'member' });
   });
 
   it('fails when the requester account no longer exists', async () => {
@@ -113,7 +119,14 @@ describe('github-team issue', () => {
 });
 
 describe('github-team revoke', () => {
-  const issued = { team: 'acme/sre', role: 'member', login: 'alice', already_member: false };
+  const issued = {
+    provider: 'github-team',
+    team: 'acme/sre',
+    role: 'member',
+    login: 'alice',
+    before_role: 'none',
+    already_member: false,
+  };
 
   it('removes the membership it gave', async () => {
     nock(API)
@@ -141,15 +154,18 @@ describe('github-team revoke', () => {
   it('never removes a membership that existed before the grant', async () => {
     // No mocks: any request would fail the test.
     const ctx = buildProviderContext(resource(), { github: github() });
-    await provider.revoke(buildGrant({ issued: { ...issued, already_member: true } }), ctx);
-    expect(ctx.logs[0]).toMatch(/was a member of acme\/sre before/);
+    await provider.revoke(
+      buildGrant({ issued: { ...issued, before_role: 'member', already_member: true } }),
+      ctx,
+    );
+    expect(ctx.logs[0]).toMatch(/alice had this role of acme\/sre before; left as is/);
   });
 
   it('keeps the membership while another live grant of the same person needs it', async () => {
-    const other = buildGrant({ id: 'g2', status: 'active' });
+    const other = buildGrant({ id: 'g2', status: 'active', issued: { ...issued, joined: 'g1' } });
     const ctx = buildProviderContext(resource(), { github: github(), liveGrants: [other] });
     await provider.revoke(buildGrant({ issued }), ctx);
-    expect(ctx.logs[0]).toMatch(/grant g2 still gives alice acme\/sre; kept/);
+    expect(ctx.logs[0]).toMatch(/g2 still give alice acme\/sre; kept/);
   });
 
   it("removes it when the other grants are someone else's or no longer active", async () => {
@@ -159,9 +175,12 @@ describe('github-team revoke', () => {
       .delete(`${MEMBERSHIP}/alice`)
       .reply(204);
     const liveGrants = [
-      buildGrant({ id: 'g2', requester: { login: 'bob', id: 2 } }),
-      buildGrant({ id: 'g3', status: 'expired' }),
-      buildGrant({ id: 'g1' }),
+      buildGrant({ id: 'g2', requester: { login: 'bob', id: 2 }, issued }),
+      buildGrant({ id: 'g3', status: 'expired', issued }),
+      buildGrant({ id: 'g4', issued: { ...issued, team: 'acme/other' } }),
+      // Facts a command script printed are not a team provider's record.
+      buildGrant({ id: 'g5', issued: { ...issued, provider: 'command' } }),
+      buildGrant({ id: 'g1', issued }),
     ];
     await provider.revoke(
       buildGrant({ issued }),
@@ -169,14 +188,15 @@ describe('github-team revoke', () => {
     );
   });
 
-  it('removes, not demotes, when a member grant claims to have promoted someone (forged pre-state)', async () => {
+  it('removes, not demotes, when a legacy member grant claims to have promoted someone', async () => {
     nock(API)
       .get('/user/1')
       .reply(200, account('alice', 1))
       .delete(`${MEMBERSHIP}/alice`)
       .reply(204);
+    const { before_role: _, provider: __, ...legacy } = issued;
     await provider.revoke(
-      buildGrant({ issued: { ...issued, previous_role: 'member' } }),
+      buildGrant({ issued: { ...legacy, previous_role: 'member' } }),
       buildProviderContext(resource(), { github: github() }),
     );
   });
@@ -190,7 +210,7 @@ describe('github-team revoke', () => {
       .put(`${MEMBERSHIP}/alice`, { role: 'member' })
       .reply(200, teamMembership('member', 'active'));
     await provider.revoke(
-      buildGrant({ issued: { ...issued, role: 'maintainer', previous_role: 'member' } }),
+      buildGrant({ issued: { ...issued, role: 'maintainer', before_role: 'member' } }),
       buildProviderContext(resource('maintainer'), { github: github() }),
     );
   });
@@ -200,12 +220,25 @@ describe('github-team list', () => {
   it('lists current members by login for drift detection', async () => {
     nock(API)
       .get('/orgs/acme/teams/sre/members')
-      .query(true)
-      .reply(200, [simpleUser('alice', 1), simpleUser('bob', 2)]);
+      .query({ per_page: '100' })
+      .reply(200, [simpleUser('alice', 1), simpleUser('bob', 2)])
+      .get('/orgs/acme/teams/sre/members')
+      .query({ per_page: '100', role: 'maintainer' })
+      .reply(200, [simpleUser('bob', 2)]);
     const live = await provider.list!(buildProviderContext(resource(), { github: github() }));
     expect(live).toEqual([
-      { key: 'alice', description: 'team acme/sre: alice' },
-      { key: 'bob', description: 'team acme/sre: bob' },
+      {
+        key: 'alice',
+        description: 'team acme/sre: alice (member)',
+        person: { login: 'alice', id: 1 },
+        level: 'member',
+      },
+      {
+        key: 'bob',
+        description: 'team acme/sre: bob (maintainer)',
+        person: { login: 'bob', id: 2 },
+        level: 'maintainer',
+      },
     ]);
   });
 });
@@ -222,11 +255,12 @@ describe('github-team issue retried after a crash (two-phase issue)', () => {
       buildProviderContext(resource('maintainer'), { github: github() }),
     );
     expect(pre).toEqual({
+      provider: 'github-team',
       team: 'acme/sre',
       role: 'maintainer',
       login: 'alice',
+      before_role: 'member',
       already_member: false,
-      previous_role: 'member',
     });
   });
 
@@ -239,17 +273,26 @@ describe('github-team issue retried after a crash (two-phase issue)', () => {
       .reply(200, teamMembership('member', 'active'));
     const grant = buildGrant({
       status: 'approved',
-      issued: { team: 'acme/sre', role: 'member', login: 'alice', already_member: false },
+      issued: {
+        provider: 'github-team',
+        team: 'acme/sre',
+        role: 'member',
+        login: 'alice',
+        before_role: 'none',
+        already_member: false,
+      },
     });
     const issued = await provider.issue(
       grant,
       buildProviderContext(resource(), { github: github() }),
     );
     expect(issued.facts).toEqual({
+      provider: 'github-team',
       team: 'acme/sre',
       role: 'member',
       login: 'alice',
       state: 'active',
+      before_role: 'none',
       already_member: false,
     });
 
@@ -274,7 +317,14 @@ describe('github-team issue retried after a crash (two-phase issue)', () => {
     const issued = await provider.issue(
       buildGrant({
         status: 'approved',
-        issued: { team: 'acme/sre', role: 'member', login: 'alice', already_member: true },
+        issued: {
+          provider: 'github-team',
+          team: 'acme/sre',
+          role: 'member',
+          login: 'alice',
+          before_role: 'member',
+          already_member: true,
+        },
       }),
       buildProviderContext(resource(), { github: github() }),
     );
@@ -292,10 +342,17 @@ describe('github-team issue retried after a crash (two-phase issue)', () => {
     const issued = await provider.issue(
       buildGrant({
         status: 'approved',
-        issued: { team: 'acme/sre', role: 'member', login: 'alice', already_member: true },
+        issued: {
+          provider: 'github-team',
+          team: 'acme/sre',
+          role: 'member',
+          login: 'alice',
+          before_role: 'member',
+          already_member: true,
+        },
       }),
       buildProviderContext(resource(), { github: github() }),
     );
-    expect(issued.facts.already_member).toBe(false);
+    expect(issued.facts).toMatchObject({ already_member: false, before_role: 'none' });
   });
 });

@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProviderError } from '../../src/core/errors.js';
@@ -207,5 +216,83 @@ sshdSuite('certificates against a real sshd', () => {
     const ctx = { ...env.ctx, env: { SSH_CA: rogue.privateKey } };
     const cert = saveCert((await ssh.issue(buildGrant({ id: 'req-22' }), ctx)).delivery!.body);
     expect((await sshd.login(user.privatePath, cert)).ok).toBe(false);
+  });
+});
+
+describe('the KRL is written inside the checkout only, atomically (issue #13)', () => {
+  const outside = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatepass-outside-'));
+    const file = join(dir, 'authorized_keys');
+    writeFileSync(file, 'precious\n');
+    return { dir, file };
+  };
+
+  it('refuses a committed symlink as the KRL file itself, writing nothing through it', async () => {
+    const { ctx, workdir } = setup();
+    const target = outside();
+    mkdirSync(join(workdir, 'ssh'));
+    symlinkSync(target.file, join(workdir, 'ssh', 'revoked.krl'));
+    const grant = buildGrant({ id: 'req-50' });
+    const issued = await ssh.issue(grant, ctx);
+    await expect(ssh.revoke({ ...grant, issued: issued.facts }, ctx)).rejects.toThrow(
+      /krl_path ssh\/revoked\.krl is a symlink; refusing to follow it/,
+    );
+    expect(readFileSync(target.file, 'utf8')).toBe('precious\n');
+  });
+
+  it('refuses a symlinked directory on the way, even one that points back inside', async () => {
+    const { ctx, workdir } = setup({ krl_path: 'keys/ssh/revoked.krl' });
+    const target = outside();
+    symlinkSync(target.dir, join(workdir, 'keys'));
+    const grant = buildGrant({ id: 'req-51' });
+    const issued = await ssh.issue(grant, ctx);
+    await expect(ssh.revoke({ ...grant, issued: issued.facts }, ctx)).rejects.toThrow(
+      /keys is a symlink; refusing to follow it/,
+    );
+    expect(readdirSync(target.dir)).toEqual(['authorized_keys']);
+    const inside = setup({ krl_path: 'alias/revoked.krl' });
+    mkdirSync(join(inside.workdir, 'real'));
+    symlinkSync(join(inside.workdir, 'real'), join(inside.workdir, 'alias'));
+    await expect(ssh.revoke({ ...grant, issued: undefined }, inside.ctx)).rejects.toThrow(
+      /alias is a symlink/,
+    );
+  });
+
+  it('replaces the list by rename (a new file), leaving no temporary file behind', async () => {
+    const { ctx, workdir, krl } = setup();
+    const grant = buildGrant({ id: 'req-52' });
+    const facts = (await ssh.issue(grant, ctx)).facts;
+    await ssh.revoke({ ...grant, issued: facts }, ctx);
+    const first = statSync(krl).ino;
+    await ssh.revoke({ ...buildGrant({ id: 'req-53' }) }, ctx);
+    expect(statSync(krl).ino).not.toBe(first);
+    expect(lstatSync(krl).isFile()).toBe(true);
+    expect(readdirSync(join(workdir, 'ssh'))).toEqual(['revoked.krl']);
+  });
+
+  it('revokes into the KRL recorded at issue when the policy has moved it (finding 5)', async () => {
+    const { ctx, workdir, krl } = setup();
+    const grant = buildGrant({ id: 'req-54' });
+    const issued = await ssh.issue(grant, ctx);
+    expect(issued.facts).toMatchObject({
+      krl_path: 'ssh/revoked.krl',
+      ca_key: 'env:SSH_CA',
+      principals: ['root'],
+      ca_fingerprint: expect.stringMatching(/^SHA256:/),
+    });
+    const cert = saveCert(issued.delivery!.body);
+    const moved = buildContext({
+      resource: buildResource(
+        'ssh-certificate',
+        { ca_key: 'env:SSH_CA', principals: ['admin'], krl_path: 'ssh/new.krl' },
+        'prod-ssh',
+      ),
+      env: { SSH_CA: ca.privateKey },
+      keys: [ed.publicKey],
+      workdir,
+    });
+    await ssh.revoke({ ...grant, issued: issued.facts }, moved);
+    expect(isRevoked(krl, cert)).toBe(true);
+    expect(readdirSync(join(workdir, 'ssh'))).toEqual(['revoked.krl']);
   });
 });
