@@ -384,12 +384,23 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
       case 'extend':
         return extend(step, s, live);
       case 'revoke': {
+        let facts: Grant['issued'] | void;
         if (step.effect) {
           const resource = await resourceFor(grant, s.policies);
-          await providerFor(resource.provider).revoke(grant, context(resource, live));
+          facts = await providerFor(resource.provider).revoke(grant, context(resource, live));
           await hook('after-effect', grant.id);
         }
-        const next = must(transition(grant, step.to, { end_reason: step.reason }, now));
+        const next = must(
+          transition(
+            grant,
+            step.to,
+            {
+              end_reason: step.reason,
+              ...(facts ? { issued: { ...grant.issued, ...facts } } : {}),
+            },
+            now,
+          ),
+        );
         const r = await save(
           path,
           next,
@@ -690,7 +701,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
         for (const access of await provider.list(ctx)) {
           // Access the provider cannot attribute to a grant (a team's permanent members) is
           // not ours to judge, and never removed.
-          if (access.grantId === undefined || live.has(access.grantId)) continue;
+          if (!access.unexplained && (access.grantId === undefined || live.has(access.grantId)))
+            continue;
           let removed = false;
           if (options.removeDrift && provider.removeDrift) {
             await provider.removeDrift(access, ctx);

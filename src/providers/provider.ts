@@ -24,6 +24,11 @@ export interface LiveAccess {
   description: string;
   /** Provider-specific key passed back to `removeDrift`. */
   key: string;
+  /**
+   * The provider knows that no live grant explains this access even though it has no grant id
+   * for it (an AWS account assignment of a user gatepass maps, held by no live grant).
+   */
+  unexplained?: boolean;
 }
 
 /** Everything a provider may touch, injected so providers stay testable. */
@@ -73,8 +78,12 @@ export interface Provider {
    * May return new facts and a delivery (e.g. re-signed certificates).
    */
   extend?(grant: Grant, ctx: ProviderContext): Promise<Issued | void>;
-  /** Idempotent; succeeds when the access is already gone. */
-  revoke(grant: Grant, ctx: ProviderContext): Promise<void>;
+  /**
+   * Idempotent; succeeds when the access is already gone. May return facts about what it did
+   * (e.g. the deny that ended AWS role sessions), merged into `grant.issued` by the commit that
+   * ends the grant.
+   */
+  revoke(grant: Grant, ctx: ProviderContext): Promise<Issued['facts'] | void>;
   /** Lists access the provider created, for drift detection. */
   list?(ctx: ProviderContext): Promise<LiveAccess[]>;
   /** Removes access found by `list` that no active grant explains. */
