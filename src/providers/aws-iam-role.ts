@@ -398,15 +398,18 @@ export function createIamRoleProvider(options: AwsProviderOptions = {}): Provide
         ctx.log(`${KIND}: sessions of ${grant.id} have expired; nothing to revoke`);
         return;
       }
-      const until = new Date(lastEnd + SKEW_MS);
-      const mine = denyStatement(grant, now, until);
+      const until = new Date(lastEnd + 2 * SKEW_MS);
+      // The cut-off is a little after now: this runner's clock may be behind AWS's, and no
+      // session of an ended grant is legitimate anyway.
+      const cutoff = new Date(now.getTime() + SKEW_MS);
+      const mine = denyStatement(grant, cutoff, until);
       await writeDeny(t, mergeDeny(await readDeny(t), grant, mine, now));
       ctx.log(
         `${KIND}: sessions of ${grant.id} (${sessionName(grant)}) issued before ` +
-          `${now.toISOString()} are denied on ${t.role_name} (policy ${DENY_POLICY})`,
+          `${cutoff.toISOString()} are denied on ${t.role_name} (policy ${DENY_POLICY})`,
       );
       return {
-        revoked_sessions_before: now.toISOString(),
+        revoked_sessions_before: cutoff.toISOString(),
         deny_policy: DENY_POLICY,
         deny_until: until.toISOString(),
       };
