@@ -102,8 +102,11 @@ export class AwsWorld {
     return u;
   }
 
-  addPermissionSet(name: string, sessionDuration?: string): PermissionSet {
-    const id = `ps-${randomBytes(8).toString('hex')}`;
+  addPermissionSet(
+    name: string,
+    sessionDuration?: string,
+    id = `ps-${randomBytes(8).toString('hex')}`,
+  ): PermissionSet {
     const ps = {
       arn: `${INSTANCE_ARN.replace(':instance/', ':permissionSet/')}/${id}`,
       name,
@@ -345,8 +348,15 @@ export class AwsWorld {
 
   // --- STS ----------------------------------------------------------------------------------
 
-  /** The caller an access key belongs to: gatepass's IAM user, or a role session. */
-  caller(accessKeyId: string): { arn: string; userId: string; session?: StsSession } {
+  /**
+   * The caller an access key belongs to: gatepass's IAM user, or a role session. An expired
+   * session is refused; a denied one only where policies apply (`authorize`): like AWS,
+   * GetCallerIdentity answers even when every action is denied.
+   */
+  caller(
+    accessKeyId: string,
+    authorize = true,
+  ): { arn: string; userId: string; session?: StsSession } {
     if (accessKeyId === ADMIN_KEY.accessKeyId)
       return { arn: `arn:aws:iam::${ACCOUNT}:user/gatepass`, userId: 'AIDAGATEPASS' };
     const s = this.sessions.get(accessKeyId);
@@ -356,8 +366,19 @@ export class AwsWorld {
         'The security token included in the request is invalid.',
         403,
       );
-    if (this.sessionState(accessKeyId) !== 'valid')
-      throw new AwsFault('AccessDenied', `session ${s.sessionName} may not call AWS`, 403);
+    const state = this.sessionState(accessKeyId);
+    if (state === 'expired')
+      throw new AwsFault(
+        'ExpiredToken',
+        'The security token included in the request is expired',
+        403,
+      );
+    if (authorize && state !== 'valid')
+      throw new AwsFault(
+        'AccessDenied',
+        `session ${s.sessionName} is denied by an explicit deny`,
+        403,
+      );
     return {
       arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${s.roleName}/${s.sessionName}`,
       userId: `${s.roleId}:${s.sessionName}`,
@@ -366,7 +387,7 @@ export class AwsWorld {
   }
 
   getCallerIdentity(accessKeyId: string): Record<string, unknown> {
-    const c = this.caller(accessKeyId);
+    const c = this.caller(accessKeyId, false);
     return { UserId: c.userId, Account: ACCOUNT, Arn: c.arn };
   }
 
