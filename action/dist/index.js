@@ -105775,6 +105775,7 @@ function createIdentityCenterProvider(options = {}) {
       }
       return out;
     },
+    checkResource: (resource) => checkIdentityCenterResource(resource, config),
     async removeDrift(access3, ctx) {
       let a5;
       try {
@@ -105822,6 +105823,11 @@ async function sessionDurationWarning(resource, a5, config = {}) {
     return `the permission set's session duration ${JSON.stringify(raw)} is not readable`;
   if (parsed.value <= resource.max_duration) return void 0;
   return `permission set session duration ${raw ?? "PT1H"} is longer than ${resource.name}'s max_duration (${resource.max_duration}s): a console or CLI session started during a grant keeps working after revoke for up to the session duration. Lower the permission set's session duration to at most max_duration`;
+}
+async function checkIdentityCenterResource(resource, config = {}) {
+  const t = readTarget4(resource);
+  const w = await sessionDurationWarning(resource, t, config);
+  return w ? [w] : [];
 }
 var awsIdentityCenterProvider = createIdentityCenterProvider();
 
@@ -106061,6 +106067,7 @@ function createIamRoleProvider(options = {}) {
   return {
     kind: KIND4,
     validateTarget: validateIamRoleTarget,
+    checkResource: (resource) => checkIamRoleResource(resource, config),
     async prepareIssue(grant, ctx) {
       const t = currentTarget(ctx.resource);
       return { role_arn: t.role_arn, region: t.region, session_name: sessionName(grant) };
@@ -106104,6 +106111,20 @@ function createIamRoleProvider(options = {}) {
       };
     }
   };
+}
+async function checkIamRoleResource(resource, config = {}) {
+  const t = currentTarget(resource);
+  try {
+    const role = await new import_client_iam.IAMClient(clientOptions(t.region, config)).send(
+      new import_client_iam.GetRoleCommand({ RoleName: t.role_name })
+    );
+    const max = role.Role?.MaxSessionDuration ?? 3600;
+    return max < resource.max_duration ? [
+      `role ${t.role_name} allows sessions of ${max}s, shorter than ${resource.name}'s max_duration (${resource.max_duration}s): a long grant's credentials stop early (raise the role's MaxSessionDuration, or ask for an extension to get new ones)`
+    ] : [];
+  } catch (e5) {
+    return [`could not read role ${t.role_name} (${awsError(KIND4, "GetRole", e5).message})`];
+  }
 }
 var awsIamRoleProvider = createIamRoleProvider();
 

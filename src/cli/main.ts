@@ -28,7 +28,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .description('check policies/, the issue form and every grant file; prints file:line: message')
     .argument('[repo-dir]', 'access repo checkout', '.')
     .option('--json', 'print problems as JSON')
-    .action(async (dir: string, opts: { json?: boolean }) =>
+    .option(
+      '--online',
+      "also ask the targets whether their settings fit the policy (AWS: a permission set's session duration, a role's maximum session, against max_duration); warnings only, uses the standard AWS SDK configuration",
+    )
+    .action(async (dir: string, opts: { json?: boolean; online?: boolean }) =>
       setExit(await runValidate(io, dir, opts)),
     );
 

@@ -357,6 +357,8 @@ export function createIamRoleProvider(options: AwsProviderOptions = {}): Provide
 
     validateTarget: validateIamRoleTarget,
 
+    checkResource: (resource: Resource) => checkIamRoleResource(resource, config),
+
     async prepareIssue(grant: Grant, ctx: ProviderContext): Promise<Issued['facts']> {
       // Sessions are per grant, so there is no pre-state; the role is recorded so revoke acts
       // on the role this grant was given, whatever the policy says later.

@@ -504,6 +504,8 @@ export function createIdentityCenterProvider(options: AwsProviderOptions = {}): 
       return out;
     },
 
+    checkResource: (resource: Resource) => checkIdentityCenterResource(resource, config),
+
     async removeDrift(access: LiveAccess, ctx: ProviderContext): Promise<void> {
       let a: Assignment;
       try {

@@ -88,6 +88,12 @@ export interface Provider {
   list?(ctx: ProviderContext): Promise<LiveAccess[]>;
   /** Removes access found by `list` that no active grant explains. */
   removeDrift?(access: LiveAccess, ctx: ProviderContext): Promise<void>;
+  /**
+   * Asks the target whether its own settings fit the resource's policy (e.g. an AWS permission
+   * set whose session duration exceeds `max_duration`), for `gatepass validate --online`. Needs
+   * the provider's credentials; returns warnings, never changes anything.
+   */
+  checkResource?(resource: Resource): Promise<string[]>;
 }
 
 /** Resolves an `env:NAME` reference from the context's environment. */
