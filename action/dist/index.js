@@ -45701,12 +45701,12 @@ var init_config = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/config-resolver/regionConfig/checkRegion.js
-var validRegions, checkRegion;
+var validRegions, checkRegion2;
 var init_checkRegion = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/config-resolver/regionConfig/checkRegion.js"() {
     init_transport();
     validRegions = /* @__PURE__ */ new Set();
-    checkRegion = (region, check = isValidHostLabel) => {
+    checkRegion2 = (region, check = isValidHostLabel) => {
       if (!validRegions.has(region) && !check(region)) {
         if (region === "*") {
           console.warn(`@smithy/config-resolver WARN - Please use the caller region instead of "*". See "sigv4a" in https://github.com/aws/aws-sdk-js-v3/blob/main/supplemental-docs/CLIENTS.md.`);
@@ -45753,7 +45753,7 @@ var init_resolveRegionConfig = __esm({
         region: async () => {
           const providedRegion = typeof region === "function" ? await region() : region;
           const realRegion = getRealRegion(providedRegion);
-          checkRegion(realRegion);
+          checkRegion2(realRegion);
           return realRegion;
         },
         useFipsEndpoint: async () => {
@@ -67551,7 +67551,7 @@ var init_defaultStsRoleAssumers = __esm({
       credentialProviderLogger?.debug?.("@aws-sdk/client-sts::resolveRegion", "accepting first of:", `${region} (credential provider clientConfig)`, `${parentRegion} (contextual client)`, `${stsDefaultRegion} (STS default: AWS_REGION, profile region, or us-east-1)`);
       return resolvedRegion;
     };
-    getDefaultRoleAssumer = (stsOptions, STSClient3) => {
+    getDefaultRoleAssumer = (stsOptions, STSClient2) => {
       let stsClient;
       let closureSourceCreds;
       return async (sourceCreds, params) => {
@@ -67563,7 +67563,7 @@ var init_defaultStsRoleAssumers = __esm({
             profile
           });
           const isCompatibleRequestHandler = !isH2(requestHandler);
-          stsClient = new STSClient3({
+          stsClient = new STSClient2({
             ...stsOptions,
             userAgentAppId,
             profile,
@@ -67590,7 +67590,7 @@ var init_defaultStsRoleAssumers = __esm({
         return credentials;
       };
     };
-    getDefaultRoleAssumerWithWebIdentity = (stsOptions, STSClient3) => {
+    getDefaultRoleAssumerWithWebIdentity = (stsOptions, STSClient2) => {
       let stsClient;
       return async (params) => {
         if (!stsClient) {
@@ -67600,7 +67600,7 @@ var init_defaultStsRoleAssumers = __esm({
             profile
           });
           const isCompatibleRequestHandler = !isH2(requestHandler);
-          stsClient = new STSClient3({
+          stsClient = new STSClient2({
             ...stsOptions,
             userAgentAppId,
             profile,
@@ -72760,7 +72760,7 @@ var require_dist_cjs16 = __commonJS({
       extensions.forEach((extension) => extension.configure(extensionConfiguration));
       return Object.assign(runtimeConfig, resolveAwsRegionExtensionConfiguration2(extensionConfiguration), resolveDefaultRuntimeConfig2(extensionConfiguration), resolveHttpHandlerRuntimeConfig2(extensionConfiguration), resolveHttpAuthRuntimeConfig5(extensionConfiguration));
     };
-    var SSOAdminClient2 = class extends Client3 {
+    var SSOAdminClient = class extends Client3 {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig9(configuration || {});
@@ -72803,7 +72803,7 @@ var require_dist_cjs16 = __commonJS({
     };
     var AttachManagedPolicyToPermissionSetCommand = class extends command5(_ep05, _mw05, "AttachManagedPolicyToPermissionSet", AttachManagedPolicyToPermissionSet$) {
     };
-    var CreateAccountAssignmentCommand2 = class extends command5(_ep05, _mw05, "CreateAccountAssignment", CreateAccountAssignment$) {
+    var CreateAccountAssignmentCommand = class extends command5(_ep05, _mw05, "CreateAccountAssignment", CreateAccountAssignment$) {
     };
     var CreateApplicationAssignmentCommand = class extends command5(_ep05, _mw05, "CreateApplicationAssignment", CreateApplicationAssignment$) {
     };
@@ -72817,7 +72817,7 @@ var require_dist_cjs16 = __commonJS({
     };
     var CreateTrustedTokenIssuerCommand = class extends command5(_ep05, _mw05, "CreateTrustedTokenIssuer", CreateTrustedTokenIssuer$) {
     };
-    var DeleteAccountAssignmentCommand2 = class extends command5(_ep05, _mw05, "DeleteAccountAssignment", DeleteAccountAssignment$) {
+    var DeleteAccountAssignmentCommand = class extends command5(_ep05, _mw05, "DeleteAccountAssignment", DeleteAccountAssignment$) {
     };
     var DeleteApplicationAccessScopeCommand = class extends command5(_ep05, _mw05, "DeleteApplicationAccessScope", DeleteApplicationAccessScope$) {
     };
@@ -72841,9 +72841,9 @@ var require_dist_cjs16 = __commonJS({
     };
     var DeleteTrustedTokenIssuerCommand = class extends command5(_ep05, _mw05, "DeleteTrustedTokenIssuer", DeleteTrustedTokenIssuer$) {
     };
-    var DescribeAccountAssignmentCreationStatusCommand2 = class extends command5(_ep05, _mw05, "DescribeAccountAssignmentCreationStatus", DescribeAccountAssignmentCreationStatus$) {
+    var DescribeAccountAssignmentCreationStatusCommand = class extends command5(_ep05, _mw05, "DescribeAccountAssignmentCreationStatus", DescribeAccountAssignmentCreationStatus$) {
     };
-    var DescribeAccountAssignmentDeletionStatusCommand2 = class extends command5(_ep05, _mw05, "DescribeAccountAssignmentDeletionStatus", DescribeAccountAssignmentDeletionStatus$) {
+    var DescribeAccountAssignmentDeletionStatusCommand = class extends command5(_ep05, _mw05, "DescribeAccountAssignmentDeletionStatus", DescribeAccountAssignmentDeletionStatus$) {
     };
     var DescribeApplicationAssignmentCommand = class extends command5(_ep05, _mw05, "DescribeApplicationAssignment", DescribeApplicationAssignment$) {
     };
@@ -72855,7 +72855,7 @@ var require_dist_cjs16 = __commonJS({
     };
     var DescribeInstanceCommand = class extends command5(_ep05, _mw05, "DescribeInstance", DescribeInstance$) {
     };
-    var DescribePermissionSetCommand2 = class extends command5(_ep05, _mw05, "DescribePermissionSet", DescribePermissionSet$) {
+    var DescribePermissionSetCommand = class extends command5(_ep05, _mw05, "DescribePermissionSet", DescribePermissionSet$) {
     };
     var DescribePermissionSetProvisioningStatusCommand = class extends command5(_ep05, _mw05, "DescribePermissionSetProvisioningStatus", DescribePermissionSetProvisioningStatus$) {
     };
@@ -72955,39 +72955,39 @@ var require_dist_cjs16 = __commonJS({
     };
     var UpdateTrustedTokenIssuerCommand = class extends command5(_ep05, _mw05, "UpdateTrustedTokenIssuer", UpdateTrustedTokenIssuer$) {
     };
-    var paginateListAccountAssignmentCreationStatus = createPaginator2(SSOAdminClient2, ListAccountAssignmentCreationStatusCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListAccountAssignmentDeletionStatus = createPaginator2(SSOAdminClient2, ListAccountAssignmentDeletionStatusCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListAccountAssignmentsForPrincipal = createPaginator2(SSOAdminClient2, ListAccountAssignmentsForPrincipalCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListAccountAssignments2 = createPaginator2(SSOAdminClient2, ListAccountAssignmentsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListAccountsForProvisionedPermissionSet = createPaginator2(SSOAdminClient2, ListAccountsForProvisionedPermissionSetCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListApplicationAccessScopes = createPaginator2(SSOAdminClient2, ListApplicationAccessScopesCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListApplicationAssignmentsForPrincipal = createPaginator2(SSOAdminClient2, ListApplicationAssignmentsForPrincipalCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListApplicationAssignments = createPaginator2(SSOAdminClient2, ListApplicationAssignmentsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListApplicationAuthenticationMethods = createPaginator2(SSOAdminClient2, ListApplicationAuthenticationMethodsCommand, "NextToken", "NextToken", "");
-    var paginateListApplicationGrants = createPaginator2(SSOAdminClient2, ListApplicationGrantsCommand, "NextToken", "NextToken", "");
-    var paginateListApplicationProviders = createPaginator2(SSOAdminClient2, ListApplicationProvidersCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListApplications = createPaginator2(SSOAdminClient2, ListApplicationsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListCustomerManagedPolicyReferencesInPermissionSet = createPaginator2(SSOAdminClient2, ListCustomerManagedPolicyReferencesInPermissionSetCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListInstances = createPaginator2(SSOAdminClient2, ListInstancesCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListManagedPoliciesInPermissionSet = createPaginator2(SSOAdminClient2, ListManagedPoliciesInPermissionSetCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListPermissionSetProvisioningStatus = createPaginator2(SSOAdminClient2, ListPermissionSetProvisioningStatusCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListPermissionSets = createPaginator2(SSOAdminClient2, ListPermissionSetsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListPermissionSetsProvisionedToAccount = createPaginator2(SSOAdminClient2, ListPermissionSetsProvisionedToAccountCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListRegions = createPaginator2(SSOAdminClient2, ListRegionsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListTagsForResource = createPaginator2(SSOAdminClient2, ListTagsForResourceCommand, "NextToken", "NextToken", "");
-    var paginateListTrustedTokenIssuers = createPaginator2(SSOAdminClient2, ListTrustedTokenIssuersCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListAccountAssignmentCreationStatus = createPaginator2(SSOAdminClient, ListAccountAssignmentCreationStatusCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListAccountAssignmentDeletionStatus = createPaginator2(SSOAdminClient, ListAccountAssignmentDeletionStatusCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListAccountAssignmentsForPrincipal = createPaginator2(SSOAdminClient, ListAccountAssignmentsForPrincipalCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListAccountAssignments = createPaginator2(SSOAdminClient, ListAccountAssignmentsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListAccountsForProvisionedPermissionSet = createPaginator2(SSOAdminClient, ListAccountsForProvisionedPermissionSetCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListApplicationAccessScopes = createPaginator2(SSOAdminClient, ListApplicationAccessScopesCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListApplicationAssignmentsForPrincipal = createPaginator2(SSOAdminClient, ListApplicationAssignmentsForPrincipalCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListApplicationAssignments = createPaginator2(SSOAdminClient, ListApplicationAssignmentsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListApplicationAuthenticationMethods = createPaginator2(SSOAdminClient, ListApplicationAuthenticationMethodsCommand, "NextToken", "NextToken", "");
+    var paginateListApplicationGrants = createPaginator2(SSOAdminClient, ListApplicationGrantsCommand, "NextToken", "NextToken", "");
+    var paginateListApplicationProviders = createPaginator2(SSOAdminClient, ListApplicationProvidersCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListApplications = createPaginator2(SSOAdminClient, ListApplicationsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListCustomerManagedPolicyReferencesInPermissionSet = createPaginator2(SSOAdminClient, ListCustomerManagedPolicyReferencesInPermissionSetCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListInstances = createPaginator2(SSOAdminClient, ListInstancesCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListManagedPoliciesInPermissionSet = createPaginator2(SSOAdminClient, ListManagedPoliciesInPermissionSetCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListPermissionSetProvisioningStatus = createPaginator2(SSOAdminClient, ListPermissionSetProvisioningStatusCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListPermissionSets = createPaginator2(SSOAdminClient, ListPermissionSetsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListPermissionSetsProvisionedToAccount = createPaginator2(SSOAdminClient, ListPermissionSetsProvisionedToAccountCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListRegions = createPaginator2(SSOAdminClient, ListRegionsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListTagsForResource = createPaginator2(SSOAdminClient, ListTagsForResourceCommand, "NextToken", "NextToken", "");
+    var paginateListTrustedTokenIssuers = createPaginator2(SSOAdminClient, ListTrustedTokenIssuersCommand, "NextToken", "NextToken", "MaxResults");
     var commands5 = {
       AddRegionCommand,
       AttachCustomerManagedPolicyReferenceToPermissionSetCommand,
       AttachManagedPolicyToPermissionSetCommand,
-      CreateAccountAssignmentCommand: CreateAccountAssignmentCommand2,
+      CreateAccountAssignmentCommand,
       CreateApplicationCommand,
       CreateApplicationAssignmentCommand,
       CreateInstanceCommand,
       CreateInstanceAccessControlAttributeConfigurationCommand,
       CreatePermissionSetCommand,
       CreateTrustedTokenIssuerCommand,
-      DeleteAccountAssignmentCommand: DeleteAccountAssignmentCommand2,
+      DeleteAccountAssignmentCommand,
       DeleteApplicationCommand,
       DeleteApplicationAccessScopeCommand,
       DeleteApplicationAssignmentCommand,
@@ -72999,14 +72999,14 @@ var require_dist_cjs16 = __commonJS({
       DeletePermissionsBoundaryFromPermissionSetCommand,
       DeletePermissionSetCommand,
       DeleteTrustedTokenIssuerCommand,
-      DescribeAccountAssignmentCreationStatusCommand: DescribeAccountAssignmentCreationStatusCommand2,
-      DescribeAccountAssignmentDeletionStatusCommand: DescribeAccountAssignmentDeletionStatusCommand2,
+      DescribeAccountAssignmentCreationStatusCommand,
+      DescribeAccountAssignmentDeletionStatusCommand,
       DescribeApplicationCommand,
       DescribeApplicationAssignmentCommand,
       DescribeApplicationProviderCommand,
       DescribeInstanceCommand,
       DescribeInstanceAccessControlAttributeConfigurationCommand,
-      DescribePermissionSetCommand: DescribePermissionSetCommand2,
+      DescribePermissionSetCommand,
       DescribePermissionSetProvisioningStatusCommand,
       DescribeRegionCommand,
       DescribeTrustedTokenIssuerCommand,
@@ -73060,7 +73060,7 @@ var require_dist_cjs16 = __commonJS({
     var paginators = {
       paginateListAccountAssignmentCreationStatus,
       paginateListAccountAssignmentDeletionStatus,
-      paginateListAccountAssignments: paginateListAccountAssignments2,
+      paginateListAccountAssignments,
       paginateListAccountAssignmentsForPrincipal,
       paginateListAccountsForProvisionedPermissionSet,
       paginateListApplicationAccessScopes,
@@ -73080,7 +73080,7 @@ var require_dist_cjs16 = __commonJS({
       paginateListTagsForResource,
       paginateListTrustedTokenIssuers
     };
-    var SSOAdmin = class extends SSOAdminClient2 {
+    var SSOAdmin = class extends SSOAdminClient {
     };
     createAggregatedClient2(commands5, SSOAdmin, { paginators });
     var AccessDeniedExceptionReason2 = {
@@ -73213,7 +73213,7 @@ var require_dist_cjs16 = __commonJS({
     exports.ConflictException = ConflictException;
     exports.ConflictException$ = ConflictException$;
     exports.CreateAccountAssignment$ = CreateAccountAssignment$;
-    exports.CreateAccountAssignmentCommand = CreateAccountAssignmentCommand2;
+    exports.CreateAccountAssignmentCommand = CreateAccountAssignmentCommand;
     exports.CreateAccountAssignmentRequest$ = CreateAccountAssignmentRequest$;
     exports.CreateAccountAssignmentResponse$ = CreateAccountAssignmentResponse$;
     exports.CreateApplication$ = CreateApplication$;
@@ -73242,7 +73242,7 @@ var require_dist_cjs16 = __commonJS({
     exports.CreateTrustedTokenIssuerResponse$ = CreateTrustedTokenIssuerResponse$;
     exports.CustomerManagedPolicyReference$ = CustomerManagedPolicyReference$;
     exports.DeleteAccountAssignment$ = DeleteAccountAssignment$;
-    exports.DeleteAccountAssignmentCommand = DeleteAccountAssignmentCommand2;
+    exports.DeleteAccountAssignmentCommand = DeleteAccountAssignmentCommand;
     exports.DeleteAccountAssignmentRequest$ = DeleteAccountAssignmentRequest$;
     exports.DeleteAccountAssignmentResponse$ = DeleteAccountAssignmentResponse$;
     exports.DeleteApplication$ = DeleteApplication$;
@@ -73287,11 +73287,11 @@ var require_dist_cjs16 = __commonJS({
     exports.DeleteTrustedTokenIssuerRequest$ = DeleteTrustedTokenIssuerRequest$;
     exports.DeleteTrustedTokenIssuerResponse$ = DeleteTrustedTokenIssuerResponse$;
     exports.DescribeAccountAssignmentCreationStatus$ = DescribeAccountAssignmentCreationStatus$;
-    exports.DescribeAccountAssignmentCreationStatusCommand = DescribeAccountAssignmentCreationStatusCommand2;
+    exports.DescribeAccountAssignmentCreationStatusCommand = DescribeAccountAssignmentCreationStatusCommand;
     exports.DescribeAccountAssignmentCreationStatusRequest$ = DescribeAccountAssignmentCreationStatusRequest$;
     exports.DescribeAccountAssignmentCreationStatusResponse$ = DescribeAccountAssignmentCreationStatusResponse$;
     exports.DescribeAccountAssignmentDeletionStatus$ = DescribeAccountAssignmentDeletionStatus$;
-    exports.DescribeAccountAssignmentDeletionStatusCommand = DescribeAccountAssignmentDeletionStatusCommand2;
+    exports.DescribeAccountAssignmentDeletionStatusCommand = DescribeAccountAssignmentDeletionStatusCommand;
     exports.DescribeAccountAssignmentDeletionStatusRequest$ = DescribeAccountAssignmentDeletionStatusRequest$;
     exports.DescribeAccountAssignmentDeletionStatusResponse$ = DescribeAccountAssignmentDeletionStatusResponse$;
     exports.DescribeApplication$ = DescribeApplication$;
@@ -73315,7 +73315,7 @@ var require_dist_cjs16 = __commonJS({
     exports.DescribeInstanceRequest$ = DescribeInstanceRequest$;
     exports.DescribeInstanceResponse$ = DescribeInstanceResponse$;
     exports.DescribePermissionSet$ = DescribePermissionSet$;
-    exports.DescribePermissionSetCommand = DescribePermissionSetCommand2;
+    exports.DescribePermissionSetCommand = DescribePermissionSetCommand;
     exports.DescribePermissionSetProvisioningStatus$ = DescribePermissionSetProvisioningStatus$;
     exports.DescribePermissionSetProvisioningStatusCommand = DescribePermissionSetProvisioningStatusCommand;
     exports.DescribePermissionSetProvisioningStatusRequest$ = DescribePermissionSetProvisioningStatusRequest$;
@@ -73524,7 +73524,7 @@ var require_dist_cjs16 = __commonJS({
     exports.ResourceServerConfig$ = ResourceServerConfig$;
     exports.ResourceServerScopeDetails$ = ResourceServerScopeDetails$;
     exports.SSOAdmin = SSOAdmin;
-    exports.SSOAdminClient = SSOAdminClient2;
+    exports.SSOAdminClient = SSOAdminClient;
     exports.SSOAdminServiceException = SSOAdminServiceException;
     exports.SSOAdminServiceException$ = SSOAdminServiceException$;
     exports.ScopeDetails$ = ScopeDetails$;
@@ -73579,7 +73579,7 @@ var require_dist_cjs16 = __commonJS({
     exports.errorTypeRegistries = errorTypeRegistries5;
     exports.paginateListAccountAssignmentCreationStatus = paginateListAccountAssignmentCreationStatus;
     exports.paginateListAccountAssignmentDeletionStatus = paginateListAccountAssignmentDeletionStatus;
-    exports.paginateListAccountAssignments = paginateListAccountAssignments2;
+    exports.paginateListAccountAssignments = paginateListAccountAssignments;
     exports.paginateListAccountAssignmentsForPrincipal = paginateListAccountAssignmentsForPrincipal;
     exports.paginateListAccountsForProvisionedPermissionSet = paginateListAccountsForProvisionedPermissionSet;
     exports.paginateListApplicationAccessScopes = paginateListApplicationAccessScopes;
@@ -74986,7 +74986,7 @@ var require_dist_cjs17 = __commonJS({
       extensions.forEach((extension) => extension.configure(extensionConfiguration));
       return Object.assign(runtimeConfig, resolveAwsRegionExtensionConfiguration2(extensionConfiguration), resolveDefaultRuntimeConfig2(extensionConfiguration), resolveHttpHandlerRuntimeConfig2(extensionConfiguration), resolveHttpAuthRuntimeConfig5(extensionConfiguration));
     };
-    var IdentitystoreClient2 = class extends Client3 {
+    var IdentitystoreClient = class extends Client3 {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig9(configuration || {});
@@ -75039,13 +75039,13 @@ var require_dist_cjs17 = __commonJS({
     };
     var DescribeGroupMembershipCommand = class extends command5(_ep05, _mw05, "DescribeGroupMembership", DescribeGroupMembership$) {
     };
-    var DescribeUserCommand2 = class extends command5(_ep05, _mw05, "DescribeUser", DescribeUser$) {
+    var DescribeUserCommand = class extends command5(_ep05, _mw05, "DescribeUser", DescribeUser$) {
     };
     var GetGroupIdCommand = class extends command5(_ep05, _mw05, "GetGroupId", GetGroupId$) {
     };
     var GetGroupMembershipIdCommand = class extends command5(_ep05, _mw05, "GetGroupMembershipId", GetGroupMembershipId$) {
     };
-    var GetUserIdCommand2 = class extends command5(_ep05, _mw05, "GetUserId", GetUserId$) {
+    var GetUserIdCommand = class extends command5(_ep05, _mw05, "GetUserId", GetUserId$) {
     };
     var IsMemberInGroupsCommand = class extends command5(_ep05, _mw05, "IsMemberInGroups", IsMemberInGroups$) {
     };
@@ -75061,10 +75061,10 @@ var require_dist_cjs17 = __commonJS({
     };
     var UpdateUserCommand = class extends command5(_ep05, _mw05, "UpdateUser", UpdateUser$) {
     };
-    var paginateListGroupMembershipsForMember = createPaginator2(IdentitystoreClient2, ListGroupMembershipsForMemberCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListGroupMemberships = createPaginator2(IdentitystoreClient2, ListGroupMembershipsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListGroups = createPaginator2(IdentitystoreClient2, ListGroupsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListUsers = createPaginator2(IdentitystoreClient2, ListUsersCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListGroupMembershipsForMember = createPaginator2(IdentitystoreClient, ListGroupMembershipsForMemberCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListGroupMemberships = createPaginator2(IdentitystoreClient, ListGroupMembershipsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListGroups = createPaginator2(IdentitystoreClient, ListGroupsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListUsers = createPaginator2(IdentitystoreClient, ListUsersCommand, "NextToken", "NextToken", "MaxResults");
     var commands5 = {
       CreateGroupCommand,
       CreateGroupMembershipCommand,
@@ -75074,10 +75074,10 @@ var require_dist_cjs17 = __commonJS({
       DeleteUserCommand,
       DescribeGroupCommand,
       DescribeGroupMembershipCommand,
-      DescribeUserCommand: DescribeUserCommand2,
+      DescribeUserCommand,
       GetGroupIdCommand,
       GetGroupMembershipIdCommand,
-      GetUserIdCommand: GetUserIdCommand2,
+      GetUserIdCommand,
       IsMemberInGroupsCommand,
       ListGroupMembershipsCommand,
       ListGroupMembershipsForMemberCommand,
@@ -75092,7 +75092,7 @@ var require_dist_cjs17 = __commonJS({
       paginateListGroups,
       paginateListUsers
     };
-    var Identitystore = class extends IdentitystoreClient2 {
+    var Identitystore = class extends IdentitystoreClient {
     };
     createAggregatedClient2(commands5, Identitystore, { paginators });
     var AccessDeniedExceptionReason2 = {
@@ -75167,7 +75167,7 @@ var require_dist_cjs17 = __commonJS({
     exports.DescribeGroupRequest$ = DescribeGroupRequest$;
     exports.DescribeGroupResponse$ = DescribeGroupResponse$;
     exports.DescribeUser$ = DescribeUser$;
-    exports.DescribeUserCommand = DescribeUserCommand2;
+    exports.DescribeUserCommand = DescribeUserCommand;
     exports.DescribeUserRequest$ = DescribeUserRequest$;
     exports.DescribeUserResponse$ = DescribeUserResponse$;
     exports.Email$ = Email$;
@@ -75182,14 +75182,14 @@ var require_dist_cjs17 = __commonJS({
     exports.GetGroupMembershipIdRequest$ = GetGroupMembershipIdRequest$;
     exports.GetGroupMembershipIdResponse$ = GetGroupMembershipIdResponse$;
     exports.GetUserId$ = GetUserId$;
-    exports.GetUserIdCommand = GetUserIdCommand2;
+    exports.GetUserIdCommand = GetUserIdCommand;
     exports.GetUserIdRequest$ = GetUserIdRequest$;
     exports.GetUserIdResponse$ = GetUserIdResponse$;
     exports.Group$ = Group$;
     exports.GroupMembership$ = GroupMembership$;
     exports.GroupMembershipExistenceResult$ = GroupMembershipExistenceResult$;
     exports.Identitystore = Identitystore;
-    exports.IdentitystoreClient = IdentitystoreClient2;
+    exports.IdentitystoreClient = IdentitystoreClient;
     exports.IdentitystoreServiceException = IdentitystoreServiceException;
     exports.IdentitystoreServiceException$ = IdentitystoreServiceException$;
     exports.InternalServerException = InternalServerException3;
@@ -76460,7 +76460,7 @@ var require_dist_cjs18 = __commonJS({
       extensions.forEach((extension) => extension.configure(extensionConfiguration));
       return Object.assign(runtimeConfig, resolveAwsRegionExtensionConfiguration2(extensionConfiguration), resolveDefaultRuntimeConfig2(extensionConfiguration), resolveHttpHandlerRuntimeConfig2(extensionConfiguration), resolveHttpAuthRuntimeConfig5(extensionConfiguration));
     };
-    var STSClient3 = class extends Client3 {
+    var STSClient2 = class extends Client3 {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig9(configuration || {});
@@ -76498,7 +76498,7 @@ var require_dist_cjs18 = __commonJS({
     var command5 = makeBuilder2(commonParams5, "AWSSecurityTokenServiceV20110615", "STSClient", getEndpointPlugin2);
     var _ep05 = {};
     var _mw05 = (Command3, cs, config, o4) => [];
-    var AssumeRoleCommand3 = class extends command5(_ep05, _mw05, "AssumeRole", AssumeRole$2) {
+    var AssumeRoleCommand2 = class extends command5(_ep05, _mw05, "AssumeRole", AssumeRole$2) {
     };
     var AssumeRoleWithSAMLCommand = class extends command5(_ep05, _mw05, "AssumeRoleWithSAML", AssumeRoleWithSAML$) {
     };
@@ -76510,7 +76510,7 @@ var require_dist_cjs18 = __commonJS({
     };
     var GetAccessKeyInfoCommand = class extends command5(_ep05, _mw05, "GetAccessKeyInfo", GetAccessKeyInfo$) {
     };
-    var GetCallerIdentityCommand2 = class extends command5(_ep05, _mw05, "GetCallerIdentity", GetCallerIdentity$) {
+    var GetCallerIdentityCommand = class extends command5(_ep05, _mw05, "GetCallerIdentity", GetCallerIdentity$) {
     };
     var GetDelegatedAccessTokenCommand = class extends command5(_ep05, _mw05, "GetDelegatedAccessToken", GetDelegatedAccessToken$) {
     };
@@ -76521,19 +76521,19 @@ var require_dist_cjs18 = __commonJS({
     var GetWebIdentityTokenCommand = class extends command5(_ep05, _mw05, "GetWebIdentityToken", GetWebIdentityToken$) {
     };
     var commands5 = {
-      AssumeRoleCommand: AssumeRoleCommand3,
+      AssumeRoleCommand: AssumeRoleCommand2,
       AssumeRoleWithSAMLCommand,
       AssumeRoleWithWebIdentityCommand: AssumeRoleWithWebIdentityCommand2,
       AssumeRootCommand,
       DecodeAuthorizationMessageCommand,
       GetAccessKeyInfoCommand,
-      GetCallerIdentityCommand: GetCallerIdentityCommand2,
+      GetCallerIdentityCommand,
       GetDelegatedAccessTokenCommand,
       GetFederationTokenCommand,
       GetSessionTokenCommand,
       GetWebIdentityTokenCommand
     };
-    var STS2 = class extends STSClient3 {
+    var STS2 = class extends STSClient2 {
     };
     createAggregatedClient2(commands5, STS2);
     var getAccountIdFromAssumedRoleUser2 = (assumedRoleUser) => {
@@ -76553,7 +76553,7 @@ var require_dist_cjs18 = __commonJS({
       credentialProviderLogger?.debug?.("@aws-sdk/client-sts::resolveRegion", "accepting first of:", `${region} (credential provider clientConfig)`, `${parentRegion} (contextual client)`, `${stsDefaultRegion} (STS default: AWS_REGION, profile region, or us-east-1)`);
       return resolvedRegion;
     };
-    var getDefaultRoleAssumer$1 = (stsOptions, STSClient4) => {
+    var getDefaultRoleAssumer$1 = (stsOptions, STSClient3) => {
       let stsClient;
       let closureSourceCreds;
       return async (sourceCreds, params) => {
@@ -76565,7 +76565,7 @@ var require_dist_cjs18 = __commonJS({
             profile
           });
           const isCompatibleRequestHandler = !isH22(requestHandler);
-          stsClient = new STSClient4({
+          stsClient = new STSClient3({
             ...stsOptions,
             userAgentAppId,
             profile,
@@ -76575,7 +76575,7 @@ var require_dist_cjs18 = __commonJS({
             logger: logger2
           });
         }
-        const { Credentials, AssumedRoleUser } = await stsClient.send(new AssumeRoleCommand3(params));
+        const { Credentials, AssumedRoleUser } = await stsClient.send(new AssumeRoleCommand2(params));
         if (!Credentials || !Credentials.AccessKeyId || !Credentials.SecretAccessKey) {
           throw new Error(`Invalid response from STS.assumeRole call with role ${params.RoleArn}`);
         }
@@ -76592,7 +76592,7 @@ var require_dist_cjs18 = __commonJS({
         return credentials;
       };
     };
-    var getDefaultRoleAssumerWithWebIdentity$1 = (stsOptions, STSClient4) => {
+    var getDefaultRoleAssumerWithWebIdentity$1 = (stsOptions, STSClient3) => {
       let stsClient;
       return async (params) => {
         if (!stsClient) {
@@ -76602,7 +76602,7 @@ var require_dist_cjs18 = __commonJS({
             profile
           });
           const isCompatibleRequestHandler = !isH22(requestHandler);
-          stsClient = new STSClient4({
+          stsClient = new STSClient3({
             ...stsOptions,
             userAgentAppId,
             profile,
@@ -76647,15 +76647,15 @@ var require_dist_cjs18 = __commonJS({
           }
         };
     };
-    var getDefaultRoleAssumer3 = (stsOptions = {}, stsPlugins) => getDefaultRoleAssumer$1(stsOptions, getCustomizableStsClientCtor2(STSClient3, stsPlugins));
-    var getDefaultRoleAssumerWithWebIdentity3 = (stsOptions = {}, stsPlugins) => getDefaultRoleAssumerWithWebIdentity$1(stsOptions, getCustomizableStsClientCtor2(STSClient3, stsPlugins));
+    var getDefaultRoleAssumer3 = (stsOptions = {}, stsPlugins) => getDefaultRoleAssumer$1(stsOptions, getCustomizableStsClientCtor2(STSClient2, stsPlugins));
+    var getDefaultRoleAssumerWithWebIdentity3 = (stsOptions = {}, stsPlugins) => getDefaultRoleAssumerWithWebIdentity$1(stsOptions, getCustomizableStsClientCtor2(STSClient2, stsPlugins));
     var decorateDefaultCredentialProvider2 = (provider) => (input) => provider({
       roleAssumer: getDefaultRoleAssumer3(input),
       roleAssumerWithWebIdentity: getDefaultRoleAssumerWithWebIdentity3(input),
       ...input
     });
     exports.AssumeRole$ = AssumeRole$2;
-    exports.AssumeRoleCommand = AssumeRoleCommand3;
+    exports.AssumeRoleCommand = AssumeRoleCommand2;
     exports.AssumeRoleRequest$ = AssumeRoleRequest$2;
     exports.AssumeRoleResponse$ = AssumeRoleResponse$2;
     exports.AssumeRoleWithSAML$ = AssumeRoleWithSAML$;
@@ -76686,7 +76686,7 @@ var require_dist_cjs18 = __commonJS({
     exports.GetAccessKeyInfoRequest$ = GetAccessKeyInfoRequest$;
     exports.GetAccessKeyInfoResponse$ = GetAccessKeyInfoResponse$;
     exports.GetCallerIdentity$ = GetCallerIdentity$;
-    exports.GetCallerIdentityCommand = GetCallerIdentityCommand2;
+    exports.GetCallerIdentityCommand = GetCallerIdentityCommand;
     exports.GetCallerIdentityRequest$ = GetCallerIdentityRequest$;
     exports.GetCallerIdentityResponse$ = GetCallerIdentityResponse$;
     exports.GetDelegatedAccessToken$ = GetDelegatedAccessToken$;
@@ -76726,7 +76726,7 @@ var require_dist_cjs18 = __commonJS({
     exports.RegionDisabledException = RegionDisabledException2;
     exports.RegionDisabledException$ = RegionDisabledException$2;
     exports.STS = STS2;
-    exports.STSClient = STSClient3;
+    exports.STSClient = STSClient2;
     exports.STSServiceException = STSServiceException2;
     exports.STSServiceException$ = STSServiceException$2;
     exports.SessionDurationEscalationException = SessionDurationEscalationException;
@@ -83545,7 +83545,7 @@ var require_dist_cjs19 = __commonJS({
       extensions.forEach((extension) => extension.configure(extensionConfiguration));
       return Object.assign(runtimeConfig, resolveAwsRegionExtensionConfiguration2(extensionConfiguration), resolveDefaultRuntimeConfig2(extensionConfiguration), resolveHttpHandlerRuntimeConfig2(extensionConfiguration), resolveHttpAuthRuntimeConfig5(extensionConfiguration));
     };
-    var IAMClient2 = class extends Client3 {
+    var IAMClient = class extends Client3 {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig9(configuration || {});
@@ -83658,7 +83658,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var DeleteRolePermissionsBoundaryCommand = class extends command5(_ep05, _mw05, "DeleteRolePermissionsBoundary", DeleteRolePermissionsBoundary$) {
     };
-    var DeleteRolePolicyCommand2 = class extends command5(_ep05, _mw05, "DeleteRolePolicy", DeleteRolePolicy$) {
+    var DeleteRolePolicyCommand = class extends command5(_ep05, _mw05, "DeleteRolePolicy", DeleteRolePolicy$) {
     };
     var DeleteSAMLProviderCommand = class extends command5(_ep05, _mw05, "DeleteSAMLProvider", DeleteSAMLProvider$) {
     };
@@ -83746,9 +83746,9 @@ var require_dist_cjs19 = __commonJS({
     };
     var GetPolicyVersionCommand = class extends command5(_ep05, _mw05, "GetPolicyVersion", GetPolicyVersion$) {
     };
-    var GetRoleCommand2 = class extends command5(_ep05, _mw05, "GetRole", GetRole$) {
+    var GetRoleCommand = class extends command5(_ep05, _mw05, "GetRole", GetRole$) {
     };
-    var GetRolePolicyCommand2 = class extends command5(_ep05, _mw05, "GetRolePolicy", GetRolePolicy$) {
+    var GetRolePolicyCommand = class extends command5(_ep05, _mw05, "GetRolePolicy", GetRolePolicy$) {
     };
     var GetRoleTemplateVersionCommand = class extends command5(_ep05, _mw05, "GetRoleTemplateVersion", GetRoleTemplateVersion$) {
     };
@@ -83846,7 +83846,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var PutRolePermissionsBoundaryCommand = class extends command5(_ep05, _mw05, "PutRolePermissionsBoundary", PutRolePermissionsBoundary$) {
     };
-    var PutRolePolicyCommand2 = class extends command5(_ep05, _mw05, "PutRolePolicy", PutRolePolicy$) {
+    var PutRolePolicyCommand = class extends command5(_ep05, _mw05, "PutRolePolicy", PutRolePolicy$) {
     };
     var PutUserPermissionsBoundaryCommand = class extends command5(_ep05, _mw05, "PutUserPermissionsBoundary", PutUserPermissionsBoundary$) {
     };
@@ -83942,40 +83942,40 @@ var require_dist_cjs19 = __commonJS({
     };
     var UploadSSHPublicKeyCommand = class extends command5(_ep05, _mw05, "UploadSSHPublicKey", UploadSSHPublicKey$) {
     };
-    var paginateGetAccountAuthorizationDetails = createPaginator2(IAMClient2, GetAccountAuthorizationDetailsCommand, "Marker", "Marker", "MaxItems");
-    var paginateGetGroup = createPaginator2(IAMClient2, GetGroupCommand, "Marker", "Marker", "MaxItems");
-    var paginateListAccessKeys = createPaginator2(IAMClient2, ListAccessKeysCommand, "Marker", "Marker", "MaxItems");
-    var paginateListAccountAliases = createPaginator2(IAMClient2, ListAccountAliasesCommand, "Marker", "Marker", "MaxItems");
-    var paginateListAttachedGroupPolicies = createPaginator2(IAMClient2, ListAttachedGroupPoliciesCommand, "Marker", "Marker", "MaxItems");
-    var paginateListAttachedRolePolicies = createPaginator2(IAMClient2, ListAttachedRolePoliciesCommand, "Marker", "Marker", "MaxItems");
-    var paginateListAttachedUserPolicies = createPaginator2(IAMClient2, ListAttachedUserPoliciesCommand, "Marker", "Marker", "MaxItems");
-    var paginateListEntitiesForPolicy = createPaginator2(IAMClient2, ListEntitiesForPolicyCommand, "Marker", "Marker", "MaxItems");
-    var paginateListGroupPolicies = createPaginator2(IAMClient2, ListGroupPoliciesCommand, "Marker", "Marker", "MaxItems");
-    var paginateListGroupsForUser = createPaginator2(IAMClient2, ListGroupsForUserCommand, "Marker", "Marker", "MaxItems");
-    var paginateListGroups = createPaginator2(IAMClient2, ListGroupsCommand, "Marker", "Marker", "MaxItems");
-    var paginateListInstanceProfilesForRole = createPaginator2(IAMClient2, ListInstanceProfilesForRoleCommand, "Marker", "Marker", "MaxItems");
-    var paginateListInstanceProfiles = createPaginator2(IAMClient2, ListInstanceProfilesCommand, "Marker", "Marker", "MaxItems");
-    var paginateListInstanceProfileTags = createPaginator2(IAMClient2, ListInstanceProfileTagsCommand, "Marker", "Marker", "MaxItems");
-    var paginateListMFADevices = createPaginator2(IAMClient2, ListMFADevicesCommand, "Marker", "Marker", "MaxItems");
-    var paginateListMFADeviceTags = createPaginator2(IAMClient2, ListMFADeviceTagsCommand, "Marker", "Marker", "MaxItems");
-    var paginateListOpenIDConnectProviderTags = createPaginator2(IAMClient2, ListOpenIDConnectProviderTagsCommand, "Marker", "Marker", "MaxItems");
-    var paginateListPolicies = createPaginator2(IAMClient2, ListPoliciesCommand, "Marker", "Marker", "MaxItems");
-    var paginateListPolicyTags = createPaginator2(IAMClient2, ListPolicyTagsCommand, "Marker", "Marker", "MaxItems");
-    var paginateListPolicyVersions = createPaginator2(IAMClient2, ListPolicyVersionsCommand, "Marker", "Marker", "MaxItems");
-    var paginateListRolePolicies = createPaginator2(IAMClient2, ListRolePoliciesCommand, "Marker", "Marker", "MaxItems");
-    var paginateListRoles = createPaginator2(IAMClient2, ListRolesCommand, "Marker", "Marker", "MaxItems");
-    var paginateListRoleTags = createPaginator2(IAMClient2, ListRoleTagsCommand, "Marker", "Marker", "MaxItems");
-    var paginateListSAMLProviderTags = createPaginator2(IAMClient2, ListSAMLProviderTagsCommand, "Marker", "Marker", "MaxItems");
-    var paginateListServerCertificates = createPaginator2(IAMClient2, ListServerCertificatesCommand, "Marker", "Marker", "MaxItems");
-    var paginateListServerCertificateTags = createPaginator2(IAMClient2, ListServerCertificateTagsCommand, "Marker", "Marker", "MaxItems");
-    var paginateListSigningCertificates = createPaginator2(IAMClient2, ListSigningCertificatesCommand, "Marker", "Marker", "MaxItems");
-    var paginateListSSHPublicKeys = createPaginator2(IAMClient2, ListSSHPublicKeysCommand, "Marker", "Marker", "MaxItems");
-    var paginateListUserPolicies = createPaginator2(IAMClient2, ListUserPoliciesCommand, "Marker", "Marker", "MaxItems");
-    var paginateListUsers = createPaginator2(IAMClient2, ListUsersCommand, "Marker", "Marker", "MaxItems");
-    var paginateListUserTags = createPaginator2(IAMClient2, ListUserTagsCommand, "Marker", "Marker", "MaxItems");
-    var paginateListVirtualMFADevices = createPaginator2(IAMClient2, ListVirtualMFADevicesCommand, "Marker", "Marker", "MaxItems");
-    var paginateSimulateCustomPolicy = createPaginator2(IAMClient2, SimulateCustomPolicyCommand, "Marker", "Marker", "MaxItems");
-    var paginateSimulatePrincipalPolicy = createPaginator2(IAMClient2, SimulatePrincipalPolicyCommand, "Marker", "Marker", "MaxItems");
+    var paginateGetAccountAuthorizationDetails = createPaginator2(IAMClient, GetAccountAuthorizationDetailsCommand, "Marker", "Marker", "MaxItems");
+    var paginateGetGroup = createPaginator2(IAMClient, GetGroupCommand, "Marker", "Marker", "MaxItems");
+    var paginateListAccessKeys = createPaginator2(IAMClient, ListAccessKeysCommand, "Marker", "Marker", "MaxItems");
+    var paginateListAccountAliases = createPaginator2(IAMClient, ListAccountAliasesCommand, "Marker", "Marker", "MaxItems");
+    var paginateListAttachedGroupPolicies = createPaginator2(IAMClient, ListAttachedGroupPoliciesCommand, "Marker", "Marker", "MaxItems");
+    var paginateListAttachedRolePolicies = createPaginator2(IAMClient, ListAttachedRolePoliciesCommand, "Marker", "Marker", "MaxItems");
+    var paginateListAttachedUserPolicies = createPaginator2(IAMClient, ListAttachedUserPoliciesCommand, "Marker", "Marker", "MaxItems");
+    var paginateListEntitiesForPolicy = createPaginator2(IAMClient, ListEntitiesForPolicyCommand, "Marker", "Marker", "MaxItems");
+    var paginateListGroupPolicies = createPaginator2(IAMClient, ListGroupPoliciesCommand, "Marker", "Marker", "MaxItems");
+    var paginateListGroupsForUser = createPaginator2(IAMClient, ListGroupsForUserCommand, "Marker", "Marker", "MaxItems");
+    var paginateListGroups = createPaginator2(IAMClient, ListGroupsCommand, "Marker", "Marker", "MaxItems");
+    var paginateListInstanceProfilesForRole = createPaginator2(IAMClient, ListInstanceProfilesForRoleCommand, "Marker", "Marker", "MaxItems");
+    var paginateListInstanceProfiles = createPaginator2(IAMClient, ListInstanceProfilesCommand, "Marker", "Marker", "MaxItems");
+    var paginateListInstanceProfileTags = createPaginator2(IAMClient, ListInstanceProfileTagsCommand, "Marker", "Marker", "MaxItems");
+    var paginateListMFADevices = createPaginator2(IAMClient, ListMFADevicesCommand, "Marker", "Marker", "MaxItems");
+    var paginateListMFADeviceTags = createPaginator2(IAMClient, ListMFADeviceTagsCommand, "Marker", "Marker", "MaxItems");
+    var paginateListOpenIDConnectProviderTags = createPaginator2(IAMClient, ListOpenIDConnectProviderTagsCommand, "Marker", "Marker", "MaxItems");
+    var paginateListPolicies = createPaginator2(IAMClient, ListPoliciesCommand, "Marker", "Marker", "MaxItems");
+    var paginateListPolicyTags = createPaginator2(IAMClient, ListPolicyTagsCommand, "Marker", "Marker", "MaxItems");
+    var paginateListPolicyVersions = createPaginator2(IAMClient, ListPolicyVersionsCommand, "Marker", "Marker", "MaxItems");
+    var paginateListRolePolicies = createPaginator2(IAMClient, ListRolePoliciesCommand, "Marker", "Marker", "MaxItems");
+    var paginateListRoles = createPaginator2(IAMClient, ListRolesCommand, "Marker", "Marker", "MaxItems");
+    var paginateListRoleTags = createPaginator2(IAMClient, ListRoleTagsCommand, "Marker", "Marker", "MaxItems");
+    var paginateListSAMLProviderTags = createPaginator2(IAMClient, ListSAMLProviderTagsCommand, "Marker", "Marker", "MaxItems");
+    var paginateListServerCertificates = createPaginator2(IAMClient, ListServerCertificatesCommand, "Marker", "Marker", "MaxItems");
+    var paginateListServerCertificateTags = createPaginator2(IAMClient, ListServerCertificateTagsCommand, "Marker", "Marker", "MaxItems");
+    var paginateListSigningCertificates = createPaginator2(IAMClient, ListSigningCertificatesCommand, "Marker", "Marker", "MaxItems");
+    var paginateListSSHPublicKeys = createPaginator2(IAMClient, ListSSHPublicKeysCommand, "Marker", "Marker", "MaxItems");
+    var paginateListUserPolicies = createPaginator2(IAMClient, ListUserPoliciesCommand, "Marker", "Marker", "MaxItems");
+    var paginateListUsers = createPaginator2(IAMClient, ListUsersCommand, "Marker", "Marker", "MaxItems");
+    var paginateListUserTags = createPaginator2(IAMClient, ListUserTagsCommand, "Marker", "Marker", "MaxItems");
+    var paginateListVirtualMFADevices = createPaginator2(IAMClient, ListVirtualMFADevicesCommand, "Marker", "Marker", "MaxItems");
+    var paginateSimulateCustomPolicy = createPaginator2(IAMClient, SimulateCustomPolicyCommand, "Marker", "Marker", "MaxItems");
+    var paginateSimulatePrincipalPolicy = createPaginator2(IAMClient, SimulatePrincipalPolicyCommand, "Marker", "Marker", "MaxItems");
     var checkState$3 = async (client, input) => {
       let reason;
       try {
@@ -84025,7 +84025,7 @@ var require_dist_cjs19 = __commonJS({
     var checkState$1 = async (client, input) => {
       let reason;
       try {
-        let result = await client.send(new GetRoleCommand2(input));
+        let result = await client.send(new GetRoleCommand(input));
         reason = result;
         return { state: WaiterState2.SUCCESS, reason };
       } catch (exception) {
@@ -84107,7 +84107,7 @@ var require_dist_cjs19 = __commonJS({
       DeletePolicyVersionCommand,
       DeleteRoleCommand,
       DeleteRolePermissionsBoundaryCommand,
-      DeleteRolePolicyCommand: DeleteRolePolicyCommand2,
+      DeleteRolePolicyCommand,
       DeleteSAMLProviderCommand,
       DeleteServerCertificateCommand,
       DeleteServiceLinkedRoleCommand,
@@ -84151,8 +84151,8 @@ var require_dist_cjs19 = __commonJS({
       GetOutboundWebIdentityFederationInfoCommand,
       GetPolicyCommand,
       GetPolicyVersionCommand,
-      GetRoleCommand: GetRoleCommand2,
-      GetRolePolicyCommand: GetRolePolicyCommand2,
+      GetRoleCommand,
+      GetRolePolicyCommand,
       GetRoleTemplateVersionCommand,
       GetSAMLProviderCommand,
       GetServerCertificateCommand,
@@ -84201,7 +84201,7 @@ var require_dist_cjs19 = __commonJS({
       PutAccountPropertiesCommand,
       PutGroupPolicyCommand,
       PutRolePermissionsBoundaryCommand,
-      PutRolePolicyCommand: PutRolePolicyCommand2,
+      PutRolePolicyCommand,
       PutUserPermissionsBoundaryCommand,
       PutUserPolicyCommand,
       RejectDelegationRequestCommand,
@@ -84292,7 +84292,7 @@ var require_dist_cjs19 = __commonJS({
       waitUntilRoleExists,
       waitUntilUserExists
     };
-    var IAM = class extends IAMClient2 {
+    var IAM = class extends IAMClient {
     };
     createAggregatedClient2(commands5, IAM, { paginators, waiters });
     var AccessAdvisorUsageGranularityType = {
@@ -84651,7 +84651,7 @@ var require_dist_cjs19 = __commonJS({
     exports.DeleteRolePermissionsBoundaryCommand = DeleteRolePermissionsBoundaryCommand;
     exports.DeleteRolePermissionsBoundaryRequest$ = DeleteRolePermissionsBoundaryRequest$;
     exports.DeleteRolePolicy$ = DeleteRolePolicy$;
-    exports.DeleteRolePolicyCommand = DeleteRolePolicyCommand2;
+    exports.DeleteRolePolicyCommand = DeleteRolePolicyCommand;
     exports.DeleteRolePolicyRequest$ = DeleteRolePolicyRequest$;
     exports.DeleteRoleRequest$ = DeleteRoleRequest$;
     exports.DeleteSAMLProvider$ = DeleteSAMLProvider$;
@@ -84826,9 +84826,9 @@ var require_dist_cjs19 = __commonJS({
     exports.GetPolicyVersionRequest$ = GetPolicyVersionRequest$;
     exports.GetPolicyVersionResponse$ = GetPolicyVersionResponse$;
     exports.GetRole$ = GetRole$;
-    exports.GetRoleCommand = GetRoleCommand2;
+    exports.GetRoleCommand = GetRoleCommand;
     exports.GetRolePolicy$ = GetRolePolicy$;
-    exports.GetRolePolicyCommand = GetRolePolicyCommand2;
+    exports.GetRolePolicyCommand = GetRolePolicyCommand;
     exports.GetRolePolicyRequest$ = GetRolePolicyRequest$;
     exports.GetRolePolicyResponse$ = GetRolePolicyResponse$;
     exports.GetRoleRequest$ = GetRoleRequest$;
@@ -84873,7 +84873,7 @@ var require_dist_cjs19 = __commonJS({
     exports.Group$ = Group$;
     exports.GroupDetail$ = GroupDetail$;
     exports.IAM = IAM;
-    exports.IAMClient = IAMClient2;
+    exports.IAMClient = IAMClient;
     exports.IAMServiceException = IAMServiceException;
     exports.IAMServiceException$ = IAMServiceException$;
     exports.InlinePolicy$ = InlinePolicy$;
@@ -85102,7 +85102,7 @@ var require_dist_cjs19 = __commonJS({
     exports.PutRolePermissionsBoundaryCommand = PutRolePermissionsBoundaryCommand;
     exports.PutRolePermissionsBoundaryRequest$ = PutRolePermissionsBoundaryRequest$;
     exports.PutRolePolicy$ = PutRolePolicy$;
-    exports.PutRolePolicyCommand = PutRolePolicyCommand2;
+    exports.PutRolePolicyCommand = PutRolePolicyCommand;
     exports.PutRolePolicyRequest$ = PutRolePolicyRequest$;
     exports.PutUserPermissionsBoundary$ = PutUserPermissionsBoundary$;
     exports.PutUserPermissionsBoundaryCommand = PutUserPermissionsBoundaryCommand;
@@ -105368,10 +105368,6 @@ var githubCollaboratorProvider = {
   }
 };
 
-// src/providers/aws-identity-center.ts
-var import_client_sso_admin = __toESM(require_dist_cjs16(), 1);
-var import_client_identitystore = __toESM(require_dist_cjs17(), 1);
-
 // src/providers/aws-shared.ts
 var DEFAULT_WAIT_MS = 6e4;
 var defaultSleep = (ms3) => new Promise((resolve6) => setTimeout(resolve6, ms3));
@@ -105385,7 +105381,7 @@ function clientOptions(region, config = {}) {
   };
 }
 var REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
-function checkRegion2(target3) {
+function checkRegion(target3) {
   const r5 = target3.region;
   return typeof r5 === "string" && REGION.test(r5) ? [] : [problem("region", "must be an AWS region such as eu-west-1")];
 }
@@ -105417,6 +105413,8 @@ function otherHolder(grant, live, same) {
 
 // src/providers/aws-identity-center.ts
 var KIND3 = "aws-identity-center";
+var ssoSdk = () => Promise.resolve().then(() => __toESM(require_dist_cjs16(), 1));
+var storeSdk = () => Promise.resolve().then(() => __toESM(require_dist_cjs17(), 1));
 var INSTANCE_ARN = /^arn:aws(?:-us-gov|-cn)?:sso:::instance\/(?:sso)?ins-[a-zA-Z0-9-.]{16}$/;
 var PERMISSION_SET_ARN = /^arn:aws(?:-us-gov|-cn)?:sso:::permissionSet\/(?:sso)?ins-[a-zA-Z0-9-.]{16}\/ps-[a-zA-Z0-9-./]{16}$/;
 var IDENTITY_STORE_ID = /^(?:d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
@@ -105437,7 +105435,7 @@ var KEYS = [
 function validateIdentityCenterTarget(t) {
   const out = [
     ...unknownKeys(t, KEYS),
-    ...checkRegion2(t),
+    ...checkRegion(t),
     ...checkPattern(t, "instance_arn", INSTANCE_ARN, "an Identity Center instance ARN"),
     ...checkPattern(t, "identity_store_id", IDENTITY_STORE_ID, "an identity store id (d-\u2026)"),
     ...checkPattern(t, "account_id", ACCOUNT_ID, "a 12-digit AWS account id, quoted"),
@@ -105545,8 +105543,8 @@ function createIdentityCenterProvider(options = {}) {
   const config = options.clients ?? {};
   const sleep2 = options.sleep ?? defaultSleep;
   const waitMs = options.waitTimeoutMs ?? DEFAULT_WAIT_MS;
-  const sso = (region) => new import_client_sso_admin.SSOAdminClient(clientOptions(region, config));
-  const store = (region) => new import_client_identitystore.IdentitystoreClient(clientOptions(region, config));
+  const sso = async (region) => new (await ssoSdk()).SSOAdminClient(clientOptions(region, config));
+  const store = async (region) => new (await storeSdk()).IdentitystoreClient(clientOptions(region, config));
   async function findUser(grant, t) {
     const id = String(grant.requester.id);
     let alternate;
@@ -105565,8 +105563,8 @@ function createIdentityCenterProvider(options = {}) {
       alternate = { ExternalId: { Issuer: issuer, Id: id } };
     }
     try {
-      const r5 = await store(t.region).send(
-        new import_client_identitystore.GetUserIdCommand({
+      const r5 = await (await store(t.region)).send(
+        new (await storeSdk()).GetUserIdCommand({
           IdentityStoreId: t.identity_store_id,
           AlternateIdentifier: alternate
         })
@@ -105584,8 +105582,9 @@ function createIdentityCenterProvider(options = {}) {
   async function principals2(a5) {
     const out = [];
     try {
-      for await (const page of (0, import_client_sso_admin.paginateListAccountAssignments)(
-        { client: sso(a5.region) },
+      const { paginateListAccountAssignments } = await ssoSdk();
+      for await (const page of paginateListAccountAssignments(
+        { client: await sso(a5.region) },
         {
           InstanceArn: a5.instance_arn,
           AccountId: a5.account_id,
@@ -105615,14 +105614,14 @@ function createIdentityCenterProvider(options = {}) {
       await sleep2(delay);
       delay = Math.min(delay * 2, 5e3);
       try {
-        const client = sso(a5.region);
+        const client = await sso(a5.region);
         status = verb === "creating" ? (await client.send(
-          new import_client_sso_admin.DescribeAccountAssignmentCreationStatusCommand({
+          new (await ssoSdk()).DescribeAccountAssignmentCreationStatusCommand({
             InstanceArn: a5.instance_arn,
             AccountAssignmentCreationRequestId: requestId
           })
         )).AccountAssignmentCreationStatus : (await client.send(
-          new import_client_sso_admin.DescribeAccountAssignmentDeletionStatusCommand({
+          new (await ssoSdk()).DescribeAccountAssignmentDeletionStatusCommand({
             InstanceArn: a5.instance_arn,
             AccountAssignmentDeletionRequestId: requestId
           })
@@ -105639,8 +105638,8 @@ function createIdentityCenterProvider(options = {}) {
   async function create(a5) {
     let first;
     try {
-      first = (await sso(a5.region).send(
-        new import_client_sso_admin.CreateAccountAssignmentCommand({
+      first = (await (await sso(a5.region)).send(
+        new (await ssoSdk()).CreateAccountAssignmentCommand({
           InstanceArn: a5.instance_arn,
           TargetId: a5.account_id,
           TargetType: "AWS_ACCOUNT",
@@ -105658,8 +105657,8 @@ function createIdentityCenterProvider(options = {}) {
     if (!await exists2(a5)) return false;
     let first;
     try {
-      first = (await sso(a5.region).send(
-        new import_client_sso_admin.DeleteAccountAssignmentCommand({
+      first = (await (await sso(a5.region)).send(
+        new (await ssoSdk()).DeleteAccountAssignmentCommand({
           InstanceArn: a5.instance_arn,
           TargetId: a5.account_id,
           TargetType: "AWS_ACCOUNT",
@@ -105789,8 +105788,11 @@ function createIdentityCenterProvider(options = {}) {
   };
   async function userOf(t, principalId) {
     try {
-      const u = await store(t.region).send(
-        new import_client_identitystore.DescribeUserCommand({ IdentityStoreId: t.identity_store_id, UserId: principalId })
+      const u = await (await store(t.region)).send(
+        new (await storeSdk()).DescribeUserCommand({
+          IdentityStoreId: t.identity_store_id,
+          UserId: principalId
+        })
       );
       const issuer = t.user_lookup?.external_id_issuer;
       return {
@@ -105808,8 +105810,9 @@ function createIdentityCenterProvider(options = {}) {
 async function sessionDurationWarning(resource, a5, config = {}) {
   let raw;
   try {
-    const r5 = await new import_client_sso_admin.SSOAdminClient(clientOptions(a5.region, config)).send(
-      new import_client_sso_admin.DescribePermissionSetCommand({
+    const m3 = await ssoSdk();
+    const r5 = await new m3.SSOAdminClient(clientOptions(a5.region, config)).send(
+      new m3.DescribePermissionSetCommand({
         InstanceArn: a5.instance_arn,
         PermissionSetArn: a5.permission_set_arn
       })
@@ -105832,9 +105835,9 @@ async function checkIdentityCenterResource(resource, config = {}) {
 var awsIdentityCenterProvider = createIdentityCenterProvider();
 
 // src/providers/aws-iam-role.ts
-var import_client_sts = __toESM(require_dist_cjs18(), 1);
-var import_client_iam = __toESM(require_dist_cjs19(), 1);
 var KIND4 = "aws-iam-role";
+var stsSdk = () => Promise.resolve().then(() => __toESM(require_dist_cjs18(), 1));
+var iamSdk = () => Promise.resolve().then(() => __toESM(require_dist_cjs19(), 1));
 var MIN_SESSION = 900;
 var MAX_SESSION = 43200;
 var CHAINED_MAX_SESSION = 3600;
@@ -105845,7 +105848,7 @@ function validateIamRoleTarget(t) {
   return [
     ...unknownKeys(t, ["role_arn", "region"]),
     ...checkPattern(t, "role_arn", ROLE_ARN, "an IAM role ARN, arn:aws:iam::<account>:role/<name>"),
-    ...checkRegion2(t)
+    ...checkRegion(t)
   ];
 }
 var roleName = (arn) => arn.slice(arn.lastIndexOf("/") + 1);
@@ -105933,19 +105936,19 @@ function deliveryBody3(o3) {
 }
 function createIamRoleProvider(options = {}) {
   const config = options.clients ?? {};
-  const sts = (region) => new import_client_sts.STSClient(clientOptions(region, config));
-  const iam = (region) => new import_client_iam.IAMClient(clientOptions(region, config));
+  const sts = async (region) => new (await stsSdk()).STSClient(clientOptions(region, config));
+  const iam = async (region) => new (await iamSdk()).IAMClient(clientOptions(region, config));
   async function limits(t) {
     let roleMax;
     let chained;
     try {
-      const role = await iam(t.region).send(new import_client_iam.GetRoleCommand({ RoleName: t.role_name }));
+      const role = await (await iam(t.region)).send(new (await iamSdk()).GetRoleCommand({ RoleName: t.role_name }));
       roleMax = role.Role?.MaxSessionDuration ?? 3600;
     } catch (e5) {
       throw awsError(KIND4, `reading role ${t.role_name}`, e5);
     }
     try {
-      const me = await sts(t.region).send(new import_client_sts.GetCallerIdentityCommand({}));
+      const me = await (await sts(t.region)).send(new (await stsSdk()).GetCallerIdentityCommand({}));
       chained = (me.Arn ?? "").includes(":assumed-role/");
     } catch (e5) {
       throw awsError(KIND4, "asking STS who gatepass is", e5);
@@ -105971,8 +105974,8 @@ function createIamRoleProvider(options = {}) {
     const name2 = sessionName(grant);
     let creds;
     try {
-      const r5 = await sts(t.region).send(
-        new import_client_sts.AssumeRoleCommand({
+      const r5 = await (await sts(t.region)).send(
+        new (await stsSdk()).AssumeRoleCommand({
           RoleArn: t.role_arn,
           RoleSessionName: name2,
           DurationSeconds: duration2,
@@ -106033,8 +106036,11 @@ function createIamRoleProvider(options = {}) {
   }
   async function readDeny(t) {
     try {
-      const r5 = await iam(t.region).send(
-        new import_client_iam.GetRolePolicyCommand({ RoleName: t.role_name, PolicyName: DENY_POLICY })
+      const r5 = await (await iam(t.region)).send(
+        new (await iamSdk()).GetRolePolicyCommand({
+          RoleName: t.role_name,
+          PolicyName: DENY_POLICY
+        })
       );
       const doc = JSON.parse(decodeURIComponent(r5.PolicyDocument ?? ""));
       const s2 = doc.Statement ?? [];
@@ -106049,12 +106055,15 @@ function createIamRoleProvider(options = {}) {
   async function writeDeny(t, statements) {
     try {
       if (statements.length === 0)
-        await iam(t.region).send(
-          new import_client_iam.DeleteRolePolicyCommand({ RoleName: t.role_name, PolicyName: DENY_POLICY })
+        await (await iam(t.region)).send(
+          new (await iamSdk()).DeleteRolePolicyCommand({
+            RoleName: t.role_name,
+            PolicyName: DENY_POLICY
+          })
         );
       else
-        await iam(t.region).send(
-          new import_client_iam.PutRolePolicyCommand({
+        await (await iam(t.region)).send(
+          new (await iamSdk()).PutRolePolicyCommand({
             RoleName: t.role_name,
             PolicyName: DENY_POLICY,
             PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: statements })
@@ -106115,8 +106124,9 @@ function createIamRoleProvider(options = {}) {
 async function checkIamRoleResource(resource, config = {}) {
   const t = currentTarget(resource);
   try {
-    const role = await new import_client_iam.IAMClient(clientOptions(t.region, config)).send(
-      new import_client_iam.GetRoleCommand({ RoleName: t.role_name })
+    const m3 = await iamSdk();
+    const role = await new m3.IAMClient(clientOptions(t.region, config)).send(
+      new (await iamSdk()).GetRoleCommand({ RoleName: t.role_name })
     );
     const max = role.Role?.MaxSessionDuration ?? 3600;
     return max < resource.max_duration ? [

@@ -1,11 +1,3 @@
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import {
-  DeleteRolePolicyCommand,
-  GetRoleCommand,
-  GetRolePolicyCommand,
-  IAMClient,
-  PutRolePolicyCommand,
-} from '@aws-sdk/client-iam';
 import type { Grant } from '../core/grant.js';
 import { ConfigurationError, ProviderError } from '../core/errors.js';
 import { formatPerson } from '../core/identity.js';
@@ -46,6 +38,10 @@ import type { Issued, Provider, ProviderContext } from './provider.js';
  */
 
 const KIND = 'aws-iam-role';
+
+// Loaded on first use: the SDK takes seconds to load, and most runs never talk to AWS.
+const stsSdk = () => import('@aws-sdk/client-sts');
+const iamSdk = () => import('@aws-sdk/client-iam');
 
 export const MIN_SESSION = 900;
 export const MAX_SESSION = 43_200;
@@ -200,20 +196,26 @@ function deliveryBody(o: {
 
 export function createIamRoleProvider(options: AwsProviderOptions = {}): Provider {
   const config: AwsClientConfig = options.clients ?? {};
-  const sts = (region: string) => new STSClient(clientOptions(region, config));
-  const iam = (region: string) => new IAMClient(clientOptions(region, config));
+  const sts = async (region: string) =>
+    new (await stsSdk()).STSClient(clientOptions(region, config));
+  const iam = async (region: string) =>
+    new (await iamSdk()).IAMClient(clientOptions(region, config));
 
   async function limits(t: RoleTarget): Promise<{ roleMax: number; chained: boolean }> {
     let roleMax: number;
     let chained: boolean;
     try {
-      const role = await iam(t.region).send(new GetRoleCommand({ RoleName: t.role_name }));
+      const role = await (
+        await iam(t.region)
+      ).send(new (await iamSdk()).GetRoleCommand({ RoleName: t.role_name }));
       roleMax = role.Role?.MaxSessionDuration ?? 3600;
     } catch (e) {
       throw awsError(KIND, `reading role ${t.role_name}`, e);
     }
     try {
-      const me = await sts(t.region).send(new GetCallerIdentityCommand({}));
+      const me = await (
+        await sts(t.region)
+      ).send(new (await stsSdk()).GetCallerIdentityCommand({}));
       chained = (me.Arn ?? '').includes(':assumed-role/');
     } catch (e) {
       throw awsError(KIND, 'asking STS who gatepass is', e);
@@ -248,8 +250,10 @@ export function createIamRoleProvider(options: AwsProviderOptions = {}): Provide
     const name = sessionName(grant);
     let creds;
     try {
-      const r = await sts(t.region).send(
-        new AssumeRoleCommand({
+      const r = await (
+        await sts(t.region)
+      ).send(
+        new (await stsSdk()).AssumeRoleCommand({
           RoleArn: t.role_arn,
           RoleSessionName: name,
           DurationSeconds: duration,
@@ -316,8 +320,13 @@ export function createIamRoleProvider(options: AwsProviderOptions = {}): Provide
 
   async function readDeny(t: RoleTarget): Promise<Statement[]> {
     try {
-      const r = await iam(t.region).send(
-        new GetRolePolicyCommand({ RoleName: t.role_name, PolicyName: DENY_POLICY }),
+      const r = await (
+        await iam(t.region)
+      ).send(
+        new (await iamSdk()).GetRolePolicyCommand({
+          RoleName: t.role_name,
+          PolicyName: DENY_POLICY,
+        }),
       );
       // IAM returns policy documents URL-encoded (RFC 3986).
       const doc = JSON.parse(decodeURIComponent(r.PolicyDocument ?? '')) as {
@@ -336,12 +345,19 @@ export function createIamRoleProvider(options: AwsProviderOptions = {}): Provide
   async function writeDeny(t: RoleTarget, statements: Statement[]): Promise<void> {
     try {
       if (statements.length === 0)
-        await iam(t.region).send(
-          new DeleteRolePolicyCommand({ RoleName: t.role_name, PolicyName: DENY_POLICY }),
+        await (
+          await iam(t.region)
+        ).send(
+          new (await iamSdk()).DeleteRolePolicyCommand({
+            RoleName: t.role_name,
+            PolicyName: DENY_POLICY,
+          }),
         );
       else
-        await iam(t.region).send(
-          new PutRolePolicyCommand({
+        await (
+          await iam(t.region)
+        ).send(
+          new (await iamSdk()).PutRolePolicyCommand({
             RoleName: t.role_name,
             PolicyName: DENY_POLICY,
             PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
@@ -426,8 +442,9 @@ export async function checkIamRoleResource(
 ): Promise<string[]> {
   const t = currentTarget(resource);
   try {
-    const role = await new IAMClient(clientOptions(t.region, config)).send(
-      new GetRoleCommand({ RoleName: t.role_name }),
+    const m = await iamSdk();
+    const role = await new m.IAMClient(clientOptions(t.region, config)).send(
+      new (await iamSdk()).GetRoleCommand({ RoleName: t.role_name }),
     );
     const max = role.Role?.MaxSessionDuration ?? 3600;
     return max < resource.max_duration

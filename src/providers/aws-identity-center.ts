@@ -1,18 +1,4 @@
-import {
-  CreateAccountAssignmentCommand,
-  DeleteAccountAssignmentCommand,
-  DescribeAccountAssignmentCreationStatusCommand,
-  DescribeAccountAssignmentDeletionStatusCommand,
-  DescribePermissionSetCommand,
-  paginateListAccountAssignments,
-  SSOAdminClient,
-  type AccountAssignmentOperationStatus,
-} from '@aws-sdk/client-sso-admin';
-import {
-  DescribeUserCommand,
-  GetUserIdCommand,
-  IdentitystoreClient,
-} from '@aws-sdk/client-identitystore';
+import type { AccountAssignmentOperationStatus } from '@aws-sdk/client-sso-admin';
 import type { Grant } from '../core/grant.js';
 import { parseDuration } from '../core/duration.js';
 import { ConfigurationError, ProviderError } from '../core/errors.js';
@@ -52,6 +38,11 @@ import { problem } from './target-checks.js';
  */
 
 const KIND = 'aws-identity-center';
+
+// Loaded on first use: the SDK takes seconds to load, and most runs (and every offline
+// `gatepass validate`) never talk to AWS.
+const ssoSdk = () => import('@aws-sdk/client-sso-admin');
+const storeSdk = () => import('@aws-sdk/client-identitystore');
 
 const INSTANCE_ARN = /^arn:aws(?:-us-gov|-cn)?:sso:::instance\/(?:sso)?ins-[a-zA-Z0-9-.]{16}$/;
 const PERMISSION_SET_ARN =
@@ -225,8 +216,10 @@ export function createIdentityCenterProvider(options: AwsProviderOptions = {}): 
   const config: AwsClientConfig = options.clients ?? {};
   const sleep = options.sleep ?? defaultSleep;
   const waitMs = options.waitTimeoutMs ?? DEFAULT_WAIT_MS;
-  const sso = (region: string) => new SSOAdminClient(clientOptions(region, config));
-  const store = (region: string) => new IdentitystoreClient(clientOptions(region, config));
+  const sso = async (region: string) =>
+    new (await ssoSdk()).SSOAdminClient(clientOptions(region, config));
+  const store = async (region: string) =>
+    new (await storeSdk()).IdentitystoreClient(clientOptions(region, config));
 
   /** The requester's Identity Center user: by the policy's map, or the store's external id. */
   async function findUser(
@@ -251,8 +244,10 @@ export function createIdentityCenterProvider(options: AwsProviderOptions = {}): 
       alternate = { ExternalId: { Issuer: issuer, Id: id } };
     }
     try {
-      const r = await store(t.region).send(
-        new GetUserIdCommand({
+      const r = await (
+        await store(t.region)
+      ).send(
+        new (await storeSdk()).GetUserIdCommand({
           IdentityStoreId: t.identity_store_id,
           AlternateIdentifier: alternate,
         }),
@@ -273,8 +268,9 @@ export function createIdentityCenterProvider(options: AwsProviderOptions = {}): 
   ): Promise<{ type: string; id: string }[]> {
     const out: { type: string; id: string }[] = [];
     try {
+      const { paginateListAccountAssignments } = await ssoSdk();
       for await (const page of paginateListAccountAssignments(
-        { client: sso(a.region) },
+        { client: await sso(a.region) },
         {
           InstanceArn: a.instance_arn,
           AccountId: a.account_id,
@@ -313,12 +309,12 @@ export function createIdentityCenterProvider(options: AwsProviderOptions = {}): 
       await sleep(delay);
       delay = Math.min(delay * 2, 5000);
       try {
-        const client = sso(a.region);
+        const client = await sso(a.region);
         status =
           verb === 'creating'
             ? (
                 await client.send(
-                  new DescribeAccountAssignmentCreationStatusCommand({
+                  new (await ssoSdk()).DescribeAccountAssignmentCreationStatusCommand({
                     InstanceArn: a.instance_arn,
                     AccountAssignmentCreationRequestId: requestId,
                   }),
@@ -326,7 +322,7 @@ export function createIdentityCenterProvider(options: AwsProviderOptions = {}): 
               ).AccountAssignmentCreationStatus
             : (
                 await client.send(
-                  new DescribeAccountAssignmentDeletionStatusCommand({
+                  new (await ssoSdk()).DescribeAccountAssignmentDeletionStatusCommand({
                     InstanceArn: a.instance_arn,
                     AccountAssignmentDeletionRequestId: requestId,
                   }),
@@ -347,8 +343,10 @@ export function createIdentityCenterProvider(options: AwsProviderOptions = {}): 
     let first;
     try {
       first = (
-        await sso(a.region).send(
-          new CreateAccountAssignmentCommand({
+        await (
+          await sso(a.region)
+        ).send(
+          new (await ssoSdk()).CreateAccountAssignmentCommand({
             InstanceArn: a.instance_arn,
             TargetId: a.account_id,
             TargetType: 'AWS_ACCOUNT',
@@ -369,8 +367,10 @@ export function createIdentityCenterProvider(options: AwsProviderOptions = {}): 
     let first;
     try {
       first = (
-        await sso(a.region).send(
-          new DeleteAccountAssignmentCommand({
+        await (
+          await sso(a.region)
+        ).send(
+          new (await ssoSdk()).DeleteAccountAssignmentCommand({
             InstanceArn: a.instance_arn,
             TargetId: a.account_id,
             TargetType: 'AWS_ACCOUNT',
@@ -523,8 +523,13 @@ export function createIdentityCenterProvider(options: AwsProviderOptions = {}): 
     principalId: string,
   ): Promise<{ name: string; lookedUp: boolean }> {
     try {
-      const u = await store(t.region).send(
-        new DescribeUserCommand({ IdentityStoreId: t.identity_store_id, UserId: principalId }),
+      const u = await (
+        await store(t.region)
+      ).send(
+        new (await storeSdk()).DescribeUserCommand({
+          IdentityStoreId: t.identity_store_id,
+          UserId: principalId,
+        }),
       );
       const issuer = t.user_lookup?.external_id_issuer;
       return {
@@ -553,8 +558,9 @@ export async function sessionDurationWarning(
 ): Promise<string | undefined> {
   let raw: string | undefined;
   try {
-    const r = await new SSOAdminClient(clientOptions(a.region, config)).send(
-      new DescribePermissionSetCommand({
+    const m = await ssoSdk();
+    const r = await new m.SSOAdminClient(clientOptions(a.region, config)).send(
+      new m.DescribePermissionSetCommand({
         InstanceArn: a.instance_arn,
         PermissionSetArn: a.permission_set_arn,
       }),
