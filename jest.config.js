@@ -9,5 +9,6 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: { isolatedModules: true } }],
   },
   testTimeout: 30000,
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/nock-restore.ts'],
   reporters: ['default', '<rootDir>/test/summary-reporter.cjs'],
 };

@@ -93,6 +93,8 @@ export interface WorldOptions {
   clock?: DemoClock;
   /** Start a PostgreSQL server as the `prod-db` target (default true). */
   postgres?: boolean;
+  /** The access repo's policies (default: demo/policies). */
+  policiesDir?: string;
   /** One line per API request and webhook delivery. */
   log?: (line: string) => void;
   /** Puts something (a measuring proxy) between the app and the stand-in: returns the app's API URL. */
@@ -191,7 +193,7 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       teams: { 'acme/engineering': ['alice', 'carol'], 'acme/sre': ['bob'], ...o.teams },
       collaborators: { alice: 'push', bob: 'push', carol: 'push' },
       app: { ...APP, webhookUrl },
-      policiesDir: POLICIES_DIR,
+      policiesDir: o.policiesDir ?? POLICIES_DIR,
       files: {
         'grants/.gitkeep': '',
         ...(o.deadlineTimer

@@ -48,6 +48,13 @@ const repoPath = (what: string) => ({
     'must be a path relative to the repository root, without leading "/", "." or ".." segments',
 });
 
+const awsRegion = {
+  type: 'string',
+  description: 'AWS region of the API endpoint, e.g. eu-west-1',
+  pattern: '^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$',
+  patternErrorMessage: 'must be an AWS region such as eu-west-1',
+};
+
 const closed = (properties: Record<string, unknown>, required: string[]) => ({
   type: 'object',
   additionalProperties: false,
@@ -179,6 +186,79 @@ const TARGETS: Record<(typeof PROVIDER_KINDS)[number], Record<string, unknown>> 
       },
     },
     ['path'],
+  ),
+  'aws-identity-center': closed(
+    {
+      region: awsRegion,
+      instance_arn: {
+        type: 'string',
+        description: 'The IAM Identity Center instance ARN (arn:aws:sso:::instance/ssoins-…)',
+        pattern: '^arn:aws(?:-us-gov|-cn)?:sso:::instance/(?:sso)?ins-[a-zA-Z0-9-.]{16}$',
+        patternErrorMessage: 'must be an Identity Center instance ARN',
+      },
+      identity_store_id: {
+        type: 'string',
+        description: "The instance's identity store id (d-…)",
+        pattern:
+          '^(?:d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$',
+        patternErrorMessage: 'must be an identity store id such as d-1234567890',
+      },
+      account_id: {
+        type: 'string',
+        description: 'The AWS account the permission set is assigned on (quoted: 12 digits)',
+        pattern: '^[0-9]{12}$',
+        patternErrorMessage: 'must be a quoted 12-digit AWS account id',
+      },
+      permission_set_arn: {
+        type: 'string',
+        description: 'The permission set assigned for the grant window',
+        pattern:
+          '^arn:aws(?:-us-gov|-cn)?:sso:::permissionSet/(?:sso)?ins-[a-zA-Z0-9-.]{16}/ps-[a-zA-Z0-9-./]{16}$',
+        patternErrorMessage: 'must be a permission set ARN',
+      },
+      users: {
+        type: 'object',
+        description:
+          'GitHub user id → Identity Center user name; only mapped people can be granted (reviewable, never guessed)',
+        minProperties: 1,
+        propertyNames: { pattern: '^[1-9][0-9]{0,19}$' },
+        additionalProperties: { type: 'string', minLength: 1, maxLength: 128 },
+      },
+      user_lookup: closed(
+        {
+          external_id_issuer: {
+            type: 'string',
+            description:
+              'Issuer of the identity store external id that holds the GitHub user id (instead of users)',
+            minLength: 1,
+            maxLength: 100,
+          },
+        },
+        ['external_id_issuer'],
+      ),
+      standing_users: {
+        type: 'array',
+        description:
+          'Identity Center user names that hold this assignment outside gatepass (not reported as drift)',
+        uniqueItems: true,
+        maxItems: 100,
+        items: { type: 'string', minLength: 1, maxLength: 128 },
+      },
+    },
+    ['region', 'instance_arn', 'identity_store_id', 'account_id', 'permission_set_arn'],
+  ),
+  'aws-iam-role': closed(
+    {
+      role_arn: {
+        type: 'string',
+        description: 'The IAM role the requester gets temporary credentials for',
+        pattern:
+          '^arn:aws(?:-us-gov|-cn)?:iam::[0-9]{12}:role/(?:[!-~]{0,510}/)?[A-Za-z0-9_+=,.@-]{1,64}$',
+        patternErrorMessage: 'must be an IAM role ARN, arn:aws:iam::<account>:role/<name>',
+      },
+      region: awsRegion,
+    },
+    ['role_arn', 'region'],
   ),
 };
 

@@ -8,6 +8,8 @@ export const PROVIDER_KINDS = [
   'postgres',
   'ssh-certificate',
   'command',
+  'aws-identity-center',
+  'aws-iam-role',
 ] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 

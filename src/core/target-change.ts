@@ -30,6 +30,16 @@ const RECORDED: Record<ProviderKind, readonly (readonly [string, string, unknown
     ['krl_path', 'krl_path', 'ssh/revoked.krl'],
   ],
   command: [['path', 'command']],
+  'aws-identity-center': [
+    ['region', 'region'],
+    ['instance_arn', 'instance_arn'],
+    ['account_id', 'account_id'],
+    ['permission_set_arn', 'permission_set_arn'],
+  ],
+  'aws-iam-role': [
+    ['role_arn', 'role_arn'],
+    ['region', 'region'],
+  ],
 };
 
 const same = (a: unknown, b: unknown): boolean =>

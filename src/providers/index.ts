@@ -7,6 +7,8 @@ import { postgresProvider } from './postgres.js';
 import { sshCertificateProvider } from './ssh-certificate.js';
 import { githubTeamProvider } from './github-team.js';
 import { githubCollaboratorProvider } from './github-collaborator.js';
+import { awsIdentityCenterProvider } from './aws-identity-center.js';
+import { awsIamRoleProvider } from './aws-iam-role.js';
 
 /*
  * Provider kind → factory. Adding a provider touches only its own file and this map. Factories
@@ -20,6 +22,8 @@ const factories = new Map<string, ProviderFactory>([
   ['command', () => commandProvider],
   ['github-team', () => githubTeamProvider],
   ['github-collaborator', () => githubCollaboratorProvider],
+  ['aws-identity-center', () => awsIdentityCenterProvider],
+  ['aws-iam-role', () => awsIamRoleProvider],
 ]);
 
 /** Registers (or replaces) the factory for a kind; tests use it to plug in fakes. */

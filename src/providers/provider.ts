@@ -28,6 +28,11 @@ export interface LiveAccess {
   person?: { login: string; id: number };
   /** The level of that access (`member`/`maintainer`, or a repository permission). */
   level?: string;
+  /**
+   * The provider knows that no live grant explains this access even though it has no grant id
+   * for it (an AWS account assignment of a user gatepass maps, held by no live grant).
+   */
+  unexplained?: boolean;
 }
 
 /**
@@ -90,8 +95,12 @@ export interface Provider {
    * May return new facts and a delivery (e.g. re-signed certificates).
    */
   extend?(grant: Grant, ctx: ProviderContext): Promise<Issued | void>;
-  /** Idempotent; succeeds when the access is already gone. */
-  revoke(grant: Grant, ctx: ProviderContext): Promise<void>;
+  /**
+   * Idempotent; succeeds when the access is already gone. May return facts about what it did
+   * (e.g. the deny that ended AWS role sessions), merged into `grant.issued` by the commit that
+   * ends the grant.
+   */
+  revoke(grant: Grant, ctx: ProviderContext): Promise<Issued['facts'] | void>;
   /**
    * For resources with `allow_lasting_access`: what was created on the grant's recorded target
    * during its window (`issued_at` to `ended_at`, or now) that can outlive it. The engine
@@ -100,7 +109,8 @@ export interface Provider {
   residue?(grant: Grant, ctx: ProviderContext): Promise<Residue[]>;
   /**
    * Connects to the target and reports what would go wrong or is unsafe before any grant
-   * (`gatepass validate --check-targets`): problems fail validation, warnings do not.
+   * (`gatepass validate --check-targets`): problems fail validation, warnings do not (e.g. a
+   * PostgreSQL superuser admin; an AWS permission set whose session outlives `max_duration`).
    */
   checkTarget?(ctx: ProviderContext): Promise<{ problems: string[]; warnings: string[] }>;
   /** Lists access the provider created, for drift detection. */

@@ -531,7 +531,7 @@ describe('the example policies in policies/', () => {
 
   it('load without a single problem', () => {
     expect(files.map((f) => f.path).sort()).toEqual(
-      expect.arrayContaining(['databases.yaml', 'github.yaml', 'ssh.yaml']),
+      expect.arrayContaining(['aws.yaml', 'databases.yaml', 'github.yaml', 'ssh.yaml']),
     );
     const { policies, problems } = loadPolicies(files);
     expect(problems).toEqual([]);
@@ -541,7 +541,14 @@ describe('the example policies in policies/', () => {
   it('use every provider kind that has an example, auto-approve and break-glass', () => {
     const all = [...loadPolicies(files).policies.resources.values()];
     expect(new Set(all.map((r) => r.provider))).toEqual(
-      new Set(['github-team', 'github-collaborator', 'postgres', 'ssh-certificate']),
+      new Set([
+        'github-team',
+        'github-collaborator',
+        'postgres',
+        'ssh-certificate',
+        'aws-identity-center',
+        'aws-iam-role',
+      ]),
     );
     expect(all.some((r) => r.auto_approve.length > 0)).toBe(true);
     expect(all.some((r) => r.break_glass)).toBe(true);

@@ -349,7 +349,10 @@ describe('checking the admin before any grant (gatepass validate --check-targets
           { PROD_PG_ADMIN_URL: server.gatepassUrl() },
         ),
       ).toBe(0);
-      expect([out, err]).toEqual(['', '']);
+      expect(out).toBe('');
+      // The example repo also has AWS resources, whose checks cannot reach AWS here: those are
+      // warnings about AWS only, never about the PostgreSQL targets this test is about.
+      expect(err.split('\n').filter((l) => l !== '' && !/resource prod-aws-/.test(l))).toEqual([]);
       expect(
         await runValidate(
           io,

@@ -22,7 +22,8 @@ export async function detectDrift(ctx: RunContext, s: State): Promise<void> {
       for (const access of await provider.list(pctx)) {
         // Access the provider cannot attribute to a grant (a team's permanent members) is
         // not ours to judge, and never removed.
-        if (access.grantId === undefined || live.has(access.grantId)) continue;
+        if (!access.unexplained && (access.grantId === undefined || live.has(access.grantId)))
+          continue;
         let removed = false;
         if (ctx.options.removeDrift && provider.removeDrift) {
           await provider.removeDrift(access, pctx);

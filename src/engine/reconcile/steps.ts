@@ -100,14 +100,26 @@ export async function runStep(
     case 'extend':
       return extend(ctx, step, s, live);
     case 'revoke': {
+      let facts: Grant['issued'] | void;
       if (step.effect) {
         const resource = await resourceFor(ctx, grant, s.policies);
-        await ctx
+        facts = await ctx
           .providerFor(resource.provider)
           .revoke(grant, providerContext(ctx, resource, live));
         await ctx.hook('after-effect', grant.id);
       }
-      const next = must(transition(grant, step.to, { end_reason: step.reason }, now));
+      // What the provider did to end it (e.g. the AWS deny) goes into the commit that ends it.
+      const next = must(
+        transition(
+          grant,
+          step.to,
+          {
+            end_reason: step.reason,
+            ...(facts ? { issued: { ...grant.issued, ...facts } } : {}),
+          },
+          now,
+        ),
+      );
       const late = lateness(next) ?? undefined;
       const r = await save(
         ctx,
