@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../core/errors.js';
 import type { MergeMethod, RepoRef } from '../github/github-client.js';
-import { REQUEST_LABEL } from '../core/request.js';
+import { CHECK_NAME, DEFAULT_LABEL_NAMES } from '../core/github-names.js';
 
 /** The labels the app puts on request issues and grant PRs. */
 export interface Labels {
@@ -27,20 +27,10 @@ export interface AppConfig {
   checkName: string;
 }
 
-export const CHECK_NAME = 'gatepass/approval';
+export { CHECK_NAME };
 export const BRANCH_PREFIX = 'gatepass/';
 
-export const DEFAULT_LABELS: Labels = {
-  request: REQUEST_LABEL,
-  invalid: 'gatepass:invalid',
-  pending: 'gatepass:pending',
-  approved: 'gatepass:approved',
-  denied: 'gatepass:denied',
-  cancelled: 'gatepass:cancelled',
-  revokeRequested: 'gatepass:revoke-requested',
-  breakGlass: 'gatepass:break-glass',
-  breakGlassReview: 'gatepass:break-glass-review',
-};
+export const DEFAULT_LABELS: Labels = { ...DEFAULT_LABEL_NAMES };
 
 const LABEL_ENV: Record<keyof Labels, string> = {
   request: 'GATEPASS_LABEL_REQUEST',
@@ -54,7 +44,9 @@ const LABEL_ENV: Record<keyof Labels, string> = {
   breakGlassReview: 'GATEPASS_LABEL_BREAK_GLASS_REVIEW',
 };
 
-const MERGE_METHODS: readonly MergeMethod[] = ['squash', 'merge', 'rebase'];
+// Not `rebase`: GitHub ignores the commit message of a rebase merge, so the approval trailers the
+// action and the audit read would be lost and every grant refused.
+const MERGE_METHODS: readonly MergeMethod[] = ['squash', 'merge'];
 const REPO = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/;
 
 /**

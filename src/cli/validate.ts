@@ -25,6 +25,6 @@ export async function runValidate(
     validateTarget: validateTargetWithProviders,
   });
   if (opts.json) io.out(JSON.stringify({ ok: problems.length === 0, problems }, null, 2) + '\n');
-  else for (const p of problems) io.out(formatProblem(p) + '\n');
+  else for (const p of problems) io.err(formatProblem(p) + '\n');
   return problems.length === 0 ? EXIT.ok : EXIT.problems;
 }

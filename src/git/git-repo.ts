@@ -142,6 +142,18 @@ export class GitRepo {
     return (await this.exec(['rev-parse', '--verify', 'HEAD^{commit}'])).stdout.trim();
   }
 
+  /** The branch HEAD is on (also before the first commit), or null when HEAD is detached. */
+  async currentBranch(): Promise<string | null> {
+    const r = await this.exec(['symbolic-ref', '--quiet', '--short', 'HEAD'], { allowFail: true });
+    return r.code === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null;
+  }
+
+  /** A remote's URL (credentials removed), or null when there is no such remote. */
+  async remoteUrl(name: string): Promise<string | null> {
+    const r = await this.exec(['remote', 'get-url', '--', name], { allowFail: true });
+    return r.code === 0 ? redactUrls(r.stdout.trim()) : null;
+  }
+
   /** The commit a ref names, or null when it names none. */
   async revParse(ref: string): Promise<string | null> {
     const r = await this.exec(
