@@ -132,8 +132,10 @@ interface Context {
   actionsMode: boolean;
   localWorkflow: string | undefined;
   opts: DoctorCliOptions;
-  env: Readonly<Record<string, string | undefined>>;
-  root: string;
+  /** Ids of the gatepass apps known so far (options, then the workflows' variables). */
+  appIds: Set<number>;
+  /** Whether both apps' ids are known, so any other bypassing app is a stranger. */
+  bothAppsKnown: boolean;
 }
 
 async function checkLabels(c: Context): Promise<Check[]> {
@@ -302,9 +304,10 @@ async function checkEnvironment(
           status: 'ok',
         },
   );
-  const varSet = await c.gh.variableSet(variable, name);
+  const value = await c.gh.variable(variable, name);
+  if (value) c.appIds.add(Number(value));
   out.push(
-    varSet
+    value
       ? { id: `variable:${variable}`, title: `variable ${variable} is set`, status: 'ok' }
       : {
           id: `variable:${variable}`,
@@ -317,7 +320,8 @@ async function checkEnvironment(
   return out;
 }
 
-function checkRulesets(c: Context, rulesets: RulesetInfo[], appIds: number[]): Check[] {
+function checkRulesets(c: Context, rulesets: RulesetInfo[]): Check[] {
+  const appIds = [...c.appIds];
   const active = rulesets.filter((r) => coversBranch(r, c.branch));
   const rules = active.flatMap((r) => r.rules);
   const out: Check[] = [];
@@ -370,31 +374,42 @@ function checkRulesets(c: Context, rulesets: RulesetInfo[], appIds: number[]): C
     ),
   );
   const bypass = active.flatMap((r) => r.bypass);
-  const others = bypass.filter(
-    (b) =>
-      b.actor_type !== 'Integration' || (appIds.length > 0 && !appIds.includes(b.actor_id ?? -1)),
+  const people = bypass.filter((b) => b.actor_type !== 'Integration');
+  const strangers = bypass.filter(
+    (b) => b.actor_type === 'Integration' && !appIds.includes(b.actor_id ?? -1),
   );
-  const apps = bypass.filter((b) => b.actor_type === 'Integration');
-  out.push(
-    others.length
-      ? {
-          id: 'branch:bypass',
-          title: 'only the gatepass apps bypass the rules',
-          status: 'fail',
-          detail: `also bypassing: ${others.map((b) => `${b.actor_type}${b.actor_id !== null ? ` ${b.actor_id}` : ''}`).join(', ')}`,
-          fix: `${where} → Bypass list: keep only the request app and the credentials app`,
-        }
-      : apps.length === 0
-        ? {
-            id: 'branch:bypass',
-            title: 'only the gatepass apps bypass the rules',
-            status: 'fail',
-            detail:
-              'no app may bypass: the action cannot push state changes, /revoke cannot commit',
-            fix: `${where} → Bypass list: add the credentials app and the request app`,
-          }
-        : { id: 'branch:bypass', title: 'only the gatepass apps bypass the rules', status: 'ok' },
+  const ours = bypass.filter(
+    (b) => b.actor_type === 'Integration' && appIds.includes(b.actor_id ?? -1),
   );
+  const title = 'only the gatepass apps bypass the rules';
+  const fix = `${where} → Bypass list: keep only the request app and the credentials app`;
+  const shown = (bs: typeof bypass) =>
+    bs.map((b) => `${b.actor_type}${b.actor_id !== null ? ` ${b.actor_id}` : ''}`).join(', ');
+  if (people.length || (strangers.length && c.bothAppsKnown))
+    out.push({
+      id: 'branch:bypass',
+      title,
+      status: 'fail',
+      detail: `also bypassing: ${shown([...people, ...strangers])}`,
+      fix,
+    });
+  else if (ours.length === 0 && strangers.length === 0)
+    out.push({
+      id: 'branch:bypass',
+      title,
+      status: 'fail',
+      detail: 'no app may bypass: the action cannot push state changes, /revoke cannot commit',
+      fix: `${where} → Bypass list: add the credentials app and the request app`,
+    });
+  else if (strangers.length)
+    out.push({
+      id: 'branch:bypass',
+      title,
+      status: 'warn',
+      detail: `app(s) ${shown(strangers)} bypass; pass --request-app-id to tell whether one is gatepass's`,
+      fix,
+    });
+  else out.push({ id: 'branch:bypass', title, status: 'ok' });
   return out;
 }
 
@@ -597,8 +612,8 @@ export async function runDoctor(io: CliIo, dir: string, opts: DoctorCliOptions):
       actionsMode: (await readLocal(join('.github', 'workflows', APP_WORKFLOW))) !== undefined,
       localWorkflow: await readLocal(join('.github', 'workflows', ACTION_WORKFLOW)),
       opts,
-      env,
-      root,
+      appIds: new Set([appId, opts.requestAppId].filter((x): x is string => !!x).map(Number)),
+      bothAppsKnown: false,
     };
     checks.push(...(await checkWorkflows(c)));
     checks.push(...(await checkLabels(c)));
@@ -619,8 +634,9 @@ export async function runDoctor(io: CliIo, dir: string, opts: DoctorCliOptions):
           SETTINGS.requestAppId,
         )),
       );
-    const appIds = [appId, opts.requestAppId].filter((x): x is string => !!x).map(Number);
-    checks.push(...checkRulesets(c, await gh.rulesets(), appIds));
+    // Both ids known: from the options, or from the variables the workflows read them from.
+    c.bothAppsKnown = c.appIds.size >= 2;
+    checks.push(...checkRulesets(c, await gh.rulesets()));
     checks.push(...(await checkFiles(c)));
     checks.push(...(await checkApp(c, 'credentials app', appId, keyFile)));
     checks.push(...(await checkApp(c, 'request app', opts.requestAppId, opts.requestPrivateKey)));

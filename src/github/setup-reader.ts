@@ -169,22 +169,22 @@ export class SetupReader {
     return r?.data.secrets.map((s) => s.name);
   }
 
-  /** Whether a variable is set for the repository or in the environment. */
-  async variableSet(name: string, environment: string): Promise<boolean> {
-    const repoVar = await this.read(() =>
-      this.octokit.request('GET /repos/{owner}/{repo}/actions/variables/{name}', {
-        ...this.ref,
-        name,
-      }),
-    );
-    if (repoVar?.data.value) return true;
+  /** A variable's value, set for the environment or else for the repository (variables are not secret). */
+  async variable(name: string, environment: string): Promise<string | undefined> {
     const envVar = await this.read(() =>
       this.octokit.request(
         'GET /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}',
         { ...this.ref, environment_name: environment, name },
       ),
     );
-    return Boolean(envVar?.data.value);
+    if (envVar?.data.value) return envVar.data.value;
+    const repoVar = await this.read(() =>
+      this.octokit.request('GET /repos/{owner}/{repo}/actions/variables/{name}', {
+        ...this.ref,
+        name,
+      }),
+    );
+    return repoVar?.data.value || undefined;
   }
 
   async rulesets(): Promise<RulesetInfo[]> {
