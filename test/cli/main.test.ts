@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { runCli, copyAccessRepo, REPO_ROOT } from '../helpers/cli.js';
 
 let repo: { dir: string; cleanup: () => Promise<void> };
@@ -37,7 +38,7 @@ describe('gatepass validate', () => {
     );
     const r = await runCli(['validate', repo.dir], REPO_ROOT);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/^policies\/broken\.yaml:7: .*default_duration/m);
+    expect(r.err).toMatch(/^policies\/broken\.yaml:7: .*default_duration/m);
   });
 
   it('reports problems as JSON for machines', async () => {
@@ -62,7 +63,7 @@ describe('gatepass validate', () => {
     await writeFile(form, (await readFile(form, 'utf8')).replace(/- prod-/, '- stale-'));
     const r = await runCli(['validate', repo.dir], REPO_ROOT);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/access-request\.yml:1: .*gatepass template/);
+    expect(r.err).toMatch(/access-request\.yml:1: .*gatepass template/);
   });
 
   it('flags a grant file in the wrong place and a corrupt one', async () => {
@@ -71,8 +72,8 @@ describe('gatepass validate', () => {
     await writeFile(join(repo.dir, 'grants', 'no-such-resource', 'req-1.yaml'), 'id: [\n');
     const r = await runCli(['validate', repo.dir], REPO_ROOT);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/^grants\/stray\.yaml: not a grant path/m);
-    expect(r.out).toMatch(/^grants\/no-such-resource\/req-1\.yaml:\d+: YAML/m);
+    expect(r.err).toMatch(/^grants\/stray\.yaml: not a grant path/m);
+    expect(r.err).toMatch(/^grants\/no-such-resource\/req-1\.yaml:\d+: YAML/m);
   });
 
   it('is a usage error (exit 2) for a directory that does not exist', async () => {
@@ -134,13 +135,57 @@ describe('usage', () => {
     expect((await runCli(['codeowners'], REPO_ROOT)).code).toBe(2);
   });
 
-  it('has --help on every command, exiting 0', async () => {
-    for (const cmd of [[], ['validate'], ['template'], ['codeowners'], ['schema']]) {
+  it('has --help on every command, printed to stdout, exiting 0', async () => {
+    for (const cmd of [
+      [],
+      ['init'],
+      ['validate'],
+      ['template'],
+      ['codeowners'],
+      ['reconcile'],
+      ['audit'],
+      ['doctor'],
+      ['schema'],
+    ]) {
       const r = await runCli([...cmd, '--help'], REPO_ROOT);
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/Usage: gatepass/);
+      expect(r.err).toBe('');
     }
   });
+
+  it('without a command prints the usage to stderr and exits 2', async () => {
+    const r = await runCli([], REPO_ROOT);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/Usage: gatepass/);
+  });
+
+  it('--version prints the version of package.json', async () => {
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const r = await runCli(['--version'], REPO_ROOT);
+    expect(r).toEqual({ code: 0, out: `${pkg.version}\n`, err: '' });
+  });
+});
+
+describe('template and codeowners outside an access repo', () => {
+  it.each([['template'], ['codeowners', '--policy-owners', 'acme/security']])(
+    '%s refuses to run where there are no policies, writes nothing, exits 2',
+    async (...args) => {
+      const empty = await mkdtemp(join(tmpdir(), 'gatepass-empty-'));
+      try {
+        const r = await runCli(args, empty);
+        expect(r.code).toBe(2);
+        expect(r.out).toBe('');
+        expect(r.err).toMatch(/no resources in .*policies.*gatepass init/);
+        expect(await readdir(empty)).toEqual([]);
+      } finally {
+        await rm(empty, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('gatepass validate with provider checks', () => {
@@ -164,6 +209,6 @@ describe('gatepass validate with provider checks', () => {
     );
     const r = await runCli(['validate', repo.dir], REPO_ROOT);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/^policies\/cmd\.yaml:\d+: .*(\.\.|inside|relative)/m);
+    expect(r.err).toMatch(/^policies\/cmd\.yaml:\d+: .*(\.\.|inside|relative)/m);
   });
 });
