@@ -26433,7 +26433,11 @@ var POLICY_SCHEMA = {
   }
 };
 function policySchemaJson() {
-  return JSON.stringify(POLICY_SCHEMA, null, 2) + "\n";
+  return JSON.stringify(
+    POLICY_SCHEMA,
+    (key, value) => key === "patternErrorMessage" ? void 0 : value,
+    2
+  ) + "\n";
 }
 
 // src/core/errors.ts
@@ -37435,11 +37439,7 @@ function cut(text2, begin, end) {
 }
 var ruleLines = (text2) => text2.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
 function mergeCodeowners(existing, blocks) {
-  const own = cut(
-    cut(existing, DEFAULT_BEGIN_MARKER, DEFAULT_END_MARKER),
-    BEGIN_MARKER,
-    END_MARKER
-  ).replace(/^\s*\n/, "").replace(/\s*$/, "");
+  const own = cut(cut(existing, DEFAULT_BEGIN_MARKER, DEFAULT_END_MARKER), BEGIN_MARKER, END_MARKER).replace(/^\s*\n/, "").replace(/\s*$/, "");
   return own === "" ? `${blocks.head}
 ${blocks.block}` : `${blocks.head}
 ${own}
@@ -40296,7 +40296,9 @@ resources:
     case "github-team":
       return {
         file: "policies/github-team.yaml",
-        text: header("Temporary membership of a GitHub team (the credentials app needs Members: write).") + `  prod-debuggers:
+        text: header(
+          "Temporary membership of a GitHub team (the credentials app needs Members: write)."
+        ) + `  prod-debuggers:
     description: Membership of ${org}/prod-debuggers
     provider: github-team
     target:
@@ -40593,18 +40595,25 @@ async function answers(root, opts2) {
   const remote = repoFromRemote(await git?.remoteUrl("origin") ?? null);
   const org = opts2.org ?? remote?.owner;
   if (!org) return { error: "--org is required (no GitHub origin remote to read it from)" };
-  if (!LOGIN_PATTERN.test(org)) return { error: `--org ${JSON.stringify(org)} is not a GitHub organisation name` };
+  if (!LOGIN_PATTERN.test(org))
+    return { error: `--org ${JSON.stringify(org)} is not a GitHub organisation name` };
   const repo = opts2.repo ?? remote?.name ?? basename(root);
-  if (!REPO_NAME.test(repo)) return { error: `--repo ${JSON.stringify(repo)} is not a repository name` };
+  if (!REPO_NAME.test(repo))
+    return { error: `--repo ${JSON.stringify(repo)} is not a repository name` };
   const branch = opts2.branch ?? await git?.currentBranch() ?? "main";
-  if (!BRANCH.test(branch)) return { error: `--branch ${JSON.stringify(branch)} is not a branch name` };
+  if (!BRANCH.test(branch))
+    return { error: `--branch ${JSON.stringify(branch)} is not a branch name` };
   const mode = opts2.mode ?? "actions";
   if (!DEPLOYMENT_MODES.includes(mode))
-    return { error: `--mode must be ${DEPLOYMENT_MODES.join(" or ")}, not ${JSON.stringify(opts2.mode)}` };
+    return {
+      error: `--mode must be ${DEPLOYMENT_MODES.join(" or ")}, not ${JSON.stringify(opts2.mode)}`
+    };
   const providers = (opts2.providers ?? ["github-team"]).flatMap((p) => p.split(","));
   const unknown = providers.filter((p) => !PROVIDER_KINDS.includes(p));
   if (unknown.length)
-    return { error: `--providers: unknown ${unknown.join(", ")}; choose from ${PROVIDER_KINDS.join(", ")}` };
+    return {
+      error: `--providers: unknown ${unknown.join(", ")}; choose from ${PROVIDER_KINDS.join(", ")}`
+    };
   const policyOwners = (opts2.policyOwners ?? [`${org}/security`]).map((o) => o.replace(/^@/, ""));
   const bad = policyOwners.filter((o) => !LOGIN_PATTERN.test(o) && !TEAM_PATTERN.test(o));
   if (bad.length) return { error: `--policy-owners: not a login or org/team: ${bad.join(", ")}` };
@@ -40645,7 +40654,11 @@ function derivedFiles(a, policies, existingCodeowners, readAction) {
         content: renderAppWorkflow({ org: a.org, repo: a.repo, branch: a.branch }),
         kind: "generated"
       },
-      { path: "action/app-dist/index.js", content: readAction("app-dist/index.js"), kind: "generated" }
+      {
+        path: "action/app-dist/index.js",
+        content: readAction("app-dist/index.js"),
+        kind: "generated"
+      }
     );
   return files;
 }
@@ -40743,7 +40756,11 @@ async function runInit(io, dir, opts2) {
       if (recorded[p] === sha2563(current) || opts2.force) {
         if (!opts2.check) await rm3(join7(root, p));
         delete newRecord[p];
-        results.push({ path: p, outcome: "removed", note: "server mode: the app runs on your host" });
+        results.push({
+          path: p,
+          outcome: "removed",
+          note: "server mode: the app runs on your host"
+        });
       } else
         results.push({
           path: p,
@@ -40765,14 +40782,22 @@ async function runInit(io, dir, opts2) {
 `
       );
   if (opts2.check) {
-    const behind = results.filter((r) => r.outcome === "created" || r.outcome === "updated" || r.outcome === "kept" && r.note && r.note.startsWith("server mode"));
+    const behind = results.filter(
+      (r) => r.outcome === "created" || r.outcome === "updated" || r.outcome === "kept" && !!r.note && !r.note.startsWith("you removed")
+    );
     if (behind.length === 0) io.out("init: every file is current\n");
     return behind.length ? EXIT.problems : EXIT.ok;
   }
   io.out("\n" + checklist(a, policies));
   return EXIT.ok;
 }
-var checkWord = (o) => ({ created: "missing  ", updated: "outdated ", unchanged: "current  ", kept: "edited   ", removed: "extra    " })[o];
+var checkWord = (o) => ({
+  created: "missing  ",
+  updated: "outdated ",
+  unchanged: "current  ",
+  kept: "edited   ",
+  removed: "extra    "
+})[o];
 function sortKeys(r) {
   return Object.fromEntries(Object.entries(r).sort(([x], [y]) => x.localeCompare(y)));
 }
@@ -45336,22 +45361,22 @@ var SetupReader = class {
     );
     return r?.data.secrets.map((s) => s.name);
   }
-  /** Whether a variable is set for the repository or in the environment. */
-  async variableSet(name2, environment) {
-    const repoVar = await this.read(
-      () => this.octokit.request("GET /repos/{owner}/{repo}/actions/variables/{name}", {
-        ...this.ref,
-        name: name2
-      })
-    );
-    if (repoVar?.data.value) return true;
+  /** A variable's value, set for the environment or else for the repository (variables are not secret). */
+  async variable(name2, environment) {
     const envVar = await this.read(
       () => this.octokit.request(
         "GET /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}",
         { ...this.ref, environment_name: environment, name: name2 }
       )
     );
-    return Boolean(envVar?.data.value);
+    if (envVar?.data.value) return envVar.data.value;
+    const repoVar = await this.read(
+      () => this.octokit.request("GET /repos/{owner}/{repo}/actions/variables/{name}", {
+        ...this.ref,
+        name: name2
+      })
+    );
+    return repoVar?.data.value || void 0;
   }
   async rulesets() {
     const list = await this.read(
@@ -45393,7 +45418,9 @@ var SetupReader = class {
     );
     const data = r?.data;
     if (!data || data.type !== "file" || typeof data.content !== "string") return void 0;
-    return Buffer.from(data.content, data.encoding ?? "base64").toString("utf8");
+    return Buffer.from(data.content, data.encoding ?? "base64").toString(
+      "utf8"
+    );
   }
 };
 async function readInstallation(o) {
@@ -45555,10 +45582,16 @@ async function checkEnvironment(c, name2, secrets, variable) {
         fix: `Settings \u2192 Environments \u2192 New environment "${name2}"; Deployment branches: Selected branches, ${c.branch} only; then add secrets ${secrets.join(", ")}`
       }
     ];
-  const out = [{ id: `environment:${name2}`, title: `environment ${name2} exists`, status: "ok" }];
+  const out = [
+    { id: `environment:${name2}`, title: `environment ${name2} exists`, status: "ok" }
+  ];
   const limited = Array.isArray(env.branches) && env.branches.length > 0 && env.branches.every((b) => b === c.branch);
   out.push(
-    limited ? { id: `environment:${name2}:branches`, title: `environment ${name2} is limited to ${c.branch}`, status: "ok" } : {
+    limited ? {
+      id: `environment:${name2}:branches`,
+      title: `environment ${name2} is limited to ${c.branch}`,
+      status: "ok"
+    } : {
       id: `environment:${name2}:branches`,
       title: `environment ${name2} is limited to ${c.branch}`,
       status: "fail",
@@ -45583,11 +45616,16 @@ async function checkEnvironment(c, name2, secrets, variable) {
       status: "fail",
       detail: `missing ${missing.join(", ")}`,
       fix: `Settings \u2192 Environments \u2192 ${name2} \u2192 Add secret: ${missing.join(", ")}`
-    } : { id: `environment:${name2}:secrets`, title: `environment ${name2} holds the secrets gatepass needs`, status: "ok" }
+    } : {
+      id: `environment:${name2}:secrets`,
+      title: `environment ${name2} holds the secrets gatepass needs`,
+      status: "ok"
+    }
   );
-  const varSet = await c.gh.variableSet(variable, name2);
+  const value = await c.gh.variable(variable, name2);
+  if (value) c.appIds.add(Number(value));
   out.push(
-    varSet ? { id: `variable:${variable}`, title: `variable ${variable} is set`, status: "ok" } : {
+    value ? { id: `variable:${variable}`, title: `variable ${variable} is set`, status: "ok" } : {
       id: `variable:${variable}`,
       title: `variable ${variable} is set`,
       status: "fail",
@@ -45597,11 +45635,12 @@ async function checkEnvironment(c, name2, secrets, variable) {
   );
   return out;
 }
-function checkRulesets(c, rulesets, appIds) {
+function checkRulesets(c, rulesets) {
+  const appIds = [...c.appIds];
   const active = rulesets.filter((r) => coversBranch(r, c.branch));
   const rules = active.flatMap((r) => r.rules);
   const out = [];
-  const rs = (id, title, ok2, detail, fix) => ok2 ? { id, title, status: "ok" } : { id, title, status: "fail", detail, fix };
+  const rs = (id, title2, ok2, detail, fix2) => ok2 ? { id, title: title2, status: "ok" } : { id, title: title2, status: "fail", detail, fix: fix2 };
   const where = `Settings \u2192 Rules \u2192 Rulesets (target: the default branch, enforcement: active)`;
   out.push(
     rs(
@@ -45647,25 +45686,41 @@ function checkRulesets(c, rulesets, appIds) {
     )
   );
   const bypass = active.flatMap((r) => r.bypass);
-  const others = bypass.filter(
-    (b) => b.actor_type !== "Integration" || appIds.length > 0 && !appIds.includes(b.actor_id ?? -1)
+  const people = bypass.filter((b) => b.actor_type !== "Integration");
+  const strangers = bypass.filter(
+    (b) => b.actor_type === "Integration" && !appIds.includes(b.actor_id ?? -1)
   );
-  const apps = bypass.filter((b) => b.actor_type === "Integration");
-  out.push(
-    others.length ? {
+  const ours = bypass.filter(
+    (b) => b.actor_type === "Integration" && appIds.includes(b.actor_id ?? -1)
+  );
+  const title = "only the gatepass apps bypass the rules";
+  const fix = `${where} \u2192 Bypass list: keep only the request app and the credentials app`;
+  const shown2 = (bs) => bs.map((b) => `${b.actor_type}${b.actor_id !== null ? ` ${b.actor_id}` : ""}`).join(", ");
+  if (people.length || strangers.length && c.bothAppsKnown)
+    out.push({
       id: "branch:bypass",
-      title: "only the gatepass apps bypass the rules",
+      title,
       status: "fail",
-      detail: `also bypassing: ${others.map((b) => `${b.actor_type}${b.actor_id !== null ? ` ${b.actor_id}` : ""}`).join(", ")}`,
-      fix: `${where} \u2192 Bypass list: keep only the request app and the credentials app`
-    } : apps.length === 0 ? {
+      detail: `also bypassing: ${shown2([...people, ...strangers])}`,
+      fix
+    });
+  else if (ours.length === 0 && strangers.length === 0)
+    out.push({
       id: "branch:bypass",
-      title: "only the gatepass apps bypass the rules",
+      title,
       status: "fail",
       detail: "no app may bypass: the action cannot push state changes, /revoke cannot commit",
       fix: `${where} \u2192 Bypass list: add the credentials app and the request app`
-    } : { id: "branch:bypass", title: "only the gatepass apps bypass the rules", status: "ok" }
-  );
+    });
+  else if (strangers.length)
+    out.push({
+      id: "branch:bypass",
+      title,
+      status: "warn",
+      detail: `app(s) ${shown2(strangers)} bypass; pass --request-app-id to tell whether one is gatepass's`,
+      fix
+    });
+  else out.push({ id: "branch:bypass", title, status: "ok" });
   return out;
 }
 async function checkFiles(c) {
@@ -45767,7 +45822,11 @@ async function checkApp(c, who2, appId, keyFile) {
       status: "fail",
       detail: `not installed on ${missing.join(", ")}`,
       fix: `the installation's settings \u2192 Only select repositories: add ${missing.join(", ")}`
-    } : { id: `${id}:repositories`, title: "the credentials app reaches every repository the policies name", status: "ok" }
+    } : {
+      id: `${id}:repositories`,
+      title: "the credentials app reaches every repository the policies name",
+      status: "ok"
+    }
   );
   return out;
 }
@@ -45781,7 +45840,10 @@ function render(checks, header) {
   }
   const fails = checks.filter((c) => c.status === "fail").length;
   const warns = checks.filter((c) => c.status === "warn").length;
-  lines.push("", fails || warns ? `${fails} problem(s), ${warns} warning(s)` : "everything gatepass needs is in place");
+  lines.push(
+    "",
+    fails || warns ? `${fails} problem(s), ${warns} warning(s)` : "everything gatepass needs is in place"
+  );
   return lines.join("\n") + "\n";
 }
 async function runDoctor(io, dir, opts2) {
@@ -45797,7 +45859,9 @@ async function runDoctor(io, dir, opts2) {
   }
   const m = full ? REPO.exec(full) : null;
   if (!m?.[1] || !m[2]) {
-    io.err("gatepass doctor: --repo owner/name is required (no GitHub origin remote to read it from)\n");
+    io.err(
+      "gatepass doctor: --repo owner/name is required (no GitHub origin remote to read it from)\n"
+    );
     return EXIT.usage;
   }
   const token = opts2.token ?? env.GITHUB_TOKEN ?? env.GH_TOKEN;
@@ -45829,8 +45893,8 @@ async function runDoctor(io, dir, opts2) {
       actionsMode: await readLocal(join8(".github", "workflows", APP_WORKFLOW)) !== void 0,
       localWorkflow: await readLocal(join8(".github", "workflows", ACTION_WORKFLOW)),
       opts: opts2,
-      env,
-      root
+      appIds: new Set([appId, opts2.requestAppId].filter((x) => !!x).map(Number)),
+      bothAppsKnown: false
     };
     checks.push(...await checkWorkflows(c));
     checks.push(...await checkLabels(c));
@@ -45844,16 +45908,23 @@ async function runDoctor(io, dir, opts2) {
     );
     if (c.actionsMode)
       checks.push(
-        ...await checkEnvironment(c, APP_ENVIRONMENT, [SETTINGS.requestAppKey], SETTINGS.requestAppId)
+        ...await checkEnvironment(
+          c,
+          APP_ENVIRONMENT,
+          [SETTINGS.requestAppKey],
+          SETTINGS.requestAppId
+        )
       );
-    const appIds = [appId, opts2.requestAppId].filter((x) => !!x).map(Number);
-    checks.push(...checkRulesets(c, await gh.rulesets(), appIds));
+    c.bothAppsKnown = c.appIds.size >= 2;
+    checks.push(...checkRulesets(c, await gh.rulesets()));
     checks.push(...await checkFiles(c));
     checks.push(...await checkApp(c, "credentials app", appId, keyFile));
     checks.push(...await checkApp(c, "request app", opts2.requestAppId, opts2.requestPrivateKey));
     const ok2 = !checks.some((ch) => ch.status === "fail");
     if (opts2.json)
-      io.out(JSON.stringify({ repository: full, defaultBranch: c.branch, ok: ok2, checks }, null, 2) + "\n");
+      io.out(
+        JSON.stringify({ repository: full, defaultBranch: c.branch, ok: ok2, checks }, null, 2) + "\n"
+      );
     else io.out(render(checks, `gatepass doctor: ${full} (default branch ${c.branch})`));
     return ok2 ? EXIT.ok : EXIT.problems;
   } catch (e) {
@@ -45879,7 +45950,13 @@ function buildProgram(io, setExit) {
   ).argument("[repo-dir]", "where the access repo is (created if missing)", ".").option("--org <org>", "the GitHub organisation that owns the access repo").option("--repo <name>", "the access repo's name (default: the directory name)").option("--branch <name>", "default branch (default: the checkout's current branch, else main)").option("--mode <mode>", "where the request app runs: server (npm start) or actions", "actions").option(
     "--providers <kinds...>",
     "providers to start policies for: github-team github-collaborator postgres ssh-certificate command"
-  ).option("--policy-owners <principals...>", "who must review policy changes (default: <org>/security)").option("--check", "change nothing; exit 1 if a file is missing or differs from what init writes").option("--force", "overwrite files you changed since init wrote them").action(async (dir, opts2) => setExit(await runInit(io, dir, opts2)));
+  ).option(
+    "--policy-owners <principals...>",
+    "who must review policy changes (default: <org>/security)"
+  ).option(
+    "--check",
+    "change nothing; exit 1 if a file is missing or differs from what init writes"
+  ).option("--force", "overwrite files you changed since init wrote them").action(async (dir, opts2) => setExit(await runInit(io, dir, opts2)));
   program2.command("validate").description("check policies/, the issue form and every grant file; prints file:line: message").argument("[repo-dir]", "access repo checkout", ".").option("--json", "print problems as JSON").action(
     async (dir, opts2) => setExit(await runValidate(io, dir, opts2))
   );
@@ -45889,7 +45966,7 @@ function buildProgram(io, setExit) {
     async (dir, opts2) => setExit(await runTemplate(io, dir, opts2))
   );
   program2.command("codeowners").description(
-    "write the gatepass block of .github/CODEOWNERS: approvers own their resource's grants"
+    "write the gatepass blocks of .github/CODEOWNERS: approvers own their resource's grants"
   ).argument("[repo-dir]", "access repo checkout", ".").requiredOption(
     "--policy-owners <principals...>",
     "users or org/team slugs who must review policy changes"
@@ -45915,9 +45992,10 @@ function buildProgram(io, setExit) {
   ).argument("[repo-dir]", "access repo checkout", ".").option("--repo <owner/name>", "the access repo on GitHub (default: from the origin remote)").option("--token <token>", "a repository admin's token (default: $GITHUB_TOKEN or $GH_TOKEN)").option("--app-id <id>", "the credentials app's id (default: $GATEPASS_APP_ID)").option(
     "--private-key <file>",
     "the credentials app's private key (default: $GATEPASS_APP_PRIVATE_KEY_PATH)"
-  ).option("--request-app-id <id>", "the request app's id, to check its installation too").option("--request-private-key <file>", "the request app's private key").option("--api-url <url>", "GitHub API URL (default: $GITHUB_API_URL or https://api.github.com)").option("--fix", "create the labels that are missing").option("--json", "print the checklist as JSON").action(
-    async (dir, opts2) => setExit(await runDoctor(io, dir, opts2))
-  );
+  ).option("--request-app-id <id>", "the request app's id, to check its installation too").option("--request-private-key <file>", "the request app's private key").option(
+    "--api-url <url>",
+    "GitHub API URL (default: $GITHUB_API_URL or https://api.github.com)"
+  ).option("--fix", "create the labels that are missing").option("--json", "print the checklist as JSON").action(async (dir, opts2) => setExit(await runDoctor(io, dir, opts2)));
   program2.command("schema").description("print the JSON Schema of policy files (policies/schema.json)").action(() => {
     io.out(policySchemaJson());
     setExit(EXIT.ok);

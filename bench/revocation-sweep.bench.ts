@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { renderActionWorkflow } from '../src/cli/init-files.js';
 import nock from 'nock';
 import { fixedClock } from '../src/core/clock.js';
 import { simpleUser, teamMembership } from '../test/helpers/github-fixtures.js';
@@ -26,11 +26,19 @@ import type { Bench, BenchRow } from './types.js';
  * the GitHub API answered by nock).
  */
 const TRIALS = 3;
-const WORKFLOW = '.github/workflows/gatepass.yml';
+const WORKFLOW = 'the gatepass.yml `gatepass init` writes';
 
-/** The schedule of the shipped workflow, `*\/N * * * *`, in seconds. */
+/** The schedule of the workflow `gatepass init` writes, `*\/N * * * *`, in seconds. */
 function scheduleInterval(): number {
-  const m = /cron:\s*'\*\/(\d+) \* \* \* \*'/.exec(readFileSync(WORKFLOW, 'utf8'));
+  const text = renderActionWorkflow({
+    org: 'acme',
+    repo: 'access',
+    branch: 'main',
+    targetRepos: [],
+    teams: true,
+    secrets: [],
+  });
+  const m = /cron:\s*'\*\/(\d+) \* \* \* \*'/.exec(text);
   if (!m) throw new Error(`${WORKFLOW}: no */N-minute cron schedule found`);
   return Number(m[1]) * 60;
 }
