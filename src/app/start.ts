@@ -1,0 +1,16 @@
+// `npm start`: the app on Probot's server, after checking the settings (.env) so a mistake is
+// a sentence, not a stack trace. No logic here beyond the wiring.
+import { existsSync } from 'node:fs';
+import { run } from 'probot';
+import app from './index.js';
+import { startupProblems } from './start-check.js';
+
+if (existsSync('.env')) process.loadEnvFile('.env');
+const problems = startupProblems(process.env, existsSync);
+if (problems.length) {
+  process.stderr.write(
+    `gatepass: cannot start the app:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSettings: .env (from .env.example); docs/app.md.\n`,
+  );
+  process.exit(2);
+}
+await run(app);
