@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderCodeowners, mergeCodeowners, CODEOWNERS_PATH } from '../core/codeowners.js';
@@ -65,7 +65,7 @@ interface Planned {
   mode?: number;
 }
 
-type Outcome = 'created' | 'updated' | 'unchanged' | 'kept' | 'removed';
+type Outcome = 'created' | 'updated' | 'unchanged' | 'kept';
 
 interface Answers {
   org: string;
@@ -144,19 +144,23 @@ function derivedFiles(
     { path: 'action/dist/index.js', content: readAction('dist/index.js'), kind: 'generated' },
     { path: 'action/cli.js', content: readAction('cli.js'), kind: 'generated' },
   ];
-  if (a.mode === 'actions')
-    files.push(
-      {
-        path: `.github/workflows/${APP_WORKFLOW}`,
-        content: renderAppWorkflow({ org: a.org, repo: a.repo, branch: a.branch }),
-        kind: 'generated',
-      },
-      {
-        path: 'action/app-dist/index.js',
-        content: readAction('app-dist/index.js'),
-        kind: 'generated',
-      },
-    );
+  files.push(
+    {
+      path: `.github/workflows/${APP_WORKFLOW}`,
+      content: renderAppWorkflow({
+        org: a.org,
+        repo: a.repo,
+        branch: a.branch,
+        sweepOnly: a.mode === 'server',
+      }),
+      kind: 'generated',
+    },
+    {
+      path: 'action/app-dist/index.js',
+      content: readAction('app-dist/index.js'),
+      kind: 'generated',
+    },
+  );
   return files;
 }
 
@@ -267,28 +271,6 @@ export async function runInit(io: CliIo, dir: string, opts: InitCliOptions): Pro
   const codeowners = (await readOptional(root, CODEOWNERS_PATH)) ?? '';
   for (const f of derivedFiles(a, policies, codeowners, readAction)) await apply(f);
 
-  // 3. One deployment mode: the other mode's workflow goes, unless it is an edited one.
-  if (a.mode === 'server') {
-    const p = `.github/workflows/${APP_WORKFLOW}`;
-    const current = await readFile(join(root, p)).catch(() => undefined);
-    if (current !== undefined) {
-      if (recorded[p] === sha256(current) || opts.force) {
-        if (!opts.check) await rm(join(root, p));
-        delete newRecord[p];
-        results.push({
-          path: p,
-          outcome: 'removed',
-          note: 'server mode: the app runs on your host',
-        });
-      } else
-        results.push({
-          path: p,
-          outcome: 'kept',
-          note: 'server mode, but this workflow would run the app a second time; delete it',
-        });
-    }
-  }
-
   if (!opts.check) {
     await writeFile(
       join(root, INIT_MANIFEST),
@@ -322,7 +304,6 @@ const checkWord = (o: Outcome): string =>
     updated: 'outdated ',
     unchanged: 'current  ',
     kept: 'edited   ',
-    removed: 'extra    ',
   })[o];
 
 function sortKeys(r: Record<string, string>): Record<string, string> {
@@ -356,17 +337,15 @@ export function checklist(a: Answers, policies: PolicySet): string {
     `[ ] 2. The request app (issues, grant PRs, the ${CHECK_NAME} check): permissions Issues,`,
     '       Pull requests, Contents, Checks: write; Members: read; events issues, issue_comment,',
     `       pull_request, pull_request_review, check_run. Install it on ${full} only.`,
-    ...(a.mode === 'actions'
+    `       Repository variable ${SETTINGS.requestAppId} = its app id; environment gatepass-app`,
+    `       (deployment branches: ${a.branch} only) with secret ${SETTINGS.requestAppKey} = its private key`,
+    `       (${APP_WORKFLOW} uses them${a.mode === 'server' ? ' for the request-expiry sweep only' : ''}).`,
+    ...(a.mode === 'server'
       ? [
-          `       Repository variable ${SETTINGS.requestAppId} = its app id; environment gatepass-app`,
-          `       (deployment branches: ${a.branch} only) with secret ${SETTINGS.requestAppKey} = its private key.`,
+          `       Server mode: register it from gatepass's app.yml with GH_ORG=${a.org} (so ${a.org} owns it)`,
+          '       and run it with `npm start` on a host GitHub can reach (docs/app.md of gatepass).',
         ]
-      : [
-          "       Server mode: register it from gatepass's app.yml (GH_ORG=" +
-            a.org +
-            ' so the org owns it),',
-          '       run it with `npm start` on a host GitHub can reach (docs/app.md of gatepass).',
-        ]),
+      : []),
     `[ ] 3. The credentials app (used only by the ${ACTION_WORKFLOW} workflow): ${perms.join(', ')}.`,
     `       Install it on ${[full, ...repos].join(', ')}${teams ? ` (and it manages teams of ${a.org})` : ''}, nothing else.`,
     `       Repository variable ${SETTINGS.credentialsAppId} = its app id.`,

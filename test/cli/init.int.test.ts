@@ -140,12 +140,14 @@ describe('gatepass init in a new repository', () => {
     expect(await read('policies/github-team.yaml')).toBe(policy);
   });
 
-  it('server mode: one deployment mode only (no app workflow, no app bundle)', async () => {
+  it('server mode: one deployment mode only (the app workflow keeps only its sweep)', async () => {
     await init('--org', 'acme', '--branch', 'main');
-    expect(await exists('.github/workflows/gatepass-app.yml')).toBe(true);
+    expect(Object.keys((await workflow('gatepass-app.yml')).on)).toContain('issues');
     const r = await init('--org', 'acme', '--branch', 'main', '--mode', 'server');
-    expect(r.out).toMatch(/^removed +\.github\/workflows\/gatepass-app\.yml/m);
-    expect(await exists('.github/workflows/gatepass-app.yml')).toBe(false);
+    expect(r.out).toMatch(/^updated +\.github\/workflows\/gatepass-app\.yml$/m);
+    const wf = await workflow('gatepass-app.yml');
+    expect(Object.keys(wf.on).sort()).toEqual(['schedule', 'workflow_dispatch']);
+    expect(Object.keys(wf.jobs)).toEqual(['app']);
     expect(r.out).toMatch(/GH_ORG=acme/);
   });
 
