@@ -8,6 +8,7 @@ export default tseslint.config(
       'lib/',
       'action/dist/',
       'action/app-dist/',
+      'action/cli.js',
       'coverage/',
       'test/fixtures/',
       '.tmp/',

@@ -148,9 +148,9 @@ export class GitRepo {
     return r.code === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null;
   }
 
-  /** A remote's URL (credentials removed), or null when there is no such remote. */
+  /** A remote's URL as configured (before `insteadOf` rewrites; credentials removed), or null. */
   async remoteUrl(name: string): Promise<string | null> {
-    const r = await this.exec(['remote', 'get-url', '--', name], { allowFail: true });
+    const r = await this.exec(['config', '--get', `remote.${name}.url`], { allowFail: true });
     return r.code === 0 ? redactUrls(r.stdout.trim()) : null;
   }
 
