@@ -57984,10 +57984,13 @@ var GitHubClient = class {
       return await fn();
     } catch (e) {
       if (e instanceof GitHubApiError) throw e;
-      const status = statusOf(e);
+      const answered = typeof e === "object" && e !== null && e.response !== void 0;
+      const status = answered ? statusOf(e) : void 0;
       const detail = e instanceof Error ? e.message : String(e);
+      const code = e.cause;
+      const net = String(code?.cause?.code ?? code?.code ?? "");
       const message = redactTokens(
-        `GitHub API: ${what} failed${status ? ` (HTTP ${status})` : ""}: ${detail}`
+        answered ? `GitHub API: ${what} failed${status ? ` (HTTP ${status})` : ""}: ${detail}` : `GitHub API: ${what} failed: cannot reach GitHub${net ? ` (${net})` : ""}: ${detail}`
       );
       throw new GitHubApiError(message, status);
     }
@@ -58005,10 +58008,9 @@ var FORM_FIELDS = {
 };
 var REQUEST_LABEL = "access-request";
 
-// src/app/config.ts
+// src/core/github-names.ts
 var CHECK_NAME = "gatepass/approval";
-var BRANCH_PREFIX = "gatepass/";
-var DEFAULT_LABELS = {
+var DEFAULT_LABEL_NAMES = {
   request: REQUEST_LABEL,
   invalid: "gatepass:invalid",
   pending: "gatepass:pending",
@@ -58019,6 +58021,10 @@ var DEFAULT_LABELS = {
   breakGlass: "gatepass:break-glass",
   breakGlassReview: "gatepass:break-glass-review"
 };
+
+// src/app/config.ts
+var BRANCH_PREFIX = "gatepass/";
+var DEFAULT_LABELS = { ...DEFAULT_LABEL_NAMES };
 var LABEL_ENV = {
   request: "GATEPASS_LABEL_REQUEST",
   invalid: "GATEPASS_LABEL_INVALID",
@@ -58030,7 +58036,7 @@ var LABEL_ENV = {
   breakGlass: "GATEPASS_LABEL_BREAK_GLASS",
   breakGlassReview: "GATEPASS_LABEL_BREAK_GLASS_REVIEW"
 };
-var MERGE_METHODS = ["squash", "merge", "rebase"];
+var MERGE_METHODS = ["squash", "merge"];
 var REPO = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/;
 function loadConfig(env) {
   const repo = env.GATEPASS_ACCESS_REPO?.trim() ?? "";

@@ -44330,6 +44330,16 @@ var GitRepo = class _GitRepo {
   async headSha() {
     return (await this.exec(["rev-parse", "--verify", "HEAD^{commit}"])).stdout.trim();
   }
+  /** The branch HEAD is on (also before the first commit), or null when HEAD is detached. */
+  async currentBranch() {
+    const r = await this.exec(["symbolic-ref", "--quiet", "--short", "HEAD"], { allowFail: true });
+    return r.code === 0 && r.stdout.trim() !== "" ? r.stdout.trim() : null;
+  }
+  /** A remote's URL as configured (before `insteadOf` rewrites; credentials removed), or null. */
+  async remoteUrl(name2) {
+    const r = await this.exec(["config", "--get", `remote.${name2}.url`], { allowFail: true });
+    return r.code === 0 ? redactUrls(r.stdout.trim()) : null;
+  }
   /** The commit a ref names, or null when it names none. */
   async revParse(ref) {
     const r = await this.exec(
@@ -45394,10 +45404,13 @@ var GitHubClient = class {
       return await fn();
     } catch (e) {
       if (e instanceof GitHubApiError) throw e;
-      const status = statusOf(e);
+      const answered = typeof e === "object" && e !== null && e.response !== void 0;
+      const status = answered ? statusOf(e) : void 0;
       const detail = e instanceof Error ? e.message : String(e);
+      const code = e.cause;
+      const net = String(code?.cause?.code ?? code?.code ?? "");
       const message = redactTokens(
-        `GitHub API: ${what} failed${status ? ` (HTTP ${status})` : ""}: ${detail}`
+        answered ? `GitHub API: ${what} failed${status ? ` (HTTP ${status})` : ""}: ${detail}` : `GitHub API: ${what} failed: cannot reach GitHub${net ? ` (${net})` : ""}: ${detail}`
       );
       throw new GitHubApiError(message, status);
     }
@@ -62556,6 +62569,16 @@ async function defaultBranch(env) {
     return void 0;
   }
 }
+function refBranch(env) {
+  const ref = env.GITHUB_REF ?? "";
+  if (ref.startsWith("refs/heads/")) return ref.slice("refs/heads/".length);
+  return env.GITHUB_REF_TYPE === "branch" && env.GITHUB_REF_NAME ? env.GITHUB_REF_NAME : void 0;
+}
+function noBranch() {
+  throw new Error(
+    'cannot tell the default branch (no repository in the event, no branch in GITHUB_REF): set input "branch"'
+  );
+}
 async function readInputs(core, env) {
   const dryRun = bool(core, "dry-run");
   const token = core.getInput("token");
@@ -62578,7 +62601,7 @@ async function readInputs(core, env) {
     dryRun,
     removeDrift: bool(core, "remove-drift"),
     verifyAudit: bool(core, "verify-audit"),
-    branch: core.getInput("branch") || await defaultBranch(env) || "main",
+    branch: core.getInput("branch") || await defaultBranch(env) || refBranch(env) || noBranch(),
     repository,
     apiUrl: env.GITHUB_API_URL || "https://api.github.com",
     ...botId ? { appBotId: Number(botId) } : {}
