@@ -243,6 +243,19 @@ describe('gatepass doctor on a setup done as the checklist says', () => {
     expect(r.checks.find((c) => c.id === 'file:codeowners')?.detail).toContain('/grants/ @mallory');
   });
 
+  it('checks the request app when given its key: its permissions, and that it is on the access repo only', async () => {
+    // The stand-in's one app plays the request app here, installed as the credentials app is.
+    const r = await checks('--request-app-id', '7', '--request-private-key', w.keyFile);
+    expect(failing(r.checks)).toEqual(['app:request:permissions']);
+    expect(r.checks.find((c) => c.id === 'app:request:permissions')?.detail).toMatch(
+      /pull_requests: write \(has read\), checks: write \(has none\)/,
+    );
+    expect(r.checks.find((c) => c.id === 'app:request:scope')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('acme/infrastructure'),
+    });
+  });
+
   it('reports a host it cannot reach as unreachable, not as an HTTP error', async () => {
     const r = await w.doctor('--api-url', 'http://gatepass-no-such-host.invalid');
     expect(r.code).toBe(1);

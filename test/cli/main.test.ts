@@ -122,6 +122,31 @@ describe('gatepass codeowners', () => {
     expect(again).toBe(text);
   });
 
+  it('moves a line that came after the gatepass block above it, with a warning on stderr', async () => {
+    await runCli(['codeowners', repo.dir, '--policy-owners', 'acme/security'], REPO_ROOT);
+    const file = join(repo.dir, '.github', 'CODEOWNERS');
+    await writeFile(file, (await readFile(file, 'utf8')) + '/grants/ @mallory\n');
+    const check = await runCli(
+      ['codeowners', repo.dir, '--policy-owners', 'acme/security', '--check'],
+      REPO_ROOT,
+    );
+    expect(check.code).toBe(1);
+    expect(check.err).toMatch(/"\/grants\/ @mallory" comes after the gatepass block/);
+    const r = await runCli(['codeowners', repo.dir, '--policy-owners', 'acme/security'], REPO_ROOT);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/warning: .*"\/grants\/ @mallory" came after the gatepass block/);
+    const text = await readFile(file, 'utf8');
+    expect(text.indexOf('/grants/ @mallory')).toBeLessThan(text.indexOf('# BEGIN gatepass ('));
+    expect(
+      (
+        await runCli(
+          ['codeowners', repo.dir, '--policy-owners', 'acme/security', '--check'],
+          REPO_ROOT,
+        )
+      ).code,
+    ).toBe(0);
+  });
+
   it('refuses owners that are not logins or team slugs', async () => {
     const r = await runCli(['codeowners', repo.dir, '--policy-owners', 'not a team!'], REPO_ROOT);
     expect(r.code).toBe(2);

@@ -150,14 +150,21 @@ export async function startDoctorWorld(
     app: { id: CREDENTIALS_APP_ID, slug: 'gatepass-credentials', botId: 9007, webhookSecret: 's' },
     files,
   });
-  applyHealthySetup(
-    gh,
-    o.branch ?? 'main',
-    providers.includes('postgres') ? ['PROD_PG_ADMIN_URL'] : [],
-  );
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // A failure from here on must not leave the stand-in's server open (jest would not exit).
   const keyFile = join(dir, 'credentials-app.pem');
-  await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  try {
+    applyHealthySetup(
+      gh,
+      o.branch ?? 'main',
+      providers.includes('postgres') ? ['PROD_PG_ADMIN_URL'] : [],
+    );
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  } catch (e) {
+    await gh.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
   const token = gh.tokenFor('admin');
   return {
     dir,
