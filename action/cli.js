@@ -40463,7 +40463,7 @@ ${setupCheck([
           permission-members: ${o.teams ? "write" : "read"}${o.targetRepos.length ? "\n          permission-administration: write" : ""}
       - uses: ${PINNED.checkout}
         with:
-          ref: ${o.branch}
+          ref: ${q(o.branch)}
           # Full history: verification finds the commit that added each grant file and reads
           # policies at the commit each grant was judged against.
           fetch-depth: 0
@@ -40471,7 +40471,7 @@ ${setupCheck([
       - uses: ./action
         with:
           token: \${{ steps.app-token.outputs.token }}
-          branch: ${o.branch}
+          branch: ${q(o.branch)}
           dry-run: \${{ inputs.dry-run || false }}
           remove-drift: false
           verify-audit: \${{ github.event.schedule == '17 6 * * *' || inputs.verify-audit || false }}
@@ -40572,7 +40572,7 @@ ${setupCheck([
       # The default branch, whatever the event: a PR's own code never runs here.
       - uses: ${PINNED.checkout}
         with:
-          ref: ${o.branch}
+          ref: ${q(o.branch)}
           sparse-checkout: action/app-dist
       - uses: ${PINNED.setupNode}
         with:

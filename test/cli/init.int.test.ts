@@ -151,6 +151,23 @@ describe('gatepass init in a new repository', () => {
     expect(r.out).toMatch(/GH_ORG=acme/);
   });
 
+  it('quotes the branch everywhere, so a YAML 1.1 reader gets "on" back, not true', async () => {
+    expect((await init('--org', 'acme', '--branch', 'on')).code).toBe(0);
+    for (const file of ['gatepass.yml', 'gatepass-app.yml']) {
+      const text = await read(`.github/workflows/${file}`);
+      const wf = parse(text, { version: '1.1' }) as Workflow & Record<string | number, unknown>;
+      const steps = Object.values(wf.jobs).flatMap((j) => j.steps);
+      const checkout = steps.find((st) => st.uses?.startsWith('actions/checkout@'));
+      expect([file, checkout?.with?.ref]).toEqual([file, 'on']);
+    }
+    const action = parse(await read('.github/workflows/gatepass.yml'), { version: '1.1' }) as {
+      jobs: Record<string, { steps: Step[] }>;
+    };
+    expect(
+      Object.values(action.jobs)[0]!.steps.find((st) => st.uses === './action')?.with?.branch,
+    ).toBe('on');
+  });
+
   it('takes the organisation and repository from the origin remote', async () => {
     git('init', '-q', '-b', 'main');
     git('remote', 'add', 'origin', 'git@github.com:acme-corp/access-requests.git');
