@@ -9,6 +9,7 @@ export default tseslint.config(
       'action/dist/',
       'action/app-dist/',
       'src/core/generated/',
+      'action/cli.js',
       'coverage/',
       'test/fixtures/',
       '.tmp/',

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import nock from 'nock';
 import { fixedClock } from '../src/core/clock.js';
 import { simpleUser, teamMembership } from '../test/helpers/github-fixtures.js';
@@ -18,6 +17,7 @@ import {
 } from '../test/helpers/reconcile.js';
 import { median } from './support/stats.js';
 import { scale } from './support/scale.js';
+import { scheduleInterval } from './support/workflow.js';
 import type { Bench, BenchRow } from './types.js';
 
 /**
@@ -27,14 +27,6 @@ import type { Bench, BenchRow } from './types.js';
  * the GitHub API answered by nock).
  */
 const TRIALS = scale(3, 1);
-const WORKFLOW = '.github/workflows/gatepass.yml';
-
-/** The schedule of the shipped workflow, `*\/N * * * *`, in seconds. */
-function scheduleInterval(): number {
-  const m = /cron:\s*'\*\/(\d+) \* \* \* \*'/.exec(readFileSync(WORKFLOW, 'utf8'));
-  if (!m) throw new Error(`${WORKFLOW}: no */N-minute cron schedule found`);
-  return Number(m[1]) * 60;
-}
 
 /** A team whose membership of alice is a flag the API calls read and flip. */
 function mockTeam(): { member(): boolean; deletes: number } {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import {
   ageBlock,
@@ -16,6 +15,8 @@ import {
 import { roleNameFor } from '../src/providers/postgres.js';
 import { FakeScheduler } from '../test/helpers/fake-scheduler.js';
 import { quantile } from './support/stats.js';
+import { scale } from './support/scale.js';
+import { scheduleInterval } from './support/workflow.js';
 import type { Bench, BenchRow } from './types.js';
 
 /**
@@ -27,20 +28,13 @@ import type { Bench, BenchRow } from './types.js';
  * starting the dispatched run (the bench starts it at once: runner start-up is not included),
  * and the cron schedule, assumed 30 minutes late (it never gets to act before the timer).
  */
-const GRANTS = 20;
+const GRANTS = scale(20, 3);
 /** Grants of the one person offboarded (all revoked by one run). */
-const OFFBOARDED = 10;
+const OFFBOARDED = scale(10, 2);
 const STAGGER = 90; // seconds between expiries
 const SCHEDULE_LATE = 30 * 60;
 const TARGET = 60;
-const WORKFLOW = '.github/workflows/gatepass.yml';
 const JUSTIFICATION = 'Benchmarking revocation on time with the deadline timer';
-
-function scheduleInterval(): number {
-  const m = /cron:\s*'\*\/(\d+) \* \* \* \*'/.exec(readFileSync(WORKFLOW, 'utf8'));
-  if (!m) throw new Error(`${WORKFLOW}: no */N-minute cron schedule found`);
-  return Number(m[1]) * 60;
-}
 
 const teamName = (i: number) => `t-${String(i).padStart(2, '0')}`;
 function teamPolicies(): string {
@@ -290,7 +284,7 @@ export const revocationTimerBench: Bench = {
         met: null,
       });
     else {
-      const pgl = await postgresLags(3);
+      const pgl = await postgresLags(scale(3, 1));
       const worst = Math.max(...pgl) / 1000;
       rows.push({
         figure: 'PostgreSQL open session terminated after expiry (app timer)',

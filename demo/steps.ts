@@ -4,9 +4,10 @@
  * on loopback, the real reconcile engine on a real clone, a real PostgreSQL and ssh-keygen.
  * Nothing here is shipped; it drives the shipped parts from the outside.
  */
+import { renderActionWorkflow } from '../src/cli/init-files.js';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -57,12 +58,6 @@ export const POLICIES_DIR = [
   join(dirname(fileURLToPath(import.meta.url)), 'policies'),
   join(process.cwd(), 'demo', 'policies'),
 ].find((d) => existsSync(join(d, 'demo.yaml')))!;
-
-/** The shipped gatepass workflow (what the app's deadline timer dispatches). */
-const SHIPPED_WORKFLOW = [
-  join(dirname(fileURLToPath(import.meta.url)), '..', '.github', 'workflows', 'gatepass.yml'),
-  join(process.cwd(), '.github', 'workflows', 'gatepass.yml'),
-].find((p) => existsSync(p))!;
 
 /** Something that did not behave as the story says: the demo stops with this reason. */
 export class StepFailed extends Error {}
@@ -197,7 +192,18 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       files: {
         'grants/.gitkeep': '',
         ...(o.deadlineTimer
-          ? { '.github/workflows/gatepass.yml': readFileSync(SHIPPED_WORKFLOW, 'utf8') }
+          ? {
+              // The workflow `gatepass init --mode server` writes (what the timer dispatches).
+              '.github/workflows/gatepass.yml': renderActionWorkflow({
+                org: 'acme',
+                repo: 'access',
+                branch: 'main',
+                targetRepos: [],
+                teams: true,
+                secrets: [],
+                deadlineTimer: 'app',
+              }),
+            }
           : {}),
         ...o.files,
       },

@@ -79886,10 +79886,13 @@ var GitHubClient = class {
       return await fn();
     } catch (e5) {
       if (e5 instanceof GitHubApiError) throw e5;
-      const status = statusOf(e5);
+      const answered = typeof e5 === "object" && e5 !== null && e5.response !== void 0;
+      const status = answered ? statusOf(e5) : void 0;
       const detail = e5 instanceof Error ? e5.message : String(e5);
+      const code = e5.cause;
+      const net = String(code?.cause?.code ?? code?.code ?? "");
       const message = redactTokens(
-        `GitHub API: ${what} failed${status ? ` (HTTP ${status})` : ""}: ${detail}`
+        answered ? `GitHub API: ${what} failed${status ? ` (HTTP ${status})` : ""}: ${detail}` : `GitHub API: ${what} failed: cannot reach GitHub${net ? ` (${net})` : ""}: ${detail}`
       );
       throw new GitHubApiError(message, status);
     }
@@ -79906,6 +79909,20 @@ var FORM_FIELDS = {
   breakGlass: "Break-glass"
 };
 var REQUEST_LABEL = "access-request";
+
+// src/core/github-names.ts
+var CHECK_NAME = "gatepass/approval";
+var DEFAULT_LABEL_NAMES = {
+  request: REQUEST_LABEL,
+  invalid: "gatepass:invalid",
+  pending: "gatepass:pending",
+  approved: "gatepass:approved",
+  denied: "gatepass:denied",
+  cancelled: "gatepass:cancelled",
+  revokeRequested: "gatepass:revoke-requested",
+  breakGlass: "gatepass:break-glass",
+  breakGlassReview: "gatepass:break-glass-review"
+};
 
 // src/core/policy.ts
 var NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
@@ -79942,18 +79959,7 @@ function nextExtensionNumber(issue2, branches, fileNames) {
 }
 
 // src/app/config.ts
-var CHECK_NAME = "gatepass/approval";
-var DEFAULT_LABELS = {
-  request: REQUEST_LABEL,
-  invalid: "gatepass:invalid",
-  pending: "gatepass:pending",
-  approved: "gatepass:approved",
-  denied: "gatepass:denied",
-  cancelled: "gatepass:cancelled",
-  revokeRequested: "gatepass:revoke-requested",
-  breakGlass: "gatepass:break-glass",
-  breakGlassReview: "gatepass:break-glass-review"
-};
+var DEFAULT_LABELS = { ...DEFAULT_LABEL_NAMES };
 var LABEL_ENV = {
   request: "GATEPASS_LABEL_REQUEST",
   invalid: "GATEPASS_LABEL_INVALID",

@@ -62255,6 +62255,16 @@ var GitRepo = class _GitRepo {
   async headSha() {
     return (await this.exec(["rev-parse", "--verify", "HEAD^{commit}"])).stdout.trim();
   }
+  /** The branch HEAD is on (also before the first commit), or null when HEAD is detached. */
+  async currentBranch() {
+    const r5 = await this.exec(["symbolic-ref", "--quiet", "--short", "HEAD"], { allowFail: true });
+    return r5.code === 0 && r5.stdout.trim() !== "" ? r5.stdout.trim() : null;
+  }
+  /** A remote's URL as configured (before `insteadOf` rewrites; credentials removed), or null. */
+  async remoteUrl(name) {
+    const r5 = await this.exec(["config", "--get", `remote.${name}.url`], { allowFail: true });
+    return r5.code === 0 ? redactUrls(r5.stdout.trim()) : null;
+  }
   /** The commit a ref names, or null when it names none. */
   async revParse(ref) {
     const r5 = await this.exec(
@@ -63418,10 +63428,13 @@ var GitHubClient = class {
       return await fn();
     } catch (e5) {
       if (e5 instanceof GitHubApiError) throw e5;
-      const status = statusOf(e5);
+      const answered = typeof e5 === "object" && e5 !== null && e5.response !== void 0;
+      const status = answered ? statusOf(e5) : void 0;
       const detail = e5 instanceof Error ? e5.message : String(e5);
+      const code = e5.cause;
+      const net = String(code?.cause?.code ?? code?.code ?? "");
       const message = redactTokens(
-        `GitHub API: ${what} failed${status ? ` (HTTP ${status})` : ""}: ${detail}`
+        answered ? `GitHub API: ${what} failed${status ? ` (HTTP ${status})` : ""}: ${detail}` : `GitHub API: ${what} failed: cannot reach GitHub${net ? ` (${net})` : ""}: ${detail}`
       );
       throw new GitHubApiError(message, status);
     }
@@ -91620,6 +91633,16 @@ async function defaultBranch(env2) {
     return void 0;
   }
 }
+function refBranch(env2) {
+  const ref = env2.GITHUB_REF ?? "";
+  if (ref.startsWith("refs/heads/")) return ref.slice("refs/heads/".length);
+  return env2.GITHUB_REF_TYPE === "branch" && env2.GITHUB_REF_NAME ? env2.GITHUB_REF_NAME : void 0;
+}
+function noBranch() {
+  throw new Error(
+    'cannot tell the default branch (no repository in the event, no branch in GITHUB_REF): set input "branch"'
+  );
+}
 async function readInputs(core, env2) {
   const dryRun = bool(core, "dry-run");
   const token = core.getInput("token");
@@ -91653,7 +91676,7 @@ async function readInputs(core, env2) {
     dryRun,
     removeDrift: bool(core, "remove-drift"),
     verifyAudit: bool(core, "verify-audit"),
-    branch: core.getInput("branch") || await defaultBranch(env2) || "main",
+    branch: core.getInput("branch") || await defaultBranch(env2) || refBranch(env2) || noBranch(),
     repository,
     apiUrl: env2.GITHUB_API_URL || "https://api.github.com",
     ...botId ? { appBotId: Number(botId) } : {},

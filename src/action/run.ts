@@ -88,6 +88,22 @@ async function defaultBranch(env: RunDeps['env']): Promise<string | undefined> {
   }
 }
 
+/**
+ * The branch the run was started for: `schedule` payloads carry no repository, and a scheduled
+ * run always starts on the default branch, which GITHUB_REF then names.
+ */
+function refBranch(env: RunDeps['env']): string | undefined {
+  const ref = env.GITHUB_REF ?? '';
+  if (ref.startsWith('refs/heads/')) return ref.slice('refs/heads/'.length);
+  return env.GITHUB_REF_TYPE === 'branch' && env.GITHUB_REF_NAME ? env.GITHUB_REF_NAME : undefined;
+}
+
+function noBranch(): never {
+  throw new Error(
+    'cannot tell the default branch (no repository in the event, no branch in GITHUB_REF): set input "branch"',
+  );
+}
+
 /** Every input and the workflow's environment, checked, in one typed value. */
 export async function readInputs(core: ActionCore, env: RunDeps['env']): Promise<Inputs> {
   const dryRun = bool(core, 'dry-run');
@@ -123,7 +139,7 @@ export async function readInputs(core: ActionCore, env: RunDeps['env']): Promise
     dryRun,
     removeDrift: bool(core, 'remove-drift'),
     verifyAudit: bool(core, 'verify-audit'),
-    branch: core.getInput('branch') || (await defaultBranch(env)) || 'main',
+    branch: core.getInput('branch') || (await defaultBranch(env)) || refBranch(env) || noBranch(),
     repository,
     apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
     ...(botId ? { appBotId: Number(botId) } : {}),

@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../core/errors.js';
 import type { MergeMethod, RepoRef } from '../github/github-client.js';
-import { REQUEST_LABEL } from '../core/request.js';
+import { CHECK_NAME, DEFAULT_LABEL_NAMES } from '../core/github-names.js';
 
 /** The labels the app puts on request issues and grant PRs. */
 export interface Labels {
@@ -27,20 +27,10 @@ export interface AppConfig {
   checkName: string;
 }
 
-export const CHECK_NAME = 'gatepass/approval';
+export { CHECK_NAME };
 export { BRANCH_PREFIX } from '../core/request-naming.js';
 
-export const DEFAULT_LABELS: Labels = {
-  request: REQUEST_LABEL,
-  invalid: 'gatepass:invalid',
-  pending: 'gatepass:pending',
-  approved: 'gatepass:approved',
-  denied: 'gatepass:denied',
-  cancelled: 'gatepass:cancelled',
-  revokeRequested: 'gatepass:revoke-requested',
-  breakGlass: 'gatepass:break-glass',
-  breakGlassReview: 'gatepass:break-glass-review',
-};
+export const DEFAULT_LABELS: Labels = { ...DEFAULT_LABEL_NAMES };
 
 const LABEL_ENV: Record<keyof Labels, string> = {
   request: 'GATEPASS_LABEL_REQUEST',

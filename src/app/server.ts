@@ -1,8 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { createNodeMiddleware, createProbot, run, type Probot } from 'probot';
-import { loadConfig } from './config.js';
-import { createApp } from './index.js';
+import app from './index.js';
 
 /** GitHub caps webhook payloads at 25 MB; nothing larger is a real delivery. */
 export const DEFAULT_MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
@@ -105,11 +103,14 @@ export async function createWebhookServer(
   });
 }
 
-/** `npm start`: the app's server, configured from the environment (see .env.example). */
+/**
+ * The app's server, configured from the environment (see .env.example); `npm start` runs it
+ * through start.ts, which checks the settings first.
+ */
 export async function main(env: Env = process.env): Promise<number> {
   if (!env.APP_ID || !(env.PRIVATE_KEY || env.PRIVATE_KEY_PATH)) {
     // No app yet: Probot's setup mode registers one from app.yml (the manifest flow).
-    await run(['node', 'probot', 'run', fileURLToPath(new URL('./index.js', import.meta.url))]);
+    await run(app);
     return 0;
   }
   const settings = serverSettings(env);
@@ -117,25 +118,13 @@ export async function main(env: Env = process.env): Promise<number> {
     for (const p of settings.problems) console.error(`gatepass: ${p}`);
     return 1;
   }
-  const config = loadConfig(env);
   const probot = createProbot({ env, overrides: { secret: settings.value.secret } });
   if (settings.value.warning) probot.log.warn(settings.value.warning);
-  const server = await createWebhookServer(probot, createApp({ config }), settings.value);
+  // The app as `probot run` would load it: settings and the deadline keeper from the environment.
+  const server = await createWebhookServer(probot, app, settings.value);
   await new Promise<void>((resolve) =>
     server.listen(settings.value.port, settings.value.host, resolve),
   );
   probot.log.info(`gatepass listening on ${JSON.stringify(server.address())}`);
   return 0;
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().then(
-    (code) => {
-      if (code !== 0) process.exit(code);
-    },
-    (e: unknown) => {
-      console.error(`gatepass: ${e instanceof Error ? e.message : String(e)}`);
-      process.exit(1);
-    },
-  );
 }

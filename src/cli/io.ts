@@ -3,6 +3,8 @@ export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   cwd: string;
+  /** Environment variables the CLI may read (tokens for `doctor`); none when left out. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** 0 clean, 1 problems found, 2 usage error: scripts and CI rely on these. */

@@ -5,6 +5,9 @@ import { runCodeowners } from './codeowners.js';
 import { runReconcile } from './reconcile.js';
 import { runAudit, type AuditCliOptions } from './audit.js';
 import { policySchemaJson } from '../core/policy-schema.js';
+import { VERSION } from '../version.js';
+import { runInit, type InitCliOptions } from './init.js';
+import { runDoctor, type DoctorCliOptions } from './doctor.js';
 
 import { EXIT, type CliIo } from './io.js';
 
@@ -14,14 +17,41 @@ const processIo: CliIo = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   cwd: process.cwd(),
+  env: process.env,
 };
 
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('gatepass')
     .description('Just-In-Time access approved by pull request review and recorded in git')
+    .version(VERSION, '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
+
+  program
+    .command('init')
+    .description(
+      'start an access repo here (or check one): policies, issue form, CODEOWNERS, workflows, and a checklist for GitHub',
+    )
+    .argument('[repo-dir]', 'where the access repo is (created if missing)', '.')
+    .option('--org <org>', 'the GitHub organisation that owns the access repo')
+    .option('--repo <name>', "the access repo's name (default: the directory name)")
+    .option('--branch <name>', "default branch (default: the checkout's current branch, else main)")
+    .option('--mode <mode>', 'where the request app runs: server (npm start) or actions', 'actions')
+    .option(
+      '--providers <kinds...>',
+      'providers to start policies for: github-team github-collaborator postgres ssh-certificate command',
+    )
+    .option(
+      '--policy-owners <principals...>',
+      'who must review policy changes (default: <org>/security)',
+    )
+    .option(
+      '--check',
+      'change nothing; exit 1 if a file is missing or differs from what init writes',
+    )
+    .option('--force', 'overwrite files you changed since init wrote them')
+    .action(async (dir: string, opts: InitCliOptions) => setExit(await runInit(io, dir, opts)));
 
   program
     .command('validate')
@@ -50,16 +80,18 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   program
     .command('codeowners')
     .description(
-      "write the gatepass block of .github/CODEOWNERS: approvers own their resource's grants",
+      "write the gatepass blocks of .github/CODEOWNERS: approvers own their resource's grants",
     )
     .argument('[repo-dir]', 'access repo checkout', '.')
     .requiredOption(
       '--policy-owners <principals...>',
       'users or org/team slugs who must review policy changes',
     )
-    .option('--stdout', 'print the block instead of writing the file')
-    .action(async (dir: string, opts: { policyOwners: string[]; stdout?: boolean }) =>
-      setExit(await runCodeowners(io, dir, opts)),
+    .option('--stdout', 'print the blocks instead of writing the file')
+    .option('--check', 'only report whether the file is current (exit 1 if not)')
+    .action(
+      async (dir: string, opts: { policyOwners: string[]; stdout?: boolean; check?: boolean }) =>
+        setExit(await runCodeowners(io, dir, opts)),
     );
 
   program
@@ -111,6 +143,29 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .action(async (dir: string, opts: AuditCliOptions) => setExit(await runAudit(io, dir, opts)));
 
   program
+    .command('doctor')
+    .description(
+      'check the live setup on GitHub (apps, environments, secrets, branch rules, labels, schedule, form, CODEOWNERS); a fix for each failure',
+    )
+    .argument('[repo-dir]', 'access repo checkout', '.')
+    .option('--repo <owner/name>', 'the access repo on GitHub (default: from the origin remote)')
+    .option('--token <token>', "a repository admin's token (default: $GITHUB_TOKEN or $GH_TOKEN)")
+    .option('--app-id <id>', "the credentials app's id (default: $GATEPASS_APP_ID)")
+    .option(
+      '--private-key <file>',
+      "the credentials app's private key (default: $GATEPASS_APP_PRIVATE_KEY_PATH)",
+    )
+    .option('--request-app-id <id>', "the request app's id, to check its installation too")
+    .option('--request-private-key <file>', "the request app's private key")
+    .option(
+      '--api-url <url>',
+      'GitHub API URL (default: $GITHUB_API_URL or https://api.github.com)',
+    )
+    .option('--fix', 'create the labels that are missing')
+    .option('--json', 'print the checklist as JSON')
+    .action(async (dir: string, opts: DoctorCliOptions) => setExit(await runDoctor(io, dir, opts)));
+
+  program
     .command('schema')
     .description('print the JSON Schema of policy files (policies/schema.json)')
     .action(() => {
@@ -121,7 +176,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   return program;
 }
 
-/** Runs the CLI and returns its exit code: 0 clean, 1 problems found, 2 usage error. */
+/**
+ * Runs the CLI and returns its exit code: 0 clean, 1 problems found, 2 usage error. Results go
+ * to stdout, problems to stderr; `--help` prints to stdout (exit 0), a missing command prints
+ * the usage to stderr (exit 2).
+ */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(io, (c) => {
@@ -132,13 +191,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      // Help and version are successful exits; everything else commander rejects is a usage error.
-      if (
-        e.code === 'commander.helpDisplayed' ||
-        e.code === 'commander.help' ||
-        e.code === 'commander.version'
-      )
-        return EXIT.ok;
+      // Asked-for help and the version are successful exits; commander's own help without a
+      // command (`commander.help`, printed to stderr) and everything else it rejects is a usage error.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.ok;
       return EXIT.usage;
     }
     io.err(`gatepass: ${(e as Error).message}\n`);

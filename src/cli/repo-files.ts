@@ -70,6 +70,14 @@ export async function loadCheckedPolicies(
     for (const p of problems) io.err(formatProblem(p) + '\n');
     return { exit: EXIT.problems };
   }
+  // A form with no resource is one GitHub refuses, and a CODEOWNERS file written here would be
+  // a stray: this is almost always the wrong directory.
+  if (policies.resources.size === 0) {
+    io.err(
+      `gatepass: no resources in ${join(root, 'policies')}/*.yaml; run this in the access repo (or pass its directory), or start one with \`gatepass init\`\n`,
+    );
+    return { exit: EXIT.usage };
+  }
   return { root, policies };
 }
 

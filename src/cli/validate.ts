@@ -77,7 +77,7 @@ export async function runValidate(
   if (opts.json)
     io.out(JSON.stringify({ ok: problems.length === 0, problems, warnings }, null, 2) + '\n');
   else {
-    for (const p of problems) io.out(formatProblem(p) + '\n');
+    for (const p of problems) io.err(formatProblem(p) + '\n');
     // Warnings do not fail validation: the grant still ends where it was issued.
     for (const w of warnings) io.err(`warning: ${formatProblem(w)}\n`);
   }

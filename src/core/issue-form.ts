@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { parse, Scalar, stringify } from 'yaml';
 import { formatDuration } from './duration.js';
 import type { PolicySet, Resource } from './policy.js';
 import { FORM_FIELDS, REQUEST_LABEL } from './request.js';
@@ -18,6 +18,25 @@ function resourceTable(resources: readonly Resource[]): string {
     '|---|---|---|---|---|',
     ...rows,
   ].join('\n');
+}
+
+/**
+ * GitHub may read the form as YAML 1.1, where `yes`, `no`, `on`, `off`, `y`, `null`, `~`, `010`
+ * or `1e3` are booleans, nulls or numbers, not the resource name: those are written quoted.
+ */
+export function readsAsOtherThanString(name: string): boolean {
+  try {
+    return parse(name, { version: '1.1' }) !== name;
+  } catch {
+    return true;
+  }
+}
+
+function optionScalar(name: string): Scalar | string {
+  if (!readsAsOtherThanString(name) && parse(name) === name) return name;
+  const s = new Scalar(name);
+  s.type = Scalar.QUOTE_DOUBLE;
+  return s;
 }
 
 /**
@@ -51,7 +70,7 @@ export function renderIssueForm(policies: PolicySet): string {
         attributes: {
           label: FORM_FIELDS.resource,
           description: 'What you need access to.',
-          options: resources.map((r) => r.name),
+          options: resources.map((r) => optionScalar(r.name)),
         },
         validations: { required: true },
       },

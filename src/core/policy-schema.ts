@@ -7,8 +7,9 @@ import { TEAM_PATTERN } from './identity.js';
  * spelling, regex safety, inline secrets) live in policy-load.ts, where the messages can be
  * specific. `policies/schema.json` is generated from this object so editors can use it too.
  *
- * `patternErrorMessage` is the message editors (VS Code JSON/YAML) show for a failed `pattern`;
- * the loader shows the same message, so nobody is told to "match pattern ^env:…$".
+ * `patternErrorMessage` is the message the loader shows for a failed `pattern`, so nobody is
+ * told to "match pattern ^env:…$"; it is not a JSON Schema keyword, so the published file
+ * leaves it out (strict validators refuse unknown keywords).
  */
 
 const ENV_NAME = '[A-Za-z_][A-Za-z0-9_]*';
@@ -377,6 +378,16 @@ export const POLICY_SCHEMA = {
 } as const;
 
 /** The schema as committed in `policies/schema.json`. */
+/**
+ * The published schema (policies/schema.json): `patternErrorMessage`, a keyword of gatepass's
+ * own loader, is left out so that strict JSON Schema validators accept the file.
+ */
 export function policySchemaJson(): string {
-  return JSON.stringify(POLICY_SCHEMA, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      POLICY_SCHEMA,
+      (key, value: unknown) => (key === 'patternErrorMessage' ? undefined : value),
+      2,
+    ) + '\n'
+  );
 }

@@ -166,6 +166,18 @@ export class GitRepo implements AuditSource {
     return (await this.exec(['rev-parse', '--verify', 'HEAD^{commit}'])).stdout.trim();
   }
 
+  /** The branch HEAD is on (also before the first commit), or null when HEAD is detached. */
+  async currentBranch(): Promise<string | null> {
+    const r = await this.exec(['symbolic-ref', '--quiet', '--short', 'HEAD'], { allowFail: true });
+    return r.code === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null;
+  }
+
+  /** A remote's URL as configured (before `insteadOf` rewrites; credentials removed), or null. */
+  async remoteUrl(name: string): Promise<string | null> {
+    const r = await this.exec(['config', '--get', `remote.${name}.url`], { allowFail: true });
+    return r.code === 0 ? redactUrls(r.stdout.trim()) : null;
+  }
+
   /** The commit a ref names, or null when it names none. */
   async revParse(ref: string): Promise<string | null> {
     const r = await this.exec(

@@ -874,10 +874,18 @@ export class GitHubClient implements AppGitHub {
       return await fn();
     } catch (e) {
       if (e instanceof GitHubApiError) throw e;
-      const status = statusOf(e);
+      // Octokit gives a network failure (DNS, refused, TLS) status 500 without a response:
+      // that is not an answer from GitHub, and must not read as one.
+      const answered =
+        typeof e === 'object' && e !== null && (e as { response?: unknown }).response !== undefined;
+      const status = answered ? statusOf(e) : undefined;
       const detail = e instanceof Error ? e.message : String(e);
+      const code = (e as { cause?: { cause?: { code?: unknown }; code?: unknown } }).cause;
+      const net = String(code?.cause?.code ?? code?.code ?? '');
       const message = redactTokens(
-        `GitHub API: ${what} failed${status ? ` (HTTP ${status})` : ''}: ${detail}`,
+        answered
+          ? `GitHub API: ${what} failed${status ? ` (HTTP ${status})` : ''}: ${detail}`
+          : `GitHub API: ${what} failed: cannot reach GitHub${net ? ` (${net})` : ''}: ${detail}`,
       );
       // The cause (a RequestError) holds the request with headers; Octokit redacts the
       // authorization header in it, but keep only what a message needs.

@@ -1,5 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import nock from 'nock';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fixedClock } from '../../src/core/clock.js';
 import { ConfigurationError } from '../../src/core/errors.js';
 import { readInputs, run, type ActionCore, type SummaryLike } from '../../src/action/run.js';
@@ -34,7 +37,7 @@ function fakeCore(inputs: Record<string, string>) {
 
 describe('readInputs', () => {
   it('needs a token unless it is a dry run, and masks it', async () => {
-    const env = { GITHUB_REPOSITORY: 'acme/access' };
+    const env = { GITHUB_REPOSITORY: 'acme/access', GITHUB_REF: 'refs/heads/main' };
     await expect(readInputs(fakeCore({}).core, env)).rejects.toThrow(/"token" is required/);
     const f = fakeCore({ token: 'ghs_secret', 'dry-run': 'false' });
     expect(await readInputs(f.core, env)).toMatchObject({
@@ -45,6 +48,31 @@ describe('readInputs', () => {
       repository: 'acme/access',
     });
     expect(f.secrets).toEqual(['ghs_secret']);
+  });
+
+  it('on a schedule (no repository in the payload) takes the branch GITHUB_REF names, never a literal main', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatepass-event-'));
+    try {
+      const path = join(dir, 'event.json');
+      writeFileSync(path, JSON.stringify({ schedule: '*/5 * * * *' }));
+      const env = {
+        GITHUB_REPOSITORY: 'acme/access',
+        GITHUB_EVENT_PATH: path,
+        GITHUB_REF: 'refs/heads/trunk',
+        GITHUB_REF_NAME: 'trunk',
+        GITHUB_REF_TYPE: 'branch',
+      };
+      expect((await readInputs(fakeCore({ token: 't' }).core, env)).branch).toBe('trunk');
+      // A push or dispatch payload names the default branch: it wins over the ref.
+      writeFileSync(path, JSON.stringify({ repository: { default_branch: 'master' } }));
+      expect((await readInputs(fakeCore({ token: 't' }).core, env)).branch).toBe('master');
+      // Nothing to go by: an error, not a guess.
+      await expect(
+        readInputs(fakeCore({ token: 't' }).core, { GITHUB_REPOSITORY: 'acme/access' }),
+      ).rejects.toThrow(/cannot tell the default branch/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a boolean input that is neither true nor false', async () => {
@@ -83,7 +111,11 @@ describe('run', () => {
     await repo.repo.resetHard('refs/remotes/origin/main');
     await run({
       core: f.core,
-      env: { GITHUB_REPOSITORY: 'acme/access', GITHUB_WORKSPACE: '/' },
+      env: {
+        GITHUB_REPOSITORY: 'acme/access',
+        GITHUB_WORKSPACE: '/',
+        GITHUB_REF: 'refs/heads/main',
+      },
       clock: fixedClock('2030-01-01T10:06:00Z'),
     });
     expect(f.failed).toEqual([]);
@@ -107,7 +139,11 @@ describe('run', () => {
     });
     await run({
       core: f.core,
-      env: { GITHUB_REPOSITORY: 'acme/access', GITHUB_WORKSPACE: '/' },
+      env: {
+        GITHUB_REPOSITORY: 'acme/access',
+        GITHUB_WORKSPACE: '/',
+        GITHUB_REF: 'refs/heads/main',
+      },
       clock: fixedClock('2030-01-01T10:06:00Z'),
     });
     expect(f.summary()).toContain('## gatepass reconcile (dry run)');
@@ -121,7 +157,7 @@ describe('run', () => {
     const f = fakeCore({ token: 't', 'working-directory': '/nonexistent-gatepass' });
     await run({
       core: f.core,
-      env: { GITHUB_REPOSITORY: 'acme/access' },
+      env: { GITHUB_REPOSITORY: 'acme/access', GITHUB_REF: 'refs/heads/main' },
       clock: fixedClock('2030-01-01T00:00:00Z'),
     });
     expect(f.failed).toHaveLength(1);

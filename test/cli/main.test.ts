@@ -1,7 +1,8 @@
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { serializeGrant } from '../../src/core/grant-file.js';
+import { tmpdir } from 'node:os';
 import { runCli, copyAccessRepo, REPO_ROOT } from '../helpers/cli.js';
 import { buildGrant } from '../helpers/github-provider-context.js';
 
@@ -39,7 +40,7 @@ describe('gatepass validate', () => {
     );
     const r = await runCli(['validate', repo.dir], REPO_ROOT);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/^policies\/broken\.yaml:7: .*default_duration/m);
+    expect(r.err).toMatch(/^policies\/broken\.yaml:7: .*default_duration/m);
   });
 
   it('reports problems as JSON for machines', async () => {
@@ -64,7 +65,7 @@ describe('gatepass validate', () => {
     await writeFile(form, (await readFile(form, 'utf8')).replace(/- prod-/, '- stale-'));
     const r = await runCli(['validate', repo.dir], REPO_ROOT);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/access-request\.yml:1: .*gatepass template/);
+    expect(r.err).toMatch(/access-request\.yml:1: .*gatepass template/);
   });
 
   it('flags a grant file in the wrong place and a corrupt one', async () => {
@@ -73,8 +74,8 @@ describe('gatepass validate', () => {
     await writeFile(join(repo.dir, 'grants', 'no-such-resource', 'req-1.yaml'), 'id: [\n');
     const r = await runCli(['validate', repo.dir], REPO_ROOT);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/^grants\/stray\.yaml: not a grant path/m);
-    expect(r.out).toMatch(/^grants\/no-such-resource\/req-1\.yaml:\d+: YAML/m);
+    expect(r.err).toMatch(/^grants\/stray\.yaml: not a grant path/m);
+    expect(r.err).toMatch(/^grants\/no-such-resource\/req-1\.yaml:\d+: YAML/m);
   });
 
   it('warns, without failing, about a live grant issued on a target the policy has changed', async () => {
@@ -154,6 +155,31 @@ describe('gatepass codeowners', () => {
     expect(again).toBe(text);
   });
 
+  it('moves a line that came after the gatepass block above it, with a warning on stderr', async () => {
+    await runCli(['codeowners', repo.dir, '--policy-owners', 'acme/security'], REPO_ROOT);
+    const file = join(repo.dir, '.github', 'CODEOWNERS');
+    await writeFile(file, (await readFile(file, 'utf8')) + '/grants/ @mallory\n');
+    const check = await runCli(
+      ['codeowners', repo.dir, '--policy-owners', 'acme/security', '--check'],
+      REPO_ROOT,
+    );
+    expect(check.code).toBe(1);
+    expect(check.err).toMatch(/"\/grants\/ @mallory" comes after the gatepass block/);
+    const r = await runCli(['codeowners', repo.dir, '--policy-owners', 'acme/security'], REPO_ROOT);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/warning: .*"\/grants\/ @mallory" came after the gatepass block/);
+    const text = await readFile(file, 'utf8');
+    expect(text.indexOf('/grants/ @mallory')).toBeLessThan(text.indexOf('# BEGIN gatepass ('));
+    expect(
+      (
+        await runCli(
+          ['codeowners', repo.dir, '--policy-owners', 'acme/security', '--check'],
+          REPO_ROOT,
+        )
+      ).code,
+    ).toBe(0);
+  });
+
   it('refuses owners that are not logins or team slugs', async () => {
     const r = await runCli(['codeowners', repo.dir, '--policy-owners', 'not a team!'], REPO_ROOT);
     expect(r.code).toBe(2);
@@ -167,13 +193,57 @@ describe('usage', () => {
     expect((await runCli(['codeowners'], REPO_ROOT)).code).toBe(2);
   });
 
-  it('has --help on every command, exiting 0', async () => {
-    for (const cmd of [[], ['validate'], ['template'], ['codeowners'], ['schema']]) {
+  it('has --help on every command, printed to stdout, exiting 0', async () => {
+    for (const cmd of [
+      [],
+      ['init'],
+      ['validate'],
+      ['template'],
+      ['codeowners'],
+      ['reconcile'],
+      ['audit'],
+      ['doctor'],
+      ['schema'],
+    ]) {
       const r = await runCli([...cmd, '--help'], REPO_ROOT);
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/Usage: gatepass/);
+      expect(r.err).toBe('');
     }
   });
+
+  it('without a command prints the usage to stderr and exits 2', async () => {
+    const r = await runCli([], REPO_ROOT);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/Usage: gatepass/);
+  });
+
+  it('--version prints the version of package.json', async () => {
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const r = await runCli(['--version'], REPO_ROOT);
+    expect(r).toEqual({ code: 0, out: `${pkg.version}\n`, err: '' });
+  });
+});
+
+describe('template and codeowners outside an access repo', () => {
+  it.each([['template'], ['codeowners', '--policy-owners', 'acme/security']])(
+    '%s refuses to run where there are no policies, writes nothing, exits 2',
+    async (...args) => {
+      const empty = await mkdtemp(join(tmpdir(), 'gatepass-empty-'));
+      try {
+        const r = await runCli(args, empty);
+        expect(r.code).toBe(2);
+        expect(r.out).toBe('');
+        expect(r.err).toMatch(/no resources in .*policies.*gatepass init/);
+        expect(await readdir(empty)).toEqual([]);
+      } finally {
+        await rm(empty, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('gatepass validate with provider checks', () => {
@@ -197,6 +267,6 @@ describe('gatepass validate with provider checks', () => {
     );
     const r = await runCli(['validate', repo.dir], REPO_ROOT);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/^policies\/cmd\.yaml:\d+: .*(\.\.|inside|relative)/m);
+    expect(r.err).toMatch(/^policies\/cmd\.yaml:\d+: .*(\.\.|inside|relative)/m);
   });
 });

@@ -53,4 +53,25 @@ describe('renderIssueForm', () => {
     const form = parse(renderIssueForm({ resources: new Map() })) as { body: FormField[] };
     expect(form.body.some((f) => f.attributes.label === FORM_FIELDS.breakGlass)).toBe(false);
   });
+
+  it('quotes resource names a YAML 1.1 reader would take for booleans, nulls or numbers', () => {
+    const names = ['yes', 'no', 'on', 'off', 'y', 'n', 'true', 'null', '010', '1e3', '0x1f', 'db'];
+    const resources = names.map(
+      (n) =>
+        `  '${n}':\n    description: d\n    provider: command\n    target: { path: x.sh }\n    max_duration: 1h\n    default_duration: 1h\n    approvals_required: 1\n    requesters: [alice]\n    approvers: [bob]\n`,
+    );
+    const { policies, problems } = loadPolicies([
+      { path: 'policies/p.yaml', text: `resources:\n${resources.join('')}` },
+    ]);
+    expect(problems).toEqual([]);
+    const text = renderIssueForm(policies);
+    // GitHub's reader and ours both get the names back, as strings.
+    for (const version of ['1.1', '1.2'] as const) {
+      const form = parse(text, { version }) as { body: FormField[] };
+      const options = form.body.find((f) => f.id === 'resource')?.attributes.options;
+      expect(options).toEqual([...names].sort());
+    }
+    expect(text).toMatch(/^ {8}- db$/m);
+    expect(text).toMatch(/^ {8}- "yes"$/m);
+  });
 });

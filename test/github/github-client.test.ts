@@ -225,6 +225,22 @@ describe('GitHubClient errors and accounting', () => {
     expect((err as Error).message).not.toContain(TOKEN);
   });
 
+  it('reports a host it cannot reach as such, not as an HTTP status GitHub never sent', async () => {
+    nock(API)
+      .get('/repos/acme/access/pulls/4')
+      .replyWithError(
+        Object.assign(new Error('getaddrinfo ENOTFOUND api.github.com'), { code: 'ENOTFOUND' }),
+      );
+    const err = await client()
+      .pullRequest(4)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GitHubApiError);
+    expect((err as GitHubApiError).status).toBeUndefined();
+    expect((err as Error).message).toMatch(/get pull request #4 failed: cannot reach GitHub/);
+    expect((err as Error).message).toMatch(/ENOTFOUND/);
+    expect((err as Error).message).not.toMatch(/HTTP 500/);
+  });
+
   it('counts the API calls made through an octokit, per route', async () => {
     nock(API)
       .get('/users/alice/keys')

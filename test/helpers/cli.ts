@@ -10,10 +10,19 @@ export interface CliRun {
 }
 
 /** Runs the CLI in-process, as a user would from `cwd`. */
-export async function runCli(args: string[], cwd: string): Promise<CliRun> {
+export async function runCli(
+  args: string[],
+  cwd: string,
+  env: Record<string, string | undefined> = {},
+): Promise<CliRun> {
   let out = '';
   let err = '';
-  const code = await main(args, { out: (t) => void (out += t), err: (t) => void (err += t), cwd });
+  const code = await main(args, {
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+    cwd,
+    env,
+  });
   return { code, out, err };
 }
 

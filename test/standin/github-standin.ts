@@ -19,6 +19,7 @@ import { issueRoutes } from './routes/issues.js';
 import { peopleRoutes } from './routes/people.js';
 import { pullRoutes } from './routes/pulls.js';
 import { gitPerson, repoRoutes } from './routes/repos.js';
+import { settingsRoutes } from './routes/settings.js';
 import { Shapes } from './shapes.js';
 import { StandInState, type Actor } from './state.js';
 import { WebhookSender, type Delivery, type InProcessDelivery } from './webhooks.js';
@@ -27,6 +28,7 @@ import {
   HttpError,
   notFound,
   type AppConfig,
+  paginate,
   type Reply,
   type Route,
   type RouteContext,
@@ -235,6 +237,7 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     const team = state.addTeam(org, slug);
     for (const m of members) team.members.set(m.toLowerCase(), { role: 'member', state: 'active' });
   }
+  state.installation.repositories = [`${options.owner}/${options.repo}`];
   for (const [login, perm] of Object.entries(options.collaborators ?? {})) {
     state.collaborators.set(login.toLowerCase(), perm);
   }
@@ -412,14 +415,7 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     app_slug: app.slug,
     target_id: 1,
     target_type: 'Organization',
-    permissions: {
-      contents: 'write',
-      issues: 'write',
-      pull_requests: 'write',
-      checks: 'write',
-      members: 'read',
-      actions: 'write',
-    },
+    permissions: { ...state.installation.permissions, metadata: 'read' },
     events: [
       'issues',
       'issue_comment',
@@ -460,6 +456,20 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
         },
       };
     },
+    // Answered for an installation token only (the app's bot): where the app is installed.
+    'apps/list-repos-accessible-to-installation': (ctx) => {
+      if (ctx.actor?.login !== bot.login)
+        return error(403, 'You must authenticate with an installation access token');
+      const repos = state.installation.repositories.map((full) =>
+        world.shapes.otherRepository(full),
+      );
+      const { page, link } = paginate(ctx, repos);
+      return {
+        status: 200,
+        body: { total_count: repos.length, repositories: page, repository_selection: 'selected' },
+        ...(link ? { headers: { link } } : {}),
+      };
+    },
   };
   const routes: Record<string, Route> = {
     ...repoRoutes,
@@ -468,10 +478,14 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     ...checkRoutes,
     ...peopleRoutes,
     ...actionRoutes(dispatches, options.onWorkflowDispatch),
+    ...settingsRoutes,
     ...appRoutes,
   };
   const APP_ONLY = new Set(
-    Object.keys(appRoutes).filter((k) => k !== 'apps/get-repo-installation'),
+    Object.keys(appRoutes).filter(
+      (k) =>
+        k !== 'apps/get-repo-installation' && k !== 'apps/list-repos-accessible-to-installation',
+    ),
   );
 
   // One request at a time: the stand-in's answers never interleave, so tests are deterministic.

@@ -8,12 +8,15 @@ import type {
   Actor,
   CheckRunRecord,
   CommentRecord,
+  EnvironmentRecord,
   InvitationRecord,
   IssueRecord,
   LabelRecord,
   PullRecord,
   ReviewRecord,
+  RulesetRecord,
   TeamRecord,
+  WorkflowRecord,
 } from './state.js';
 import type { World } from './world.js';
 
@@ -139,6 +142,101 @@ export class Shapes {
   }
 
   /** The smaller repository object inside pull request heads and bases. */
+  /** Another repository of the same world (e.g. where an app is installed besides this one). */
+  otherRepository(fullName: string): Json {
+    if (fullName.toLowerCase() === `${this.w.owner}/${this.w.repo}`.toLowerCase())
+      return this.repository();
+    const [owner = '', name = ''] = fullName.split('/');
+    const id =
+      2_000_000 + [...fullName].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 1_000_000, 7);
+    return {
+      ...this.repository(),
+      id,
+      node_id: nodeId('R', id),
+      name,
+      full_name: fullName,
+      owner: { ...this.owner(), login: owner },
+      html_url: `${this.w.url}/${fullName}`,
+      url: `${this.w.url}/repos/${fullName}`,
+    };
+  }
+
+  environment(e: EnvironmentRecord): Json {
+    const r = base('GET', '/repos/{owner}/{repo}/environments/{environment_name}');
+    return {
+      ...r,
+      id: e.id,
+      node_id: nodeId('EN', e.id),
+      name: e.name,
+      url: `${this.repoApi}/environments/${encodeURIComponent(e.name)}`,
+      html_url: `${this.repoHtml}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
+      created_at: e.created_at,
+      updated_at: e.created_at,
+      protection_rules: [
+        ...(e.reviewers.length
+          ? [
+              {
+                id: e.id * 10 + 1,
+                node_id: nodeId('GA', e.id * 10 + 1),
+                prevent_self_review: false,
+                type: 'required_reviewers',
+                reviewers: e.reviewers.map((login) => ({
+                  type: 'User',
+                  reviewer: this.publicUser(this.actor(login)),
+                })),
+              },
+            ]
+          : []),
+        ...(e.branches
+          ? [{ id: e.id * 10 + 2, node_id: nodeId('GA', e.id * 10 + 2), type: 'branch_policy' }]
+          : []),
+      ],
+      deployment_branch_policy:
+        e.branches === null
+          ? null
+          : e.branches === 'protected'
+            ? { protected_branches: true, custom_branch_policies: false }
+            : { protected_branches: false, custom_branch_policies: true },
+    };
+  }
+
+  ruleset(r: RulesetRecord): Json {
+    return {
+      id: r.id,
+      name: r.name,
+      target: 'branch',
+      source_type: 'Repository',
+      source: `${this.w.owner}/${this.w.repo}`,
+      enforcement: r.enforcement,
+      bypass_actors: r.bypass,
+      current_user_can_bypass: 'never',
+      node_id: nodeId('RRS', r.id),
+      _links: {
+        self: { href: `${this.repoApi}/rulesets/${r.id}` },
+        html: { href: `${this.repoHtml}/rules/${r.id}` },
+      },
+      conditions: { ref_name: { include: r.include, exclude: [] } },
+      rules: r.rules,
+      created_at: '2020-01-01T00:00:00Z',
+      updated_at: '2020-01-01T00:00:00Z',
+    };
+  }
+
+  workflow(wf: WorkflowRecord): Json {
+    return {
+      id: wf.id,
+      node_id: nodeId('W', wf.id),
+      name: wf.name,
+      path: wf.path,
+      state: wf.state,
+      created_at: '2020-01-01T00:00:00Z',
+      updated_at: '2020-01-01T00:00:00Z',
+      url: `${this.repoApi}/actions/workflows/${wf.id}`,
+      html_url: `${this.repoHtml}/blob/${this.w.defaultBranch}/${wf.path}`,
+      badge_url: `${this.repoHtml}/workflows/${encodeURIComponent(wf.name)}/badge.svg`,
+    };
+  }
+
   repositoryInPull(): Json {
     const r = this.repository();
     return r;

@@ -106,6 +106,45 @@ export interface InvitationRecord {
   created_at: string;
 }
 
+/** A deployment environment: who may deploy to it and the names of what it holds. */
+export interface EnvironmentRecord {
+  id: number;
+  name: string;
+  /** null: any branch; 'protected': protected branches; a list: these branch name patterns. */
+  branches: null | 'protected' | string[];
+  /** Required reviewers (logins): a run waits for one of them. */
+  reviewers: string[];
+  /** Secret names (values are never readable through the API). */
+  secrets: Set<string>;
+  variables: Map<string, string>;
+  created_at: string;
+}
+
+export interface RulesetRecord {
+  id: number;
+  name: string;
+  enforcement: 'active' | 'evaluate' | 'disabled';
+  /** `conditions.ref_name.include`: `~DEFAULT_BRANCH`, `~ALL` or `refs/heads/<name>`. */
+  include: string[];
+  rules: { type: string; parameters?: Record<string, unknown> }[];
+  bypass: { actor_id: number | null; actor_type: string; bypass_mode: 'always' | 'pull_request' }[];
+}
+
+export interface WorkflowRecord {
+  id: number;
+  name: string;
+  /** `.github/workflows/<file>`. */
+  path: string;
+  state: 'active' | 'disabled_manually' | 'disabled_inactivity';
+}
+
+/** What the app's installation may do and where (GitHub's installation settings). */
+export interface InstallationRecord {
+  permissions: Record<string, 'read' | 'write'>;
+  /** Full names of the repositories it is installed on. */
+  repositories: string[];
+}
+
 /** `2025-01-02T03:04:05Z`: GitHub's timestamps have no milliseconds. */
 export const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -120,6 +159,23 @@ export class StandInState {
   /** Direct collaborators: login → permission (pull, triage, push, maintain, admin). */
   readonly collaborators = new Map<string, string>();
   readonly invitations = new Map<number, InvitationRecord>();
+  /** Repository settings `gatepass doctor` reads. */
+  readonly environments = new Map<string, EnvironmentRecord>();
+  readonly variables = new Map<string, string>();
+  readonly rulesets = new Map<number, RulesetRecord>();
+  /** By file name (`gatepass.yml`). */
+  readonly workflows = new Map<string, WorkflowRecord>();
+  installation: InstallationRecord = {
+    permissions: {
+      contents: 'write',
+      issues: 'write',
+      pull_requests: 'write',
+      checks: 'write',
+      members: 'read',
+      actions: 'write',
+    },
+    repositories: [],
+  };
   private nextNumber = 1;
   private nextId = 1000;
 
