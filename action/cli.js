@@ -89497,12 +89497,12 @@ resources:
         file: "policies/github-collaborator.yaml",
         text: header(
           "Temporary permission on a repository (the credentials app needs Administration: write on it)."
-        ) + `  infrastructure-maintain:
-    description: Maintain permission on ${org}/infrastructure
+        ) + `  infrastructure-push:
+    description: Push (write) permission on ${org}/infrastructure
     provider: github-collaborator
     target:
       repository: ${org}/infrastructure
-      permission: maintain
+      permission: push
 ` + common({ ...people, max: "1d", def: "4h" }) + "\n"
       };
     case "postgres":

@@ -64,7 +64,7 @@ export function examplePolicy(kind: ProviderKind, org: string): { file: string; 
           header(
             'Temporary permission on a repository (the credentials app needs Administration: write on it).',
           ) +
-          `  infrastructure-maintain:\n    description: Maintain permission on ${org}/infrastructure\n    provider: github-collaborator\n    target:\n      repository: ${org}/infrastructure\n      permission: maintain\n` +
+          `  infrastructure-push:\n    description: Push (write) permission on ${org}/infrastructure\n    provider: github-collaborator\n    target:\n      repository: ${org}/infrastructure\n      permission: push\n` +
           common({ ...people, max: '1d', def: '4h' }) +
           '\n',
       };

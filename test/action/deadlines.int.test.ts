@@ -93,7 +93,11 @@ describe('Actions only: the run waits for a deadline due before the next schedul
     });
     await run({
       core: f.core,
-      env: { GITHUB_REPOSITORY: 'acme/access', GITHUB_WORKSPACE: '/' },
+      env: {
+        GITHUB_REPOSITORY: 'acme/access',
+        GITHUB_WORKSPACE: '/',
+        GITHUB_REF: 'refs/heads/main',
+      },
       clock,
       sleep: async (ms) => {
         slept.push(ms);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
 import { parseTrailers } from '../../src/core/trailers.js';
 import { roleNameFor } from '../../src/providers/postgres.js';
@@ -15,6 +15,9 @@ import {
 } from '../../demo/steps.js';
 import { JUSTIFICATION, useWorld } from '../helpers/e2e.js';
 import { FakeScheduler } from '../helpers/fake-scheduler.js';
+
+// End to end: PostgreSQL, the app and the action per test; slow on a loaded machine.
+jest.setTimeout(120_000);
 
 const world = useWorld();
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import {
   approvalCheck,
   audit,
@@ -13,6 +13,9 @@ import {
   type World,
 } from '../../demo/steps.js';
 import { JUSTIFICATION, useWorld } from '../helpers/e2e.js';
+
+// End to end: PostgreSQL, the app and the action per test; slow on a loaded machine.
+jest.setTimeout(120_000);
 
 const world = useWorld();
 

@@ -1,8 +1,11 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { serializeGrant } from '../../src/core/grant-file.js';
 import type { Grant } from '../../src/core/grant.js';
 import { audit, grantOnMain, mainSha, roleExists, runAction } from '../../demo/steps.js';
 import { JUSTIFICATION, useWorld } from '../helpers/e2e.js';
+
+// End to end: PostgreSQL, the app and the action per test; slow on a loaded machine.
+jest.setTimeout(120_000);
 
 const world = useWorld();
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { parseTrailers } from '../../src/core/trailers.js';
 import { roleNameFor } from '../../src/providers/postgres.js';
 import {
@@ -21,6 +21,9 @@ import {
   type World,
 } from '../../demo/steps.js';
 import { expectNoContractProblems } from '../standin/github-standin.js';
+
+// End to end: PostgreSQL, the app and the action per test; slow on a loaded machine.
+jest.setTimeout(120_000);
 
 let w: World | undefined;
 afterEach(async () => {
