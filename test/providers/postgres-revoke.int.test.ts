@@ -364,9 +364,10 @@ describe('checking the admin before any grant (gatepass validate --check-targets
       expect(err).toMatch(
         /^warning: policies\/databases\.yaml:\d+: resource prod-db-readonly: the admin role postgres is a superuser/m,
       );
-      out = '';
+      err = '';
       expect(await runValidate(io, '.', { checkTargets: true }, {})).toBe(1);
-      expect(out).toMatch(/resource prod-db-readonly: .*env:PROD_PG_ADMIN_URL is not set/);
+      // Problems go to stderr, like every CLI problem.
+      expect(err).toMatch(/resource prod-db-readonly: .*env:PROD_PG_ADMIN_URL is not set/);
     } finally {
       await repo.cleanup();
     }
