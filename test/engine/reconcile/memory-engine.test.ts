@@ -106,6 +106,35 @@ describe('the reconcile engine over in-memory ports', () => {
     expect(events).toEqual(['requested', 'approved', 'issuing', 'issued']);
   });
 
+  it('reads the grant files once per run, and its state after many steps is what a read gives', async () => {
+    const grants = [5, 6, 7].map((n) => request(n));
+    for (const g of grants) land(g);
+    const reads: number[] = [];
+    const readBlobs = store.readBlobs.bind(store);
+    store.readBlobs = (ids) => {
+      reads.push(ids.length);
+      return readBlobs(ids);
+    };
+    const first = await run();
+    expect(first.failures).toEqual([]);
+    // 3 × (approve, issuing, issued): nine steps, one read of the three grant files.
+    expect(first.events.map((e) => e.event)).toHaveLength(6);
+    expect(store.pushes).toHaveLength(9);
+    expect(reads).toEqual([3]);
+    // A second run re-plans from a fresh read: nothing is left to do, so the in-memory
+    // state the first run ended with matched the branch.
+    const second = await run();
+    expect(second.plan).toEqual([]);
+    expect(second.events).toEqual([]);
+    // After expiry, all three are revoked and archived from one read.
+    reads.length = 0;
+    const third = await run({ clock: fixedClock('2030-01-01T12:00:00Z') });
+    expect(third.events.map((e) => e.event)).toEqual(['expired', 'expired', 'expired']);
+    expect(reads).toEqual([3]);
+    for (const g of grants) expect(onRemote(g)?.status).toBe('expired');
+    expect(await run({ clock: fixedClock('2030-01-01T12:00:00Z') })).toMatchObject({ plan: [] });
+  });
+
   it('refuses a request whose reviewer is not an approver, and issues nothing', async () => {
     const carol = { login: 'carol', id: 1003 };
     github.addUser(carol);
