@@ -171,8 +171,10 @@ async function bareLog(dir: string, raw = true): Promise<number> {
     ],
     { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  const exited = new Promise((r) => child.on('close', r));
   let bytes = 0;
   for await (const c of child.stdout as AsyncIterable<Buffer>) bytes += c.length;
+  await exited;
   return bytes;
 }
 
@@ -194,6 +196,8 @@ async function timedCpu<T>(f: () => Promise<T>): Promise<[T, number, number]> {
   const v = await f();
   const wall = performance.now() - t;
   const own = process.cpuUsage(cpu0);
+  // A child's CPU is counted once it has been reaped, which may trail the end of its output.
+  await new Promise((r) => setTimeout(r, 200));
   return [v, wall, (own.user + own.system) / 1000 + childrenCpuMs() - kids0];
 }
 
