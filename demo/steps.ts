@@ -88,6 +88,10 @@ export interface WorldOptions {
   log?: (line: string) => void;
   /** Puts something (a measuring proxy) between the app and the stand-in: returns the app's API URL. */
   appApi?: (standinUrl: string) => Promise<string>;
+  /** The access repo's policies (default: demo/policies). */
+  policiesDir?: string;
+  /** Teams besides acme/engineering and acme/sre (`org/slug` → member logins). */
+  teams?: Record<string, string[]>;
 }
 
 export interface World {
@@ -168,10 +172,10 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       owner: OWNER,
       repo: REPO,
       users: [{ ...PEOPLE.alice, keys: [aliceKey.publicKey] }, PEOPLE.bob, PEOPLE.carol],
-      teams: { 'acme/engineering': ['alice', 'carol'], 'acme/sre': ['bob'] },
+      teams: { 'acme/engineering': ['alice', 'carol'], 'acme/sre': ['bob'], ...o.teams },
       collaborators: { alice: 'push', bob: 'push', carol: 'push' },
       app: { ...APP, webhookUrl },
-      policiesDir: POLICIES_DIR,
+      policiesDir: o.policiesDir ?? POLICIES_DIR,
       files: { 'grants/.gitkeep': '' },
       now: () => clock.now(),
       dir: join(root, 'github'),
@@ -345,6 +349,7 @@ let runs = 0;
 export async function runAction(
   w: World,
   log: (line: string) => void = () => {},
+  options: { checkDrift?: boolean } = {},
 ): Promise<ReconcileResult> {
   const dir = join(w.root, `action-run-${++runs}`);
   const repo = await GitRepo.clone(w.gh.gitDir, dir);
@@ -363,6 +368,7 @@ export async function runAction(
       mask: () => {},
       log,
       appBotId: APP.botId,
+      ...options,
     });
     // The action's pushes reach "GitHub", which sends their push events.
     await w.gh.syncPushes();

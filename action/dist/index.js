@@ -17666,6 +17666,124 @@ function grantFromValue(data, file, doc) {
   return consistency.length ? fail(...consistency) : ok(grant);
 }
 
+// src/core/grant-file-fast.ts
+function parseGrantFast(text, file) {
+  const value = readSerializedGrant(text);
+  if (value !== null) {
+    const grant = grantFromValue(value, file, { value, lineOf: () => void 0 });
+    if (grant.ok) return grant;
+  }
+  return parseGrant(text, file);
+}
+var UNPRINTABLE = /[^\t\n\x20-\x7e\u{a0}-\u{2027}\u{202a}-\u{d7ff}\u{e000}-\u{fefe}\u{ff00}-\u{fffd}\u{10000}-\u{10ffff}]/u;
+var KEY = /^([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/;
+var SPECIAL_KEY = /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
+var INTEGER = /^(?:0|-?[1-9][0-9]{0,14})$/;
+var PLAIN_START = /^[A-Za-z0-9_\u{80}-\u{10ffff}]/u;
+var NUMBER_LIKE = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
+var SPECIAL_PLAIN = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
+var MAX_DEPTH = 6;
+var NO = /* @__PURE__ */ Symbol("not in the serialized form");
+function readSerializedGrant(text) {
+  if (text.length > MAX_GRANT_BYTES || !text.startsWith(HEADER) || !text.endsWith("\n"))
+    return null;
+  if (Buffer.byteLength(text, "utf8") > MAX_GRANT_BYTES || UNPRINTABLE.test(text)) return null;
+  const lines = text.slice(HEADER.length, -1).split("\n");
+  const reader = new Reader(lines);
+  const value = reader.map(0, 0);
+  return value === NO || reader.at !== lines.length ? null : value;
+}
+var Reader = class {
+  constructor(lines) {
+    this.lines = lines;
+  }
+  lines;
+  at = 0;
+  /** A block mapping whose keys start at column `indent`. */
+  map(indent, depth) {
+    if (depth > MAX_DEPTH) return NO;
+    const out = {};
+    const pad = " ".repeat(indent);
+    let keys = 0;
+    while (this.at < this.lines.length) {
+      const line = this.lines[this.at];
+      if (!line.startsWith(pad) || line[indent] === " ") break;
+      const m = KEY.exec(line.slice(indent));
+      if (!m) return NO;
+      const key = m[1];
+      if (SPECIAL_KEY.test(key) || key === "__proto__" || Object.hasOwn(out, key)) return NO;
+      this.at += 1;
+      const value = m[2] === void 0 ? this.nested(indent, depth) : this.scalar(m[2], indent);
+      if (value === NO) return NO;
+      out[key] = value;
+      keys += 1;
+    }
+    return keys === 0 ? NO : out;
+  }
+  /** What follows `key:` at the end of a line: a mapping or a sequence two columns in. */
+  nested(indent, depth) {
+    const line = this.lines[this.at];
+    const inner = " ".repeat(indent + 2);
+    if (line === void 0 || !line.startsWith(inner) || line[indent + 2] === " ") return NO;
+    return line.startsWith("- ", indent + 2) ? this.seq(indent + 2, depth + 1) : this.map(indent + 2, depth + 1);
+  }
+  /** A block sequence whose dashes are at column `indent`. */
+  seq(indent, depth) {
+    if (depth > MAX_DEPTH) return NO;
+    const out = [];
+    const dash = `${" ".repeat(indent)}- `;
+    while (this.at < this.lines.length) {
+      const line = this.lines[this.at];
+      if (!line.startsWith(dash)) break;
+      const rest = line.slice(dash.length);
+      let item;
+      if (KEY.test(rest)) {
+        this.lines[this.at] = " ".repeat(indent + 2) + rest;
+        item = this.map(indent + 2, depth + 1);
+      } else {
+        this.at += 1;
+        item = rest.startsWith("|") ? NO : this.scalar(rest, indent);
+      }
+      if (item === NO) return NO;
+      out.push(item);
+    }
+    return out;
+  }
+  /** The text after `key: ` (a literal block continues on the next lines). */
+  scalar(text, indent) {
+    if (text === "{}") return {};
+    if (text === "[]") return [];
+    if (text === "|-" || text === "|") return this.literal(indent + 2, text === "|");
+    if (text.startsWith('"')) {
+      const m = /^"((?:[^"\\]|\\["\\nt])*)"$/.exec(text);
+      return m ? m[1].replace(/\\(.)/g, (_, c) => c === "n" ? "\n" : c === "t" ? "	" : c) : NO;
+    }
+    if (text.startsWith("'")) {
+      const m = /^'((?:[^']|'')*)'$/.exec(text);
+      return m ? m[1].replace(/''/g, "'") : NO;
+    }
+    if (INTEGER.test(text)) return Number(text);
+    if (text === "true" || text === "false") return text === "true";
+    if (!PLAIN_START.test(text) || NUMBER_LIKE.test(text) || SPECIAL_PLAIN.test(text) || /^\s|\s$|\s#/.test(text) || text.endsWith(":") || text.includes(": ") || text.includes(" #") || text.includes("	"))
+      return NO;
+    return text;
+  }
+  /** A `|-` (or `|`) block: every line blank or indented by exactly `indent` at least. */
+  literal(indent, keepOne) {
+    const pad = " ".repeat(indent);
+    const body = [];
+    while (this.at < this.lines.length) {
+      const line = this.lines[this.at];
+      if (line !== "" && !line.startsWith(pad)) break;
+      body.push(line.slice(indent));
+      this.at += 1;
+    }
+    if (body.length === 0 || body[0] === "" || /^\s/.test(body[0])) return NO;
+    if (/^\s*$/.test(body[body.length - 1])) return NO;
+    return body.join("\n") + (keepOne ? "\n" : "");
+  }
+};
+
 // src/core/grant-lifecycle.ts
 var NEXT = {
   pending: ["approved", "denied", "cancelled"],
@@ -17751,7 +17869,7 @@ function readGrantFiles(files) {
       problems.push({ file: f.path, message: "not a grant file of the hot path; skipped" });
       continue;
     }
-    const parsed = parseGrant(f.text, f.path);
+    const parsed = parseGrantFast(f.text, f.path);
     if (parsed.ok) grants.push({ path: f.path, grant: parsed.value });
     else problems.push(...parsed.problems);
   }
@@ -18148,8 +18266,20 @@ ${r.stderr}`;
     if (paths.length === 0) return out;
     for (const p of paths)
       if (/[\n\0]/.test(p)) throw new GitError(`path with a newline or NUL: ${JSON.stringify(p)}`);
-    const input = paths.map((p) => `${rev}:${p}
-`).join("");
+    const texts = await this.catFileBatch(paths.map((p) => `${rev}:${p}`));
+    paths.forEach((p, i) => out.set(p, texts[i] ?? null));
+    return out;
+  }
+  /**
+   * Blobs by object id (as `listDir` gives them), in one `git cat-file --batch`. By id, not by
+   * `rev:path`: git resolves each path by scanning its folder, which is quadratic in a folder
+   * of thousands of grants.
+   */
+  readBlobs(ids) {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.catFileBatch(ids.map((id) => /^[0-9a-f]{4,64}$/.test(id) ? id : "0"));
+  }
+  async catFileBatch(specs) {
     const raw = await new Promise((res, rej) => {
       const child2 = spawn2("git", [...SAFE_CONFIG, "cat-file", "--batch"], {
         cwd: this.dir,
@@ -18169,13 +18299,13 @@ ${r.stderr}`;
       );
       child2.stdin.on("error", () => {
       });
-      child2.stdin.end(input);
+      child2.stdin.end(specs.map((s) => `${s}
+`).join(""));
     });
     const texts = [];
-    readBatch(raw, paths.length, texts);
-    if (texts.length < paths.length) throw new GitError("git cat-file --batch: truncated output");
-    paths.forEach((p, i) => out.set(p, texts[i] ?? null));
-    return out;
+    readBatch(raw, specs.length, texts);
+    if (texts.length < specs.length) throw new GitError("git cat-file --batch: truncated output");
+    return texts;
   }
   /** Deletes untracked files and folders (not ignored ones): what a failed step left behind. */
   async clean() {
@@ -23440,124 +23570,6 @@ function createOctokit(options) {
     }
   });
 }
-
-// src/core/grant-file-fast.ts
-function parseGrantFast(text, file) {
-  const value = readSerializedGrant(text);
-  if (value !== null) {
-    const grant = grantFromValue(value, file, { value, lineOf: () => void 0 });
-    if (grant.ok) return grant;
-  }
-  return parseGrant(text, file);
-}
-var UNPRINTABLE = /[^\t\n\x20-\x7e\u{a0}-\u{2027}\u{202a}-\u{d7ff}\u{e000}-\u{fefe}\u{ff00}-\u{fffd}\u{10000}-\u{10ffff}]/u;
-var KEY = /^([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/;
-var SPECIAL_KEY = /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
-var INTEGER = /^(?:0|-?[1-9][0-9]{0,14})$/;
-var PLAIN_START = /^[A-Za-z0-9_\u{80}-\u{10ffff}]/u;
-var NUMBER_LIKE = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
-var SPECIAL_PLAIN = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
-var MAX_DEPTH = 6;
-var NO = /* @__PURE__ */ Symbol("not in the serialized form");
-function readSerializedGrant(text) {
-  if (text.length > MAX_GRANT_BYTES || !text.startsWith(HEADER) || !text.endsWith("\n"))
-    return null;
-  if (Buffer.byteLength(text, "utf8") > MAX_GRANT_BYTES || UNPRINTABLE.test(text)) return null;
-  const lines = text.slice(HEADER.length, -1).split("\n");
-  const reader = new Reader(lines);
-  const value = reader.map(0, 0);
-  return value === NO || reader.at !== lines.length ? null : value;
-}
-var Reader = class {
-  constructor(lines) {
-    this.lines = lines;
-  }
-  lines;
-  at = 0;
-  /** A block mapping whose keys start at column `indent`. */
-  map(indent, depth) {
-    if (depth > MAX_DEPTH) return NO;
-    const out = {};
-    const pad = " ".repeat(indent);
-    let keys = 0;
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at];
-      if (!line.startsWith(pad) || line[indent] === " ") break;
-      const m = KEY.exec(line.slice(indent));
-      if (!m) return NO;
-      const key = m[1];
-      if (SPECIAL_KEY.test(key) || key === "__proto__" || Object.hasOwn(out, key)) return NO;
-      this.at += 1;
-      const value = m[2] === void 0 ? this.nested(indent, depth) : this.scalar(m[2], indent);
-      if (value === NO) return NO;
-      out[key] = value;
-      keys += 1;
-    }
-    return keys === 0 ? NO : out;
-  }
-  /** What follows `key:` at the end of a line: a mapping or a sequence two columns in. */
-  nested(indent, depth) {
-    const line = this.lines[this.at];
-    const inner = " ".repeat(indent + 2);
-    if (line === void 0 || !line.startsWith(inner) || line[indent + 2] === " ") return NO;
-    return line.startsWith("- ", indent + 2) ? this.seq(indent + 2, depth + 1) : this.map(indent + 2, depth + 1);
-  }
-  /** A block sequence whose dashes are at column `indent`. */
-  seq(indent, depth) {
-    if (depth > MAX_DEPTH) return NO;
-    const out = [];
-    const dash = `${" ".repeat(indent)}- `;
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at];
-      if (!line.startsWith(dash)) break;
-      const rest = line.slice(dash.length);
-      let item;
-      if (KEY.test(rest)) {
-        this.lines[this.at] = " ".repeat(indent + 2) + rest;
-        item = this.map(indent + 2, depth + 1);
-      } else {
-        this.at += 1;
-        item = rest.startsWith("|") ? NO : this.scalar(rest, indent);
-      }
-      if (item === NO) return NO;
-      out.push(item);
-    }
-    return out;
-  }
-  /** The text after `key: ` (a literal block continues on the next lines). */
-  scalar(text, indent) {
-    if (text === "{}") return {};
-    if (text === "[]") return [];
-    if (text === "|-" || text === "|") return this.literal(indent + 2, text === "|");
-    if (text.startsWith('"')) {
-      const m = /^"((?:[^"\\]|\\["\\nt])*)"$/.exec(text);
-      return m ? m[1].replace(/\\(.)/g, (_, c) => c === "n" ? "\n" : c === "t" ? "	" : c) : NO;
-    }
-    if (text.startsWith("'")) {
-      const m = /^'((?:[^']|'')*)'$/.exec(text);
-      return m ? m[1].replace(/''/g, "'") : NO;
-    }
-    if (INTEGER.test(text)) return Number(text);
-    if (text === "true" || text === "false") return text === "true";
-    if (!PLAIN_START.test(text) || NUMBER_LIKE.test(text) || SPECIAL_PLAIN.test(text) || /^\s|\s$|\s#/.test(text) || text.endsWith(":") || text.includes(": ") || text.includes(" #") || text.includes("	"))
-      return NO;
-    return text;
-  }
-  /** A `|-` (or `|`) block: every line blank or indented by exactly `indent` at least. */
-  literal(indent, keepOne) {
-    const pad = " ".repeat(indent);
-    const body = [];
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at];
-      if (line !== "" && !line.startsWith(pad)) break;
-      body.push(line.slice(indent));
-      this.at += 1;
-    }
-    if (body.length === 0 || body[0] === "" || /^\s/.test(body[0])) return NO;
-    if (/^\s*$/.test(body[body.length - 1])) return NO;
-    return body.join("\n") + (keepOne ? "\n" : "");
-  }
-};
 
 // src/core/trailers.ts
 var GRANT_EVENTS = [
@@ -44512,16 +44524,32 @@ async function readState(history, rev) {
     (e) => e.type === "tree" && e.name !== ARCHIVE_DIR
   );
   const paths = [];
+  const ids = [];
   for (const d of dirs)
     for (const e of await history.listDir(rev, `${GRANTS_DIR}/${d.name}`))
-      if (e.type === "blob" && e.name.endsWith(".yaml"))
+      if (e.type === "blob" && e.name.endsWith(".yaml")) {
         paths.push(`${GRANTS_DIR}/${d.name}/${e.name}`);
-  const texts = await history.readFiles(rev, paths);
+        ids.push(e.id);
+      }
+  const texts = await history.readBlobs(ids);
   const { grants, problems } = readGrantFiles(
-    paths.map((path6) => ({ path: path6, text: texts.get(path6) ?? "" }))
+    paths.map((path6, i) => ({ path: path6, text: texts[i] ?? "" }))
   );
   const policies = await readPolicies(history, rev);
   return { grants, problems: [...policies.problems, ...problems], policies: policies.policies };
+}
+function applyWritten(state, written) {
+  let grants = state.grants;
+  for (const w of written) {
+    grants = grants.filter((g) => g.path !== w.from && g.path !== w.to);
+    const where = parseGrantPath(w.to);
+    if (where && !where.archived) {
+      let i = grants.findIndex((g) => g.path > w.to);
+      if (i < 0) i = grants.length;
+      grants = [...grants.slice(0, i), { path: w.to, grant: w.grant }, ...grants.slice(i)];
+    }
+  }
+  return { ...state, grants };
 }
 
 // src/engine/reconcile/confirm-approval.ts
@@ -44614,6 +44642,7 @@ function trailers(ctx, grant, event, extra = {}) {
 }
 async function save(ctx, from, grant, subject, t, to = from, also) {
   const { writer } = ctx;
+  const written = [];
   for (const w of [{ from, grant, to }, ...also ? [also] : []]) {
     const text = serializeGrant(w.grant);
     const check = parseGrant(text, w.to);
@@ -44623,8 +44652,10 @@ async function save(ctx, from, grant, subject, t, to = from, also) {
       );
     if (w.to !== w.from) await writer.remove(w.from);
     await writer.write(w.to, text);
+    written.push({ from: w.from, to: w.to, grant: check.value });
   }
   await writer.commit(commitMessage(subject, t));
+  ctx.written.push(...written);
   await ctx.hook("after-commit", grant.id);
   const pushed = await writer.push();
   if (pushed === "ok") await ctx.hook("after-push", grant.id);
@@ -44662,8 +44693,17 @@ function providerContext(ctx, resource, live) {
     log: (m) => ctx.log(`  ${m}`),
     publicKeys: async (person) => github.userKeys(await ctx.loginOf(person.id) ?? person.login),
     workdir: ctx.writer.workdir,
-    github
+    github: withRunLogins(github, ctx.loginOf)
   };
+}
+function withRunLogins(github, loginOf) {
+  return new Proxy(github, {
+    get(target3, name, receiver) {
+      if (name === "loginForId") return loginOf;
+      const v = Reflect.get(target3, name, receiver);
+      return typeof v === "function" ? v.bind(target3) : v;
+    }
+  });
 }
 async function resourceFor(ctx, grant, current) {
   const here = current.resources.get(grant.resource);
@@ -44992,7 +45032,8 @@ async function reconcile(options) {
       if (!p) logins.set(id, p = github.loginForId(id));
       return p;
     },
-    confirmed: /* @__PURE__ */ new Set()
+    confirmed: /* @__PURE__ */ new Set(),
+    written: []
   };
   const failed = /* @__PURE__ */ new Set();
   let conflicts = 0;
@@ -45010,6 +45051,7 @@ async function reconcile(options) {
     } catch (e) {
       if (e instanceof RunAborted) throw e;
       failed.add(step.grant.id);
+      state = applyWritten(state, ctx.written.splice(0));
       const message = safeMessage(e);
       result.failures.push({ grant: step.grant.id, step: step.kind, message });
       log(`FAILED ${step.kind} ${step.grant.resource}/${step.grant.id}: ${message}`);
@@ -45030,10 +45072,13 @@ async function reconcile(options) {
         break;
       }
       await writer.refresh();
+      ctx.written.length = 0;
+      state = await readState(history, "HEAD");
+    } else {
+      state = applyWritten(state, ctx.written.splice(0));
     }
-    state = await readState(history, "HEAD");
   }
-  await detectDrift(ctx, state);
+  if (options.checkDrift ?? true) await detectDrift(ctx, state);
   return result;
 }
 
@@ -45108,6 +45153,7 @@ async function readInputs(core, env) {
       core.getInput("working-directory") || "."
     ),
     dryRun,
+    checkDrift: core.getInput("check-drift") === "" || bool(core, "check-drift"),
     removeDrift: bool(core, "remove-drift"),
     verifyAudit: bool(core, "verify-audit"),
     branch: core.getInput("branch") || await defaultBranch(env) || "main",
@@ -45184,6 +45230,7 @@ async function run2(deps = { core: core_exports, env: process.env, clock: system
       mask: (s) => core.setSecret(s),
       log: (l) => core.info(l),
       dryRun: inputs.dryRun,
+      checkDrift: inputs.checkDrift,
       removeDrift: inputs.removeDrift,
       ...inputs.appBotId !== void 0 ? { appBotId: inputs.appBotId } : {}
     });

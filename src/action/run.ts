@@ -33,6 +33,8 @@ export interface Inputs {
   token: string;
   workingDirectory: string;
   dryRun: boolean;
+  /** List each provider's access for drift after the steps (input `check-drift`, default true). */
+  checkDrift: boolean;
   removeDrift: boolean;
   /** Also verify the whole history (`gatepass audit --verify`) and put the report in the summary. */
   verifyAudit: boolean;
@@ -95,6 +97,7 @@ export async function readInputs(core: ActionCore, env: RunDeps['env']): Promise
       core.getInput('working-directory') || '.',
     ),
     dryRun,
+    checkDrift: core.getInput('check-drift') === '' || bool(core, 'check-drift'),
     removeDrift: bool(core, 'remove-drift'),
     verifyAudit: bool(core, 'verify-audit'),
     branch: core.getInput('branch') || (await defaultBranch(env)) || 'main',
@@ -185,6 +188,7 @@ export async function run(
       mask: (s) => core.setSecret(s),
       log: (l) => core.info(l),
       dryRun: inputs.dryRun,
+      checkDrift: inputs.checkDrift,
       removeDrift: inputs.removeDrift,
       ...(inputs.appBotId !== undefined ? { appBotId: inputs.appBotId } : {}),
     });

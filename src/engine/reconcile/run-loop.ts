@@ -132,6 +132,6 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
     }
   }
 
-  await detectDrift(ctx, state);
+  if (options.checkDrift ?? true) await detectDrift(ctx, state);
   return result;
 }

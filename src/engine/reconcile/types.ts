@@ -36,6 +36,11 @@ export interface ReconcileOptions {
   mask(secret: string): void;
   log(line: string): void;
   dryRun?: boolean;
+  /**
+   * List each provider's access for drift after the steps (default true). The shipped workflow
+   * does it on its daily run and on manual runs, not on every five-minute sweep.
+   */
+  checkDrift?: boolean;
   removeDrift?: boolean;
   /** Push conflicts tolerated in one run before giving up (each re-fetches and re-plans). */
   maxPushAttempts?: number;

@@ -9,6 +9,7 @@ import {
   reconcile,
   type ReconcileOptions,
 } from '../../../src/engine/reconcile/index.js';
+import type { ProviderContext } from '../../../src/providers/provider.js';
 import { landMergedRequest, MemoryGitHub, MemoryGrantStore } from '../../helpers/memory-ports.js';
 import { FakeProvider, POLICY, alice, bob } from '../../helpers/reconcile.js';
 
@@ -133,6 +134,37 @@ describe('the reconcile engine over in-memory ports', () => {
     expect(reads).toEqual([3]);
     for (const g of grants) expect(onRemote(g)?.status).toBe('expired');
     expect(await run({ clock: fixedClock('2030-01-01T12:00:00Z') })).toMatchObject({ plan: [] });
+  });
+
+  it('asks GitHub for a login once per run, however often providers ask', async () => {
+    const grant = request(8);
+    land(grant);
+    // A provider that asks for the requester's login in both phases, as github-team does.
+    class Asking extends FakeProvider {
+      async prepareIssue(g: Grant, pctx: ProviderContext) {
+        await pctx.github!.loginForId(g.requester.id);
+        return {};
+      }
+      override async issue(g: Grant, pctx?: ProviderContext) {
+        await pctx!.github!.loginForId(g.requester.id);
+        return super.issue(g);
+      }
+    }
+    const result = await run({ provider: () => new Asking() });
+    expect(result.failures).toEqual([]);
+    expect(github.calls.filter((c) => c.startsWith('loginForId(')).length).toBe(1);
+  });
+
+  it('lists drift only when asked to (the workflow does it daily, not on every sweep)', async () => {
+    const listed: string[] = [];
+    provider.list = async () => {
+      listed.push('list');
+      return [];
+    };
+    await run({ checkDrift: false });
+    expect(listed).toEqual([]);
+    await run();
+    expect(listed).toEqual(['list']);
   });
 
   it('refuses a request whose reviewer is not an approver, and issues nothing', async () => {
