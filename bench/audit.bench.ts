@@ -305,7 +305,7 @@ export const auditBench: Bench = {
   async run(): Promise<BenchRow[]> {
     const root = mkdtempSync(join(tmpdir(), 'gatepass-audit-bench-'));
     try {
-      const grants = Number(process.env.AUDIT_BENCH_GRANTS ?? scale(10_000, 200));
+      const grants = Number(process.env.AUDIT_BENCH_GRANTS ?? scale(10_000, 100));
       // A year of grants (the realistic shape), and the dense history of earlier figures.
       const yearDir = join(root, 'year');
       const spacing = Math.round((365 * 24 * 3600) / grants);
