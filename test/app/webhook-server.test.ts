@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import nock from 'nock';
-import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { Probot, ProbotOctokit } from 'probot';
 import { createApp } from '../../src/app/index.js';
 import {
@@ -94,34 +94,55 @@ describe('the webhook endpoint', () => {
   });
 });
 
-/** Streams `total` bytes of an unsigned POST; resolves with the status and bytes sent. */
+/**
+ * Streams `total` bytes of an unsigned POST; resolves with the status and bytes sent. Written on
+ * a raw socket: an HTTP client could be intercepted by a nock another test file left active in
+ * the same worker (the patched http module outlives that file's module registry).
+ */
 function flood(
   total: number,
   headers: Record<string, string>,
 ): Promise<{ status: number; sent: number }> {
+  const { hostname, port, pathname } = new URL(url);
+  const chunked = headers['transfer-encoding'] === 'chunked';
   return new Promise((resolve, reject) => {
     let sent = 0;
     let status = 0;
-    const req = httpRequest(url, {
-      method: 'POST',
-      headers: { 'x-github-event': 'issues', ...headers },
-    });
+    let head = '';
+    const sock = connect(Number(port), hostname);
     const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const frame = chunked
+      ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')])
+      : chunk;
     const pump = () => {
       while (sent < total && status === 0) {
         sent += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
+        if (!sock.write(frame)) return void sock.once('drain', pump);
       }
-      if (sent >= total) req.end();
+      if (sent >= total && status === 0 && chunked) sock.write('0\r\n\r\n');
     };
-    req.on('response', (res) => {
-      status = res.statusCode ?? 0;
-      res.resume();
-      res.on('end', () => resolve({ status, sent }));
-      req.destroy();
+    sock.on('connect', () => {
+      const lines = Object.entries({
+        host: `${hostname}:${port}`,
+        'x-github-event': 'issues',
+        ...headers,
+      })
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      sock.write(`POST ${pathname} HTTP/1.1\r\n${lines}\r\n`);
+      pump();
     });
-    req.on('error', (e) => (status ? resolve({ status, sent }) : reject(e)));
-    pump();
+    sock.on('data', (d: Buffer) => {
+      if (status) return;
+      head += d.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(head);
+      if (!m) return;
+      status = Number(m[1]);
+      sock.destroy();
+      resolve({ status, sent });
+    });
+    sock.on('error', (e) => (status ? resolve({ status, sent }) : reject(e)));
+    sock.on('close', () => (status ? undefined : reject(new Error('closed without an answer'))));
   });
 }
 
