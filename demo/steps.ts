@@ -399,7 +399,7 @@ let runs = 0;
 export async function runAction(
   w: World,
   log: (line: string) => void = () => {},
-  o: { offboarding?: boolean } = {},
+  o: { offboarding?: boolean; checkDrift?: boolean } = {},
 ): Promise<ReconcileResult> {
   const dir = join(w.root, `action-run-${++runs}`);
   const repo = await GitRepo.clone(w.gh.gitDir, dir);
@@ -419,6 +419,7 @@ export async function runAction(
       log,
       appBotId: APP.botId,
       ...(o.offboarding ? { offboarding: true } : {}),
+      ...(o.checkDrift !== undefined ? { checkDrift: o.checkDrift } : {}),
     });
     // The action's pushes reach "GitHub", which sends their push events.
     await w.gh.syncPushes();

@@ -61854,6 +61854,124 @@ function grantFromValue(data, file, doc) {
   return consistency.length ? fail(...consistency) : ok(grant);
 }
 
+// src/core/grant-file-fast.ts
+function parseGrantFast(text, file) {
+  const value = readSerializedGrant(text);
+  if (value !== null) {
+    const grant = grantFromValue(value, file, { value, lineOf: () => void 0 });
+    if (grant.ok) return grant;
+  }
+  return parseGrant(text, file);
+}
+var UNPRINTABLE = /[^\t\n\x20-\x7e\u{a0}-\u{2027}\u{202a}-\u{d7ff}\u{e000}-\u{fefe}\u{ff00}-\u{fffd}\u{10000}-\u{10ffff}]/u;
+var KEY = /^([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/;
+var SPECIAL_KEY = /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
+var INTEGER = /^(?:0|-?[1-9][0-9]{0,14})$/;
+var PLAIN_START = /^[A-Za-z0-9_\u{80}-\u{10ffff}]/u;
+var NUMBER_LIKE = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
+var SPECIAL_PLAIN = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
+var MAX_DEPTH = 6;
+var NO = /* @__PURE__ */ Symbol("not in the serialized form");
+function readSerializedGrant(text) {
+  if (text.length > MAX_GRANT_BYTES || !text.startsWith(HEADER) || !text.endsWith("\n"))
+    return null;
+  if (Buffer.byteLength(text, "utf8") > MAX_GRANT_BYTES || UNPRINTABLE.test(text)) return null;
+  const lines = text.slice(HEADER.length, -1).split("\n");
+  const reader = new Reader(lines);
+  const value = reader.map(0, 0);
+  return value === NO || reader.at !== lines.length ? null : value;
+}
+var Reader = class {
+  constructor(lines) {
+    this.lines = lines;
+  }
+  lines;
+  at = 0;
+  /** A block mapping whose keys start at column `indent`. */
+  map(indent, depth) {
+    if (depth > MAX_DEPTH) return NO;
+    const out = {};
+    const pad = " ".repeat(indent);
+    let keys = 0;
+    while (this.at < this.lines.length) {
+      const line = this.lines[this.at];
+      if (!line.startsWith(pad) || line[indent] === " ") break;
+      const m3 = KEY.exec(line.slice(indent));
+      if (!m3) return NO;
+      const key2 = m3[1];
+      if (SPECIAL_KEY.test(key2) || key2 === "__proto__" || Object.hasOwn(out, key2)) return NO;
+      this.at += 1;
+      const value = m3[2] === void 0 ? this.nested(indent, depth) : this.scalar(m3[2], indent);
+      if (value === NO) return NO;
+      out[key2] = value;
+      keys += 1;
+    }
+    return keys === 0 ? NO : out;
+  }
+  /** What follows `key:` at the end of a line: a mapping or a sequence two columns in. */
+  nested(indent, depth) {
+    const line = this.lines[this.at];
+    const inner = " ".repeat(indent + 2);
+    if (line === void 0 || !line.startsWith(inner) || line[indent + 2] === " ") return NO;
+    return line.startsWith("- ", indent + 2) ? this.seq(indent + 2, depth + 1) : this.map(indent + 2, depth + 1);
+  }
+  /** A block sequence whose dashes are at column `indent`. */
+  seq(indent, depth) {
+    if (depth > MAX_DEPTH) return NO;
+    const out = [];
+    const dash = `${" ".repeat(indent)}- `;
+    while (this.at < this.lines.length) {
+      const line = this.lines[this.at];
+      if (!line.startsWith(dash)) break;
+      const rest = line.slice(dash.length);
+      let item;
+      if (KEY.test(rest)) {
+        this.lines[this.at] = " ".repeat(indent + 2) + rest;
+        item = this.map(indent + 2, depth + 1);
+      } else {
+        this.at += 1;
+        item = rest.startsWith("|") ? NO : this.scalar(rest, indent);
+      }
+      if (item === NO) return NO;
+      out.push(item);
+    }
+    return out;
+  }
+  /** The text after `key: ` (a literal block continues on the next lines). */
+  scalar(text, indent) {
+    if (text === "{}") return {};
+    if (text === "[]") return [];
+    if (text === "|-" || text === "|") return this.literal(indent + 2, text === "|");
+    if (text.startsWith('"')) {
+      const m3 = /^"((?:[^"\\]|\\["\\nt])*)"$/.exec(text);
+      return m3 ? m3[1].replace(/\\(.)/g, (_, c5) => c5 === "n" ? "\n" : c5 === "t" ? "	" : c5) : NO;
+    }
+    if (text.startsWith("'")) {
+      const m3 = /^'((?:[^']|'')*)'$/.exec(text);
+      return m3 ? m3[1].replace(/''/g, "'") : NO;
+    }
+    if (INTEGER.test(text)) return Number(text);
+    if (text === "true" || text === "false") return text === "true";
+    if (!PLAIN_START.test(text) || NUMBER_LIKE.test(text) || SPECIAL_PLAIN.test(text) || /^\s|\s$|\s#/.test(text) || text.endsWith(":") || text.includes(": ") || text.includes(" #") || text.includes("	"))
+      return NO;
+    return text;
+  }
+  /** A `|-` (or `|`) block: every line blank or indented by exactly `indent` at least. */
+  literal(indent, keepOne) {
+    const pad = " ".repeat(indent);
+    const body = [];
+    while (this.at < this.lines.length) {
+      const line = this.lines[this.at];
+      if (line !== "" && !line.startsWith(pad)) break;
+      body.push(line.slice(indent));
+      this.at += 1;
+    }
+    if (body.length === 0 || body[0] === "" || /^\s/.test(body[0])) return NO;
+    if (/^\s*$/.test(body[body.length - 1])) return NO;
+    return body.join("\n") + (keepOne ? "\n" : "");
+  }
+};
+
 // src/core/grant-lifecycle.ts
 var NEXT = {
   pending: ["approved", "denied", "cancelled"],
@@ -61985,7 +62103,7 @@ function readGrantFiles(files) {
       problems.push({ file: f5.path, message: "not a grant file of the hot path; skipped" });
       continue;
     }
-    const parsed = parseGrant(f5.text, f5.path);
+    const parsed = parseGrantFast(f5.text, f5.path);
     if (parsed.ok) grants.push({ path: f5.path, grant: parsed.value });
     else problems.push(...parsed.problems);
   }
@@ -62424,8 +62542,20 @@ ${r5.stderr}`;
     if (paths.length === 0) return out;
     for (const p3 of paths)
       if (/[\n\0]/.test(p3)) throw new GitError(`path with a newline or NUL: ${JSON.stringify(p3)}`);
-    const input = paths.map((p3) => `${rev}:${p3}
-`).join("");
+    const texts = await this.catFileBatch(paths.map((p3) => `${rev}:${p3}`));
+    paths.forEach((p3, i5) => out.set(p3, texts[i5] ?? null));
+    return out;
+  }
+  /**
+   * Blobs by object id (as `listDir` gives them), in one `git cat-file --batch`. By id, not by
+   * `rev:path`: git resolves each path by scanning its folder, which is quadratic in a folder
+   * of thousands of grants.
+   */
+  readBlobs(ids) {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.catFileBatch(ids.map((id) => /^[0-9a-f]{4,64}$/.test(id) ? id : "0"));
+  }
+  async catFileBatch(specs) {
     const raw = await new Promise((res, rej) => {
       const child2 = spawn2("git", [...SAFE_CONFIG, "cat-file", "--batch"], {
         cwd: this.dir,
@@ -62445,13 +62575,13 @@ ${r5.stderr}`;
       );
       child2.stdin.on("error", () => {
       });
-      child2.stdin.end(input);
+      child2.stdin.end(specs.map((s2) => `${s2}
+`).join(""));
     });
     const texts = [];
-    readBatch(raw, paths.length, texts);
-    if (texts.length < paths.length) throw new GitError("git cat-file --batch: truncated output");
-    paths.forEach((p3, i5) => out.set(p3, texts[i5] ?? null));
-    return out;
+    readBatch(raw, specs.length, texts);
+    if (texts.length < specs.length) throw new GitError("git cat-file --batch: truncated output");
+    return texts;
   }
   /** Deletes untracked files and folders (not ignored ones): what a failed step left behind. */
   async clean() {
@@ -67831,124 +67961,6 @@ function createOctokit(options) {
     }
   });
 }
-
-// src/core/grant-file-fast.ts
-function parseGrantFast(text, file) {
-  const value = readSerializedGrant(text);
-  if (value !== null) {
-    const grant = grantFromValue(value, file, { value, lineOf: () => void 0 });
-    if (grant.ok) return grant;
-  }
-  return parseGrant(text, file);
-}
-var UNPRINTABLE = /[^\t\n\x20-\x7e\u{a0}-\u{2027}\u{202a}-\u{d7ff}\u{e000}-\u{fefe}\u{ff00}-\u{fffd}\u{10000}-\u{10ffff}]/u;
-var KEY = /^([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/;
-var SPECIAL_KEY = /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
-var INTEGER = /^(?:0|-?[1-9][0-9]{0,14})$/;
-var PLAIN_START = /^[A-Za-z0-9_\u{80}-\u{10ffff}]/u;
-var NUMBER_LIKE = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
-var SPECIAL_PLAIN = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
-var MAX_DEPTH = 6;
-var NO = /* @__PURE__ */ Symbol("not in the serialized form");
-function readSerializedGrant(text) {
-  if (text.length > MAX_GRANT_BYTES || !text.startsWith(HEADER) || !text.endsWith("\n"))
-    return null;
-  if (Buffer.byteLength(text, "utf8") > MAX_GRANT_BYTES || UNPRINTABLE.test(text)) return null;
-  const lines = text.slice(HEADER.length, -1).split("\n");
-  const reader = new Reader(lines);
-  const value = reader.map(0, 0);
-  return value === NO || reader.at !== lines.length ? null : value;
-}
-var Reader = class {
-  constructor(lines) {
-    this.lines = lines;
-  }
-  lines;
-  at = 0;
-  /** A block mapping whose keys start at column `indent`. */
-  map(indent, depth) {
-    if (depth > MAX_DEPTH) return NO;
-    const out = {};
-    const pad = " ".repeat(indent);
-    let keys = 0;
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at];
-      if (!line.startsWith(pad) || line[indent] === " ") break;
-      const m3 = KEY.exec(line.slice(indent));
-      if (!m3) return NO;
-      const key2 = m3[1];
-      if (SPECIAL_KEY.test(key2) || key2 === "__proto__" || Object.hasOwn(out, key2)) return NO;
-      this.at += 1;
-      const value = m3[2] === void 0 ? this.nested(indent, depth) : this.scalar(m3[2], indent);
-      if (value === NO) return NO;
-      out[key2] = value;
-      keys += 1;
-    }
-    return keys === 0 ? NO : out;
-  }
-  /** What follows `key:` at the end of a line: a mapping or a sequence two columns in. */
-  nested(indent, depth) {
-    const line = this.lines[this.at];
-    const inner = " ".repeat(indent + 2);
-    if (line === void 0 || !line.startsWith(inner) || line[indent + 2] === " ") return NO;
-    return line.startsWith("- ", indent + 2) ? this.seq(indent + 2, depth + 1) : this.map(indent + 2, depth + 1);
-  }
-  /** A block sequence whose dashes are at column `indent`. */
-  seq(indent, depth) {
-    if (depth > MAX_DEPTH) return NO;
-    const out = [];
-    const dash = `${" ".repeat(indent)}- `;
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at];
-      if (!line.startsWith(dash)) break;
-      const rest = line.slice(dash.length);
-      let item;
-      if (KEY.test(rest)) {
-        this.lines[this.at] = " ".repeat(indent + 2) + rest;
-        item = this.map(indent + 2, depth + 1);
-      } else {
-        this.at += 1;
-        item = rest.startsWith("|") ? NO : this.scalar(rest, indent);
-      }
-      if (item === NO) return NO;
-      out.push(item);
-    }
-    return out;
-  }
-  /** The text after `key: ` (a literal block continues on the next lines). */
-  scalar(text, indent) {
-    if (text === "{}") return {};
-    if (text === "[]") return [];
-    if (text === "|-" || text === "|") return this.literal(indent + 2, text === "|");
-    if (text.startsWith('"')) {
-      const m3 = /^"((?:[^"\\]|\\["\\nt])*)"$/.exec(text);
-      return m3 ? m3[1].replace(/\\(.)/g, (_, c5) => c5 === "n" ? "\n" : c5 === "t" ? "	" : c5) : NO;
-    }
-    if (text.startsWith("'")) {
-      const m3 = /^'((?:[^']|'')*)'$/.exec(text);
-      return m3 ? m3[1].replace(/''/g, "'") : NO;
-    }
-    if (INTEGER.test(text)) return Number(text);
-    if (text === "true" || text === "false") return text === "true";
-    if (!PLAIN_START.test(text) || NUMBER_LIKE.test(text) || SPECIAL_PLAIN.test(text) || /^\s|\s$|\s#/.test(text) || text.endsWith(":") || text.includes(": ") || text.includes(" #") || text.includes("	"))
-      return NO;
-    return text;
-  }
-  /** A `|-` (or `|`) block: every line blank or indented by exactly `indent` at least. */
-  literal(indent, keepOne) {
-    const pad = " ".repeat(indent);
-    const body = [];
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at];
-      if (line !== "" && !line.startsWith(pad)) break;
-      body.push(line.slice(indent));
-      this.at += 1;
-    }
-    if (body.length === 0 || body[0] === "" || /^\s/.test(body[0])) return NO;
-    if (/^\s*$/.test(body[body.length - 1])) return NO;
-    return body.join("\n") + (keepOne ? "\n" : "");
-  }
-};
 
 // src/core/trailers.ts
 var GRANT_EVENTS = [
@@ -90996,16 +91008,32 @@ async function readState(history, rev) {
     (e5) => e5.type === "tree" && e5.name !== ARCHIVE_DIR
   );
   const paths = [];
+  const ids = [];
   for (const d5 of dirs)
     for (const e5 of await history.listDir(rev, `${GRANTS_DIR}/${d5.name}`))
-      if (e5.type === "blob" && e5.name.endsWith(".yaml"))
+      if (e5.type === "blob" && e5.name.endsWith(".yaml")) {
         paths.push(`${GRANTS_DIR}/${d5.name}/${e5.name}`);
-  const texts = await history.readFiles(rev, paths);
+        ids.push(e5.id);
+      }
+  const texts = await history.readBlobs(ids);
   const { grants, problems } = readGrantFiles(
-    paths.map((path6) => ({ path: path6, text: texts.get(path6) ?? "" }))
+    paths.map((path6, i5) => ({ path: path6, text: texts[i5] ?? "" }))
   );
   const policies = await readPolicies(history, rev);
   return { grants, problems: [...policies.problems, ...problems], policies: policies.policies };
+}
+function applyWritten(state2, written) {
+  let grants = state2.grants;
+  for (const w of written) {
+    grants = grants.filter((g5) => g5.path !== w.from && g5.path !== w.to);
+    const where = parseGrantPath(w.to);
+    if (where && !where.archived) {
+      let i5 = grants.findIndex((g5) => g5.path > w.to);
+      if (i5 < 0) i5 = grants.length;
+      grants = [...grants.slice(0, i5), { path: w.to, grant: w.grant }, ...grants.slice(i5)];
+    }
+  }
+  return { ...state2, grants };
 }
 
 // src/engine/reconcile/confirm-approval.ts
@@ -91098,6 +91126,7 @@ function trailers(ctx, grant, event, extra = {}) {
 }
 async function save(ctx, from, grant, subject, t, to = from, also) {
   const { writer } = ctx;
+  const written = [];
   for (const w of [{ from, grant, to }, ...also ? [also] : []]) {
     const text = serializeGrant(w.grant);
     const check = parseGrant(text, w.to);
@@ -91107,8 +91136,10 @@ async function save(ctx, from, grant, subject, t, to = from, also) {
       );
     if (w.to !== w.from) await writer.remove(w.from);
     await writer.write(w.to, text);
+    written.push({ from: w.from, to: w.to, grant: check.value });
   }
   await writer.commit(commitMessage(subject, t));
+  ctx.written.push(...written);
   await ctx.hook("after-commit", grant.id);
   const pushed = await writer.push();
   if (pushed === "ok") await ctx.hook("after-push", grant.id);
@@ -91147,8 +91178,17 @@ function providerContext(ctx, resource, live) {
     log: (m3) => ctx.log(`  ${m3}`),
     publicKeys: async (person) => github.userKeys(await ctx.loginOf(person.id) ?? person.login),
     workdir: ctx.writer.workdir,
-    github
+    github: withRunLogins(github, ctx.loginOf)
   };
+}
+function withRunLogins(github, loginOf) {
+  return new Proxy(github, {
+    get(target, name, receiver) {
+      if (name === "loginForId") return loginOf;
+      const v = Reflect.get(target, name, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    }
+  });
 }
 async function resourceFor(ctx, grant, current) {
   const here = current.resources.get(grant.resource);
@@ -91494,7 +91534,8 @@ async function reconcile(options) {
       if (!p3) logins.set(id, p3 = github.loginForId(id));
       return p3;
     },
-    confirmed: /* @__PURE__ */ new Set()
+    confirmed: /* @__PURE__ */ new Set(),
+    written: []
   };
   let ineligible;
   if (options.offboarding)
@@ -91523,6 +91564,7 @@ async function reconcile(options) {
     } catch (e5) {
       if (e5 instanceof RunAborted) throw e5;
       failed.add(step.grant.id);
+      state2 = applyWritten(state2, ctx.written.splice(0));
       const message = safeMessage(e5);
       result.failures.push({ grant: step.grant.id, step: step.kind, message });
       log(`FAILED ${step.kind} ${step.grant.resource}/${step.grant.id}: ${message}`);
@@ -91543,10 +91585,13 @@ async function reconcile(options) {
         break;
       }
       await writer.refresh();
+      ctx.written.length = 0;
+      state2 = await readState(history, "HEAD");
+    } else {
+      state2 = applyWritten(state2, ctx.written.splice(0));
     }
-    state2 = await readState(history, "HEAD");
   }
-  await detectDrift(ctx, state2);
+  if (options.checkDrift ?? true) await detectDrift(ctx, state2);
   return result;
 }
 
@@ -91674,6 +91719,7 @@ async function readInputs(core, env2) {
       core.getInput("working-directory") || "."
     ),
     dryRun,
+    checkDrift: core.getInput("check-drift") === "" || bool(core, "check-drift"),
     removeDrift: bool(core, "remove-drift"),
     verifyAudit: bool(core, "verify-audit"),
     branch: core.getInput("branch") || await defaultBranch(env2) || refBranch(env2) || noBranch(),
@@ -91776,6 +91822,7 @@ async function run2(deps = { core: core_exports, env: process.env, clock: system
       mask: (s2) => core.setSecret(s2),
       log: (l3) => core.info(l3),
       dryRun: inputs.dryRun,
+      checkDrift: inputs.checkDrift,
       removeDrift: inputs.removeDrift,
       offboarding: inputs.offboarding,
       ...inputs.appBotId !== void 0 ? { appBotId: inputs.appBotId } : {}

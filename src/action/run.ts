@@ -40,6 +40,8 @@ export interface Inputs {
   token: string;
   workingDirectory: string;
   dryRun: boolean;
+  /** List each provider's access for drift after the steps (input `check-drift`, default true). */
+  checkDrift: boolean;
   removeDrift: boolean;
   /** Also verify the whole history (`gatepass audit --verify`) and put the report in the summary. */
   verifyAudit: boolean;
@@ -137,6 +139,7 @@ export async function readInputs(core: ActionCore, env: RunDeps['env']): Promise
       core.getInput('working-directory') || '.',
     ),
     dryRun,
+    checkDrift: core.getInput('check-drift') === '' || bool(core, 'check-drift'),
     removeDrift: bool(core, 'remove-drift'),
     verifyAudit: bool(core, 'verify-audit'),
     branch: core.getInput('branch') || (await defaultBranch(env)) || refBranch(env) || noBranch(),
@@ -258,6 +261,7 @@ export async function run(
       mask: (s: string) => core.setSecret(s),
       log: (l: string) => core.info(l),
       dryRun: inputs.dryRun,
+      checkDrift: inputs.checkDrift,
       removeDrift: inputs.removeDrift,
       offboarding: inputs.offboarding,
       ...(inputs.appBotId !== undefined ? { appBotId: inputs.appBotId } : {}),

@@ -302,6 +302,8 @@ export interface GrantHistory {
   /** Every file below `dir` at `rev`, recursively. */
   listFiles(rev: string, dir: string): Promise<string[]>;
   readFiles(rev: string, paths: readonly string[]): Promise<Map<string, string | null>>;
+  /** Blob texts by the ids `listDir` gives, in request order; null for an id naming no blob. */
+  readBlobs(ids: readonly string[]): Promise<(string | null)[]>;
   showFile(rev: string, path: string): Promise<string | null>;
   /** The first-parent commit reachable from `rev` that added `path`, or null. */
   addedIn(rev: string, path: string): Promise<string | null>;

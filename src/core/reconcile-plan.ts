@@ -1,7 +1,8 @@
 import { HOUR, type Seconds } from './duration.js';
 import { extensionWindow } from './extension.js';
 import type { Grant } from './grant.js';
-import { archivePath, grantPath, parseGrant, parseGrantPath } from './grant-file.js';
+import { archivePath, grantPath, parseGrantPath } from './grant-file.js';
+import { parseGrantFast } from './grant-file-fast.js';
 import { isTerminal } from './grant-lifecycle.js';
 import { formatPerson } from './identity.js';
 import type { PolicySet } from './policy.js';
@@ -92,7 +93,8 @@ export function readGrantFiles(files: readonly { path: string; text: string }[])
       problems.push({ file: f.path, message: 'not a grant file of the hot path; skipped' });
       continue;
     }
-    const parsed = parseGrant(f.text, f.path);
+    // The strict fast reader for files in the form gatepass writes; the full parser otherwise.
+    const parsed = parseGrantFast(f.text, f.path);
     if (parsed.ok) grants.push({ path: f.path, grant: parsed.value });
     else problems.push(...parsed.problems);
   }

@@ -362,7 +362,23 @@ export class GitRepo implements AuditSource {
     if (paths.length === 0) return out;
     for (const p of paths)
       if (/[\n\0]/.test(p)) throw new GitError(`path with a newline or NUL: ${JSON.stringify(p)}`);
-    const input = paths.map((p) => `${rev}:${p}\n`).join('');
+    const texts = await this.catFileBatch(paths.map((p) => `${rev}:${p}`));
+    paths.forEach((p, i) => out.set(p, texts[i] ?? null));
+    return out;
+  }
+
+  /**
+   * Blobs by object id (as `listDir` gives them), in one `git cat-file --batch`. By id, not by
+   * `rev:path`: git resolves each path by scanning its folder, which is quadratic in a folder
+   * of thousands of grants.
+   */
+  readBlobs(ids: readonly string[]): Promise<(string | null)[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    // A hex id names one object; anything else is asked as `0`, which names none.
+    return this.catFileBatch(ids.map((id) => (/^[0-9a-f]{4,64}$/.test(id) ? id : '0')));
+  }
+
+  private async catFileBatch(specs: readonly string[]): Promise<(string | null)[]> {
     const raw = await new Promise<Buffer>((res, rej) => {
       const child = spawn('git', [...SAFE_CONFIG, 'cat-file', '--batch'], {
         cwd: this.dir,
@@ -382,13 +398,12 @@ export class GitRepo implements AuditSource {
           : rej(new GitError(`git cat-file --batch failed (exit ${code}): ${stderr.trim()}`)),
       );
       child.stdin.on('error', () => {});
-      child.stdin.end(input);
+      child.stdin.end(specs.map((s) => `${s}\n`).join(''));
     });
     const texts: (string | null)[] = [];
-    readBatch(raw, paths.length, texts);
-    if (texts.length < paths.length) throw new GitError('git cat-file --batch: truncated output');
-    paths.forEach((p, i) => out.set(p, texts[i] ?? null));
-    return out;
+    readBatch(raw, specs.length, texts);
+    if (texts.length < specs.length) throw new GitError('git cat-file --batch: truncated output');
+    return texts;
   }
 
   /** Deletes untracked files and folders (not ignored ones): what a failed step left behind. */

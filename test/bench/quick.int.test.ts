@@ -24,6 +24,8 @@ describe('npm run bench -- --quick', () => {
     expect(stdout).not.toMatch(/\| failed: /);
     for (const name of [
       'dry-run reconcile',
+      'real run, cost per revocation step',
+      'audit --json --verify, 100 grants / 501 commits, spread over a year',
       'audit --json --verify',
       'GitHub API calls per full lifecycle',
       'app: issues.opened',

@@ -232,6 +232,23 @@ describe('GitRepo blob reader', () => {
     }
   });
 
+  it('reads the blobs a folder listing names, by id, and nothing for a spec that is not an id', async () => {
+    fx.write('grants/db/a.yaml', 'first\n');
+    fx.write('grants/db/b.yaml', 'second\n');
+    await fx.repo.add(['grants']);
+    await fx.repo.commit('two grants');
+    const entries = await fx.repo.listDir('HEAD', 'grants/db');
+    expect(entries.map((e) => e.name)).toEqual(['a.yaml', 'b.yaml']);
+    const ids = entries.map((e) => e.id);
+    expect(await fx.repo.readBlobs([...ids, '0'.repeat(40), 'HEAD:grants/db/a.yaml'])).toEqual([
+      'first\n',
+      'second\n',
+      null,
+      null,
+    ]);
+    expect(await fx.repo.readBlobs([])).toEqual([]);
+  });
+
   it('refuses reads once git has gone away', async () => {
     const reader = fx.repo.blobReader();
     await reader.close();

@@ -379,6 +379,10 @@ export class MemoryGrantStore implements AuditSource, GrantWriter {
     return new Map(paths.map((p) => [p, files.get(p) ?? null]));
   }
 
+  async readBlobs(ids: readonly string[]): Promise<(string | null)[]> {
+    return ids.map((id) => this.blobs.get(id) ?? null);
+  }
+
   async showFile(rev: string, path: string): Promise<string | null> {
     const sha = this.resolve(rev);
     return sha ? (this.commits.get(sha)!.files.get(path) ?? null) : null;

@@ -5,7 +5,7 @@ import { formatProblem, type Problem } from '../../core/problem.js';
 import { describeStep, planReconcile } from '../../core/reconcile-plan.js';
 import { getProvider } from '../../providers/index.js';
 import { detectDrift } from './drift.js';
-import { readState } from './state.js';
+import { applyWritten, readState } from './state.js';
 import { runStep, safeMessage } from './steps.js';
 import type { CrashPoint, ReconcileOptions, ReconcileResult, RunContext } from './types.js';
 
@@ -82,6 +82,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
       return p;
     },
     confirmed: new Set(),
+    written: [],
   };
 
   // Offboarding (#15): who may no longer hold their grants, looked up once per run.
@@ -114,6 +115,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
     } catch (e) {
       if (e instanceof RunAborted) throw e;
       failed.add(step.grant.id);
+      // Commits the step made before failing (an `issuing` marker) are on the branch.
+      state = applyWritten(state, ctx.written.splice(0));
       const message = safeMessage(e);
       result.failures.push({ grant: step.grant.id, step: step.kind, message });
       log(`FAILED ${step.kind} ${step.grant.resource}/${step.grant.id}: ${message}`);
@@ -135,10 +138,15 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
         break;
       }
       await writer.refresh();
+      // Someone else changed the branch: only a read tells what.
+      ctx.written.length = 0;
+      state = await readState(history, 'HEAD');
+    } else {
+      // The step changed only what it wrote: the state follows without reading every grant again.
+      state = applyWritten(state, ctx.written.splice(0));
     }
-    state = await readState(history, 'HEAD');
   }
 
-  await detectDrift(ctx, state);
+  if (options.checkDrift ?? true) await detectDrift(ctx, state);
   return result;
 }

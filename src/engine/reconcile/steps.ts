@@ -3,6 +3,7 @@ import { ConfigurationError } from '../../core/errors.js';
 import type { Grant } from '../../core/grant.js';
 import { transition } from '../../core/grant-lifecycle.js';
 import type { PolicySet, Resource } from '../../core/policy.js';
+import type { GitHubPort } from '../../core/ports.js';
 import { ISSUE_STARTED_AT, type Step } from '../../core/reconcile-plan.js';
 import { archivePath } from '../../core/repo-layout.js';
 import { redactTokens } from '../../core/redact.js';
@@ -37,8 +38,19 @@ export function providerContext(
     log: (m) => ctx.log(`  ${m}`),
     publicKeys: async (person) => github.userKeys((await ctx.loginOf(person.id)) ?? person.login),
     workdir: ctx.writer.workdir,
-    github,
+    github: withRunLogins(github, ctx.loginOf),
   };
+}
+
+/** `github` whose login lookups go through the run's cache (a provider asks in each phase). */
+function withRunLogins(github: GitHubPort, loginOf: RunContext['loginOf']): GitHubPort {
+  return new Proxy(github, {
+    get(target, name, receiver) {
+      if (name === 'loginForId') return loginOf;
+      const v: unknown = Reflect.get(target, name, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 async function resourceFor(ctx: RunContext, grant: Grant, current: PolicySet): Promise<Resource> {

@@ -4,6 +4,7 @@ import type { Problem } from '../../core/problem.js';
 import type { Step } from '../../core/reconcile-plan.js';
 import type { GrantEvent } from '../../core/trailers.js';
 import type { LiveAccess, Provider } from '../../providers/provider.js';
+import type { Written } from './state.js';
 
 /**
  * Places where a run can die that matter for crash safety, in the order they happen within a
@@ -20,7 +21,7 @@ export const CRASH_POINTS = [
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
 export interface ReconcileOptions {
-  /** The default branch's history: state is read at `HEAD` after every step. */
+  /** The default branch's history: state is read at `HEAD` at the start and after a rejected push. */
   history: GrantHistory;
   /** Where state changes are written, committed and pushed. Required unless `dryRun`. */
   writer?: GrantWriter;
@@ -35,6 +36,11 @@ export interface ReconcileOptions {
   mask(secret: string): void;
   log(line: string): void;
   dryRun?: boolean;
+  /**
+   * List each provider's access for drift after the steps (default true). The shipped workflow
+   * does it on its daily run and on manual runs, not on every five-minute sweep.
+   */
+  checkDrift?: boolean;
   removeDrift?: boolean;
   /** Push conflicts tolerated in one run before giving up (each re-fetches and re-plans). */
   maxPushAttempts?: number;
@@ -99,4 +105,6 @@ export interface RunContext {
   loginOf(id: number): Promise<string | null>;
   /** Grants whose approval this run confirmed through the API (a later step may rely on it). */
   confirmed: Set<string>;
+  /** Grant files committed since the run's state was last brought up to date. */
+  written: Written[];
 }

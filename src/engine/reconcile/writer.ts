@@ -2,6 +2,7 @@ import type { Grant } from '../../core/grant.js';
 import { parseGrant, serializeGrant } from '../../core/grant-file.js';
 import { formatProblem, type Problem } from '../../core/problem.js';
 import { commitMessage, type EventTrailers, type GrantEvent } from '../../core/trailers.js';
+import type { Written } from './state.js';
 import type { RunContext } from './types.js';
 
 /** The trailers of a state change the action makes (actor `schedule` unless told). */
@@ -30,7 +31,7 @@ export function trailers(
  * never committed.
  */
 export async function save(
-  ctx: Pick<RunContext, 'writer' | 'hook'>,
+  ctx: Pick<RunContext, 'writer' | 'hook' | 'written'>,
   from: string,
   grant: Grant,
   subject: string,
@@ -39,6 +40,7 @@ export async function save(
   also?: { from: string; grant: Grant; to: string },
 ): Promise<'ok' | 'rejected'> {
   const { writer } = ctx;
+  const written: Written[] = [];
   for (const w of [{ from, grant, to }, ...(also ? [also] : [])]) {
     const text = serializeGrant(w.grant);
     const check = parseGrant(text, w.to);
@@ -48,8 +50,11 @@ export async function save(
       );
     if (w.to !== w.from) await writer.remove(w.from);
     await writer.write(w.to, text);
+    // What a read of the file would give: the run's state follows the commit without a re-read.
+    written.push({ from: w.from, to: w.to, grant: check.value });
   }
   await writer.commit(commitMessage(subject, t));
+  ctx.written.push(...written);
   await ctx.hook('after-commit', grant.id);
   const pushed = await writer.push();
   if (pushed === 'ok') await ctx.hook('after-push', grant.id);

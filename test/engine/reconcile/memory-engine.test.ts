@@ -9,6 +9,7 @@ import {
   reconcile,
   type ReconcileOptions,
 } from '../../../src/engine/reconcile/index.js';
+import type { ProviderContext } from '../../../src/providers/provider.js';
 import { landMergedRequest, MemoryGitHub, MemoryGrantStore } from '../../helpers/memory-ports.js';
 import { FakeProvider, POLICY, alice, bob } from '../../helpers/reconcile.js';
 
@@ -104,6 +105,66 @@ describe('the reconcile engine over in-memory ports', () => {
       sha = c.parents[0];
     }
     expect(events).toEqual(['requested', 'approved', 'issuing', 'issued']);
+  });
+
+  it('reads the grant files once per run, and its state after many steps is what a read gives', async () => {
+    const grants = [5, 6, 7].map((n) => request(n));
+    for (const g of grants) land(g);
+    const reads: number[] = [];
+    const readBlobs = store.readBlobs.bind(store);
+    store.readBlobs = (ids) => {
+      reads.push(ids.length);
+      return readBlobs(ids);
+    };
+    const first = await run();
+    expect(first.failures).toEqual([]);
+    // 3 × (approve, issuing, issued): nine steps, one read of the three grant files.
+    expect(first.events.map((e) => e.event)).toHaveLength(6);
+    expect(store.pushes).toHaveLength(9);
+    expect(reads).toEqual([3]);
+    // A second run re-plans from a fresh read: nothing is left to do, so the in-memory
+    // state the first run ended with matched the branch.
+    const second = await run();
+    expect(second.plan).toEqual([]);
+    expect(second.events).toEqual([]);
+    // After expiry, all three are revoked and archived from one read.
+    reads.length = 0;
+    const third = await run({ clock: fixedClock('2030-01-01T12:00:00Z') });
+    expect(third.events.map((e) => e.event)).toEqual(['expired', 'expired', 'expired']);
+    expect(reads).toEqual([3]);
+    for (const g of grants) expect(onRemote(g)?.status).toBe('expired');
+    expect(await run({ clock: fixedClock('2030-01-01T12:00:00Z') })).toMatchObject({ plan: [] });
+  });
+
+  it('asks GitHub for a login once per run, however often providers ask', async () => {
+    const grant = request(8);
+    land(grant);
+    // A provider that asks for the requester's login in both phases, as github-team does.
+    class Asking extends FakeProvider {
+      async prepareIssue(g: Grant, pctx: ProviderContext) {
+        await pctx.github!.loginForId(g.requester.id);
+        return {};
+      }
+      override async issue(g: Grant, pctx?: ProviderContext) {
+        await pctx!.github!.loginForId(g.requester.id);
+        return super.issue(g);
+      }
+    }
+    const result = await run({ provider: () => new Asking() });
+    expect(result.failures).toEqual([]);
+    expect(github.calls.filter((c) => c.startsWith('loginForId(')).length).toBe(1);
+  });
+
+  it('lists drift only when asked to (the workflow does it daily, not on every sweep)', async () => {
+    const listed: string[] = [];
+    provider.list = async () => {
+      listed.push('list');
+      return [];
+    };
+    await run({ checkDrift: false });
+    expect(listed).toEqual([]);
+    await run();
+    expect(listed).toEqual(['list']);
   });
 
   it('refuses a request whose reviewer is not an approver, and issues nothing', async () => {
