@@ -422,11 +422,17 @@ async function extend(
   };
   const window = extensionWindow(next, grant, checked.value.resource);
   if (!window.ok) return reply(extensionProblems(window.problems), 'refused');
-  const number = await openRequestPr(d, {
+  const opened = await openRequestPr(d, {
     grant: next,
     resource: checked.value.resource,
     baseSha: policies.commit,
   });
+  if ('foreignBranch' in opened)
+    return reply(
+      `the branch \`${opened.foreignBranch}\` already exists with commits gatepass did not make, so the extension is not requested there; ask a maintainer to delete it. Nothing changed.`,
+      'refused',
+    );
+  const { number } = opened;
   return reply(
     `opened #${number} to extend \`${grant.id}\`; it needs approval like any request.`,
     'done',

@@ -89,11 +89,18 @@ export async function handleRequestIssue(d: Deps, ev: IssueEvent): Promise<Issue
     ...(req.start_at ? { start_at: req.start_at } : {}),
     ...(req.break_glass ? { break_glass: req.break_glass } : {}),
   };
-  const pr = await openRequestPr(d, {
+  const opened = await openRequestPr(d, {
     grant,
     resource: checked.value.resource,
     baseSha: policies.commit,
   });
+  if ('foreignBranch' in opened)
+    return reportProblems(d, ev, [
+      {
+        message: `the branch \`${opened.foreignBranch}\` already exists with commits gatepass did not make, so it is not used for this request; ask a maintainer to delete it, then edit this issue to try again`,
+      },
+    ]);
+  const pr = opened.number;
   if (ev.labels.includes(config.labels.invalid)) {
     await client.removeLabel(ev.number, config.labels.invalid);
     await upsertComment(client, ev.number, MARKER.problems, problemsResolvedComment(pr));

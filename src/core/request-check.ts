@@ -11,6 +11,8 @@ import { parseTimestamp } from './timestamp.js';
 export const START_SLACK: Seconds = 5 * MINUTE;
 /** Access is for now-ish work; scheduling further ahead only leaves stale approvals around. */
 export const MAX_START_AHEAD: Seconds = 7 * DAY;
+/** How far ahead of the clock judging it a request's own time may be (clocks disagree a little). */
+export const CLOCK_SKEW: Seconds = 5 * MINUTE;
 /** Tickets longer than this are never matched against a policy pattern (bounds regex work). */
 const MAX_TICKET_MATCH = 200;
 
@@ -186,6 +188,38 @@ export function checkRequest(
       });
   }
   return problems.length ? fail(...problems) : ok({ resource, duration });
+}
+
+/**
+ * The time rules every request meets, from the form or a grant file opened by hand, judged at
+ * `now` (the app: now; the action: the merge): it was not requested in the future (that would
+ * move its TTL), and it does not start further ahead than a form request may.
+ */
+export function requestTimeProblems(
+  grant: Pick<Grant, 'requested_at' | 'start_at'>,
+  now: Date,
+): Problem[] {
+  const problems: Problem[] = [];
+  const requested = parseTimestamp(grant.requested_at);
+  if (!requested)
+    problems.push({ path: 'requested_at', message: 'requested_at is not an ISO 8601 time' });
+  else if (requested.getTime() > now.getTime() + CLOCK_SKEW * 1000)
+    problems.push({
+      path: 'requested_at',
+      message: `requested_at ${grant.requested_at} is in the future`,
+    });
+  if (grant.start_at !== undefined) {
+    const start = parseTimestamp(grant.start_at);
+    const anchor = Math.min(now.getTime(), requested?.getTime() ?? now.getTime());
+    if (!start)
+      problems.push({ path: 'start_at', message: 'the start time is not an ISO 8601 time' });
+    else if (start.getTime() > anchor + MAX_START_AHEAD * 1000)
+      problems.push({
+        path: 'start_at',
+        message: `the start time is more than ${fmt(MAX_START_AHEAD)} after the request; request closer to the time`,
+      });
+  }
+  return problems;
 }
 
 /**
