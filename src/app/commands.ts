@@ -284,7 +284,7 @@ async function cancel(
   return reply(cancelledComment(pr.number), 'done');
 }
 
-/** The merged grant as it is on the default branch now, if it is still live there. */
+/** The merged grant as it is on the default branch now, if it is still live (or about to be). */
 async function liveGrant(
   d: Deps,
   pr: PullRequestInfo,
@@ -295,7 +295,11 @@ async function liveGrant(
   const file = await d.client.file(path, d.defaultBranch);
   if (!file) return null;
   const parsed = parseGrant(file.text, path);
-  return parsed.ok && isLive(parsed.value.status) ? { grant: parsed.value, file } : null;
+  // Merged but not yet confirmed by the action (`pending` on the default branch) is live too:
+  // it is about to be issued, so `/revoke` must be able to stop that.
+  return parsed.ok && (isLive(parsed.value.status) || parsed.value.status === 'pending')
+    ? { grant: parsed.value, file }
+    : null;
 }
 
 async function revoke(

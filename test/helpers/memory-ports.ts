@@ -50,6 +50,8 @@ export interface MemoryPull {
   reviews: Review[];
   /** The commits of the PR's head against its base (default: one by the PR's author, verified). */
   commits?: CommitInfo[];
+  /** What the PR's live file list says when it differs from its head's (a head that moved). */
+  liveFiles?: PullRequestFile[];
 }
 
 export class MemoryGitHub implements GitHubPort {
@@ -119,7 +121,8 @@ export class MemoryGitHub implements GitHubPort {
 
   async pullRequestFiles(n: number): Promise<PullRequestFile[]> {
     this.log('pullRequestFiles', n);
-    return structuredClone(this.pull(n).files);
+    const p = this.pull(n);
+    return structuredClone(p.liveFiles ?? p.files);
   }
 
   /** The head's files and commits, as GitHub compares them: found by the head commit. */
