@@ -550,6 +550,15 @@ export class Shapes {
     commits: CommitInfo[];
     files: Json[];
   }): Json {
+    // The compare schema asks for `verified_at` in every verification.
+    const commit = (c: CommitInfo): Json => {
+      const out = this.commit(c);
+      const inner = out.commit as Json;
+      return {
+        ...out,
+        commit: { ...inner, verification: { ...(inner.verification as Json), verified_at: null } },
+      };
+    };
     return {
       ...base('GET', '/repos/{owner}/{repo}/compare/{basehead}'),
       url: `${this.repoApi}/compare/${o.basehead}`,
@@ -557,8 +566,8 @@ export class Shapes {
       permalink_url: `${this.repoHtml}/compare/${o.basehead}`,
       diff_url: `${this.repoHtml}/compare/${o.basehead}.diff`,
       patch_url: `${this.repoHtml}/compare/${o.basehead}.patch`,
-      base_commit: this.commit(o.base),
-      merge_base_commit: this.commit(o.mergeBase),
+      base_commit: commit(o.base),
+      merge_base_commit: commit(o.mergeBase),
       status: o.commits.length
         ? o.base.sha === o.mergeBase.sha
           ? 'ahead'
@@ -567,7 +576,7 @@ export class Shapes {
       ahead_by: o.commits.length,
       behind_by: 0,
       total_commits: o.commits.length,
-      commits: o.commits.map((c) => this.commit(c)),
+      commits: o.commits.map(commit),
       files: o.files,
     };
   }
