@@ -41,7 +41,7 @@ export const MINIMUM: Record<string, string[]> = {
     'POST /repos/{o}/{r}/issues/{issue}/comments — "opened #N"',
     // pull_request.opened: the decision (nothing cached can tell the PR's state)
     'GET /repos/{o}/{r}/pulls/{n} — head, state',
-    'GET /repos/{o}/{r}/pulls/{n}/files — exactly one grant file',
+    'GET /repos/{o}/{r}/compare/{base}...{head} — files and commits of the decided head',
     'GET /repos/{o}/{r}/contents/grants/…?ref=head — the grant at the head',
     'GET /repos/{o}/{r}/git/ref/heads/main — policy commit now (policies cached by it)',
     'GET /orgs/{org}/teams/{team}/members — requester still eligible (no reviews: approvers not needed)',
@@ -51,7 +51,7 @@ export const MINIMUM: Record<string, string[]> = {
   ],
   'approval (review → decision → merge → notices)': [
     'GET /repos/{o}/{r}/pulls/{n}',
-    'GET /repos/{o}/{r}/pulls/{n}/files',
+    'GET /repos/{o}/{r}/compare/{base}...{head}',
     'GET /repos/{o}/{r}/contents/grants/…?ref=head',
     'GET /repos/{o}/{r}/git/ref/heads/main — policy commit (policies cached by it)',
     'GET /repos/{o}/{r}/pulls/{n}/reviews',
@@ -66,7 +66,8 @@ export const MINIMUM: Record<string, string[]> = {
   ],
   'issue (action: verify, issue, deliver)': [
     'GET /repos/{o}/{r}/pulls/{n} — merged, merge commit, head',
-    'GET /repos/{o}/{r}/pulls/{n}/files — exactly this grant file',
+    'GET /repos/{o}/{r}/compare/{parent}...{head} — exactly this grant file, by whom',
+    'GET /repos/{o}/{r}/issues/{issue} — its author must be the grant’s requester (hand merges)',
     'GET /orgs/{org}/teams/{team}/members — requester still eligible, now',
     'GET /orgs/{org}/teams/{team}/members — approver memberships, now',
     'GET /repos/{o}/{r}/pulls/{n}/reviews — approvals on the final head',
@@ -137,7 +138,7 @@ export function roundTrips(calls: readonly Timed[]): number {
 /** Minimum sequential round trips for the approval step (see MINIMUM): what must wait for what. */
 const MINIMUM_REVIEW_TRIPS = [
   '1. GET the pull request (open? its head)',
-  '2. in parallel: files, reviews, main ref (policies cached by commit), the issue named by the branch',
+  '2. in parallel: the head's files and commits (compare), reviews, main ref (policies cached by commit), the issue named by the branch',
   '3. in parallel: the grant at the head and team memberships (the resource is in the file path)',
   '4. check run',
   '5. merge at the decided head',
