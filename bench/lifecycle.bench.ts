@@ -138,7 +138,7 @@ export function roundTrips(calls: readonly Timed[]): number {
 /** Minimum sequential round trips for the approval step (see MINIMUM): what must wait for what. */
 const MINIMUM_REVIEW_TRIPS = [
   '1. GET the pull request (open? its head)',
-  '2. in parallel: the head's files and commits (compare), reviews, main ref (policies cached by commit), the issue named by the branch',
+  '2. in parallel: the head’s files and commits (compare), reviews, main ref (policies cached by commit), the issue named by the branch',
   '3. in parallel: the grant at the head and team memberships (the resource is in the file path)',
   '4. check run',
   '5. merge at the decided head',
