@@ -139,6 +139,12 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
+/** A policy file that was skipped because it is invalid, and who owns it (CODEOWNERS). */
+export interface InvalidPolicyFile {
+  file: string;
+  owners: readonly string[];
+}
+
 /**
  * Whether a parsed request may become a grant under `policies`. On success it returns the
  * resource and the duration to grant (the request's own, or the resource's default; for
@@ -150,8 +156,23 @@ export function checkRequest(
   requester: Person,
   memberships: Memberships,
   now: Date,
+  /** Policy files skipped as invalid: the resource asked for may be defined in one of them. */
+  invalid: readonly InvalidPolicyFile[] = [],
 ): Result<{ resource: Resource; duration: Seconds }> {
   const resource = policies.resources.get(req.resource);
+  if (!resource && invalid.length) {
+    const files = invalid
+      .slice(0, 5)
+      .map(
+        (f) =>
+          `\`${f.file}\`${f.owners.length ? ` (owned by ${f.owners.slice(0, 5).join(', ')})` : ''}`,
+      )
+      .join(', ');
+    return fail({
+      path: 'resource',
+      message: `no valid policy defines ${JSON.stringify(req.resource.slice(0, 64))}, and ${invalid.length === 1 ? 'the policy file' : 'these policy files are'} ${files}${invalid.length === 1 ? ' is' : ''} invalid, so gatepass skips ${invalid.length === 1 ? 'it' : 'them'}: the resource may be defined there. Ask the owners to fix it (\`gatepass validate\` shows what is wrong), then edit this issue`,
+    });
+  }
   if (!resource) {
     const close = suggestions(req.resource, policies, requester, memberships);
     const hint = close.length ? `; did you mean ${close.map((n) => `"${n}"`).join(' or ')}?` : '';
