@@ -35059,6 +35059,29 @@ var GitHubClient = class {
     );
     return files.map((f) => ({ filename: f.filename, status: f.status }));
   }
+  async compareCommits(base, head) {
+    const { data } = await this.call(
+      `compare ${base.slice(0, 12)}...${head.slice(0, 12)}`,
+      () => this.octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
+        ...this.repoRef,
+        basehead: `${base}...${head}`,
+        per_page: 100
+      })
+    );
+    const files = (data.files ?? []).map((f) => ({ filename: f.filename, status: f.status }));
+    const commits = data.commits.map((c) => ({
+      sha: c.sha,
+      author: c.author ? { login: c.author.login, id: Number(c.author.id), type: c.author.type } : null,
+      verified: c.commit.verification?.verified === true,
+      message: c.commit.message
+    }));
+    return {
+      files,
+      commits,
+      // GitHub lists at most 300 files, and the first page of commits.
+      complete: commits.length >= data.total_commits && files.length < 300
+    };
+  }
   /** Adds or updates a membership; a non-member of the org gets an invitation (`pending`). */
   async addTeamMember(team, login, role) {
     const { org, team_slug } = splitTeam(team);
@@ -42495,6 +42518,7 @@ function compileTicketPattern(pattern) {
 // src/core/request-check.ts
 var START_SLACK = 5 * MINUTE;
 var MAX_START_AHEAD = 7 * DAY;
+var CLOCK_SKEW = 5 * MINUTE;
 var MAX_TICKET_MATCH = 200;
 var fmt = formatDuration;
 function ticketMatches(pattern, ticket) {
@@ -42585,8 +42609,17 @@ function editDistance(a, b) {
   }
   return prev[b.length];
 }
-function checkRequest(req, policies, requester, memberships, now) {
+function checkRequest(req, policies, requester, memberships, now, invalid = []) {
   const resource = policies.resources.get(req.resource);
+  if (!resource && invalid.length) {
+    const files = invalid.slice(0, 5).map(
+      (f) => `\`${f.file}\`${f.owners.length ? ` (owned by ${f.owners.slice(0, 5).join(", ")})` : ""}`
+    ).join(", ");
+    return fail({
+      path: "resource",
+      message: `no valid policy defines ${JSON.stringify(req.resource.slice(0, 64))}, and ${invalid.length === 1 ? "the policy file" : "these policy files are"} ${files}${invalid.length === 1 ? " is" : ""} invalid, so gatepass skips ${invalid.length === 1 ? "it" : "them"}: the resource may be defined there. Ask the owners to fix it (\`gatepass validate\` shows what is wrong), then edit this issue`
+    });
+  }
   if (!resource) {
     const close = suggestions(req.resource, policies, requester, memberships);
     const hint = close.length ? `; did you mean ${close.map((n) => `"${n}"`).join(" or ")}?` : "";
@@ -42622,6 +42655,29 @@ function checkRequest(req, policies, requester, memberships, now) {
       });
   }
   return problems.length ? fail(...problems) : ok({ resource, duration });
+}
+function requestTimeProblems(grant, now) {
+  const problems = [];
+  const requested = parseTimestamp(grant.requested_at);
+  if (!requested)
+    problems.push({ path: "requested_at", message: "requested_at is not an ISO 8601 time" });
+  else if (requested.getTime() > now.getTime() + CLOCK_SKEW * 1e3)
+    problems.push({
+      path: "requested_at",
+      message: `requested_at ${grant.requested_at} is in the future`
+    });
+  if (grant.start_at !== void 0) {
+    const start = parseTimestamp(grant.start_at);
+    const anchor = Math.min(now.getTime(), requested?.getTime() ?? now.getTime());
+    if (!start)
+      problems.push({ path: "start_at", message: "the start time is not an ISO 8601 time" });
+    else if (start.getTime() > anchor + MAX_START_AHEAD * 1e3)
+      problems.push({
+        path: "start_at",
+        message: `the start time is more than ${fmt(MAX_START_AHEAD)} after the request; request closer to the time`
+      });
+  }
+  return problems;
 }
 function checkGrantAgainstPolicy(grant, resource, memberships) {
   if (!resource || resource.name !== grant.resource)
@@ -42826,6 +42882,20 @@ function grantMatchesPr(grant, pr, file, issue2) {
         path: "requester",
         message: `${names(pr.user)} opened the pull request, so the grant must name them as requester, not ${names(grant.requester)}`
       });
+    else if (grant.source.issue !== void 0 && grant.source.issue !== pr.number) {
+      if (!issue2 || issue2.number !== grant.source.issue)
+        problems.push({
+          file,
+          path: "source.issue",
+          message: `issue #${grant.source.issue} cannot be read, so it cannot be tied to the requester; leave \`source.issue\` out of a hand-opened request`
+        });
+      else if (issue2.user.id !== grant.requester.id)
+        problems.push({
+          file,
+          path: "source.issue",
+          message: `issue #${grant.source.issue} was opened by ${names(issue2.user)}, not by the requester ${names(grant.requester)}`
+        });
+    }
     return problems;
   }
   if (pr.head_ref !== requestBranch(grant.id)) {
@@ -42867,6 +42937,15 @@ function grantMatchesPr(grant, pr, file, issue2) {
     });
   return problems;
 }
+function authorIssueOf(pr, grant) {
+  if (pr.user.type === "Bot") return requestIssueOf(pr.head_ref);
+  const n = grant?.source.issue;
+  return n !== void 0 && n !== pr.number ? n : null;
+}
+function breakGlassInvoked(commits, appId) {
+  if (appId === void 0 || commits.length === 0) return false;
+  return commits.every((c) => c.verified && c.author?.id === appId);
+}
 function teamsOf(resource) {
   if (!resource) return [];
   const all = [
@@ -42882,6 +42961,16 @@ function requestProblems(q) {
   if (!scope.ok) return scope.problems;
   if (scope.path !== q.path)
     return [{ file: scope.path, message: `the pull request adds ${scope.path}, not ${q.path}` }];
+  if (q.grant.revoke_requested)
+    return [
+      {
+        file: q.path,
+        path: "revoke_requested",
+        message: 'a request cannot carry "revoke_requested" (only gatepass writes it)'
+      }
+    ];
+  const times = requestTimeProblems(q.grant, q.now).map((p) => ({ ...p, file: q.path }));
+  if (times.length) return times;
   if (q.author) {
     const mismatch = grantMatchesPr(q.grant, q.author.pr, q.path, q.author.issue);
     if (mismatch.length) return mismatch;
@@ -42902,9 +42991,11 @@ function requestProblems(q) {
 function judgeApproval(q) {
   const problems = requestProblems(q);
   if (problems.length) return { ok: false, problems };
+  const { break_glass: _ignored, ...withoutBreakGlass } = q.grant;
+  const grant = q.breakGlassInvoked === true ? q.grant : withoutBreakGlass;
   const decision = decide({
     resource: q.resource,
-    grant: q.grant,
+    grant,
     reviews: [...q.reviews],
     memberships: q.memberships,
     headSha: q.headSha,
@@ -57506,18 +57597,12 @@ function serializeGrant(grant) {
 }
 var STATUS_FIELDS = {
   // A request carries nothing only gatepass may write: `issued` would pose as the action's own
-  // crash marker and provider pre-state, `revoke_requested`/`end_reason` as its bookkeeping.
+  // crash marker and provider pre-state, `end_reason` as its bookkeeping. `revoke_requested`
+  // may be on a pending grant of the default branch (merged, not yet issued: `/revoke` then
+  // stops it being issued); a request PR never carries it (`requestProblems` in approval.ts).
   pending: {
     need: [],
-    forbid: [
-      "approval",
-      "issued_at",
-      "expires_at",
-      "ended_at",
-      "issued",
-      "revoke_requested",
-      "end_reason"
-    ]
+    forbid: ["approval", "issued_at", "expires_at", "ended_at", "issued", "end_reason"]
   },
   approved: { need: ["approval"], forbid: ["issued_at", "ended_at"] },
   active: { need: ["approval", "issued_at", "expires_at"], forbid: ["ended_at"] },
@@ -57644,6 +57729,22 @@ function grantFromValue(data, file, doc) {
 var isLive = (s) => s === "approved" || s === "active";
 
 // src/core/trailers.ts
+var GRANT_EVENTS = [
+  "requested",
+  "approved",
+  "issued",
+  "extended",
+  "revoke-requested",
+  "revoked",
+  "expired",
+  "denied",
+  "cancelled",
+  "refused",
+  // The action is about to call the provider (two-phase issue): see src/action/reconcile.ts.
+  "issuing",
+  // A terminal grant moved out of the hot path, with no change of state.
+  "archived"
+];
 var TRAILER = {
   grant: "Gatepass-Grant",
   event: "Gatepass-Event",
@@ -57687,6 +57788,48 @@ function commitMessage(subject, t, body) {
   if (body && body.trim()) parts.push(quoteBody(body));
   parts.push(formatTrailers(t));
   return parts.join("\n\n") + "\n";
+}
+function trailerBlock(message) {
+  const paragraphs = message.replace(/\r\n/g, "\n").trim().split(/\n{2,}/);
+  return paragraphs[paragraphs.length - 1] ?? "";
+}
+var PERSON = /^(\S+) \((\d+)\)$/;
+var APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
+function parseTrailers(message) {
+  const last = trailerBlock(message);
+  const fields = /* @__PURE__ */ new Map();
+  for (const line of last.split("\n")) {
+    const m = /^([A-Za-z-]+): (.*)$/.exec(line);
+    if (!m) continue;
+    const key = m[1].toLowerCase();
+    fields.set(key, [...fields.get(key) ?? [], m[2].trim()]);
+  }
+  const one = (k) => fields.get(k.toLowerCase())?.[0];
+  const grant = one(TRAILER.grant);
+  const event = one(TRAILER.event);
+  const resource = one(TRAILER.resource);
+  if (!grant || !event || !resource || !GRANT_EVENTS.includes(event)) return null;
+  const out = { grant, event, resource };
+  const req = PERSON.exec(one(TRAILER.requestedBy) ?? "");
+  if (req) out.requestedBy = { login: req[1], id: Number(req[2]) };
+  const approvals = (fields.get(TRAILER.approvedBy.toLowerCase()) ?? []).map((v) => APPROVAL.exec(v)).filter((m) => m !== null).map((m) => ({
+    login: m[1],
+    id: Number(m[2]),
+    review_id: Number(m[3]),
+    ...m[4] ? { via: m[4] } : {}
+  }));
+  if (approvals.length) out.approvedBy = approvals;
+  const set2 = (k, key, f) => {
+    const v = one(key);
+    if (v !== void 0 && v !== "") out[k] = f(v);
+  };
+  set2("policy", TRAILER.policy, (v) => v);
+  set2("rule", TRAILER.rule, (v) => v);
+  set2("actor", TRAILER.actor, (v) => v);
+  set2("at", TRAILER.at, (v) => v);
+  set2("expires", TRAILER.expires, (v) => v);
+  set2("pullRequest", TRAILER.pullRequest, (v) => /^\d+$/.test(v) ? Number(v) : void 0);
+  return out;
 }
 function formatBreakGlassReview(t) {
   const review = t.review !== void 0 ? ` review=${t.review}` : "";
@@ -57915,16 +58058,19 @@ async function evaluatePullRequest(d, number) {
   const { client, config: config2 } = d;
   const pr = await client.pullRequest(number);
   if (pr.state !== "open" || pr.base_ref !== d.defaultBranch) return "ignored";
-  const files = await client.pullRequestFiles(number);
+  const comparison = await client.compareCommits(pr.base_ref, pr.head_sha);
+  const { files } = comparison;
   if (!touchesGrants(files)) return "ignored";
   const scope = requestPrScope(files);
   if (!scope.ok) return refuse(d, pr, scope.problems);
-  const issueNumber = pr.user.type === "Bot" ? requestIssueOf(pr.head_ref) : null;
-  const [file, policies, reviews, issue2] = await Promise.all([
+  if (!comparison.complete)
+    return refuse(d, pr, [{ message: "the pull request is too large to judge" }]);
+  const branchIssue = authorIssueOf(pr);
+  const [file, policies, reviews, issueByBranch] = await Promise.all([
     client.file(scope.path, pr.head_sha),
     d.policies.atHead(d),
     client.reviews(number),
-    issueNumber === null ? Promise.resolve(null) : client.issue(issueNumber)
+    branchIssue === null ? Promise.resolve(null) : client.issue(branchIssue)
   ]);
   if (!file)
     return refuse(d, pr, [
@@ -57933,7 +58079,10 @@ async function evaluatePullRequest(d, number) {
   const parsed = parseGrant(file.text, scope.path);
   if (!parsed.ok) return refuse(d, pr, parsed.problems);
   const grant = parsed.value;
-  const question = { grant, path: scope.path, files, author: { pr, issue: issue2 } };
+  const issueNumber = authorIssueOf(pr, grant);
+  const issue2 = issueNumber === branchIssue ? issueByBranch : issueNumber === null ? null : await client.issue(issueNumber);
+  const now = d.clock.now();
+  const question = { grant, path: scope.path, files, author: { pr, issue: issue2 }, now };
   const mismatch = requestProblems(question);
   if (mismatch.length) return refuse(d, pr, mismatch);
   const resource = policies.policies.resources.get(grant.resource);
@@ -57955,7 +58104,11 @@ async function evaluatePullRequest(d, number) {
     reviews,
     memberships,
     headSha: pr.head_sha,
-    now: d.clock.now(),
+    // The app's PR is the app's account's: only its own commits on the request make break-glass.
+    breakGlassInvoked: breakGlassInvoked(
+      comparison.commits,
+      pr.user.type === "Bot" ? pr.user.id : void 0
+    ),
     ...extending !== void 0 ? { extending } : {}
   });
   if (!answer.ok) return refuse(d, pr, answer.problems);
@@ -58054,11 +58207,24 @@ async function deny(d, pr, grant, reasons) {
 // src/app/request-pr.ts
 async function openRequestPr(d, o) {
   const { client, config: config2 } = d;
-  const { grant, resource } = o;
+  const { resource } = o;
+  let grant = o.grant;
   const branch = requestBranch(grant.id);
   const created = await client.createBranch(branch, o.baseSha);
   const path7 = grantPath(grant.resource, grant.id);
-  if (created || !await client.file(path7, branch)) {
+  if (!created) {
+    const { commits, complete } = await client.compareCommits(o.baseSha, branch);
+    const ours = commits.every(
+      (c) => c.verified && c.author?.type === "Bot" && parseTrailers(c.message)?.grant === grant.id
+    );
+    if (!complete || !ours) return { foreignBranch: branch };
+  }
+  const existing = created ? null : await client.file(path7, branch);
+  if (existing) {
+    const parsed = parseGrant(existing.text, path7);
+    if (!parsed.ok) return { foreignBranch: branch };
+    grant = parsed.value;
+  } else {
     await client.putFile({
       path: path7,
       branch,
@@ -58090,7 +58256,7 @@ async function openRequestPr(d, o) {
   if (!await client.requestReviewers(number, users, teams))
     d.log.warn(`#${number}: GitHub refused some reviewers of ${resource.name}`);
   await client.addLabels(number, [config2.labels.pending]);
-  return number;
+  return { number, grant };
 }
 
 // src/app/commands.ts
@@ -58291,7 +58457,7 @@ async function liveGrant(d, pr) {
   const file = await d.client.file(path7, d.defaultBranch);
   if (!file) return null;
   const parsed = parseGrant(file.text, path7);
-  return parsed.ok && isLive(parsed.value.status) ? { grant: parsed.value, file } : null;
+  return parsed.ok && (isLive(parsed.value.status) || parsed.value.status === "pending") ? { grant: parsed.value, file } : null;
 }
 async function revoke(d, ev, grant, file, reason, reply) {
   if (grant.revoke_requested)
@@ -58402,11 +58568,17 @@ async function extend(d, ev, grant, duration, reply) {
   };
   const window2 = extensionWindow(next, grant, checked.value.resource);
   if (!window2.ok) return reply(extensionProblems(window2.problems), "refused");
-  const number = await openRequestPr(d, {
+  const opened = await openRequestPr(d, {
     grant: next,
     resource: checked.value.resource,
     baseSha: policies.commit
   });
+  if ("foreignBranch" in opened)
+    return reply(
+      `the branch \`${opened.foreignBranch}\` already exists with commits gatepass did not make, so the extension is not requested there; ask a maintainer to delete it. Nothing changed.`,
+      "refused"
+    );
+  const { number } = opened;
   return reply(
     `opened #${number} to extend \`${grant.id}\`; it needs approval like any request.`,
     "done"
@@ -58415,6 +58587,31 @@ async function extend(d, ev, grant, duration, reply) {
 var extensionProblems = (problems) => `the extension cannot be requested. Nothing changed.
 
 ${problemsComment(problems).split("\n").slice(3).join("\n")}`;
+
+// src/core/codeowners.ts
+var CODEOWNERS_PATH = ".github/CODEOWNERS";
+function ownersOf(codeowners, path7) {
+  let owners = [];
+  for (const raw of codeowners.split(/\r?\n/)) {
+    const line = raw.replace(/(^|\s)#.*$/, "").trim();
+    if (!line) continue;
+    const [pattern, ...who] = line.split(/\s+/);
+    if (pattern && patternMatches(pattern, path7)) owners = who.filter((w) => w.startsWith("@"));
+  }
+  return owners;
+}
+function patternMatches(pattern, path7) {
+  if (pattern.length > 200) return false;
+  const anchored = pattern.startsWith("/") || pattern.slice(0, -1).includes("/");
+  let p = pattern.replace(/^\//, "");
+  const folder = p.endsWith("/");
+  if (folder) p = p.slice(0, -1);
+  const body = p.split("**").map(
+    (part) => part.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*")
+  ).join(".*");
+  const re = new RegExp(`${anchored ? "^" : "(^|/)"}${body}${folder ? "/" : "(/|$)"}`);
+  return re.test(path7);
+}
 
 // src/core/request-parse.ts
 var MAX_BODY_BYTES = 64 * 1024;
@@ -58614,7 +58811,15 @@ This request is in #${existing.number}.`
   const resource = policies.policies.resources.get(parsed.value.resource);
   const memberships = await membershipsFor(client, resource);
   const now = d.clock.now();
-  const checked = checkRequest(parsed.value, policies.policies, requester, memberships, now);
+  const invalid = resource || policies.problems.length === 0 ? [] : await invalidPolicyFiles(d, policies);
+  const checked = checkRequest(
+    parsed.value,
+    policies.policies,
+    requester,
+    memberships,
+    now,
+    invalid
+  );
   if (!checked.ok) return reportProblems(d, ev, checked.problems);
   const req = parsed.value;
   const grant = {
@@ -58631,11 +58836,18 @@ This request is in #${existing.number}.`
     ...req.start_at ? { start_at: req.start_at } : {},
     ...req.break_glass ? { break_glass: req.break_glass } : {}
   };
-  const pr = await openRequestPr(d, {
+  const opened = await openRequestPr(d, {
     grant,
     resource: checked.value.resource,
     baseSha: policies.commit
   });
+  if ("foreignBranch" in opened)
+    return reportProblems(d, ev, [
+      {
+        message: `the branch \`${opened.foreignBranch}\` already exists with commits gatepass did not make, so it is not used for this request; ask a maintainer to delete it, then edit this issue to try again`
+      }
+    ]);
+  const pr = opened.number;
   if (ev.labels.includes(config2.labels.invalid)) {
     await client.removeLabel(ev.number, config2.labels.invalid);
     await upsertComment(client, ev.number, MARKER2.problems, problemsResolvedComment(pr));
@@ -58647,6 +58859,14 @@ This request is in #${existing.number}.`
   if (grant.break_glass) await client.addLabels(pr, [config2.labels.breakGlass]);
   await client.createComment(ev.number, openedComment(pr, grant));
   return "opened";
+}
+async function invalidPolicyFiles(d, policies) {
+  const files = [...new Set(policies.problems.map((p) => p.file).filter((f) => f !== void 0))];
+  const codeowners = await d.client.file(CODEOWNERS_PATH, policies.commit);
+  return files.map((file) => ({
+    file,
+    owners: codeowners ? ownersOf(codeowners.text, file) : []
+  }));
 }
 async function reportProblems(d, ev, problems) {
   await upsertComment(d.client, ev.number, MARKER2.problems, problemsComment(problems));

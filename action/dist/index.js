@@ -17532,18 +17532,12 @@ function serializeGrant(grant) {
 }
 var STATUS_FIELDS = {
   // A request carries nothing only gatepass may write: `issued` would pose as the action's own
-  // crash marker and provider pre-state, `revoke_requested`/`end_reason` as its bookkeeping.
+  // crash marker and provider pre-state, `end_reason` as its bookkeeping. `revoke_requested`
+  // may be on a pending grant of the default branch (merged, not yet issued: `/revoke` then
+  // stops it being issued); a request PR never carries it (`requestProblems` in approval.ts).
   pending: {
     need: [],
-    forbid: [
-      "approval",
-      "issued_at",
-      "expires_at",
-      "ended_at",
-      "issued",
-      "revoke_requested",
-      "end_reason"
-    ]
+    forbid: ["approval", "issued_at", "expires_at", "ended_at", "issued", "end_reason"]
   },
   approved: { need: ["approval"], forbid: ["issued_at", "ended_at"] },
   active: { need: ["approval", "issued_at", "expires_at"], forbid: ["ended_at"] },
@@ -18520,6 +18514,29 @@ var GitHubClient = class {
       })
     );
     return files.map((f) => ({ filename: f.filename, status: f.status }));
+  }
+  async compareCommits(base, head) {
+    const { data } = await this.call(
+      `compare ${base.slice(0, 12)}...${head.slice(0, 12)}`,
+      () => this.octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
+        ...this.repoRef,
+        basehead: `${base}...${head}`,
+        per_page: 100
+      })
+    );
+    const files = (data.files ?? []).map((f) => ({ filename: f.filename, status: f.status }));
+    const commits = data.commits.map((c) => ({
+      sha: c.sha,
+      author: c.author ? { login: c.author.login, id: Number(c.author.id), type: c.author.type } : null,
+      verified: c.commit.verification?.verified === true,
+      message: c.commit.message
+    }));
+    return {
+      files,
+      commits,
+      // GitHub lists at most 300 files, and the first page of commits.
+      complete: commits.length >= data.total_commits && files.length < 300
+    };
   }
   /** Adds or updates a membership; a non-member of the org gets an invitation (`pending`). */
   async addTeamMember(team, login, role) {
@@ -33258,6 +33275,8 @@ var DEFAULT_BOTS = [
   "*[bot]",
   "gatepass@users.noreply.github.com"
 ];
+var GITHUB_WEB_FLOW = "noreply@github.com";
+var sameEmail = (a, b) => a.toLowerCase() === b.toLowerCase();
 var DEFAULT_SWEEP_INTERVAL = 10 * MINUTE;
 var globToRegExp = (glob) => new RegExp(
   `^${glob.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`,
@@ -33287,29 +33306,31 @@ function verifyAudit(history, policiesAt, options) {
   const bots = options.bots ?? DEFAULT_BOTS;
   const sweep = (options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL) * 1e3;
   const now = options.now.getTime();
-  for (const note of history.notes) checkNote(note, findings);
+  const before = options.beforeBaseline ?? (() => false);
+  for (const note of history.notes) if (!before(note.sha)) checkNote(note, findings);
   for (const tl of history.timelines) {
     const grant = grantKey(tl.resource, tl.id);
     const add3 = (f) => findings.push({ grant, ...f });
     for (const e of tl.events) {
-      if (e.kind === "changed" || e.kind === "archived") {
-        if (e.kind === "archived" && isBotIdentity(e.author, bots)) continue;
+      if (before(e.sha)) continue;
+      if (e.kind === "changed" || e.kind === "archived" && !e.trailers) {
         add3({
           kind: "direct-push",
           severity: "error",
           commit: e.sha,
           at: e.committedAt,
-          message: `${grant} changed by ${who(e.author)} without gatepass trailers (a direct push)`
+          message: `${grant} changed without gatepass trailers (a direct push; the author claims to be ${who(e.author)})`
         });
         continue;
       }
-      if (!isBotIdentity(e.author, bots))
+      const prMerge = e.kind === "approved" && sameEmail(e.committer.email, GITHUB_WEB_FLOW) && e.trailers?.pullRequest !== void 0 && pullRequestOf(e.subject, e.parents) === e.trailers.pullRequest;
+      if (!prMerge && !isBotIdentity(e.author, bots))
         add3({
           kind: "forged-trailer",
           severity: "error",
           commit: e.sha,
           at: e.committedAt,
-          message: `"${e.kind}" trailers on ${grant} written by ${who(e.author)}, not by a gatepass bot identity`
+          message: `"${e.kind}" trailers on ${grant} in a commit whose author claims to be ${who(e.author)}, not a gatepass bot identity`
         });
       if (e.kind === "approved") {
         const pr = pullRequestOf(e.subject, e.parents);
@@ -43971,6 +43992,7 @@ async function buildAuditReport(repo, options = {}) {
     });
     queue.push({ commits, content });
   };
+  const order = [];
   try {
     let batch = [];
     for await (const c of repo.logHistory({
@@ -43981,6 +44003,7 @@ async function buildAuditReport(repo, options = {}) {
       firstParent: true
     })) {
       batch.push(c);
+      order.push(c.sha);
       if (batch.length < BATCH) continue;
       request2(batch);
       batch = [];
@@ -44002,11 +44025,31 @@ async function buildAuditReport(repo, options = {}) {
     const snapshots = /* @__PURE__ */ new Map();
     for (const sha of policyCommitsOf(history))
       snapshots.set(sha, await policySnapshot(repo, sha, head));
+    const baseline = await readBaseline(repo, head, options.sinceCommit);
+    const preBaseline = /* @__PURE__ */ new Set();
+    if (baseline.sha) {
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = lo + hi >> 1;
+        if (await repo.isAncestor(order[mid], baseline.sha)) lo = mid + 1;
+        else hi = mid;
+      }
+      for (const sha of order.slice(0, lo)) preBaseline.add(sha);
+    }
     report.findings = verifyAudit(history, (sha) => snapshots.get(sha), {
       now,
       bots: options.bots ?? DEFAULT_BOTS,
-      sweepInterval: options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL
+      sweepInterval: options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL,
+      beforeBaseline: (sha) => preBaseline.has(sha)
     });
+    if (baseline.problem)
+      report.findings.unshift({
+        kind: "history-rewritten",
+        severity: "error",
+        ...baseline.sha ? { commit: baseline.sha } : {},
+        message: baseline.problem
+      });
     if (options.verifiedHead && !await repo.isAncestor(options.verifiedHead, head))
       report.findings.unshift({
         kind: "history-rewritten",
@@ -44055,6 +44098,27 @@ async function policySnapshot(repo, sha, head) {
     onBranch: await repo.isAncestor(sha, head),
     problems: problems.map(formatProblem)
   };
+}
+var BASELINE_FILE = ".gatepass/baseline";
+async function readBaseline(repo, head, since) {
+  let wanted = since;
+  let from = "--since-commit";
+  if (wanted === void 0) {
+    const text = (await repo.readFiles(head, [BASELINE_FILE])).get(BASELINE_FILE);
+    if (text === null || text === void 0) return {};
+    wanted = text.replace(/#.*$/gm, "").trim();
+    from = BASELINE_FILE;
+  }
+  const sha = /^[0-9a-f]{7,64}$/i.test(wanted) ? await repo.revParse(wanted) : null;
+  if (!sha)
+    return {
+      problem: `the baseline ${JSON.stringify(wanted.slice(0, 80))} (${from}) names no commit`
+    };
+  if (!await repo.isAncestor(sha, head))
+    return {
+      problem: `the baseline ${sha.slice(0, 12)} (${from}) is not in the audited history: the history was rewritten, or the baseline is wrong`
+    };
+  return { sha };
 }
 
 // src/engine/audit/render.ts
@@ -44177,6 +44241,7 @@ function renderAuditMarkdown(report) {
 // src/core/request-check.ts
 var START_SLACK = 5 * MINUTE;
 var MAX_START_AHEAD = 7 * DAY;
+var CLOCK_SKEW = 5 * MINUTE;
 var MAX_TICKET_MATCH = 200;
 var fmt = formatDuration;
 function ticketMatches(pattern, ticket) {
@@ -44246,6 +44311,29 @@ function askedProblems(asked, resource, memberships) {
       });
     if (asked.break_glass.reason.trim() === "")
       problems.push({ path: "break_glass", message: "break-glass needs a reason" });
+  }
+  return problems;
+}
+function requestTimeProblems(grant, now) {
+  const problems = [];
+  const requested = parseTimestamp(grant.requested_at);
+  if (!requested)
+    problems.push({ path: "requested_at", message: "requested_at is not an ISO 8601 time" });
+  else if (requested.getTime() > now.getTime() + CLOCK_SKEW * 1e3)
+    problems.push({
+      path: "requested_at",
+      message: `requested_at ${grant.requested_at} is in the future`
+    });
+  if (grant.start_at !== void 0) {
+    const start = parseTimestamp(grant.start_at);
+    const anchor = Math.min(now.getTime(), requested?.getTime() ?? now.getTime());
+    if (!start)
+      problems.push({ path: "start_at", message: "the start time is not an ISO 8601 time" });
+    else if (start.getTime() > anchor + MAX_START_AHEAD * 1e3)
+      problems.push({
+        path: "start_at",
+        message: `the start time is more than ${fmt(MAX_START_AHEAD)} after the request; request closer to the time`
+      });
   }
   return problems;
 }
@@ -44411,6 +44499,20 @@ function grantMatchesPr(grant, pr, file, issue3) {
         path: "requester",
         message: `${names(pr.user)} opened the pull request, so the grant must name them as requester, not ${names(grant.requester)}`
       });
+    else if (grant.source.issue !== void 0 && grant.source.issue !== pr.number) {
+      if (!issue3 || issue3.number !== grant.source.issue)
+        problems.push({
+          file,
+          path: "source.issue",
+          message: `issue #${grant.source.issue} cannot be read, so it cannot be tied to the requester; leave \`source.issue\` out of a hand-opened request`
+        });
+      else if (issue3.user.id !== grant.requester.id)
+        problems.push({
+          file,
+          path: "source.issue",
+          message: `issue #${grant.source.issue} was opened by ${names(issue3.user)}, not by the requester ${names(grant.requester)}`
+        });
+    }
     return problems;
   }
   if (pr.head_ref !== requestBranch(grant.id)) {
@@ -44452,6 +44554,15 @@ function grantMatchesPr(grant, pr, file, issue3) {
     });
   return problems;
 }
+function authorIssueOf(pr, grant) {
+  if (pr.user.type === "Bot") return requestIssueOf(pr.head_ref);
+  const n = grant?.source.issue;
+  return n !== void 0 && n !== pr.number ? n : null;
+}
+function breakGlassInvoked(commits, appId) {
+  if (appId === void 0 || commits.length === 0) return false;
+  return commits.every((c) => c.verified && c.author?.id === appId);
+}
 function teamsOf(resource) {
   if (!resource) return [];
   const all = [
@@ -44467,6 +44578,16 @@ function requestProblems(q) {
   if (!scope.ok) return scope.problems;
   if (scope.path !== q.path)
     return [{ file: scope.path, message: `the pull request adds ${scope.path}, not ${q.path}` }];
+  if (q.grant.revoke_requested)
+    return [
+      {
+        file: q.path,
+        path: "revoke_requested",
+        message: 'a request cannot carry "revoke_requested" (only gatepass writes it)'
+      }
+    ];
+  const times = requestTimeProblems(q.grant, q.now).map((p) => ({ ...p, file: q.path }));
+  if (times.length) return times;
   if (q.author) {
     const mismatch = grantMatchesPr(q.grant, q.author.pr, q.path, q.author.issue);
     if (mismatch.length) return mismatch;
@@ -44487,9 +44608,11 @@ function requestProblems(q) {
 function judgeApproval(q) {
   const problems = requestProblems(q);
   if (problems.length) return { ok: false, problems };
+  const { break_glass: _ignored, ...withoutBreakGlass } = q.grant;
+  const grant = q.breakGlassInvoked === true ? q.grant : withoutBreakGlass;
   const decision = decide({
     resource: q.resource,
-    grant: q.grant,
+    grant,
     reviews: [...q.reviews],
     memberships: q.memberships,
     headSha: q.headSha,
@@ -44558,12 +44681,17 @@ async function confirmApproval(deps, grant, path6, s) {
   if (!await history.revParse(grant.policy_commit) || !await history.isAncestor(grant.policy_commit, "HEAD"))
     return no(`its policy commit ${grant.policy_commit.slice(0, 7)} is not on the default branch`);
   const policyAt = `${added}^1`;
-  const [files, login, policies] = await Promise.all([
-    github.pullRequestFiles(number),
+  const base = await history.revParse(policyAt);
+  if (!base) return no(`commit ${added.slice(0, 7)} has no parent on the default branch`);
+  const issueNumber = authorIssueOf(pr, merged.value);
+  const [comparison, login, policies, issue3] = await Promise.all([
+    github.compareCommits(base, pr.head_sha),
     deps.loginOf(grant.requester.id),
-    readPolicies(history, policyAt)
+    readPolicies(history, policyAt),
+    issueNumber === null ? Promise.resolve(null) : github.issue(issueNumber)
   ]);
-  if (files.length !== 1 || files[0].filename !== path6)
+  const { files } = comparison;
+  if (!comparison.complete || files.length !== 1 || files[0].filename !== path6)
     return no(`#${number} must change exactly this grant file, it changed ${files.length}`);
   const resource = policies.policies.resources.get(grant.resource);
   if (!resource) return no(`no valid policy for "${grant.resource}" when it was merged`);
@@ -44589,7 +44717,14 @@ async function confirmApproval(deps, grant, path6, s) {
     } : {},
     ...deps.appBotId !== void 0 ? { appBotId: deps.appBotId } : {},
     // Looked up again now: the account an id names may have been renamed or deleted.
-    requesterLoginNow: login
+    requesterLoginNow: login,
+    // Who opened the PR or its issue must be the requester, as the app checked (a PR merged by
+    // hand never passed the app).
+    author: { pr, issue: issue3 },
+    breakGlassInvoked: breakGlassInvoked(
+      comparison.commits,
+      deps.appBotId ?? (pr.user.type === "Bot" ? pr.user.id : void 0)
+    )
   });
   if (!answer.ok) return no(answer.problems.map((p) => p.message).join("; "));
   const { decision } = answer;
@@ -44844,6 +44979,10 @@ async function verify(ctx, grant, path6, s) {
 async function extend(ctx, step, s, live) {
   const now = ctx.clock.now();
   const { grant, path: path6, target: target3 } = step;
+  if (!ctx.confirmed.has(grant.id)) {
+    const c = await confirm(ctx, grant, path6, s);
+    if ("refused" in c) return refuse(ctx, grant, path6, c.refused);
+  }
   if (!step.expiresAt || !target3) {
     const next = must(
       transition(
