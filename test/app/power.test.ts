@@ -182,7 +182,7 @@ describe('break-glass', () => {
     // Without the on-call auto-approval, so only break-glass could merge it at once.
     gh.push('main', {
       'policies/power.yaml': readFixture('app/power-policy.yaml').replace(
-        /    auto_approve:\n(.*\n){3}/,
+        / {4}auto_approve:\n(.*\n){3}/,
         '',
       ),
     });
@@ -212,7 +212,7 @@ describe('break-glass', () => {
   it("a push by someone else voids even the requester's own break-glass", async () => {
     gh.push('main', {
       'policies/power.yaml': readFixture('app/power-policy.yaml').replace(
-        /    auto_approve:\n(.*\n){3}/,
+        / {4}auto_approve:\n(.*\n){3}/,
         '',
       ),
     });
