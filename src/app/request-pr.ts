@@ -35,8 +35,7 @@ export async function openRequestPr(
   if (!created) {
     const { commits, complete } = await client.compareCommits(o.baseSha, branch);
     const ours = commits.every(
-      (c) =>
-        c.verified && c.author?.type === 'Bot' && parseTrailers(c.message)?.grant === grant.id,
+      (c) => c.verified && c.author?.type === 'Bot' && parseTrailers(c.message)?.grant === grant.id,
     );
     if (!complete || !ours) return { foreignBranch: branch };
   }

@@ -563,7 +563,9 @@ export class FakeGitHub {
         commits: commits.map((k) => ({
           ...commitExample,
           sha: k.sha,
-          author: k.author ? simpleUser(k.author.login, k.author.id, k.author.type ?? 'User') : null,
+          author: k.author
+            ? simpleUser(k.author.login, k.author.id, k.author.type ?? 'User')
+            : null,
           committer: k.author
             ? simpleUser(k.author.login, k.author.id, k.author.type ?? 'User')
             : null,
