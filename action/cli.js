@@ -63581,18 +63581,12 @@ function serializeGrant(grant) {
 }
 var STATUS_FIELDS = {
   // A request carries nothing only gatepass may write: `issued` would pose as the action's own
-  // crash marker and provider pre-state, `revoke_requested`/`end_reason` as its bookkeeping.
+  // crash marker and provider pre-state, `end_reason` as its bookkeeping. `revoke_requested`
+  // may be on a pending grant of the default branch (merged, not yet issued: `/revoke` then
+  // stops it being issued); a request PR never carries it (`requestProblems` in approval.ts).
   pending: {
     need: [],
-    forbid: [
-      "approval",
-      "issued_at",
-      "expires_at",
-      "ended_at",
-      "issued",
-      "revoke_requested",
-      "end_reason"
-    ]
+    forbid: ["approval", "issued_at", "expires_at", "ended_at", "issued", "end_reason"]
   },
   approved: { need: ["approval"], forbid: ["issued_at", "ended_at"] },
   active: { need: ["approval", "issued_at", "expires_at"], forbid: ["ended_at"] },
@@ -86504,6 +86498,7 @@ var redactTokens = (s2) => s2.replace(TOKEN_PATTERN, "[redacted]");
 // src/core/request-check.ts
 var START_SLACK = 5 * MINUTE;
 var MAX_START_AHEAD = 7 * DAY;
+var CLOCK_SKEW = 5 * MINUTE;
 var MAX_TICKET_MATCH = 200;
 var fmt = formatDuration;
 function ticketMatches(pattern, ticket) {
@@ -86573,6 +86568,29 @@ function askedProblems(asked, resource, memberships) {
       });
     if (asked.break_glass.reason.trim() === "")
       problems.push({ path: "break_glass", message: "break-glass needs a reason" });
+  }
+  return problems;
+}
+function requestTimeProblems(grant, now) {
+  const problems = [];
+  const requested = parseTimestamp(grant.requested_at);
+  if (!requested)
+    problems.push({ path: "requested_at", message: "requested_at is not an ISO 8601 time" });
+  else if (requested.getTime() > now.getTime() + CLOCK_SKEW * 1e3)
+    problems.push({
+      path: "requested_at",
+      message: `requested_at ${grant.requested_at} is in the future`
+    });
+  if (grant.start_at !== void 0) {
+    const start = parseTimestamp(grant.start_at);
+    const anchor = Math.min(now.getTime(), requested?.getTime() ?? now.getTime());
+    if (!start)
+      problems.push({ path: "start_at", message: "the start time is not an ISO 8601 time" });
+    else if (start.getTime() > anchor + MAX_START_AHEAD * 1e3)
+      problems.push({
+        path: "start_at",
+        message: `the start time is more than ${fmt(MAX_START_AHEAD)} after the request; request closer to the time`
+      });
   }
   return problems;
 }
@@ -86738,6 +86756,20 @@ function grantMatchesPr(grant, pr, file, issue2) {
         path: "requester",
         message: `${names(pr.user)} opened the pull request, so the grant must name them as requester, not ${names(grant.requester)}`
       });
+    else if (grant.source.issue !== void 0 && grant.source.issue !== pr.number) {
+      if (!issue2 || issue2.number !== grant.source.issue)
+        problems.push({
+          file,
+          path: "source.issue",
+          message: `issue #${grant.source.issue} cannot be read, so it cannot be tied to the requester; leave \`source.issue\` out of a hand-opened request`
+        });
+      else if (issue2.user.id !== grant.requester.id)
+        problems.push({
+          file,
+          path: "source.issue",
+          message: `issue #${grant.source.issue} was opened by ${names(issue2.user)}, not by the requester ${names(grant.requester)}`
+        });
+    }
     return problems;
   }
   if (pr.head_ref !== requestBranch(grant.id)) {
@@ -86779,6 +86811,15 @@ function grantMatchesPr(grant, pr, file, issue2) {
     });
   return problems;
 }
+function authorIssueOf(pr, grant) {
+  if (pr.user.type === "Bot") return requestIssueOf(pr.head_ref);
+  const n3 = grant?.source.issue;
+  return n3 !== void 0 && n3 !== pr.number ? n3 : null;
+}
+function breakGlassInvoked(commits, appId) {
+  if (appId === void 0 || commits.length === 0) return false;
+  return commits.every((c5) => c5.verified && c5.author?.id === appId);
+}
 function teamsOf(resource) {
   if (!resource) return [];
   const all = [
@@ -86794,6 +86835,16 @@ function requestProblems(q4) {
   if (!scope.ok) return scope.problems;
   if (scope.path !== q4.path)
     return [{ file: scope.path, message: `the pull request adds ${scope.path}, not ${q4.path}` }];
+  if (q4.grant.revoke_requested)
+    return [
+      {
+        file: q4.path,
+        path: "revoke_requested",
+        message: 'a request cannot carry "revoke_requested" (only gatepass writes it)'
+      }
+    ];
+  const times = requestTimeProblems(q4.grant, q4.now).map((p3) => ({ ...p3, file: q4.path }));
+  if (times.length) return times;
   if (q4.author) {
     const mismatch = grantMatchesPr(q4.grant, q4.author.pr, q4.path, q4.author.issue);
     if (mismatch.length) return mismatch;
@@ -86814,9 +86865,11 @@ function requestProblems(q4) {
 function judgeApproval(q4) {
   const problems = requestProblems(q4);
   if (problems.length) return { ok: false, problems };
+  const { break_glass: _ignored, ...withoutBreakGlass } = q4.grant;
+  const grant = q4.breakGlassInvoked === true ? q4.grant : withoutBreakGlass;
   const decision = decide({
     resource: q4.resource,
-    grant: q4.grant,
+    grant,
     reviews: [...q4.reviews],
     memberships: q4.memberships,
     headSha: q4.headSha,
@@ -87031,12 +87084,17 @@ async function confirmApproval(deps, grant, path, s2) {
   if (!await history.revParse(grant.policy_commit) || !await history.isAncestor(grant.policy_commit, "HEAD"))
     return no(`its policy commit ${grant.policy_commit.slice(0, 7)} is not on the default branch`);
   const policyAt = `${added}^1`;
-  const [files, login, policies] = await Promise.all([
-    github.pullRequestFiles(number),
+  const base = await history.revParse(policyAt);
+  if (!base) return no(`commit ${added.slice(0, 7)} has no parent on the default branch`);
+  const issueNumber = authorIssueOf(pr, merged.value);
+  const [comparison, login, policies, issue2] = await Promise.all([
+    github.compareCommits(base, pr.head_sha),
     deps.loginOf(grant.requester.id),
-    readPolicies(history, policyAt)
+    readPolicies(history, policyAt),
+    issueNumber === null ? Promise.resolve(null) : github.issue(issueNumber)
   ]);
-  if (files.length !== 1 || files[0].filename !== path)
+  const { files } = comparison;
+  if (!comparison.complete || files.length !== 1 || files[0].filename !== path)
     return no(`#${number} must change exactly this grant file, it changed ${files.length}`);
   const resource = policies.policies.resources.get(grant.resource);
   if (!resource) return no(`no valid policy for "${grant.resource}" when it was merged`);
@@ -87062,7 +87120,14 @@ async function confirmApproval(deps, grant, path, s2) {
     } : {},
     ...deps.appBotId !== void 0 ? { appBotId: deps.appBotId } : {},
     // Looked up again now: the account an id names may have been renamed or deleted.
-    requesterLoginNow: login
+    requesterLoginNow: login,
+    // Who opened the PR or its issue must be the requester, as the app checked (a PR merged by
+    // hand never passed the app).
+    author: { pr, issue: issue2 },
+    breakGlassInvoked: breakGlassInvoked(
+      comparison.commits,
+      deps.appBotId ?? (pr.user.type === "Bot" ? pr.user.id : void 0)
+    )
   });
   if (!answer.ok) return no(answer.problems.map((p3) => p3.message).join("; "));
   const { decision } = answer;
@@ -87346,6 +87411,10 @@ async function verify(ctx, grant, path, s2) {
 async function extend(ctx, step, s2, live) {
   const now = ctx.clock.now();
   const { grant, path, target } = step;
+  if (!ctx.confirmed.has(grant.id)) {
+    const c5 = await confirm(ctx, grant, path, s2);
+    if ("refused" in c5) return refuse(ctx, grant, path, c5.refused);
+  }
   if (!step.expiresAt || !target) {
     const next = must(
       transition(
@@ -88384,6 +88453,8 @@ var DEFAULT_BOTS = [
 ];
 var DEFAULT_SWEEP_INTERVAL = 5 * MINUTE;
 var APP_TIMER_LATE_BOUND = 2 * MINUTE;
+var GITHUB_WEB_FLOW = "noreply@github.com";
+var sameEmail = (a5, b5) => a5.toLowerCase() === b5.toLowerCase();
 var globToRegExp = (glob) => new RegExp(
   `^${glob.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`,
   "i"
@@ -88412,29 +88483,31 @@ function verifyAudit(history, policiesAt, options) {
   const bots = options.bots ?? DEFAULT_BOTS;
   const sweep = (options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL) * 1e3;
   const now = options.now.getTime();
-  for (const note of history.notes) checkNote(note, findings);
+  const before = options.beforeBaseline ?? (() => false);
+  for (const note of history.notes) if (!before(note.sha)) checkNote(note, findings);
   for (const tl of history.timelines) {
     const grant = grantKey(tl.resource, tl.id);
     const add3 = (f5) => findings.push({ grant, ...f5 });
     for (const e5 of tl.events) {
-      if (e5.kind === "changed" || e5.kind === "archived") {
-        if (e5.kind === "archived" && isBotIdentity(e5.author, bots)) continue;
+      if (before(e5.sha)) continue;
+      if (e5.kind === "changed" || e5.kind === "archived" && !e5.trailers) {
         add3({
           kind: "direct-push",
           severity: "error",
           commit: e5.sha,
           at: e5.committedAt,
-          message: `${grant} changed by ${who(e5.author)} without gatepass trailers (a direct push)`
+          message: `${grant} changed without gatepass trailers (a direct push; the author claims to be ${who(e5.author)})`
         });
         continue;
       }
-      if (!isBotIdentity(e5.author, bots))
+      const prMerge = e5.kind === "approved" && sameEmail(e5.committer.email, GITHUB_WEB_FLOW) && e5.trailers?.pullRequest !== void 0 && pullRequestOf(e5.subject, e5.parents) === e5.trailers.pullRequest;
+      if (!prMerge && !isBotIdentity(e5.author, bots))
         add3({
           kind: "forged-trailer",
           severity: "error",
           commit: e5.sha,
           at: e5.committedAt,
-          message: `"${e5.kind}" trailers on ${grant} written by ${who(e5.author)}, not by a gatepass bot identity`
+          message: `"${e5.kind}" trailers on ${grant} in a commit whose author claims to be ${who(e5.author)}, not a gatepass bot identity`
         });
       if (e5.kind === "approved") {
         const pr = pullRequestOf(e5.subject, e5.parents);
@@ -88704,6 +88777,7 @@ async function buildAuditReport(repo, options = {}) {
     });
     queue.push({ commits, content });
   };
+  const order = [];
   try {
     let batch = [];
     for await (const c5 of repo.logHistory({
@@ -88714,6 +88788,7 @@ async function buildAuditReport(repo, options = {}) {
       firstParent: true
     })) {
       batch.push(c5);
+      order.push(c5.sha);
       if (batch.length < BATCH) continue;
       request2(batch);
       batch = [];
@@ -88735,11 +88810,31 @@ async function buildAuditReport(repo, options = {}) {
     const snapshots = /* @__PURE__ */ new Map();
     for (const sha of policyCommitsOf(history))
       snapshots.set(sha, await policySnapshot(repo, sha, head));
+    const baseline = await readBaseline(repo, head, options.sinceCommit);
+    const preBaseline = /* @__PURE__ */ new Set();
+    if (baseline.sha) {
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = lo + hi >> 1;
+        if (await repo.isAncestor(order[mid], baseline.sha)) lo = mid + 1;
+        else hi = mid;
+      }
+      for (const sha of order.slice(0, lo)) preBaseline.add(sha);
+    }
     report.findings = verifyAudit(history, (sha) => snapshots.get(sha), {
       now,
       bots: options.bots ?? DEFAULT_BOTS,
-      sweepInterval: options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL
+      sweepInterval: options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL,
+      beforeBaseline: (sha) => preBaseline.has(sha)
     });
+    if (baseline.problem)
+      report.findings.unshift({
+        kind: "history-rewritten",
+        severity: "error",
+        ...baseline.sha ? { commit: baseline.sha } : {},
+        message: baseline.problem
+      });
     if (options.verifiedHead && !await repo.isAncestor(options.verifiedHead, head))
       report.findings.unshift({
         kind: "history-rewritten",
@@ -88788,6 +88883,27 @@ async function policySnapshot(repo, sha, head) {
     onBranch: await repo.isAncestor(sha, head),
     problems: problems.map(formatProblem)
   };
+}
+var BASELINE_FILE = ".gatepass/baseline";
+async function readBaseline(repo, head, since) {
+  let wanted = since;
+  let from = "--since-commit";
+  if (wanted === void 0) {
+    const text = (await repo.readFiles(head, [BASELINE_FILE])).get(BASELINE_FILE);
+    if (text === null || text === void 0) return {};
+    wanted = text.replace(/#.*$/gm, "").trim();
+    from = BASELINE_FILE;
+  }
+  const sha = /^[0-9a-f]{7,64}$/i.test(wanted) ? await repo.revParse(wanted) : null;
+  if (!sha)
+    return {
+      problem: `the baseline ${JSON.stringify(wanted.slice(0, 80))} (${from}) names no commit`
+    };
+  if (!await repo.isAncestor(sha, head))
+    return {
+      problem: `the baseline ${sha.slice(0, 12)} (${from}) is not in the audited history: the history was rewritten, or the baseline is wrong`
+    };
+  return { sha };
 }
 
 // src/engine/audit/filter.ts
@@ -89028,6 +89144,10 @@ async function runAudit(io, dir, opts2) {
       return EXIT.usage;
     }
   }
+  if (opts2.sinceCommit !== void 0 && !/^[0-9a-f]{7,64}$/i.test(opts2.sinceCommit)) {
+    io.err("gatepass audit: --since-commit takes a commit id (hex)\n");
+    return EXIT.usage;
+  }
   const times = {};
   for (const [name, value] of [
     ["since", opts2.since],
@@ -89076,6 +89196,7 @@ async function runAudit(io, dir, opts2) {
     ...opts2.rev ? { rev: opts2.rev } : {},
     verify: opts2.verify === true,
     ...opts2.verifiedHead ? { verifiedHead: opts2.verifiedHead } : {},
+    ...opts2.sinceCommit ? { sinceCommit: opts2.sinceCommit } : {},
     bots: opts2.bot && opts2.bot.length ? opts2.bot : DEFAULT_BOTS,
     sweepInterval: sweep,
     now
@@ -95261,6 +95382,9 @@ function buildProgram(io, setExit) {
   ).argument("[repo-dir]", "access repo checkout", ".").option("--rev <ref>", "branch or commit to audit (first-parent history)", "HEAD").option("--since <time>", "only grants live or requested at or after this time").option("--until <time>", "only grants requested at or before this time").option("--user <login>", "only grants this person requested or approved").option("--resource <name>", "only grants for this resource").option("--active-at <time>", "only grants that gave access at this time").option("--json", "print the timelines (and findings) as JSON").option("--csv", "print one CSV row per grant").option("--markdown", "print Markdown with a Mermaid Gantt chart (for an issue or job summary)").option("--verify", "check the history; exit 1 when anything is found").option(
     "--verified-head <sha>",
     "with --verify: the head an earlier verification saw; a finding if it is no longer in the history (force push)"
+  ).option(
+    "--since-commit <sha>",
+    "with --verify: the last commit before gatepass was adopted; it and older history are not judged (default: .gatepass/baseline)"
   ).option(
     "--bot <name-or-email...>",
     "identities allowed to write gatepass trailers (* wildcards)"

@@ -4,8 +4,8 @@
  * sequential round trips the app makes on the critical path of a review event (from bob's
  * approval to the merge and its notices), timed at a proxy between the app and the stand-in.
  */
+import { generatedActionWorkflow, WORKFLOW } from './support/workflow.js';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -55,7 +55,7 @@ export const MINIMUM: Record<string, string[]> = {
     'POST /repos/{o}/{r}/check-runs — gatepass/approval in progress (the app’s own opened PR needs no re-read)',
   ],
   approval: [
-    'GET /repos/{o}/{r}/pulls/{n}/files — exactly one grant file (the review payload carries the PR)',
+    'GET /repos/{o}/{r}/compare/{base}...{head} — the decided head’s files and commits (the review payload carries the PR)',
     'GET /repos/{o}/{r}/pulls/{n}/reviews — every review on the head (level-triggered)',
     'GET /repos/{o}/{r}/git/ref/heads/main — the policy commit now',
     'GET /repos/{o}/{r}/issues/{issue} — its author must be the grant’s requester',
@@ -71,7 +71,8 @@ export const MINIMUM: Record<string, string[]> = {
   issue: [
     ...TOKEN_STEP.map((r) => `${r} — the workflow’s app token step`),
     'GET /repos/{o}/{r}/pulls/{n} — merged, merge commit, head (re-verification)',
-    'GET /repos/{o}/{r}/pulls/{n}/files — exactly this grant file',
+    'GET /repos/{o}/{r}/compare/{parent}...{head} — exactly this grant file, by whom',
+    'GET /repos/{o}/{r}/issues/{issue} — its author must be the grant’s requester (hand merges)',
     'GET /repos/{o}/{r}/pulls/{n}/reviews — approvals on the final head',
     'GET /user/{id} — the requester’s current login (ids are stable, logins are not)',
     'GET /orgs/{org}/teams/{team}/memberships/{requester} — still eligible, now',
@@ -142,22 +143,20 @@ export function roundTrips(calls: readonly Timed[]): number {
 
 /** Minimum sequential round trips for the approval step (see MINIMUM): what must wait for what. */
 const MINIMUM_REVIEW_TRIPS = [
-  '1. in parallel: files, reviews, main ref (policies cached by commit), the issue named by the branch',
+  '1. in parallel: the head’s files and commits (compare), reviews, main ref (policies cached by commit), the issue named by the branch',
   '2. in parallel: the grant at the head and the memberships (the resource is in the file path)',
   '3. check run',
   '4. merge at the decided head',
   '5. in parallel: labels and comment',
 ];
 
-const WORKFLOW = '.github/workflows/gatepass.yml';
-
 /**
- * Whether the shipped workflow starts its job for a push whose head commit has `message`: the
+ * Whether the workflow `gatepass init` writes starts its job for a push whose head commit has `message`: the
  * job's `if:` (the action's own commits, all "gatepass: …", start none). Anything but the
  * condition the workflow is known to have is an error, so the model cannot silently drift.
  */
 export function workflowRunsOnPush(message: string): boolean {
-  const wf = parse(readFileSync(WORKFLOW, 'utf8')) as { jobs: Record<string, { if?: string }> };
+  const wf = parse(generatedActionWorkflow()) as { jobs: Record<string, { if?: string }> };
   const cond = wf.jobs.reconcile?.if;
   if (cond === undefined) return true;
   const m =

@@ -79262,6 +79262,29 @@ var GitHubClient = class {
     );
     return files.map((f5) => ({ filename: f5.filename, status: f5.status }));
   }
+  async compareCommits(base, head) {
+    const { data } = await this.call(
+      `compare ${base.slice(0, 12)}...${head.slice(0, 12)}`,
+      () => this.octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
+        ...this.repoRef,
+        basehead: `${base}...${head}`,
+        per_page: 100
+      })
+    );
+    const files = (data.files ?? []).map((f5) => ({ filename: f5.filename, status: f5.status }));
+    const commits = data.commits.map((c5) => ({
+      sha: c5.sha,
+      author: c5.author ? { login: c5.author.login, id: Number(c5.author.id), type: c5.author.type } : null,
+      verified: c5.commit.verification?.verified === true,
+      message: c5.commit.message
+    }));
+    return {
+      files,
+      commits,
+      // GitHub lists at most 300 files, and the first page of commits.
+      complete: commits.length >= data.total_commits && files.length < 300
+    };
+  }
   /** Adds or updates a membership; a non-member of the org gets an invitation (`pending`). */
   async addTeamMember(team, login, role) {
     const { org, team_slug } = splitTeam(team);
@@ -86809,6 +86832,7 @@ function compileTicketPattern(pattern) {
 // src/core/request-check.ts
 var START_SLACK = 5 * MINUTE;
 var MAX_START_AHEAD = 7 * DAY;
+var CLOCK_SKEW = 5 * MINUTE;
 var MAX_TICKET_MATCH = 200;
 var fmt = formatDuration;
 function ticketMatches(pattern, ticket) {
@@ -86899,8 +86923,17 @@ function editDistance(a5, b5) {
   }
   return prev[b5.length];
 }
-function checkRequest(req, policies, requester, memberships, now) {
+function checkRequest(req, policies, requester, memberships, now, invalid = []) {
   const resource = policies.resources.get(req.resource);
+  if (!resource && invalid.length) {
+    const files = invalid.slice(0, 5).map(
+      (f5) => `\`${f5.file}\`${f5.owners.length ? ` (owned by ${f5.owners.slice(0, 5).join(", ")})` : ""}`
+    ).join(", ");
+    return fail({
+      path: "resource",
+      message: `no valid policy defines ${JSON.stringify(req.resource.slice(0, 64))}, and ${invalid.length === 1 ? "the policy file" : "these policy files are"} ${files}${invalid.length === 1 ? " is" : ""} invalid, so gatepass skips ${invalid.length === 1 ? "it" : "them"}: the resource may be defined there. Ask the owners to fix it (\`gatepass validate\` shows what is wrong), then edit this issue`
+    });
+  }
   if (!resource) {
     const close = suggestions(req.resource, policies, requester, memberships);
     const hint = close.length ? `; did you mean ${close.map((n3) => `"${n3}"`).join(" or ")}?` : "";
@@ -86936,6 +86969,29 @@ function checkRequest(req, policies, requester, memberships, now) {
       });
   }
   return problems.length ? fail(...problems) : ok({ resource, duration });
+}
+function requestTimeProblems(grant, now) {
+  const problems = [];
+  const requested = parseTimestamp(grant.requested_at);
+  if (!requested)
+    problems.push({ path: "requested_at", message: "requested_at is not an ISO 8601 time" });
+  else if (requested.getTime() > now.getTime() + CLOCK_SKEW * 1e3)
+    problems.push({
+      path: "requested_at",
+      message: `requested_at ${grant.requested_at} is in the future`
+    });
+  if (grant.start_at !== void 0) {
+    const start = parseTimestamp(grant.start_at);
+    const anchor = Math.min(now.getTime(), requested?.getTime() ?? now.getTime());
+    if (!start)
+      problems.push({ path: "start_at", message: "the start time is not an ISO 8601 time" });
+    else if (start.getTime() > anchor + MAX_START_AHEAD * 1e3)
+      problems.push({
+        path: "start_at",
+        message: `the start time is more than ${fmt(MAX_START_AHEAD)} after the request; request closer to the time`
+      });
+  }
+  return problems;
 }
 function checkGrantAgainstPolicy(grant, resource, memberships) {
   if (!resource || resource.name !== grant.resource)
@@ -87140,6 +87196,20 @@ function grantMatchesPr(grant, pr, file, issue2) {
         path: "requester",
         message: `${names(pr.user)} opened the pull request, so the grant must name them as requester, not ${names(grant.requester)}`
       });
+    else if (grant.source.issue !== void 0 && grant.source.issue !== pr.number) {
+      if (!issue2 || issue2.number !== grant.source.issue)
+        problems.push({
+          file,
+          path: "source.issue",
+          message: `issue #${grant.source.issue} cannot be read, so it cannot be tied to the requester; leave \`source.issue\` out of a hand-opened request`
+        });
+      else if (issue2.user.id !== grant.requester.id)
+        problems.push({
+          file,
+          path: "source.issue",
+          message: `issue #${grant.source.issue} was opened by ${names(issue2.user)}, not by the requester ${names(grant.requester)}`
+        });
+    }
     return problems;
   }
   if (pr.head_ref !== requestBranch(grant.id)) {
@@ -87181,6 +87251,15 @@ function grantMatchesPr(grant, pr, file, issue2) {
     });
   return problems;
 }
+function authorIssueOf(pr, grant) {
+  if (pr.user.type === "Bot") return requestIssueOf(pr.head_ref);
+  const n3 = grant?.source.issue;
+  return n3 !== void 0 && n3 !== pr.number ? n3 : null;
+}
+function breakGlassInvoked(commits, appId) {
+  if (appId === void 0 || commits.length === 0) return false;
+  return commits.every((c5) => c5.verified && c5.author?.id === appId);
+}
 function teamsOf(resource) {
   if (!resource) return [];
   const all = [
@@ -87196,6 +87275,16 @@ function requestProblems(q3) {
   if (!scope.ok) return scope.problems;
   if (scope.path !== q3.path)
     return [{ file: scope.path, message: `the pull request adds ${scope.path}, not ${q3.path}` }];
+  if (q3.grant.revoke_requested)
+    return [
+      {
+        file: q3.path,
+        path: "revoke_requested",
+        message: 'a request cannot carry "revoke_requested" (only gatepass writes it)'
+      }
+    ];
+  const times = requestTimeProblems(q3.grant, q3.now).map((p3) => ({ ...p3, file: q3.path }));
+  if (times.length) return times;
   if (q3.author) {
     const mismatch = grantMatchesPr(q3.grant, q3.author.pr, q3.path, q3.author.issue);
     if (mismatch.length) return mismatch;
@@ -87216,9 +87305,11 @@ function requestProblems(q3) {
 function judgeApproval(q3) {
   const problems = requestProblems(q3);
   if (problems.length) return { ok: false, problems };
+  const { break_glass: _ignored, ...withoutBreakGlass } = q3.grant;
+  const grant = q3.breakGlassInvoked === true ? q3.grant : withoutBreakGlass;
   const decision = decide({
     resource: q3.resource,
-    grant: q3.grant,
+    grant,
     reviews: [...q3.reviews],
     memberships: q3.memberships,
     headSha: q3.headSha,
@@ -103815,18 +103906,12 @@ function serializeGrant(grant) {
 }
 var STATUS_FIELDS = {
   // A request carries nothing only gatepass may write: `issued` would pose as the action's own
-  // crash marker and provider pre-state, `revoke_requested`/`end_reason` as its bookkeeping.
+  // crash marker and provider pre-state, `end_reason` as its bookkeeping. `revoke_requested`
+  // may be on a pending grant of the default branch (merged, not yet issued: `/revoke` then
+  // stops it being issued); a request PR never carries it (`requestProblems` in approval.ts).
   pending: {
     need: [],
-    forbid: [
-      "approval",
-      "issued_at",
-      "expires_at",
-      "ended_at",
-      "issued",
-      "revoke_requested",
-      "end_reason"
-    ]
+    forbid: ["approval", "issued_at", "expires_at", "ended_at", "issued", "end_reason"]
   },
   approved: { need: ["approval"], forbid: ["issued_at", "ended_at"] },
   active: { need: ["approval", "issued_at", "expires_at"], forbid: ["ended_at"] },
@@ -103953,6 +104038,22 @@ function grantFromValue(data, file, doc) {
 var isLive = (s2) => s2 === "approved" || s2 === "active";
 
 // src/core/trailers.ts
+var GRANT_EVENTS = [
+  "requested",
+  "approved",
+  "issued",
+  "extended",
+  "revoke-requested",
+  "revoked",
+  "expired",
+  "denied",
+  "cancelled",
+  "refused",
+  // The action is about to call the provider (two-phase issue): see src/action/reconcile.ts.
+  "issuing",
+  // A terminal grant moved out of the hot path, with no change of state.
+  "archived"
+];
 var TRAILER = {
   grant: "Gatepass-Grant",
   event: "Gatepass-Event",
@@ -104000,6 +104101,50 @@ function commitMessage(subject, t, body) {
   if (body && body.trim()) parts.push(quoteBody(body));
   parts.push(formatTrailers(t));
   return parts.join("\n\n") + "\n";
+}
+function trailerBlock(message) {
+  const paragraphs = message.replace(/\r\n/g, "\n").trim().split(/\n{2,}/);
+  return paragraphs[paragraphs.length - 1] ?? "";
+}
+var PERSON = /^(\S+) \((\d+)\)$/;
+var APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
+function parseTrailers(message) {
+  const last = trailerBlock(message);
+  const fields = /* @__PURE__ */ new Map();
+  for (const line of last.split("\n")) {
+    const m3 = /^([A-Za-z-]+): (.*)$/.exec(line);
+    if (!m3) continue;
+    const key = m3[1].toLowerCase();
+    fields.set(key, [...fields.get(key) ?? [], m3[2].trim()]);
+  }
+  const one = (k5) => fields.get(k5.toLowerCase())?.[0];
+  const grant = one(TRAILER.grant);
+  const event = one(TRAILER.event);
+  const resource = one(TRAILER.resource);
+  if (!grant || !event || !resource || !GRANT_EVENTS.includes(event)) return null;
+  const out = { grant, event, resource };
+  const req = PERSON.exec(one(TRAILER.requestedBy) ?? "");
+  if (req) out.requestedBy = { login: req[1], id: Number(req[2]) };
+  const approvals = (fields.get(TRAILER.approvedBy.toLowerCase()) ?? []).map((v) => APPROVAL.exec(v)).filter((m3) => m3 !== null).map((m3) => ({
+    login: m3[1],
+    id: Number(m3[2]),
+    review_id: Number(m3[3]),
+    ...m3[4] ? { via: m3[4] } : {}
+  }));
+  if (approvals.length) out.approvedBy = approvals;
+  const set2 = (k5, key, f5) => {
+    const v = one(key);
+    if (v !== void 0 && v !== "") out[k5] = f5(v);
+  };
+  set2("policy", TRAILER.policy, (v) => v);
+  set2("rule", TRAILER.rule, (v) => v);
+  set2("actor", TRAILER.actor, (v) => v);
+  set2("at", TRAILER.at, (v) => v);
+  set2("expires", TRAILER.expires, (v) => v);
+  set2("pullRequest", TRAILER.pullRequest, (v) => /^\d+$/.test(v) ? Number(v) : void 0);
+  set2("reason", TRAILER.reason, (v) => v);
+  set2("lateness", TRAILER.lateness, (v) => /^\d+s$/.test(v) ? Number(v.slice(0, -1)) : void 0);
+  return out;
 }
 function formatBreakGlassReview(t) {
   const review = t.review !== void 0 ? ` review=${t.review}` : "";
@@ -104228,16 +104373,19 @@ async function evaluatePullRequest(d5, number) {
   const { client, config: config2 } = d5;
   const pr = await client.pullRequest(number);
   if (pr.state !== "open" || pr.base_ref !== d5.defaultBranch) return "ignored";
-  const files = await client.pullRequestFiles(number);
+  const comparison = await client.compareCommits(pr.base_ref, pr.head_sha);
+  const { files } = comparison;
   if (!touchesGrants(files)) return "ignored";
   const scope = requestPrScope(files);
   if (!scope.ok) return refuse(d5, pr, scope.problems);
-  const issueNumber = pr.user.type === "Bot" ? requestIssueOf(pr.head_ref) : null;
-  const [file, policies, reviews, issue2] = await Promise.all([
+  if (!comparison.complete)
+    return refuse(d5, pr, [{ message: "the pull request is too large to judge" }]);
+  const branchIssue = authorIssueOf(pr);
+  const [file, policies, reviews, issueByBranch] = await Promise.all([
     client.file(scope.path, pr.head_sha),
     d5.policies.atHead(d5),
     client.reviews(number),
-    issueNumber === null ? Promise.resolve(null) : client.issue(issueNumber)
+    branchIssue === null ? Promise.resolve(null) : client.issue(branchIssue)
   ]);
   if (!file)
     return refuse(d5, pr, [
@@ -104246,7 +104394,10 @@ async function evaluatePullRequest(d5, number) {
   const parsed = parseGrant(file.text, scope.path);
   if (!parsed.ok) return refuse(d5, pr, parsed.problems);
   const grant = parsed.value;
-  const question = { grant, path: scope.path, files, author: { pr, issue: issue2 } };
+  const issueNumber = authorIssueOf(pr, grant);
+  const issue2 = issueNumber === branchIssue ? issueByBranch : issueNumber === null ? null : await client.issue(issueNumber);
+  const now = d5.clock.now();
+  const question = { grant, path: scope.path, files, author: { pr, issue: issue2 }, now };
   const mismatch = requestProblems(question);
   if (mismatch.length) return refuse(d5, pr, mismatch);
   const resource = policies.policies.resources.get(grant.resource);
@@ -104268,7 +104419,11 @@ async function evaluatePullRequest(d5, number) {
     reviews,
     memberships,
     headSha: pr.head_sha,
-    now: d5.clock.now(),
+    // The app's PR is the app's account's: only its own commits on the request make break-glass.
+    breakGlassInvoked: breakGlassInvoked(
+      comparison.commits,
+      pr.user.type === "Bot" ? pr.user.id : void 0
+    ),
     ...extending !== void 0 ? { extending } : {}
   });
   if (!answer.ok) return refuse(d5, pr, answer.problems);
@@ -104367,11 +104522,24 @@ async function deny(d5, pr, grant, reasons) {
 // src/app/request-pr.ts
 async function openRequestPr(d5, o3) {
   const { client, config: config2 } = d5;
-  const { grant, resource } = o3;
+  const { resource } = o3;
+  let grant = o3.grant;
   const branch = requestBranch(grant.id);
   const created = await client.createBranch(branch, o3.baseSha);
   const path7 = grantPath(grant.resource, grant.id);
-  if (created || !await client.file(path7, branch)) {
+  if (!created) {
+    const { commits, complete } = await client.compareCommits(o3.baseSha, branch);
+    const ours = commits.every(
+      (c5) => c5.verified && c5.author?.type === "Bot" && parseTrailers(c5.message)?.grant === grant.id
+    );
+    if (!complete || !ours) return { foreignBranch: branch };
+  }
+  const existing = created ? null : await client.file(path7, branch);
+  if (existing) {
+    const parsed = parseGrant(existing.text, path7);
+    if (!parsed.ok) return { foreignBranch: branch };
+    grant = parsed.value;
+  } else {
     await client.putFile({
       path: path7,
       branch,
@@ -104403,7 +104571,7 @@ async function openRequestPr(d5, o3) {
   if (!await client.requestReviewers(number, users, teams))
     d5.log.warn(`#${number}: GitHub refused some reviewers of ${resource.name}`);
   await client.addLabels(number, [config2.labels.pending]);
-  return number;
+  return { number, grant };
 }
 
 // src/app/commands.ts
@@ -104604,7 +104772,7 @@ async function liveGrant(d5, pr) {
   const file = await d5.client.file(path7, d5.defaultBranch);
   if (!file) return null;
   const parsed = parseGrant(file.text, path7);
-  return parsed.ok && isLive(parsed.value.status) ? { grant: parsed.value, file } : null;
+  return parsed.ok && (isLive(parsed.value.status) || parsed.value.status === "pending") ? { grant: parsed.value, file } : null;
 }
 async function revoke(d5, ev, grant, file, reason, reply) {
   if (grant.revoke_requested)
@@ -104715,11 +104883,17 @@ async function extend(d5, ev, grant, duration, reply) {
   };
   const window2 = extensionWindow(next, grant, checked.value.resource);
   if (!window2.ok) return reply(extensionProblems(window2.problems), "refused");
-  const number = await openRequestPr(d5, {
+  const opened = await openRequestPr(d5, {
     grant: next,
     resource: checked.value.resource,
     baseSha: policies.commit
   });
+  if ("foreignBranch" in opened)
+    return reply(
+      `the branch \`${opened.foreignBranch}\` already exists with commits gatepass did not make, so the extension is not requested there; ask a maintainer to delete it. Nothing changed.`,
+      "refused"
+    );
+  const { number } = opened;
   return reply(
     `opened #${number} to extend \`${grant.id}\`; it needs approval like any request.`,
     "done"
@@ -104731,6 +104905,31 @@ ${problemsComment(problems).split("\n").slice(3).join("\n")}`;
 
 // src/app/deadline-timer.ts
 var MAX_TIMEOUT2 = 2 ** 31 - 1;
+
+// src/core/codeowners.ts
+var CODEOWNERS_PATH = ".github/CODEOWNERS";
+function ownersOf(codeowners, path7) {
+  let owners = [];
+  for (const raw of codeowners.split(/\r?\n/)) {
+    const line = raw.replace(/(^|\s)#.*$/, "").trim();
+    if (!line) continue;
+    const [pattern, ...who] = line.split(/\s+/);
+    if (pattern && patternMatches(pattern, path7)) owners = who.filter((w) => w.startsWith("@"));
+  }
+  return owners;
+}
+function patternMatches(pattern, path7) {
+  if (pattern.length > 200) return false;
+  const anchored = pattern.startsWith("/") || pattern.slice(0, -1).includes("/");
+  let p3 = pattern.replace(/^\//, "");
+  const folder = p3.endsWith("/");
+  if (folder) p3 = p3.slice(0, -1);
+  const body = p3.split("**").map(
+    (part) => part.split("*").map((s2) => s2.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*")
+  ).join(".*");
+  const re = new RegExp(`${anchored ? "^" : "(^|/)"}${body}${folder ? "/" : "(/|$)"}`);
+  return re.test(path7);
+}
 
 // src/core/request-parse.ts
 var MAX_BODY_BYTES = 64 * 1024;
@@ -104930,7 +105129,15 @@ This request is in #${existing.number}.`
   const resource = policies.policies.resources.get(parsed.value.resource);
   const memberships = await membershipsFor(client, resource);
   const now = d5.clock.now();
-  const checked = checkRequest(parsed.value, policies.policies, requester, memberships, now);
+  const invalid = resource || policies.problems.length === 0 ? [] : await invalidPolicyFiles(d5, policies);
+  const checked = checkRequest(
+    parsed.value,
+    policies.policies,
+    requester,
+    memberships,
+    now,
+    invalid
+  );
   if (!checked.ok) return reportProblems(d5, ev, checked.problems);
   const req = parsed.value;
   const grant = {
@@ -104947,11 +105154,18 @@ This request is in #${existing.number}.`
     ...req.start_at ? { start_at: req.start_at } : {},
     ...req.break_glass ? { break_glass: req.break_glass } : {}
   };
-  const pr = await openRequestPr(d5, {
+  const opened = await openRequestPr(d5, {
     grant,
     resource: checked.value.resource,
     baseSha: policies.commit
   });
+  if ("foreignBranch" in opened)
+    return reportProblems(d5, ev, [
+      {
+        message: `the branch \`${opened.foreignBranch}\` already exists with commits gatepass did not make, so it is not used for this request; ask a maintainer to delete it, then edit this issue to try again`
+      }
+    ]);
+  const pr = opened.number;
   if (ev.labels.includes(config2.labels.invalid)) {
     await client.removeLabel(ev.number, config2.labels.invalid);
     await upsertComment(client, ev.number, MARKER2.problems, problemsResolvedComment(pr));
@@ -104963,6 +105177,14 @@ This request is in #${existing.number}.`
   if (grant.break_glass) await client.addLabels(pr, [config2.labels.breakGlass]);
   await client.createComment(ev.number, openedComment(pr, grant));
   return "opened";
+}
+async function invalidPolicyFiles(d5, policies) {
+  const files = [...new Set(policies.problems.map((p3) => p3.file).filter((f5) => f5 !== void 0))];
+  const codeowners = await d5.client.file(CODEOWNERS_PATH, policies.commit);
+  return files.map((file) => ({
+    file,
+    owners: codeowners ? ownersOf(codeowners.text, file) : []
+  }));
 }
 async function reportProblems(d5, ev, problems) {
   await upsertComment(d5.client, ev.number, MARKER2.problems, problemsComment(problems));

@@ -61720,18 +61720,12 @@ function serializeGrant(grant) {
 }
 var STATUS_FIELDS = {
   // A request carries nothing only gatepass may write: `issued` would pose as the action's own
-  // crash marker and provider pre-state, `revoke_requested`/`end_reason` as its bookkeeping.
+  // crash marker and provider pre-state, `end_reason` as its bookkeeping. `revoke_requested`
+  // may be on a pending grant of the default branch (merged, not yet issued: `/revoke` then
+  // stops it being issued); a request PR never carries it (`requestProblems` in approval.ts).
   pending: {
     need: [],
-    forbid: [
-      "approval",
-      "issued_at",
-      "expires_at",
-      "ended_at",
-      "issued",
-      "revoke_requested",
-      "end_reason"
-    ]
+    forbid: ["approval", "issued_at", "expires_at", "ended_at", "issued", "end_reason"]
   },
   approved: { need: ["approval"], forbid: ["issued_at", "ended_at"] },
   active: { need: ["approval", "issued_at", "expires_at"], forbid: ["ended_at"] },
@@ -62933,6 +62927,29 @@ var GitHubClient = class {
       })
     );
     return files.map((f5) => ({ filename: f5.filename, status: f5.status }));
+  }
+  async compareCommits(base, head) {
+    const { data } = await this.call(
+      `compare ${base.slice(0, 12)}...${head.slice(0, 12)}`,
+      () => this.octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
+        ...this.repoRef,
+        basehead: `${base}...${head}`,
+        per_page: 100
+      })
+    );
+    const files = (data.files ?? []).map((f5) => ({ filename: f5.filename, status: f5.status }));
+    const commits = data.commits.map((c5) => ({
+      sha: c5.sha,
+      author: c5.author ? { login: c5.author.login, id: Number(c5.author.id), type: c5.author.type } : null,
+      verified: c5.commit.verification?.verified === true,
+      message: c5.commit.message
+    }));
+    return {
+      files,
+      commits,
+      // GitHub lists at most 300 files, and the first page of commits.
+      complete: commits.length >= data.total_commits && files.length < 300
+    };
   }
   /** Adds or updates a membership; a non-member of the org gets an invitation (`pending`). */
   async addTeamMember(team, login, role) {
@@ -78355,6 +78372,8 @@ var DEFAULT_BOTS = [
 ];
 var DEFAULT_SWEEP_INTERVAL = 5 * MINUTE;
 var APP_TIMER_LATE_BOUND = 2 * MINUTE;
+var GITHUB_WEB_FLOW = "noreply@github.com";
+var sameEmail = (a5, b5) => a5.toLowerCase() === b5.toLowerCase();
 var globToRegExp = (glob) => new RegExp(
   `^${glob.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`,
   "i"
@@ -78383,29 +78402,31 @@ function verifyAudit(history, policiesAt, options) {
   const bots = options.bots ?? DEFAULT_BOTS;
   const sweep = (options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL) * 1e3;
   const now = options.now.getTime();
-  for (const note of history.notes) checkNote(note, findings);
+  const before = options.beforeBaseline ?? (() => false);
+  for (const note of history.notes) if (!before(note.sha)) checkNote(note, findings);
   for (const tl of history.timelines) {
     const grant = grantKey(tl.resource, tl.id);
     const add3 = (f5) => findings.push({ grant, ...f5 });
     for (const e5 of tl.events) {
-      if (e5.kind === "changed" || e5.kind === "archived") {
-        if (e5.kind === "archived" && isBotIdentity(e5.author, bots)) continue;
+      if (before(e5.sha)) continue;
+      if (e5.kind === "changed" || e5.kind === "archived" && !e5.trailers) {
         add3({
           kind: "direct-push",
           severity: "error",
           commit: e5.sha,
           at: e5.committedAt,
-          message: `${grant} changed by ${who(e5.author)} without gatepass trailers (a direct push)`
+          message: `${grant} changed without gatepass trailers (a direct push; the author claims to be ${who(e5.author)})`
         });
         continue;
       }
-      if (!isBotIdentity(e5.author, bots))
+      const prMerge = e5.kind === "approved" && sameEmail(e5.committer.email, GITHUB_WEB_FLOW) && e5.trailers?.pullRequest !== void 0 && pullRequestOf(e5.subject, e5.parents) === e5.trailers.pullRequest;
+      if (!prMerge && !isBotIdentity(e5.author, bots))
         add3({
           kind: "forged-trailer",
           severity: "error",
           commit: e5.sha,
           at: e5.committedAt,
-          message: `"${e5.kind}" trailers on ${grant} written by ${who(e5.author)}, not by a gatepass bot identity`
+          message: `"${e5.kind}" trailers on ${grant} in a commit whose author claims to be ${who(e5.author)}, not a gatepass bot identity`
         });
       if (e5.kind === "approved") {
         const pr = pullRequestOf(e5.subject, e5.parents);
@@ -90376,6 +90397,7 @@ async function buildAuditReport(repo, options = {}) {
     });
     queue.push({ commits, content });
   };
+  const order = [];
   try {
     let batch = [];
     for await (const c5 of repo.logHistory({
@@ -90386,6 +90408,7 @@ async function buildAuditReport(repo, options = {}) {
       firstParent: true
     })) {
       batch.push(c5);
+      order.push(c5.sha);
       if (batch.length < BATCH) continue;
       request2(batch);
       batch = [];
@@ -90407,11 +90430,31 @@ async function buildAuditReport(repo, options = {}) {
     const snapshots = /* @__PURE__ */ new Map();
     for (const sha of policyCommitsOf(history))
       snapshots.set(sha, await policySnapshot(repo, sha, head));
+    const baseline = await readBaseline(repo, head, options.sinceCommit);
+    const preBaseline = /* @__PURE__ */ new Set();
+    if (baseline.sha) {
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = lo + hi >> 1;
+        if (await repo.isAncestor(order[mid], baseline.sha)) lo = mid + 1;
+        else hi = mid;
+      }
+      for (const sha of order.slice(0, lo)) preBaseline.add(sha);
+    }
     report.findings = verifyAudit(history, (sha) => snapshots.get(sha), {
       now,
       bots: options.bots ?? DEFAULT_BOTS,
-      sweepInterval: options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL
+      sweepInterval: options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL,
+      beforeBaseline: (sha) => preBaseline.has(sha)
     });
+    if (baseline.problem)
+      report.findings.unshift({
+        kind: "history-rewritten",
+        severity: "error",
+        ...baseline.sha ? { commit: baseline.sha } : {},
+        message: baseline.problem
+      });
     if (options.verifiedHead && !await repo.isAncestor(options.verifiedHead, head))
       report.findings.unshift({
         kind: "history-rewritten",
@@ -90460,6 +90503,27 @@ async function policySnapshot(repo, sha, head) {
     onBranch: await repo.isAncestor(sha, head),
     problems: problems.map(formatProblem)
   };
+}
+var BASELINE_FILE = ".gatepass/baseline";
+async function readBaseline(repo, head, since) {
+  let wanted = since;
+  let from = "--since-commit";
+  if (wanted === void 0) {
+    const text = (await repo.readFiles(head, [BASELINE_FILE])).get(BASELINE_FILE);
+    if (text === null || text === void 0) return {};
+    wanted = text.replace(/#.*$/gm, "").trim();
+    from = BASELINE_FILE;
+  }
+  const sha = /^[0-9a-f]{7,64}$/i.test(wanted) ? await repo.revParse(wanted) : null;
+  if (!sha)
+    return {
+      problem: `the baseline ${JSON.stringify(wanted.slice(0, 80))} (${from}) names no commit`
+    };
+  if (!await repo.isAncestor(sha, head))
+    return {
+      problem: `the baseline ${sha.slice(0, 12)} (${from}) is not in the audited history: the history was rewritten, or the baseline is wrong`
+    };
+  return { sha };
 }
 
 // src/engine/audit/render.ts
@@ -90673,6 +90737,7 @@ function lateness(grant) {
 // src/core/request-check.ts
 var START_SLACK = 5 * MINUTE;
 var MAX_START_AHEAD = 7 * DAY;
+var CLOCK_SKEW = 5 * MINUTE;
 var MAX_TICKET_MATCH = 200;
 var fmt = formatDuration;
 function ticketMatches(pattern, ticket) {
@@ -90742,6 +90807,29 @@ function askedProblems(asked, resource, memberships) {
       });
     if (asked.break_glass.reason.trim() === "")
       problems.push({ path: "break_glass", message: "break-glass needs a reason" });
+  }
+  return problems;
+}
+function requestTimeProblems(grant, now) {
+  const problems = [];
+  const requested = parseTimestamp(grant.requested_at);
+  if (!requested)
+    problems.push({ path: "requested_at", message: "requested_at is not an ISO 8601 time" });
+  else if (requested.getTime() > now.getTime() + CLOCK_SKEW * 1e3)
+    problems.push({
+      path: "requested_at",
+      message: `requested_at ${grant.requested_at} is in the future`
+    });
+  if (grant.start_at !== void 0) {
+    const start = parseTimestamp(grant.start_at);
+    const anchor = Math.min(now.getTime(), requested?.getTime() ?? now.getTime());
+    if (!start)
+      problems.push({ path: "start_at", message: "the start time is not an ISO 8601 time" });
+    else if (start.getTime() > anchor + MAX_START_AHEAD * 1e3)
+      problems.push({
+        path: "start_at",
+        message: `the start time is more than ${fmt(MAX_START_AHEAD)} after the request; request closer to the time`
+      });
   }
   return problems;
 }
@@ -90907,6 +90995,20 @@ function grantMatchesPr(grant, pr, file, issue3) {
         path: "requester",
         message: `${names(pr.user)} opened the pull request, so the grant must name them as requester, not ${names(grant.requester)}`
       });
+    else if (grant.source.issue !== void 0 && grant.source.issue !== pr.number) {
+      if (!issue3 || issue3.number !== grant.source.issue)
+        problems.push({
+          file,
+          path: "source.issue",
+          message: `issue #${grant.source.issue} cannot be read, so it cannot be tied to the requester; leave \`source.issue\` out of a hand-opened request`
+        });
+      else if (issue3.user.id !== grant.requester.id)
+        problems.push({
+          file,
+          path: "source.issue",
+          message: `issue #${grant.source.issue} was opened by ${names(issue3.user)}, not by the requester ${names(grant.requester)}`
+        });
+    }
     return problems;
   }
   if (pr.head_ref !== requestBranch(grant.id)) {
@@ -90948,6 +91050,15 @@ function grantMatchesPr(grant, pr, file, issue3) {
     });
   return problems;
 }
+function authorIssueOf(pr, grant) {
+  if (pr.user.type === "Bot") return requestIssueOf(pr.head_ref);
+  const n3 = grant?.source.issue;
+  return n3 !== void 0 && n3 !== pr.number ? n3 : null;
+}
+function breakGlassInvoked(commits, appId) {
+  if (appId === void 0 || commits.length === 0) return false;
+  return commits.every((c5) => c5.verified && c5.author?.id === appId);
+}
 function teamsOf(resource) {
   if (!resource) return [];
   const all = [
@@ -90963,6 +91074,16 @@ function requestProblems(q3) {
   if (!scope.ok) return scope.problems;
   if (scope.path !== q3.path)
     return [{ file: scope.path, message: `the pull request adds ${scope.path}, not ${q3.path}` }];
+  if (q3.grant.revoke_requested)
+    return [
+      {
+        file: q3.path,
+        path: "revoke_requested",
+        message: 'a request cannot carry "revoke_requested" (only gatepass writes it)'
+      }
+    ];
+  const times = requestTimeProblems(q3.grant, q3.now).map((p3) => ({ ...p3, file: q3.path }));
+  if (times.length) return times;
   if (q3.author) {
     const mismatch = grantMatchesPr(q3.grant, q3.author.pr, q3.path, q3.author.issue);
     if (mismatch.length) return mismatch;
@@ -90983,9 +91104,11 @@ function requestProblems(q3) {
 function judgeApproval(q3) {
   const problems = requestProblems(q3);
   if (problems.length) return { ok: false, problems };
+  const { break_glass: _ignored, ...withoutBreakGlass } = q3.grant;
+  const grant = q3.breakGlassInvoked === true ? q3.grant : withoutBreakGlass;
   const decision = decide({
     resource: q3.resource,
-    grant: q3.grant,
+    grant,
     reviews: [...q3.reviews],
     memberships: q3.memberships,
     headSha: q3.headSha,
@@ -91070,12 +91193,17 @@ async function confirmApproval(deps, grant, path6, s2) {
   if (!await history.revParse(grant.policy_commit) || !await history.isAncestor(grant.policy_commit, "HEAD"))
     return no(`its policy commit ${grant.policy_commit.slice(0, 7)} is not on the default branch`);
   const policyAt = `${added}^1`;
-  const [files, login, policies] = await Promise.all([
-    github.pullRequestFiles(number),
+  const base = await history.revParse(policyAt);
+  if (!base) return no(`commit ${added.slice(0, 7)} has no parent on the default branch`);
+  const issueNumber = authorIssueOf(pr, merged.value);
+  const [comparison, login, policies, issue3] = await Promise.all([
+    github.compareCommits(base, pr.head_sha),
     deps.loginOf(grant.requester.id),
-    readPolicies(history, policyAt)
+    readPolicies(history, policyAt),
+    issueNumber === null ? Promise.resolve(null) : github.issue(issueNumber)
   ]);
-  if (files.length !== 1 || files[0].filename !== path6)
+  const { files } = comparison;
+  if (!comparison.complete || files.length !== 1 || files[0].filename !== path6)
     return no(`#${number} must change exactly this grant file, it changed ${files.length}`);
   const resource = policies.policies.resources.get(grant.resource);
   if (!resource) return no(`no valid policy for "${grant.resource}" when it was merged`);
@@ -91101,7 +91229,14 @@ async function confirmApproval(deps, grant, path6, s2) {
     } : {},
     ...deps.appBotId !== void 0 ? { appBotId: deps.appBotId } : {},
     // Looked up again now: the account an id names may have been renamed or deleted.
-    requesterLoginNow: login
+    requesterLoginNow: login,
+    // Who opened the PR or its issue must be the requester, as the app checked (a PR merged by
+    // hand never passed the app).
+    author: { pr, issue: issue3 },
+    breakGlassInvoked: breakGlassInvoked(
+      comparison.commits,
+      deps.appBotId ?? (pr.user.type === "Bot" ? pr.user.id : void 0)
+    )
   });
   if (!answer.ok) return no(answer.problems.map((p3) => p3.message).join("; "));
   const { decision } = answer;
@@ -91385,6 +91520,10 @@ async function verify(ctx, grant, path6, s2) {
 async function extend(ctx, step, s2, live) {
   const now = ctx.clock.now();
   const { grant, path: path6, target } = step;
+  if (!ctx.confirmed.has(grant.id)) {
+    const c5 = await confirm(ctx, grant, path6, s2);
+    if ("refused" in c5) return refuse(ctx, grant, path6, c5.refused);
+  }
   if (!step.expiresAt || !target) {
     const next = must(
       transition(

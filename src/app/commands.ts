@@ -284,7 +284,7 @@ async function cancel(
   return reply(cancelledComment(pr.number), 'done');
 }
 
-/** The merged grant as it is on the default branch now, if it is still live there. */
+/** The merged grant as it is on the default branch now, if it is still live (or about to be). */
 async function liveGrant(
   d: Deps,
   pr: PullRequestInfo,
@@ -295,7 +295,11 @@ async function liveGrant(
   const file = await d.client.file(path, d.defaultBranch);
   if (!file) return null;
   const parsed = parseGrant(file.text, path);
-  return parsed.ok && isLive(parsed.value.status) ? { grant: parsed.value, file } : null;
+  // Merged but not yet confirmed by the action (`pending` on the default branch) is live too:
+  // it is about to be issued, so `/revoke` must be able to stop that.
+  return parsed.ok && (isLive(parsed.value.status) || parsed.value.status === 'pending')
+    ? { grant: parsed.value, file }
+    : null;
 }
 
 async function revoke(
@@ -422,11 +426,17 @@ async function extend(
   };
   const window = extensionWindow(next, grant, checked.value.resource);
   if (!window.ok) return reply(extensionProblems(window.problems), 'refused');
-  const number = await openRequestPr(d, {
+  const opened = await openRequestPr(d, {
     grant: next,
     resource: checked.value.resource,
     baseSha: policies.commit,
   });
+  if ('foreignBranch' in opened)
+    return reply(
+      `the branch \`${opened.foreignBranch}\` already exists with commits gatepass did not make, so the extension is not requested there; ask a maintainer to delete it. Nothing changed.`,
+      'refused',
+    );
+  const { number } = opened;
   return reply(
     `opened #${number} to extend \`${grant.id}\`; it needs approval like any request.`,
     'done',

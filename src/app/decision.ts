@@ -1,4 +1,9 @@
-import { judgeApproval, requestProblems } from '../core/approval.js';
+import {
+  authorIssueOf,
+  breakGlassInvoked,
+  judgeApproval,
+  requestProblems,
+} from '../core/approval.js';
 import { grantPath, parseGrant } from '../core/grant-file.js';
 import type { Resource } from '../core/policy.js';
 import type { Grant } from '../core/grant.js';
@@ -8,7 +13,7 @@ import { formatTrailers } from '../core/trailers.js';
 import type { PullRequestInfo } from '../core/ports.js';
 import { openFollowUpReview } from './break-glass.js';
 import { type Deps, membershipsFor } from './deps.js';
-import { requestIssueOf, requestPrScope, touchesGrants } from './grant-pr.js';
+import { requestPrScope, touchesGrants } from './grant-pr.js';
 import { decisionCheck, deniedComment, mergedComment, refusedCheck } from './messages.js';
 
 export type PrOutcome = 'ignored' | 'refused' | 'pending' | 'merged' | 'merge-refused' | 'denied';
@@ -22,20 +27,25 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
   const { client, config } = d;
   const pr = await client.pullRequest(number);
   if (pr.state !== 'open' || pr.base_ref !== d.defaultBranch) return 'ignored';
-  const files = await client.pullRequestFiles(number);
+  // The files of the decided commit itself, never the PR's live file list: the head may move
+  // during that call and back, and the list would then describe a head nobody decided on.
+  const comparison = await client.compareCommits(pr.base_ref, pr.head_sha);
+  const { files } = comparison;
   if (!touchesGrants(files)) return 'ignored';
 
   const scope = requestPrScope(files);
   if (!scope.ok) return refuse(d, pr, scope.problems);
+  if (!comparison.complete)
+    return refuse(d, pr, [{ message: 'the pull request is too large to judge' }]);
   // The app's PR names its issue in its branch, so the issue's author (who the requester must
   // be) is read with the rest. Independent reads in one round trip: the decision waits on
   // GitHub, not on itself.
-  const issueNumber = pr.user.type === 'Bot' ? requestIssueOf(pr.head_ref) : null;
-  const [file, policies, reviews, issue] = await Promise.all([
+  const branchIssue = authorIssueOf(pr);
+  const [file, policies, reviews, issueByBranch] = await Promise.all([
     client.file(scope.path, pr.head_sha),
     d.policies.atHead(d),
     client.reviews(number),
-    issueNumber === null ? Promise.resolve(null) : client.issue(issueNumber),
+    branchIssue === null ? Promise.resolve(null) : client.issue(branchIssue),
   ]);
   if (!file)
     return refuse(d, pr, [
@@ -44,9 +54,18 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
   const parsed = parseGrant(file.text, scope.path);
   if (!parsed.ok) return refuse(d, pr, parsed.problems);
   const grant = parsed.value;
+  // A hand-opened request naming an issue: that issue's author must be the requester.
+  const issueNumber = authorIssueOf(pr, grant);
+  const issue =
+    issueNumber === branchIssue
+      ? issueByBranch
+      : issueNumber === null
+        ? null
+        : await client.issue(issueNumber);
+  const now = d.clock.now();
   // The app judges an open PR: the requester is tied to who opened it (or its issue), under
   // the default branch's head policy, now (src/core/approval.ts says what the action differs in).
-  const question = { grant, path: scope.path, files, author: { pr, issue } };
+  const question = { grant, path: scope.path, files, author: { pr, issue }, now };
   const mismatch = requestProblems(question);
   if (mismatch.length) return refuse(d, pr, mismatch);
 
@@ -69,7 +88,11 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
     reviews,
     memberships,
     headSha: pr.head_sha,
-    now: d.clock.now(),
+    // The app's PR is the app's account's: only its own commits on the request make break-glass.
+    breakGlassInvoked: breakGlassInvoked(
+      comparison.commits,
+      pr.user.type === 'Bot' ? pr.user.id : undefined,
+    ),
     ...(extending !== undefined ? { extending } : {}),
   });
   if (!answer.ok) return refuse(d, pr, answer.problems);

@@ -3,10 +3,11 @@ import { requestGrantId } from '../core/request-naming.js';
 import type { Person } from '../core/identity.js';
 import type { Problem } from '../core/problem.js';
 import { FORM_FIELDS } from '../core/request.js';
-import { checkRequest } from '../core/request-check.js';
+import { CODEOWNERS_PATH, ownersOf } from '../core/codeowners.js';
+import { checkRequest, type InvalidPolicyFile } from '../core/request-check.js';
 import { parseRequestBody } from '../core/request-parse.js';
 import { findMarked, upsertComment } from './comments.js';
-import { type Deps, membershipsFor } from './deps.js';
+import { type Deps, type LoadedPolicies, membershipsFor } from './deps.js';
 import {
   MARKER,
   frozenComment,
@@ -71,7 +72,16 @@ export async function handleRequestIssue(d: Deps, ev: IssueEvent): Promise<Issue
   const resource = policies.policies.resources.get(parsed.value.resource);
   const memberships = await membershipsFor(client, resource);
   const now = d.clock.now();
-  const checked = checkRequest(parsed.value, policies.policies, requester, memberships, now);
+  const invalid =
+    resource || policies.problems.length === 0 ? [] : await invalidPolicyFiles(d, policies);
+  const checked = checkRequest(
+    parsed.value,
+    policies.policies,
+    requester,
+    memberships,
+    now,
+    invalid,
+  );
   if (!checked.ok) return reportProblems(d, ev, checked.problems);
 
   const req = parsed.value;
@@ -89,11 +99,18 @@ export async function handleRequestIssue(d: Deps, ev: IssueEvent): Promise<Issue
     ...(req.start_at ? { start_at: req.start_at } : {}),
     ...(req.break_glass ? { break_glass: req.break_glass } : {}),
   };
-  const pr = await openRequestPr(d, {
+  const opened = await openRequestPr(d, {
     grant,
     resource: checked.value.resource,
     baseSha: policies.commit,
   });
+  if ('foreignBranch' in opened)
+    return reportProblems(d, ev, [
+      {
+        message: `the branch \`${opened.foreignBranch}\` already exists with commits gatepass did not make, so it is not used for this request; ask a maintainer to delete it, then edit this issue to try again`,
+      },
+    ]);
+  const pr = opened.number;
   if (ev.labels.includes(config.labels.invalid)) {
     await client.removeLabel(ev.number, config.labels.invalid);
     await upsertComment(client, ev.number, MARKER.problems, problemsResolvedComment(pr));
@@ -105,6 +122,16 @@ export async function handleRequestIssue(d: Deps, ev: IssueEvent): Promise<Issue
   if (grant.break_glass) await client.addLabels(pr, [config.labels.breakGlass]);
   await client.createComment(ev.number, openedComment(pr, grant));
   return 'opened';
+}
+
+/** The policy files skipped as invalid, with their owners from CODEOWNERS when there is one. */
+async function invalidPolicyFiles(d: Deps, policies: LoadedPolicies): Promise<InvalidPolicyFile[]> {
+  const files = [...new Set(policies.problems.map((p) => p.file).filter((f) => f !== undefined))];
+  const codeowners = await d.client.file(CODEOWNERS_PATH, policies.commit);
+  return files.map((file) => ({
+    file,
+    owners: codeowners ? ownersOf(codeowners.text, file) : [],
+  }));
 }
 
 async function reportProblems(d: Deps, ev: IssueEvent, problems: Problem[]): Promise<IssueOutcome> {

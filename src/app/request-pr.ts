@@ -1,29 +1,51 @@
 import type { Grant } from '../core/grant.js';
-import { grantPath, serializeGrant } from '../core/grant-file.js';
+import { grantPath, parseGrant, serializeGrant } from '../core/grant-file.js';
 import { isTeam, sameLogin } from '../core/identity.js';
 import type { Resource } from '../core/policy.js';
-import { commitMessage } from '../core/trailers.js';
+import { commitMessage, parseTrailers } from '../core/trailers.js';
 import { requestBranch } from '../core/request-naming.js';
 import type { Deps } from './deps.js';
 import { pullRequestBody } from './messages.js';
 
 export { requestBranch };
 
+export type OpenedPr =
+  | { number: number; grant: Grant }
+  /** The request's branch exists and holds commits the app did not make: never reused. */
+  | { foreignBranch: string };
+
 /**
  * Branch, one grant file, pull request, reviewers, label: each step finds what an earlier,
  * interrupted delivery left behind and carries on from there, so a retry never duplicates.
- * The caller has checked that the branch has no PR yet. Returns the PR number.
+ * The caller has checked that the branch has no PR yet. A branch that already exists is reused
+ * only when every commit on it is the app's own for this grant (GitHub-verified, by a bot, with
+ * this grant's trailers): anyone who can push could otherwise pre-create it with another grant
+ * file. The PR's description is built from the grant file on the branch, the file under review.
  */
 export async function openRequestPr(
   d: Deps,
   o: { grant: Grant; resource: Resource; baseSha: string },
-): Promise<number> {
+): Promise<OpenedPr> {
   const { client, config } = d;
-  const { grant, resource } = o;
+  const { resource } = o;
+  let grant = o.grant;
   const branch = requestBranch(grant.id);
   const created = await client.createBranch(branch, o.baseSha);
   const path = grantPath(grant.resource, grant.id);
-  if (created || !(await client.file(path, branch))) {
+  if (!created) {
+    const { commits, complete } = await client.compareCommits(o.baseSha, branch);
+    const ours = commits.every(
+      (c) => c.verified && c.author?.type === 'Bot' && parseTrailers(c.message)?.grant === grant.id,
+    );
+    if (!complete || !ours) return { foreignBranch: branch };
+  }
+  const existing = created ? null : await client.file(path, branch);
+  if (existing) {
+    // The app's own file from an interrupted delivery: describe what is there.
+    const parsed = parseGrant(existing.text, path);
+    if (!parsed.ok) return { foreignBranch: branch };
+    grant = parsed.value;
+  } else {
     await client.putFile({
       path,
       branch,
@@ -58,5 +80,5 @@ export async function openRequestPr(
   if (!(await client.requestReviewers(number, users, teams)))
     d.log.warn(`#${number}: GitHub refused some reviewers of ${resource.name}`);
   await client.addLabels(number, [config.labels.pending]);
-  return number;
+  return { number, grant };
 }

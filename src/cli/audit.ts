@@ -29,6 +29,7 @@ export interface AuditCliOptions {
   markdown?: boolean;
   verify?: boolean;
   verifiedHead?: string;
+  sinceCommit?: string;
   bot?: string[];
   sweep?: string;
   deadlineTimer?: string;
@@ -52,6 +53,10 @@ export async function runAudit(io: CliIo, dir: string, opts: AuditCliOptions): P
       io.err('gatepass audit: --verified-head takes a commit id (hex)\n');
       return EXIT.usage;
     }
+  }
+  if (opts.sinceCommit !== undefined && !/^[0-9a-f]{7,64}$/i.test(opts.sinceCommit)) {
+    io.err('gatepass audit: --since-commit takes a commit id (hex)\n');
+    return EXIT.usage;
   }
   const times: Record<string, Date | undefined> = {};
   for (const [name, value] of [
@@ -97,6 +102,7 @@ export async function runAudit(io: CliIo, dir: string, opts: AuditCliOptions): P
     ...(opts.rev ? { rev: opts.rev } : {}),
     verify: opts.verify === true,
     ...(opts.verifiedHead ? { verifiedHead: opts.verifiedHead } : {}),
+    ...(opts.sinceCommit ? { sinceCommit: opts.sinceCommit } : {}),
     bots: opts.bot && opts.bot.length ? opts.bot : DEFAULT_BOTS,
     sweepInterval: sweep,
     now,

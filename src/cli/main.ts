@@ -127,6 +127,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       'with --verify: the head an earlier verification saw; a finding if it is no longer in the history (force push)',
     )
     .option(
+      '--since-commit <sha>',
+      'with --verify: the last commit before gatepass was adopted; it and older history are not judged (default: .gatepass/baseline)',
+    )
+    .option(
       '--bot <name-or-email...>',
       'identities allowed to write gatepass trailers (* wildcards)',
     )

@@ -2,10 +2,11 @@ import { decide } from './decision.js';
 import type { Grant } from './grant.js';
 import { isTeam, sameLogin, type Memberships } from './identity.js';
 import type { Resource } from './policy.js';
-import type { IssueInfo, PullRequestFile, PullRequestInfo } from './ports.js';
+import type { CommitInfo, IssueInfo, PullRequestFile, PullRequestInfo } from './ports.js';
 import type { Problem } from './problem.js';
 import { parseGrantPath, type GrantPath } from './repo-layout.js';
 import { BRANCH_PREFIX, requestBranch, requestIssueOf } from './request-naming.js';
+import { requestTimeProblems } from './request-check.js';
 import type { Decision, Review } from './review.js';
 
 /**
@@ -80,6 +81,22 @@ export function grantMatchesPr(
         path: 'requester',
         message: `${names(pr.user)} opened the pull request, so the grant must name them as requester, not ${names(grant.requester)}`,
       });
+    // A hand-opened request may name its own issue, never someone else's: the app labels and
+    // comments on the issue a grant names.
+    else if (grant.source.issue !== undefined && grant.source.issue !== pr.number) {
+      if (!issue || issue.number !== grant.source.issue)
+        problems.push({
+          file,
+          path: 'source.issue',
+          message: `issue #${grant.source.issue} cannot be read, so it cannot be tied to the requester; leave \`source.issue\` out of a hand-opened request`,
+        });
+      else if (issue.user.id !== grant.requester.id)
+        problems.push({
+          file,
+          path: 'source.issue',
+          message: `issue #${grant.source.issue} was opened by ${names(issue.user)}, not by the requester ${names(grant.requester)}`,
+        });
+    }
     return problems;
   }
   if (pr.head_ref !== requestBranch(grant.id)) {
@@ -128,6 +145,34 @@ export function grantMatchesPr(
   return problems;
 }
 
+/**
+ * The issue whose author the requester must be: the one an app PR's branch names, or the one a
+ * hand-opened request says it comes from. Null when there is none to read.
+ */
+export function authorIssueOf(
+  pr: Pick<PullRequestInfo, 'user' | 'head_ref' | 'number'>,
+  grant?: Pick<Grant, 'source'>,
+): number | null {
+  if (pr.user.type === 'Bot') return requestIssueOf(pr.head_ref);
+  const n = grant?.source.issue;
+  return n !== undefined && n !== pr.number ? n : null;
+}
+
+/**
+ * Break-glass skips review, so it counts only when the requester asked for it through the app:
+ * the form's checkbox (the app's request commit) or their own `/break-glass` (the app's
+ * break-glass commit). The app is the only one who can make commits GitHub verifies as its
+ * own, so every commit on the request must be one: a push by anyone else voids break-glass
+ * (the request then needs reviews like any other). `appId` is the app's account id.
+ */
+export function breakGlassInvoked(
+  commits: readonly CommitInfo[],
+  appId: number | undefined,
+): boolean {
+  if (appId === undefined || commits.length === 0) return false;
+  return commits.every((c) => c.verified && c.author?.id === appId);
+}
+
 /** Every team a decision about `resource` may need to look into (lowercase, once each). */
 export function teamsOf(resource: Resource | undefined): string[] {
   if (!resource) return [];
@@ -160,6 +205,11 @@ export interface ApprovalQuestion {
   author?: { pr: PullRequestInfo; issue: IssueInfo | null };
   /** The requester id's login as looked up now (null: account gone); checked when given. */
   requesterLoginNow?: string | null;
+  /**
+   * Whether the requester invoked break-glass (`breakGlassInvoked`). Anything but true makes
+   * the decision ignore a `break_glass` the file carries: the request then needs reviews.
+   */
+  breakGlassInvoked?: boolean;
 }
 
 export type ApprovalAnswer =
@@ -173,12 +223,24 @@ export type ApprovalAnswer =
  * them first to refuse before asking GitHub for memberships. `judgeApproval` runs them too.
  */
 export function requestProblems(
-  q: Pick<ApprovalQuestion, 'grant' | 'path' | 'files' | 'author' | 'requesterLoginNow'>,
+  q: Pick<ApprovalQuestion, 'grant' | 'path' | 'files' | 'author' | 'requesterLoginNow' | 'now'>,
 ): Problem[] {
   const scope = requestPrScope(q.files);
   if (!scope.ok) return scope.problems;
   if (scope.path !== q.path)
     return [{ file: scope.path, message: `the pull request adds ${scope.path}, not ${q.path}` }];
+  // Bookkeeping only gatepass writes: a request that carries it poses as a later state.
+  if (q.grant.revoke_requested)
+    return [
+      {
+        file: q.path,
+        path: 'revoke_requested',
+        message: 'a request cannot carry "revoke_requested" (only gatepass writes it)',
+      },
+    ];
+  // The same time rules as the issue form, for every request however it was opened.
+  const times = requestTimeProblems(q.grant, q.now).map((p) => ({ ...p, file: q.path }));
+  if (times.length) return times;
   if (q.author) {
     const mismatch = grantMatchesPr(q.grant, q.author.pr, q.path, q.author.issue);
     if (mismatch.length) return mismatch;
@@ -201,9 +263,12 @@ export function requestProblems(
 export function judgeApproval(q: ApprovalQuestion): ApprovalAnswer {
   const problems = requestProblems(q);
   if (problems.length) return { ok: false, problems };
+  // A break_glass nobody invoked is not there: the request needs reviews like any other.
+  const { break_glass: _ignored, ...withoutBreakGlass } = q.grant;
+  const grant = q.breakGlassInvoked === true ? q.grant : withoutBreakGlass;
   const decision = decide({
     resource: q.resource,
-    grant: q.grant,
+    grant,
     reviews: [...q.reviews],
     memberships: q.memberships,
     headSha: q.headSha,

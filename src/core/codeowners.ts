@@ -104,3 +104,38 @@ export function linesAfterGatepassBlock(text: string): string[] {
   if (end < 0) return [];
   return ruleLines(text.slice(end + END_MARKER.length));
 }
+
+/**
+ * Who owns `path` by a CODEOWNERS text: the last matching line wins, as on GitHub. Patterns
+ * follow gitignore rules as far as CODEOWNERS uses them (`*`, `**`, a leading `/` anchors, a
+ * trailing `/` is a folder); a line this does not understand matches nothing.
+ */
+export function ownersOf(codeowners: string, path: string): string[] {
+  let owners: string[] = [];
+  for (const raw of codeowners.split(/\r?\n/)) {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    if (!line) continue;
+    const [pattern, ...who] = line.split(/\s+/);
+    if (pattern && patternMatches(pattern, path)) owners = who.filter((w) => w.startsWith('@'));
+  }
+  return owners;
+}
+
+function patternMatches(pattern: string, path: string): boolean {
+  if (pattern.length > 200) return false;
+  const anchored = pattern.startsWith('/') || pattern.slice(0, -1).includes('/');
+  let p = pattern.replace(/^\//, '');
+  const folder = p.endsWith('/');
+  if (folder) p = p.slice(0, -1);
+  const body = p
+    .split('**')
+    .map((part) =>
+      part
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*'),
+    )
+    .join('.*');
+  const re = new RegExp(`${anchored ? '^' : '(^|/)'}${body}${folder ? '/' : '(/|$)'}`);
+  return re.test(path);
+}

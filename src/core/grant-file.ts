@@ -75,18 +75,12 @@ export function serializeGrant(grant: Grant): string {
 /** What each status needs (`+`) and must not have (`-`) to make sense. */
 const STATUS_FIELDS: Record<GrantStatus, { need: (keyof Grant)[]; forbid: (keyof Grant)[] }> = {
   // A request carries nothing only gatepass may write: `issued` would pose as the action's own
-  // crash marker and provider pre-state, `revoke_requested`/`end_reason` as its bookkeeping.
+  // crash marker and provider pre-state, `end_reason` as its bookkeeping. `revoke_requested`
+  // may be on a pending grant of the default branch (merged, not yet issued: `/revoke` then
+  // stops it being issued); a request PR never carries it (`requestProblems` in approval.ts).
   pending: {
     need: [],
-    forbid: [
-      'approval',
-      'issued_at',
-      'expires_at',
-      'ended_at',
-      'issued',
-      'revoke_requested',
-      'end_reason',
-    ],
+    forbid: ['approval', 'issued_at', 'expires_at', 'ended_at', 'issued', 'end_reason'],
   },
   approved: { need: ['approval'], forbid: ['issued_at', 'ended_at'] },
   active: { need: ['approval', 'issued_at', 'expires_at'], forbid: ['ended_at'] },

@@ -37,6 +37,27 @@ export interface PullRequestFile {
   status: string;
 }
 
+/** A commit of a comparison: who GitHub says wrote it, and whether GitHub verified that. */
+export interface CommitInfo {
+  sha: string;
+  /** The GitHub account the commit is attributed to (null: an email no account has). */
+  author: { login: string; id: number; type: string } | null;
+  /** GitHub verified the commit's signature (its own, for commits the app made through the API). */
+  verified: boolean;
+  message: string;
+}
+
+/**
+ * What a commit changed against a base (`base...head`, as GitHub diffs a pull request), decided
+ * from the commit itself: unlike a PR's file list, it cannot describe another head.
+ */
+export interface Comparison {
+  files: PullRequestFile[];
+  commits: CommitInfo[];
+  /** False when GitHub cut the lists short (over 250 commits or 300 files). */
+  complete: boolean;
+}
+
 export type TeamRole = 'member' | 'maintainer';
 export interface TeamMembershipInfo {
   state: 'active' | 'pending';
@@ -125,6 +146,10 @@ export interface ReconcileGitHub {
   memberships(teams: readonly string[]): Promise<Memberships>;
   pullRequest(pull_number: number): Promise<PullRequestInfo>;
   pullRequestFiles(pull_number: number): Promise<PullRequestFile[]>;
+  /** The files and commits of `head` against `base` (three dots: from their merge base). */
+  compareCommits(base: string, head: string): Promise<Comparison>;
+  /** An issue (or PR) by number; null when it does not exist. */
+  issue(issue_number: number): Promise<IssueInfo | null>;
   reviews(pull_number: number): Promise<Review[]>;
   /** Returns the comment id. */
   createComment(issue_number: number, body: string): Promise<number>;
@@ -205,7 +230,6 @@ export interface AppGitHub extends GitHubPort {
   removeLabel(issue_number: number, name: string): Promise<boolean>;
   issueComments(issue_number: number): Promise<IssueComment[]>;
   updateComment(comment_id: number, body: string): Promise<void>;
-  issue(issue_number: number): Promise<IssueInfo | null>;
   createIssue(o: {
     title: string;
     body: string;

@@ -11,6 +11,8 @@ import { parseTimestamp } from './timestamp.js';
 export const START_SLACK: Seconds = 5 * MINUTE;
 /** Access is for now-ish work; scheduling further ahead only leaves stale approvals around. */
 export const MAX_START_AHEAD: Seconds = 7 * DAY;
+/** How far ahead of the clock judging it a request's own time may be (clocks disagree a little). */
+export const CLOCK_SKEW: Seconds = 5 * MINUTE;
 /** Tickets longer than this are never matched against a policy pattern (bounds regex work). */
 const MAX_TICKET_MATCH = 200;
 
@@ -137,6 +139,12 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
+/** A policy file that was skipped because it is invalid, and who owns it (CODEOWNERS). */
+export interface InvalidPolicyFile {
+  file: string;
+  owners: readonly string[];
+}
+
 /**
  * Whether a parsed request may become a grant under `policies`. On success it returns the
  * resource and the duration to grant (the request's own, or the resource's default; for
@@ -148,8 +156,23 @@ export function checkRequest(
   requester: Person,
   memberships: Memberships,
   now: Date,
+  /** Policy files skipped as invalid: the resource asked for may be defined in one of them. */
+  invalid: readonly InvalidPolicyFile[] = [],
 ): Result<{ resource: Resource; duration: Seconds }> {
   const resource = policies.resources.get(req.resource);
+  if (!resource && invalid.length) {
+    const files = invalid
+      .slice(0, 5)
+      .map(
+        (f) =>
+          `\`${f.file}\`${f.owners.length ? ` (owned by ${f.owners.slice(0, 5).join(', ')})` : ''}`,
+      )
+      .join(', ');
+    return fail({
+      path: 'resource',
+      message: `no valid policy defines ${JSON.stringify(req.resource.slice(0, 64))}, and ${invalid.length === 1 ? 'the policy file' : 'these policy files are'} ${files}${invalid.length === 1 ? ' is' : ''} invalid, so gatepass skips ${invalid.length === 1 ? 'it' : 'them'}: the resource may be defined there. Ask the owners to fix it (\`gatepass validate\` shows what is wrong), then edit this issue`,
+    });
+  }
   if (!resource) {
     const close = suggestions(req.resource, policies, requester, memberships);
     const hint = close.length ? `; did you mean ${close.map((n) => `"${n}"`).join(' or ')}?` : '';
@@ -186,6 +209,38 @@ export function checkRequest(
       });
   }
   return problems.length ? fail(...problems) : ok({ resource, duration });
+}
+
+/**
+ * The time rules every request meets, from the form or a grant file opened by hand, judged at
+ * `now` (the app: now; the action: the merge): it was not requested in the future (that would
+ * move its TTL), and it does not start further ahead than a form request may.
+ */
+export function requestTimeProblems(
+  grant: Pick<Grant, 'requested_at' | 'start_at'>,
+  now: Date,
+): Problem[] {
+  const problems: Problem[] = [];
+  const requested = parseTimestamp(grant.requested_at);
+  if (!requested)
+    problems.push({ path: 'requested_at', message: 'requested_at is not an ISO 8601 time' });
+  else if (requested.getTime() > now.getTime() + CLOCK_SKEW * 1000)
+    problems.push({
+      path: 'requested_at',
+      message: `requested_at ${grant.requested_at} is in the future`,
+    });
+  if (grant.start_at !== undefined) {
+    const start = parseTimestamp(grant.start_at);
+    const anchor = Math.min(now.getTime(), requested?.getTime() ?? now.getTime());
+    if (!start)
+      problems.push({ path: 'start_at', message: 'the start time is not an ISO 8601 time' });
+    else if (start.getTime() > anchor + MAX_START_AHEAD * 1000)
+      problems.push({
+        path: 'start_at',
+        message: `the start time is more than ${fmt(MAX_START_AHEAD)} after the request; request closer to the time`,
+      });
+  }
+  return problems;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Review } from '../core/review.js';
 import type {
   AddCollaboratorResult,
   CheckRunInput,
+  Comparison,
   Collaborator,
   Dated,
   DirectoryEntry,
@@ -38,6 +39,7 @@ export interface RepoRef {
 export type {
   AddCollaboratorResult,
   CheckRunInput,
+  Comparison,
   CheckRunState,
   Collaborator,
   Dated,
@@ -206,6 +208,31 @@ export class GitHubClient implements AppGitHub {
       }),
     );
     return files.map((f) => ({ filename: f.filename, status: f.status }));
+  }
+
+  async compareCommits(base: string, head: string): Promise<Comparison> {
+    const { data } = await this.call(`compare ${base.slice(0, 12)}...${head.slice(0, 12)}`, () =>
+      this.octokit.request('GET /repos/{owner}/{repo}/compare/{basehead}', {
+        ...this.repoRef,
+        basehead: `${base}...${head}`,
+        per_page: 100,
+      }),
+    );
+    const files = (data.files ?? []).map((f) => ({ filename: f.filename, status: f.status }));
+    const commits = data.commits.map((c) => ({
+      sha: c.sha,
+      author: c.author
+        ? { login: c.author.login, id: Number(c.author.id), type: c.author.type }
+        : null,
+      verified: c.commit.verification?.verified === true,
+      message: c.commit.message,
+    }));
+    return {
+      files,
+      commits,
+      // GitHub lists at most 300 files, and the first page of commits.
+      complete: commits.length >= data.total_commits && files.length < 300,
+    };
   }
 
   /** Adds or updates a membership; a non-member of the org gets an invitation (`pending`). */

@@ -144,6 +144,23 @@ describe('commands in comments', () => {
     expect(lastReply()).toContain('already requested');
   });
 
+  // Issue #14 item 7: on the old code `/revoke` between the merge and the action's run said
+  // "it ended" and wrote nothing, and the action then issued the grant.
+  it('/revoke on a merged grant the action has not issued yet records the request', async () => {
+    const pr = await openRequest();
+    gh.addReview(pr.number, alice, 'APPROVED');
+    await probot.receive(reviewEvent(pr.number));
+    const before = gh.head;
+    await probot.receive(commentEvent({ body: '/revoke wrong database', sender: alice }));
+    expect(gh.head).not.toBe(before);
+    const g = parseGrant(gh.tree('main').get(FILE)!, FILE);
+    expect(g.ok && g.value).toMatchObject({
+      status: 'pending',
+      revoke_requested: { by: { login: 'alice', id: alice.id }, reason: 'wrong database' },
+    });
+    expect(lastReply()).toContain('revocation of `req-42` requested');
+  });
+
   it('/revoke by an approver through a team is allowed; by anyone else refused', async () => {
     await activeGrant();
     const before = gh.head;

@@ -6,6 +6,7 @@ import { parseTrailers } from '../../src/core/trailers.js';
 import { APP_BOT, FakeGitHub, type FakePull } from '../helpers/fake-github.js';
 import {
   alice,
+  requestBody,
   bob,
   carol,
   checkRunEvent,
@@ -275,7 +276,123 @@ describe('a grant requested by a pull request', () => {
     expect(gh.checkRuns).toEqual([]);
     expect(gh.calls).toEqual([
       `GET /repos/acme/access/pulls/${pr.number}`,
-      `GET /repos/acme/access/pulls/${pr.number}/files`,
+      `GET /repos/acme/access/compare/main...${pr.head_sha}`,
     ]);
+  });
+
+  // Issue #14 item 4: before, a hand-opened request skipped the form's time rules and could
+  // name anyone's issue (which then got labels and comments); each of these merged.
+  it('fails when it was requested in the future (which would move its TTL)', async () => {
+    gh.push('dave/prod', {
+      'grants/prod-db/req-42.yaml': grantText({ requested_at: '2031-01-01T10:00:00.000Z' }),
+    });
+    const pr = gh.openPull({ head: 'dave/prod', user: dave });
+    gh.addReview(pr.number, alice, 'APPROVED');
+    await probot.receive(reviewEvent(pr.number));
+    expect(lastCheck().output.summary).toContain('is in the future');
+    expect(gh.merges).toEqual([]);
+  });
+
+  it('fails when it starts further ahead than a form request may', async () => {
+    gh.push('dave/prod', {
+      'grants/prod-db/req-42.yaml': grantText({ start_at: '2030-04-01T10:00:00.000Z' }),
+    });
+    const pr = gh.openPull({ head: 'dave/prod', user: dave });
+    gh.addReview(pr.number, alice, 'APPROVED');
+    await probot.receive(reviewEvent(pr.number));
+    expect(lastCheck().output.summary).toContain(
+      'the start time is more than 7d after the request',
+    );
+    expect(gh.merges).toEqual([]);
+  });
+
+  it("fails when it names someone else's issue, and leaves that issue alone", async () => {
+    gh.fileIssue(7, carol);
+    gh.push('dave/prod', { 'grants/prod-db/req-42.yaml': grantText({ source: { issue: 7 } }) });
+    const pr = gh.openPull({ head: 'dave/prod', user: dave });
+    gh.addReview(pr.number, alice, 'APPROVED');
+    await probot.receive(reviewEvent(pr.number));
+    expect(lastCheck().output.summary).toContain('issue #7 was opened by @carol');
+    expect(gh.merges).toEqual([]);
+    expect(gh.issue(7)).toMatchObject({ labels: [], comments: [] });
+  });
+
+  it('may name its own issue', async () => {
+    gh.fileIssue(7, dave);
+    gh.push('dave/prod', { 'grants/prod-db/req-42.yaml': grantText({ source: { issue: 7 } }) });
+    const pr = gh.openPull({ head: 'dave/prod', user: dave });
+    gh.addReview(pr.number, alice, 'APPROVED');
+    await probot.receive(reviewEvent(pr.number));
+    expect(gh.merges).toHaveLength(1);
+  });
+});
+
+// Issue #14 item 1: the file list came from the live PR (`pulls/{n}/files`) while the grant
+// and the merge were pinned to the decided head. On the old code this test merged the workflow
+// and the loosened policy with one approval of the bad head.
+describe('the files of a request', () => {
+  it('are those of the decided commit, even if the head moves during the call and back', async () => {
+    gh.fileIssue(42, dave);
+    await probot.receive(issueEvent({}));
+    const pr = gh.pullFor('gatepass/req-42')!;
+    const good = pr.head_sha;
+    const bad = gh.push('gatepass/req-42', {
+      '.github/workflows/steal.yml': 'on: push\njobs: {}\n',
+      'policies/prod.yaml': gh
+        .tree('main')
+        .get('policies/prod.yaml')!
+        .replace(
+          'approvals_required: 1',
+          'approvals_required: 1\n    auto_approve: [{name: all, requester_in: [dave], max_duration: 4h}]',
+        ),
+    });
+    gh.addReview(pr.number, alice, 'APPROVED');
+    // While the app lists the files the head is back at the good commit, then moves on again.
+    gh.beforeNext('GET', /\/pulls\/\d+\/files$/, () => {
+      pr.head_sha = good;
+      gh.beforeNext('GET', /\/contents\//, () => (pr.head_sha = bad));
+    });
+    await probot.receive(reviewEvent(pr.number));
+    expect(gh.merges).toEqual([]);
+    expect(gh.tree('main').has('.github/workflows/steal.yml')).toBe(false);
+    expect(lastCheck()).toMatchObject({ head_sha: bad, conclusion: 'failure' });
+    expect(lastCheck().output.summary).toContain('.github/workflows/steal.yml');
+  });
+});
+
+// Issue #14 item 2: the app reused a `gatepass/req-<n>` branch someone had pushed first, kept
+// their grant file, and described the form's request in the PR: on the old code a 4 h grant
+// merged on an approval of a PR that said 30 m.
+describe('a request branch that already exists', () => {
+  it('is never reused when someone else made it: the requester is told, no PR is opened', async () => {
+    gh.fileIssue(42, dave);
+    gh.push('gatepass/req-42', {
+      'grants/prod-db/req-42.yaml': serializeGrant(
+        buildGrant({
+          duration: 4 * 3600,
+          policy_commit: gh.head,
+          requested_at: '2030-01-01T10:00:00.000Z',
+        }),
+      ),
+    });
+    await probot.receive(issueEvent({ body: requestBody({ duration: 1800 }) }));
+    expect(gh.pullFor('gatepass/req-42')).toBeUndefined();
+    expect(gh.issue(42).comments.at(-1)!.body).toContain(
+      'the branch `gatepass/req-42` already exists with commits gatepass did not make',
+    );
+    expect(gh.issue(42).labels).toContain('gatepass:invalid');
+    expect(gh.merges).toEqual([]);
+  });
+
+  it('is picked up again when the app made it (a delivery interrupted before the PR)', async () => {
+    gh.fileIssue(42, dave);
+    // The first delivery created the branch and wrote the file, then died before the PR.
+    gh.failNext('POST', /\/pulls$/, 500);
+    await expect(
+      probot.receive(issueEvent({ body: requestBody({ duration: 1800 }) })),
+    ).rejects.toThrow();
+    await probot.receive(issueEvent({ body: requestBody({ duration: 1800 }) }));
+    const pr = gh.pullFor('gatepass/req-42')!;
+    expect(pr.body).toContain('| Duration | 30m |');
   });
 });

@@ -49,7 +49,10 @@ describe('policies as the app sees them', () => {
       await probot.receive(issueEvent({}));
       expect(gh.pulls.size).toBe(0);
       expect([...gh.branches.keys()]).toEqual(['main']);
-      expect(gh.issue(42).comments[0]!.body).toContain('there is no resource named "prod-db"');
+      // The requester is told the policy file is invalid, not that the resource does not exist.
+      expect(gh.issue(42).comments[0]!.body).toContain(
+        'the policy file `policies/prod.yaml` is invalid',
+      );
     });
   });
 });

@@ -176,6 +176,54 @@ describe('break-glass', () => {
     expect(comments(42).at(-1)).toContain('break-glass used on `prod-shell` for 30m');
   });
 
+  // Issue #14 item 3: on the old code anyone who could push to the branch turned an on-call
+  // person's pending request into break-glass: merged at once, follow-up issue in their name.
+  it('pushed to the branch by someone else counts for nothing: no merge without review', async () => {
+    // Without the on-call auto-approval, so only break-glass could merge it at once.
+    gh.push('main', {
+      'policies/power.yaml': readFixture('app/power-policy.yaml').replace(
+        / {4}auto_approve:\n(.*\n){3}/,
+        '',
+      ),
+    });
+    const pr = (await request(dave, { duration: 2 * 3600 }))!;
+    expect(gh.merges).toEqual([]);
+    const pending = parseGrant(gh.tree('gatepass/req-42').get(FILE)!, FILE);
+    if (!pending.ok) throw new Error('no grant on the branch');
+    gh.push(
+      'gatepass/req-42',
+      {
+        [FILE]: serializeGrant({ ...pending.value, duration: 1800, break_glass: { reason } }),
+      },
+      'break glass',
+      { author: mallory, verified: false },
+    );
+    await probot.receive(pullRequestEvent(pr.number, 'synchronize', mallory));
+    expect(gh.merges).toEqual([]);
+    expect(gh.opened.size).toBe(0);
+    expect(lastCheck()).toMatchObject({ status: 'in_progress' });
+    // Reviews still work as for any request.
+    gh.addReview(pr.number, alice, 'APPROVED');
+    await probot.receive(reviewEvent(pr.number));
+    expect(parseTrailers(gh.merges[0]!.commit_message)?.rule).toBe('reviews');
+    expect(gh.opened.size).toBe(0);
+  });
+
+  it("a push by someone else voids even the requester's own break-glass", async () => {
+    gh.push('main', {
+      'policies/power.yaml': readFixture('app/power-policy.yaml').replace(
+        / {4}auto_approve:\n(.*\n){3}/,
+        '',
+      ),
+    });
+    const pr = (await request(dave, { duration: 2 * 3600 }))!;
+    gh.push('gatepass/req-42', { 'notes.txt': 'x' }, 'push', { author: mallory, verified: false });
+    gh.push('gatepass/req-42', { 'notes.txt': null }, 'push', { author: mallory, verified: false });
+    await probot.receive(commentEvent({ body: `/break-glass ${reason}`, sender: dave }));
+    expect(gh.merges).toEqual([]);
+    expect(gh.pulls.get(pr.number)!.state).toBe('open');
+  });
+
   it('is refused, with a clear comment, to someone not allowed to use it', async () => {
     expect(await request(carol, { duration: undefined, break_glass: { reason } })).toBeUndefined();
     expect(comments(42).at(-1)).toContain('@carol may not use break-glass on "prod-shell"');

@@ -284,7 +284,9 @@ describe('gatepass audit --verify finds tampering', () => {
       ['forged-trailer', true],
       ['forged-trailer', true],
     ]);
-    expect(errors[0]!.message).toContain('"issued" trailers on prod-db/req-1 written by Mallory');
+    expect(errors[0]!.message).toContain(
+      '"issued" trailers on prod-db/req-1 in a commit whose author claims to be Mallory',
+    );
     // Naming the bots explicitly replaces the defaults.
     const trusting = await verify(b, ['--bot', '*[bot]', 'mallory@example.com', 'Dave']);
     expect(trusting.errors).toEqual([]);
@@ -479,5 +481,63 @@ describe('continuity with an earlier verification (threat #20)', () => {
     expect((await runCli(['audit', b.dir, '--verified-head', 'abc1234'], b.dir)).code).toBe(2);
     const bad = await runCli(['audit', b.dir, '--verify', '--verified-head', '--all'], b.dir);
     expect(bad.code).toBe(2);
+  });
+});
+
+// Issue #14 (smaller, audit): each of these was wrong on the old code.
+describe('gatepass audit --verify: what a name proves, and the baseline', () => {
+  const DAVE = { name: 'Dave', email: '104+dave@users.noreply.github.com' };
+  const headOf = (b: AuditHistoryBuilder) => {
+    b.flush();
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: b.dir, encoding: 'utf8' }).trim();
+  };
+
+  it("takes the squash merge of a hand-opened PR (authored in its author's name) as the app's merge", async () => {
+    const b = await start();
+    b.approve({ id: 'req-1', requester: dave, author: DAVE });
+    b.tick(1);
+    b.confirm('req-1');
+    const { errors } = await verify(b);
+    expect(errors.filter((f) => f.kind === 'forged-trailer')).toEqual([]);
+  });
+
+  it('reports an archive move without trailers as a direct push, whatever the author claims to be', async () => {
+    const b = await start();
+    b.approve({ id: 'req-1', requester: dave });
+    b.tick(1);
+    b.issue('req-1');
+    b.tick(60);
+    b.end('req-1', 'expired');
+    b.tick(1);
+    b.archive('req-1', { withEvent: false, author: ACTION_BOT });
+    const { errors } = await verify(b);
+    expect(errors.map((f) => f.kind)).toEqual(['direct-push']);
+    expect(errors[0]!.message).toContain('the author claims to be github-actions[bot]');
+  });
+
+  it('judges nothing at or before a recorded baseline (--since-commit or .gatepass/baseline), and everything after', async () => {
+    const b = await start();
+    b.changePolicy(POLICY.replace('max_duration: 4h', 'max_duration: 3h'), { direct: MALLORY });
+    const baseline = headOf(b);
+    const before = await verify(b);
+    expect(before.errors.map((f) => f.kind)).toEqual(['direct-push']);
+    expect((await verify(b, ['--since-commit', baseline])).errors).toEqual([]);
+
+    b.commit({
+      message: 'Record the gatepass baseline\n',
+      author: MALLORY,
+      files: [{ path: '.gatepass/baseline', content: `${baseline}\n` }],
+    });
+    expect((await verify(b)).errors).toEqual([]);
+    b.changePolicy(POLICY, { direct: MALLORY });
+    const after = await verify(b);
+    expect(after.errors.map((f) => f.kind)).toEqual(['direct-push']);
+  });
+
+  it('reports a baseline that is not in the history', async () => {
+    const b = await start();
+    b.flush();
+    const { errors } = await verify(b, ['--since-commit', 'f'.repeat(40)]);
+    expect(errors.map((f) => f.message)).toEqual([expect.stringContaining('names no commit')]);
   });
 });

@@ -45,7 +45,9 @@ describe('a grant pushed straight to the default branch (threat #5)', () => {
     const report = await audit(w);
     expect(report.code).toBe(1);
     expect(report.out).toMatch(
-      new RegExp(`ERROR direct-push ${pushed.slice(0, 12)}: prod-db/req-99 changed by alice`),
+      new RegExp(
+        `ERROR direct-push ${pushed.slice(0, 12)}: prod-db/req-99 changed without gatepass trailers \\(a direct push; the author claims to be alice`,
+      ),
     );
   });
 });

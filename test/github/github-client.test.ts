@@ -5,6 +5,7 @@ import { GitHubClient } from '../../src/github/github-client.js';
 import { countApiCalls, createOctokit } from '../../src/github/octokit.js';
 import { enableContractChecks } from '../helpers/openapi.js';
 import {
+  comparison,
   collaboratorPermission,
   invitation,
   prFile,
@@ -136,6 +137,52 @@ describe('GitHubClient reads', () => {
     expect(await c.pullRequestFiles(7)).toEqual([
       { filename: 'grants/prod-db/g1.yaml', status: 'added' },
     ]);
+  });
+});
+
+describe('GitHubClient comparisons', () => {
+  it('gives the files and commits of a head against a base, with who wrote them and whether GitHub verified it', async () => {
+    const head = 'c'.repeat(40);
+    nock(API)
+      .get(`/repos/acme/access/compare/main...${head}`)
+      .query({ per_page: '100' })
+      .reply(
+        200,
+        comparison(
+          [prFile('grants/prod-db/g1.yaml')],
+          [
+            {
+              sha: 'a'.repeat(40),
+              author: { login: 'gatepass[bot]', id: 99, type: 'Bot' },
+              verified: true,
+              message: 'Request',
+            },
+            { sha: head, author: null, verified: false, message: 'push' },
+          ],
+        ),
+      );
+    expect(await client().compareCommits('main', head)).toEqual({
+      files: [{ filename: 'grants/prod-db/g1.yaml', status: 'added' }],
+      commits: [
+        {
+          sha: 'a'.repeat(40),
+          author: { login: 'gatepass[bot]', id: 99, type: 'Bot' },
+          verified: true,
+          message: 'Request',
+        },
+        { sha: head, author: null, verified: false, message: 'push' },
+      ],
+      complete: true,
+    });
+  });
+
+  it('says when GitHub cut the commits short', async () => {
+    const body = comparison([prFile('grants/prod-db/g1.yaml')], []);
+    nock(API)
+      .get(/\/repos\/acme\/access\/compare\/.*/)
+      .query(true)
+      .reply(200, { ...body, total_commits: 300 });
+    expect((await client().compareCommits('main', 'd'.repeat(40))).complete).toBe(false);
   });
 });
 

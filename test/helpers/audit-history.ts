@@ -363,6 +363,6 @@ export class AuditHistoryBuilder {
     this.tick(minutes);
     this.end(o.id, 'expired');
     this.tick(1);
-    this.archive(o.id, { withEvent: this.grants.size % 2 === 0 });
+    this.archive(o.id, { withEvent: true });
   }
 }

@@ -23,12 +23,17 @@ export interface FakeUser {
 
 export const API = 'https://api.github.com';
 export const APP_BOT: FakeUser = { login: 'gatepass[bot]', id: 999, type: 'Bot' };
+/** Who pushes with git when a test does not say (GitHub attributes the commit by its email). */
+export const PUSHER: FakeUser = { login: 'pusher', id: 4242, type: 'User' };
 
 interface Commit {
   sha: string;
   tree: Map<string, string>;
   message: string;
   parent: string | null;
+  /** Who GitHub attributes it to, and whether GitHub verified it (the app's API commits are). */
+  author: FakeUser | null;
+  verified: boolean;
 }
 export interface FakePull {
   number: number;
@@ -135,7 +140,12 @@ export class FakeGitHub {
   }
 
   /** A person pushes to a branch (creating it from the default branch when missing). */
-  push(branch: string, files: Record<string, string | null>, message = 'push'): string {
+  push(
+    branch: string,
+    files: Record<string, string | null>,
+    message = 'push',
+    by: { author: FakeUser | null; verified: boolean } = { author: PUSHER, verified: false },
+  ): string {
     if (!this.branches.has(branch)) {
       this.branches.set(branch, this.head);
       this.branchBase.set(branch, this.head);
@@ -145,7 +155,7 @@ export class FakeGitHub {
       if (t === null) tree.delete(p);
       else tree.set(p, t);
     }
-    const sha = this.newCommit(tree, message, this.branches.get(branch)!);
+    const sha = this.newCommit(tree, message, this.branches.get(branch)!, by);
     this.branches.set(branch, sha);
     for (const pr of this.pulls.values())
       if (pr.head_ref === branch && pr.state === 'open') pr.head_sha = sha;
@@ -218,11 +228,22 @@ export class FakeGitHub {
     return [...this.pulls.values()].find((p) => p.head_ref === branch);
   }
 
-  private newCommit(tree: Map<string, string>, message: string, parent: string | null): string {
+  private newCommit(
+    tree: Map<string, string>,
+    message: string,
+    parent: string | null,
+    by: { author: FakeUser | null; verified: boolean } = { author: PUSHER, verified: false },
+  ): string {
     const sha = sha1(`commit ${this.counter++} ${message}`);
-    this.commits.set(sha, { sha, tree, message, parent });
+    this.commits.set(sha, { sha, tree, message, parent, ...by });
     return sha;
   }
+
+  /** Runs once just before the next call whose `METHOD /path` matches (e.g. to move a head). */
+  beforeNext(method: string, path: RegExp, fn: () => void): void {
+    this.hooks.push({ method, path, fn });
+  }
+  private hooks: { method: string; path: RegExp; fn: () => void }[] = [];
 
   /** Routes every call to api.github.com through this fake until `nock.cleanAll()`. */
   install(): void {
@@ -261,6 +282,8 @@ export class FakeGitHub {
     const url = new URL(uri, API);
     const path = decodeURIComponent(url.pathname);
     this.calls.push(`${method} ${path}`);
+    const hook = this.hooks.findIndex((h) => h.method === method && h.path.test(path));
+    if (hook >= 0) this.hooks.splice(hook, 1)[0]!.fn();
     const fault = this.faults.find((f) => f.times > 0 && f.method === method && f.path.test(path));
     if (fault) {
       fault.times--;
@@ -304,6 +327,8 @@ export class FakeGitHub {
       if (!this.branches.delete(m[1]!)) return [422, errorBody('Reference does not exist')];
       return [204, ''];
     }
+    if (method === 'GET' && (m = /^\/compare\/(.+)\.\.\.(.+)$/.exec(p)))
+      return this.compare(m[1]!, m[2]!);
     if (method === 'GET' && (m = /^\/contents\/(.+)$/.exec(p)))
       return this.getContents(m[1]!, q.get('ref') ?? this.defaultBranch);
     if (method === 'PUT' && (m = /^\/contents\/(.+)$/.exec(p)))
@@ -487,7 +512,11 @@ export class FakeGitHub {
     if (current !== undefined && body.sha !== blobSha(current))
       return [409, errorBody(`${path} does not match ${String(body.sha)}`)];
     const text = Buffer.from(String(body.content), 'base64').toString('utf8');
-    const sha = this.push(branch, { [path]: text }, String(body.message));
+    // Commits made through the API are the app's, and GitHub signs them.
+    const sha = this.push(branch, { [path]: text }, String(body.message), {
+      author: APP_BOT,
+      verified: true,
+    });
     const base = first(
       'PUT',
       '/repos/{owner}/{repo}/contents/{path}',
@@ -506,6 +535,73 @@ export class FakeGitHub {
         commit: { ...(base.commit as Json), sha },
       },
     ];
+  }
+
+  /** `base...head`: the head's commits since the merge base, and what they changed. */
+  private compare(baseRef: string, headRef: string): [number, unknown] {
+    const base = this.branches.get(baseRef) ?? (this.commits.has(baseRef) ? baseRef : undefined);
+    const head = this.branches.get(headRef) ?? (this.commits.has(headRef) ? headRef : undefined);
+    if (!base || !head) return notFound();
+    const ancestors = new Set<string>();
+    for (let c: string | null = base; c; c = this.commits.get(c)!.parent) ancestors.add(c);
+    const commits: Commit[] = [];
+    let c: string | null = head;
+    while (c && !ancestors.has(c)) {
+      commits.unshift(this.commits.get(c)!);
+      c = this.commits.get(c)!.parent;
+    }
+    const mergeBase = c ?? base;
+    const example = first('GET', '/repos/{owner}/{repo}/compare/{basehead}');
+    const commitExample = (example.commits as Json[])[0]!;
+    return [
+      200,
+      {
+        ...example,
+        ahead_by: commits.length,
+        behind_by: 0,
+        total_commits: commits.length,
+        commits: commits.map((k) => ({
+          ...commitExample,
+          sha: k.sha,
+          author: k.author
+            ? simpleUser(k.author.login, k.author.id, k.author.type ?? 'User')
+            : null,
+          committer: k.author
+            ? simpleUser(k.author.login, k.author.id, k.author.type ?? 'User')
+            : null,
+          commit: {
+            ...(commitExample.commit as Json),
+            message: k.message,
+            verification: {
+              verified: k.verified,
+              reason: k.verified ? 'valid' : 'unsigned',
+              signature: null,
+              payload: null,
+              verified_at: null,
+            },
+          },
+        })),
+        files: this.diff(mergeBase, head),
+      },
+    ];
+  }
+
+  private diff(from: string, to: string): Json[] {
+    const before = this.commits.get(from)!.tree;
+    const after = this.commits.get(to)!.tree;
+    const out: Json[] = [];
+    const base = first('GET', '/repos/{owner}/{repo}/pulls/{pull_number}/files');
+    for (const p of new Set([...before.keys(), ...after.keys()])) {
+      const a = before.get(p);
+      const b = after.get(p);
+      if (a === b) continue;
+      out.push({
+        ...base,
+        filename: p,
+        status: a === undefined ? 'added' : b === undefined ? 'removed' : 'modified',
+      });
+    }
+    return out;
   }
 
   private files(pr: FakePull): Json[] {

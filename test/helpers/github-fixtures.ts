@@ -68,6 +68,7 @@ export function pullRequest(o: {
   merged?: boolean;
   merge_commit_sha?: string | null;
   merged_at?: string | null;
+  head_ref?: string;
 }): Json {
   const base = first('GET', '/repos/{owner}/{repo}/pulls/{pull_number}');
   const head = base.head as Json;
@@ -80,7 +81,7 @@ export function pullRequest(o: {
     merge_commit_sha: o.merge_commit_sha ?? null,
     merged_at: o.merged_at ?? null,
     user: simpleUser(o.author.login, o.author.id, o.author.type),
-    head: { ...head, sha: o.head_sha },
+    head: { ...head, sha: o.head_sha, ...(o.head_ref ? { ref: o.head_ref } : {}) },
     base: { ...baseRef, ref: 'main' },
     requested_teams: [],
   };
@@ -108,6 +109,58 @@ export const prFile = (filename: string, status = 'added'): Json => ({
   filename,
   status,
 });
+
+/** `GET /repos/{o}/{r}/compare/{basehead}`: the head's commits and the files they changed. */
+export function comparison(
+  files: Json[],
+  commits: {
+    sha: string;
+    author: { login: string; id: number; type?: string } | null;
+    verified: boolean;
+    message?: string;
+  }[],
+): Json {
+  const base = first('GET', '/repos/{owner}/{repo}/compare/{basehead}');
+  const c0 = (base.commits as Json[])[0]!;
+  return {
+    ...base,
+    ahead_by: commits.length,
+    behind_by: 0,
+    total_commits: commits.length,
+    files,
+    commits: commits.map((c) => ({
+      ...c0,
+      sha: c.sha,
+      author: c.author ? simpleUser(c.author.login, c.author.id, c.author.type) : null,
+      committer: c.author ? simpleUser(c.author.login, c.author.id, c.author.type) : null,
+      commit: {
+        ...(c0.commit as Json),
+        message: c.message ?? 'request',
+        verification: {
+          verified: c.verified,
+          reason: c.verified ? 'valid' : 'unsigned',
+          signature: null,
+          payload: null,
+          verified_at: null,
+        },
+      },
+    })),
+  };
+}
+
+/** `GET /repos/{o}/{r}/issues/{n}`: an issue and who opened it. */
+export function issue(n: number, author: { login: string; id: number; type?: string }): Json {
+  const { pull_request: _pr, ...base } = first(
+    'GET',
+    '/repos/{owner}/{repo}/issues/{issue_number}',
+  );
+  return {
+    ...base,
+    number: n,
+    state: 'open',
+    user: simpleUser(author.login, author.id, author.type),
+  };
+}
 
 /** `GET /user/{account_id}`: the account as it is called now. */
 export function account(login: string, id: number): Json {

@@ -19,7 +19,10 @@ import type {
   Identity,
   RawChange,
   Collaborator,
+  CommitInfo,
+  Comparison,
   GitHubPort,
+  IssueInfo,
   GrantWriter,
   Invitation,
   PullRequestFile,
@@ -46,6 +49,10 @@ export interface MemoryPull {
   info: PullRequestInfo;
   files: PullRequestFile[];
   reviews: Review[];
+  /** The commits of the PR's head against its base (default: one by the PR's author, verified). */
+  commits?: CommitInfo[];
+  /** What the PR's live file list says when it differs from its head's (a head that moved). */
+  liveFiles?: PullRequestFile[];
 }
 
 export class MemoryGitHub implements GitHubPort {
@@ -54,6 +61,8 @@ export class MemoryGitHub implements GitHubPort {
   /** Team (`org/slug`, lowercase) → member id → membership. */
   readonly teams = new Map<string, Map<number, TeamMembershipInfo>>();
   readonly pulls = new Map<number, MemoryPull>();
+  /** Issues by number: who opened them. */
+  readonly issues = new Map<number, IssueInfo>();
   readonly comments: { issue: number; body: string }[] = [];
   /** Repo full name → login → collaborator. */
   readonly collaborators = new Map<string, Map<string, Collaborator>>();
@@ -150,7 +159,27 @@ export class MemoryGitHub implements GitHubPort {
 
   async pullRequestFiles(n: number): Promise<PullRequestFile[]> {
     this.log('pullRequestFiles', n);
-    return structuredClone(this.pull(n).files);
+    const p = this.pull(n);
+    return structuredClone(p.liveFiles ?? p.files);
+  }
+
+  /** The head's files and commits, as GitHub compares them: found by the head commit. */
+  async compareCommits(base: string, head: string): Promise<Comparison> {
+    this.log('compareCommits', base, head);
+    const p = [...this.pulls.values()].find((x) => x.info.head_sha === head);
+    if (!p) throw new GitHubApiError(`no commit ${head}`, 404);
+    const commits = p.commits ?? [
+      { sha: head, author: { ...p.info.user }, verified: true, message: 'request' },
+    ];
+    return structuredClone({ files: p.files, commits, complete: true });
+  }
+
+  async issue(n: number): Promise<IssueInfo | null> {
+    this.log('issue', n);
+    const i = this.issues.get(n);
+    if (i) return structuredClone(i);
+    const p = this.pulls.get(n);
+    return p ? { number: n, user: { ...p.info.user }, state: p.info.state } : null;
   }
 
   async reviews(n: number): Promise<Review[]> {
@@ -531,6 +560,8 @@ export function landMergedRequest(
     base?: string;
     /** Files GitHub reports for the PR (default: exactly the grant file, added). */
     files?: PullRequestFile[];
+    /** The head's commits (default: one, the app's own, verified). */
+    commits?: CommitInfo[];
   },
 ): string {
   const message = commitMessage(
@@ -544,6 +575,14 @@ export function landMergedRequest(
     },
   );
   const merge = store.commitOnRemote({ [o.path]: o.text }, message);
+  // The request issue the app's branch names, opened by the requester.
+  const issue = /^req-(\d+)/.exec(o.grantId);
+  if (issue && !github.issues.has(Number(issue[1])))
+    github.issues.set(Number(issue[1]), {
+      number: Number(issue[1]),
+      user: { ...o.requester, type: 'User' },
+      state: 'open',
+    });
   const head = hash(`head of #${o.pr}`);
   github.pulls.set(o.pr, {
     info: {
@@ -558,6 +597,7 @@ export function landMergedRequest(
       head_ref: `gatepass/${o.grantId}`,
     },
     files: o.files ?? [{ filename: o.path, status: 'added' }],
+    ...(o.commits ? { commits: o.commits } : {}),
     reviews: (o.reviewers ?? []).map((r, i) => ({
       id: o.pr * 100 + i,
       user: { ...r, type: 'User' },

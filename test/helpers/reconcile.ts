@@ -15,16 +15,19 @@ import { GitHubClient } from '../../src/github/github-client.js';
 import { createOctokit } from '../../src/github/octokit.js';
 import type { Issued, LiveAccess, Provider } from '../../src/providers/provider.js';
 import { initAccessRepo, type AccessRepoFixture } from './git.js';
-import { account, prFile, pullRequest, review } from './github-fixtures.js';
+import { account, comparison, issue, prFile, pullRequest, review } from './github-fixtures.js';
 import { exampleResponse } from './openapi.js';
 
 export const API = 'https://api.github.com';
 export const REPO_PATH = '/repos/acme/access';
 export const alice = { login: 'alice', id: 1001 };
 export const bob = { login: 'bob', id: 1002 };
-export const PR_HEAD = 'e'.repeat(40);
+/** The head commit of merged PR `pr` (each PR its own, so comparisons tell them apart). */
+export const headOf = (pr: number): string => `e${String(pr).padStart(39, '0')}`;
 export const T0 = '2030-01-01T10:00:00.000Z';
 export const MERGED_AT = '2030-01-01T10:05:00Z';
+/** The app's account: it opens request PRs and makes their commits. */
+export const APP_USER = { login: 'gatepass[bot]', id: 9999, type: 'Bot' };
 
 /** A github-team resource, for the provider's end-to-end test and the sweep bench. */
 export const TEAM_POLICY = `resources:
@@ -124,31 +127,50 @@ export function mockMergedPr(
     mergedAt?: string;
     /** The login GitHub has for the requester's id (default: the grant's). */
     requesterLogin?: string;
+    /** Who opened the PR (default: the app, from the grant's request branch). */
+    author?: { login: string; id: number; type?: string };
+    /** The head's commits (default: one, the app's own, verified). */
+    commits?: Parameters<typeof comparison>[1];
+    /** Who opened the request issue the branch names (default: the requester). */
+    issueAuthor?: { login: string; id: number; type?: string };
   } = {},
 ): nock.Scope {
   const path = grantPath(grant.resource, grant.id);
-  return (
-    nock(API)
-      .persist()
-      .get(`${REPO_PATH}/pulls/${pr}`)
-      .reply(
-        200,
-        pullRequest({
-          number: pr,
-          head_sha: PR_HEAD,
-          author: { login: 'gatepass[bot]', id: 9999, type: 'Bot' },
-          state: 'closed',
-          merged: o.merged ?? true,
-          merge_commit_sha: mergeSha,
-          merged_at: o.mergedAt ?? MERGED_AT,
-        }),
-      )
-      .get(`${REPO_PATH}/pulls/${pr}/files`)
-      .query(true)
-      .reply(
-        200,
+  const author = o.author ?? APP_USER;
+  const PR_HEAD = headOf(pr);
+  const issueNumber = /^req-(\d+)/.exec(grant.id)?.[1];
+  const scope = nock(API)
+    .persist()
+    .get(`${REPO_PATH}/pulls/${pr}`)
+    .reply(
+      200,
+      pullRequest({
+        number: pr,
+        head_sha: PR_HEAD,
+        author,
+        state: 'closed',
+        merged: o.merged ?? true,
+        merge_commit_sha: mergeSha,
+        merged_at: o.mergedAt ?? MERGED_AT,
+        head_ref: `gatepass/${grant.id}`,
+      }),
+    )
+    // The head that was merged, compared from the merge's first parent.
+    .get(new RegExp(`^${REPO_PATH}/compare/[0-9a-f]{40}\\.\\.\\.${PR_HEAD}$`))
+    .query(true)
+    .reply(
+      200,
+      comparison(
         (o.files ?? [path]).map((f) => prFile(f)),
-      )
+        o.commits ?? [{ sha: PR_HEAD, author: APP_USER, verified: true }],
+      ),
+    );
+  if (issueNumber && author.type === 'Bot')
+    scope
+      .get(`${REPO_PATH}/issues/${issueNumber}`)
+      .reply(200, issue(Number(issueNumber), o.issueAuthor ?? grant.requester));
+  return (
+    scope
       .get(`${REPO_PATH}/pulls/${pr}/reviews`)
       .query(true)
       .reply(200, [

@@ -640,6 +640,45 @@ export class Shapes {
     return out;
   }
 
+  /** `GET /compare/{base}...{head}`: the head's commits since the merge base and their files. */
+  comparison(o: {
+    basehead: string;
+    base: CommitInfo;
+    mergeBase: CommitInfo;
+    commits: CommitInfo[];
+    files: Json[];
+  }): Json {
+    // The compare schema asks for `verified_at` in every verification.
+    const commit = (c: CommitInfo): Json => {
+      const out = this.commit(c);
+      const inner = out.commit as Json;
+      return {
+        ...out,
+        commit: { ...inner, verification: { ...(inner.verification as Json), verified_at: null } },
+      };
+    };
+    return {
+      ...base('GET', '/repos/{owner}/{repo}/compare/{basehead}'),
+      url: `${this.repoApi}/compare/${o.basehead}`,
+      html_url: `${this.repoHtml}/compare/${o.basehead}`,
+      permalink_url: `${this.repoHtml}/compare/${o.basehead}`,
+      diff_url: `${this.repoHtml}/compare/${o.basehead}.diff`,
+      patch_url: `${this.repoHtml}/compare/${o.basehead}.patch`,
+      base_commit: commit(o.base),
+      merge_base_commit: commit(o.mergeBase),
+      status: o.commits.length
+        ? o.base.sha === o.mergeBase.sha
+          ? 'ahead'
+          : 'diverged'
+        : 'identical',
+      ahead_by: o.commits.length,
+      behind_by: 0,
+      total_commits: o.commits.length,
+      commits: o.commits.map(commit),
+      files: o.files,
+    };
+  }
+
   diffEntry(f: {
     filename: string;
     status: string;

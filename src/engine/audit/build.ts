@@ -23,6 +23,11 @@ export interface AuditBuildOptions {
    */
   verifiedHead?: string;
   bots?: readonly string[];
+  /**
+   * The last commit before gatepass was adopted: it and the history before it are not judged.
+   * Default: the commit id in `.gatepass/baseline` at the audited head, when that file exists.
+   */
+  sinceCommit?: string;
   sweepInterval?: Seconds;
   /** Still-live grants are judged against this time (default now). */
   now?: Date;
@@ -70,6 +75,8 @@ export async function buildAuditReport(
     content.catch(() => {});
     queue.push({ commits, content });
   };
+  /** Every replayed commit, oldest first: what is before the baseline is a prefix of it. */
+  const order: string[] = [];
   try {
     let batch: HistoryCommit[] = [];
     for await (const c of repo.logHistory({
@@ -80,6 +87,7 @@ export async function buildAuditReport(
       firstParent: true,
     })) {
       batch.push(c);
+      order.push(c.sha);
       if (batch.length < BATCH) continue;
       request(batch);
       batch = [];
@@ -101,11 +109,32 @@ export async function buildAuditReport(
     const snapshots = new Map<string, PolicySnapshot | undefined>();
     for (const sha of policyCommitsOf(history))
       snapshots.set(sha, await policySnapshot(repo, sha, head));
+    const baseline = await readBaseline(repo, head, options.sinceCommit);
+    const preBaseline = new Set<string>();
+    if (baseline.sha) {
+      // First-parent history is a line: the baseline's ancestors are a prefix of it.
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (await repo.isAncestor(order[mid]!, baseline.sha)) lo = mid + 1;
+        else hi = mid;
+      }
+      for (const sha of order.slice(0, lo)) preBaseline.add(sha);
+    }
     report.findings = verifyAudit(history, (sha) => snapshots.get(sha), {
       now,
       bots: options.bots ?? DEFAULT_BOTS,
       sweepInterval: options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL,
+      beforeBaseline: (sha) => preBaseline.has(sha),
     });
+    if (baseline.problem)
+      report.findings.unshift({
+        kind: 'history-rewritten',
+        severity: 'error',
+        ...(baseline.sha ? { commit: baseline.sha } : {}),
+        message: baseline.problem,
+      });
     if (options.verifiedHead && !(await repo.isAncestor(options.verifiedHead, head)))
       report.findings.unshift({
         kind: 'history-rewritten',
@@ -170,4 +199,36 @@ async function policySnapshot(
     onBranch: await repo.isAncestor(sha, head),
     problems: problems.map(formatProblem),
   };
+}
+
+/** Where an access repo records the last commit before it adopted gatepass (one commit id). */
+export const BASELINE_FILE = '.gatepass/baseline';
+
+/**
+ * The recorded baseline: `--since-commit`, else `.gatepass/baseline` at the head. A baseline
+ * that is not in the audited history is a finding, and judges everything (nothing is skipped).
+ */
+async function readBaseline(
+  repo: AuditSource,
+  head: string,
+  since: string | undefined,
+): Promise<{ sha?: string; problem?: string }> {
+  let wanted = since;
+  let from = '--since-commit';
+  if (wanted === undefined) {
+    const text = (await repo.readFiles(head, [BASELINE_FILE])).get(BASELINE_FILE);
+    if (text === null || text === undefined) return {};
+    wanted = text.replace(/#.*$/gm, '').trim();
+    from = BASELINE_FILE;
+  }
+  const sha = /^[0-9a-f]{7,64}$/i.test(wanted) ? await repo.revParse(wanted) : null;
+  if (!sha)
+    return {
+      problem: `the baseline ${JSON.stringify(wanted.slice(0, 80))} (${from}) names no commit`,
+    };
+  if (!(await repo.isAncestor(sha, head)))
+    return {
+      problem: `the baseline ${sha.slice(0, 12)} (${from}) is not in the audited history: the history was rewritten, or the baseline is wrong`,
+    };
+  return { sha };
 }

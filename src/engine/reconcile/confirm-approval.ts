@@ -1,4 +1,4 @@
-import { judgeApproval, teamsOf } from '../../core/approval.js';
+import { authorIssueOf, breakGlassInvoked, judgeApproval, teamsOf } from '../../core/approval.js';
 import { GitHubApiError } from '../../core/errors.js';
 import type { Grant } from '../../core/grant.js';
 import { parseGrant } from '../../core/grant-file.js';
@@ -83,12 +83,19 @@ export async function confirmApproval(
   // The policy the branch had when the request was merged, not one the request names: a
   // hand-made grant file could name an older, looser policy commit.
   const policyAt = `${added}^1`;
-  const [files, login, policies] = await Promise.all([
-    github.pullRequestFiles(number),
+  const base = await history.revParse(policyAt);
+  if (!base) return no(`commit ${added.slice(0, 7)} has no parent on the default branch`);
+  // The files and commits of the head that was merged, from that commit itself (never the PR's
+  // file list), and who asked: the issue the PR's branch or the request names.
+  const issueNumber = authorIssueOf(pr, merged.value);
+  const [comparison, login, policies, issue] = await Promise.all([
+    github.compareCommits(base, pr.head_sha),
     deps.loginOf(grant.requester.id),
     readPolicies(history, policyAt),
+    issueNumber === null ? Promise.resolve(null) : github.issue(issueNumber),
   ]);
-  if (files.length !== 1 || files[0]!.filename !== path)
+  const { files } = comparison;
+  if (!comparison.complete || files.length !== 1 || files[0]!.filename !== path)
     return no(`#${number} must change exactly this grant file, it changed ${files.length}`);
   const resource = policies.policies.resources.get(grant.resource);
   if (!resource) return no(`no valid policy for "${grant.resource}" when it was merged`);
@@ -118,6 +125,13 @@ export async function confirmApproval(
     ...(deps.appBotId !== undefined ? { appBotId: deps.appBotId } : {}),
     // Looked up again now: the account an id names may have been renamed or deleted.
     requesterLoginNow: login,
+    // Who opened the PR or its issue must be the requester, as the app checked (a PR merged by
+    // hand never passed the app).
+    author: { pr, issue },
+    breakGlassInvoked: breakGlassInvoked(
+      comparison.commits,
+      deps.appBotId ?? (pr.user.type === 'Bot' ? pr.user.id : undefined),
+    ),
   });
   if (!answer.ok) return no(answer.problems.map((p) => p.message).join('; '));
   const { decision } = answer;

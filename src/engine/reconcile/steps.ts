@@ -302,6 +302,12 @@ async function extend(
 ): Promise<'ok' | 'rejected'> {
   const now = ctx.clock.now();
   const { grant, path, target } = step;
+  // An extension is an approval like any grant: one written as `approved` straight onto the
+  // branch (no PR, no reviews) is confirmed through the API first, exactly like a grant.
+  if (!ctx.confirmed.has(grant.id)) {
+    const c = await confirm(ctx, grant, path, s);
+    if ('refused' in c) return refuse(ctx, grant, path, c.refused);
+  }
   if (!step.expiresAt || !target) {
     const next = must(
       transition(

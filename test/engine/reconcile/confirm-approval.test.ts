@@ -176,4 +176,89 @@ describe('confirmApproval', () => {
     land(grant);
     expect(await confirm(grant)).toMatchObject({ decision: { outcome: 'approved' } });
   });
+
+  // Issue #14 item 1, the action's side: it read the PR's live file list, which can describe
+  // another head than the one merged. On the old code this confirmed the approval.
+  it("judges the files of the merged head, not the PR's live file list", async () => {
+    const grant = request();
+    land(grant, {
+      files: [
+        { filename: PATH, status: 'added' },
+        { filename: '.github/workflows/steal.yml', status: 'added' },
+      ],
+    });
+    github.pulls.get(1001)!.liveFiles = [{ filename: PATH, status: 'added' }];
+    expect(await confirm(grant)).toEqual({
+      refused: '#1001 must change exactly this grant file, it changed 2',
+    });
+    expect(github.calls.some((c) => c.startsWith('pullRequestFiles'))).toBe(false);
+  });
+
+  // Issue #14 item 6 (the "known gap" of docs/action.md): the action did not tie the requester
+  // to who asked; on the old code both of these were confirmed.
+  it("refuses an app PR whose request issue was opened by someone else than the grant's requester", async () => {
+    const grant = request();
+    github.issues.set(1, { number: 1, user: { ...carol, type: 'User' }, state: 'open' });
+    land(grant);
+    expect(await confirm(grant)).toEqual({
+      refused: expect.stringContaining('issue #1 was opened by @carol (id 1003)'),
+    });
+    expect(github.calls.filter((c) => c.startsWith('issue('))).toEqual(['issue(1)']);
+  });
+
+  it('refuses a hand-merged PR opened by someone else than the requester', async () => {
+    const grant = request({ source: { pull_request: 1001 } });
+    land(grant);
+    const pr = github.pulls.get(1001)!;
+    pr.info.user = { ...carol, type: 'User' };
+    pr.commits = [
+      { sha: pr.info.head_sha, author: { ...carol, type: 'User' }, verified: false, message: 'x' },
+    ];
+    expect(await confirm(grant)).toEqual({
+      refused: expect.stringContaining('@carol (id 1003) opened the pull request'),
+    });
+  });
+
+  // Issue #14 item 4, the action's side: the same time rules as the app, judged at the merge.
+  it('refuses a request dated after its merge (it would move its TTL)', async () => {
+    const grant = request({ requested_at: '2031-01-01T10:00:00.000Z' });
+    land(grant);
+    expect(await confirm(grant)).toEqual({
+      refused: expect.stringContaining('requested_at 2031-01-01T10:00:00.000Z is in the future'),
+    });
+  });
+});
+
+// Issue #14 item 3, the action's side: break-glass counts only when every commit of the merged
+// head is the app's own (GitHub-verified); on the old code a push by anyone made it count.
+describe('confirmApproval of break-glass', () => {
+  const BG_POLICY = `${POLICY}    break_glass:
+      allowed: [alice]
+      max_duration: 1h
+`;
+  beforeEach(() => {
+    store = new MemoryGrantStore({ 'policies/example.yaml': BG_POLICY }, 'Policies');
+    policyCommit = store.remoteHead;
+  });
+  const APP = { login: 'gatepass[bot]', id: 99, type: 'Bot' };
+
+  it('confirms break-glass the app wrote, with no reviews', async () => {
+    const grant = request({ break_glass: { reason: 'INC-9 checkout down' } });
+    land(grant, { reviewers: [] });
+    expect(await confirm(grant)).toMatchObject({ decision: { rule: 'break_glass' } });
+  });
+
+  it('ignores break-glass when someone else pushed to the request: it needed reviews', async () => {
+    const grant = request({ break_glass: { reason: 'INC-9 checkout down' } });
+    land(grant, {
+      reviewers: [],
+      commits: [
+        { sha: 'a'.repeat(40), author: APP, verified: true, message: 'request' },
+        { sha: 'b'.repeat(40), author: { ...carol, type: 'User' }, verified: false, message: 'bg' },
+      ],
+    });
+    expect(await confirm(grant)).toEqual({
+      refused: expect.stringContaining('approval not confirmed: waiting for approvals'),
+    });
+  });
 });

@@ -253,4 +253,53 @@ describe('the reconcile engine over in-memory ports', () => {
     expect(result.plan.map((s) => s.kind)).toEqual(['verify']);
     expect(store.remoteHead).toBe(before);
   });
+
+  // Issue #14 item 5: an extension written as `approved` straight onto the branch (no PR, no
+  // reviews) was applied on the old code: the grant's expiry moved by 3 h.
+  it('refuses an extension pushed straight to the branch as approved, and never applies it', async () => {
+    const grant = request(1);
+    land(grant);
+    await run();
+    const active = onRemote(grant)!;
+    const ext: Grant = {
+      ...request(1, { id: 'req-1-ext-1', duration: 3 * 3600, extends: 'req-1' }),
+      status: 'approved',
+      approval: {
+        approved_at: '2030-01-01T10:20:00.000Z',
+        rule: 'reviews',
+        approvers: [{ ...bob, review_id: 1 }],
+      },
+    };
+    store.commitOnRemote({ [grantPath('prod-db', ext.id)]: serializeGrant(ext) }, 'extend');
+    const result = await run({ clock: fixedClock('2030-01-01T10:30:00Z') });
+    expect(result.events.map((e) => `${e.event} ${e.grant}`)).toEqual(['refused req-1-ext-1']);
+    expect(provider.calls.filter((c) => c.startsWith('extend'))).toEqual([]);
+    expect(onRemote(grant)?.expires_at).toBe(active.expires_at);
+    expect(onRemote(ext)).toMatchObject({ status: 'revoked' });
+  });
+
+  // Issue #14 item 7: `/revoke` between the merge and the action's run wrote nothing on the old
+  // code ("it ended") and the grant was issued; a pending grant could not even carry the request.
+  it('never issues a merged grant whose revocation was requested before the action ran', async () => {
+    const grant = request(1);
+    land(grant);
+    const revoked: Grant = {
+      ...grant,
+      revoke_requested: { by: bob, at: '2030-01-01T10:06:00.000Z', reason: 'wrong database' },
+    };
+    store.commitOnRemote(
+      { [grantPath('prod-db', 'req-1')]: serializeGrant(revoked) },
+      'Request revocation of req-1',
+    );
+    const result = await run();
+    expect(result.failures).toEqual([]);
+    expect(result.problems).toEqual([]);
+    expect(provider.calls).toEqual([]);
+    expect(provider.world.size).toBe(0);
+    expect(result.events.map((e) => e.event)).toEqual(['approved', 'revoked']);
+    expect(onRemote(grant)).toMatchObject({
+      status: 'revoked',
+      end_reason: 'revoked by @bob: wrong database',
+    });
+  });
 });

@@ -329,6 +329,29 @@ const getCommit: Route = async (ctx) => {
   };
 };
 
+const compareCommits: Route = async (ctx) => {
+  const w = ctx.world;
+  const basehead = ctx.params.basehead ?? '';
+  const [from, to] = basehead.split('...');
+  if (!from || !to) return notFound();
+  const baseSha = await commitFor(w, from).catch(() => null);
+  const headSha = await commitFor(w, to).catch(() => null);
+  if (!baseSha || !headSha) return notFound();
+  const mergeBase = (await w.git.mergeBase(baseSha, headSha)) ?? baseSha;
+  const commits = [];
+  for (const sha of await w.git.commitsBetween(mergeBase, headSha)) {
+    const c = await w.git.commit(sha);
+    if (c) commits.push(c);
+  }
+  const [b, m] = [await w.git.commit(baseSha), await w.git.commit(mergeBase)];
+  if (!b || !m) return notFound();
+  const files = (await w.git.diff(mergeBase, headSha)).map((f) => w.shapes.diffEntry(f));
+  return {
+    status: 200,
+    body: w.shapes.comparison({ basehead, base: b, mergeBase: m, commits, files }),
+  };
+};
+
 const listCommits: Route = async (ctx) => {
   const w = ctx.world;
   const head = await commitFor(w, ctx.query.get('sha') ?? w.defaultBranch);
@@ -378,6 +401,7 @@ export const repoRoutes: Record<string, Route> = {
   'git/get-commit': getGitCommit,
   'git/create-commit': createGitCommit,
   'repos/get-commit': getCommit,
+  'repos/compare-commits-with-basehead': compareCommits,
   'repos/list-commits': listCommits,
   'repos/list-pull-requests-associated-with-commit': pullsForCommit,
 };
