@@ -491,9 +491,20 @@ export class MemoryGrantStore implements AuditSource, GrantWriter {
     this.work.delete(path);
   }
 
-  async commit(message: string): Promise<void> {
-    if (await this.isClean()) throw new Error('nothing to commit, working tree clean');
-    this.localHead = this.makeCommit([this.localHead], this.work, message);
+  /** Commits exactly `paths` as the work tree has them, then drops anything else left there. */
+  async commit(message: string, paths: readonly string[]): Promise<void> {
+    const head = this.commits.get(this.localHead)!.files;
+    const next = new Map(head);
+    for (const p of paths) {
+      const t = this.work.get(p);
+      if (t === undefined) next.delete(p);
+      else next.set(p, t);
+    }
+    let same = next.size === head.size;
+    for (const [p, t] of next) if (head.get(p) !== t) same = false;
+    if (same) throw new Error('nothing to commit, working tree clean');
+    this.localHead = this.makeCommit([this.localHead], next, message);
+    this.work = new Map(next);
   }
 
   async push(): Promise<'ok' | 'rejected'> {

@@ -26,7 +26,7 @@ export function trailers(
 
 /**
  * Writes `grant` (moved to `to` when it differs from `from`), and `also` when given (a second
- * grant changed by the same event), commits and pushes. A grant that would not read back is
+ * grant changed by the same event), commits exactly those paths and `files`, and pushes. A grant that would not read back is
  * never committed.
  */
 export async function save(
@@ -37,8 +37,12 @@ export async function save(
   t: EventTrailers,
   to: string = from,
   also?: { from: string; grant: Grant; to: string },
+  files: readonly string[] = [],
 ): Promise<'ok' | 'rejected'> {
   const { writer } = ctx;
+  // Exactly what this step wrote: the grant files, and the files the provider declares (the
+  // KRL). Anything else a provider or script left in the tree is never committed.
+  const paths = new Set<string>(files);
   for (const w of [{ from, grant, to }, ...(also ? [also] : [])]) {
     const text = serializeGrant(w.grant);
     const check = parseGrant(text, w.to);
@@ -48,8 +52,9 @@ export async function save(
       );
     if (w.to !== w.from) await writer.remove(w.from);
     await writer.write(w.to, text);
+    paths.add(w.from).add(w.to);
   }
-  await writer.commit(commitMessage(subject, t));
+  await writer.commit(commitMessage(subject, t), [...paths].sort());
   await ctx.hook('after-commit', grant.id);
   const pushed = await writer.push();
   if (pushed === 'ok') await ctx.hook('after-push', grant.id);
