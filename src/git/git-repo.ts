@@ -212,7 +212,13 @@ export class GitRepo implements AuditSource {
     );
     const present: string[] = [];
     for (const p of paths)
-      if (tracked.has(p) || (await lstat(join(this.dir, p)).then(() => true, () => false)))
+      if (
+        tracked.has(p) ||
+        (await lstat(join(this.dir, p)).then(
+          () => true,
+          () => false,
+        ))
+      )
         present.push(p);
     if (present.length) await this.exec(['add', '-A', '--', ...present]);
   }

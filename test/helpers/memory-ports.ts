@@ -185,12 +185,19 @@ export class MemoryGitHub implements GitHubPort {
     return m ? { ...m } : null;
   }
 
-  async teamMembers(team: string): Promise<{ login: string; id: number }[]> {
-    this.log('teamMembers', team);
-    return [...(this.teams.get(teamKey(team))?.keys() ?? [])].map((id) => ({
-      id,
-      login: this.users.get(id)?.login ?? `ghost-${id}`,
-    }));
+  /** As GitHub's `GET /orgs/{org}/teams/{slug}/members?role=`: `all` unless a role is given. */
+  async teamMembers(
+    team: string,
+    role: 'all' | TeamRole = 'all',
+  ): Promise<{ login: string; id: number }[]> {
+    this.log('teamMembers', team, ...(role === 'all' ? [] : [role]));
+    const members = [...(this.teams.get(teamKey(team))?.entries() ?? [])];
+    return members
+      .filter(([, m]) => role === 'all' || m.role === role)
+      .map(([id]) => ({
+        id,
+        login: this.users.get(id)?.login ?? `ghost-${id}`,
+      }));
   }
 
   private repoCollaborators(repo: string): Map<string, Collaborator> {

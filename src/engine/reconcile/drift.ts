@@ -2,7 +2,7 @@ import type { Grant } from '../../core/grant.js';
 import { ARCHIVE_DIR, GRANTS_DIR } from '../../core/repo-layout.js';
 import { unexplainedAccess, type ObservedAccess } from '../../core/ownership.js';
 import { REPO_PERMISSIONS } from '../../core/permission.js';
-import { readGrantFiles } from '../../core/reconcile-plan.js';
+import { parseGrant } from '../../core/grant-file.js';
 import type { Resource } from '../../core/policy.js';
 import { collaboratorAccess } from '../../providers/github-collaborator.js';
 import { grantRecords, type SharedAccess } from '../../providers/github-shared.js';
@@ -52,8 +52,12 @@ async function sharedGrants(ctx: RunContext, s: State, resources: Set<string>): 
     }
   }
   const texts = await ctx.history.readFiles('HEAD', paths);
-  const archived = readGrantFiles(paths.map((path) => ({ path, text: texts.get(path) ?? '' })));
-  return [...out, ...archived.grants.map((g) => g.grant)];
+  for (const path of paths) {
+    const parsed = parseGrant(texts.get(path) ?? '', path);
+    // An unreadable archived file explains nothing; the audit reports it.
+    if (parsed.ok) out.push(parsed.value);
+  }
+  return out;
 }
 
 /**

@@ -275,9 +275,7 @@ async function refuse(
 ): Promise<'ok' | 'rejected'> {
   ctx.log(`  refused: ${why}`);
   const now = ctx.clock.now();
-  const residue = mayHaveActed(grant)
-    ? await takeBack(ctx, grant, s, live, now.toISOString())
-    : [];
+  const residue = mayHaveActed(grant) ? await takeBack(ctx, grant, s, live, now.toISOString()) : [];
   // A pending request is denied; an approved one (written on the branch without gatepass's
   // own confirmation) is revoked.
   const to = grant.status === 'pending' ? 'denied' : 'revoked';
