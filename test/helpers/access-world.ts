@@ -82,7 +82,12 @@ export class World {
   readonly unmarked: string[] = [];
   readonly providers: Record<string, Provider>;
 
-  constructor(readonly start: Start) {
+  constructor(
+    readonly start: Start,
+    /** A real per-grant provider in place of the model (the postgres provider on a real server). */
+    readonly real: { db?: Provider; env?: Record<string, string>; keys?: string[] } = {},
+  ) {
+    if (real.keys) this.github.addUser(alice, real.keys);
     this.github.addToTeam('acme/leads', bob.id);
     for (const t of TEAMS) {
       const role = start.pre[t];
@@ -102,15 +107,17 @@ export class World {
     const db = this.db;
     this.providers = {
       'github-team': marked(githubTeamProvider),
-      postgres: marked({
-        kind: 'postgres',
-        validateTarget: () => [],
-        issue: (g) => db.issue(g),
-        extend: (g) => db.extend(g),
-        revoke: (g) => db.revoke(g),
-        list: () => db.list(),
-        removeDrift: (a) => db.removeDrift(a),
-      }),
+      postgres: marked(
+        real.db ?? {
+          kind: 'postgres',
+          validateTarget: () => [],
+          issue: (g) => db.issue(g),
+          extend: (g) => db.extend(g),
+          revoke: (g) => db.revoke(g),
+          list: () => db.list(),
+          removeDrift: (a) => db.removeDrift(a),
+        },
+      ),
     };
   }
 
@@ -140,7 +147,7 @@ export class World {
         github: this.github,
         branch: 'main',
         clock: this.clock,
-        env: { PG: 'postgres://x' },
+        env: this.real.env ?? { PG: 'postgres://x' },
         mask: () => {},
         log: (l) => this.log.push(l),
         provider: (k) => this.providers[k]!,
