@@ -15860,23 +15860,23 @@ function parseDuration(input) {
   const text = input.trim();
   if (text.length === 0) return fail({ message: `duration is empty; ${DURATION_HELP}` });
   if (text.length > 32) return fail({ message: `duration is too long; ${DURATION_HELP}` });
-  const shown2 = JSON.stringify(text);
+  const shown3 = JSON.stringify(text);
   if (text.startsWith("-"))
-    return fail({ message: `duration ${shown2} is negative; ${DURATION_HELP}` });
+    return fail({ message: `duration ${shown3} is negative; ${DURATION_HELP}` });
   const lower = text.toLowerCase();
   const compact = COMPACT.exec(lower);
   const iso2 = compact ? null : ISO.exec(text.toUpperCase());
   const match = compact ?? iso2;
   if (!match || match.slice(1).every((g) => g === void 0) || iso2 && /T$/i.test(text)) {
-    return fail({ message: `duration ${shown2} is not understood; ${DURATION_HELP}` });
+    return fail({ message: `duration ${shown3} is not understood; ${DURATION_HELP}` });
   }
   const [d, h, m, s] = match.slice(1).map((g) => g === void 0 ? 0 : Number(g));
   const seconds = d * DAY + h * HOUR + m * MINUTE + s;
-  if (seconds === 0) return fail({ message: `duration ${shown2} is zero; ${DURATION_HELP}` });
+  if (seconds === 0) return fail({ message: `duration ${shown3} is zero; ${DURATION_HELP}` });
   if (seconds < MIN_DURATION)
-    return fail({ message: `duration ${shown2} is shorter than 1m; ${DURATION_HELP}` });
+    return fail({ message: `duration ${shown3} is shorter than 1m; ${DURATION_HELP}` });
   if (seconds > MAX_DURATION)
-    return fail({ message: `duration ${shown2} is longer than 90d; ${DURATION_HELP}` });
+    return fail({ message: `duration ${shown3} is longer than 90d; ${DURATION_HELP}` });
   return ok(seconds);
 }
 function formatDuration(seconds) {
@@ -17986,7 +17986,7 @@ function describeStep(step) {
 // src/git/git-repo.ts
 import { execFile, spawn as spawn2 } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir as mkdir2 } from "node:fs/promises";
+import { lstat as lstat2, mkdir as mkdir2 } from "node:fs/promises";
 import { dirname as dirname3, join as join3, resolve as resolve2 } from "node:path";
 var GATEPASS_IDENTITY = {
   name: "gatepass",
@@ -18096,6 +18096,24 @@ var GitRepo = class _GitRepo {
   }
   async add(paths) {
     if (paths.length) await this.exec(["add", "--", ...paths]);
+  }
+  /**
+   * Stages exactly `paths` as they are in the work tree: written, changed or removed. A path
+   * that is neither in the tree nor tracked is skipped (nothing to stage).
+   */
+  async stage(paths) {
+    if (!paths.length) return;
+    const tracked = new Set(
+      (await this.exec(["ls-files", "-z", "--", ...paths])).stdout.split("\0").filter(Boolean)
+    );
+    const present = [];
+    for (const p of paths)
+      if (tracked.has(p) || await lstat2(join3(this.dir, p)).then(
+        () => true,
+        () => false
+      ))
+        present.push(p);
+    if (present.length) await this.exec(["add", "-A", "--", ...present]);
   }
   async rm(paths) {
     if (paths.length) await this.exec(["rm", "--quiet", "--", ...paths]);
@@ -23631,6 +23649,13 @@ function createOctokit(options) {
   });
 }
 
+// src/core/residue.ts
+var RESIDUE_FACT = "residue";
+function recordedResidue(facts) {
+  const v = facts?.[RESIDUE_FACT];
+  return Array.isArray(v) ? v.map(String) : [];
+}
+
 // src/core/grant-file-fast.ts
 function parseGrantFast(text, file) {
   const value = readSerializedGrant(text);
@@ -24042,6 +24067,9 @@ var AuditFold = class {
     if (!g.baseline || event === "approved") g.baseline = grant;
     else this.compare(g, g.baseline, grant, commit.sha, event);
     tl.status = grant.status;
+    const residue = recordedResidue(grant.issued);
+    if (residue.length > 0 && tl.residue === void 0)
+      tl.residue = { items: residue, sha: commit.sha };
     if (grant.approval && tl.approvers.length === 0) {
       tl.approvers = grant.approval.approvers;
       tl.rule ??= grant.approval.rule;
@@ -31517,10 +31545,10 @@ var Parser = class Parser2 {
           iflags = re.flags & RE2Flags.FOLD_CASE;
         }
         if (iflags === strflags) {
-          let same = 0;
-          while (same < strlen && same < istrlen && str[same] === istr[same]) same++;
-          if (same > 0) {
-            strlen = same;
+          let same2 = 0;
+          while (same2 < strlen && same2 < istrlen && str[same2] === istr[same2]) same2++;
+          if (same2 > 0) {
+            strlen = same2;
             continue;
           }
         }
@@ -33594,6 +33622,14 @@ function verifyAudit(history, policiesAt, options) {
         at: tl.endedAt,
         message: `${grant} was refused by the action (no approved pull request behind it)`
       });
+    if (tl.residue)
+      add3({
+        kind: "residue",
+        severity: "error",
+        commit: tl.residue.sha,
+        ...tl.endedAt ? { at: tl.endedAt } : {},
+        message: `${grant} may have left lasting access made during its window: ${tl.residue.items.join("; ")}`
+      });
     const snapshot = tl.policyCommit ? policiesAt(tl.policyCommit) : void 0;
     const resource = snapshot?.policies.resources.get(tl.resource);
     checkApproval(tl, snapshot, resource, add3);
@@ -33998,12 +34034,12 @@ async function runCommand(action, input, vars, ctx, recordedPath) {
         return;
       }
       if (code !== 0) {
-        let shown2 = maskValues(stderr.trim(), secrets);
-        if (shown2.length > MAX_STDERR_SHOWN)
-          shown2 = `${shown2.slice(0, MAX_STDERR_SHOWN)}\u2026 (truncated)`;
+        let shown3 = maskValues(stderr.trim(), secrets);
+        if (shown3.length > MAX_STDERR_SHOWN)
+          shown3 = `${shown3.slice(0, MAX_STDERR_SHOWN)}\u2026 (truncated)`;
         reject(
           new ProviderError(
-            `command ${target.path} ${action} failed (${code !== null ? `exit ${code}` : `signal ${signal}`})${shown2 ? `: ${shown2}` : ""}`
+            `command ${target.path} ${action} failed (${code !== null ? `exit ${code}` : `signal ${signal}`})${shown3 ? `: ${shown3}` : ""}`
           )
         );
         return;
@@ -43837,7 +43873,7 @@ import { execFile as execFile2 } from "node:child_process";
 import { createHash as createHash3, randomBytes as randomBytes9 } from "node:crypto";
 import { constants as constants5 } from "node:fs";
 import {
-  lstat as lstat2,
+  lstat as lstat3,
   mkdir as mkdir3,
   mkdtemp,
   open as open2,
@@ -43996,7 +44032,7 @@ async function krlDirectory(workdir, krlPath) {
   let dir = root;
   for (const part of parts) {
     dir = join4(dir, part);
-    const st = await lstat2(dir).catch(() => null);
+    const st = await lstat3(dir).catch(() => null);
     if (st === null) {
       await mkdir3(dir);
       continue;
@@ -44010,7 +44046,7 @@ async function krlDirectory(workdir, krlPath) {
         `krl_path ${krlPath}: ${relative2(root, dir)} is not a directory`
       );
   }
-  const last = await lstat2(join4(dir, name)).catch(() => null);
+  const last = await lstat3(join4(dir, name)).catch(() => null);
   if (last?.isSymbolicLink())
     throw new ConfigurationError(`krl_path ${krlPath} is a symlink; refusing to follow it`);
   if (last && !last.isFile())
@@ -44163,6 +44199,9 @@ async function sign(grant, ctx, why) {
 }
 var sshCertificateProvider = {
   kind: "ssh-certificate",
+  files: (resource) => [
+    typeof resource.target.krl_path === "string" ? resource.target.krl_path : DEFAULT_KRL_PATH2
+  ],
   validateTarget: validateSshTarget,
   issue: (grant, ctx) => sign(grant, ctx, "issue"),
   /**
@@ -44224,6 +44263,23 @@ function endHolding(ending2, others) {
   if (after === now) return { action: "keep", level: after, heldBy };
   if (after === null) return { action: "remove", heldBy: [] };
   return { action: "set", level: after, heldBy };
+}
+function unexplainedAccess(observed, records) {
+  const out = [];
+  for (const o of observed) {
+    const mine = records.filter((r) => r.person === o.person);
+    if (mine.length === 0) continue;
+    const live = mine.filter((r) => r.live);
+    const latest = [...live.length > 0 ? live : mine].sort(
+      (a, b) => b.at.localeCompare(a.at)
+    )[0];
+    const explained = heldLevel(
+      latest.before,
+      live.map((r) => r.gives)
+    );
+    if (explained === null || o.level > explained) out.push({ ...o, explained });
+  }
+  return out;
 }
 
 // src/providers/github-shared.ts
@@ -44290,6 +44346,31 @@ function ending(grant, ctx, spec, target, level) {
     me,
     holders.map((h) => ({ grant: h.grant.id, gives: h.level, before: me.before }))
   );
+}
+function grantRecords(grants, spec, target) {
+  const out = [];
+  const mine = grants.filter((g) => {
+    if (g.issued?.provider !== void 0 && g.issued.provider !== spec.kind) return false;
+    const r = spec.recorded(g.issued);
+    return r !== null && sameTarget(r.target, target);
+  });
+  const at = (g) => g.issued_at ?? g.requested_at;
+  for (const g of mine) {
+    const r = spec.recorded(g.issued);
+    const holders = spec.before(g.issued) === null && g.issued?.already_member === true ? mine.filter(
+      (h) => h.id !== g.id && h.requester.id === g.requester.id && at(h) < at(g) && (h.ended_at === void 0 || h.ended_at > at(g))
+    ).map((h) => ({ grant: h, level: spec.recorded(h.issued).level })) : [];
+    const before = preStateOf(g, r.level, spec, holders);
+    out.push({
+      grant: g.id,
+      person: g.requester.id,
+      gives: r.level,
+      before,
+      live: g.status === "active" || g.status === "approved",
+      at: at(g)
+    });
+  }
+  return out;
 }
 function recordedOr(grant, ctx, kind, recorded, current) {
   if (recorded) return recorded;
@@ -45475,8 +45556,9 @@ function trailers(ctx, grant, event, extra = {}) {
     ...extra
   };
 }
-async function save(ctx, from, grant, subject, t, to = from, also) {
+async function save(ctx, from, grant, subject, t, to = from, also, files = []) {
   const { writer } = ctx;
+  const paths = new Set(files);
   for (const w of [{ from, grant, to }, ...also ? [also] : []]) {
     const text = serializeGrant(w.grant);
     const check = parseGrant(text, w.to);
@@ -45486,8 +45568,9 @@ async function save(ctx, from, grant, subject, t, to = from, also) {
       );
     if (w.to !== w.from) await writer.remove(w.from);
     await writer.write(w.to, text);
+    paths.add(w.from).add(w.to);
   }
-  await writer.commit(commitMessage(subject, t));
+  await writer.commit(commitMessage(subject, t), [...paths].sort());
   await ctx.hook("after-commit", grant.id);
   const pushed = await writer.push();
   if (pushed === "ok") await ctx.hook("after-push", grant.id);
@@ -45574,16 +45657,15 @@ async function runStep(ctx, step, s, live) {
       return r;
     }
     case "verify":
-      return verify(ctx, grant, path6, s);
+      return verify(ctx, grant, path6, s, live);
     case "extend":
       return extend(ctx, step, s, live);
     case "revoke": {
-      if (step.effect) {
-        const resource = await resourceFor(ctx, grant, s.policies);
-        await ctx.providerFor(resource.provider).revoke(grant, providerContext(ctx, resource, live));
-        await ctx.hook("after-effect", grant.id);
-      }
-      const next = must(transition(grant, step.to, { end_reason: step.reason }, now));
+      const residue = step.effect || mayHaveActed(grant) ? await takeBack(ctx, grant, s, live, now.toISOString()) : [];
+      const next = withResidue(
+        must(transition(grant, step.to, { end_reason: step.reason }, now)),
+        residue
+      );
       const late2 = lateness(next) ?? void 0;
       const r = await save(
         ctx,
@@ -45595,7 +45677,9 @@ async function runStep(ctx, step, s, live) {
           reason: step.reason,
           ...late2 !== void 0 ? { lateness: late2 } : {}
         }),
-        archivePath(next)
+        archivePath(next),
+        void 0,
+        await declaredFiles(ctx, grant, s)
       );
       if (r === "ok") record(ctx, grant, step.to, void 0, late2);
       return r;
@@ -45609,7 +45693,7 @@ async function issue2(ctx, step, s, live) {
   const { grant, path: path6 } = step;
   if (!ctx.confirmed.has(grant.id)) {
     const c = await confirm(ctx, grant, path6, s);
-    if ("refused" in c) return refuse(ctx, grant, path6, c.refused);
+    if ("refused" in c) return refuse(ctx, grant, path6, c.refused, s, live);
   }
   const resource = await resourceFor(ctx, grant, s.policies);
   const provider = ctx.providerFor(resource.provider);
@@ -45656,30 +45740,68 @@ ${issued.delivery.body}`
     path6,
     next,
     `gatepass: issued ${grant.resource}/${grant.id} to @${grant.requester.login} until ${step.expiresAt}`,
-    trailers(ctx, grant, "issued", { at: step.issuedAt, expires: step.expiresAt })
+    trailers(ctx, grant, "issued", { at: step.issuedAt, expires: step.expiresAt }),
+    void 0,
+    void 0,
+    await declaredFiles(ctx, grant, s)
   );
   if (r === "ok") record(ctx, grant, "issued", step.expiresAt);
   return r;
 }
-async function refuse(ctx, grant, path6, why) {
+var mayHaveActed = (grant) => grant.status === "active" || grant.issued?.[ISSUE_STARTED_AT] !== void 0;
+async function takeBack(ctx, grant, s, live, endedAt) {
+  const resource = await resourceFor(ctx, grant, s.policies);
+  const provider = ctx.providerFor(resource.provider);
+  const pctx = providerContext(ctx, resource, live);
+  await provider.revoke(grant, pctx);
+  await ctx.hook("after-effect", grant.id);
+  if (!resource.allow_lasting_access || !provider.residue) return [];
+  try {
+    const found = await provider.residue({ ...grant, ended_at: endedAt }, pctx);
+    for (const r of found) {
+      ctx.result.residue.push({ grant: grant.id, resource: grant.resource, residue: r });
+      ctx.log(`  residue of ${grant.id} on ${resource.name}: ${r.description}`);
+    }
+    return found.map((r) => `${r.kind}: ${r.description}`);
+  } catch (e) {
+    const message = `residue not checked: ${safeMessage(e)}`;
+    ctx.result.failures.push({ grant: grant.id, step: "revoke", message });
+    return [message];
+  }
+}
+var withResidue = (g, residue) => residue.length > 0 ? { ...g, issued: { ...g.issued, [RESIDUE_FACT]: residue } } : g;
+async function declaredFiles(ctx, grant, s) {
+  const resource = s.policies.resources.get(grant.resource);
+  if (!resource) return [];
+  const provider = ctx.providerFor(resource.provider);
+  return provider.files ? provider.files(resource) : [];
+}
+async function refuse(ctx, grant, path6, why, s, live) {
   ctx.log(`  refused: ${why}`);
+  const now = ctx.clock.now();
+  const residue = mayHaveActed(grant) ? await takeBack(ctx, grant, s, live, now.toISOString()) : [];
   const to = grant.status === "pending" ? "denied" : "revoked";
-  const next = must(transition(grant, to, { end_reason: `refused: ${why}` }, ctx.clock.now()));
+  const next = withResidue(
+    must(transition(grant, to, { end_reason: `refused: ${why}` }, now)),
+    residue
+  );
   const r = await save(
     ctx,
     path6,
     next,
     `gatepass: refuse ${grant.resource}/${grant.id}`,
     trailers(ctx, grant, "refused"),
-    archivePath(next)
+    archivePath(next),
+    void 0,
+    await declaredFiles(ctx, grant, s)
   );
   if (r === "ok") record(ctx, grant, "refused");
   return r;
 }
-async function verify(ctx, grant, path6, s) {
+async function verify(ctx, grant, path6, s, live) {
   const now = ctx.clock.now();
   const c = await confirm(ctx, grant, path6, s);
-  if ("refused" in c) return refuse(ctx, grant, path6, c.refused);
+  if ("refused" in c) return refuse(ctx, grant, path6, c.refused, s, live);
   const { number, added, pr, decision } = c;
   const next = must(
     transition(
@@ -45768,34 +45890,104 @@ ${effect.delivery.body}`
       ...grant.source.pull_request ? { pullRequest: grant.source.pull_request } : {}
     }),
     target.path,
-    { from: path6, grant: closed, to: archivePath(closed) }
+    { from: path6, grant: closed, to: archivePath(closed) },
+    await declaredFiles(ctx, target.grant, s)
   );
   if (r === "ok") record(ctx, target.grant, "extended", step.expiresAt);
   return r;
 }
 
 // src/engine/reconcile/drift.ts
+var SHARED = {
+  "github-team": {
+    spec: teamAccess,
+    levels: ["member", "maintainer"],
+    target: (r) => String(r.target.team)
+  },
+  "github-collaborator": {
+    spec: collaboratorAccess,
+    levels: REPO_PERMISSIONS,
+    target: (r) => String(r.target.repository)
+  }
+};
+async function sharedGrants(ctx, s, resources) {
+  const out = s.grants.map((g) => g.grant);
+  if (resources.size === 0) return out;
+  const root = `${GRANTS_DIR}/${ARCHIVE_DIR}`;
+  const paths = [];
+  for (const y of await ctx.history.listDir("HEAD", root)) {
+    if (y.type !== "tree") continue;
+    for (const m of await ctx.history.listDir("HEAD", `${root}/${y.name}`)) {
+      if (m.type !== "tree") continue;
+      for (const r of await ctx.history.listDir("HEAD", `${root}/${y.name}/${m.name}`)) {
+        if (r.type !== "tree" || !resources.has(r.name)) continue;
+        const dir = `${root}/${y.name}/${m.name}/${r.name}`;
+        for (const f of await ctx.history.listDir("HEAD", dir))
+          if (f.type === "blob" && f.name.endsWith(".yaml")) paths.push(`${dir}/${f.name}`);
+      }
+    }
+  }
+  const texts = await ctx.history.readFiles("HEAD", paths);
+  for (const path6 of paths) {
+    const parsed = parseGrant(texts.get(path6) ?? "", path6);
+    if (parsed.ok) out.push(parsed.value);
+  }
+  return out;
+}
 async function detectDrift(ctx, s) {
   const { result, log } = ctx;
   const live = new Set(
     s.grants.filter((g) => g.grant.status === "active" || g.grant.status === "approved").map((g) => g.grant.id)
   );
   const liveGrants = s.grants.map((g) => g.grant).filter((g) => live.has(g.id));
+  const sharedResources = new Set(
+    [...s.policies.resources.values()].filter((r) => SHARED[r.provider] && ctx.providerFor(r.provider).list).map((r) => r.name)
+  );
+  let all;
   for (const resource of s.policies.resources.values()) {
     const provider = ctx.providerFor(resource.provider);
     if (!provider.list) continue;
     try {
       const pctx = providerContext(ctx, resource, liveGrants);
-      for (const access3 of await provider.list(pctx)) {
-        if (access3.grantId === void 0 || live.has(access3.grantId)) continue;
+      const listed = await provider.list(pctx);
+      const shared = SHARED[resource.provider];
+      const found = [];
+      if (shared) {
+        all ??= await sharedGrants(ctx, s, sharedResources);
+        const target = shared.target(resource);
+        const observed = [];
+        for (const a of listed) {
+          const level = a.level === void 0 ? -1 : shared.levels.indexOf(a.level);
+          if (!a.person || level < 0) continue;
+          observed.push({ person: a.person.id, level, key: a.key, access: a });
+        }
+        for (const u of unexplainedAccess(observed, grantRecords(all, shared.spec, target))) {
+          const o = observed.find((x) => x.key === u.key && x.person === u.person);
+          found.push({
+            access: o.access,
+            explained: u.explained === null ? "none" : shared.levels[u.explained],
+            removable: false
+          });
+        }
+      } else {
+        for (const access3 of listed)
+          if (access3.grantId !== void 0 && !live.has(access3.grantId))
+            found.push({ access: access3, removable: true });
+      }
+      for (const { access: access3, explained, removable } of found) {
         let removed = false;
-        if (ctx.options.removeDrift && provider.removeDrift) {
+        if (removable && ctx.options.removeDrift && provider.removeDrift) {
           await provider.removeDrift(access3, pctx);
           removed = true;
         }
-        result.drift.push({ resource: resource.name, access: access3, removed });
+        result.drift.push({
+          resource: resource.name,
+          access: access3,
+          removed,
+          ...explained !== void 0 ? { explained } : {}
+        });
         log(
-          `drift on ${resource.name}: ${access3.description} has no live grant${removed ? " (removed)" : ""}`
+          `drift on ${resource.name}: ${access3.description} has no live grant${explained !== void 0 ? ` (gatepass accounts for ${explained})` : ""}${removed ? " (removed)" : ""}`
         );
       }
     } catch (e) {
@@ -45804,13 +45996,70 @@ async function detectDrift(ctx, s) {
   }
 }
 
+// src/core/target-change.ts
+var RECORDED = {
+  "github-team": [
+    ["team", "team"],
+    ["role", "role", "member"]
+  ],
+  "github-collaborator": [
+    ["repository", "repository"],
+    ["permission", "permission"]
+  ],
+  postgres: [
+    ["admin_url", "admin_url"],
+    ["database", "database"],
+    ["roles", "roles"],
+    ["keep_objects", "keep_objects", false]
+  ],
+  "ssh-certificate": [
+    ["ca_key", "ca_key"],
+    ["principals", "principals"],
+    ["krl_path", "krl_path", "ssh/revoked.krl"]
+  ],
+  command: [["path", "command"]]
+};
+var same = (a, b) => Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((x, i) => same(x, b[i])) : typeof a === "string" && typeof b === "string" ? a === b || a.includes("/") && a.toLowerCase() === b.toLowerCase() : a === b;
+var shown2 = (v) => Array.isArray(v) ? v.join(", ") : String(v);
+function targetChanges(grant, resource) {
+  if (grant.status !== "active" && grant.status !== "approved") return [];
+  const facts = grant.issued;
+  if (!facts) return [];
+  const out = [];
+  for (const [key2, fact, fallback] of RECORDED[resource.provider]) {
+    if (!(fact in facts)) continue;
+    const now = resource.target[key2] ?? fallback;
+    if (same(facts[fact], now)) continue;
+    out.push({
+      path: `issued.${fact}`,
+      message: `resource ${resource.name} changed its target ${key2} from ${shown2(facts[fact])} to ${shown2(now)} while ${grant.id} is live; ${grant.id} ends on ${shown2(facts[fact])}, as issued`
+    });
+  }
+  return out;
+}
+
 // src/engine/reconcile/run-loop.ts
+function targetProblems(state) {
+  const out = [];
+  for (const { grant, path: path6 } of state.grants) {
+    const resource = state.policies.resources.get(grant.resource);
+    if (resource) for (const p of targetChanges(grant, resource)) out.push({ file: path6, ...p });
+  }
+  return out;
+}
 var RunAborted = class extends Error {
 };
 async function reconcile(options) {
   const { history, clock, log } = options;
   const maxPush = options.maxPushAttempts ?? 5;
-  const result = { plan: [], events: [], failures: [], problems: [], drift: [] };
+  const result = {
+    plan: [],
+    events: [],
+    failures: [],
+    problems: [],
+    drift: [],
+    residue: []
+  };
   if (!options.dryRun) {
     if (!options.github) throw new ConfigurationError("reconcile needs a GitHub token");
     if (!options.writer) throw new ConfigurationError("reconcile needs a place to write grants");
@@ -45833,7 +46082,7 @@ async function reconcile(options) {
   };
   const first = planReconcile(state.grants, state.policies, clock.now());
   result.plan = first.steps;
-  report([...state.problems, ...first.problems]);
+  report([...state.problems, ...first.problems, ...targetProblems(state)]);
   for (const s of first.steps) log(`plan: ${describeStep(s)}`);
   if (options.dryRun) return result;
   const github = options.github;
@@ -45948,7 +46197,8 @@ function combineResults(a, b) {
     failures: [...a.failures, ...b.failures],
     problems: [...a.problems, ...b.problems.filter((p) => !seen.has(JSON.stringify(p)))],
     // Drift is a snapshot: the later one is the current truth.
-    drift: b.drift
+    drift: b.drift,
+    residue: [...a.residue, ...b.residue]
   };
 }
 
@@ -45975,9 +46225,11 @@ function gitGrantWriter(repo, remote, branch) {
     async remove(path6) {
       await rm3(inside(path6), { force: true });
     },
-    async commit(message) {
-      await repo.add(["."]);
+    async commit(message, paths) {
+      await repo.stage(paths);
       await repo.commit(message);
+      await repo.resetHard("HEAD");
+      await repo.clean();
     },
     push: () => repo.push(remote, branch)
   };
@@ -46084,7 +46336,14 @@ function summaryMarkdown(result, inputs) {
     lines.push("", "### Drift", "");
     for (const d of result.drift)
       lines.push(
-        `- ${cell(d.resource)}: ${cell(d.access.description)}${d.removed ? " (removed)" : ""}`
+        `- ${cell(d.resource)}: ${cell(d.access.description)}${d.explained !== void 0 ? ` \u2014 gatepass accounts for ${cell(d.explained)}` : ""}${d.removed ? " (removed)" : ""}`
+      );
+  }
+  if (result.residue.length) {
+    lines.push("", "### Residue (lasting access made during a grant)", "");
+    for (const r of result.residue)
+      lines.push(
+        `- ${cell(r.resource)}/${cell(r.grant)}: ${r.residue.kind}: ${cell(r.residue.description)}`
       );
   }
   return lines.join("\n") + "\n";
