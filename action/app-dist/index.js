@@ -101093,6 +101093,9 @@ async function sign2(grant, ctx, why) {
 }
 var sshCertificateProvider = {
   kind: "ssh-certificate",
+  files: (resource) => [
+    typeof resource.target.krl_path === "string" ? resource.target.krl_path : DEFAULT_KRL_PATH2
+  ],
   validateTarget: validateSshTarget,
   issue: (grant, ctx) => sign2(grant, ctx, "issue"),
   /**

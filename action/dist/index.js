@@ -60048,23 +60048,23 @@ function parseDuration(input) {
   const text = input.trim();
   if (text.length === 0) return fail({ message: `duration is empty; ${DURATION_HELP}` });
   if (text.length > 32) return fail({ message: `duration is too long; ${DURATION_HELP}` });
-  const shown2 = JSON.stringify(text);
+  const shown3 = JSON.stringify(text);
   if (text.startsWith("-"))
-    return fail({ message: `duration ${shown2} is negative; ${DURATION_HELP}` });
+    return fail({ message: `duration ${shown3} is negative; ${DURATION_HELP}` });
   const lower = text.toLowerCase();
   const compact = COMPACT.exec(lower);
   const iso2 = compact ? null : ISO.exec(text.toUpperCase());
   const match = compact ?? iso2;
   if (!match || match.slice(1).every((g5) => g5 === void 0) || iso2 && /T$/i.test(text)) {
-    return fail({ message: `duration ${shown2} is not understood; ${DURATION_HELP}` });
+    return fail({ message: `duration ${shown3} is not understood; ${DURATION_HELP}` });
   }
   const [d5, h5, m3, s2] = match.slice(1).map((g5) => g5 === void 0 ? 0 : Number(g5));
   const seconds = d5 * DAY + h5 * HOUR + m3 * MINUTE + s2;
-  if (seconds === 0) return fail({ message: `duration ${shown2} is zero; ${DURATION_HELP}` });
+  if (seconds === 0) return fail({ message: `duration ${shown3} is zero; ${DURATION_HELP}` });
   if (seconds < MIN_DURATION)
-    return fail({ message: `duration ${shown2} is shorter than 1m; ${DURATION_HELP}` });
+    return fail({ message: `duration ${shown3} is shorter than 1m; ${DURATION_HELP}` });
   if (seconds > MAX_DURATION)
-    return fail({ message: `duration ${shown2} is longer than 90d; ${DURATION_HELP}` });
+    return fail({ message: `duration ${shown3} is longer than 90d; ${DURATION_HELP}` });
   return ok(seconds);
 }
 function formatDuration(seconds) {
@@ -62286,7 +62286,7 @@ function describeStep(step) {
 // src/git/git-repo.ts
 import { execFile, spawn as spawn2 } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir as mkdir2 } from "node:fs/promises";
+import { lstat as lstat2, mkdir as mkdir2 } from "node:fs/promises";
 import { dirname as dirname3, join as join3, resolve as resolve2 } from "node:path";
 var GATEPASS_IDENTITY = {
   name: "gatepass",
@@ -62406,6 +62406,24 @@ var GitRepo = class _GitRepo {
   }
   async add(paths) {
     if (paths.length) await this.exec(["add", "--", ...paths]);
+  }
+  /**
+   * Stages exactly `paths` as they are in the work tree: written, changed or removed. A path
+   * that is neither in the tree nor tracked is skipped (nothing to stage).
+   */
+  async stage(paths) {
+    if (!paths.length) return;
+    const tracked = new Set(
+      (await this.exec(["ls-files", "-z", "--", ...paths])).stdout.split("\0").filter(Boolean)
+    );
+    const present = [];
+    for (const p3 of paths)
+      if (tracked.has(p3) || await lstat2(join3(this.dir, p3)).then(
+        () => true,
+        () => false
+      ))
+        present.push(p3);
+    if (present.length) await this.exec(["add", "-A", "--", ...present]);
   }
   async rm(paths) {
     if (paths.length) await this.exec(["rm", "--quiet", "--", ...paths]);
@@ -67979,6 +67997,13 @@ function createOctokit(options) {
   });
 }
 
+// src/core/residue.ts
+var RESIDUE_FACT = "residue";
+function recordedResidue(facts) {
+  const v = facts?.[RESIDUE_FACT];
+  return Array.isArray(v) ? v.map(String) : [];
+}
+
 // src/core/trailers.ts
 var GRANT_EVENTS = [
   "requested",
@@ -68272,6 +68297,9 @@ var AuditFold = class {
     if (!g5.baseline || event === "approved") g5.baseline = grant;
     else this.compare(g5, g5.baseline, grant, commit.sha, event);
     tl.status = grant.status;
+    const residue = recordedResidue(grant.issued);
+    if (residue.length > 0 && tl.residue === void 0)
+      tl.residue = { items: residue, sha: commit.sha };
     if (grant.approval && tl.approvers.length === 0) {
       tl.approvers = grant.approval.approvers;
       tl.rule ??= grant.approval.rule;
@@ -76389,10 +76417,10 @@ var Parser = class Parser2 {
           iflags = re.flags & RE2Flags.FOLD_CASE;
         }
         if (iflags === strflags) {
-          let same = 0;
-          while (same < strlen && same < istrlen && str[same] === istr[same]) same++;
-          if (same > 0) {
-            strlen = same;
+          let same2 = 0;
+          while (same2 < strlen && same2 < istrlen && str[same2] === istr[same2]) same2++;
+          if (same2 > 0) {
+            strlen = same2;
             continue;
           }
         }
@@ -78470,6 +78498,14 @@ function verifyAudit(history, policiesAt, options) {
         at: tl.endedAt,
         message: `${grant} was refused by the action (no approved pull request behind it)`
       });
+    if (tl.residue)
+      add3({
+        kind: "residue",
+        severity: "error",
+        commit: tl.residue.sha,
+        ...tl.endedAt ? { at: tl.endedAt } : {},
+        message: `${grant} may have left lasting access made during its window: ${tl.residue.items.join("; ")}`
+      });
     const snapshot = tl.policyCommit ? policiesAt(tl.policyCommit) : void 0;
     const resource = snapshot?.policies.resources.get(tl.resource);
     checkApproval(tl, snapshot, resource, add3);
@@ -78874,12 +78910,12 @@ async function runCommand(action, input, vars, ctx, recordedPath) {
         return;
       }
       if (code !== 0) {
-        let shown2 = maskValues(stderr.trim(), secrets);
-        if (shown2.length > MAX_STDERR_SHOWN)
-          shown2 = `${shown2.slice(0, MAX_STDERR_SHOWN)}\u2026 (truncated)`;
+        let shown3 = maskValues(stderr.trim(), secrets);
+        if (shown3.length > MAX_STDERR_SHOWN)
+          shown3 = `${shown3.slice(0, MAX_STDERR_SHOWN)}\u2026 (truncated)`;
         reject(
           new ProviderError(
-            `command ${target.path} ${action} failed (${code !== null ? `exit ${code}` : `signal ${signal}`})${shown2 ? `: ${shown2}` : ""}`
+            `command ${target.path} ${action} failed (${code !== null ? `exit ${code}` : `signal ${signal}`})${shown3 ? `: ${shown3}` : ""}`
           )
         );
         return;
@@ -88713,7 +88749,7 @@ import { execFile as execFile2 } from "node:child_process";
 import { createHash as createHash3, randomBytes as randomBytes9 } from "node:crypto";
 import { constants as constants5 } from "node:fs";
 import {
-  lstat as lstat2,
+  lstat as lstat3,
   mkdir as mkdir3,
   mkdtemp,
   open as open2,
@@ -88872,7 +88908,7 @@ async function krlDirectory(workdir, krlPath) {
   let dir = root5;
   for (const part of parts) {
     dir = join4(dir, part);
-    const st = await lstat2(dir).catch(() => null);
+    const st = await lstat3(dir).catch(() => null);
     if (st === null) {
       await mkdir3(dir);
       continue;
@@ -88886,7 +88922,7 @@ async function krlDirectory(workdir, krlPath) {
         `krl_path ${krlPath}: ${relative2(root5, dir)} is not a directory`
       );
   }
-  const last = await lstat2(join4(dir, name)).catch(() => null);
+  const last = await lstat3(join4(dir, name)).catch(() => null);
   if (last?.isSymbolicLink())
     throw new ConfigurationError(`krl_path ${krlPath} is a symlink; refusing to follow it`);
   if (last && !last.isFile())
@@ -89039,6 +89075,9 @@ async function sign(grant, ctx, why) {
 }
 var sshCertificateProvider = {
   kind: "ssh-certificate",
+  files: (resource) => [
+    typeof resource.target.krl_path === "string" ? resource.target.krl_path : DEFAULT_KRL_PATH2
+  ],
   validateTarget: validateSshTarget,
   issue: (grant, ctx) => sign(grant, ctx, "issue"),
   /**
@@ -89100,6 +89139,23 @@ function endHolding(ending2, others) {
   if (after === now) return { action: "keep", level: after, heldBy };
   if (after === null) return { action: "remove", heldBy: [] };
   return { action: "set", level: after, heldBy };
+}
+function unexplainedAccess(observed, records) {
+  const out = [];
+  for (const o3 of observed) {
+    const mine = records.filter((r5) => r5.person === o3.person);
+    if (mine.length === 0) continue;
+    const live = mine.filter((r5) => r5.live);
+    const latest = [...live.length > 0 ? live : mine].sort(
+      (a5, b5) => b5.at.localeCompare(a5.at)
+    )[0];
+    const explained = heldLevel(
+      latest.before,
+      live.map((r5) => r5.gives)
+    );
+    if (explained === null || o3.level > explained) out.push({ ...o3, explained });
+  }
+  return out;
 }
 
 // src/providers/github-shared.ts
@@ -89166,6 +89222,31 @@ function ending(grant, ctx, spec, target, level) {
     me,
     holders.map((h5) => ({ grant: h5.grant.id, gives: h5.level, before: me.before }))
   );
+}
+function grantRecords(grants, spec, target) {
+  const out = [];
+  const mine = grants.filter((g5) => {
+    if (g5.issued?.provider !== void 0 && g5.issued.provider !== spec.kind) return false;
+    const r5 = spec.recorded(g5.issued);
+    return r5 !== null && sameTarget(r5.target, target);
+  });
+  const at = (g5) => g5.issued_at ?? g5.requested_at;
+  for (const g5 of mine) {
+    const r5 = spec.recorded(g5.issued);
+    const holders = spec.before(g5.issued) === null && g5.issued?.already_member === true ? mine.filter(
+      (h5) => h5.id !== g5.id && h5.requester.id === g5.requester.id && at(h5) < at(g5) && (h5.ended_at === void 0 || h5.ended_at > at(g5))
+    ).map((h5) => ({ grant: h5, level: spec.recorded(h5.issued).level })) : [];
+    const before = preStateOf(g5, r5.level, spec, holders);
+    out.push({
+      grant: g5.id,
+      person: g5.requester.id,
+      gives: r5.level,
+      before,
+      live: g5.status === "active" || g5.status === "approved",
+      at: at(g5)
+    });
+  }
+  return out;
 }
 function recordedOr(grant, ctx, kind, recorded, current) {
   if (recorded) return recorded;
@@ -89599,11 +89680,11 @@ function fact(grant, key2) {
   const v = grant.issued?.[key2];
   return typeof v === "string" && v.length > 0 ? v : void 0;
 }
-function otherHolder(grant, live, same) {
+function otherHolder(grant, live, same2) {
   const mine = grant.issued;
   if (!mine) return void 0;
   return live.find(
-    (g5) => g5.id !== grant.id && g5.status === "active" && g5.requester.id === grant.requester.id && g5.issued !== void 0 && same(g5.issued, mine)
+    (g5) => g5.id !== grant.id && g5.status === "active" && g5.requester.id === grant.requester.id && g5.issued !== void 0 && same2(g5.issued, mine)
   );
 }
 
@@ -91259,9 +91340,10 @@ function trailers(ctx, grant, event, extra = {}) {
     ...extra
   };
 }
-async function save(ctx, from, grant, subject, t, to = from, also) {
+async function save(ctx, from, grant, subject, t, to = from, also, files = []) {
   const { writer } = ctx;
   const written = [];
+  const paths = new Set(files);
   for (const w of [{ from, grant, to }, ...also ? [also] : []]) {
     const text = serializeGrant(w.grant);
     const check = parseGrant(text, w.to);
@@ -91272,8 +91354,9 @@ async function save(ctx, from, grant, subject, t, to = from, also) {
     if (w.to !== w.from) await writer.remove(w.from);
     await writer.write(w.to, text);
     written.push({ from: w.from, to: w.to, grant: check.value });
+    paths.add(w.from).add(w.to);
   }
-  await writer.commit(commitMessage(subject, t));
+  await writer.commit(commitMessage(subject, t), [...paths].sort());
   ctx.written.push(...written);
   await ctx.hook("after-commit", grant.id);
   const pushed = await writer.push();
@@ -91370,26 +91453,24 @@ async function runStep(ctx, step, s2, live) {
       return r5;
     }
     case "verify":
-      return verify(ctx, grant, path6, s2);
+      return verify(ctx, grant, path6, s2, live);
     case "extend":
       return extend(ctx, step, s2, live);
     case "revoke": {
-      let facts;
-      if (step.effect) {
-        const resource = await resourceFor(ctx, grant, s2.policies);
-        facts = await ctx.providerFor(resource.provider).revoke(grant, providerContext(ctx, resource, live));
-        await ctx.hook("after-effect", grant.id);
-      }
-      const next = must(
-        transition(
-          grant,
-          step.to,
-          {
-            end_reason: step.reason,
-            ...facts ? { issued: { ...grant.issued, ...facts } } : {}
-          },
-          now
-        )
+      const taken = step.effect || mayHaveActed(grant) ? await takeBack(ctx, grant, s2, live, now.toISOString()) : { residue: [], facts: void 0 };
+      const next = withResidue(
+        must(
+          transition(
+            grant,
+            step.to,
+            {
+              end_reason: step.reason,
+              ...taken.facts ? { issued: { ...grant.issued, ...taken.facts } } : {}
+            },
+            now
+          )
+        ),
+        taken.residue
       );
       const late2 = lateness(next) ?? void 0;
       const r5 = await save(
@@ -91402,7 +91483,9 @@ async function runStep(ctx, step, s2, live) {
           reason: step.reason,
           ...late2 !== void 0 ? { lateness: late2 } : {}
         }),
-        archivePath(next)
+        archivePath(next),
+        void 0,
+        await declaredFiles(ctx, grant, s2)
       );
       if (r5 === "ok") record(ctx, grant, step.to, void 0, late2);
       return r5;
@@ -91416,7 +91499,7 @@ async function issue2(ctx, step, s2, live) {
   const { grant, path: path6 } = step;
   if (!ctx.confirmed.has(grant.id)) {
     const c5 = await confirm(ctx, grant, path6, s2);
-    if ("refused" in c5) return refuse(ctx, grant, path6, c5.refused);
+    if ("refused" in c5) return refuse(ctx, grant, path6, c5.refused, s2, live);
   }
   const resource = await resourceFor(ctx, grant, s2.policies);
   const provider = ctx.providerFor(resource.provider);
@@ -91463,30 +91546,78 @@ ${issued.delivery.body}`
     path6,
     next,
     `gatepass: issued ${grant.resource}/${grant.id} to @${grant.requester.login} until ${step.expiresAt}`,
-    trailers(ctx, grant, "issued", { at: step.issuedAt, expires: step.expiresAt })
+    trailers(ctx, grant, "issued", { at: step.issuedAt, expires: step.expiresAt }),
+    void 0,
+    void 0,
+    await declaredFiles(ctx, grant, s2)
   );
   if (r5 === "ok") record(ctx, grant, "issued", step.expiresAt);
   return r5;
 }
-async function refuse(ctx, grant, path6, why) {
+var mayHaveActed = (grant) => grant.status === "active" || grant.issued?.[ISSUE_STARTED_AT] !== void 0;
+async function takeBack(ctx, grant, s2, live, endedAt) {
+  const resource = await resourceFor(ctx, grant, s2.policies);
+  const provider = ctx.providerFor(resource.provider);
+  const pctx = providerContext(ctx, resource, live);
+  const facts = await provider.revoke(grant, pctx);
+  await ctx.hook("after-effect", grant.id);
+  if (!resource.allow_lasting_access || !provider.residue) return { residue: [], facts };
+  try {
+    const found = await provider.residue({ ...grant, ended_at: endedAt }, pctx);
+    for (const r5 of found) {
+      ctx.result.residue.push({ grant: grant.id, resource: grant.resource, residue: r5 });
+      ctx.log(`  residue of ${grant.id} on ${resource.name}: ${r5.description}`);
+    }
+    return { residue: found.map((r5) => `${r5.kind}: ${r5.description}`), facts };
+  } catch (e5) {
+    const message = `residue not checked: ${safeMessage(e5)}`;
+    ctx.result.failures.push({ grant: grant.id, step: "revoke", message });
+    return { residue: [message], facts };
+  }
+}
+var withResidue = (g5, residue) => residue.length > 0 ? { ...g5, issued: { ...g5.issued, [RESIDUE_FACT]: residue } } : g5;
+async function declaredFiles(ctx, grant, s2) {
+  const resource = s2.policies.resources.get(grant.resource);
+  if (!resource) return [];
+  const provider = ctx.providerFor(resource.provider);
+  return provider.files ? provider.files(resource) : [];
+}
+async function refuse(ctx, grant, path6, why, s2, live) {
   ctx.log(`  refused: ${why}`);
+  const now = ctx.clock.now();
+  const taken = mayHaveActed(grant) ? await takeBack(ctx, grant, s2, live, now.toISOString()) : { residue: [], facts: void 0 };
   const to = grant.status === "pending" ? "denied" : "revoked";
-  const next = must(transition(grant, to, { end_reason: `refused: ${why}` }, ctx.clock.now()));
+  const next = withResidue(
+    must(
+      transition(
+        grant,
+        to,
+        {
+          end_reason: `refused: ${why}`,
+          ...taken.facts ? { issued: { ...grant.issued, ...taken.facts } } : {}
+        },
+        now
+      )
+    ),
+    taken.residue
+  );
   const r5 = await save(
     ctx,
     path6,
     next,
     `gatepass: refuse ${grant.resource}/${grant.id}`,
     trailers(ctx, grant, "refused"),
-    archivePath(next)
+    archivePath(next),
+    void 0,
+    await declaredFiles(ctx, grant, s2)
   );
   if (r5 === "ok") record(ctx, grant, "refused");
   return r5;
 }
-async function verify(ctx, grant, path6, s2) {
+async function verify(ctx, grant, path6, s2, live) {
   const now = ctx.clock.now();
   const c5 = await confirm(ctx, grant, path6, s2);
-  if ("refused" in c5) return refuse(ctx, grant, path6, c5.refused);
+  if ("refused" in c5) return refuse(ctx, grant, path6, c5.refused, s2, live);
   const { number, added, pr, decision } = c5;
   const next = must(
     transition(
@@ -91522,7 +91653,7 @@ async function extend(ctx, step, s2, live) {
   const { grant, path: path6, target } = step;
   if (!ctx.confirmed.has(grant.id)) {
     const c5 = await confirm(ctx, grant, path6, s2);
-    if ("refused" in c5) return refuse(ctx, grant, path6, c5.refused);
+    if ("refused" in c5) return refuse(ctx, grant, path6, c5.refused, s2, live);
   }
   if (!step.expiresAt || !target) {
     const next = must(
@@ -91579,35 +91710,104 @@ ${effect.delivery.body}`
       ...grant.source.pull_request ? { pullRequest: grant.source.pull_request } : {}
     }),
     target.path,
-    { from: path6, grant: closed, to: archivePath(closed) }
+    { from: path6, grant: closed, to: archivePath(closed) },
+    await declaredFiles(ctx, target.grant, s2)
   );
   if (r5 === "ok") record(ctx, target.grant, "extended", step.expiresAt);
   return r5;
 }
 
 // src/engine/reconcile/drift.ts
+var SHARED = {
+  "github-team": {
+    spec: teamAccess,
+    levels: ["member", "maintainer"],
+    target: (r5) => String(r5.target.team)
+  },
+  "github-collaborator": {
+    spec: collaboratorAccess,
+    levels: REPO_PERMISSIONS,
+    target: (r5) => String(r5.target.repository)
+  }
+};
+async function sharedGrants(ctx, s2, resources) {
+  const out = s2.grants.map((g5) => g5.grant);
+  if (resources.size === 0) return out;
+  const root5 = `${GRANTS_DIR}/${ARCHIVE_DIR}`;
+  const paths = [];
+  for (const y of await ctx.history.listDir("HEAD", root5)) {
+    if (y.type !== "tree") continue;
+    for (const m3 of await ctx.history.listDir("HEAD", `${root5}/${y.name}`)) {
+      if (m3.type !== "tree") continue;
+      for (const r5 of await ctx.history.listDir("HEAD", `${root5}/${y.name}/${m3.name}`)) {
+        if (r5.type !== "tree" || !resources.has(r5.name)) continue;
+        const dir = `${root5}/${y.name}/${m3.name}/${r5.name}`;
+        for (const f5 of await ctx.history.listDir("HEAD", dir))
+          if (f5.type === "blob" && f5.name.endsWith(".yaml")) paths.push(`${dir}/${f5.name}`);
+      }
+    }
+  }
+  const texts = await ctx.history.readFiles("HEAD", paths);
+  for (const path6 of paths) {
+    const parsed = parseGrant(texts.get(path6) ?? "", path6);
+    if (parsed.ok) out.push(parsed.value);
+  }
+  return out;
+}
 async function detectDrift(ctx, s2) {
   const { result, log } = ctx;
   const live = new Set(
     s2.grants.filter((g5) => g5.grant.status === "active" || g5.grant.status === "approved").map((g5) => g5.grant.id)
   );
   const liveGrants = s2.grants.map((g5) => g5.grant).filter((g5) => live.has(g5.id));
+  const sharedResources = new Set(
+    [...s2.policies.resources.values()].filter((r5) => SHARED[r5.provider] && ctx.providerFor(r5.provider).list).map((r5) => r5.name)
+  );
+  let all;
   for (const resource of s2.policies.resources.values()) {
     const provider = ctx.providerFor(resource.provider);
     if (!provider.list) continue;
     try {
       const pctx = providerContext(ctx, resource, liveGrants);
-      for (const access3 of await provider.list(pctx)) {
-        if (!access3.unexplained && (access3.grantId === void 0 || live.has(access3.grantId)))
-          continue;
+      const listed = await provider.list(pctx);
+      const shared = SHARED[resource.provider];
+      const found = [];
+      if (shared) {
+        all ??= await sharedGrants(ctx, s2, sharedResources);
+        const target = shared.target(resource);
+        const observed = [];
+        for (const a5 of listed) {
+          const level = a5.level === void 0 ? -1 : shared.levels.indexOf(a5.level);
+          if (!a5.person || level < 0) continue;
+          observed.push({ person: a5.person.id, level, key: a5.key, access: a5 });
+        }
+        for (const u of unexplainedAccess(observed, grantRecords(all, shared.spec, target))) {
+          const o3 = observed.find((x) => x.key === u.key && x.person === u.person);
+          found.push({
+            access: o3.access,
+            explained: u.explained === null ? "none" : shared.levels[u.explained],
+            removable: false
+          });
+        }
+      } else {
+        for (const access3 of listed)
+          if (access3.unexplained || access3.grantId !== void 0 && !live.has(access3.grantId))
+            found.push({ access: access3, removable: !access3.unexplained || access3.grantId !== void 0 });
+      }
+      for (const { access: access3, explained, removable } of found) {
         let removed = false;
-        if (ctx.options.removeDrift && provider.removeDrift) {
+        if (removable && ctx.options.removeDrift && provider.removeDrift) {
           await provider.removeDrift(access3, pctx);
           removed = true;
         }
-        result.drift.push({ resource: resource.name, access: access3, removed });
+        result.drift.push({
+          resource: resource.name,
+          access: access3,
+          removed,
+          ...explained !== void 0 ? { explained } : {}
+        });
         log(
-          `drift on ${resource.name}: ${access3.description} has no live grant${removed ? " (removed)" : ""}`
+          `drift on ${resource.name}: ${access3.description} has no live grant${explained !== void 0 ? ` (gatepass accounts for ${explained})` : ""}${removed ? " (removed)" : ""}`
         );
       }
     } catch (e5) {
@@ -91616,13 +91816,80 @@ async function detectDrift(ctx, s2) {
   }
 }
 
+// src/core/target-change.ts
+var RECORDED = {
+  "github-team": [
+    ["team", "team"],
+    ["role", "role", "member"]
+  ],
+  "github-collaborator": [
+    ["repository", "repository"],
+    ["permission", "permission"]
+  ],
+  postgres: [
+    ["admin_url", "admin_url"],
+    ["database", "database"],
+    ["roles", "roles"],
+    ["keep_objects", "keep_objects", false]
+  ],
+  "ssh-certificate": [
+    ["ca_key", "ca_key"],
+    ["principals", "principals"],
+    ["krl_path", "krl_path", "ssh/revoked.krl"]
+  ],
+  command: [["path", "command"]],
+  "aws-identity-center": [
+    ["region", "region"],
+    ["instance_arn", "instance_arn"],
+    ["account_id", "account_id"],
+    ["permission_set_arn", "permission_set_arn"]
+  ],
+  "aws-iam-role": [
+    ["role_arn", "role_arn"],
+    ["region", "region"]
+  ]
+};
+var same = (a5, b5) => Array.isArray(a5) && Array.isArray(b5) ? a5.length === b5.length && a5.every((x, i5) => same(x, b5[i5])) : typeof a5 === "string" && typeof b5 === "string" ? a5 === b5 || a5.includes("/") && a5.toLowerCase() === b5.toLowerCase() : a5 === b5;
+var shown2 = (v) => Array.isArray(v) ? v.join(", ") : String(v);
+function targetChanges(grant, resource) {
+  if (grant.status !== "active" && grant.status !== "approved") return [];
+  const facts = grant.issued;
+  if (!facts) return [];
+  const out = [];
+  for (const [key2, fact2, fallback2] of RECORDED[resource.provider]) {
+    if (!(fact2 in facts)) continue;
+    const now = resource.target[key2] ?? fallback2;
+    if (same(facts[fact2], now)) continue;
+    out.push({
+      path: `issued.${fact2}`,
+      message: `resource ${resource.name} changed its target ${key2} from ${shown2(facts[fact2])} to ${shown2(now)} while ${grant.id} is live; ${grant.id} ends on ${shown2(facts[fact2])}, as issued`
+    });
+  }
+  return out;
+}
+
 // src/engine/reconcile/run-loop.ts
+function targetProblems(state2) {
+  const out = [];
+  for (const { grant, path: path6 } of state2.grants) {
+    const resource = state2.policies.resources.get(grant.resource);
+    if (resource) for (const p3 of targetChanges(grant, resource)) out.push({ file: path6, ...p3 });
+  }
+  return out;
+}
 var RunAborted = class extends Error {
 };
 async function reconcile(options) {
   const { history, clock, log } = options;
   const maxPush = options.maxPushAttempts ?? 5;
-  const result = { plan: [], events: [], failures: [], problems: [], drift: [] };
+  const result = {
+    plan: [],
+    events: [],
+    failures: [],
+    problems: [],
+    drift: [],
+    residue: []
+  };
   if (!options.dryRun) {
     if (!options.github) throw new ConfigurationError("reconcile needs a GitHub token");
     if (!options.writer) throw new ConfigurationError("reconcile needs a place to write grants");
@@ -91645,7 +91912,7 @@ async function reconcile(options) {
   };
   const first = planReconcile(state2.grants, state2.policies, clock.now());
   result.plan = first.steps;
-  report([...state2.problems, ...first.problems]);
+  report([...state2.problems, ...first.problems, ...targetProblems(state2)]);
   for (const s2 of first.steps) log(`plan: ${describeStep(s2)}`);
   if (options.dryRun) return result;
   const github = options.github;
@@ -91765,7 +92032,8 @@ function combineResults(a5, b5) {
     failures: [...a5.failures, ...b5.failures],
     problems: [...a5.problems, ...b5.problems.filter((p3) => !seen.has(JSON.stringify(p3)))],
     // Drift is a snapshot: the later one is the current truth.
-    drift: b5.drift
+    drift: b5.drift,
+    residue: [...a5.residue, ...b5.residue]
   };
 }
 
@@ -91792,9 +92060,11 @@ function gitGrantWriter(repo, remote, branch) {
     async remove(path6) {
       await rm3(inside(path6), { force: true });
     },
-    async commit(message) {
-      await repo.add(["."]);
+    async commit(message, paths) {
+      await repo.stage(paths);
       await repo.commit(message);
+      await repo.resetHard("HEAD");
+      await repo.clean();
     },
     push: () => repo.push(remote, branch)
   };
@@ -91912,7 +92182,14 @@ function summaryMarkdown(result, inputs) {
     lines.push("", "### Drift", "");
     for (const d5 of result.drift)
       lines.push(
-        `- ${cell(d5.resource)}: ${cell(d5.access.description)}${d5.removed ? " (removed)" : ""}`
+        `- ${cell(d5.resource)}: ${cell(d5.access.description)}${d5.explained !== void 0 ? ` \u2014 gatepass accounts for ${cell(d5.explained)}` : ""}${d5.removed ? " (removed)" : ""}`
+      );
+  }
+  if (result.residue.length) {
+    lines.push("", "### Residue (lasting access made during a grant)", "");
+    for (const r5 of result.residue)
+      lines.push(
+        `- ${cell(r5.resource)}/${cell(r5.grant)}: ${r5.residue.kind}: ${cell(r5.residue.description)}`
       );
   }
   return lines.join("\n") + "\n";

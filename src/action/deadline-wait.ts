@@ -68,5 +68,6 @@ export function combineResults(a: ReconcileResult, b: ReconcileResult): Reconcil
     problems: [...a.problems, ...b.problems.filter((p) => !seen.has(JSON.stringify(p)))],
     // Drift is a snapshot: the later one is the current truth.
     drift: b.drift,
+    residue: [...a.residue, ...b.residue],
   };
 }

@@ -197,7 +197,14 @@ export function summaryMarkdown(result: ReconcileResult, inputs: Pick<Inputs, 'd
     lines.push('', '### Drift', '');
     for (const d of result.drift)
       lines.push(
-        `- ${cell(d.resource)}: ${cell(d.access.description)}${d.removed ? ' (removed)' : ''}`,
+        `- ${cell(d.resource)}: ${cell(d.access.description)}${d.explained !== undefined ? ` — gatepass accounts for ${cell(d.explained)}` : ''}${d.removed ? ' (removed)' : ''}`,
+      );
+  }
+  if (result.residue.length) {
+    lines.push('', '### Residue (lasting access made during a grant)', '');
+    for (const r of result.residue)
+      lines.push(
+        `- ${cell(r.resource)}/${cell(r.grant)}: ${r.residue.kind}: ${cell(r.residue.description)}`,
       );
   }
   return lines.join('\n') + '\n';

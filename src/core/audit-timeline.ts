@@ -1,3 +1,4 @@
+import { recordedResidue } from './residue.js';
 import type { Seconds } from './duration.js';
 import type { Approval, Grant, GrantStatus } from './grant.js';
 import { GRANTS_DIR, POLICIES_DIR, parseGrantPath } from './repo-layout.js';
@@ -104,6 +105,8 @@ export interface GrantTimeline {
   endEvent?: 'expired' | 'revoked' | 'denied' | 'cancelled' | 'refused';
   endedBy?: string;
   breakGlassReview?: { by: string; sha: string; at: string };
+  /** Residue the end of the grant found (`allow_lasting_access`), with the commit recording it. */
+  residue?: { items: string[]; sha: string };
   events: TimelineEvent[];
   anomalies: TimelineAnomaly[];
   widenings: Widening[];
@@ -340,6 +343,9 @@ export class AuditFold {
     if (!g.baseline || event === 'approved') g.baseline = grant;
     else this.compare(g, g.baseline, grant, commit.sha, event);
     tl.status = grant.status;
+    const residue = recordedResidue(grant.issued);
+    if (residue.length > 0 && tl.residue === undefined)
+      tl.residue = { items: residue, sha: commit.sha };
     if (grant.approval && tl.approvers.length === 0) {
       tl.approvers = grant.approval.approvers;
       tl.rule ??= grant.approval.rule;

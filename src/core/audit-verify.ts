@@ -20,6 +20,7 @@ export const FINDING_KINDS = [
   'break-glass',
   'break-glass-review',
   'history-rewritten',
+  'residue',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
@@ -215,6 +216,15 @@ export function verifyAudit(
         commit: tl.endedSha!,
         at: tl.endedAt!,
         message: `${grant} was refused by the action (no approved pull request behind it)`,
+      });
+
+    if (tl.residue)
+      add({
+        kind: 'residue',
+        severity: 'error',
+        commit: tl.residue.sha,
+        ...(tl.endedAt ? { at: tl.endedAt } : {}),
+        message: `${grant} may have left lasting access made during its window: ${tl.residue.items.join('; ')}`,
       });
 
     const snapshot = tl.policyCommit ? policiesAt(tl.policyCommit) : undefined;

@@ -343,8 +343,8 @@ export interface AuditSource extends GrantHistory {
 
 /**
  * Where the reconcile engine writes grant state: a work tree on top of the default branch.
- * Every state change is written, committed (with everything else the step left in the tree, such
- * as a provider's KRL) and pushed; a push the branch moved under is `rejected`, and the engine
+ * Every state change is written, committed (exactly the paths the step names: the grant files and
+ * files a provider declares, such as the KRL; nothing else in the tree) and pushed; a push the branch moved under is `rejected`, and the engine
  * refreshes and re-plans.
  */
 export interface GrantWriter {
@@ -358,7 +358,10 @@ export interface GrantWriter {
   discard(): Promise<void>;
   write(path: string, text: string): Promise<void>;
   remove(path: string): Promise<void>;
-  /** Commits every change in the work tree. */
-  commit(message: string): Promise<void>;
+  /**
+   * Commits the changes to exactly `paths` (written, changed or removed), then drops everything
+   * else left in the work tree, so a stray file is neither committed nor carried to the next step.
+   */
+  commit(message: string, paths: readonly string[]): Promise<void>;
   push(): Promise<'ok' | 'rejected'>;
 }

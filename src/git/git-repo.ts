@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { GitError } from '../core/errors.js';
 import type {
@@ -211,6 +211,28 @@ export class GitRepo implements AuditSource {
 
   async add(paths: string[]): Promise<void> {
     if (paths.length) await this.exec(['add', '--', ...paths]);
+  }
+
+  /**
+   * Stages exactly `paths` as they are in the work tree: written, changed or removed. A path
+   * that is neither in the tree nor tracked is skipped (nothing to stage).
+   */
+  async stage(paths: readonly string[]): Promise<void> {
+    if (!paths.length) return;
+    const tracked = new Set(
+      (await this.exec(['ls-files', '-z', '--', ...paths])).stdout.split('\0').filter(Boolean),
+    );
+    const present: string[] = [];
+    for (const p of paths)
+      if (
+        tracked.has(p) ||
+        (await lstat(join(this.dir, p)).then(
+          () => true,
+          () => false,
+        ))
+      )
+        present.push(p);
+    if (present.length) await this.exec(['add', '-A', '--', ...present]);
   }
 
   async rm(paths: string[]): Promise<void> {

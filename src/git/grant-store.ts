@@ -5,7 +5,8 @@ import type { GitRepo } from './git-repo.js';
 
 /**
  * The reconcile engine's grant writer over a checkout of `remote`/`branch`: files are written in
- * the work tree, committed with everything else a step left there, and pushed to the branch.
+ * the work tree, committed (only the paths the step names; anything else left there is cleaned
+ * away) and pushed to the branch.
  */
 export function gitGrantWriter(repo: GitRepo, remote: string, branch: string): GrantWriter {
   const inside = (path: string): string => join(repo.dir, path);
@@ -27,10 +28,15 @@ export function gitGrantWriter(repo: GitRepo, remote: string, branch: string): G
     async remove(path) {
       await rm(inside(path), { force: true });
     },
-    async commit(message) {
-      // Everything in the work tree: the grant, and files a provider keeps in the repo (the KRL).
-      await repo.add(['.']);
+    async commit(message, paths) {
+      // `add -A -- <path>` stages a write, a change or a removal of exactly that path; never `.`,
+      // so a file a provider or command script left behind is not pushed to the access repo.
+      await repo.stage(paths);
       await repo.commit(message);
+      // What else the step left (untracked files, edits to tracked ones) goes: the next step
+      // starts from the commit, and nothing stray survives into a later commit.
+      await repo.resetHard('HEAD');
+      await repo.clean();
     },
     push: () => repo.push(remote, branch),
   };

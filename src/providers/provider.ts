@@ -113,6 +113,11 @@ export interface Provider {
    * PostgreSQL superuser admin; an AWS permission set whose session outlives `max_duration`).
    */
   checkTarget?(ctx: ProviderContext): Promise<{ problems: string[]; warnings: string[] }>;
+  /**
+   * Paths below the access repo's checkout the provider writes (the SSH KRL): the engine commits
+   * them with the step's grant files, and nothing else the provider left in the tree.
+   */
+  files?(resource: Resource): string[];
   /** Lists access the provider created, for drift detection. */
   list?(ctx: ProviderContext): Promise<LiveAccess[]>;
   /** Removes access found by `list` that no active grant explains. */

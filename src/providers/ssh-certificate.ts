@@ -427,6 +427,10 @@ async function sign(grant: Grant, ctx: ProviderContext, why: 'issue' | 'extend')
 export const sshCertificateProvider: Provider = {
   kind: 'ssh-certificate',
 
+  files: (resource) => [
+    typeof resource.target.krl_path === 'string' ? resource.target.krl_path : DEFAULT_KRL_PATH,
+  ],
+
   validateTarget: validateSshTarget,
 
   issue: (grant, ctx) => sign(grant, ctx, 'issue'),

@@ -214,12 +214,19 @@ export class MemoryGitHub implements GitHubPort {
     return m ? { ...m } : null;
   }
 
-  async teamMembers(team: string): Promise<{ login: string; id: number }[]> {
-    this.log('teamMembers', team);
-    return [...(this.teams.get(teamKey(team))?.keys() ?? [])].map((id) => ({
-      id,
-      login: this.users.get(id)?.login ?? `ghost-${id}`,
-    }));
+  /** As GitHub's `GET /orgs/{org}/teams/{slug}/members?role=`: `all` unless a role is given. */
+  async teamMembers(
+    team: string,
+    role: 'all' | TeamRole = 'all',
+  ): Promise<{ login: string; id: number }[]> {
+    this.log('teamMembers', team, ...(role === 'all' ? [] : [role]));
+    const members = [...(this.teams.get(teamKey(team))?.entries() ?? [])];
+    return members
+      .filter(([, m]) => role === 'all' || m.role === role)
+      .map(([id]) => ({
+        id,
+        login: this.users.get(id)?.login ?? `ghost-${id}`,
+      }));
   }
 
   private repoCollaborators(repo: string): Map<string, Collaborator> {
@@ -524,9 +531,20 @@ export class MemoryGrantStore implements AuditSource, GrantWriter {
     this.work.delete(path);
   }
 
-  async commit(message: string): Promise<void> {
-    if (await this.isClean()) throw new Error('nothing to commit, working tree clean');
-    this.localHead = this.makeCommit([this.localHead], this.work, message);
+  /** Commits exactly `paths` as the work tree has them, then drops anything else left there. */
+  async commit(message: string, paths: readonly string[]): Promise<void> {
+    const head = this.commits.get(this.localHead)!.files;
+    const next = new Map(head);
+    for (const p of paths) {
+      const t = this.work.get(p);
+      if (t === undefined) next.delete(p);
+      else next.set(p, t);
+    }
+    let same = next.size === head.size;
+    for (const [p, t] of next) if (head.get(p) !== t) same = false;
+    if (same) throw new Error('nothing to commit, working tree clean');
+    this.localHead = this.makeCommit([this.localHead], next, message);
+    this.work = new Map(next);
   }
 
   async push(): Promise<'ok' | 'rejected'> {

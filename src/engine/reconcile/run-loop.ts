@@ -5,9 +5,23 @@ import { formatProblem, type Problem } from '../../core/problem.js';
 import { describeStep, planReconcile } from '../../core/reconcile-plan.js';
 import { getProvider } from '../../providers/index.js';
 import { detectDrift } from './drift.js';
-import { applyWritten, readState } from './state.js';
+import { targetChanges } from '../../core/target-change.js';
+import { applyWritten, readState, type State } from './state.js';
 import { runStep, safeMessage } from './steps.js';
 import type { CrashPoint, ReconcileOptions, ReconcileResult, RunContext } from './types.js';
+
+/**
+ * Live grants whose resource changed its target since they were issued: reported, while the
+ * grants still end on the target they recorded (the providers revoke from `issued` facts).
+ */
+function targetProblems(state: State): Problem[] {
+  const out: Problem[] = [];
+  for (const { grant, path } of state.grants) {
+    const resource = state.policies.resources.get(grant.resource);
+    if (resource) for (const p of targetChanges(grant, resource)) out.push({ file: path, ...p });
+  }
+  return out;
+}
 
 /** Thrown from the hook: never swallowed as a per-grant failure. */
 class RunAborted extends Error {}
@@ -28,7 +42,14 @@ class RunAborted extends Error {}
 export async function reconcile(options: ReconcileOptions): Promise<ReconcileResult> {
   const { history, clock, log } = options;
   const maxPush = options.maxPushAttempts ?? 5;
-  const result: ReconcileResult = { plan: [], events: [], failures: [], problems: [], drift: [] };
+  const result: ReconcileResult = {
+    plan: [],
+    events: [],
+    failures: [],
+    problems: [],
+    drift: [],
+    residue: [],
+  };
 
   if (!options.dryRun) {
     if (!options.github) throw new ConfigurationError('reconcile needs a GitHub token');
@@ -52,7 +73,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
   };
   const first = planReconcile(state.grants, state.policies, clock.now());
   result.plan = first.steps;
-  report([...state.problems, ...first.problems]);
+  report([...state.problems, ...first.problems, ...targetProblems(state)]);
   for (const s of first.steps) log(`plan: ${describeStep(s)}`);
   if (options.dryRun) return result;
   const github = options.github!;

@@ -5,6 +5,7 @@ import { transition } from '../../core/grant-lifecycle.js';
 import type { PolicySet, Resource } from '../../core/policy.js';
 import type { GitHubPort } from '../../core/ports.js';
 import { ISSUE_STARTED_AT, type Step } from '../../core/reconcile-plan.js';
+import { RESIDUE_FACT } from '../../core/residue.js';
 import { archivePath } from '../../core/repo-layout.js';
 import { redactTokens } from '../../core/redact.js';
 import type { ProviderContext } from '../../providers/provider.js';
@@ -108,29 +109,28 @@ export async function runStep(
       return r;
     }
     case 'verify':
-      return verify(ctx, grant, path, s);
+      return verify(ctx, grant, path, s, live);
     case 'extend':
       return extend(ctx, step, s, live);
     case 'revoke': {
-      let facts: Grant['issued'] | void;
-      if (step.effect) {
-        const resource = await resourceFor(ctx, grant, s.policies);
-        facts = await ctx
-          .providerFor(resource.provider)
-          .revoke(grant, providerContext(ctx, resource, live));
-        await ctx.hook('after-effect', grant.id);
-      }
-      // What the provider did to end it (e.g. the AWS deny) goes into the commit that ends it.
-      const next = must(
-        transition(
-          grant,
-          step.to,
-          {
-            end_reason: step.reason,
-            ...(facts ? { issued: { ...grant.issued, ...facts } } : {}),
-          },
-          now,
+      // The plan's `effect` and the rule here agree; either one is enough to take access back.
+      const taken =
+        step.effect || mayHaveActed(grant)
+          ? await takeBack(ctx, grant, s, live, now.toISOString())
+          : { residue: [], facts: undefined };
+      const next = withResidue(
+        must(
+          transition(
+            grant,
+            step.to,
+            {
+              end_reason: step.reason,
+              ...(taken.facts ? { issued: { ...grant.issued, ...taken.facts } } : {}),
+            },
+            now,
+          ),
         ),
+        taken.residue,
       );
       const late = lateness(next) ?? undefined;
       const r = await save(
@@ -144,6 +144,8 @@ export async function runStep(
           ...(late !== undefined ? { lateness: late } : {}),
         }),
         archivePath(next),
+        undefined,
+        await declaredFiles(ctx, grant, s),
       );
       if (r === 'ok') record(ctx, grant, step.to, undefined, late);
       return r;
@@ -170,7 +172,7 @@ async function issue(
   // branch by hand: the approval is confirmed again before any credential exists.
   if (!ctx.confirmed.has(grant.id)) {
     const c = await confirm(ctx, grant, path, s);
-    if ('refused' in c) return refuse(ctx, grant, path, c.refused);
+    if ('refused' in c) return refuse(ctx, grant, path, c.refused, s, live);
   }
   const resource = await resourceFor(ctx, grant, s.policies);
   const provider = ctx.providerFor(resource.provider);
@@ -219,23 +221,103 @@ async function issue(
     next,
     `gatepass: issued ${grant.resource}/${grant.id} to @${grant.requester.login} until ${step.expiresAt}`,
     trailers(ctx, grant, 'issued', { at: step.issuedAt, expires: step.expiresAt }),
+    undefined,
+    undefined,
+    await declaredFiles(ctx, grant, s),
   );
   if (r === 'ok') record(ctx, grant, 'issued', step.expiresAt);
   return r;
 }
 
-/** Ends a grant gatepass must not act on, with the reason, in one commit (event `refused`). */
+/**
+ * Whether a provider may have acted for `grant`: it is active, or an issue attempt began (the
+ * `issuing` marker recorded ISSUE_STARTED_AT before any effect). Whatever ends such a grant —
+ * expiry, revoke, refusal, cancellation — calls the provider's (idempotent) revoke first.
+ */
+export const mayHaveActed = (grant: Grant): boolean =>
+  grant.status === 'active' || grant.issued?.[ISSUE_STARTED_AT] !== undefined;
+
+/**
+ * Takes back what the provider may have given for `grant`, then looks for residue when the
+ * resource allows lasting access. Returns the residue's descriptions (recorded in the end commit).
+ */
+async function takeBack(
+  ctx: RunContext,
+  grant: Grant,
+  s: State,
+  live: Grant[],
+  endedAt: string,
+): Promise<{ residue: string[]; facts: Grant['issued'] | void }> {
+  const resource = await resourceFor(ctx, grant, s.policies);
+  const provider = ctx.providerFor(resource.provider);
+  const pctx = providerContext(ctx, resource, live);
+  // What the provider did to end it (e.g. the AWS deny) goes into the commit that ends it.
+  const facts = await provider.revoke(grant, pctx);
+  await ctx.hook('after-effect', grant.id);
+  if (!resource.allow_lasting_access || !provider.residue) return { residue: [], facts };
+  // Looked for once, at the end of each grant: one list call per kind of residue per grant end,
+  // never per run for live grants (see docs/providers.md, "Residue").
+  try {
+    const found = await provider.residue({ ...grant, ended_at: endedAt }, pctx);
+    for (const r of found) {
+      ctx.result.residue.push({ grant: grant.id, resource: grant.resource, residue: r });
+      ctx.log(`  residue of ${grant.id} on ${resource.name}: ${r.description}`);
+    }
+    return { residue: found.map((r) => `${r.kind}: ${r.description}`), facts };
+  } catch (e) {
+    // The access is gone; what could not be looked at is said, and the end still recorded.
+    const message = `residue not checked: ${safeMessage(e)}`;
+    ctx.result.failures.push({ grant: grant.id, step: 'revoke', message });
+    return { residue: [message], facts };
+  }
+}
+
+/** The grant as ended, with the residue its end found kept in its facts for the audit. */
+const withResidue = (g: Grant, residue: string[]): Grant =>
+  residue.length > 0 ? { ...g, issued: { ...g.issued, [RESIDUE_FACT]: residue } } : g;
+
+/** Files a provider keeps in the repo (the SSH KRL), committed with the step and nothing else. */
+async function declaredFiles(ctx: RunContext, grant: Grant, s: State): Promise<string[]> {
+  const resource = s.policies.resources.get(grant.resource);
+  if (!resource) return [];
+  const provider = ctx.providerFor(resource.provider);
+  return provider.files ? provider.files(resource) : [];
+}
+
+/**
+ * Ends a grant gatepass must not act on, with the reason, in one commit (event `refused`). When
+ * an issue attempt began (a run died after the `issuing` marker), the provider revokes first.
+ */
 async function refuse(
   ctx: RunContext,
   grant: Grant,
   path: string,
   why: string,
+  s: State,
+  live: Grant[],
 ): Promise<'ok' | 'rejected'> {
   ctx.log(`  refused: ${why}`);
+  const now = ctx.clock.now();
+  const taken = mayHaveActed(grant)
+    ? await takeBack(ctx, grant, s, live, now.toISOString())
+    : { residue: [], facts: undefined };
   // A pending request is denied; an approved one (written on the branch without gatepass's
-  // own confirmation) is revoked before anything is issued.
+  // own confirmation) is revoked.
   const to = grant.status === 'pending' ? 'denied' : 'revoked';
-  const next = must(transition(grant, to, { end_reason: `refused: ${why}` }, ctx.clock.now()));
+  const next = withResidue(
+    must(
+      transition(
+        grant,
+        to,
+        {
+          end_reason: `refused: ${why}`,
+          ...(taken.facts ? { issued: { ...grant.issued, ...taken.facts } } : {}),
+        },
+        now,
+      ),
+    ),
+    taken.residue,
+  );
   const r = await save(
     ctx,
     path,
@@ -243,6 +325,8 @@ async function refuse(
     `gatepass: refuse ${grant.resource}/${grant.id}`,
     trailers(ctx, grant, 'refused'),
     archivePath(next),
+    undefined,
+    await declaredFiles(ctx, grant, s),
   );
   if (r === 'ok') record(ctx, grant, 'refused');
   return r;
@@ -253,10 +337,11 @@ async function verify(
   grant: Grant,
   path: string,
   s: State,
+  live: Grant[],
 ): Promise<'ok' | 'rejected'> {
   const now = ctx.clock.now();
   const c = await confirm(ctx, grant, path, s);
-  if ('refused' in c) return refuse(ctx, grant, path, c.refused);
+  if ('refused' in c) return refuse(ctx, grant, path, c.refused, s, live);
   const { number, added, pr, decision } = c;
   const next = must(
     transition(
@@ -306,7 +391,7 @@ async function extend(
   // branch (no PR, no reviews) is confirmed through the API first, exactly like a grant.
   if (!ctx.confirmed.has(grant.id)) {
     const c = await confirm(ctx, grant, path, s);
-    if ('refused' in c) return refuse(ctx, grant, path, c.refused);
+    if ('refused' in c) return refuse(ctx, grant, path, c.refused, s, live);
   }
   if (!step.expiresAt || !target) {
     const next = must(
@@ -364,6 +449,7 @@ async function extend(
     }),
     target.path,
     { from: path, grant: closed, to: archivePath(closed) },
+    await declaredFiles(ctx, target.grant, s),
   );
   if (r === 'ok') record(ctx, target.grant, 'extended', step.expiresAt);
   return r;

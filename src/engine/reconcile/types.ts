@@ -3,7 +3,7 @@ import type { GrantHistory, GrantWriter, GitHubPort } from '../../core/ports.js'
 import type { Problem } from '../../core/problem.js';
 import type { Step } from '../../core/reconcile-plan.js';
 import type { GrantEvent } from '../../core/trailers.js';
-import type { LiveAccess, Provider } from '../../providers/provider.js';
+import type { LiveAccess, Provider, Residue } from '../../providers/provider.js';
 import type { Written } from './state.js';
 
 /**
@@ -77,6 +77,11 @@ export interface DriftReport {
   resource: string;
   access: LiveAccess;
   removed: boolean;
+  /**
+   * What gatepass can account for on that person (the level its live grants and recorded
+   * pre-state explain; `none`), when the provider reports shared access by person and level.
+   */
+  explained?: string;
 }
 
 export interface ReconcileResult {
@@ -87,6 +92,14 @@ export interface ReconcileResult {
   /** Corrupt grant files, policy problems: reported, never acted on. */
   problems: Problem[];
   drift: DriftReport[];
+  /** What the end of a grant with `allow_lasting_access` found made during its window. */
+  residue: ResidueReport[];
+}
+
+export interface ResidueReport {
+  grant: string;
+  resource: string;
+  residue: Residue;
 }
 
 /** What the steps of one run share: the ports, the options, the result being built. */

@@ -27,7 +27,7 @@ export function trailers(
 
 /**
  * Writes `grant` (moved to `to` when it differs from `from`), and `also` when given (a second
- * grant changed by the same event), commits and pushes. A grant that would not read back is
+ * grant changed by the same event), commits exactly those paths and `files`, and pushes. A grant that would not read back is
  * never committed.
  */
 export async function save(
@@ -38,9 +38,13 @@ export async function save(
   t: EventTrailers,
   to: string = from,
   also?: { from: string; grant: Grant; to: string },
+  files: readonly string[] = [],
 ): Promise<'ok' | 'rejected'> {
   const { writer } = ctx;
   const written: Written[] = [];
+  // Exactly what this step wrote: the grant files, and the files the provider declares (the
+  // KRL). Anything else a provider or script left in the tree is never committed.
+  const paths = new Set<string>(files);
   for (const w of [{ from, grant, to }, ...(also ? [also] : [])]) {
     const text = serializeGrant(w.grant);
     const check = parseGrant(text, w.to);
@@ -52,8 +56,9 @@ export async function save(
     await writer.write(w.to, text);
     // What a read of the file would give: the run's state follows the commit without a re-read.
     written.push({ from: w.from, to: w.to, grant: check.value });
+    paths.add(w.from).add(w.to);
   }
-  await writer.commit(commitMessage(subject, t));
+  await writer.commit(commitMessage(subject, t), [...paths].sort());
   ctx.written.push(...written);
   await ctx.hook('after-commit', grant.id);
   const pushed = await writer.push();
