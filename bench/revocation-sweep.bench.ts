@@ -1,9 +1,6 @@
 import nock from 'nock';
 import { fixedClock } from '../src/core/clock.js';
-import { simpleUser, teamMembership } from '../test/helpers/github-fixtures.js';
 import {
-  alice,
-  API,
   eventsOnMain,
   grantOnMain,
   landGrant,
@@ -12,9 +9,9 @@ import {
   pendingGrant,
   runOnce,
   setupRepo,
-  TEAM_MEMBERSHIP,
   TEAM_POLICY,
 } from '../test/helpers/reconcile.js';
+import { mockTeam } from '../test/helpers/team-mock.js';
 import { median } from './support/stats.js';
 import { scale } from './support/scale.js';
 import { scheduleInterval } from './support/workflow.js';
@@ -27,38 +24,6 @@ import type { Bench, BenchRow } from './types.js';
  * the GitHub API answered by nock).
  */
 const TRIALS = scale(3, 1);
-
-/** A team whose membership of alice is a flag the API calls read and flip. */
-function mockTeam(): { member(): boolean; deletes: number } {
-  let member = false;
-  const state = { member: () => member, deletes: 0 };
-  nock(API)
-    .persist()
-    .get('/orgs/acme/teams/sre/members')
-    .query(true)
-    .reply(200, () => [
-      simpleUser('carol', 3),
-      ...(member ? [simpleUser(alice.login, alice.id)] : []),
-    ]);
-  nock(API)
-    .persist()
-    .get(TEAM_MEMBERSHIP)
-    .reply(() =>
-      member ? [200, teamMembership('member', 'active')] : [404, { message: 'Not Found' }],
-    )
-    .put(TEAM_MEMBERSHIP)
-    .reply(() => {
-      member = true;
-      return [200, teamMembership('member', 'active')];
-    })
-    .delete(TEAM_MEMBERSHIP)
-    .reply(() => {
-      member = false;
-      state.deletes += 1;
-      return [204, ''];
-    });
-  return state;
-}
 
 const at = (ms: number) => fixedClock(new Date(ms).toISOString());
 

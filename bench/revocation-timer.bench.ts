@@ -111,6 +111,9 @@ async function issueAll(
   progress(`requested and approved ${count} grants`);
   const run = await runAction(w);
   if (run.failures.length) throw new Error(`issue failed: ${JSON.stringify(run.failures)}`);
+  // The app rebuilds its deadlines from the push webhooks the run caused: wait until it has,
+  // or the clock could pass an expiry the timer does not know of yet.
+  await w.gh.settled();
   progress('issued them');
   for (const g of out) {
     const f = await grantOnMain(w, g.grant, `team-${g.team.slice(2)}`);
