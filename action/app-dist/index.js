@@ -101224,6 +101224,21 @@ function ending(grant, ctx, spec, target, level) {
     holders.map((h5) => ({ grant: h5.grant.id, gives: h5.level, before: me.before }))
   );
 }
+async function endingFor(github, grant, ctx, o3) {
+  const outcome = ending(grant, ctx, o3.spec, o3.target, o3.level);
+  if (outcome.action === "keep") {
+    ctx.log(
+      outcome.heldBy.length > 0 ? `${o3.kind}: ${outcome.heldBy.join(", ")} still give ${grant.requester.login} ${o3.target}; kept` : `${o3.kind}: ${grant.requester.login} had ${o3.hadBefore} before; left as is`
+    );
+    return null;
+  }
+  const login = await currentLogin(github, grant);
+  if (login === null) {
+    ctx.log(`${o3.kind}: user ${grant.requester.id} no longer exists; nothing to remove`);
+    return null;
+  }
+  return { outcome, login };
+}
 function recordedOr(grant, ctx, kind, recorded, current) {
   if (recorded) return recorded;
   ctx.log(
@@ -101331,18 +101346,15 @@ var githubTeamProvider = {
   async revoke(grant, ctx) {
     const github = requireGitHub(ctx, KIND);
     const { team, role } = targetOf(grant, ctx);
-    const outcome = ending(grant, ctx, teamAccess, team, rankOf(role));
-    if (outcome.action === "keep") {
-      ctx.log(
-        outcome.heldBy.length > 0 ? `${KIND}: ${outcome.heldBy.join(", ")} still give ${grant.requester.login} ${team}; kept` : `${KIND}: ${grant.requester.login} had this role of ${team} before; left as is`
-      );
-      return;
-    }
-    const login = await currentLogin(github, grant);
-    if (login === null) {
-      ctx.log(`${KIND}: user ${grant.requester.id} no longer exists; nothing to remove`);
-      return;
-    }
+    const end2 = await endingFor(github, grant, ctx, {
+      kind: KIND,
+      spec: teamAccess,
+      target: team,
+      level: rankOf(role),
+      hadBefore: `this role of ${team}`
+    });
+    if (!end2) return;
+    const { outcome, login } = end2;
     if (outcome.action === "set") {
       const to = ROLES[outcome.level];
       const now = await github.teamMembershipInfo(team, login);
@@ -101527,18 +101539,15 @@ var githubCollaboratorProvider = {
   async revoke(grant, ctx) {
     const github = requireGitHub(ctx, KIND2);
     const { repository, permission } = targetOf2(grant, ctx);
-    const outcome = ending(grant, ctx, collaboratorAccess, repository, permissionRank(permission));
-    if (outcome.action === "keep") {
-      ctx.log(
-        outcome.heldBy.length > 0 ? `${KIND2}: ${outcome.heldBy.join(", ")} still give ${grant.requester.login} ${repository}; kept` : `${KIND2}: ${grant.requester.login} had this access to ${repository} before; left as is`
-      );
-      return;
-    }
-    const login = await currentLogin(github, grant);
-    if (login === null) {
-      ctx.log(`${KIND2}: user ${grant.requester.id} no longer exists; nothing to remove`);
-      return;
-    }
+    const end2 = await endingFor(github, grant, ctx, {
+      kind: KIND2,
+      spec: collaboratorAccess,
+      target: repository,
+      level: permissionRank(permission),
+      hadBefore: `this access to ${repository}`
+    });
+    if (!end2) return;
+    const { outcome, login } = end2;
     if (outcome.action === "set") {
       const to = REPO_PERMISSIONS[outcome.level];
       await github.addCollaborator(repository, login, to);
@@ -101888,19 +101897,18 @@ function createIdentityCenterProvider(options2 = {}) {
         `${KIND3}: ${verb} the assignment failed (request ${requestId}): ${status?.Status ?? "no status"}${status?.FailureReason ? `: ${status.FailureReason.slice(0, 300)}` : ""}`
       );
   }
+  const assignmentInput = (a5) => ({
+    InstanceArn: a5.instance_arn,
+    TargetId: a5.account_id,
+    TargetType: "AWS_ACCOUNT",
+    PermissionSetArn: a5.permission_set_arn,
+    PrincipalType: "USER",
+    PrincipalId: a5.principal_id
+  });
   async function create(a5) {
     let first;
     try {
-      first = (await (await sso(a5.region)).send(
-        new (await ssoSdk()).CreateAccountAssignmentCommand({
-          InstanceArn: a5.instance_arn,
-          TargetId: a5.account_id,
-          TargetType: "AWS_ACCOUNT",
-          PermissionSetArn: a5.permission_set_arn,
-          PrincipalType: "USER",
-          PrincipalId: a5.principal_id
-        })
-      )).AccountAssignmentCreationStatus;
+      first = (await (await sso(a5.region)).send(new (await ssoSdk()).CreateAccountAssignmentCommand(assignmentInput(a5)))).AccountAssignmentCreationStatus;
     } catch (e5) {
       throw awsError(KIND3, "creating the account assignment", e5);
     }
@@ -101910,16 +101918,7 @@ function createIdentityCenterProvider(options2 = {}) {
     if (!await exists2(a5)) return false;
     let first;
     try {
-      first = (await (await sso(a5.region)).send(
-        new (await ssoSdk()).DeleteAccountAssignmentCommand({
-          InstanceArn: a5.instance_arn,
-          TargetId: a5.account_id,
-          TargetType: "AWS_ACCOUNT",
-          PermissionSetArn: a5.permission_set_arn,
-          PrincipalType: "USER",
-          PrincipalId: a5.principal_id
-        })
-      )).AccountAssignmentDeletionStatus;
+      first = (await (await sso(a5.region)).send(new (await ssoSdk()).DeleteAccountAssignmentCommand(assignmentInput(a5)))).AccountAssignmentDeletionStatus;
     } catch (e5) {
       if (errorName(e5) === "ResourceNotFoundException") return false;
       throw awsError(KIND3, "deleting the account assignment", e5);

@@ -339,22 +339,23 @@ export function createIdentityCenterProvider(options: AwsProviderOptions = {}): 
       );
   }
 
+  /** The request that names one assignment, the same to create and to delete it. */
+  const assignmentInput = (a: Assignment) => ({
+    InstanceArn: a.instance_arn,
+    TargetId: a.account_id,
+    TargetType: 'AWS_ACCOUNT' as const,
+    PermissionSetArn: a.permission_set_arn,
+    PrincipalType: 'USER' as const,
+    PrincipalId: a.principal_id,
+  });
+
   async function create(a: Assignment): Promise<void> {
     let first;
     try {
       first = (
         await (
           await sso(a.region)
-        ).send(
-          new (await ssoSdk()).CreateAccountAssignmentCommand({
-            InstanceArn: a.instance_arn,
-            TargetId: a.account_id,
-            TargetType: 'AWS_ACCOUNT',
-            PermissionSetArn: a.permission_set_arn,
-            PrincipalType: 'USER',
-            PrincipalId: a.principal_id,
-          }),
-        )
+        ).send(new (await ssoSdk()).CreateAccountAssignmentCommand(assignmentInput(a)))
       ).AccountAssignmentCreationStatus;
     } catch (e) {
       throw awsError(KIND, 'creating the account assignment', e);
@@ -369,16 +370,7 @@ export function createIdentityCenterProvider(options: AwsProviderOptions = {}): 
       first = (
         await (
           await sso(a.region)
-        ).send(
-          new (await ssoSdk()).DeleteAccountAssignmentCommand({
-            InstanceArn: a.instance_arn,
-            TargetId: a.account_id,
-            TargetType: 'AWS_ACCOUNT',
-            PermissionSetArn: a.permission_set_arn,
-            PrincipalType: 'USER',
-            PrincipalId: a.principal_id,
-          }),
-        )
+        ).send(new (await ssoSdk()).DeleteAccountAssignmentCommand(assignmentInput(a)))
       ).AccountAssignmentDeletionStatus;
     } catch (e) {
       if (errorName(e) === 'ResourceNotFoundException') return false;

@@ -9,7 +9,7 @@ import {
 } from '../core/permission.js';
 import {
   currentLogin,
-  ending,
+  endingFor,
   grantWindow,
   snapshotOf,
   within,
@@ -198,20 +198,15 @@ export const githubCollaboratorProvider: Provider = {
   async revoke(grant: Grant, ctx: ProviderContext): Promise<void> {
     const github = requireGitHub(ctx, KIND);
     const { repository, permission } = targetOf(grant, ctx);
-    const outcome = ending(grant, ctx, collaboratorAccess, repository, permissionRank(permission));
-    if (outcome.action === 'keep') {
-      ctx.log(
-        outcome.heldBy.length > 0
-          ? `${KIND}: ${outcome.heldBy.join(', ')} still give ${grant.requester.login} ${repository}; kept`
-          : `${KIND}: ${grant.requester.login} had this access to ${repository} before; left as is`,
-      );
-      return;
-    }
-    const login = await currentLogin(github, grant);
-    if (login === null) {
-      ctx.log(`${KIND}: user ${grant.requester.id} no longer exists; nothing to remove`);
-      return;
-    }
+    const end = await endingFor(github, grant, ctx, {
+      kind: KIND,
+      spec: collaboratorAccess,
+      target: repository,
+      level: permissionRank(permission),
+      hadBefore: `this access to ${repository}`,
+    });
+    if (!end) return;
+    const { outcome, login } = end;
     if (outcome.action === 'set') {
       const to = REPO_PERMISSIONS[outcome.level]!;
       await github.addCollaborator(repository, login, to);

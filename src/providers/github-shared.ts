@@ -151,6 +151,34 @@ export function ending(
 }
 
 /**
+ * The first half of ending shared access, the same for a team and a repository: what the
+ * ownership rule says, and the login to act on. Null (with the reason logged) when nothing is to
+ * change: other live grants still give it, the person had it before, or the account is gone.
+ */
+export async function endingFor(
+  github: ProviderGitHub,
+  grant: Grant,
+  ctx: ProviderContext,
+  o: { kind: string; spec: SharedAccess; target: string; level: number; hadBefore: string },
+): Promise<{ outcome: Exclude<EndOutcome, { action: 'keep' }>; login: string } | null> {
+  const outcome = ending(grant, ctx, o.spec, o.target, o.level);
+  if (outcome.action === 'keep') {
+    ctx.log(
+      outcome.heldBy.length > 0
+        ? `${o.kind}: ${outcome.heldBy.join(', ')} still give ${grant.requester.login} ${o.target}; kept`
+        : `${o.kind}: ${grant.requester.login} had ${o.hadBefore} before; left as is`,
+    );
+    return null;
+  }
+  const login = await currentLogin(github, grant);
+  if (login === null) {
+    ctx.log(`${o.kind}: user ${grant.requester.id} no longer exists; nothing to remove`);
+    return null;
+  }
+  return { outcome, login };
+}
+
+/**
  * Every grant's record on `target` (live and ended), for `unexplainedAccess` in drift
  * detection: the person, the level, the pre-state and whether it still holds.
  */

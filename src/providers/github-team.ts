@@ -5,7 +5,7 @@ import type { Problem } from '../core/problem.js';
 import type { TeamRole } from '../core/ports.js';
 import {
   currentLogin,
-  ending,
+  endingFor,
   grantWindow,
   snapshotOf,
   within,
@@ -146,20 +146,15 @@ export const githubTeamProvider: Provider = {
   async revoke(grant: Grant, ctx: ProviderContext): Promise<void> {
     const github = requireGitHub(ctx, KIND);
     const { team, role } = targetOf(grant, ctx);
-    const outcome = ending(grant, ctx, teamAccess, team, rankOf(role)!);
-    if (outcome.action === 'keep') {
-      ctx.log(
-        outcome.heldBy.length > 0
-          ? `${KIND}: ${outcome.heldBy.join(', ')} still give ${grant.requester.login} ${team}; kept`
-          : `${KIND}: ${grant.requester.login} had this role of ${team} before; left as is`,
-      );
-      return;
-    }
-    const login = await currentLogin(github, grant);
-    if (login === null) {
-      ctx.log(`${KIND}: user ${grant.requester.id} no longer exists; nothing to remove`);
-      return;
-    }
+    const end = await endingFor(github, grant, ctx, {
+      kind: KIND,
+      spec: teamAccess,
+      target: team,
+      level: rankOf(role)!,
+      hadBefore: `this role of ${team}`,
+    });
+    if (!end) return;
+    const { outcome, login } = end;
     if (outcome.action === 'set') {
       const to = ROLES[outcome.level]!;
       // Only lower a role that is still higher: never re-add someone who left the team meanwhile.
