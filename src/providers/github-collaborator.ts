@@ -82,6 +82,10 @@ export const collaboratorAccess: SharedAccess = {
   }),
 };
 
+/** The step-reads key of `login`'s effective permission on `repository`. */
+const permissionKey = (repository: string, login: string): string =>
+  `collaborator-permission ${repository.toLowerCase()} ${login.toLowerCase()}`;
+
 const targetOf = (grant: Grant, ctx: ProviderContext): CollaboratorTarget =>
   recordedOr(grant, ctx, KIND, recordedTarget(grant.issued), () => currentTarget(ctx));
 
@@ -125,6 +129,7 @@ export const githubCollaboratorProvider: Provider = {
           github.collaboratorPermission(repository, login),
           github.directCollaborators(repository),
         ]);
+        ctx.stepReads?.put(permissionKey(repository, login), effective);
         const mine = direct.find((c) => c.id === grant.requester.id)?.permission ?? null;
         return {
           before_permission: mine ?? 'none',
@@ -165,7 +170,12 @@ export const githubCollaboratorProvider: Provider = {
       'collaborators_at_issue',
     ] as const)
       if (facts[k] !== undefined) pre[k] = facts[k]!;
-    const effective = await github.collaboratorPermission(repository, login);
+    const seenNow = ctx.stepReads?.take<Awaited<ReturnType<typeof github.collaboratorPermission>>>(
+      permissionKey(repository, login),
+    );
+    const effective = seenNow
+      ? seenNow.value
+      : await github.collaboratorPermission(repository, login);
     // Someone took away access the first holder saw before gatepass acted: what gatepass
     // writes now must be undone down to what is there now.
     const seen = collaboratorAccess.before(pre);

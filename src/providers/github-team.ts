@@ -2,7 +2,7 @@ import type { Grant } from '../core/grant.js';
 import { TEAM_PATTERN } from '../core/identity.js';
 import type { PreState } from '../core/ownership.js';
 import type { Problem } from '../core/problem.js';
-import type { TeamRole } from '../core/ports.js';
+import type { TeamMembershipInfo, TeamRole } from '../core/ports.js';
 import {
   currentLogin,
   endingFor,
@@ -69,6 +69,10 @@ export const teamAccess: SharedAccess = {
   factsOf: (b: PreState) => ({ before_role: b.level === null ? 'none' : ROLES[b.level]! }),
 };
 
+/** The step-reads key of `login`'s membership of `team`. */
+const membershipKey = (team: string, login: string): string =>
+  `team-membership ${team.toLowerCase()} ${login.toLowerCase()}`;
+
 /** Where a grant acts: what it recorded at issue, or (for old grants) today's policy. */
 const targetOf = (grant: Grant, ctx: ProviderContext): TeamTarget =>
   recordedOr(grant, ctx, KIND, recordedTarget(grant.issued), () => currentTarget(ctx));
@@ -98,6 +102,7 @@ export const githubTeamProvider: Provider = {
     const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND);
     const pre = await recordPreState(grant, ctx, teamAccess, team, rankOf(role)!, async () => {
       const before = await github.teamMembershipInfo(team, login);
+      ctx.stepReads?.put(membershipKey(team, login), before);
       return {
         before_role: before ? before.role : 'none',
         already_member: before !== null && rankOf(before.role)! >= rankOf(role)!,
@@ -125,7 +130,8 @@ export const githubTeamProvider: Provider = {
     const pre: Issued['facts'] = {};
     for (const k of ['before_role', 'already_member', 'joined', 'members_at_issue'] as const)
       if (facts[k] !== undefined) pre[k] = facts[k]!;
-    const now = await github.teamMembershipInfo(team, login);
+    const seenNow = ctx.stepReads?.take<TeamMembershipInfo | null>(membershipKey(team, login));
+    const now = seenNow ? seenNow.value : await github.teamMembershipInfo(team, login);
     // Someone took away (part of) what the first holder saw before gatepass acted: what
     // gatepass writes now must be undone down to what is there now.
     const seen = teamAccess.before(pre);

@@ -68,6 +68,31 @@ export interface ProviderContext {
   workdir: string;
   /** The GitHub API, for providers that grant GitHub access (github-team, github-collaborator). */
   github?: ProviderGitHub;
+  /** Answers read earlier in the same step (see `StepReads`); absent outside the engine. */
+  stepReads?: StepReads;
+}
+
+/**
+ * Answers a provider read earlier in the same step. `prepareIssue` observes the pre-state, the
+ * engine pushes the `issuing` marker, and `issue` acts: milliseconds apart, so `issue` takes the
+ * answer instead of asking GitHub a second time. A stale answer can only make `issue` skip an add
+ * or add again (the person ends with less access, never more than the grant). A resumed issue (a
+ * later run, after a crash) has none and asks afresh.
+ */
+export class StepReads {
+  private readonly answers = new Map<string, unknown>();
+
+  put(key: string, value: unknown): void {
+    this.answers.set(key, value);
+  }
+
+  /** The answer under `key`, once (a second `take` asks GitHub again); undefined when none. */
+  take<T>(key: string): { value: T } | undefined {
+    if (!this.answers.has(key)) return undefined;
+    const value = this.answers.get(key) as T;
+    this.answers.delete(key);
+    return { value };
+  }
 }
 
 export interface Provider {

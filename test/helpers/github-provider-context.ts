@@ -2,7 +2,7 @@ import type { Grant } from '../../src/core/grant.js';
 import type { Resource } from '../../src/core/policy.js';
 import { buildContext } from './provider-context.js';
 import type { GitHubClient } from '../../src/github/github-client.js';
-import type { ProviderContext } from '../../src/providers/provider.js';
+import type { ProviderContext, StepReads } from '../../src/providers/provider.js';
 
 export function buildResource(
   o: Partial<Resource> & Pick<Resource, 'provider' | 'target'>,
@@ -42,7 +42,7 @@ export function buildGrant(o: Partial<Grant> = {}): Grant {
 /** A provider context with a GitHub client, recording its log lines. */
 export function buildProviderContext(
   resource: Resource,
-  o: { github?: GitHubClient; liveGrants?: Grant[] } = {},
+  o: { github?: GitHubClient; liveGrants?: Grant[]; stepReads?: StepReads } = {},
 ): ProviderContext & { logs: string[] } {
   return buildContext({ resource, ...o });
 }

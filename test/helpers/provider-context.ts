@@ -2,7 +2,7 @@ import { fixedClock } from '../../src/core/clock.js';
 import type { Grant } from '../../src/core/grant.js';
 import type { Person } from '../../src/core/identity.js';
 import type { ProviderKind, Resource } from '../../src/core/policy.js';
-import type { ProviderContext } from '../../src/providers/provider.js';
+import type { ProviderContext, StepReads } from '../../src/providers/provider.js';
 import type { GitHubClient } from '../../src/github/github-client.js';
 
 /** A resource as the policy loader would produce it, with the given provider target. */
@@ -63,6 +63,7 @@ export function buildContext(opts: {
   workdir?: string;
   github?: GitHubClient;
   liveGrants?: Grant[];
+  stepReads?: StepReads;
 }): RecordingContext {
   const masked: string[] = [];
   const logs: string[] = [];
@@ -81,6 +82,7 @@ export function buildContext(opts: {
     },
     workdir: opts.workdir ?? '/nonexistent',
     ...(opts.github ? { github: opts.github } : {}),
+    ...(opts.stepReads ? { stepReads: opts.stepReads } : {}),
     masked,
     logs,
     keyRequests,

@@ -3,6 +3,7 @@ import nock from 'nock';
 import { GitHubClient } from '../../src/github/github-client.js';
 import { createOctokit } from '../../src/github/octokit.js';
 import { githubCollaboratorProvider as provider } from '../../src/providers/github-collaborator.js';
+import { StepReads } from '../../src/providers/provider.js';
 import {
   account,
   collaborator,
@@ -113,6 +114,22 @@ describe('github-collaborator issue', () => {
       .put(`${REPO}/collaborators/alice`, { permission: 'push' })
       .reply(204);
     const issued = await provider.issue(buildGrant(), ctx());
+    expect(issued.facts).toMatchObject({ invited: false, before_permission: 'pull' });
+  });
+
+  it('reads the permission once in a step: the issue takes what the pre-state read saw', async () => {
+    // One GET of the permission; a second would be left unanswered and fail the test.
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .get(`${REPO}/collaborators/alice/permission`)
+      .reply(200, collaboratorPermission('read', 'read', { login: 'alice', id: 1 }))
+      .get(`${REPO}/collaborators`)
+      .query(true)
+      .reply(200, [collaborator('alice', 1, 'read')])
+      .put(`${REPO}/collaborators/alice`, { permission: 'push' })
+      .reply(204);
+    const issued = await provider.issue(buildGrant(), ctx({ stepReads: new StepReads() }));
     expect(issued.facts).toMatchObject({ invited: false, before_permission: 'pull' });
   });
 });

@@ -4,6 +4,7 @@ import { ConfigurationError } from '../../src/core/errors.js';
 import { GitHubClient } from '../../src/github/github-client.js';
 import { createOctokit } from '../../src/github/octokit.js';
 import { githubTeamProvider as provider } from '../../src/providers/github-team.js';
+import { StepReads } from '../../src/providers/provider.js';
 import { account, simpleUser, teamMembership } from '../helpers/github-fixtures.js';
 import { enableContractChecks } from '../helpers/openapi.js';
 import {
@@ -354,5 +355,54 @@ describe('github-team issue retried after a crash (two-phase issue)', () => {
       buildProviderContext(resource(), { github: github() }),
     );
     expect(issued.facts).toMatchObject({ already_member: false, before_role: 'none' });
+  });
+});
+
+describe('github-team issue within one step (prepare, marker, issue)', () => {
+  const prepared = (pre: Record<string, string | boolean>) =>
+    buildGrant({
+      status: 'approved',
+      issued: { provider: 'github-team', team: 'acme/sre', role: 'member', login: 'alice', ...pre },
+    });
+
+  it('asks for the membership once: issue takes what prepare saw moments before', async () => {
+    // One GET of the membership; a second would be left unanswered and fail the test.
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .get(`${MEMBERSHIP}/alice`)
+      .reply(404, { message: 'Not Found' })
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .put(`${MEMBERSHIP}/alice`, { role: 'member' })
+      .reply(200, teamMembership('member', 'active'));
+    const ctx = buildProviderContext(resource(), { github: github(), stepReads: new StepReads() });
+    const pre = await provider.prepareIssue!(buildGrant({ status: 'approved' }), ctx);
+    const issued = await provider.issue(prepared(pre as Record<string, string | boolean>), ctx);
+    expect(issued.facts).toMatchObject({ before_role: 'none', state: 'active' });
+  });
+
+  it('asks again when the issue resumes in a later step, and sees what changed meanwhile', async () => {
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .get(`${MEMBERSHIP}/alice`)
+      .reply(404, { message: 'Not Found' });
+    const pre = await provider.prepareIssue!(
+      buildGrant({ status: 'approved' }),
+      buildProviderContext(resource(), { github: github(), stepReads: new StepReads() }),
+    );
+    // The run died after the marker; someone made alice a member by hand before the next run.
+    nock(API)
+      .get('/user/1')
+      .reply(200, account('alice', 1))
+      .get(`${MEMBERSHIP}/alice`)
+      .reply(200, teamMembership('member', 'active'));
+    const issued = await provider.issue(
+      prepared(pre as Record<string, string | boolean>),
+      buildProviderContext(resource(), { github: github(), stepReads: new StepReads() }),
+    );
+    // Nothing added: the membership is there; the pre-state stays what was seen before acting.
+    expect(issued.facts).toMatchObject({ before_role: 'none', state: 'active' });
   });
 });

@@ -8,7 +8,7 @@ import { ISSUE_STARTED_AT, type Step } from '../../core/reconcile-plan.js';
 import { RESIDUE_FACT } from '../../core/residue.js';
 import { archivePath } from '../../core/repo-layout.js';
 import { redactTokens } from '../../core/redact.js';
-import type { ProviderContext } from '../../providers/provider.js';
+import { StepReads, type ProviderContext } from '../../providers/provider.js';
 import { approvedAt, confirmApproval } from './confirm-approval.js';
 import { readPolicies, type State } from './state.js';
 import type { RunContext } from './types.js';
@@ -40,6 +40,7 @@ export function providerContext(
     publicKeys: async (person) => github.userKeys((await ctx.loginOf(person.id)) ?? person.login),
     workdir: ctx.writer.workdir,
     github: withRunLogins(github, ctx.loginOf),
+    stepReads: new StepReads(),
   };
 }
 
