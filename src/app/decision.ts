@@ -38,9 +38,13 @@ export async function evaluatePullRequest(
   // file list: the head may move during that call and back, and the list would then describe a
   // head nobody decided on), every review, the policies at the default branch's head and the
   // issue the app's branch names (whose author the requester must be).
+  // A PR on a request branch is about a grant: everything at once. Any other PR (a policy
+  // change, most often) first shows whether it touches grants at all, so it costs one read.
   const branchIssue = authorIssueOf(pr);
+  const compare = client.compareCommits(pr.base_ref, pr.head_sha);
+  if (branchIssue === null && !touchesGrants((await compare).files)) return 'ignored';
   const [comparison, reviews, policies, issueByBranch] = await Promise.all([
-    client.compareCommits(pr.base_ref, pr.head_sha),
+    compare,
     client.reviews(number),
     d.policies.atHead(d),
     branchIssue === null ? Promise.resolve(null) : client.issue(branchIssue),

@@ -117,6 +117,8 @@ describe('GitHubClient reads', () => {
       user: { login: 'gatepass[bot]', id: 99, type: 'Bot' },
       merged_at: null,
       head_ref: 'new-topic',
+      // The OpenAPI example's label: relabelling keeps it.
+      labels: ['bug'],
     });
     expect(await c.reviews(7)).toEqual([
       {

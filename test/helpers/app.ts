@@ -29,11 +29,15 @@ export const PRIVATE_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 })
 
 export const testConfig = (): AppConfig => loadConfig({ GATEPASS_ACCESS_REPO: 'acme/access' });
 
+/** The fake of the running test: review deliveries carry its PR as it is. */
+let current: FakeGitHub | undefined;
+
 /** An access repo with one policy; acme/dba has carol, acme/engineers has dave and carol. */
 export function buildAccessRepo(files: Record<string, string> = {}): FakeGitHub {
   const gh = new FakeGitHub({ 'policies/prod.yaml': POLICY, 'grants/.gitkeep': '', ...files });
   gh.teams.set('acme/dba', [carol]);
   gh.teams.set('acme/engineers', [dave, carol]);
+  current = gh;
   return gh;
 }
 
@@ -144,7 +148,8 @@ export function reviewEvent(
   return event('pull_request_review', {
     ...base,
     action: o.action ?? 'submitted',
-    pull_request: { ...(base.pull_request as Json), number: pr },
+    // As GitHub sends it: the PR as it is when the review is made.
+    pull_request: { ...(base.pull_request as Json), ...current?.webhookPull(pr), number: pr },
     repository: repository(o.repo),
     sender: user(o.by ?? alice),
   });
@@ -186,6 +191,7 @@ export function useFakeAccessRepo(
   beforeEach(() => {
     nock.disableNetConnect();
     gh = arrange();
+    current = gh;
     gh.install();
     use({ gh, probot: buildProbot() });
   });
