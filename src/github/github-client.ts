@@ -167,7 +167,8 @@ export class GitHubClient implements AppGitHub {
   /** One `GET …/memberships/{username}` per check, all in parallel; 404 is "not a member". */
   async membershipsOf(checks: readonly MembershipCheck[]): Promise<Memberships> {
     const unique = new Map<string, MembershipCheck>();
-    for (const c of checks) unique.set(`${teamKey(c.team)}\n${c.person.id}`, c);
+    for (const c of checks)
+      unique.set(`${teamKey(c.team)}\n${c.person.id}`, { ...c, team: teamKey(c.team) });
     const out = new Map<string, Set<number>>();
     for (const c of unique.values())
       if (!out.has(teamKey(c.team))) out.set(teamKey(c.team), new Set<number>());

@@ -161,7 +161,7 @@ export function pullRequestEvent(pr: number, action = 'opened', by: FakeUser = d
     ...base,
     action,
     number: pr,
-    pull_request: { ...(base.pull_request as Json), number: pr },
+    pull_request: { ...(base.pull_request as Json), ...current?.webhookPull(pr), number: pr },
     repository: repository(),
     sender: user(by),
   });
