@@ -6,6 +6,8 @@
  */
 import { generatedActionWorkflow, WORKFLOW } from './support/workflow.js';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -167,6 +169,36 @@ export function workflowRunsOnPush(message: string): boolean {
   return !message.startsWith(m[1]!);
 }
 
+/**
+ * Another grant's state change lands on main (a commit under grants/ by the action, as any
+ * busy access repo sees between a request and its review), pushed, with its push event.
+ */
+async function moveMain(world: World, n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatepass-bench-move-'));
+  try {
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('git', ['clone', '--quiet', world.gh.gitDir, dir], { stdio: 'ignore' });
+    mkdirSync(join(dir, 'grants', 'other'), { recursive: true });
+    writeFileSync(join(dir, 'grants', 'other', `unrelated-${n}.txt`), `unrelated ${n}\n`);
+    git('add', '-A');
+    git(
+      '-c',
+      'user.name=gatepass',
+      '-c',
+      'user.email=gatepass@example.com',
+      'commit',
+      '--quiet',
+      '-m',
+      `gatepass: unrelated state change ${n}`,
+    );
+    git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
+    await world.gh.syncPushes();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 type Calls = Record<string, number>;
 const add = (into: Calls, route: string, n = 1) => {
   into[route] = (into[route] ?? 0) + n;
@@ -236,6 +268,7 @@ export async function measureLifecycle(): Promise<{
       // The concurrency group keeps one pending run: any triggering push means one more run.
       if (messages.some(workflowRunsOnPush)) selfTriggered += 1;
     };
+    let unrelated = 0;
     const membership = () => world.gh.state.team('acme', 'oncall')?.members.has('alice') ?? false;
     let pr = 0;
     await measure('request (issue opened → grant PR, check run)', async () => {
@@ -248,10 +281,15 @@ export async function measureLifecycle(): Promise<{
       if (!o.pr) throw new Error('no grant PR');
       pr = o.pr;
     });
-    const timedFrom = proxy!.log.length;
-    await measure('approval (review → decision → merge → notices)', () =>
-      review(world, 'bob', pr, 'APPROVE'),
-    );
+    let timedFrom = 0;
+    await measure('approval (review → decision → merge → notices)', async () => {
+      // A busy repo: main moves between the request and its review (another grant's state
+      // change), and GitHub delivers that push to the app. Whatever the app calls for it counts
+      // here; the review's round trips are timed from the review on.
+      await moveMain(world, ++unrelated);
+      timedFrom = proxy!.log.length;
+      await review(world, 'bob', pr, 'APPROVE');
+    });
     const reviewTrips = roundTrips(proxy!.log.slice(timedFrom));
     // The merge's push starts this run.
     await measure('issue (action run on the merge: verify, add to team)', actionRun, true);

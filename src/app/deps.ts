@@ -6,6 +6,7 @@ import type { AppGitHub } from '../core/ports.js';
 import type { Problem } from '../core/problem.js';
 import { loadPolicyTree } from '../engine/policies.js';
 import { githubTree } from '../github/github-tree.js';
+import { POLICIES_DIR } from '../core/repo-layout.js';
 import type { AppConfig } from './config.js';
 
 export { POLICIES_DIR } from '../core/repo-layout.js';
@@ -81,6 +82,34 @@ export class PolicyCache {
     const sha = await d.client.branchSha(d.defaultBranch);
     if (!sha) throw new Error(`the default branch ${d.defaultBranch} does not exist`);
     return this.at(d.client, sha);
+  }
+
+  /**
+   * A push to the default branch that changed nothing under `policies/` leaves the policies as
+   * they were: the entry read at `before` is the entry for `after` too, so a busy repo (grants
+   * merged, the action's state commits) does not re-read unchanged policies after every push.
+   * Only when the delivery lists every pushed commit (not forced, fewer than the 20 GitHub
+   * lists at most, at least one): otherwise, or with no entry for `before`, nothing is carried
+   * and the next read of `after` reads fresh.
+   */
+  carry(push: {
+    before: string;
+    after: string;
+    forced: boolean;
+    commits: readonly { added?: string[]; modified?: string[]; removed?: string[] }[];
+  }): boolean {
+    const from = this.entries.get(push.before);
+    if (!from || push.forced || push.commits.length === 0 || push.commits.length >= 20)
+      return false;
+    const touched = push.commits.some((c) =>
+      [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])].some(
+        (p) => p === POLICIES_DIR || p.startsWith(`${POLICIES_DIR}/`),
+      ),
+    );
+    if (touched || this.entries.has(push.after)) return false;
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(push.after, { ...from, commit: push.after });
+    return true;
   }
 
   async at(client: AppGitHub, sha: string): Promise<LoadedPolicies> {

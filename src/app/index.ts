@@ -90,6 +90,9 @@ export function createApp(options: AppOptions): (app: Probot) => void {
     app.on('push', async (context) => {
       const d = deps(context);
       const { ref, commits, before, after, forced } = context.payload;
+      // Policies unchanged by this push: the cached read at `before` serves `after`.
+      if (d && ref === `refs/heads/${d.defaultBranch}`)
+        policies.carry({ before, after, forced, commits });
       if (d && keeper)
         await keeper.onPush(d.client, d.defaultBranch, {
           ref,
