@@ -10,6 +10,8 @@ import {
   issueEvent,
   mallory,
   pullRequestEvent,
+  pushEvent,
+  POLICY,
   reviewEvent,
   useFakeAccessRepo,
 } from '../helpers/app.js';
@@ -160,5 +162,59 @@ describe('relabelling', () => {
     expect(gh.issue(42).labels).toContain('team:payments');
     expect(gh.issue(42).labels).toContain('gatepass:denied');
     expect(gh.issue(42).labels).not.toContain('gatepass:pending');
+  });
+});
+
+describe('policies across a push to the default branch', () => {
+  const policyReads = () => gh.calls.filter((c) => c.includes('/contents/policies'));
+
+  /** The request, then main moves by a commit that changes `files` and its push is delivered. */
+  async function requestThenPush(
+    files: Record<string, string>,
+    o: { forced?: boolean; listed?: boolean } = {},
+  ): Promise<FakePull> {
+    const pr = await requestPr();
+    const before = gh.head;
+    const after = gh.push('main', files, 'another change');
+    const paths = Object.keys(files);
+    await probot.receive(
+      pushEvent({
+        before,
+        after,
+        forced: o.forced ?? false,
+        commits: o.listed === false ? [] : [{ added: paths }],
+      }),
+    );
+    gh.calls.length = 0;
+    return pr;
+  }
+
+  it('are not read again when the push touched nothing under policies/', async () => {
+    const pr = await requestThenPush({ 'grants/other/g9.yaml': 'x: 1\n' });
+    gh.addReview(pr.number, alice, 'APPROVED');
+    await probot.receive(reviewEvent(pr.number));
+    expect(policyReads()).toEqual([]);
+    expect(gh.merges).toHaveLength(1);
+  });
+
+  it('are read fresh when the push changed a policy, and the new policy decides', async () => {
+    // alice is no longer an approver at the new head of main.
+    const pr = await requestThenPush({
+      'policies/prod.yaml': POLICY.replace('approvers: [alice, bob, acme/dba]', 'approvers: [bob]'),
+    });
+    gh.addReview(pr.number, alice, 'APPROVED');
+    await probot.receive(reviewEvent(pr.number));
+    expect(policyReads().length).toBeGreaterThan(0);
+    expect(gh.merges).toEqual([]);
+    expect(gh.checkRuns.at(-1)!.output.summary).toContain('not among the approvers');
+  });
+
+  it.each([
+    ['a forced push', { forced: true }],
+    ['a push whose commits are not listed', { listed: false }],
+  ])('are read fresh after %s', async (_, o) => {
+    const pr = await requestThenPush({ 'grants/other/g9.yaml': 'x: 1\n' }, o);
+    await probot.receive(pullRequestEvent(pr.number, 'synchronize', APP_BOT));
+    expect(policyReads().length).toBeGreaterThan(0);
   });
 });

@@ -155,6 +155,39 @@ export function reviewEvent(
   });
 }
 
+/**
+ * A push to `ref` as GitHub delivers it: each commit with the paths it added, modified and
+ * removed (GitHub lists at most 20 commits).
+ */
+export function pushEvent(o: {
+  before: string;
+  after: string;
+  commits: { added?: string[]; modified?: string[]; removed?: string[] }[];
+  forced?: boolean;
+  ref?: string;
+}): Event {
+  return event('push', {
+    ref: o.ref ?? 'refs/heads/main',
+    before: o.before,
+    after: o.after,
+    created: false,
+    deleted: false,
+    forced: o.forced ?? false,
+    base_ref: null,
+    commits: o.commits.map((c, i) => ({
+      id: `${i}`.padStart(40, 'c'),
+      distinct: true,
+      message: 'push',
+      added: c.added ?? [],
+      modified: c.modified ?? [],
+      removed: c.removed ?? [],
+    })),
+    head_commit: null,
+    repository: repository(),
+    sender: user(dave),
+  });
+}
+
 export function pullRequestEvent(pr: number, action = 'opened', by: FakeUser = dave): Event {
   const base = fixture('pull_request.opened');
   return event('pull_request', {
