@@ -86871,15 +86871,30 @@ function breakGlassInvoked(commits, appId) {
   if (appId === void 0 || commits.length === 0) return false;
   return commits.every((c5) => c5.verified && c5.author?.id === appId);
 }
-function teamsOf(resource) {
-  if (!resource) return [];
-  const all = [
+var teamsIn = (principals2) => [
+  ...new Set(principals2.filter(isTeam).map((t) => t.toLowerCase()))
+];
+function requesterTeams2(resource) {
+  return teamsIn([
     ...resource.requesters,
-    ...resource.approvers,
     ...resource.auto_approve.flatMap((r5) => r5.requester_in),
     ...resource.break_glass?.allowed ?? []
-  ];
-  return [...new Set(all.filter(isTeam).map((t) => t.toLowerCase()))];
+  ]);
+}
+function membershipChecks(resource, requester, reviewers = []) {
+  const checks = requesterTeams2(resource).map((team) => ({
+    team,
+    person: requester
+  }));
+  const approverTeams = teamsIn(resource.approvers);
+  const seen = /* @__PURE__ */ new Set([requester.id]);
+  for (const u of reviewers) {
+    if (!u || seen.has(u.id)) continue;
+    if ("type" in u && (u.type === "Bot" || u.login.toLowerCase().endsWith("[bot]"))) continue;
+    seen.add(u.id);
+    for (const team of approverTeams) checks.push({ team, person: { login: u.login, id: u.id } });
+  }
+  return checks;
 }
 function requestProblems(q4) {
   const scope = requestPrScope(q4.files);
@@ -87138,21 +87153,23 @@ async function confirmApproval(deps, grant, path, s2) {
   const base = await history.revParse(policyAt);
   if (!base) return no(`commit ${added.slice(0, 7)} has no parent on the default branch`);
   const issueNumber = authorIssueOf(pr, merged.value);
-  const [comparison, login, policies, issue2] = await Promise.all([
+  const [comparison, login, policies, issue2, reviews] = await Promise.all([
     github.compareCommits(base, pr.head_sha),
     deps.loginOf(grant.requester.id),
     readPolicies(history, policyAt),
-    issueNumber === null ? Promise.resolve(null) : github.issue(issueNumber)
+    issueNumber === null ? Promise.resolve(null) : github.issue(issueNumber),
+    github.reviews(number)
   ]);
   const { files } = comparison;
   if (!comparison.complete || files.length !== 1 || files[0].filename !== path)
     return no(`#${number} must change exactly this grant file, it changed ${files.length}`);
   const resource = policies.policies.resources.get(grant.resource);
   if (!resource) return no(`no valid policy for "${grant.resource}" when it was merged`);
-  const [memberships, reviews] = await Promise.all([
-    github.memberships(teamsOf(resource)),
-    github.reviews(number)
-  ]);
+  const memberships = await github.membershipsOf(
+    membershipChecks(resource, { id: grant.requester.id, login: login ?? grant.requester.login }, [
+      ...reviews.map((r5) => r5.user)
+    ])
+  );
   const answer = judgeApproval({
     grant: merged.value,
     path,

@@ -6,6 +6,8 @@
  */
 import { generatedActionWorkflow, WORKFLOW } from './support/workflow.js';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -167,6 +169,36 @@ export function workflowRunsOnPush(message: string): boolean {
   return !message.startsWith(m[1]!);
 }
 
+/**
+ * Another grant's state change lands on main (a commit under grants/ by the action, as any
+ * busy access repo sees between a request and its review), pushed, with its push event.
+ */
+async function moveMain(world: World, n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatepass-bench-move-'));
+  try {
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('git', ['clone', '--quiet', world.gh.gitDir, dir], { stdio: 'ignore' });
+    mkdirSync(join(dir, 'grants', 'other'), { recursive: true });
+    writeFileSync(join(dir, 'grants', 'other', `unrelated-${n}.txt`), `unrelated ${n}\n`);
+    git('add', '-A');
+    git(
+      '-c',
+      'user.name=gatepass',
+      '-c',
+      'user.email=gatepass@example.com',
+      'commit',
+      '--quiet',
+      '-m',
+      `gatepass: unrelated state change ${n}`,
+    );
+    git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
+    await world.gh.syncPushes();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 type Calls = Record<string, number>;
 const add = (into: Calls, route: string, n = 1) => {
   into[route] = (into[route] ?? 0) + n;
@@ -185,8 +217,12 @@ export interface LifecycleStep {
 }
 
 export async function measureLifecycle(): Promise<{
+  /** The steady-state lifecycle (the second in the app's process). */
   steps: LifecycleStep[];
+  /** The first lifecycle of a fresh app process. */
+  coldSteps: LifecycleStep[];
   reviewTrips: number;
+  coldReviewTrips: number;
   idleRun: Calls;
   selfTriggered: number;
 }> {
@@ -236,46 +272,72 @@ export async function measureLifecycle(): Promise<{
       // The concurrency group keeps one pending run: any triggering push means one more run.
       if (messages.some(workflowRunsOnPush)) selfTriggered += 1;
     };
+    let unrelated = 0;
     const membership = () => world.gh.state.team('acme', 'oncall')?.members.has('alice') ?? false;
-    let pr = 0;
-    await measure('request (issue opened → grant PR, check run)', async () => {
-      const o = await openRequest(world, 'alice', {
-        resource: 'oncall-team',
-        duration: 1800,
-        justification: 'Paged for the checkout outage; need the on-call runbooks',
-        ticket: 'INC-7',
+    /** One whole lifecycle; its steps are named with `tag`. */
+    const lifecycle = async (tag: string) => {
+      const named = (s: string) => (tag ? `${s} [${tag}]` : s);
+      selfTriggered = 0;
+      const first = steps.length;
+      let pr = 0;
+      await measure(named('request (issue opened → grant PR, check run)'), async () => {
+        const o = await openRequest(world, 'alice', {
+          resource: 'oncall-team',
+          duration: 1800,
+          justification: 'Paged for the checkout outage; need the on-call runbooks',
+          ticket: 'INC-7',
+        });
+        if (!o.pr) throw new Error('no grant PR');
+        pr = o.pr;
       });
-      if (!o.pr) throw new Error('no grant PR');
-      pr = o.pr;
-    });
-    const timedFrom = proxy!.log.length;
-    await measure('approval (review → decision → merge → notices)', () =>
-      review(world, 'bob', pr, 'APPROVE'),
-    );
-    const reviewTrips = roundTrips(proxy!.log.slice(timedFrom));
-    // The merge's push starts this run.
-    await measure('issue (action run on the merge: verify, add to team)', actionRun, true);
-    if (!membership()) throw new Error('the action did not add alice to acme/oncall');
-    clock.advance(1800 + 60);
-    await measure('revoke (scheduled action run: remove from team)', actionRun, true);
-    if (membership()) throw new Error('the action did not remove alice from acme/oncall');
+      let timedFrom = 0;
+      await measure(named('approval (review → decision → merge → notices)'), async () => {
+        // A busy repo: main moves between the request and its review (another grant's state
+        // change), and GitHub delivers that push to the app. Whatever the app calls for it
+        // counts here; the review's round trips are timed from the review on.
+        await moveMain(world, ++unrelated);
+        timedFrom = proxy!.log.length;
+        await review(world, 'bob', pr, 'APPROVE');
+      });
+      const trips = roundTrips(proxy!.log.slice(timedFrom));
+      // The merge's push starts this run.
+      await measure(named('issue (action run on the merge: verify, add to team)'), actionRun, true);
+      if (!membership()) throw new Error('the action did not add alice to acme/oncall');
+      clock.advance(1800 + 60);
+      await measure(named('revoke (scheduled action run: remove from team)'), actionRun, true);
+      if (membership()) throw new Error('the action did not remove alice from acme/oncall');
+      return { steps: steps.slice(first), trips, selfTriggered };
+    };
+    // The first lifecycle of a fresh app process pays for its installation token and its first
+    // read of the policies; the second, in the same process, is the steady state the minimum
+    // describes (token and policies cached, main moved in between by the action's pushes).
+    const cold = await lifecycle('cold');
+    const warm = await lifecycle('');
     // A scheduled run with nothing to do (most of the 288 a day): its cost and the cost of each
     // run the action's own pushes would start.
     const from = world.gh.requests.length;
     await runAction(world, undefined, { checkDrift: false });
     const idleRun = { ...callsSince(world, from, BOT).byRoute };
     for (const r of TOKEN_STEP) add(idleRun, `${r} (workflow: app token step)`);
-    if (selfTriggered > 0) {
-      const byRoute: Calls = {};
-      for (const [r, n] of Object.entries(idleRun)) add(byRoute, r, n * selfTriggered);
-      steps.push({
-        name: `runs started by the action's own pushes (${selfTriggered})`,
-        calls: count(byRoute),
-        byRoute,
-      });
-    }
+    for (const l of [cold, warm])
+      if (l.selfTriggered > 0) {
+        const byRoute: Calls = {};
+        for (const [r, n] of Object.entries(idleRun)) add(byRoute, r, n * l.selfTriggered);
+        l.steps.push({
+          name: `runs started by the action's own pushes (${l.selfTriggered})`,
+          calls: count(byRoute),
+          byRoute,
+        });
+      }
     if (world.gh.problems.length) throw new Error(world.gh.problems.join('; '));
-    return { steps, reviewTrips, idleRun, selfTriggered };
+    return {
+      steps: warm.steps,
+      coldSteps: cold.steps,
+      reviewTrips: warm.trips,
+      coldReviewTrips: cold.trips,
+      idleRun,
+      selfTriggered: warm.selfTriggered,
+    };
   } finally {
     proxy?.close();
     await w?.stop();
@@ -292,25 +354,39 @@ const CONTENT_PER_HOUR = 500;
 export const lifecycleBench: Bench = {
   name: 'lifecycle',
   async run(): Promise<BenchRow[]> {
-    const { steps, reviewTrips, idleRun, selfTriggered } = await measureLifecycle();
-    for (const s of steps) {
+    const { steps, coldSteps, reviewTrips, coldReviewTrips, idleRun, selfTriggered } =
+      await measureLifecycle();
+    for (const s of [...coldSteps, ...steps]) {
       process.stderr.write(`lifecycle: ${s.name}: ${s.calls} calls\n`);
       for (const [route, n] of Object.entries(s.byRoute).sort())
         process.stderr.write(`  ${String(n).padStart(3)} ${route}\n`);
     }
-    const total = steps.reduce((n, s) => n + s.calls, 0);
+    const sum = (l: LifecycleStep[]) => l.reduce((n, s) => n + s.calls, 0);
+    const byStep = (l: LifecycleStep[]) =>
+      l.map((s) => `${s.name.split(' ')[0]} ${s.calls}`).join(', ');
+    const total = sum(steps);
+    const coldTotal = sum(coldSteps);
     const minimum = MINIMUM_LINES.length;
     const created = steps.reduce((n, s) => n + creating(s.byRoute), 0);
     const rows: BenchRow[] = [
       {
         figure:
-          'GitHub API calls per full lifecycle of a github-team grant (app + action + workflow)',
+          'GitHub API calls per full lifecycle of a github-team grant (app + action + workflow), steady state: the second lifecycle in the app process',
         baseline: `independent minimum ${minimum} (docs/performance.md; bench/lifecycle.bench.ts MINIMUM)`,
-        measured: `${total} calls (${steps.map((s) => `${s.name.split(' ')[0]} ${s.calls}`).join(', ')})`,
+        measured: `${total} calls (${byStep(steps)})`,
         ratio: total / minimum,
         target: '≤ 38',
         met: total <= 38,
-        notes: `every call is listed on stderr by route; self-triggered runs counted: ${selfTriggered}`,
+        notes: `every call is listed on stderr by route; self-triggered runs counted: ${selfTriggered}; main moves between request and review`,
+      },
+      {
+        figure:
+          '  the same, first lifecycle of a fresh app process (cold: installation token, first policy read)',
+        baseline: `independent minimum ${minimum}`,
+        measured: `${coldTotal} calls (${byStep(coldSteps)})`,
+        ratio: coldTotal / minimum,
+        target: 'reported',
+        met: null,
       },
       {
         figure: 'content-creating calls per lifecycle, and lifecycles per hour they allow',
@@ -324,10 +400,10 @@ export const lifecycleBench: Bench = {
       {
         figure: 'sequential API round trips on the critical path of a review event',
         baseline: `minimum ${MINIMUM_REVIEW_TRIPS.length} (files+reviews+ref+issue; grant+memberships; check; merge; notices)`,
-        measured: `${reviewTrips} round trips`,
+        measured: `${reviewTrips} round trips (first lifecycle: ${coldReviewTrips})`,
         ratio: reviewTrips / MINIMUM_REVIEW_TRIPS.length,
         target: '≤ 5',
-        met: reviewTrips <= 5,
+        met: reviewTrips <= 5 && coldReviewTrips <= 5,
       },
       {
         figure: 'scheduled run with nothing to do (288 a day)',
@@ -337,7 +413,7 @@ export const lifecycleBench: Bench = {
         met: null,
       },
     ];
-    for (const s of steps) {
+    for (const s of [...steps, ...coldSteps]) {
       const min = MINIMUM[s.name.split(' ')[0]!]?.length ?? 0;
       rows.push({
         figure: `  calls: ${s.name}`,

@@ -7,7 +7,7 @@
 import { renderActionWorkflow } from '../src/cli/init-files.js';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,9 @@ import type { Scheduler } from '../src/app/deadline-timer.js';
 import { PolicyCache } from '../src/app/deps.js';
 import type { Clock } from '../src/core/clock.js';
 import { grantPath, parseGrant } from '../src/core/grant-file.js';
+import { mergeCodeowners, renderCodeowners } from '../src/core/codeowners.js';
+import { loadPolicyTree } from '../src/engine/policies.js';
+import { fsTree } from '../src/fs/fs-tree.js';
 import type { Grant } from '../src/core/grant.js';
 import { renderRequestBody } from '../src/core/request-parse.js';
 import type { AccessRequest } from '../src/core/request.js';
@@ -147,6 +150,15 @@ function buildProbot(apiUrl: string): Probot {
   return probot;
 }
 
+/** The CODEOWNERS `gatepass codeowners --policy-owners acme/sre` writes for these policies. */
+async function codeownersFor(policiesDir: string, scratch: string): Promise<string> {
+  const root = join(scratch, 'codeowners');
+  cpSync(policiesDir, join(root, 'policies'), { recursive: true });
+  const { policies } = await loadPolicyTree(fsTree(root));
+  const { head, block } = renderCodeowners(policies, ['acme/sre']);
+  return mergeCodeowners('', { head, block });
+}
+
 /** Starts the stand-in, the app (HTTP on loopback), PostgreSQL, and makes the keys. */
 export async function startWorld(o: WorldOptions = {}): Promise<World> {
   const clock = o.clock ?? new DemoClock();
@@ -191,6 +203,9 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       policiesDir: o.policiesDir ?? POLICIES_DIR,
       files: {
         'grants/.gitkeep': '',
+        // As setup requires (`gatepass codeowners`): GitHub asks each resource's approvers for
+        // their review of its grant PRs from this file; the app does not request reviewers.
+        '.github/CODEOWNERS': await codeownersFor(o.policiesDir ?? POLICIES_DIR, root),
         ...(o.deadlineTimer
           ? {
               // The workflow `gatepass init --mode server` writes (what the timer dispatches).

@@ -79214,6 +79214,24 @@ var GitHubClient = class {
     const sets = await Promise.all(keys.map((k5) => this.teamMemberIds(k5)));
     return new Map(keys.map((k5, i5) => [k5, sets[i5] ?? /* @__PURE__ */ new Set()]));
   }
+  /** One `GET …/memberships/{username}` per check, all in parallel; 404 is "not a member". */
+  async membershipsOf(checks) {
+    const unique = /* @__PURE__ */ new Map();
+    for (const c5 of checks)
+      unique.set(`${teamKey(c5.team)}
+${c5.person.id}`, { ...c5, team: teamKey(c5.team) });
+    const out = /* @__PURE__ */ new Map();
+    for (const c5 of unique.values())
+      if (!out.has(teamKey(c5.team))) out.set(teamKey(c5.team), /* @__PURE__ */ new Set());
+    await Promise.all(
+      [...unique.values()].map(async (c5) => {
+        if (!LOGIN_PATTERN.test(c5.person.login)) return;
+        if (await this.teamMembership(c5.team, c5.person.login) === "active")
+          out.get(teamKey(c5.team)).add(c5.person.id);
+      })
+    );
+    return out;
+  }
   async pullRequest(pull_number) {
     const { data } = await this.call(
       `get pull request #${pull_number}`,
@@ -79231,7 +79249,8 @@ var GitHubClient = class {
       base_ref: data.base.ref,
       user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
       merged_at: data.merged_at,
-      head_ref: data.head.ref
+      head_ref: data.head.ref,
+      labels: data.labels.map((l3) => l3.name)
     };
   }
   async reviews(pull_number) {
@@ -79718,6 +79737,17 @@ var GitHubClient = class {
       })
     );
   }
+  /** Replaces all labels of an issue or PR with `labels` (one call instead of DELETE + POST). */
+  async setLabels(issue_number, labels) {
+    await this.call(
+      `label #${issue_number}`,
+      () => this.octokit.request("PUT /repos/{owner}/{repo}/issues/{issue_number}/labels", {
+        ...this.repoRef,
+        issue_number,
+        labels
+      })
+    );
+  }
   /** Removes a label; false when the issue did not have it. */
   async removeLabel(issue_number, name) {
     try {
@@ -79786,7 +79816,8 @@ var GitHubClient = class {
       return {
         number: data.number,
         user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
-        state: data.state === "open" ? "open" : "closed"
+        state: data.state === "open" ? "open" : "closed",
+        labels: data.labels.map((l3) => typeof l3 === "string" ? l3 : l3.name ?? "")
       };
     } catch (e5) {
       const status = statusOf(e5);
@@ -87269,6 +87300,31 @@ function teamsOf(resource) {
     ...resource.break_glass?.allowed ?? []
   ];
   return [...new Set(all.filter(isTeam).map((t) => t.toLowerCase()))];
+}
+var teamsIn = (principals) => [
+  ...new Set(principals.filter(isTeam).map((t) => t.toLowerCase()))
+];
+function requesterTeams(resource) {
+  return teamsIn([
+    ...resource.requesters,
+    ...resource.auto_approve.flatMap((r5) => r5.requester_in),
+    ...resource.break_glass?.allowed ?? []
+  ]);
+}
+function membershipChecks(resource, requester, reviewers = []) {
+  const checks = requesterTeams(resource).map((team) => ({
+    team,
+    person: requester
+  }));
+  const approverTeams = teamsIn(resource.approvers);
+  const seen = /* @__PURE__ */ new Set([requester.id]);
+  for (const u of reviewers) {
+    if (!u || seen.has(u.id)) continue;
+    if ("type" in u && (u.type === "Bot" || u.login.toLowerCase().endsWith("[bot]"))) continue;
+    seen.add(u.id);
+    for (const team of approverTeams) checks.push({ team, person: { login: u.login, id: u.id } });
+  }
+  return checks;
 }
 function requestProblems(q3) {
   const scope = requestPrScope(q3.files);
@@ -102448,6 +102504,22 @@ function githubTree(client, ref) {
 }
 
 // src/app/deps.ts
+var OpenedByApp = class {
+  constructor(max2 = 200) {
+    this.max = max2;
+  }
+  max;
+  heads = /* @__PURE__ */ new Map();
+  record(headSha, branch) {
+    if (this.heads.size >= this.max) this.heads.delete(this.heads.keys().next().value);
+    this.heads.set(headSha, branch);
+  }
+  /** Whether a `pull_request.opened` about this PR, sent by `sender`, needs no evaluation. */
+  alreadyChecked(pr, sender) {
+    const branch = this.heads.get(pr.head_sha);
+    return branch !== void 0 && branch === pr.head_ref && pr.user.type === "Bot" && sender.type === "Bot" && sender.id === pr.user.id;
+  }
+};
 var PolicyCache = class {
   constructor(max2 = 20) {
     this.max = max2;
@@ -102460,6 +102532,28 @@ var PolicyCache = class {
     if (!sha) throw new Error(`the default branch ${d5.defaultBranch} does not exist`);
     return this.at(d5.client, sha);
   }
+  /**
+   * A push to the default branch that changed nothing under `policies/` leaves the policies as
+   * they were: the entry read at `before` is the entry for `after` too, so a busy repo (grants
+   * merged, the action's state commits) does not re-read unchanged policies after every push.
+   * Only when the delivery lists every pushed commit (not forced, fewer than the 20 GitHub
+   * lists at most, at least one): otherwise, or with no entry for `before`, nothing is carried
+   * and the next read of `after` reads fresh.
+   */
+  carry(push) {
+    const from = this.entries.get(push.before);
+    if (!from || push.forced || push.commits.length === 0 || push.commits.length >= 20)
+      return false;
+    const touched = push.commits.some(
+      (c5) => [...c5.added ?? [], ...c5.modified ?? [], ...c5.removed ?? []].some(
+        (p3) => p3 === POLICIES_DIR || p3.startsWith(`${POLICIES_DIR}/`)
+      )
+    );
+    if (touched || this.entries.has(push.after)) return false;
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value);
+    this.entries.set(push.after, { ...from, commit: push.after });
+    return true;
+  }
   async at(client, sha) {
     const hit = this.entries.get(sha);
     if (hit) return hit;
@@ -102470,6 +102564,11 @@ var PolicyCache = class {
     return loaded;
   }
 };
+async function decisionMemberships(client, resource, requester, reviewers = []) {
+  if (!resource) return /* @__PURE__ */ new Map();
+  const checks = membershipChecks(resource, requester, reviewers);
+  return checks.length ? client.membershipsOf(checks) : /* @__PURE__ */ new Map();
+}
 async function membershipsFor(client, resource) {
   const teams = teamsOf(resource);
   return teams.length ? client.memberships(teams) : /* @__PURE__ */ new Map();
@@ -104371,23 +104470,35 @@ async function approveFollowUp(d5, ev, reply) {
 var touchesGrants = (files) => files.some((f5) => isUnderGrants(f5.filename));
 
 // src/app/decision.ts
-async function evaluatePullRequest(d5, number) {
-  const { client, config: config2 } = d5;
-  const pr = await client.pullRequest(number);
+async function evaluatePullRequest(d5, number, fromPayload) {
+  const { client } = d5;
+  const pr = fromPayload ?? await client.pullRequest(number);
   if (pr.state !== "open" || pr.base_ref !== d5.defaultBranch) return "ignored";
-  const comparison = await client.compareCommits(pr.base_ref, pr.head_sha);
+  const branchIssue = authorIssueOf(pr);
+  const compare = client.compareCommits(pr.base_ref, pr.head_sha);
+  if (branchIssue === null && !touchesGrants((await compare).files)) return "ignored";
+  const [comparison, reviews, policies, issueByBranch] = await Promise.all([
+    compare,
+    client.reviews(number),
+    d5.policies.atHead(d5),
+    branchIssue === null ? Promise.resolve(null) : client.issue(branchIssue)
+  ]);
   const { files } = comparison;
   if (!touchesGrants(files)) return "ignored";
   const scope = requestPrScope(files);
   if (!scope.ok) return refuse(d5, pr, scope.problems);
   if (!comparison.complete)
     return refuse(d5, pr, [{ message: "the pull request is too large to judge" }]);
-  const branchIssue = authorIssueOf(pr);
-  const [file, policies, reviews, issueByBranch] = await Promise.all([
+  const expectedRequester = issueByBranch?.user ?? pr.user;
+  const byPath = policies.policies.resources.get(scope.where.resource);
+  const [file, early] = await Promise.all([
     client.file(scope.path, pr.head_sha),
-    d5.policies.atHead(d5),
-    client.reviews(number),
-    branchIssue === null ? Promise.resolve(null) : client.issue(branchIssue)
+    decisionMemberships(
+      client,
+      byPath,
+      expectedRequester,
+      reviews.map((r5) => r5.user)
+    )
   ]);
   if (!file)
     return refuse(d5, pr, [
@@ -104411,8 +104522,14 @@ async function evaluatePullRequest(d5, number) {
         message: `no policy defines resource "${grant.resource}"`
       }
     ]);
+  const sameQuestion = resource === byPath && grant.requester.id === expectedRequester.id && sameLogin(grant.requester.login, expectedRequester.login);
   const [memberships, extending] = await Promise.all([
-    membershipsFor(client, resource),
+    sameQuestion ? Promise.resolve(early) : decisionMemberships(
+      client,
+      resource,
+      grant.requester,
+      reviews.map((r5) => r5.user)
+    ),
     grant.extends ? extendedGrant(d5, grant) : Promise.resolve(void 0)
   ]);
   const answer = judgeApproval({
@@ -104430,20 +104547,35 @@ async function evaluatePullRequest(d5, number) {
   });
   if (!answer.ok) return refuse(d5, pr, answer.problems);
   const { decision } = answer;
-  const output = decisionCheck(decision, grant, policies.commit);
-  await client.createCheckRun({
-    name: config2.checkName,
-    head_sha: pr.head_sha,
+  await client.createCheckRun(decisionCheckRun(d5, pr.head_sha, decision, grant, policies.commit));
+  if (decision.outcome === "approved")
+    return merge4(d5, pr, { grant, resource, decision, policyCommit: policies.commit, issue: issue2 });
+  if (decision.outcome === "denied") return deny(d5, pr, grant, decision.reasons, issue2);
+  return "pending";
+}
+function decisionCheckRun(d5, headSha, decision, grant, policyCommit) {
+  return {
+    name: d5.config.checkName,
+    head_sha: headSha,
     state: decision.outcome === "pending" ? { status: "in_progress" } : {
       status: "completed",
       conclusion: decision.outcome === "approved" ? "success" : "failure"
     },
-    ...output
-  });
-  if (decision.outcome === "approved")
-    return merge4(d5, pr, grant, resource, decision, policies.commit);
-  if (decision.outcome === "denied") return deny(d5, pr, grant, decision.reasons);
-  return "pending";
+    ...decisionCheck(decision, grant, policyCommit)
+  };
+}
+async function relabel(d5, n3, has, add3) {
+  const { client, config: config2 } = d5;
+  const state2 = /* @__PURE__ */ new Set([config2.labels.pending, config2.labels.approved, config2.labels.denied]);
+  if (has === void 0) {
+    await Promise.all([
+      client.removeLabel(n3, config2.labels.pending),
+      client.addLabels(n3, [...add3])
+    ]);
+    return;
+  }
+  const next = [.../* @__PURE__ */ new Set([...has.filter((l3) => !state2.has(l3)), ...add3])];
+  await client.setLabels(n3, next);
 }
 async function refuse(d5, pr, problems) {
   await d5.client.createCheckRun({
@@ -104461,8 +104593,9 @@ async function extendedGrant(d5, grant) {
   const parsed = file ? parseGrant(file.text, path7) : null;
   return parsed?.ok ? parsed.value : null;
 }
-async function merge4(d5, pr, grant, resource, decision, policyCommit) {
+async function merge4(d5, pr, o3) {
   const { client, config: config2 } = d5;
+  const { grant, resource, decision, policyCommit } = o3;
   const result = await client.mergePullRequest({
     pull_number: pr.number,
     // GitHub refuses the merge if the head moved since the decision (threat #2).
@@ -104491,11 +104624,10 @@ async function merge4(d5, pr, grant, resource, decision, policyCommit) {
   }
   const breakGlass2 = decision.rule === "break_glass";
   const labels = [config2.labels.approved, ...breakGlass2 ? [config2.labels.breakGlass] : []];
-  const relabel = (n3) => Promise.all([client.removeLabel(n3, config2.labels.pending), client.addLabels(n3, labels)]);
   const where = conversation(grant, pr);
   await Promise.all([
-    relabel(pr.number),
-    ...where !== pr.number ? [relabel(where)] : [],
+    relabel(d5, pr.number, pr.labels, labels),
+    ...where !== pr.number ? [relabel(d5, where, labelsOf(o3.issue, where), labels)] : [],
     client.createComment(where, mergedComment(pr.number, decision, result.sha))
   ]);
   if (breakGlass2)
@@ -104508,15 +104640,14 @@ async function merge4(d5, pr, grant, resource, decision, policyCommit) {
     });
   return "merged";
 }
-async function deny(d5, pr, grant, reasons) {
+var labelsOf = (issue2, n3) => issue2?.number === n3 ? issue2.labels : void 0;
+async function deny(d5, pr, grant, reasons, issue2) {
   const { client, config: config2 } = d5;
   const where = conversation(grant, pr);
   await client.createComment(pr.number, deniedComment(pr.number, reasons));
   if (where !== pr.number) await client.createComment(where, deniedComment(pr.number, reasons));
-  for (const n3 of /* @__PURE__ */ new Set([pr.number, where])) {
-    await client.removeLabel(n3, config2.labels.pending);
-    await client.addLabels(n3, [config2.labels.denied]);
-  }
+  for (const n3 of /* @__PURE__ */ new Set([pr.number, where]))
+    await relabel(d5, n3, n3 === pr.number ? pr.labels : labelsOf(issue2, n3), [config2.labels.denied]);
   await client.closePullRequest(pr.number);
   return "denied";
 }
@@ -104524,7 +104655,6 @@ async function deny(d5, pr, grant, reasons) {
 // src/app/request-pr.ts
 async function openRequestPr(d5, o3) {
   const { client, config: config2 } = d5;
-  const { resource } = o3;
   let grant = o3.grant;
   const branch = requestBranch(grant.id);
   const created = await client.createBranch(branch, o3.baseSha);
@@ -104537,12 +104667,13 @@ async function openRequestPr(d5, o3) {
     if (!complete || !ours) return { foreignBranch: branch };
   }
   const existing = created ? null : await client.file(path7, branch);
+  let head = "";
   if (existing) {
     const parsed = parseGrant(existing.text, path7);
     if (!parsed.ok) return { foreignBranch: branch };
     grant = parsed.value;
   } else {
-    await client.putFile({
+    head = await client.putFile({
       path: path7,
       branch,
       text: serializeGrant(grant),
@@ -104559,19 +104690,13 @@ async function openRequestPr(d5, o3) {
       )
     });
   }
+  if (head && o3.checkHead) await o3.checkHead(head, branch, grant);
   const number = await client.createPullRequest({
     title: `Access request: ${grant.resource} for ${grant.requester.login} (${grant.id})`,
     head: branch,
     base: d5.defaultBranch,
     body: pullRequestBody(grant, grant.policy_commit)
   });
-  const owner = config2.accessRepo.owner.toLowerCase();
-  const users = resource.approvers.filter(
-    (p3) => !isTeam(p3) && !sameLogin(p3, grant.requester.login)
-  );
-  const teams = resource.approvers.filter((p3) => isTeam(p3) && p3.split("/")[0].toLowerCase() === owner).map((p3) => p3.split("/")[1]);
-  if (!await client.requestReviewers(number, users, teams))
-    d5.log.warn(`#${number}: GitHub refused some reviewers of ${resource.name}`);
   await client.addLabels(number, [config2.labels.pending]);
   return { number, grant };
 }
@@ -105129,7 +105254,7 @@ This request is in #${existing.number}.`
   if (!parsed.ok) return reportProblems(d5, ev, parsed.problems);
   const policies = await d5.policies.atHead(d5);
   const resource = policies.policies.resources.get(parsed.value.resource);
-  const memberships = await membershipsFor(client, resource);
+  const memberships = await decisionMemberships(client, resource, requester);
   const now = d5.clock.now();
   const invalid = resource || policies.problems.length === 0 ? [] : await invalidPolicyFiles(d5, policies);
   const checked = checkRequest(
@@ -105159,7 +105284,15 @@ This request is in #${existing.number}.`
   const opened = await openRequestPr(d5, {
     grant,
     resource: checked.value.resource,
-    baseSha: policies.commit
+    baseSha: policies.commit,
+    checkHead: (sha, branch, written) => checkNewHead(d5, {
+      sha,
+      branch,
+      grant: written,
+      resource: checked.value.resource,
+      memberships,
+      policyCommit: policies.commit
+    })
   });
   if ("foreignBranch" in opened)
     return reportProblems(d5, ev, [
@@ -105180,6 +105313,27 @@ This request is in #${existing.number}.`
   await client.createComment(ev.number, openedComment(pr, grant));
   return "opened";
 }
+async function checkNewHead(d5, o3) {
+  if (!d5.opened) return;
+  const path7 = grantPath(o3.grant.resource, o3.grant.id);
+  const answer = judgeApproval({
+    grant: o3.grant,
+    path: path7,
+    files: [{ filename: path7, status: "added" }],
+    resource: o3.resource,
+    reviews: [],
+    memberships: o3.memberships,
+    headSha: o3.sha,
+    now: d5.clock.now(),
+    // The app's own commit carries break-glass exactly when the request asked for it.
+    breakGlassInvoked: o3.grant.break_glass !== void 0
+  });
+  if (!answer.ok || answer.decision.outcome !== "pending") return;
+  await d5.client.createCheckRun(
+    decisionCheckRun(d5, o3.sha, answer.decision, o3.grant, o3.policyCommit)
+  );
+  d5.opened.record(o3.sha, o3.branch);
+}
 async function invalidPolicyFiles(d5, policies) {
   const files = [...new Set(policies.problems.map((p3) => p3.file).filter((f5) => f5 !== void 0))];
   const codeowners = await d5.client.file(CODEOWNERS_PATH, policies.commit);
@@ -105196,9 +105350,25 @@ async function reportProblems(d5, ev, problems) {
 }
 
 // src/app/index.ts
+function prFromPayload(pr) {
+  return {
+    number: pr.number,
+    state: pr.state === "open" ? "open" : "closed",
+    merged: pr.merged === true || pr.merged_at !== null,
+    merge_commit_sha: pr.merge_commit_sha,
+    head_sha: pr.head.sha,
+    base_ref: pr.base.ref,
+    // A deleted account: nobody, so no requester can match it.
+    user: pr.user ? { login: pr.user.login, id: pr.user.id, type: pr.user.type ?? "User" } : { login: "ghost", id: 0, type: "User" },
+    merged_at: pr.merged_at,
+    head_ref: pr.head.ref,
+    ...pr.labels ? { labels: pr.labels.map((l3) => l3.name) } : {}
+  };
+}
 function createApp(options2) {
   const { config: config2 } = options2;
   const policies = new PolicyCache();
+  const opened = new OpenedByApp();
   const clock = options2.clock ?? systemClock;
   const sameOwner = (org) => org.toLowerCase() === config2.accessRepo.owner.toLowerCase();
   const deps = (context) => {
@@ -105210,7 +105380,8 @@ function createApp(options2) {
       policies,
       clock,
       log: context.log,
-      defaultBranch: repository.default_branch
+      defaultBranch: repository.default_branch,
+      opened
     };
   };
   return (app) => {
@@ -105228,6 +105399,8 @@ function createApp(options2) {
     app.on("push", async (context) => {
       const d5 = deps(context);
       const { ref, commits, before, after, forced } = context.payload;
+      if (d5 && ref === `refs/heads/${d5.defaultBranch}`)
+        policies.carry({ before, after, forced, commits });
       if (d5 && keeper)
         await keeper.onPush(d5.client, d5.defaultBranch, {
           ref,
@@ -105269,14 +105442,27 @@ function createApp(options2) {
         "pull_request.opened",
         "pull_request.reopened",
         "pull_request.synchronize",
-        "pull_request.edited",
+        "pull_request.edited"
+      ],
+      async (context) => {
+        const d5 = deps(context);
+        if (!d5) return;
+        const { action, pull_request, sender } = context.payload;
+        if (action === "opened" && d5.opened?.alreadyChecked(prFromPayload(pull_request), sender))
+          return;
+        await evaluatePullRequest(d5, pull_request.number);
+      }
+    );
+    app.on(
+      [
         "pull_request_review.submitted",
         "pull_request_review.edited",
         "pull_request_review.dismissed"
       ],
       async (context) => {
         const d5 = deps(context);
-        if (d5) await evaluatePullRequest(d5, context.payload.pull_request.number);
+        const { pull_request } = context.payload;
+        if (d5) await evaluatePullRequest(d5, pull_request.number, prFromPayload(pull_request));
       }
     );
     app.on("check_run.rerequested", async (context) => {

@@ -62898,6 +62898,24 @@ var GitHubClient = class {
     const sets = await Promise.all(keys.map((k5) => this.teamMemberIds(k5)));
     return new Map(keys.map((k5, i5) => [k5, sets[i5] ?? /* @__PURE__ */ new Set()]));
   }
+  /** One `GET …/memberships/{username}` per check, all in parallel; 404 is "not a member". */
+  async membershipsOf(checks) {
+    const unique = /* @__PURE__ */ new Map();
+    for (const c5 of checks)
+      unique.set(`${teamKey(c5.team)}
+${c5.person.id}`, { ...c5, team: teamKey(c5.team) });
+    const out = /* @__PURE__ */ new Map();
+    for (const c5 of unique.values())
+      if (!out.has(teamKey(c5.team))) out.set(teamKey(c5.team), /* @__PURE__ */ new Set());
+    await Promise.all(
+      [...unique.values()].map(async (c5) => {
+        if (!LOGIN_PATTERN.test(c5.person.login)) return;
+        if (await this.teamMembership(c5.team, c5.person.login) === "active")
+          out.get(teamKey(c5.team)).add(c5.person.id);
+      })
+    );
+    return out;
+  }
   async pullRequest(pull_number) {
     const { data } = await this.call(
       `get pull request #${pull_number}`,
@@ -62915,7 +62933,8 @@ var GitHubClient = class {
       base_ref: data.base.ref,
       user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
       merged_at: data.merged_at,
-      head_ref: data.head.ref
+      head_ref: data.head.ref,
+      labels: data.labels.map((l3) => l3.name)
     };
   }
   async reviews(pull_number) {
@@ -63402,6 +63421,17 @@ var GitHubClient = class {
       })
     );
   }
+  /** Replaces all labels of an issue or PR with `labels` (one call instead of DELETE + POST). */
+  async setLabels(issue_number, labels) {
+    await this.call(
+      `label #${issue_number}`,
+      () => this.octokit.request("PUT /repos/{owner}/{repo}/issues/{issue_number}/labels", {
+        ...this.repoRef,
+        issue_number,
+        labels
+      })
+    );
+  }
   /** Removes a label; false when the issue did not have it. */
   async removeLabel(issue_number, name) {
     try {
@@ -63470,7 +63500,8 @@ var GitHubClient = class {
       return {
         number: data.number,
         user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
-        state: data.state === "open" ? "open" : "closed"
+        state: data.state === "open" ? "open" : "closed",
+        labels: data.labels.map((l3) => typeof l3 === "string" ? l3 : l3.name ?? "")
       };
     } catch (e5) {
       const status = statusOf(e5);
@@ -91139,15 +91170,30 @@ function breakGlassInvoked(commits, appId) {
   if (appId === void 0 || commits.length === 0) return false;
   return commits.every((c5) => c5.verified && c5.author?.id === appId);
 }
-function teamsOf(resource) {
-  if (!resource) return [];
-  const all = [
+var teamsIn = (principals) => [
+  ...new Set(principals.filter(isTeam).map((t) => t.toLowerCase()))
+];
+function requesterTeams2(resource) {
+  return teamsIn([
     ...resource.requesters,
-    ...resource.approvers,
     ...resource.auto_approve.flatMap((r5) => r5.requester_in),
     ...resource.break_glass?.allowed ?? []
-  ];
-  return [...new Set(all.filter(isTeam).map((t) => t.toLowerCase()))];
+  ]);
+}
+function membershipChecks(resource, requester, reviewers = []) {
+  const checks = requesterTeams2(resource).map((team) => ({
+    team,
+    person: requester
+  }));
+  const approverTeams = teamsIn(resource.approvers);
+  const seen = /* @__PURE__ */ new Set([requester.id]);
+  for (const u of reviewers) {
+    if (!u || seen.has(u.id)) continue;
+    if ("type" in u && (u.type === "Bot" || u.login.toLowerCase().endsWith("[bot]"))) continue;
+    seen.add(u.id);
+    for (const team of approverTeams) checks.push({ team, person: { login: u.login, id: u.id } });
+  }
+  return checks;
 }
 function requestProblems(q3) {
   const scope = requestPrScope(q3.files);
@@ -91276,21 +91322,23 @@ async function confirmApproval(deps, grant, path6, s2) {
   const base = await history.revParse(policyAt);
   if (!base) return no(`commit ${added.slice(0, 7)} has no parent on the default branch`);
   const issueNumber = authorIssueOf(pr, merged.value);
-  const [comparison, login, policies, issue3] = await Promise.all([
+  const [comparison, login, policies, issue3, reviews] = await Promise.all([
     github.compareCommits(base, pr.head_sha),
     deps.loginOf(grant.requester.id),
     readPolicies(history, policyAt),
-    issueNumber === null ? Promise.resolve(null) : github.issue(issueNumber)
+    issueNumber === null ? Promise.resolve(null) : github.issue(issueNumber),
+    github.reviews(number)
   ]);
   const { files } = comparison;
   if (!comparison.complete || files.length !== 1 || files[0].filename !== path6)
     return no(`#${number} must change exactly this grant file, it changed ${files.length}`);
   const resource = policies.policies.resources.get(grant.resource);
   if (!resource) return no(`no valid policy for "${grant.resource}" when it was merged`);
-  const [memberships, reviews] = await Promise.all([
-    github.memberships(teamsOf(resource)),
-    github.reviews(number)
-  ]);
+  const memberships = await github.membershipsOf(
+    membershipChecks(resource, { id: grant.requester.id, login: login ?? grant.requester.login }, [
+      ...reviews.map((r5) => r5.user)
+    ])
+  );
   const answer = judgeApproval({
     grant: merged.value,
     path: path6,

@@ -10,26 +10,45 @@ import type { Grant } from '../core/grant.js';
 import type { Problem } from '../core/problem.js';
 import type { Decision } from '../core/review.js';
 import { formatTrailers } from '../core/trailers.js';
-import type { PullRequestInfo } from '../core/ports.js';
+import { sameLogin } from '../core/identity.js';
+import type { CheckRunInput, IssueInfo, PullRequestInfo } from '../core/ports.js';
 import { openFollowUpReview } from './break-glass.js';
-import { type Deps, membershipsFor } from './deps.js';
+import { type Deps, decisionMemberships } from './deps.js';
 import { requestPrScope, touchesGrants } from './grant-pr.js';
 import { decisionCheck, deniedComment, mergedComment, refusedCheck } from './messages.js';
 
 export type PrOutcome = 'ignored' | 'refused' | 'pending' | 'merged' | 'merge-refused' | 'denied';
 
 /**
- * Level-triggered: whatever event arrived, re-read the PR, its files, the grant at its head,
- * the policies at the default branch's head, every review and the memberships, and decide
- * from that alone. A duplicated, late or out-of-order delivery decides the same thing.
+ * Level-triggered: whatever event arrived, re-read the PR's files, the grant at its head, the
+ * policies at the default branch's head, every review and the memberships, and decide from that
+ * alone. A duplicated, late or out-of-order delivery decides the same thing. `fromPayload` is
+ * the PR as a signed delivery carries it (a review event's `pull_request`): it is not read
+ * again, and a head that moved since is refused by the merge (which names the decided head).
  */
-export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOutcome> {
-  const { client, config } = d;
-  const pr = await client.pullRequest(number);
+export async function evaluatePullRequest(
+  d: Deps,
+  number: number,
+  fromPayload?: PullRequestInfo,
+): Promise<PrOutcome> {
+  const { client } = d;
+  const pr = fromPayload ?? (await client.pullRequest(number));
   if (pr.state !== 'open' || pr.base_ref !== d.defaultBranch) return 'ignored';
-  // The files of the decided commit itself, never the PR's live file list: the head may move
-  // during that call and back, and the list would then describe a head nobody decided on.
-  const comparison = await client.compareCommits(pr.base_ref, pr.head_sha);
+  // Round trip 1, all independent: the files of the decided commit itself (never the PR's live
+  // file list: the head may move during that call and back, and the list would then describe a
+  // head nobody decided on), every review, the policies at the default branch's head and the
+  // issue the app's branch names (whose author the requester must be).
+  // A PR on a request branch is about a grant: everything at once. Any other PR (a policy
+  // change, most often) first shows whether it touches grants at all, so it costs one read.
+  const branchIssue = authorIssueOf(pr);
+  const compare = client.compareCommits(pr.base_ref, pr.head_sha);
+  if (branchIssue === null && !touchesGrants((await compare).files)) return 'ignored';
+  const [comparison, reviews, policies, issueByBranch] = await Promise.all([
+    compare,
+    client.reviews(number),
+    d.policies.atHead(d),
+    branchIssue === null ? Promise.resolve(null) : client.issue(branchIssue),
+  ]);
   const { files } = comparison;
   if (!touchesGrants(files)) return 'ignored';
 
@@ -37,15 +56,19 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
   if (!scope.ok) return refuse(d, pr, scope.problems);
   if (!comparison.complete)
     return refuse(d, pr, [{ message: 'the pull request is too large to judge' }]);
-  // The app's PR names its issue in its branch, so the issue's author (who the requester must
-  // be) is read with the rest. Independent reads in one round trip: the decision waits on
-  // GitHub, not on itself.
-  const branchIssue = authorIssueOf(pr);
-  const [file, policies, reviews, issueByBranch] = await Promise.all([
+  // Round trip 2: the grant at the head, and the memberships of whoever the request can only be
+  // for (the resource is in the file's path; the requester is the author of the branch's issue,
+  // or of a PR opened by hand). Checked again below once the grant is read.
+  const expectedRequester = issueByBranch?.user ?? pr.user;
+  const byPath = policies.policies.resources.get(scope.where.resource);
+  const [file, early] = await Promise.all([
     client.file(scope.path, pr.head_sha),
-    d.policies.atHead(d),
-    client.reviews(number),
-    branchIssue === null ? Promise.resolve(null) : client.issue(branchIssue),
+    decisionMemberships(
+      client,
+      byPath,
+      expectedRequester,
+      reviews.map((r) => r.user),
+    ),
   ]);
   if (!file)
     return refuse(d, pr, [
@@ -78,8 +101,21 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
         message: `no policy defines resource "${grant.resource}"`,
       },
     ]);
+  // The author checks passed, so the grant's requester is that author (id and login); were the
+  // early lookup about anyone or anything else, it is made again for the grant itself.
+  const sameQuestion =
+    resource === byPath &&
+    grant.requester.id === expectedRequester.id &&
+    sameLogin(grant.requester.login, expectedRequester.login);
   const [memberships, extending] = await Promise.all([
-    membershipsFor(client, resource),
+    sameQuestion
+      ? Promise.resolve(early)
+      : decisionMemberships(
+          client,
+          resource,
+          grant.requester,
+          reviews.map((r) => r.user),
+        ),
     grant.extends ? extendedGrant(d, grant) : Promise.resolve(undefined),
   ]);
   const answer = judgeApproval({
@@ -97,10 +133,24 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
   });
   if (!answer.ok) return refuse(d, pr, answer.problems);
   const { decision } = answer;
-  const output = decisionCheck(decision, grant, policies.commit);
-  await client.createCheckRun({
-    name: config.checkName,
-    head_sha: pr.head_sha,
+  await client.createCheckRun(decisionCheckRun(d, pr.head_sha, decision, grant, policies.commit));
+  if (decision.outcome === 'approved')
+    return merge(d, pr, { grant, resource, decision, policyCommit: policies.commit, issue });
+  if (decision.outcome === 'denied') return deny(d, pr, grant, decision.reasons, issue);
+  return 'pending';
+}
+
+/** The `gatepass/approval` check run for a decision on `headSha`. */
+export function decisionCheckRun(
+  d: Pick<Deps, 'config'>,
+  headSha: string,
+  decision: Decision,
+  grant: Grant,
+  policyCommit: string,
+): CheckRunInput {
+  return {
+    name: d.config.checkName,
+    head_sha: headSha,
     state:
       decision.outcome === 'pending'
         ? { status: 'in_progress' }
@@ -108,12 +158,32 @@ export async function evaluatePullRequest(d: Deps, number: number): Promise<PrOu
             status: 'completed',
             conclusion: decision.outcome === 'approved' ? 'success' : 'failure',
           },
-    ...output,
-  });
-  if (decision.outcome === 'approved')
-    return merge(d, pr, grant, resource, decision, policies.commit);
-  if (decision.outcome === 'denied') return deny(d, pr, grant, decision.reasons);
-  return 'pending';
+    ...decisionCheck(decision, grant, policyCommit),
+  };
+}
+
+/**
+ * Replaces gatepass's state labels on an issue or PR with `add`, in one `PUT` when the labels it
+ * has are known (from the delivery or the issue just read): every other label, whoever set it,
+ * is kept. Unknown: removes and adds, as before.
+ */
+async function relabel(
+  d: Deps,
+  n: number,
+  has: readonly string[] | undefined,
+  add: readonly string[],
+): Promise<void> {
+  const { client, config } = d;
+  const state = new Set([config.labels.pending, config.labels.approved, config.labels.denied]);
+  if (has === undefined) {
+    await Promise.all([
+      client.removeLabel(n, config.labels.pending),
+      client.addLabels(n, [...add]),
+    ]);
+    return;
+  }
+  const next = [...new Set([...has.filter((l) => !state.has(l)), ...add])];
+  await client.setLabels(n, next);
 }
 
 async function refuse(d: Deps, pr: PullRequestInfo, problems: Problem[]): Promise<PrOutcome> {
@@ -140,12 +210,17 @@ async function extendedGrant(d: Deps, grant: Grant): Promise<Grant | null> {
 async function merge(
   d: Deps,
   pr: PullRequestInfo,
-  grant: Grant,
-  resource: Resource,
-  decision: Decision,
-  policyCommit: string,
+  o: {
+    grant: Grant;
+    resource: Resource;
+    decision: Decision;
+    policyCommit: string;
+    /** The request's issue as read for this decision (its labels are kept). */
+    issue: IssueInfo | null;
+  },
 ): Promise<PrOutcome> {
   const { client, config } = d;
+  const { grant, resource, decision, policyCommit } = o;
   const result = await client.mergePullRequest({
     pull_number: pr.number,
     // GitHub refuses the merge if the head moved since the decision (threat #2).
@@ -174,14 +249,11 @@ async function merge(
   }
   const breakGlass = decision.rule === 'break_glass';
   const labels = [config.labels.approved, ...(breakGlass ? [config.labels.breakGlass] : [])];
-  // Different labels: removing one and adding the other commute.
-  const relabel = (n: number) =>
-    Promise.all([client.removeLabel(n, config.labels.pending), client.addLabels(n, labels)]);
   const where = conversation(grant, pr);
   // The merge is done; the notices do not depend on each other.
   await Promise.all([
-    relabel(pr.number),
-    ...(where !== pr.number ? [relabel(where)] : []),
+    relabel(d, pr.number, pr.labels, labels),
+    ...(where !== pr.number ? [relabel(d, where, labelsOf(o.issue, where), labels)] : []),
     client.createComment(where, mergedComment(pr.number, decision, result.sha)),
   ]);
   if (breakGlass)
@@ -195,20 +267,23 @@ async function merge(
   return 'merged';
 }
 
+/** The labels of issue `n` when `issue` is that issue as just read. */
+const labelsOf = (issue: IssueInfo | null, n: number): string[] | undefined =>
+  issue?.number === n ? issue.labels : undefined;
+
 async function deny(
   d: Deps,
   pr: PullRequestInfo,
   grant: Grant,
   reasons: readonly string[],
+  issue: IssueInfo | null,
 ): Promise<PrOutcome> {
   const { client, config } = d;
   const where = conversation(grant, pr);
   await client.createComment(pr.number, deniedComment(pr.number, reasons));
   if (where !== pr.number) await client.createComment(where, deniedComment(pr.number, reasons));
-  for (const n of new Set([pr.number, where])) {
-    await client.removeLabel(n, config.labels.pending);
-    await client.addLabels(n, [config.labels.denied]);
-  }
+  for (const n of new Set([pr.number, where]))
+    await relabel(d, n, n === pr.number ? pr.labels : labelsOf(issue, n), [config.labels.denied]);
   await client.closePullRequest(pr.number);
   return 'denied';
 }

@@ -1,12 +1,13 @@
 import type { Context, Probot } from 'probot';
 import { type Clock, systemClock } from '../core/clock.js';
 import { GitHubClient, installationIdFor, type OctokitLike } from '../github/github-client.js';
+import type { PullRequestInfo } from '../core/ports.js';
 import { handleCommand } from './commands.js';
 import { type AppConfig, isAccessRepo, loadConfig, loadDeadlineConfig } from './config.js';
 import { DeadlineKeeper } from './deadlines.js';
 import { systemScheduler } from './deadline-timer.js';
 import { evaluatePullRequest } from './decision.js';
-import { type Deps, PolicyCache } from './deps.js';
+import { type Deps, OpenedByApp, PolicyCache } from './deps.js';
 import { handleRequestIssue } from './request-issue.js';
 
 export interface AppOptions {
@@ -20,10 +21,42 @@ interface RepoPayload {
   repository?: { full_name: string; default_branch: string };
 }
 
+/** The parts of a delivery's `pull_request` a decision uses, as `GET …/pulls/{n}` would give them. */
+interface PayloadPr {
+  number: number;
+  state: string;
+  merged?: boolean | null;
+  merge_commit_sha: string | null;
+  merged_at: string | null;
+  head: { sha: string; ref: string };
+  base: { ref: string };
+  user: { login: string; id: number; type?: string } | null;
+  labels?: { name: string }[];
+}
+
+function prFromPayload(pr: PayloadPr): PullRequestInfo {
+  return {
+    number: pr.number,
+    state: pr.state === 'open' ? 'open' : 'closed',
+    merged: pr.merged === true || pr.merged_at !== null,
+    merge_commit_sha: pr.merge_commit_sha,
+    head_sha: pr.head.sha,
+    base_ref: pr.base.ref,
+    // A deleted account: nobody, so no requester can match it.
+    user: pr.user
+      ? { login: pr.user.login, id: pr.user.id, type: pr.user.type ?? 'User' }
+      : { login: 'ghost', id: 0, type: 'User' },
+    merged_at: pr.merged_at,
+    head_ref: pr.head.ref,
+    ...(pr.labels ? { labels: pr.labels.map((l) => l.name) } : {}),
+  };
+}
+
 /** The gatepass Probot app with explicit settings (tests build it this way). */
 export function createApp(options: AppOptions): (app: Probot) => void {
   const { config } = options;
   const policies = new PolicyCache();
+  const opened = new OpenedByApp();
   const clock = options.clock ?? systemClock;
   const sameOwner = (org: string) => org.toLowerCase() === config.accessRepo.owner.toLowerCase();
   /** Deps for a delivery about the access repo; null for anything else (threat #6). */
@@ -37,6 +70,7 @@ export function createApp(options: AppOptions): (app: Probot) => void {
       clock,
       log: context.log,
       defaultBranch: repository.default_branch,
+      opened,
     };
   };
 
@@ -56,6 +90,9 @@ export function createApp(options: AppOptions): (app: Probot) => void {
     app.on('push', async (context) => {
       const d = deps(context);
       const { ref, commits, before, after, forced } = context.payload;
+      // Policies unchanged by this push: the cached read at `before` serves `after`.
+      if (d && ref === `refs/heads/${d.defaultBranch}`)
+        policies.carry({ before, after, forced, commits });
       if (d && keeper)
         await keeper.onPush(d.client, d.defaultBranch, {
           ref,
@@ -102,13 +139,30 @@ export function createApp(options: AppOptions): (app: Probot) => void {
         'pull_request.reopened',
         'pull_request.synchronize',
         'pull_request.edited',
+      ],
+      async (context) => {
+        const d = deps(context);
+        if (!d) return;
+        const { action, pull_request, sender } = context.payload;
+        // The request handler already judged and checked the head it committed: a re-read of
+        // the PR it just opened would find what it wrote and no reviews (see `OpenedByApp`).
+        if (action === 'opened' && d.opened?.alreadyChecked(prFromPayload(pull_request), sender))
+          return;
+        await evaluatePullRequest(d, pull_request.number);
+      },
+    );
+
+    // A review event carries its PR (signed with the webhook secret): it is not read again.
+    app.on(
+      [
         'pull_request_review.submitted',
         'pull_request_review.edited',
         'pull_request_review.dismissed',
       ],
       async (context) => {
         const d = deps(context);
-        if (d) await evaluatePullRequest(d, context.payload.pull_request.number);
+        const { pull_request } = context.payload;
+        if (d) await evaluatePullRequest(d, pull_request.number, prFromPayload(pull_request));
       },
     );
 

@@ -7,7 +7,12 @@ import { CODEOWNERS_PATH, ownersOf } from '../core/codeowners.js';
 import { checkRequest, type InvalidPolicyFile } from '../core/request-check.js';
 import { parseRequestBody } from '../core/request-parse.js';
 import { findMarked, upsertComment } from './comments.js';
-import { type Deps, type LoadedPolicies, membershipsFor } from './deps.js';
+import { judgeApproval } from '../core/approval.js';
+import { grantPath } from '../core/grant-file.js';
+import type { Memberships } from '../core/identity.js';
+import type { Resource } from '../core/policy.js';
+import { decisionCheckRun } from './decision.js';
+import { type Deps, type LoadedPolicies, decisionMemberships } from './deps.js';
 import {
   MARKER,
   frozenComment,
@@ -70,7 +75,8 @@ export async function handleRequestIssue(d: Deps, ev: IssueEvent): Promise<Issue
 
   const policies = await d.policies.atHead(d);
   const resource = policies.policies.resources.get(parsed.value.resource);
-  const memberships = await membershipsFor(client, resource);
+  // The requester's memberships only: no review exists yet, so no approver is looked up.
+  const memberships = await decisionMemberships(client, resource, requester);
   const now = d.clock.now();
   const invalid =
     resource || policies.problems.length === 0 ? [] : await invalidPolicyFiles(d, policies);
@@ -103,6 +109,15 @@ export async function handleRequestIssue(d: Deps, ev: IssueEvent): Promise<Issue
     grant,
     resource: checked.value.resource,
     baseSha: policies.commit,
+    checkHead: (sha, branch, written) =>
+      checkNewHead(d, {
+        sha,
+        branch,
+        grant: written,
+        resource: checked.value.resource,
+        memberships,
+        policyCommit: policies.commit,
+      }),
   });
   if ('foreignBranch' in opened)
     return reportProblems(d, ev, [
@@ -122,6 +137,45 @@ export async function handleRequestIssue(d: Deps, ev: IssueEvent): Promise<Issue
   if (grant.break_glass) await client.addLabels(pr, [config.labels.breakGlass]);
   await client.createComment(ev.number, openedComment(pr, grant));
   return 'opened';
+}
+
+/**
+ * The decision on the commit the app just wrote, made before the PR exists: with no reviews and
+ * the memberships just read, it is what evaluating the opened PR would decide. Only a pending
+ * one is published here (and the head remembered, so `pull_request.opened` skips its re-read);
+ * a request that could be decided without reviews (auto-approve, break-glass, a policy problem)
+ * is left to the full evaluation of the opened PR, which merges or denies it.
+ */
+async function checkNewHead(
+  d: Deps,
+  o: {
+    sha: string;
+    branch: string;
+    grant: Grant;
+    resource: Resource;
+    memberships: Memberships;
+    policyCommit: string;
+  },
+): Promise<void> {
+  if (!d.opened) return;
+  const path = grantPath(o.grant.resource, o.grant.id);
+  const answer = judgeApproval({
+    grant: o.grant,
+    path,
+    files: [{ filename: path, status: 'added' }],
+    resource: o.resource,
+    reviews: [],
+    memberships: o.memberships,
+    headSha: o.sha,
+    now: d.clock.now(),
+    // The app's own commit carries break-glass exactly when the request asked for it.
+    breakGlassInvoked: o.grant.break_glass !== undefined,
+  });
+  if (!answer.ok || answer.decision.outcome !== 'pending') return;
+  await d.client.createCheckRun(
+    decisionCheckRun(d, o.sha, answer.decision, o.grant, o.policyCommit),
+  );
+  d.opened.record(o.sha, o.branch);
 }
 
 /** The policy files skipped as invalid, with their owners from CODEOWNERS when there is one. */

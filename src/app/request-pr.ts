@@ -1,6 +1,5 @@
 import type { Grant } from '../core/grant.js';
 import { grantPath, parseGrant, serializeGrant } from '../core/grant-file.js';
-import { isTeam, sameLogin } from '../core/identity.js';
 import type { Resource } from '../core/policy.js';
 import { commitMessage, parseTrailers } from '../core/trailers.js';
 import { requestBranch } from '../core/request-naming.js';
@@ -15,7 +14,7 @@ export type OpenedPr =
   | { foreignBranch: string };
 
 /**
- * Branch, one grant file, pull request, reviewers, label: each step finds what an earlier,
+ * Branch, one grant file, pull request, label: each step finds what an earlier,
  * interrupted delivery left behind and carries on from there, so a retry never duplicates.
  * The caller has checked that the branch has no PR yet. A branch that already exists is reused
  * only when every commit on it is the app's own for this grant (GitHub-verified, by a bot, with
@@ -24,10 +23,15 @@ export type OpenedPr =
  */
 export async function openRequestPr(
   d: Deps,
-  o: { grant: Grant; resource: Resource; baseSha: string },
+  o: {
+    grant: Grant;
+    resource: Resource;
+    baseSha: string;
+    /** Called with the commit the app just wrote, before the PR is opened. */
+    checkHead?: (sha: string, branch: string, grant: Grant) => Promise<void>;
+  },
 ): Promise<OpenedPr> {
   const { client, config } = d;
-  const { resource } = o;
   let grant = o.grant;
   const branch = requestBranch(grant.id);
   const created = await client.createBranch(branch, o.baseSha);
@@ -40,13 +44,14 @@ export async function openRequestPr(
     if (!complete || !ours) return { foreignBranch: branch };
   }
   const existing = created ? null : await client.file(path, branch);
+  let head = '';
   if (existing) {
     // The app's own file from an interrupted delivery: describe what is there.
     const parsed = parseGrant(existing.text, path);
     if (!parsed.ok) return { foreignBranch: branch };
     grant = parsed.value;
   } else {
-    await client.putFile({
+    head = await client.putFile({
       path,
       branch,
       text: serializeGrant(grant),
@@ -63,22 +68,18 @@ export async function openRequestPr(
       ),
     });
   }
+  // Before the PR exists, so the PR shows it from the start and the `pull_request.opened` that
+  // follows finds the head already checked.
+  if (head && o.checkHead) await o.checkHead(head, branch, grant);
   const number = await client.createPullRequest({
     title: `Access request: ${grant.resource} for ${grant.requester.login} (${grant.id})`,
     head: branch,
     base: d.defaultBranch,
     body: pullRequestBody(grant, grant.policy_commit),
   });
-  // GitHub only takes teams of the repo's own organisation, by slug.
-  const owner = config.accessRepo.owner.toLowerCase();
-  const users = resource.approvers.filter(
-    (p) => !isTeam(p) && !sameLogin(p, grant.requester.login),
-  );
-  const teams = resource.approvers
-    .filter((p) => isTeam(p) && p.split('/')[0]!.toLowerCase() === owner)
-    .map((p) => p.split('/')[1]!);
-  if (!(await client.requestReviewers(number, users, teams)))
-    d.log.warn(`#${number}: GitHub refused some reviewers of ${resource.name}`);
+  // No `requested_reviewers` call: GitHub requests the reviews from CODEOWNERS, which setup
+  // requires (`gatepass codeowners` names each resource's approvers for its grants folder, and
+  // `gatepass doctor` checks it is on the default branch).
   await client.addLabels(number, [config.labels.pending]);
   return { number, grant };
 }

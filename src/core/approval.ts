@@ -1,8 +1,14 @@
 import { decide } from './decision.js';
 import type { Grant } from './grant.js';
-import { isTeam, sameLogin, type Memberships } from './identity.js';
+import { isTeam, sameLogin, type Memberships, type Person, type Principal } from './identity.js';
 import type { Resource } from './policy.js';
-import type { CommitInfo, IssueInfo, PullRequestFile, PullRequestInfo } from './ports.js';
+import type {
+  CommitInfo,
+  IssueInfo,
+  MembershipCheck,
+  PullRequestFile,
+  PullRequestInfo,
+} from './ports.js';
 import type { Problem } from './problem.js';
 import { parseGrantPath, type GrantPath } from './repo-layout.js';
 import { BRANCH_PREFIX, requestBranch, requestIssueOf } from './request-naming.js';
@@ -183,6 +189,46 @@ export function teamsOf(resource: Resource | undefined): string[] {
     ...(resource.break_glass?.allowed ?? []),
   ];
   return [...new Set(all.filter(isTeam).map((t) => t.toLowerCase()))];
+}
+
+/** The teams among `principals` (lowercase keys). */
+const teamsIn = (principals: readonly Principal[]): string[] => [
+  ...new Set(principals.filter(isTeam).map((t) => t.toLowerCase())),
+];
+
+/** The teams that may name the requester: requesters, auto-approve and break-glass. */
+export function requesterTeams(resource: Resource): string[] {
+  return teamsIn([
+    ...resource.requesters,
+    ...resource.auto_approve.flatMap((r) => r.requester_in),
+    ...(resource.break_glass?.allowed ?? []),
+  ]);
+}
+
+/**
+ * The memberships a decision about `requester` and these reviewers can read: the requester in
+ * the teams that may name a requester, each reviewer who could count (not the requester, not a
+ * bot) in the approver teams. Nothing else is looked up (a 1,000-member team is one call per
+ * person instead of ten pages), and nothing else is needed: `decide` asks about no one else.
+ */
+export function membershipChecks(
+  resource: Resource,
+  requester: Person,
+  reviewers: readonly (Review['user'] | Person)[] = [],
+): MembershipCheck[] {
+  const checks: MembershipCheck[] = requesterTeams(resource).map((team) => ({
+    team,
+    person: requester,
+  }));
+  const approverTeams = teamsIn(resource.approvers);
+  const seen = new Set<number>([requester.id]);
+  for (const u of reviewers) {
+    if (!u || seen.has(u.id)) continue;
+    if ('type' in u && (u.type === 'Bot' || u.login.toLowerCase().endsWith('[bot]'))) continue;
+    seen.add(u.id);
+    for (const team of approverTeams) checks.push({ team, person: { login: u.login, id: u.id } });
+  }
+  return checks;
 }
 
 export interface ApprovalQuestion {

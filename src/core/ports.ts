@@ -4,7 +4,7 @@
  * Adapters implement them (`GitHubClient`, `GitRepo` / `gitGrantStore`, `fsTree`, `githubTree`);
  * tests implement them in memory (test/helpers/memory-ports.ts). Nothing here does I/O.
  */
-import type { Memberships } from './identity.js';
+import type { Memberships, Person } from './identity.js';
 import type { RepoPermission } from './permission.js';
 import type { Review } from './review.js';
 
@@ -23,6 +23,8 @@ export interface PullRequestInfo {
   merged_at: string | null;
   /** The branch the PR comes from (absent where a caller built the value by hand). */
   head_ref?: string;
+  /** Label names, where the caller has them (a webhook payload carries them). */
+  labels?: string[];
 }
 
 /** An issue (or a pull request: they share numbers), as far as deciding who opened it needs. */
@@ -30,6 +32,8 @@ export interface IssueInfo {
   number: number;
   user: { login: string; id: number; type: string };
   state: 'open' | 'closed';
+  /** Label names, where the caller read them (relabelling keeps the ones a person set). */
+  labels?: string[];
 }
 
 export interface PullRequestFile {
@@ -56,6 +60,12 @@ export interface Comparison {
   commits: CommitInfo[];
   /** False when GitHub cut the lists short (over 250 commits or 300 files). */
   complete: boolean;
+}
+
+/** Is `person` (by current login; counted by id) an active member of `team` (`org/slug`)? */
+export interface MembershipCheck {
+  team: string;
+  person: Person;
 }
 
 export type TeamRole = 'member' | 'maintainer';
@@ -144,6 +154,12 @@ export interface ReconcileGitHub {
   userKeys(login: string): Promise<string[]>;
   /** Member ids of each team (`org/slug`, lowercase keys). */
   memberships(teams: readonly string[]): Promise<Memberships>;
+  /**
+   * Only what `checks` ask: one membership lookup per person and team, by the person's current
+   * login; active counts, pending and none do not. The result knows nobody else, so it is
+   * meant for a decision about exactly these people (`membershipChecks`).
+   */
+  membershipsOf(checks: readonly MembershipCheck[]): Promise<Memberships>;
   pullRequest(pull_number: number): Promise<PullRequestInfo>;
   pullRequestFiles(pull_number: number): Promise<PullRequestFile[]>;
   /** The files and commits of `head` against `base` (three dots: from their merge base). */
@@ -228,6 +244,8 @@ export interface AppGitHub extends GitHubPort {
   }): Promise<MergeResult>;
   addLabels(issue_number: number, labels: string[]): Promise<void>;
   removeLabel(issue_number: number, name: string): Promise<boolean>;
+  /** Replaces the whole label set (`PUT …/labels`). */
+  setLabels(issue_number: number, labels: string[]): Promise<void>;
   issueComments(issue_number: number): Promise<IssueComment[]>;
   updateComment(comment_id: number, body: string): Promise<void>;
   createIssue(o: {

@@ -1,6 +1,6 @@
 import type { Octokit } from '@octokit/rest';
 import { GitHubApiError } from '../core/errors.js';
-import { teamKey, type Memberships } from '../core/identity.js';
+import { LOGIN_PATTERN, teamKey, type Memberships } from '../core/identity.js';
 import type { Review } from '../core/review.js';
 import type {
   AddCollaboratorResult,
@@ -12,6 +12,7 @@ import type {
   Invitation,
   IssueComment,
   IssueInfo,
+  MembershipCheck,
   MergeMethod,
   MergeResult,
   PullRequestFile,
@@ -47,6 +48,7 @@ export type {
   Invitation,
   IssueComment,
   IssueInfo,
+  MembershipCheck,
   MergeMethod,
   MergeResult,
   PullRequestFile,
@@ -162,6 +164,25 @@ export class GitHubClient implements AppGitHub {
     return new Map(keys.map((k, i) => [k, sets[i] ?? new Set<number>()]));
   }
 
+  /** One `GET …/memberships/{username}` per check, all in parallel; 404 is "not a member". */
+  async membershipsOf(checks: readonly MembershipCheck[]): Promise<Memberships> {
+    const unique = new Map<string, MembershipCheck>();
+    for (const c of checks)
+      unique.set(`${teamKey(c.team)}\n${c.person.id}`, { ...c, team: teamKey(c.team) });
+    const out = new Map<string, Set<number>>();
+    for (const c of unique.values())
+      if (!out.has(teamKey(c.team))) out.set(teamKey(c.team), new Set<number>());
+    await Promise.all(
+      [...unique.values()].map(async (c) => {
+        if (!LOGIN_PATTERN.test(c.person.login)) return;
+        // Pending is an invitation not yet accepted: not a member (yet).
+        if ((await this.teamMembership(c.team, c.person.login)) === 'active')
+          out.get(teamKey(c.team))!.add(c.person.id);
+      }),
+    );
+    return out;
+  }
+
   async pullRequest(pull_number: number): Promise<PullRequestInfo> {
     const { data } = await this.call(`get pull request #${pull_number}`, () =>
       this.octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
@@ -179,6 +200,7 @@ export class GitHubClient implements AppGitHub {
       user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
       merged_at: data.merged_at,
       head_ref: data.head.ref,
+      labels: data.labels.map((l) => l.name),
     };
   }
 
@@ -699,6 +721,17 @@ export class GitHubClient implements AppGitHub {
     );
   }
 
+  /** Replaces all labels of an issue or PR with `labels` (one call instead of DELETE + POST). */
+  async setLabels(issue_number: number, labels: string[]): Promise<void> {
+    await this.call(`label #${issue_number}`, () =>
+      this.octokit.request('PUT /repos/{owner}/{repo}/issues/{issue_number}/labels', {
+        ...this.repoRef,
+        issue_number,
+        labels,
+      }),
+    );
+  }
+
   /** Removes a label; false when the issue did not have it. */
   async removeLabel(issue_number: number, name: string): Promise<boolean> {
     try {
@@ -768,6 +801,7 @@ export class GitHubClient implements AppGitHub {
         number: data.number,
         user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
         state: data.state === 'open' ? 'open' : 'closed',
+        labels: data.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))),
       };
     } catch (e) {
       // Gone (404) or transferred/deleted (410): there is no author to match.

@@ -181,6 +181,7 @@ describe('the approval decision on a grant PR', () => {
     await probot.receive(checkRunEvent(pr.number));
     await probot.receive(pullRequestEvent(pr.number, 'edited', APP_BOT));
     expect(gh.checkRuns.map((c) => c.status)).toEqual([
+      'in_progress', // the request handler's, on the head it wrote
       'in_progress',
       'in_progress',
       'in_progress',

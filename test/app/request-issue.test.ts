@@ -18,7 +18,7 @@ useFakeAccessRepo((w) => ({ gh, probot } = w));
 const grantFile = 'grants/prod-db/req-42.yaml';
 
 describe('an access-request issue', () => {
-  it('becomes one branch, one grant file, one pull request, with reviewers, labels and a link', async () => {
+  it('becomes one branch, one grant file, one pull request, with its check, labels and a link', async () => {
     const policyCommit = gh.head;
     await probot.receive(issueEvent({}));
 
@@ -28,8 +28,19 @@ describe('an access-request issue', () => {
     expect(pr.base_ref).toBe('main');
     expect(pr.body).toContain('Access request from #42');
     expect(pr.body).not.toMatch(/closes #42/i);
-    expect(pr.requested_reviewers).toEqual(['alice', 'bob']);
-    expect(pr.requested_teams).toEqual(['dba']);
+    // CODEOWNERS (which setup requires) makes GitHub request the approvers: no second call.
+    expect(gh.calls.filter((c) => c.includes('requested_reviewers'))).toEqual([]);
+    // Pending from the start, on the commit the app wrote, before the PR existed.
+    expect(gh.checkRuns).toMatchObject([
+      { name: 'gatepass/approval', head_sha: pr.head_sha, status: 'in_progress' },
+    ]);
+    expect(gh.calls.indexOf('POST /repos/acme/access/check-runs')).toBeLessThan(
+      gh.calls.indexOf('POST /repos/acme/access/pulls'),
+    );
+    // No approver team is read before any review exists: only the requester's membership.
+    expect(gh.calls.filter((c) => c.startsWith('GET /orgs/'))).toEqual([
+      'GET /orgs/acme/teams/engineers/memberships/dave',
+    ]);
     expect(pr.labels).toEqual(['gatepass:pending']);
     // exactly one file, in exactly one commit on top of the default branch
     const branchTree = gh.tree('gatepass/req-42');

@@ -59,7 +59,9 @@ describe('the whole lifecycle against the GitHub stand-in', () => {
     expect(await w.gh.git.diff(opened.pull.base_sha, opened.pull.head_sha)).toEqual([
       expect.objectContaining({ filename: `grants/prod-db/${o.grantId}.yaml`, status: 'added' }),
     ]);
+    // GitHub asks the approvers from CODEOWNERS (as setup requires); the app does not.
     expect(opened.pull.requested_teams).toEqual(['acme/sre']);
+    expect(w.gh.requests.filter((r) => r.path.endsWith('/requested_reviewers'))).toEqual([]);
     expect(approvalCheck(w, pr)).toMatchObject({ status: 'in_progress', conclusion: null });
 
     // Self-approval: counted for nothing, and the check run says why.

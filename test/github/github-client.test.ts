@@ -75,6 +75,39 @@ describe('GitHubClient reads', () => {
     expect(m.get('acme/sre')).toEqual(new Set([1]));
   });
 
+  it('checks memberships one person at a time: active counts, pending and 404 do not', async () => {
+    const scope = nock(API)
+      .get('/orgs/acme/teams/sre/memberships/alice')
+      .once()
+      .reply(200, teamMembership('member', 'active'))
+      .get('/orgs/acme/teams/sre/memberships/bob')
+      .once()
+      .reply(200, teamMembership('member', 'pending'))
+      .get('/orgs/acme/teams/sre/memberships/mallory')
+      .once()
+      .reply(404, { message: 'Not Found' })
+      .get('/orgs/acme/teams/dba/memberships/alice')
+      .once()
+      .reply(404, { message: 'Not Found' });
+    const m = await client().membershipsOf([
+      { team: 'acme/sre', person: { login: 'alice', id: 1 } },
+      { team: 'ACME/SRE', person: { login: 'alice', id: 1 } }, // asked twice, looked up once
+      { team: 'acme/sre', person: { login: 'bob', id: 2 } },
+      { team: 'acme/sre', person: { login: 'mallory', id: 666 } },
+      { team: 'acme/dba', person: { login: 'alice', id: 1 } },
+    ]);
+    expect(scope.isDone()).toBe(true);
+    expect(m.get('acme/sre')).toEqual(new Set([1]));
+    expect(m.get('acme/dba')).toEqual(new Set());
+  });
+
+  it('fails a membership check GitHub cannot answer, rather than deciding on it', async () => {
+    nock(API).get('/orgs/acme/teams/sre/memberships/alice').reply(500, { message: 'boom' });
+    await expect(
+      client().membershipsOf([{ team: 'acme/sre', person: { login: 'alice', id: 1 } }]),
+    ).rejects.toBeInstanceOf(GitHubApiError);
+  });
+
   it('maps a pull request, its reviews and its files to domain types', async () => {
     nock(API)
       .get('/repos/acme/access/pulls/7')
@@ -117,6 +150,8 @@ describe('GitHubClient reads', () => {
       user: { login: 'gatepass[bot]', id: 99, type: 'Bot' },
       merged_at: null,
       head_ref: 'new-topic',
+      // The OpenAPI example's label: relabelling keeps it.
+      labels: ['bug'],
     });
     expect(await c.reviews(7)).toEqual([
       {

@@ -29,11 +29,15 @@ export const PRIVATE_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 })
 
 export const testConfig = (): AppConfig => loadConfig({ GATEPASS_ACCESS_REPO: 'acme/access' });
 
+/** The fake of the running test: review deliveries carry its PR as it is. */
+let current: FakeGitHub | undefined;
+
 /** An access repo with one policy; acme/dba has carol, acme/engineers has dave and carol. */
 export function buildAccessRepo(files: Record<string, string> = {}): FakeGitHub {
   const gh = new FakeGitHub({ 'policies/prod.yaml': POLICY, 'grants/.gitkeep': '', ...files });
   gh.teams.set('acme/dba', [carol]);
   gh.teams.set('acme/engineers', [dave, carol]);
+  current = gh;
   return gh;
 }
 
@@ -144,9 +148,43 @@ export function reviewEvent(
   return event('pull_request_review', {
     ...base,
     action: o.action ?? 'submitted',
-    pull_request: { ...(base.pull_request as Json), number: pr },
+    // As GitHub sends it: the PR as it is when the review is made.
+    pull_request: { ...(base.pull_request as Json), ...current?.webhookPull(pr), number: pr },
     repository: repository(o.repo),
     sender: user(o.by ?? alice),
+  });
+}
+
+/**
+ * A push to `ref` as GitHub delivers it: each commit with the paths it added, modified and
+ * removed (GitHub lists at most 20 commits).
+ */
+export function pushEvent(o: {
+  before: string;
+  after: string;
+  commits: { added?: string[]; modified?: string[]; removed?: string[] }[];
+  forced?: boolean;
+  ref?: string;
+}): Event {
+  return event('push', {
+    ref: o.ref ?? 'refs/heads/main',
+    before: o.before,
+    after: o.after,
+    created: false,
+    deleted: false,
+    forced: o.forced ?? false,
+    base_ref: null,
+    commits: o.commits.map((c, i) => ({
+      id: `${i}`.padStart(40, 'c'),
+      distinct: true,
+      message: 'push',
+      added: c.added ?? [],
+      modified: c.modified ?? [],
+      removed: c.removed ?? [],
+    })),
+    head_commit: null,
+    repository: repository(),
+    sender: user(dave),
   });
 }
 
@@ -156,7 +194,7 @@ export function pullRequestEvent(pr: number, action = 'opened', by: FakeUser = d
     ...base,
     action,
     number: pr,
-    pull_request: { ...(base.pull_request as Json), number: pr },
+    pull_request: { ...(base.pull_request as Json), ...current?.webhookPull(pr), number: pr },
     repository: repository(),
     sender: user(by),
   });
@@ -186,6 +224,7 @@ export function useFakeAccessRepo(
   beforeEach(() => {
     nock.disableNetConnect();
     gh = arrange();
+    current = gh;
     gh.install();
     use({ gh, probot: buildProbot() });
   });

@@ -12,6 +12,7 @@ import {
   pullRequest as prFixture,
   review as reviewFixture,
   simpleUser,
+  teamMembership,
 } from './github-fixtures.js';
 
 type Json = Record<string, unknown>;
@@ -90,6 +91,8 @@ export class FakeGitHub {
   readonly reviews = new Map<number, FakeReview[]>();
   readonly issues = new Map<number, FakeIssue>();
   readonly teams = new Map<string, FakeUser[]>();
+  /** Invitations not yet accepted, by team: `GET …/memberships/{login}` says `pending`. */
+  readonly pendingMembers = new Map<string, Set<string>>();
   /** Issues the app opened (`POST /issues`). */
   readonly opened = new Map<
     number,
@@ -299,6 +302,15 @@ export class FakeGitHub {
       const members = this.teams.get(`${teamMembers[1]}/${teamMembers[2]}`.toLowerCase());
       return members ? [200, members.map((m) => simpleUser(m.login, m.id, m.type))] : notFound();
     }
+    const membership = /^\/orgs\/([^/]+)\/teams\/([^/]+)\/memberships\/([^/]+)$/.exec(path);
+    if (membership && method === 'GET') {
+      const key = `${membership[1]}/${membership[2]}`.toLowerCase();
+      const login = decodeURIComponent(membership[3]!).toLowerCase();
+      const member = this.teams.get(key)?.some((u) => u.login.toLowerCase() === login);
+      const pending = this.pendingMembers.get(key)?.has(login);
+      if (!member && !pending) return notFound();
+      return [200, teamMembership('member', member ? 'active' : 'pending')];
+    }
     if (!path.startsWith(repoPrefix + '/')) return this.unknown(method, path);
     const p = path.slice(repoPrefix.length);
     let m: RegExpExecArray | null;
@@ -375,6 +387,10 @@ export class FakeGitHub {
       const labels = this.labelsOf(n);
       if (method === 'POST' && !m[2]) {
         for (const l of body.labels as string[]) if (!labels.includes(l)) labels.push(l);
+        return [200, labels.map((l) => this.labelJson(l))];
+      }
+      if (method === 'PUT' && !m[2]) {
+        labels.splice(0, labels.length, ...(body.labels as string[]));
         return [200, labels.map((l) => this.labelJson(l))];
       }
       if (method === 'DELETE' && m[2]) {
@@ -654,6 +670,12 @@ export class FakeGitHub {
     return { ...base, ref: `refs/heads/${branch}`, object: { ...(base.object as Json), sha } };
   }
 
+  /** The PR as a webhook delivery carries it now (`pull_request` of a review event). */
+  webhookPull(n: number): Json | undefined {
+    const pr = this.pulls.get(n);
+    return pr ? this.pullJson(pr) : undefined;
+  }
+
   private pullJson(pr: FakePull, simple = false): Json {
     const full = prFixture({
       number: pr.number,
@@ -665,7 +687,8 @@ export class FakeGitHub {
       merged_at: pr.merged ? '2030-01-01T11:00:00Z' : null,
     });
     const head = { ...(full.head as Json), ref: pr.head_ref, sha: pr.head_sha };
-    const out = { ...full, head, title: pr.title, body: pr.body, labels: [] };
+    const labels = this.labelsOf(pr.number).map((l) => this.labelJson(l));
+    const out = { ...full, head, title: pr.title, body: pr.body, labels };
     if (!simple) return out;
     const simpleBase = first('GET', '/repos/{owner}/{repo}/pulls');
     return {

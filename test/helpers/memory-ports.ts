@@ -23,6 +23,7 @@ import type {
   Comparison,
   GitHubPort,
   IssueInfo,
+  MembershipCheck,
   GrantWriter,
   Invitation,
   PullRequestFile,
@@ -144,6 +145,25 @@ export class MemoryGitHub implements GitHubPort {
     this.log('memberships', teams);
     const keys = [...new Set(teams.map(teamKey))];
     return new Map(keys.map((k) => [k, new Set(this.teams.get(k)?.keys() ?? [])]));
+  }
+
+  /** As GitHub's `GET …/memberships/{username}` per check: by login, active only. */
+  async membershipsOf(checks: readonly MembershipCheck[]): Promise<Memberships> {
+    this.log(
+      'membershipsOf',
+      checks.map((c) => `${c.person.login}@${teamKey(c.team)}`),
+    );
+    const out = new Map<string, Set<number>>();
+    for (const c of checks) {
+      const set = out.get(teamKey(c.team)) ?? new Set<number>();
+      out.set(teamKey(c.team), set);
+      const id = [...this.users].find(
+        ([, u]) => u.login.toLowerCase() === c.person.login.toLowerCase(),
+      )?.[0];
+      const m = id === undefined ? undefined : this.teams.get(teamKey(c.team))?.get(id);
+      if (m?.state === 'active') set.add(c.person.id);
+    }
+    return out;
   }
 
   private pull(n: number): MemoryPull {

@@ -1,4 +1,9 @@
-import { authorIssueOf, breakGlassInvoked, judgeApproval, teamsOf } from '../../core/approval.js';
+import {
+  authorIssueOf,
+  breakGlassInvoked,
+  judgeApproval,
+  membershipChecks,
+} from '../../core/approval.js';
 import { GitHubApiError } from '../../core/errors.js';
 import type { Grant } from '../../core/grant.js';
 import { parseGrant } from '../../core/grant-file.js';
@@ -88,21 +93,26 @@ export async function confirmApproval(
   // The files and commits of the head that was merged, from that commit itself (never the PR's
   // file list), and who asked: the issue the PR's branch or the request names.
   const issueNumber = authorIssueOf(pr, merged.value);
-  const [comparison, login, policies, issue] = await Promise.all([
+  const [comparison, login, policies, issue, reviews] = await Promise.all([
     github.compareCommits(base, pr.head_sha),
     deps.loginOf(grant.requester.id),
     readPolicies(history, policyAt),
     issueNumber === null ? Promise.resolve(null) : github.issue(issueNumber),
+    github.reviews(number),
   ]);
   const { files } = comparison;
   if (!comparison.complete || files.length !== 1 || files[0]!.filename !== path)
     return no(`#${number} must change exactly this grant file, it changed ${files.length}`);
   const resource = policies.policies.resources.get(grant.resource);
   if (!resource) return no(`no valid policy for "${grant.resource}" when it was merged`);
-  const [memberships, reviews] = await Promise.all([
-    github.memberships(teamsOf(resource)),
-    github.reviews(number),
-  ]);
+  // Only the people the decision is about, by their login now: the requester's as just looked
+  // up by id (a login the requester gave up may belong to someone else by now; a gone account
+  // fails the check below anyway), each reviewer's as GitHub lists the review.
+  const memberships = await github.membershipsOf(
+    membershipChecks(resource, { id: grant.requester.id, login: login ?? grant.requester.login }, [
+      ...reviews.map((r) => r.user),
+    ]),
+  );
   const answer = judgeApproval({
     grant: merged.value,
     path,

@@ -169,6 +169,43 @@ describe('confirmApproval', () => {
     });
   });
 
+  describe('with team principals (looked up one person at a time)', () => {
+    const TEAMS = POLICY.replace('requesters: [alice]', 'requesters: [acme/eng]').replace(
+      'approvers: [bob]',
+      'approvers: [acme/dba]',
+    );
+    beforeEach(() => {
+      store = new MemoryGrantStore({ 'policies/example.yaml': TEAMS }, 'Team policies');
+      policyCommit = store.remoteHead;
+      github.addToTeam('acme/eng', alice.id).addToTeam('acme/dba', bob.id);
+    });
+
+    it('confirms, asking only about the requester and the reviewer', async () => {
+      const grant = request();
+      land(grant);
+      expect(await confirm(grant)).toMatchObject({ decision: { outcome: 'approved' } });
+      expect(github.calls.filter((c) => c.startsWith('members'))).toEqual([
+        'membershipsOf(["alice@acme/eng","bob@acme/dba"])',
+      ]);
+    });
+
+    it('refuses when the reviewer’s membership is only pending (an invitation)', async () => {
+      github.teams.get('acme/dba')!.set(bob.id, { state: 'pending', role: 'member' });
+      const grant = request();
+      land(grant);
+      expect(await confirm(grant)).toEqual({
+        refused: expect.stringMatching(/0 of 1 required approval/),
+      });
+    });
+
+    it('refuses when the requester left the requesters’ team', async () => {
+      github.teams.get('acme/eng')!.delete(alice.id);
+      const grant = request();
+      land(grant);
+      expect(await confirm(grant)).toEqual({ refused: expect.stringMatching(/alice/) });
+    });
+  });
+
   it('sees a subfolder policy as any other (policies/team/x.yaml)', async () => {
     store = new MemoryGrantStore({ 'policies/team/db.yaml': POLICY }, 'Policies in a folder');
     policyCommit = store.remoteHead;

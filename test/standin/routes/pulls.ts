@@ -1,4 +1,5 @@
 /** Pull requests, reviews and merges, the merge done with git plumbing on the bare repo. */
+import { ownersOf } from '../../../src/core/codeowners.js';
 import type { Actor, IssueRecord, PullRecord, ReviewRecord } from '../state.js';
 import { emitIssueEvent, updateIssue } from './issues.js';
 import { gitPerson } from './repos.js';
@@ -41,6 +42,35 @@ async function stats(w: World, i: Pull): Promise<Record<string, number>> {
 }
 
 const fullPull = async (w: World, i: Pull) => w.shapes.pull(i, await stats(w, i));
+
+/**
+ * What GitHub does when a (non-draft) PR is opened: asks the code owners of its changed files
+ * for a review, by the base branch's CODEOWNERS (`.github/`, the root or `docs/`, the first one
+ * found; last matching line wins). The author is never asked. (GitHub also skips owners without
+ * write access; the stand-in does not model that.)
+ */
+async function requestCodeOwners(w: World, p: PullRecord, author: string): Promise<void> {
+  let text: string | null = null;
+  for (const path of ['.github/CODEOWNERS', 'CODEOWNERS', 'docs/CODEOWNERS']) {
+    const e = await w.git.entry(p.base_sha, path);
+    if (e) {
+      text = (await w.git.readBlob(e.sha)).toString('utf8');
+      break;
+    }
+  }
+  if (text === null) return;
+  for (const f of await w.git.diff(await w.git.mergeBase(p.base_sha, p.head_sha), p.head_sha))
+    for (const owner of ownersOf(text, f.filename).map((o) => o.slice(1))) {
+      if (owner.includes('/')) {
+        const key = owner.toLowerCase();
+        if (!p.requested_teams.includes(key)) p.requested_teams.push(key);
+      } else if (
+        owner.toLowerCase() !== author.toLowerCase() &&
+        !p.requested_reviewers.includes(owner)
+      )
+        p.requested_reviewers.push(owner);
+    }
+}
 
 const createPull: Route = async (ctx) => {
   const w = ctx.world;
@@ -95,6 +125,7 @@ const createPull: Route = async (ctx) => {
       requested_teams: [],
     },
   };
+  if (!issue.pull!.draft) await requestCodeOwners(w, issue.pull!, actor.login);
   w.state.issues.set(issue.number, issue);
   emitIssueEvent(w, issue, 'opened', actor);
   return {
