@@ -57,9 +57,8 @@ export const MINIMUM: Record<string, string[]> = {
     'POST /repos/{o}/{r}/check-runs — gatepass/approval in progress (the app’s own opened PR needs no re-read)',
   ],
   approval: [
-    'GET /repos/{o}/{r}/compare/{base}...{head} — the decided head’s files and commits (the review payload carries the PR)',
+    'GET /repos/{o}/{r}/compare/main...{head} — the decided head’s files and commits, and main’s head now (base_commit: the policy commit; the review payload carries the PR)',
     'GET /repos/{o}/{r}/pulls/{n}/reviews — every review on the head (level-triggered)',
-    'GET /repos/{o}/{r}/git/ref/heads/main — the policy commit now',
     'GET /repos/{o}/{r}/issues/{issue} — its author must be the grant’s requester',
     'GET /repos/{o}/{r}/contents/grants/…?ref={head} — the grant at the head',
     'GET /orgs/{org}/teams/{team}/memberships/{requester} — still eligible, now',
@@ -84,6 +83,7 @@ export const MINIMUM: Record<string, string[]> = {
   ],
   revoke: [
     ...TOKEN_STEP.map((r) => `${r} — the workflow’s app token step`),
+    'GET /user/{id} — the login now: DELETE takes a login, and a renamed account (or another account that took the old name) must not keep (or lose) the access',
     'DELETE /orgs/{org}/teams/{target}/memberships/{login} — the revocation',
   ],
 };

@@ -36,19 +36,24 @@ export async function evaluatePullRequest(
   if (pr.state !== 'open' || pr.base_ref !== d.defaultBranch) return 'ignored';
   // Round trip 1, all independent: the files of the decided commit itself (never the PR's live
   // file list: the head may move during that call and back, and the list would then describe a
-  // head nobody decided on), every review, the policies at the default branch's head and the
-  // issue the app's branch names (whose author the requester must be).
+  // head nobody decided on, and it names the default branch's head: the policy commit), every
+  // review and the issue the app's branch names (whose author the requester must be).
   // A PR on a request branch is about a grant: everything at once. Any other PR (a policy
   // change, most often) first shows whether it touches grants at all, so it costs one read.
   const branchIssue = authorIssueOf(pr);
   const compare = client.compareCommits(pr.base_ref, pr.head_sha);
   if (branchIssue === null && !touchesGrants((await compare).files)) return 'ignored';
-  const [comparison, reviews, policies, issueByBranch] = await Promise.all([
+  const [comparison, reviews, issueByBranch] = await Promise.all([
     compare,
     client.reviews(number),
-    d.policies.atHead(d),
     branchIssue === null ? Promise.resolve(null) : client.issue(branchIssue),
   ]);
+  // `main...head` names main's head at that moment (`base_commit`): the policy commit, read from
+  // the cache kept by commit (carried across pushes that leave policies/ alone), without a
+  // separate `GET …/git/ref`. An answer without it asks for the ref.
+  const policies = comparison.baseSha
+    ? await d.policies.at(client, comparison.baseSha)
+    : await d.policies.atHead(d);
   const { files } = comparison;
   if (!touchesGrants(files)) return 'ignored';
 

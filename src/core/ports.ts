@@ -60,6 +60,12 @@ export interface Comparison {
   commits: CommitInfo[];
   /** False when GitHub cut the lists short (over 250 commits or 300 files). */
   complete: boolean;
+  /**
+   * The commit `base` named when GitHub answered (for `main...head`, the head of main then),
+   * where the answer says: a decision takes the default branch's policy commit from it instead
+   * of asking for the ref separately.
+   */
+  baseSha?: string;
 }
 
 /** Is `person` (by current login; counted by id) an active member of `team` (`org/slug`)? */

@@ -254,6 +254,7 @@ export class GitHubClient implements AppGitHub {
       commits,
       // GitHub lists at most 300 files, and the first page of commits.
       complete: commits.length >= data.total_commits && files.length < 300,
+      ...(data.base_commit?.sha ? { baseSha: data.base_commit.sha } : {}),
     };
   }
 

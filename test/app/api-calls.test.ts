@@ -127,6 +127,34 @@ describe('a review event', () => {
     expect(gh.calls).not.toContain(`GET /repos/acme/access/pulls/${pr.number}`);
   });
 
+  it('takes the policy commit from the comparison: no GET of the default branch ref', async () => {
+    const pr = await requestPr();
+    gh.calls.length = 0;
+    gh.addReview(pr.number, alice, 'APPROVED');
+    await probot.receive(reviewEvent(pr.number));
+    expect(gh.merges).toHaveLength(1);
+    expect(gh.calls.filter((c) => c.includes('/git/ref'))).toEqual([]);
+  });
+
+  it('judges under the policy main has now, even when the push that changed it never arrived', async () => {
+    const pr = await requestPr();
+    // alice stops being an approver on main; the app never hears of that push.
+    gh.push(
+      'main',
+      {
+        'policies/prod.yaml': POLICY.replace(
+          'approvers: [alice, bob, acme/dba]',
+          'approvers: [bob]',
+        ),
+      },
+      'policy change',
+    );
+    gh.addReview(pr.number, alice, 'APPROVED');
+    await probot.receive(reviewEvent(pr.number));
+    expect(gh.merges).toEqual([]);
+    expect(gh.checkRuns.at(-1)!.output.summary).toContain('not among the approvers');
+  });
+
   it('merges only at the head the delivery named: a head moved since is refused by GitHub', async () => {
     const pr = await requestPr();
     gh.addReview(pr.number, alice, 'APPROVED');

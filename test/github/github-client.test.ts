@@ -176,7 +176,7 @@ describe('GitHubClient reads', () => {
 });
 
 describe('GitHubClient comparisons', () => {
-  it('gives the files and commits of a head against a base, with who wrote them and whether GitHub verified it', async () => {
+  it('gives the files and commits of a head against a base, with who wrote them, whether GitHub verified it, and the commit the base named', async () => {
     const head = 'c'.repeat(40);
     nock(API)
       .get(`/repos/acme/access/compare/main...${head}`)
@@ -197,6 +197,8 @@ describe('GitHubClient comparisons', () => {
         ),
       );
     expect(await client().compareCommits('main', head)).toEqual({
+      // main's head when GitHub answered (the OpenAPI example's base_commit): the policy commit.
+      baseSha: '6dcb09b5b57875f334f61aebed695e2e4193db5e',
       files: [{ filename: 'grants/prod-db/g1.yaml', status: 'added' }],
       commits: [
         {

@@ -573,6 +573,8 @@ export class FakeGitHub {
       200,
       {
         ...example,
+        base_commit: { ...(example.base_commit as Json), sha: base },
+        merge_base_commit: { ...(example.merge_base_commit as Json), sha: mergeBase },
         ahead_by: commits.length,
         behind_by: 0,
         total_commits: commits.length,
