@@ -147,6 +147,9 @@ interface Internal {
 const ms = (t: string | undefined): number | undefined =>
   t === undefined ? undefined : (parseTimestamp(t)?.getTime() ?? undefined);
 
+/** How many recent grant-file readings the fold keeps (a few batches' worth). */
+const PARSED_KEPT = 1024;
+
 const isArchiveMove = (change: { added?: AuditFileChange; removed?: AuditFileChange }): boolean =>
   change.added !== undefined &&
   change.removed !== undefined &&
@@ -162,6 +165,8 @@ export class AuditFold {
   private readonly notes: CommitNote[] = [];
   private count = 0;
   private head: string | undefined;
+  /** Recent readings of grant files by blob id and path, oldest first. */
+  private readonly parsed = new Map<string, { grant: Grant | null; problems: Problem[] }>();
 
   add(commit: AuditCommit): void {
     this.count += 1;
@@ -294,12 +299,23 @@ export class AuditFold {
     commit: AuditCommit,
     f: AuditFileChange,
   ): { grant: Grant | null; problems: Problem[] } | null {
+    // A blob id names its content, and the path is all else the reading depends on: the same
+    // pair read again (an extension commit's second look, a revert) is not parsed again.
+    const key = f.blob !== undefined ? `${f.blob}\0${f.path}` : undefined;
+    const seen = key !== undefined ? this.parsed.get(key) : undefined;
+    if (seen) return seen;
     const text = commit.readGrant?.(f.path);
     if (text === undefined || text === null) return null;
     const parsed = parseGrantFast(text, f.path);
-    return parsed.ok
+    const result = parsed.ok
       ? { grant: parsed.value, problems: [] }
       : { grant: null, problems: parsed.problems };
+    if (key !== undefined) {
+      // Bounded, so memory still follows grants and not commits.
+      if (this.parsed.size >= PARSED_KEPT) this.parsed.delete(this.parsed.keys().next().value!);
+      this.parsed.set(key, result);
+    }
+    return result;
   }
 
   private applyContent(
