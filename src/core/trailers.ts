@@ -204,6 +204,9 @@ const ONE = (key: string): RegExp => new RegExp(`^${key}: (\\S+)\\s*$`, 'm');
  * only: a `/revoke` reason elsewhere in the message must not be able to record a review.
  */
 export function parseBreakGlassReview(message: string): BreakGlassReviewTrailers | null {
+  // BG_REVIEW is case-sensitive: without its key anywhere, there is nothing to find (the audit
+  // asks this of every commit).
+  if (!message.includes(`${TRAILER.breakGlassReview}: `)) return null;
   message = trailerBlock(message);
   const m = BG_REVIEW.exec(message);
   const grant = ONE(TRAILER.grant).exec(message)?.[1];
