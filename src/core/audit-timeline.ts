@@ -5,7 +5,7 @@ import { GRANTS_DIR, POLICIES_DIR, parseGrantPath } from './repo-layout.js';
 import { parseGrantFast } from './grant-file-fast.js';
 import type { Person } from './identity.js';
 import type { Problem } from './problem.js';
-import { parseTimestamp } from './timestamp.js';
+import { timestampMs } from './timestamp.js';
 import {
   type EventTrailers,
   type GrantEvent,
@@ -145,7 +145,7 @@ interface Internal {
 }
 
 const ms = (t: string | undefined): number | undefined =>
-  t === undefined ? undefined : (parseTimestamp(t)?.getTime() ?? undefined);
+  t === undefined ? undefined : (timestampMs(t) ?? undefined);
 
 /** How many recent grant-file readings the fold keeps (a few batches' worth). */
 const PARSED_KEPT = 1024;
@@ -223,7 +223,7 @@ export class AuditFold {
       const known = this.grants.has(named);
       const g = this.grant(trailers.resource, trailers.grant);
       const change = byKey.get(named);
-      const at = trailers.at && parseTimestamp(trailers.at) ? trailers.at : commit.date;
+      const at = trailers.at && timestampMs(trailers.at) !== null ? trailers.at : commit.date;
       const event: TimelineEvent = {
         kind: trailers.event,
         ...base,
@@ -409,7 +409,7 @@ export class AuditFold {
 
   private applyEvent(g: Internal, e: TimelineEvent, t: EventTrailers, archiving: boolean): void {
     const { tl } = g;
-    const explicitAt = t.at !== undefined && parseTimestamp(t.at) !== null;
+    const explicitAt = t.at !== undefined && timestampMs(t.at) !== null;
     const bad = (message: string) => tl.anomalies.push({ sha: e.sha, message });
     const ended = tl.endEvent !== undefined;
     switch (t.event) {

@@ -6,6 +6,14 @@
 const ISO_WITH_ZONE =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
+/** `parseTimestamp(text)?.getTime() ?? null`, without a Date for the many an audit reads. */
+export function timestampMs(text: string): number | null {
+  if (typeof text !== 'string' || text.length > 40) return null;
+  const canonical = canonicalMs(text);
+  if (canonical !== undefined) return canonical;
+  return parseTimestamp(text)?.getTime() ?? null;
+}
+
 /** The instant `text` names, or null when it is not a real ISO 8601 time with a zone. */
 export function parseTimestamp(text: string): Date | null {
   if (typeof text !== 'string' || text.length > 40) return null;

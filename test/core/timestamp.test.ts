@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
-import { parseTimestamp } from '../../src/core/timestamp.js';
+import { parseTimestamp, timestampMs } from '../../src/core/timestamp.js';
 
 /**
  * The general reader, as it was before the positional fast path: the fast path must give the
@@ -97,6 +97,7 @@ describe('parseTimestamp', () => {
     fc.assert(
       fc.property(canonicalShaped, (t) => {
         expect(parseTimestamp(t)?.getTime() ?? null).toBe(reference(t));
+        expect(timestampMs(t)).toBe(reference(t));
       }),
       { numRuns: 5000 },
     );
@@ -106,6 +107,7 @@ describe('parseTimestamp', () => {
     fc.assert(
       fc.property(mutated, (t) => {
         expect(parseTimestamp(t)?.getTime() ?? null).toBe(reference(t));
+        expect(timestampMs(t)).toBe(reference(t));
       }),
       { numRuns: 5000 },
     );
