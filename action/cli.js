@@ -89093,8 +89093,8 @@ var auditHistoryOptions = (head) => ({
   reverse: true,
   firstParent: true
 });
-var BATCH = 256;
-var AHEAD = 3;
+var BATCH = 64;
+var AHEAD = 2;
 var NO_BLOB = /^0+$/;
 async function buildAuditReport(repo, options = {}) {
   const rev = options.rev ?? "HEAD";

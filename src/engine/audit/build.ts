@@ -46,9 +46,14 @@ export const auditHistoryOptions = (head: string): HistoryOptions => ({
   firstParent: true,
 });
 
-/** Commits are handed to the fold in batches so one `cat-file` round trip serves many files. */
-const BATCH = 256;
-const AHEAD = 3;
+/**
+ * Commits are handed to the fold in batches so one `cat-file` round trip serves many files.
+ * Small batches, few ahead: what waits in the queue outlives young-generation collections and is
+ * copied by each, and the fold starts sooner (64 and 2 measured faster than 256 and 3 on a year
+ * of 10,000 grants).
+ */
+const BATCH = 64;
+const AHEAD = 2;
 const NO_BLOB = /^0+$/;
 
 /**
