@@ -3,9 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAuditReport } from '../src/engine/audit/build.js';
+import { auditHistoryOptions, buildAuditReport } from '../src/engine/audit/build.js';
 import { renderAuditJson } from '../src/engine/audit/render.js';
 import { GitRepo } from '../src/git/git-repo.js';
+import { historyLogArgs } from '../src/git/history-log.js';
 import type { Grant } from '../src/core/grant.js';
 import { archivePath, grantPath, serializeGrant } from '../src/core/grant-file.js';
 import { commitMessage, type EventTrailers } from '../src/core/trailers.js';
@@ -139,9 +140,10 @@ export async function buildHistory(
       commitMessage(`Revoke ${id}`, tr('revoked', { actor: 'alice (101)' })),
       file(grantPath('prod-db', id)),
     );
+    // As the action files it away (src/engine/reconcile/steps.ts): trailers, same content.
     await commit(
       ACTION,
-      `Archive ${id}\n`,
+      commitMessage(`gatepass: archive prod-db/${id} (${g.status})`, tr('archived')),
       `D ${grantPath('prod-db', id)}\n${file(archivePath(g))}`,
     );
   }
@@ -151,24 +153,17 @@ export async function buildHistory(
 }
 
 /**
- * The bare command an audit cannot beat: the same first-parent commits, oldest first, with the
- * same fields (parents, author, committer, date, message with its trailers) and the same
- * changed paths with their blob ids (`--raw`), read to the end and nothing parsed.
+ * The bare command an audit cannot beat: the very `git log` the audit runs (the same arguments,
+ * from `historyLogArgs` and `auditHistoryOptions`: first parent, oldest first, the same fields,
+ * the same paths, `--raw` blob ids), read to the end and nothing parsed. `raw = false` drops
+ * `--raw` and the options that go with it (for comparison with earlier figures only).
  */
 async function bareLog(dir: string, raw = true): Promise<number> {
+  const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir }).toString().trim();
+  const args = historyLogArgs(auditHistoryOptions(head), `gatepass-${'0'.repeat(24)}`);
   const child = spawn(
     'git',
-    [
-      'log',
-      '-z',
-      ...(raw ? ['--no-renames', '--raw', '--no-abbrev'] : []),
-      '--first-parent',
-      '--reverse',
-      '--format=%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%cI%x00%B%x00',
-      '--',
-      'grants/',
-      'policies/',
-    ],
+    raw ? args : args.filter((a) => !['--raw', '--no-abbrev', '--no-renames'].includes(a)),
     { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const exited = new Promise((r) => child.on('close', r));

@@ -26175,13 +26175,13 @@ function dateToUtcString(date2) {
   const hoursString = hoursInt < 10 ? `0${hoursInt}` : `${hoursInt}`;
   const minutesString = minutesInt < 10 ? `0${minutesInt}` : `${minutesInt}`;
   const secondsString = secondsInt < 10 ? `0${secondsInt}` : `${secondsInt}`;
-  return `${DAYS[dayOfWeek]}, ${dayOfMonthString} ${MONTHS[month]} ${year2} ${hoursString}:${minutesString}:${secondsString} GMT`;
+  return `${DAYS2[dayOfWeek]}, ${dayOfMonthString} ${MONTHS[month]} ${year2} ${hoursString}:${minutesString}:${secondsString} GMT`;
 }
-var DAYS, MONTHS, RFC3339, parseRfc3339DateTime, RFC3339_WITH_OFFSET, parseRfc3339DateTimeWithOffset, IMF_FIXDATE, RFC_850_DATE, ASC_TIME, parseRfc7231DateTime, parseEpochTimestamp, buildDate, parseTwoDigitYear, FIFTY_YEARS_IN_MILLIS, adjustRfc850Year, parseMonthByShortName, DAYS_IN_MONTH, validateDayOfMonth, isLeapYear, parseDateValue, parseMilliseconds, parseOffsetToMilliseconds, stripLeadingZeroes;
+var DAYS2, MONTHS, RFC3339, parseRfc3339DateTime, RFC3339_WITH_OFFSET, parseRfc3339DateTimeWithOffset, IMF_FIXDATE, RFC_850_DATE, ASC_TIME, parseRfc7231DateTime, parseEpochTimestamp, buildDate, parseTwoDigitYear, FIFTY_YEARS_IN_MILLIS, adjustRfc850Year, parseMonthByShortName, DAYS_IN_MONTH, validateDayOfMonth, isLeapYear, parseDateValue, parseMilliseconds, parseOffsetToMilliseconds, stripLeadingZeroes;
 var init_date_utils = __esm({
   "node_modules/@smithy/core/dist-es/submodules/serde/date-utils.js"() {
     init_parse_utils();
-    DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    DAYS2 = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
     MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     RFC3339 = new RegExp(/^(\d{4})-(\d{2})-(\d{2})[tT](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?[zZ]$/);
     parseRfc3339DateTime = (value) => {
@@ -69572,7 +69572,7 @@ var require_formats = __commonJS({
       return year2 % 4 === 0 && (year2 % 100 !== 0 || year2 % 400 === 0);
     }
     var DATE = /^(\d\d\d\d)-(\d\d)-(\d\d)$/;
-    var DAYS2 = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    var DAYS3 = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     function date2(str) {
       const matches = DATE.exec(str);
       if (!matches)
@@ -69580,7 +69580,7 @@ var require_formats = __commonJS({
       const year2 = +matches[1];
       const month = +matches[2];
       const day = +matches[3];
-      return month >= 1 && month <= 12 && day >= 1 && day <= (month === 2 && isLeapYear2(year2) ? 29 : DAYS2[month]);
+      return month >= 1 && month <= 12 && day >= 1 && day <= (month === 2 && isLeapYear2(year2) ? 29 : DAYS3[month]);
     }
     function compareDate(d1, d22) {
       if (!(d1 && d22))
@@ -80126,8 +80126,16 @@ function formatDuration(seconds) {
 
 // src/core/timestamp.ts
 var ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+function timestampMs(text) {
+  if (typeof text !== "string" || text.length > 40) return null;
+  const canonical = canonicalMs(text);
+  if (canonical !== void 0) return canonical;
+  return parseTimestamp(text)?.getTime() ?? null;
+}
 function parseTimestamp(text) {
   if (typeof text !== "string" || text.length > 40) return null;
+  const canonical = canonicalMs(text);
+  if (canonical !== void 0) return canonical === null ? null : new Date(canonical);
   const m3 = ISO_WITH_ZONE.exec(text.trim());
   if (!m3) return null;
   const [year2, month, day, hour, minute, second] = m3.slice(1, 7).map((g5) => Number(g5 ?? 0));
@@ -80136,6 +80144,50 @@ function parseTimestamp(text) {
     return null;
   const ms = Date.parse(text.trim().replace(" ", "T").toUpperCase());
   return Number.isNaN(ms) ? null : new Date(ms);
+}
+var DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+function canonicalMs(t) {
+  const n3 = t.length;
+  const frac = n3 === 24 || n3 === 29;
+  if (!(n3 === 20 || n3 === 25 || frac)) return void 0;
+  const d5 = (i5) => {
+    const c5 = t.charCodeAt(i5) - 48;
+    return c5 >= 0 && c5 <= 9 ? c5 : NaN;
+  };
+  const two = (i5) => d5(i5) * 10 + d5(i5 + 1);
+  if (t[4] !== "-" || t[7] !== "-" || t[10] !== "T" || t[13] !== ":" || t[16] !== ":")
+    return void 0;
+  const year2 = d5(0) * 1e3 + d5(1) * 100 + two(2);
+  const month = two(5);
+  const day = two(8);
+  const hour = two(11);
+  const minute = two(14);
+  const second = two(17);
+  let milli = 0;
+  let at2 = 19;
+  if (frac) {
+    if (t[19] !== ".") return void 0;
+    milli = d5(20) * 100 + two(21);
+    at2 = 23;
+  }
+  let offset = 0;
+  if (n3 - at2 === 1) {
+    if (t[at2] !== "Z") return void 0;
+  } else {
+    const sign4 = t[at2] === "+" ? 1 : t[at2] === "-" ? -1 : 0;
+    if (sign4 === 0 || t[at2 + 3] !== ":") return void 0;
+    const oh = two(at2 + 1);
+    const om = two(at2 + 4);
+    if (!(oh <= 23 && om <= 59)) return void 0;
+    offset = sign4 * (oh * 60 + om) * 6e4;
+  }
+  if (Number.isNaN(year2 + month + day + hour + minute + second + milli)) return void 0;
+  if (year2 < 100) return void 0;
+  const leap = year2 % 4 === 0 && (year2 % 100 !== 0 || year2 % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS[month - 1];
+  if (days === void 0 || day < 1 || day > days || hour > 23 || minute > 59 || second > 59)
+    return null;
+  return Date.UTC(year2, month - 1, day, hour, minute, second, milli) - offset;
 }
 
 // src/core/extension.ts
@@ -104049,8 +104101,8 @@ function grantProblems(grant) {
   const at2 = {};
   for (const [key, value] of times) {
     if (value === void 0) continue;
-    const d5 = parseTimestamp(value);
-    if (d5) at2[key] = d5.getTime();
+    const d5 = timestampMs(value);
+    if (d5 !== null) at2[key] = d5;
     else problems.push({ path: key, message: `"${value}" is not an ISO 8601 time with a zone` });
   }
   if (at2.issued_at !== void 0 && at2.expires_at !== void 0 && at2.expires_at <= at2.issued_at)
@@ -104204,8 +104256,9 @@ function commitMessage(subject, t, body) {
   return parts.join("\n\n") + "\n";
 }
 function trailerBlock(message) {
-  const paragraphs = message.replace(/\r\n/g, "\n").trim().split(/\n{2,}/);
-  return paragraphs[paragraphs.length - 1] ?? "";
+  const text = (message.includes("\r") ? message.replace(/\r\n/g, "\n") : message).trim();
+  const blank = text.lastIndexOf("\n\n");
+  return blank < 0 ? text : text.slice(blank + 2);
 }
 var PERSON = /^(\S+) \((\d+)\)$/;
 var APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
@@ -104216,7 +104269,9 @@ function parseTrailers(message) {
     const m3 = /^([A-Za-z-]+): (.*)$/.exec(line);
     if (!m3) continue;
     const key = m3[1].toLowerCase();
-    fields.set(key, [...fields.get(key) ?? [], m3[2].trim()]);
+    const values = fields.get(key);
+    if (values) values.push(m3[2].trim());
+    else fields.set(key, [m3[2].trim()]);
   }
   const one = (k5) => fields.get(k5.toLowerCase())?.[0];
   const grant = one(TRAILER.grant);
@@ -105029,6 +105084,10 @@ async function extend(d5, ev, grant, duration, reply) {
 var extensionProblems = (problems) => `the extension cannot be requested. Nothing changed.
 
 ${problemsComment(problems).split("\n").slice(3).join("\n")}`;
+
+// src/core/grant-file-fast.ts
+var MAX_DEPTH = 6;
+var PADS = Array.from({ length: 2 * MAX_DEPTH + 4 }, (_, i5) => " ".repeat(i5));
 
 // src/app/deadline-timer.ts
 var MAX_TIMEOUT2 = 2 ** 31 - 1;

@@ -7480,7 +7480,7 @@ var require_formats = __commonJS({
       return year2 % 4 === 0 && (year2 % 100 !== 0 || year2 % 400 === 0);
     }
     var DATE = /^(\d\d\d\d)-(\d\d)-(\d\d)$/;
-    var DAYS2 = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    var DAYS3 = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     function date2(str) {
       const matches = DATE.exec(str);
       if (!matches)
@@ -7488,7 +7488,7 @@ var require_formats = __commonJS({
       const year2 = +matches[1];
       const month = +matches[2];
       const day = +matches[3];
-      return month >= 1 && month <= 12 && day >= 1 && day <= (month === 2 && isLeapYear2(year2) ? 29 : DAYS2[month]);
+      return month >= 1 && month <= 12 && day >= 1 && day <= (month === 2 && isLeapYear2(year2) ? 29 : DAYS3[month]);
     }
     function compareDate(d1, d22) {
       if (!(d1 && d22))
@@ -15141,13 +15141,13 @@ function dateToUtcString(date2) {
   const hoursString = hoursInt < 10 ? `0${hoursInt}` : `${hoursInt}`;
   const minutesString = minutesInt < 10 ? `0${minutesInt}` : `${minutesInt}`;
   const secondsString = secondsInt < 10 ? `0${secondsInt}` : `${secondsInt}`;
-  return `${DAYS[dayOfWeek]}, ${dayOfMonthString} ${MONTHS[month]} ${year2} ${hoursString}:${minutesString}:${secondsString} GMT`;
+  return `${DAYS2[dayOfWeek]}, ${dayOfMonthString} ${MONTHS[month]} ${year2} ${hoursString}:${minutesString}:${secondsString} GMT`;
 }
-var DAYS, MONTHS, RFC3339, parseRfc3339DateTime, RFC3339_WITH_OFFSET, parseRfc3339DateTimeWithOffset, IMF_FIXDATE, RFC_850_DATE, ASC_TIME, parseRfc7231DateTime, parseEpochTimestamp, buildDate, parseTwoDigitYear, FIFTY_YEARS_IN_MILLIS, adjustRfc850Year, parseMonthByShortName, DAYS_IN_MONTH, validateDayOfMonth, isLeapYear, parseDateValue, parseMilliseconds, parseOffsetToMilliseconds, stripLeadingZeroes;
+var DAYS2, MONTHS, RFC3339, parseRfc3339DateTime, RFC3339_WITH_OFFSET, parseRfc3339DateTimeWithOffset, IMF_FIXDATE, RFC_850_DATE, ASC_TIME, parseRfc7231DateTime, parseEpochTimestamp, buildDate, parseTwoDigitYear, FIFTY_YEARS_IN_MILLIS, adjustRfc850Year, parseMonthByShortName, DAYS_IN_MONTH, validateDayOfMonth, isLeapYear, parseDateValue, parseMilliseconds, parseOffsetToMilliseconds, stripLeadingZeroes;
 var init_date_utils = __esm({
   "node_modules/@smithy/core/dist-es/submodules/serde/date-utils.js"() {
     init_parse_utils();
-    DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    DAYS2 = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
     MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     RFC3339 = new RegExp(/^(\d{4})-(\d{2})-(\d{2})[tT](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?[zZ]$/);
     parseRfc3339DateTime = (value) => {
@@ -60087,8 +60087,16 @@ function formatDuration(seconds) {
 
 // src/core/timestamp.ts
 var ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+function timestampMs(text) {
+  if (typeof text !== "string" || text.length > 40) return null;
+  const canonical2 = canonicalMs(text);
+  if (canonical2 !== void 0) return canonical2;
+  return parseTimestamp(text)?.getTime() ?? null;
+}
 function parseTimestamp(text) {
   if (typeof text !== "string" || text.length > 40) return null;
+  const canonical2 = canonicalMs(text);
+  if (canonical2 !== void 0) return canonical2 === null ? null : new Date(canonical2);
   const m3 = ISO_WITH_ZONE.exec(text.trim());
   if (!m3) return null;
   const [year2, month, day, hour, minute, second] = m3.slice(1, 7).map((g5) => Number(g5 ?? 0));
@@ -60097,6 +60105,50 @@ function parseTimestamp(text) {
     return null;
   const ms4 = Date.parse(text.trim().replace(" ", "T").toUpperCase());
   return Number.isNaN(ms4) ? null : new Date(ms4);
+}
+var DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+function canonicalMs(t) {
+  const n3 = t.length;
+  const frac = n3 === 24 || n3 === 29;
+  if (!(n3 === 20 || n3 === 25 || frac)) return void 0;
+  const d5 = (i5) => {
+    const c5 = t.charCodeAt(i5) - 48;
+    return c5 >= 0 && c5 <= 9 ? c5 : NaN;
+  };
+  const two = (i5) => d5(i5) * 10 + d5(i5 + 1);
+  if (t[4] !== "-" || t[7] !== "-" || t[10] !== "T" || t[13] !== ":" || t[16] !== ":")
+    return void 0;
+  const year2 = d5(0) * 1e3 + d5(1) * 100 + two(2);
+  const month = two(5);
+  const day = two(8);
+  const hour = two(11);
+  const minute = two(14);
+  const second = two(17);
+  let milli = 0;
+  let at = 19;
+  if (frac) {
+    if (t[19] !== ".") return void 0;
+    milli = d5(20) * 100 + two(21);
+    at = 23;
+  }
+  let offset = 0;
+  if (n3 - at === 1) {
+    if (t[at] !== "Z") return void 0;
+  } else {
+    const sign3 = t[at] === "+" ? 1 : t[at] === "-" ? -1 : 0;
+    if (sign3 === 0 || t[at + 3] !== ":") return void 0;
+    const oh = two(at + 1);
+    const om = two(at + 4);
+    if (!(oh <= 23 && om <= 59)) return void 0;
+    offset = sign3 * (oh * 60 + om) * 6e4;
+  }
+  if (Number.isNaN(year2 + month + day + hour + minute + second + milli)) return void 0;
+  if (year2 < 100) return void 0;
+  const leap = year2 % 4 === 0 && (year2 % 100 !== 0 || year2 % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS[month - 1];
+  if (days === void 0 || day < 1 || day > days || hour > 23 || minute > 59 || second > 59)
+    return null;
+  return Date.UTC(year2, month - 1, day, hour, minute, second, milli) - offset;
 }
 
 // src/core/extension.ts
@@ -61762,8 +61814,8 @@ function grantProblems(grant) {
   const at = {};
   for (const [key2, value] of times) {
     if (value === void 0) continue;
-    const d5 = parseTimestamp(value);
-    if (d5) at[key2] = d5.getTime();
+    const d5 = timestampMs(value);
+    if (d5 !== null) at[key2] = d5;
     else problems.push({ path: key2, message: `"${value}" is not an ISO 8601 time with a zone` });
   }
   if (at.issued_at !== void 0 && at.expires_at !== void 0 && at.expires_at <= at.issued_at)
@@ -61857,14 +61909,18 @@ function parseGrantFast(text, file) {
   }
   return parseGrant(text, file);
 }
+var MAX_DEPTH = 6;
 var UNPRINTABLE = /[^\t\n\x20-\x7e\u{a0}-\u{2027}\u{202a}-\u{d7ff}\u{e000}-\u{fefe}\u{ff00}-\u{fffd}\u{10000}-\u{10ffff}]/u;
 var KEY = /^([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/;
+var KEY_AT = /([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/y;
+var PADS = Array.from({ length: 2 * MAX_DEPTH + 4 }, (_, i5) => " ".repeat(i5));
+var spaces = (n3) => PADS[n3] ?? " ".repeat(n3);
+var SIMPLE_TEXT = /^[A-Za-z][A-Za-z0-9_.@/()+-]*$/;
 var SPECIAL_KEY = /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
 var INTEGER = /^(?:0|-?[1-9][0-9]{0,14})$/;
 var PLAIN_START = /^[A-Za-z0-9_\u{80}-\u{10ffff}]/u;
 var NUMBER_LIKE = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
 var SPECIAL_PLAIN = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
-var MAX_DEPTH = 6;
 var NO = /* @__PURE__ */ Symbol("not in the serialized form");
 function readSerializedGrant(text) {
   if (text.length > MAX_GRANT_BYTES || !text.startsWith(HEADER) || !text.endsWith("\n"))
@@ -61885,12 +61941,13 @@ var Reader = class {
   map(indent, depth) {
     if (depth > MAX_DEPTH) return NO;
     const out = {};
-    const pad = " ".repeat(indent);
+    const pad = spaces(indent);
     let keys = 0;
     while (this.at < this.lines.length) {
       const line = this.lines[this.at];
       if (!line.startsWith(pad) || line[indent] === " ") break;
-      const m3 = KEY.exec(line.slice(indent));
+      KEY_AT.lastIndex = indent;
+      const m3 = KEY_AT.exec(line);
       if (!m3) return NO;
       const key2 = m3[1];
       if (SPECIAL_KEY.test(key2) || key2 === "__proto__" || Object.hasOwn(out, key2)) return NO;
@@ -61905,7 +61962,7 @@ var Reader = class {
   /** What follows `key:` at the end of a line: a mapping or a sequence two columns in. */
   nested(indent, depth) {
     const line = this.lines[this.at];
-    const inner = " ".repeat(indent + 2);
+    const inner = spaces(indent + 2);
     if (line === void 0 || !line.startsWith(inner) || line[indent + 2] === " ") return NO;
     return line.startsWith("- ", indent + 2) ? this.seq(indent + 2, depth + 1) : this.map(indent + 2, depth + 1);
   }
@@ -61913,14 +61970,14 @@ var Reader = class {
   seq(indent, depth) {
     if (depth > MAX_DEPTH) return NO;
     const out = [];
-    const dash = `${" ".repeat(indent)}- `;
+    const dash = `${spaces(indent)}- `;
     while (this.at < this.lines.length) {
       const line = this.lines[this.at];
       if (!line.startsWith(dash)) break;
       const rest = line.slice(dash.length);
       let item;
       if (KEY.test(rest)) {
-        this.lines[this.at] = " ".repeat(indent + 2) + rest;
+        this.lines[this.at] = spaces(indent + 2) + rest;
         item = this.map(indent + 2, depth + 1);
       } else {
         this.at += 1;
@@ -61933,6 +61990,8 @@ var Reader = class {
   }
   /** The text after `key: ` (a literal block continues on the next lines). */
   scalar(text, indent) {
+    if (SIMPLE_TEXT.test(text) && !SPECIAL_PLAIN.test(text) && text !== "true" && text !== "false")
+      return text;
     if (text === "{}") return {};
     if (text === "[]") return [];
     if (text === "|-" || text === "|") return this.literal(indent + 2, text === "|");
@@ -62288,6 +62347,118 @@ import { execFile, spawn as spawn2 } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { lstat as lstat2, mkdir as mkdir2 } from "node:fs/promises";
 import { dirname as dirname3, join as join3, resolve as resolve2 } from "node:path";
+
+// src/git/history-log.ts
+function historyLogArgs(options, marker) {
+  return [
+    "log",
+    "-z",
+    "--no-renames",
+    "--raw",
+    "--no-abbrev",
+    `--format=${marker}%x00%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%cI%x00%B%x00`,
+    ...options.firstParent ? ["--first-parent"] : [],
+    ...options.reverse ? ["--reverse"] : [],
+    "--end-of-options",
+    options.rev ?? "HEAD",
+    "--",
+    ...options.paths ?? []
+  ];
+}
+var FIELDS = 8;
+var NUL = 0;
+var LF = 10;
+var RAW = /^:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$/;
+var HistoryLogParser = class {
+  marker;
+  rest = Buffer.alloc(0);
+  /** Fields of the commit being read, until all FIELDS are in. */
+  fields = [];
+  current = null;
+  /** The `--raw` line whose path comes next. */
+  raw = null;
+  started = false;
+  constructor(marker) {
+    this.marker = Buffer.from(marker, "latin1");
+  }
+  /** Commits completed by this chunk, oldest in the log first. */
+  push(chunk) {
+    const buf2 = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
+    const done = [];
+    let at = 0;
+    for (; ; ) {
+      const end2 = buf2.indexOf(NUL, at);
+      if (end2 < 0) break;
+      const finished = this.token(buf2, at, end2);
+      if (finished) done.push(finished);
+      at = end2 + 1;
+    }
+    this.rest = at === buf2.length ? Buffer.alloc(0) : Buffer.from(buf2.subarray(at));
+    return done;
+  }
+  /** The last commit, once the output has ended. */
+  end() {
+    if (this.rest.length) {
+      const buf2 = this.rest;
+      this.rest = Buffer.alloc(0);
+      const finished = this.token(buf2, 0, buf2.length);
+      if (finished) throw new GitError("git log: unexpected output at the end of the log");
+    }
+    if (this.raw) throw new GitError("git log: a changed path is missing at the end of the log");
+    if (this.started && !this.current) throw new GitError("git log: the last commit is truncated");
+    const last = this.current;
+    this.current = null;
+    return last;
+  }
+  /** One NUL-terminated field, `buf[start, end)`; returns a commit when this field ends one. */
+  token(buf2, start, end2) {
+    if (!this.current && this.started) {
+      this.field(buf2, start, end2);
+      return null;
+    }
+    if (this.raw) {
+      this.current.changes.push({ ...this.raw, path: buf2.toString("utf8", start, end2) });
+      this.raw = null;
+      return null;
+    }
+    if (end2 === start) return null;
+    if (end2 - start === this.marker.length && buf2.compare(this.marker, 0, this.marker.length, start, end2) === 0) {
+      const finished = this.current;
+      this.current = null;
+      this.fields = [];
+      this.started = true;
+      return finished;
+    }
+    if (!this.current) throw new GitError("git log: output does not start with a record");
+    const line = buf2.toString("latin1", buf2[start] === LF ? start + 1 : start, end2);
+    const m3 = RAW.exec(line);
+    if (!m3) throw new GitError(`git log: unexpected output "${line.slice(0, 80)}"`);
+    this.raw = { oldBlob: m3[1], newBlob: m3[2], status: m3[3] };
+    return null;
+  }
+  field(buf2, start, end2) {
+    const i5 = this.fields.length;
+    if (i5 === FIELDS - 1) {
+      let stop = end2;
+      while (stop > start && buf2[stop - 1] === LF) stop -= 1;
+      const [sha, parents, an, ae, cn, ce, committedAt] = this.fields;
+      this.current = {
+        sha,
+        parents: parents ? parents.split(" ") : [],
+        author: { name: an, email: ae },
+        committer: { name: cn, email: ce },
+        committedAt,
+        message: buf2.toString("utf8", start, stop),
+        changes: []
+      };
+      return;
+    }
+    const ascii = i5 <= 1 || i5 === 6;
+    this.fields.push(buf2.toString(ascii ? "latin1" : "utf8", start, end2));
+  }
+};
+
+// src/git/git-repo.ts
 var GATEPASS_IDENTITY = {
   name: "gatepass",
   email: "gatepass@users.noreply.github.com"
@@ -62624,23 +62795,7 @@ ${r5.stderr}`;
    */
   async *logHistory(options = {}) {
     const marker = `gatepass-${randomBytes(12).toString("hex")}`;
-    const FIELDS = 9;
-    const args = [
-      ...SAFE_CONFIG,
-      "log",
-      "-z",
-      "--no-renames",
-      "--raw",
-      "--no-abbrev",
-      `--format=${marker}%x00%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%cI%x00%B%x00`,
-      ...options.firstParent ? ["--first-parent"] : [],
-      ...options.reverse ? ["--reverse"] : [],
-      "--end-of-options",
-      options.rev ?? "HEAD",
-      "--",
-      ...options.paths ?? []
-    ];
-    const child2 = spawn2("git", args, {
+    const child2 = spawn2("git", [...SAFE_CONFIG, ...historyLogArgs(options, marker)], {
       cwd: this.dir,
       env: this.env(),
       stdio: ["ignore", "pipe", "pipe"]
@@ -62651,61 +62806,15 @@ ${r5.stderr}`;
       if (stderr.length < 1e4) stderr += d5;
     });
     const exited = new Promise((res) => child2.on("close", (code) => res(code ?? -1)));
-    let fields = [];
-    let current = null;
-    let raw = null;
-    const take2 = (token) => {
-      if (token === marker) {
-        const done = current;
-        current = null;
-        fields = [];
-        return done;
-      }
-      if (!current) {
-        fields.push(token);
-        if (fields.length === FIELDS) {
-          const [sha, parents, an, ae, cn, ce, committedAt, message] = fields;
-          current = {
-            sha,
-            parents: parents ? parents.split(" ") : [],
-            author: { name: an, email: ae },
-            committer: { name: cn, email: ce },
-            committedAt,
-            message: message.replace(/\n+$/, ""),
-            changes: []
-          };
-        }
-        return null;
-      }
-      if (raw) {
-        current.changes.push({ ...raw, path: token });
-        raw = null;
-        return null;
-      }
-      const m3 = /^\n?:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$/.exec(token);
-      if (m3) raw = { oldBlob: m3[1], newBlob: m3[2], status: m3[3] };
-      return null;
-    };
+    const parser = new HistoryLogParser(marker);
     try {
-      child2.stdout.setEncoding("utf8");
-      let pending = "";
-      for await (const chunk of child2.stdout) {
-        pending += chunk;
-        const parts = pending.split("\0");
-        pending = parts.pop() ?? "";
-        for (const token of parts) {
-          const done = take2(token);
-          if (done) yield done;
-        }
-      }
-      if (pending !== "") {
-        const done = take2(pending);
-        if (done) yield done;
-      }
+      for await (const chunk of child2.stdout)
+        for (const c5 of parser.push(chunk)) yield c5;
       const code = await exited;
       if (code !== 0)
         throw new GitError(`git log failed (exit ${code}): ${redactUrls(stderr.trim())}`);
-      if (current) yield current;
+      const last = parser.end();
+      if (last) yield last;
     } finally {
       if (child2.exitCode === null) child2.kill();
     }
@@ -68101,8 +68210,9 @@ function commitMessage(subject, t, body) {
   return parts.join("\n\n") + "\n";
 }
 function trailerBlock(message) {
-  const paragraphs = message.replace(/\r\n/g, "\n").trim().split(/\n{2,}/);
-  return paragraphs[paragraphs.length - 1] ?? "";
+  const text = (message.includes("\r") ? message.replace(/\r\n/g, "\n") : message).trim();
+  const blank = text.lastIndexOf("\n\n");
+  return blank < 0 ? text : text.slice(blank + 2);
 }
 var PERSON = /^(\S+) \((\d+)\)$/;
 var APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
@@ -68113,7 +68223,9 @@ function parseTrailers(message) {
     const m3 = /^([A-Za-z-]+): (.*)$/.exec(line);
     if (!m3) continue;
     const key2 = m3[1].toLowerCase();
-    fields.set(key2, [...fields.get(key2) ?? [], m3[2].trim()]);
+    const values = fields.get(key2);
+    if (values) values.push(m3[2].trim());
+    else fields.set(key2, [m3[2].trim()]);
   }
   const one = (k5) => fields.get(k5.toLowerCase())?.[0];
   const grant = one(TRAILER.grant);
@@ -68150,6 +68262,7 @@ var BG_REVIEW = new RegExp(
 );
 var ONE = (key2) => new RegExp(`^${key2}: (\\S+)\\s*$`, "m");
 function parseBreakGlassReview(message) {
+  if (!message.includes(`${TRAILER.breakGlassReview}: `)) return null;
   message = trailerBlock(message);
   const m3 = BG_REVIEW.exec(message);
   const grant = ONE(TRAILER.grant).exec(message)?.[1];
@@ -68167,13 +68280,16 @@ function parseBreakGlassReview(message) {
 
 // src/core/audit-timeline.ts
 var grantKey = (resource, id) => `${resource}/${id}`;
-var ms = (t) => t === void 0 ? void 0 : parseTimestamp(t)?.getTime() ?? void 0;
+var ms = (t) => t === void 0 ? void 0 : timestampMs(t) ?? void 0;
+var PARSED_KEPT = 1024;
 var isArchiveMove = (change) => change.added !== void 0 && change.removed !== void 0 && parseGrantPath(change.added.path)?.archived === true && parseGrantPath(change.removed.path)?.archived === false;
 var AuditFold = class {
   grants = /* @__PURE__ */ new Map();
   notes = [];
   count = 0;
   head;
+  /** Recent readings of grant files by blob id and path, oldest first. */
+  parsed = /* @__PURE__ */ new Map();
   add(commit) {
     this.count += 1;
     this.head = commit.sha;
@@ -68223,7 +68339,7 @@ var AuditFold = class {
       const known = this.grants.has(named);
       const g5 = this.grant(trailers2.resource, trailers2.grant);
       const change = byKey.get(named);
-      const at = trailers2.at && parseTimestamp(trailers2.at) ? trailers2.at : commit.date;
+      const at = trailers2.at && timestampMs(trailers2.at) !== null ? trailers2.at : commit.date;
       const event = {
         kind: trailers2.event,
         ...base,
@@ -68287,10 +68403,18 @@ var AuditFold = class {
     return g5;
   }
   read(commit, f5) {
+    const key2 = f5.blob !== void 0 ? `${f5.blob}\0${f5.path}` : void 0;
+    const seen = key2 !== void 0 ? this.parsed.get(key2) : void 0;
+    if (seen) return seen;
     const text = commit.readGrant?.(f5.path);
     if (text === void 0 || text === null) return null;
     const parsed = parseGrantFast(text, f5.path);
-    return parsed.ok ? { grant: parsed.value, problems: [] } : { grant: null, problems: parsed.problems };
+    const result = parsed.ok ? { grant: parsed.value, problems: [] } : { grant: null, problems: parsed.problems };
+    if (key2 !== void 0) {
+      if (this.parsed.size >= PARSED_KEPT) this.parsed.delete(this.parsed.keys().next().value);
+      this.parsed.set(key2, result);
+    }
+    return result;
   }
   applyContent(g5, commit, change, event) {
     const { tl } = g5;
@@ -68368,7 +68492,7 @@ var AuditFold = class {
   }
   applyEvent(g5, e5, t, archiving) {
     const { tl } = g5;
-    const explicitAt = t.at !== void 0 && parseTimestamp(t.at) !== null;
+    const explicitAt = t.at !== void 0 && timestampMs(t.at) !== null;
     const bad = (message) => tl.anomalies.push({ sha: e5.sha, message });
     const ended = tl.endEvent !== void 0;
     switch (t.event) {
@@ -78443,7 +78567,7 @@ function isBotIdentity(who2, bots = DEFAULT_BOTS) {
     return re.test(who2.name) || re.test(who2.email);
   });
 }
-var ms2 = (t) => t === void 0 ? void 0 : parseTimestamp(t)?.getTime() ?? void 0;
+var ms2 = (t) => t === void 0 ? void 0 : timestampMs(t) ?? void 0;
 var short = (sha) => sha.slice(0, 12);
 var who = (i5) => `${i5.name} <${i5.email}>`;
 var late = (milliseconds) => formatDuration(Math.max(1, Math.round(milliseconds / 1e3)));
@@ -90479,8 +90603,15 @@ function loadPolicyTree2(tree) {
 }
 
 // src/engine/audit/build.ts
-var BATCH = 256;
-var AHEAD = 3;
+var auditHistoryOptions = (head) => ({
+  rev: head,
+  // reviews/: after-the-fact reviews of break-glass grants (src/core/break-glass.ts).
+  paths: [`${GRANTS_DIR}/`, `${POLICIES_DIR}/`, `${REVIEWS_DIR}/`],
+  reverse: true,
+  firstParent: true
+});
+var BATCH = 64;
+var AHEAD = 2;
 var NO_BLOB = /^0+$/;
 async function buildAuditReport(repo, options = {}) {
   const rev = options.rev ?? "HEAD";
@@ -90511,13 +90642,7 @@ async function buildAuditReport(repo, options = {}) {
   const order = [];
   try {
     let batch = [];
-    for await (const c5 of repo.logHistory({
-      rev: head,
-      // reviews/: after-the-fact reviews of break-glass grants (src/core/break-glass.ts).
-      paths: [`${GRANTS_DIR}/`, `${POLICIES_DIR}/`, `${REVIEWS_DIR}/`],
-      reverse: true,
-      firstParent: true
-    })) {
+    for await (const c5 of repo.logHistory(auditHistoryOptions(head))) {
       batch.push(c5);
       order.push(c5.sha);
       if (batch.length < BATCH) continue;
@@ -90587,7 +90712,6 @@ function identityInterner() {
   };
 }
 function toAuditCommit(c5, content, interned) {
-  const blobOf = new Map(c5.changes.map((ch) => [ch.path, ch.newBlob]));
   return {
     sha: c5.sha,
     parents: c5.parents,
@@ -90600,7 +90724,11 @@ function toAuditCommit(c5, content, interned) {
       path: ch.path,
       ...ch.status !== "D" ? { blob: ch.newBlob } : {}
     })),
-    readGrant: (path6) => content.get(blobOf.get(path6) ?? "") ?? null
+    // A commit changes a path once (no renames), and most change one or two: a scan, no map.
+    readGrant: (path6) => {
+      const ch = c5.changes.find((x) => x.path === path6);
+      return ch ? content.get(ch.newBlob) ?? null : null;
+    }
   };
 }
 async function policySnapshot(repo, sha, head) {

@@ -5,7 +5,7 @@ import { GRANTS_DIR, POLICIES_DIR, parseGrantPath } from './repo-layout.js';
 import { parseGrantFast } from './grant-file-fast.js';
 import type { Person } from './identity.js';
 import type { Problem } from './problem.js';
-import { parseTimestamp } from './timestamp.js';
+import { timestampMs } from './timestamp.js';
 import {
   type EventTrailers,
   type GrantEvent,
@@ -145,7 +145,10 @@ interface Internal {
 }
 
 const ms = (t: string | undefined): number | undefined =>
-  t === undefined ? undefined : (parseTimestamp(t)?.getTime() ?? undefined);
+  t === undefined ? undefined : (timestampMs(t) ?? undefined);
+
+/** How many recent grant-file readings the fold keeps (a few batches' worth). */
+const PARSED_KEPT = 1024;
 
 const isArchiveMove = (change: { added?: AuditFileChange; removed?: AuditFileChange }): boolean =>
   change.added !== undefined &&
@@ -162,6 +165,8 @@ export class AuditFold {
   private readonly notes: CommitNote[] = [];
   private count = 0;
   private head: string | undefined;
+  /** Recent readings of grant files by blob id and path, oldest first. */
+  private readonly parsed = new Map<string, { grant: Grant | null; problems: Problem[] }>();
 
   add(commit: AuditCommit): void {
     this.count += 1;
@@ -218,7 +223,7 @@ export class AuditFold {
       const known = this.grants.has(named);
       const g = this.grant(trailers.resource, trailers.grant);
       const change = byKey.get(named);
-      const at = trailers.at && parseTimestamp(trailers.at) ? trailers.at : commit.date;
+      const at = trailers.at && timestampMs(trailers.at) !== null ? trailers.at : commit.date;
       const event: TimelineEvent = {
         kind: trailers.event,
         ...base,
@@ -294,12 +299,23 @@ export class AuditFold {
     commit: AuditCommit,
     f: AuditFileChange,
   ): { grant: Grant | null; problems: Problem[] } | null {
+    // A blob id names its content, and the path is all else the reading depends on: the same
+    // pair read again (an extension commit's second look, a revert) is not parsed again.
+    const key = f.blob !== undefined ? `${f.blob}\0${f.path}` : undefined;
+    const seen = key !== undefined ? this.parsed.get(key) : undefined;
+    if (seen) return seen;
     const text = commit.readGrant?.(f.path);
     if (text === undefined || text === null) return null;
     const parsed = parseGrantFast(text, f.path);
-    return parsed.ok
+    const result = parsed.ok
       ? { grant: parsed.value, problems: [] }
       : { grant: null, problems: parsed.problems };
+    if (key !== undefined) {
+      // Bounded, so memory still follows grants and not commits.
+      if (this.parsed.size >= PARSED_KEPT) this.parsed.delete(this.parsed.keys().next().value!);
+      this.parsed.set(key, result);
+    }
+    return result;
   }
 
   private applyContent(
@@ -393,7 +409,7 @@ export class AuditFold {
 
   private applyEvent(g: Internal, e: TimelineEvent, t: EventTrailers, archiving: boolean): void {
     const { tl } = g;
-    const explicitAt = t.at !== undefined && parseTimestamp(t.at) !== null;
+    const explicitAt = t.at !== undefined && timestampMs(t.at) !== null;
     const bad = (message: string) => tl.anomalies.push({ sha: e.sha, message });
     const ended = tl.endEvent !== undefined;
     switch (t.event) {

@@ -4,7 +4,7 @@ import { formatDuration, MINUTE, type Seconds } from './duration.js';
 import { isTeam, sameLogin } from './identity.js';
 import type { PolicySet, Resource } from './policy.js';
 import { DEFAULT_REVIEW_WITHIN } from './policy-load.js';
-import { parseTimestamp } from './timestamp.js';
+import { timestampMs } from './timestamp.js';
 
 export const FINDING_KINDS = [
   'insufficient-approvals',
@@ -100,7 +100,7 @@ export function isBotIdentity(who: AuditIdentity, bots: readonly string[] = DEFA
 }
 
 const ms = (t: string | undefined): number | undefined =>
-  t === undefined ? undefined : (parseTimestamp(t)?.getTime() ?? undefined);
+  t === undefined ? undefined : (timestampMs(t) ?? undefined);
 const short = (sha: string): string => sha.slice(0, 12);
 const who = (i: AuditIdentity): string => `${i.name} <${i.email}>`;
 const late = (milliseconds: number): string =>

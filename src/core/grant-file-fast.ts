@@ -25,10 +25,23 @@ export function parseGrantFast(text: string, file: string): Result<Grant> {
  * are not plain integers…) returns null and the caller falls back to the YAML library.
  */
 
+const MAX_DEPTH = 6;
+
 /** YAML's printable set without the characters JavaScript or YAML treat as line breaks or BOM. */
 const UNPRINTABLE =
   /[^\t\n\x20-\x7e\u{a0}-\u{2027}\u{202a}-\u{d7ff}\u{e000}-\u{fefe}\u{ff00}-\u{fffd}\u{10000}-\u{10ffff}]/u;
 const KEY = /^([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/;
+/** KEY read from `lastIndex` on (no copy of the line's indentation-free rest). */
+const KEY_AT = /([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/y;
+/** Indentation strings by width: the reader asks for the same few many times per file. */
+const PADS = Array.from({ length: 2 * MAX_DEPTH + 4 }, (_, i) => ' '.repeat(i));
+const spaces = (n: number): string => PADS[n] ?? ' '.repeat(n);
+/**
+ * A plain scalar of letters, digits and `_.@/()+-` that starts with a letter: none of the core
+ * schema's numbers, nulls or booleans but the few SPECIAL_PLAIN spells out, and no indicator,
+ * comment or `: ` inside, so it is text. Most values in a grant file are such.
+ */
+const SIMPLE_TEXT = /^[A-Za-z][A-Za-z0-9_.@/()+-]*$/;
 /** Keys the core schema would read as null or a boolean rather than as text. */
 const SPECIAL_KEY = /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
 const INTEGER = /^(?:0|-?[1-9][0-9]{0,14})$/;
@@ -38,7 +51,6 @@ const PLAIN_START = /^[A-Za-z0-9_\u{80}-\u{10ffff}]/u;
 const NUMBER_LIKE =
   /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
 const SPECIAL_PLAIN = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
-const MAX_DEPTH = 6;
 
 const NO = Symbol('not in the serialized form');
 type Value = string | number | boolean | Value[] | { [key: string]: Value };
@@ -62,12 +74,13 @@ class Reader {
   map(indent: number, depth: number): Value | typeof NO {
     if (depth > MAX_DEPTH) return NO;
     const out: { [key: string]: Value } = {};
-    const pad = ' '.repeat(indent);
+    const pad = spaces(indent);
     let keys = 0;
     while (this.at < this.lines.length) {
       const line = this.lines[this.at]!;
       if (!line.startsWith(pad) || line[indent] === ' ') break;
-      const m = KEY.exec(line.slice(indent));
+      KEY_AT.lastIndex = indent;
+      const m = KEY_AT.exec(line);
       if (!m) return NO;
       const key = m[1]!;
       if (SPECIAL_KEY.test(key) || key === '__proto__' || Object.hasOwn(out, key)) return NO;
@@ -83,7 +96,7 @@ class Reader {
   /** What follows `key:` at the end of a line: a mapping or a sequence two columns in. */
   private nested(indent: number, depth: number): Value | typeof NO {
     const line = this.lines[this.at];
-    const inner = ' '.repeat(indent + 2);
+    const inner = spaces(indent + 2);
     if (line === undefined || !line.startsWith(inner) || line[indent + 2] === ' ') return NO;
     return line.startsWith('- ', indent + 2)
       ? this.seq(indent + 2, depth + 1)
@@ -94,7 +107,7 @@ class Reader {
   private seq(indent: number, depth: number): Value | typeof NO {
     if (depth > MAX_DEPTH) return NO;
     const out: Value[] = [];
-    const dash = `${' '.repeat(indent)}- `;
+    const dash = `${spaces(indent)}- `;
     while (this.at < this.lines.length) {
       const line = this.lines[this.at]!;
       if (!line.startsWith(dash)) break;
@@ -102,7 +115,7 @@ class Reader {
       let item: Value | typeof NO;
       if (KEY.test(rest)) {
         // `- key: value`: a mapping whose first key shares the dash's line.
-        this.lines[this.at] = ' '.repeat(indent + 2) + rest;
+        this.lines[this.at] = spaces(indent + 2) + rest;
         item = this.map(indent + 2, depth + 1);
       } else {
         this.at += 1;
@@ -116,6 +129,8 @@ class Reader {
 
   /** The text after `key: ` (a literal block continues on the next lines). */
   scalar(text: string, indent: number): Value | typeof NO {
+    if (SIMPLE_TEXT.test(text) && !SPECIAL_PLAIN.test(text) && text !== 'true' && text !== 'false')
+      return text;
     if (text === '{}') return {};
     if (text === '[]') return [];
     if (text === '|-' || text === '|') return this.literal(indent + 2, text === '|');

@@ -5,7 +5,7 @@ import { type Grant, type GrantStatus, TERMINAL_STATUSES } from './grant.js';
 import { type Problem, type Result, fail, ok } from './problem.js';
 import { validateGrantSchema } from './generated/grant-validator.js';
 import { schemaProblems } from './schema-problems.js';
-import { parseTimestamp } from './timestamp.js';
+import { timestampMs } from './timestamp.js';
 import { parseYaml, type YamlDocument } from './yaml-document.js';
 import { ARCHIVE_DIR, GRANTS_DIR, archivePath, parseGrantPath } from './repo-layout.js';
 
@@ -123,8 +123,8 @@ export function grantProblems(grant: Grant): Problem[] {
   const at: Partial<Record<string, number>> = {};
   for (const [key, value] of times) {
     if (value === undefined) continue;
-    const d = parseTimestamp(value);
-    if (d) at[key] = d.getTime();
+    const d = timestampMs(value);
+    if (d !== null) at[key] = d;
     else problems.push({ path: key, message: `"${value}" is not an ISO 8601 time with a zone` });
   }
   if (at.issued_at !== undefined && at.expires_at !== undefined && at.expires_at <= at.issued_at)

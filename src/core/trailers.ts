@@ -109,11 +109,11 @@ export function commitMessage(subject: string, t: EventTrailers, body?: string):
 
 /** The final paragraph of a message: the only place trailers are read from, as git does. */
 export function trailerBlock(message: string): string {
-  const paragraphs = message
-    .replace(/\r\n/g, '\n')
-    .trim()
-    .split(/\n{2,}/);
-  return paragraphs[paragraphs.length - 1] ?? '';
+  const text = (message.includes('\r') ? message.replace(/\r\n/g, '\n') : message).trim();
+  // The last paragraph: after the last blank line (the text is trimmed, so a run of newlines
+  // ends before a character that is not one). No split of the whole message.
+  const blank = text.lastIndexOf('\n\n');
+  return blank < 0 ? text : text.slice(blank + 2);
 }
 
 const PERSON = /^(\S+) \((\d+)\)$/;
@@ -130,7 +130,9 @@ export function parseTrailers(message: string): EventTrailers | null {
     const m = /^([A-Za-z-]+): (.*)$/.exec(line);
     if (!m) continue;
     const key = m[1]!.toLowerCase();
-    fields.set(key, [...(fields.get(key) ?? []), m[2]!.trim()]);
+    const values = fields.get(key);
+    if (values) values.push(m[2]!.trim());
+    else fields.set(key, [m[2]!.trim()]);
   }
   const one = (k: string): string | undefined => fields.get(k.toLowerCase())?.[0];
   const grant = one(TRAILER.grant);
@@ -204,6 +206,9 @@ const ONE = (key: string): RegExp => new RegExp(`^${key}: (\\S+)\\s*$`, 'm');
  * only: a `/revoke` reason elsewhere in the message must not be able to record a review.
  */
 export function parseBreakGlassReview(message: string): BreakGlassReviewTrailers | null {
+  // BG_REVIEW is case-sensitive: without its key anywhere, there is nothing to find (the audit
+  // asks this of every commit).
+  if (!message.includes(`${TRAILER.breakGlassReview}: `)) return null;
   message = trailerBlock(message);
   const m = BG_REVIEW.exec(message);
   const grant = ONE(TRAILER.grant).exec(message)?.[1];

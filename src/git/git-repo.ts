@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { GitError } from '../core/errors.js';
+import { HistoryLogParser, historyLogArgs } from './history-log.js';
 import type {
   AuditSource,
   BlobReader,
   HistoryCommit,
   Identity,
-  RawChange,
   TreeEntry,
   TreeReader,
 } from '../core/ports.js';
@@ -463,23 +463,7 @@ export class GitRepo implements AuditSource {
    */
   async *logHistory(options: HistoryOptions = {}): AsyncGenerator<HistoryCommit> {
     const marker = `gatepass-${randomBytes(12).toString('hex')}`;
-    const FIELDS = 9;
-    const args = [
-      ...SAFE_CONFIG,
-      'log',
-      '-z',
-      '--no-renames',
-      '--raw',
-      '--no-abbrev',
-      `--format=${marker}%x00%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%cI%x00%B%x00`,
-      ...(options.firstParent ? ['--first-parent'] : []),
-      ...(options.reverse ? ['--reverse'] : []),
-      '--end-of-options',
-      options.rev ?? 'HEAD',
-      '--',
-      ...(options.paths ?? []),
-    ];
-    const child = spawn('git', args, {
+    const child = spawn('git', [...SAFE_CONFIG, ...historyLogArgs(options, marker)], {
       cwd: this.dir,
       env: this.env(),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -490,64 +474,15 @@ export class GitRepo implements AuditSource {
       if (stderr.length < 10_000) stderr += d;
     });
     const exited = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
-
-    let fields: string[] = [];
-    let current: HistoryCommit | null = null;
-    let raw: Omit<RawChange, 'path'> | null = null;
-    const take = (token: string): HistoryCommit | null => {
-      if (token === marker) {
-        const done = current;
-        current = null;
-        fields = [];
-        return done;
-      }
-      if (!current) {
-        fields.push(token);
-        if (fields.length === FIELDS) {
-          const [sha, parents, an, ae, cn, ce, committedAt, message] = fields as string[];
-          current = {
-            sha: sha!,
-            parents: parents ? parents.split(' ') : [],
-            author: { name: an!, email: ae! },
-            committer: { name: cn!, email: ce! },
-            committedAt: committedAt!,
-            message: message!.replace(/\n+$/, ''),
-            changes: [],
-          };
-        }
-        return null;
-      }
-      if (raw) {
-        current.changes.push({ ...raw, path: token });
-        raw = null;
-        return null;
-      }
-      // `:100644 100644 <old> <new> M` (a leading newline separates it from the message).
-      const m = /^\n?:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$/.exec(token);
-      if (m) raw = { oldBlob: m[1]!, newBlob: m[2]!, status: m[3]! };
-      return null;
-    };
-
+    const parser = new HistoryLogParser(marker);
     try {
-      child.stdout.setEncoding('utf8');
-      let pending = '';
-      for await (const chunk of child.stdout as AsyncIterable<string>) {
-        pending += chunk;
-        const parts = pending.split('\0');
-        pending = parts.pop() ?? '';
-        for (const token of parts) {
-          const done = take(token);
-          if (done) yield done;
-        }
-      }
-      if (pending !== '') {
-        const done = take(pending);
-        if (done) yield done;
-      }
+      for await (const chunk of child.stdout as AsyncIterable<Buffer>)
+        for (const c of parser.push(chunk)) yield c;
       const code = await exited;
       if (code !== 0)
         throw new GitError(`git log failed (exit ${code}): ${redactUrls(stderr.trim())}`);
-      if (current) yield current;
+      const last = parser.end();
+      if (last) yield last;
     } finally {
       if (child.exitCode === null) child.kill();
     }

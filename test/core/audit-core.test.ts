@@ -203,6 +203,50 @@ describe('the audit fold', () => {
   });
 });
 
+describe('the audit fold reading grant files', () => {
+  it('judges a version seen before again, without reading or parsing it again', () => {
+    const reads = new Map<string, number>();
+    /** The commit with blob ids, as git gives them, and its reads counted by blob. */
+    const withBlob = (c: AuditCommit, blob: string): AuditCommit => ({
+      ...c,
+      files: c.files.map((f) => ({ ...f, blob })),
+      readGrant: (path) => {
+        reads.set(blob, (reads.get(blob) ?? 0) + 1);
+        return c.readGrant!(path);
+      },
+    });
+    const wider = { ...approved, duration: 3 * 3600 };
+    const push = (g: Grant, blob: string, minute: number) =>
+      withBlob(
+        commit({ subject: 'edit', author: MALLORY, date: `2030-01-01T10:${minute}:00Z` }, [
+          [PATH, g],
+        ]),
+        blob,
+      );
+    const [requested, approval] = goodLife();
+    const h = fold([
+      withBlob(requested!, 'b0'),
+      withBlob(approval!, 'b1'),
+      push(wider, 'b2', 10),
+      push(approved, 'b1', 11),
+      push(wider, 'b2', 12),
+    ]);
+    const tl = h.timelines[0]!;
+    expect(tl.widenings.map((w) => [w.field, w.to])).toEqual([
+      ['duration', '10800'],
+      ['duration', '10800'],
+    ]);
+    expect(tl.events.map((e) => e.kind)).toEqual([
+      'requested',
+      'approved',
+      'changed',
+      'changed',
+      'changed',
+    ]);
+    expect(Object.fromEntries(reads)).toEqual({ b0: 1, b1: 1, b2: 1 });
+  });
+});
+
 describe('the audit verifier', () => {
   it('finds nothing wrong with the life gatepass writes', () => {
     expect(verify(goodLife()).filter((f) => f.severity === 'error')).toEqual([]);

@@ -1,6 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
 import {
+  trailerBlock,
   commitMessage,
   formatBreakGlassReview,
   parseBreakGlassReview,
@@ -137,6 +138,39 @@ describe('free text in a commit the app writes', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('trailerBlock', () => {
+  it('is the last paragraph of the message, as splitting it on blank lines gives', () => {
+    const bySplit = (message: string) => {
+      const paragraphs = message
+        .replace(/\r\n/g, '\n')
+        .trim()
+        .split(/\n{2,}/);
+      return paragraphs[paragraphs.length - 1] ?? '';
+    };
+    const piece = fc.constantFrom(
+      '\n',
+      '\n\n',
+      '\n\n\n',
+      '\r\n',
+      '\r\n\r\n',
+      '\r',
+      ' ',
+      '\t',
+      'a',
+      'Gatepass-Grant: g1',
+      '\u2028',
+      '\u00a0',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (parts) => {
+        const message = parts.join('');
+        expect(trailerBlock(message)).toBe(bySplit(message));
+      }),
+      { numRuns: 3000 },
     );
   });
 });

@@ -7,7 +7,7 @@ import {
   type PolicySnapshot,
 } from '../../core/audit-verify.js';
 import type { Seconds } from '../../core/duration.js';
-import type { AuditSource, HistoryCommit, Identity } from '../../core/ports.js';
+import type { AuditSource, HistoryCommit, HistoryOptions, Identity } from '../../core/ports.js';
 import { formatProblem } from '../../core/problem.js';
 import { GRANTS_DIR, POLICIES_DIR, REVIEWS_DIR, parseGrantPath } from '../../core/repo-layout.js';
 import { loadPolicyTree } from '../policies.js';
@@ -33,9 +33,27 @@ export interface AuditBuildOptions {
   now?: Date;
 }
 
-/** Commits are handed to the fold in batches so one `cat-file` round trip serves many files. */
-const BATCH = 256;
-const AHEAD = 3;
+/**
+ * What the audit asks git for: the first-parent history of `head`, oldest first, of the folders
+ * gatepass writes. Exported so the bench's baseline (`bench/audit.bench.ts`) asks for exactly
+ * the same.
+ */
+export const auditHistoryOptions = (head: string): HistoryOptions => ({
+  rev: head,
+  // reviews/: after-the-fact reviews of break-glass grants (src/core/break-glass.ts).
+  paths: [`${GRANTS_DIR}/`, `${POLICIES_DIR}/`, `${REVIEWS_DIR}/`],
+  reverse: true,
+  firstParent: true,
+});
+
+/**
+ * Commits are handed to the fold in batches so one `cat-file` round trip serves many files.
+ * Small batches, few ahead: what waits in the queue outlives young-generation collections and is
+ * copied by each, and the fold starts sooner (64 and 2 measured faster than 256 and 3 on a year
+ * of 10,000 grants).
+ */
+const BATCH = 64;
+const AHEAD = 2;
 const NO_BLOB = /^0+$/;
 
 /**
@@ -79,13 +97,7 @@ export async function buildAuditReport(
   const order: string[] = [];
   try {
     let batch: HistoryCommit[] = [];
-    for await (const c of repo.logHistory({
-      rev: head,
-      // reviews/: after-the-fact reviews of break-glass grants (src/core/break-glass.ts).
-      paths: [`${GRANTS_DIR}/`, `${POLICIES_DIR}/`, `${REVIEWS_DIR}/`],
-      reverse: true,
-      firstParent: true,
-    })) {
+    for await (const c of repo.logHistory(auditHistoryOptions(head))) {
       batch.push(c);
       order.push(c.sha);
       if (batch.length < BATCH) continue;
@@ -166,7 +178,6 @@ function toAuditCommit(
   content: Map<string, string | null>,
   interned: (who: Identity) => Identity,
 ): AuditCommit {
-  const blobOf = new Map(c.changes.map((ch) => [ch.path, ch.newBlob]));
   return {
     sha: c.sha,
     parents: c.parents,
@@ -179,7 +190,11 @@ function toAuditCommit(
       path: ch.path,
       ...(ch.status !== 'D' ? { blob: ch.newBlob } : {}),
     })),
-    readGrant: (path) => content.get(blobOf.get(path) ?? '') ?? null,
+    // A commit changes a path once (no renames), and most change one or two: a scan, no map.
+    readGrant: (path) => {
+      const ch = c.changes.find((x) => x.path === path);
+      return ch ? (content.get(ch.newBlob) ?? null) : null;
+    },
   };
 }
 
