@@ -83521,6 +83521,19 @@ async function encryptToSshKeys(secret, keys) {
 }
 
 // src/providers/provider.ts
+var StepReads = class {
+  answers = /* @__PURE__ */ new Map();
+  put(key2, value) {
+    this.answers.set(key2, value);
+  }
+  /** The answer under `key`, once (a second `take` asks GitHub again); undefined when none. */
+  take(key2) {
+    if (!this.answers.has(key2)) return void 0;
+    const value = this.answers.get(key2);
+    this.answers.delete(key2);
+    return { value };
+  }
+};
 function resolveSecretRef(ref, env2) {
   if (typeof ref !== "string" || !ref.startsWith("env:")) return void 0;
   const v = env2[ref.slice(4)];
@@ -84652,6 +84665,7 @@ var teamAccess = {
   },
   factsOf: (b5) => ({ before_role: b5.level === null ? "none" : ROLES[b5.level] })
 };
+var membershipKey = (team, login) => `team-membership ${team.toLowerCase()} ${login.toLowerCase()}`;
 var targetOf = (grant, ctx) => recordedOr(grant, ctx, KIND, recordedTarget3(grant.issued), () => currentTarget(ctx));
 var githubTeamProvider = {
   kind: KIND,
@@ -84671,6 +84685,7 @@ var githubTeamProvider = {
     const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND);
     const pre = await recordPreState(grant, ctx, teamAccess, team, rankOf(role), async () => {
       const before = await github.teamMembershipInfo(team, login);
+      ctx.stepReads?.put(membershipKey(team, login), before);
       return {
         before_role: before ? before.role : "none",
         already_member: before !== null && rankOf(before.role) >= rankOf(role)
@@ -84688,7 +84703,8 @@ var githubTeamProvider = {
     const pre = {};
     for (const k5 of ["before_role", "already_member", "joined", "members_at_issue"])
       if (facts[k5] !== void 0) pre[k5] = facts[k5];
-    const now = await github.teamMembershipInfo(team, login);
+    const seenNow = ctx.stepReads?.take(membershipKey(team, login));
+    const now = seenNow ? seenNow.value : await github.teamMembershipInfo(team, login);
     const seen = teamAccess.before(pre);
     const nowRank = now ? rankOf(now.role) : null;
     if (!pre.joined && seen && seen.level !== null && (nowRank === null || nowRank < seen.level)) {
@@ -84823,6 +84839,7 @@ var collaboratorAccess = {
     before_effective: nameOf(b5.covered)
   })
 };
+var permissionKey = (repository, login) => `collaborator-permission ${repository.toLowerCase()} ${login.toLowerCase()}`;
 var targetOf2 = (grant, ctx) => recordedOr(grant, ctx, KIND2, recordedTarget4(grant.issued), () => currentTarget2(ctx));
 var githubCollaboratorProvider = {
   kind: KIND2,
@@ -84855,6 +84872,7 @@ var githubCollaboratorProvider = {
           github.collaboratorPermission(repository, login),
           github.directCollaborators(repository)
         ]);
+        ctx.stepReads?.put(permissionKey(repository, login), effective);
         const mine = direct.find((c5) => c5.id === grant.requester.id)?.permission ?? null;
         return {
           before_permission: mine ?? "none",
@@ -84885,7 +84903,10 @@ var githubCollaboratorProvider = {
       "collaborators_at_issue"
     ])
       if (facts[k5] !== void 0) pre[k5] = facts[k5];
-    const effective = await github.collaboratorPermission(repository, login);
+    const seenNow = ctx.stepReads?.take(
+      permissionKey(repository, login)
+    );
+    const effective = seenNow ? seenNow.value : await github.collaboratorPermission(repository, login);
     const seen = collaboratorAccess.before(pre);
     if (!pre.joined && seen && (seen.covered ?? -1) > permissionRank(effective)) {
       const direct = (await github.directCollaborators(repository)).find(
@@ -87337,7 +87358,8 @@ function providerContext(ctx, resource, live) {
     log: (m3) => ctx.log(`  ${m3}`),
     publicKeys: async (person) => github.userKeys(await ctx.loginOf(person.id) ?? person.login),
     workdir: ctx.writer.workdir,
-    github: withRunLogins(github, ctx.loginOf)
+    github: withRunLogins(github, ctx.loginOf),
+    stepReads: new StepReads()
   };
 }
 function withRunLogins(github, loginOf) {

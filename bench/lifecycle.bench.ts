@@ -399,7 +399,7 @@ export const lifecycleBench: Bench = {
       },
       {
         figure: 'sequential API round trips on the critical path of a review event',
-        baseline: `minimum ${MINIMUM_REVIEW_TRIPS.length} (files+reviews+ref+issue; grant+memberships; check; merge; notices)`,
+        baseline: `minimum ${MINIMUM_REVIEW_TRIPS.length} (compare+reviews+issue; grant+memberships; check; merge; notices)`,
         measured: `${reviewTrips} round trips (first lifecycle: ${coldReviewTrips})`,
         ratio: reviewTrips / MINIMUM_REVIEW_TRIPS.length,
         target: '≤ 5',

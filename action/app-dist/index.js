@@ -79301,7 +79301,8 @@ ${c5.person.id}`, { ...c5, team: teamKey(c5.team) });
       files,
       commits,
       // GitHub lists at most 300 files, and the first page of commits.
-      complete: commits.length >= data.total_commits && files.length < 300
+      complete: commits.length >= data.total_commits && files.length < 300,
+      ...data.base_commit?.sha ? { baseSha: data.base_commit.sha } : {}
     };
   }
   /** Adds or updates a membership; a non-member of the org gets an invitation (`pending`). */
@@ -101400,6 +101401,7 @@ var teamAccess = {
   },
   factsOf: (b5) => ({ before_role: b5.level === null ? "none" : ROLES[b5.level] })
 };
+var membershipKey = (team, login) => `team-membership ${team.toLowerCase()} ${login.toLowerCase()}`;
 var targetOf = (grant, ctx) => recordedOr(grant, ctx, KIND, recordedTarget3(grant.issued), () => currentTarget(ctx));
 var githubTeamProvider = {
   kind: KIND,
@@ -101419,6 +101421,7 @@ var githubTeamProvider = {
     const login = mustHaveLogin(await currentLogin(github, grant), grant, KIND);
     const pre = await recordPreState(grant, ctx, teamAccess, team, rankOf(role), async () => {
       const before = await github.teamMembershipInfo(team, login);
+      ctx.stepReads?.put(membershipKey(team, login), before);
       return {
         before_role: before ? before.role : "none",
         already_member: before !== null && rankOf(before.role) >= rankOf(role)
@@ -101436,7 +101439,8 @@ var githubTeamProvider = {
     const pre = {};
     for (const k5 of ["before_role", "already_member", "joined", "members_at_issue"])
       if (facts[k5] !== void 0) pre[k5] = facts[k5];
-    const now = await github.teamMembershipInfo(team, login);
+    const seenNow = ctx.stepReads?.take(membershipKey(team, login));
+    const now = seenNow ? seenNow.value : await github.teamMembershipInfo(team, login);
     const seen = teamAccess.before(pre);
     const nowRank = now ? rankOf(now.role) : null;
     if (!pre.joined && seen && seen.level !== null && (nowRank === null || nowRank < seen.level)) {
@@ -101555,6 +101559,7 @@ var collaboratorAccess = {
     before_effective: nameOf(b5.covered)
   })
 };
+var permissionKey = (repository, login) => `collaborator-permission ${repository.toLowerCase()} ${login.toLowerCase()}`;
 var targetOf2 = (grant, ctx) => recordedOr(grant, ctx, KIND2, recordedTarget4(grant.issued), () => currentTarget2(ctx));
 var githubCollaboratorProvider = {
   kind: KIND2,
@@ -101587,6 +101592,7 @@ var githubCollaboratorProvider = {
           github.collaboratorPermission(repository, login),
           github.directCollaborators(repository)
         ]);
+        ctx.stepReads?.put(permissionKey(repository, login), effective);
         const mine = direct.find((c5) => c5.id === grant.requester.id)?.permission ?? null;
         return {
           before_permission: mine ?? "none",
@@ -101617,7 +101623,10 @@ var githubCollaboratorProvider = {
       "collaborators_at_issue"
     ])
       if (facts[k5] !== void 0) pre[k5] = facts[k5];
-    const effective = await github.collaboratorPermission(repository, login);
+    const seenNow = ctx.stepReads?.take(
+      permissionKey(repository, login)
+    );
+    const effective = seenNow ? seenNow.value : await github.collaboratorPermission(repository, login);
     const seen = collaboratorAccess.before(pre);
     if (!pre.joined && seen && (seen.covered ?? -1) > permissionRank(effective)) {
       const direct = (await github.directCollaborators(repository)).find(
@@ -104532,12 +104541,12 @@ async function evaluatePullRequest(d5, number, fromPayload) {
   const branchIssue = authorIssueOf(pr);
   const compare = client.compareCommits(pr.base_ref, pr.head_sha);
   if (branchIssue === null && !touchesGrants((await compare).files)) return "ignored";
-  const [comparison, reviews, policies, issueByBranch] = await Promise.all([
+  const [comparison, reviews, issueByBranch] = await Promise.all([
     compare,
     client.reviews(number),
-    d5.policies.atHead(d5),
     branchIssue === null ? Promise.resolve(null) : client.issue(branchIssue)
   ]);
+  const policies = comparison.baseSha ? await d5.policies.at(client, comparison.baseSha) : await d5.policies.atHead(d5);
   const { files } = comparison;
   if (!touchesGrants(files)) return "ignored";
   const scope = requestPrScope(files);
