@@ -79162,6 +79162,21 @@ async function installationIdFor(appOctokit, repo) {
     );
   }
 }
+function pullRequestInfo(pr) {
+  return {
+    number: pr.number,
+    state: pr.state === "open" ? "open" : "closed",
+    merged: typeof pr.merged === "boolean" ? pr.merged : pr.merged_at !== null,
+    merge_commit_sha: pr.merge_commit_sha,
+    head_sha: pr.head.sha,
+    base_ref: pr.base.ref,
+    // A deleted account: nobody, so no requester can match it.
+    user: pr.user ? { login: pr.user.login, id: Number(pr.user.id), type: pr.user.type ?? "User" } : { login: "ghost", id: 0, type: "User" },
+    merged_at: pr.merged_at,
+    head_ref: pr.head.ref,
+    ...pr.labels ? { labels: pr.labels.map((l3) => l3.name) } : {}
+  };
+}
 var GitHubClient = class {
   constructor(octokit, repoRef) {
     this.octokit = octokit;
@@ -79240,18 +79255,7 @@ ${c5.person.id}`, { ...c5, team: teamKey(c5.team) });
         pull_number
       })
     );
-    return {
-      number: data.number,
-      state: data.state === "open" ? "open" : "closed",
-      merged: data.merged,
-      merge_commit_sha: data.merge_commit_sha,
-      head_sha: data.head.sha,
-      base_ref: data.base.ref,
-      user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
-      merged_at: data.merged_at,
-      head_ref: data.head.ref,
-      labels: data.labels.map((l3) => l3.name)
-    };
+    return pullRequestInfo(data);
   }
   async reviews(pull_number) {
     const reviews = await this.call(
@@ -105418,21 +105422,6 @@ async function reportProblems(d5, ev, problems) {
 }
 
 // src/app/index.ts
-function prFromPayload(pr) {
-  return {
-    number: pr.number,
-    state: pr.state === "open" ? "open" : "closed",
-    merged: pr.merged === true || pr.merged_at !== null,
-    merge_commit_sha: pr.merge_commit_sha,
-    head_sha: pr.head.sha,
-    base_ref: pr.base.ref,
-    // A deleted account: nobody, so no requester can match it.
-    user: pr.user ? { login: pr.user.login, id: pr.user.id, type: pr.user.type ?? "User" } : { login: "ghost", id: 0, type: "User" },
-    merged_at: pr.merged_at,
-    head_ref: pr.head.ref,
-    ...pr.labels ? { labels: pr.labels.map((l3) => l3.name) } : {}
-  };
-}
 function createApp(options2) {
   const { config: config2 } = options2;
   const policies = new PolicyCache();
@@ -105516,7 +105505,7 @@ function createApp(options2) {
         const d5 = deps(context);
         if (!d5) return;
         const { action, pull_request, sender } = context.payload;
-        if (action === "opened" && d5.opened?.alreadyChecked(prFromPayload(pull_request), sender))
+        if (action === "opened" && d5.opened?.alreadyChecked(pullRequestInfo(pull_request), sender))
           return;
         await evaluatePullRequest(d5, pull_request.number);
       }
@@ -105530,7 +105519,7 @@ function createApp(options2) {
       async (context) => {
         const d5 = deps(context);
         const { pull_request } = context.payload;
-        if (d5) await evaluatePullRequest(d5, pull_request.number, prFromPayload(pull_request));
+        if (d5) await evaluatePullRequest(d5, pull_request.number, pullRequestInfo(pull_request));
       }
     );
     app.on("check_run.rerequested", async (context) => {

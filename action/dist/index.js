@@ -62955,6 +62955,21 @@ function splitRepo(fullName) {
   }
   return { owner, repo };
 }
+function pullRequestInfo(pr) {
+  return {
+    number: pr.number,
+    state: pr.state === "open" ? "open" : "closed",
+    merged: typeof pr.merged === "boolean" ? pr.merged : pr.merged_at !== null,
+    merge_commit_sha: pr.merge_commit_sha,
+    head_sha: pr.head.sha,
+    base_ref: pr.base.ref,
+    // A deleted account: nobody, so no requester can match it.
+    user: pr.user ? { login: pr.user.login, id: Number(pr.user.id), type: pr.user.type ?? "User" } : { login: "ghost", id: 0, type: "User" },
+    merged_at: pr.merged_at,
+    head_ref: pr.head.ref,
+    ...pr.labels ? { labels: pr.labels.map((l3) => l3.name) } : {}
+  };
+}
 var GitHubClient = class {
   constructor(octokit, repoRef) {
     this.octokit = octokit;
@@ -63033,18 +63048,7 @@ ${c5.person.id}`, { ...c5, team: teamKey(c5.team) });
         pull_number
       })
     );
-    return {
-      number: data.number,
-      state: data.state === "open" ? "open" : "closed",
-      merged: data.merged,
-      merge_commit_sha: data.merge_commit_sha,
-      head_sha: data.head.sha,
-      base_ref: data.base.ref,
-      user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
-      merged_at: data.merged_at,
-      head_ref: data.head.ref,
-      labels: data.labels.map((l3) => l3.name)
-    };
+    return pullRequestInfo(data);
   }
   async reviews(pull_number) {
     const reviews = await this.call(

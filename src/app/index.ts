@@ -1,7 +1,11 @@
 import type { Context, Probot } from 'probot';
 import { type Clock, systemClock } from '../core/clock.js';
-import { GitHubClient, installationIdFor, type OctokitLike } from '../github/github-client.js';
-import type { PullRequestInfo } from '../core/ports.js';
+import {
+  GitHubClient,
+  installationIdFor,
+  pullRequestInfo,
+  type OctokitLike,
+} from '../github/github-client.js';
 import { handleCommand } from './commands.js';
 import { type AppConfig, isAccessRepo, loadConfig, loadDeadlineConfig } from './config.js';
 import { DeadlineKeeper } from './deadlines.js';
@@ -19,37 +23,6 @@ export interface AppOptions {
 
 interface RepoPayload {
   repository?: { full_name: string; default_branch: string };
-}
-
-/** The parts of a delivery's `pull_request` a decision uses, as `GET …/pulls/{n}` would give them. */
-interface PayloadPr {
-  number: number;
-  state: string;
-  merged?: boolean | null;
-  merge_commit_sha: string | null;
-  merged_at: string | null;
-  head: { sha: string; ref: string };
-  base: { ref: string };
-  user: { login: string; id: number; type?: string } | null;
-  labels?: { name: string }[];
-}
-
-function prFromPayload(pr: PayloadPr): PullRequestInfo {
-  return {
-    number: pr.number,
-    state: pr.state === 'open' ? 'open' : 'closed',
-    merged: pr.merged === true || pr.merged_at !== null,
-    merge_commit_sha: pr.merge_commit_sha,
-    head_sha: pr.head.sha,
-    base_ref: pr.base.ref,
-    // A deleted account: nobody, so no requester can match it.
-    user: pr.user
-      ? { login: pr.user.login, id: pr.user.id, type: pr.user.type ?? 'User' }
-      : { login: 'ghost', id: 0, type: 'User' },
-    merged_at: pr.merged_at,
-    head_ref: pr.head.ref,
-    ...(pr.labels ? { labels: pr.labels.map((l) => l.name) } : {}),
-  };
 }
 
 /** The gatepass Probot app with explicit settings (tests build it this way). */
@@ -146,7 +119,7 @@ export function createApp(options: AppOptions): (app: Probot) => void {
         const { action, pull_request, sender } = context.payload;
         // The request handler already judged and checked the head it committed: a re-read of
         // the PR it just opened would find what it wrote and no reviews (see `OpenedByApp`).
-        if (action === 'opened' && d.opened?.alreadyChecked(prFromPayload(pull_request), sender))
+        if (action === 'opened' && d.opened?.alreadyChecked(pullRequestInfo(pull_request), sender))
           return;
         await evaluatePullRequest(d, pull_request.number);
       },
@@ -162,7 +135,7 @@ export function createApp(options: AppOptions): (app: Probot) => void {
       async (context) => {
         const d = deps(context);
         const { pull_request } = context.payload;
-        if (d) await evaluatePullRequest(d, pull_request.number, prFromPayload(pull_request));
+        if (d) await evaluatePullRequest(d, pull_request.number, pullRequestInfo(pull_request));
       },
     );
 

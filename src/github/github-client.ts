@@ -111,6 +111,42 @@ export async function installationIdFor(appOctokit: OctokitLike, repo: RepoRef):
  * list fully paginated, every failure a `GitHubApiError`. Add a method per need; keep Octokit
  * types inside this file.
  */
+/** A pull request as GitHub describes it: `GET …/pulls/{n}`, or a delivery's `pull_request`. */
+export interface PullRequestShape {
+  number: number;
+  state: string;
+  /** Absent from a review delivery's `pull_request`: `merged_at` tells then. */
+  merged?: boolean | null;
+  merge_commit_sha: string | null;
+  merged_at: string | null;
+  head: { sha: string; ref: string };
+  base: { ref: string };
+  user: { login: string; id: number | bigint; type?: string } | null;
+  labels?: { name: string }[];
+}
+
+/**
+ * What a decision uses of a pull request, from the API's answer or a signed delivery alike (a
+ * review event's payload carries its PR, so it is not read again).
+ */
+export function pullRequestInfo(pr: PullRequestShape): PullRequestInfo {
+  return {
+    number: pr.number,
+    state: pr.state === 'open' ? 'open' : 'closed',
+    merged: typeof pr.merged === 'boolean' ? pr.merged : pr.merged_at !== null,
+    merge_commit_sha: pr.merge_commit_sha,
+    head_sha: pr.head.sha,
+    base_ref: pr.base.ref,
+    // A deleted account: nobody, so no requester can match it.
+    user: pr.user
+      ? { login: pr.user.login, id: Number(pr.user.id), type: pr.user.type ?? 'User' }
+      : { login: 'ghost', id: 0, type: 'User' },
+    merged_at: pr.merged_at,
+    head_ref: pr.head.ref,
+    ...(pr.labels ? { labels: pr.labels.map((l) => l.name) } : {}),
+  };
+}
+
 export class GitHubClient implements AppGitHub {
   constructor(
     private readonly octokit: OctokitLike,
@@ -190,18 +226,7 @@ export class GitHubClient implements AppGitHub {
         pull_number,
       }),
     );
-    return {
-      number: data.number,
-      state: data.state === 'open' ? 'open' : 'closed',
-      merged: data.merged,
-      merge_commit_sha: data.merge_commit_sha,
-      head_sha: data.head.sha,
-      base_ref: data.base.ref,
-      user: { login: data.user.login, id: Number(data.user.id), type: data.user.type },
-      merged_at: data.merged_at,
-      head_ref: data.head.ref,
-      labels: data.labels.map((l) => l.name),
-    };
+    return pullRequestInfo(data);
   }
 
   async reviews(pull_number: number): Promise<Review[]> {
