@@ -87357,7 +87357,10 @@ function providerContext(ctx, resource, live) {
     liveGrants: live,
     log: (m3) => ctx.log(`  ${m3}`),
     publicKeys: async (person) => github.userKeys(await ctx.loginOf(person.id) ?? person.login),
-    workdir: ctx.writer.workdir,
+    // Borrowed only by a provider that asks for it (the SSH KRL, command scripts).
+    get workdir() {
+      return ctx.writer.lendWorkTree();
+    },
     github: withRunLogins(github, ctx.loginOf),
     stepReads: new StepReads()
   };
@@ -87915,7 +87918,7 @@ async function reconcile(options) {
 // src/git/git-repo.ts
 import { execFile as execFile2, spawn as spawn2 } from "node:child_process";
 import { randomBytes as randomBytes9 } from "node:crypto";
-import { lstat as lstat2, mkdir as mkdir4 } from "node:fs/promises";
+import { mkdir as mkdir4 } from "node:fs/promises";
 import { dirname as dirname3, join as join10, resolve as resolve4 } from "node:path";
 
 // src/git/history-log.ts
@@ -88067,6 +88070,23 @@ function readBatch(buf2, want, out) {
   }
   return at;
 }
+function stripspace(message) {
+  let out = "";
+  let blanks = 0;
+  for (const raw of message.split("\n")) {
+    let end2 = raw.length;
+    while (end2 > 0 && GIT_SPACE.has(raw.charCodeAt(end2 - 1))) end2--;
+    if (end2 === 0) {
+      blanks++;
+      continue;
+    }
+    if (blanks > 0 && out !== "") out += "\n";
+    blanks = 0;
+    out += raw.slice(0, end2) + "\n";
+  }
+  return out;
+}
+var GIT_SPACE = /* @__PURE__ */ new Set([32, 9, 10, 13]);
 var GitRepo = class _GitRepo {
   constructor(dir, identity) {
     this.dir = dir;
@@ -88142,29 +88162,15 @@ var GitRepo = class _GitRepo {
   async resetHard(ref) {
     await this.exec(["reset", "--quiet", "--hard", ref, "--"]);
   }
+  /** Makes the index HEAD's again (a mixed reset): nothing staged, the work tree untouched. */
+  async unstageAll() {
+    await this.exec(["reset", "--quiet", "--mixed", "HEAD", "--"]);
+  }
   async checkout(ref) {
     await this.exec(["checkout", "--quiet", ref, "--"]);
   }
   async add(paths) {
     if (paths.length) await this.exec(["add", "--", ...paths]);
-  }
-  /**
-   * Stages exactly `paths` as they are in the work tree: written, changed or removed. A path
-   * that is neither in the tree nor tracked is skipped (nothing to stage).
-   */
-  async stage(paths) {
-    if (!paths.length) return;
-    const tracked = new Set(
-      (await this.exec(["ls-files", "-z", "--", ...paths])).stdout.split("\0").filter(Boolean)
-    );
-    const present = [];
-    for (const p3 of paths)
-      if (tracked.has(p3) || await lstat2(join10(this.dir, p3)).then(
-        () => true,
-        () => false
-      ))
-        present.push(p3);
-    if (present.length) await this.exec(["add", "-A", "--", ...present]);
   }
   async rm(paths) {
     if (paths.length) await this.exec(["rm", "--quiet", "--", ...paths]);
@@ -88181,6 +88187,43 @@ var GitRepo = class _GitRepo {
     if (options.author) args.push(`--author=${options.author.name} <${options.author.email}>`);
     await this.exec(args, { input: message });
     return this.headSha();
+  }
+  /**
+   * Commits exactly `paths` as they are in the work tree (written, changed or removed; a path
+   * neither there nor tracked is skipped) on top of HEAD, and moves HEAD's branch to it only if
+   * it still points where it did. Git's plumbing, not `add` + `commit`: those refresh every
+   * index entry against the work tree, and `reset --hard` + `clean` would walk it again, so a
+   * commit cost grew with every file in the checkout (10,000 live grants: ~95 ms against ~16 ms
+   * for ten). Here only the named paths are looked at; what grows is the one tree object of the
+   * folder that changed. The message gets `git commit`'s whitespace clean-up; no hooks run.
+   */
+  async commitPaths(message, paths) {
+    const text = stripspace(message);
+    if (text === "") throw new GitError("refusing to commit with an empty message");
+    const [head] = await Promise.all([
+      // HEAD and its tree in one process; an unborn branch (no commit yet) has neither.
+      this.exec(["rev-parse", "HEAD^{commit}", "HEAD^{tree}"], { allowFail: true }).then((r5) => {
+        const [commit2, tree2] = r5.stdout.trim().split("\n");
+        return r5.code === 0 && commit2 && tree2 ? { commit: commit2, tree: tree2 } : null;
+      }),
+      paths.length ? this.exec(["update-index", "--add", "--remove", "--", ...paths]) : Promise.resolve()
+    ]);
+    const tree = (await this.exec(["write-tree"])).stdout.trim();
+    if (head?.tree === tree)
+      throw new GitError(`nothing to commit in ${paths.join(", ") || "no paths"}`);
+    const parent = head?.commit;
+    const commit = (await this.exec(["commit-tree", tree, ...parent ? ["-p", parent] : [], "-F", "-"], {
+      input: text
+    })).stdout.trim();
+    await this.exec([
+      "update-ref",
+      "-m",
+      `commit: ${text.slice(0, text.indexOf("\n"))}`,
+      "HEAD",
+      commit,
+      parent ?? ""
+    ]);
+    return commit;
   }
   /**
    * Pushes HEAD to a branch. A push refused because the branch moved (someone else pushed

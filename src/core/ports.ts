@@ -372,8 +372,15 @@ export interface AuditSource extends GrantHistory {
  * refreshes and re-plans.
  */
 export interface GrantWriter {
-  /** Root of the work tree, where providers may leave files to commit with the step. */
+  /** Root of the work tree (where it is; for messages). */
   readonly workdir: string;
+  /**
+   * The work tree handed to a provider (the SSH KRL is written there, a command script runs
+   * there). Anything may be left in it after that, so the next commit first unstages whatever
+   * is staged and afterwards restores the tree to the commit; steps that never borrow it
+   * (GitHub, PostgreSQL, AWS) skip those whole-tree passes.
+   */
+  lendWorkTree(): string;
   /** True when nothing is uncommitted. */
   isClean(): Promise<boolean>;
   /** Moves the local branch to the remote head, dropping local commits and changes. */
@@ -383,8 +390,9 @@ export interface GrantWriter {
   write(path: string, text: string): Promise<void>;
   remove(path: string): Promise<void>;
   /**
-   * Commits the changes to exactly `paths` (written, changed or removed), then drops everything
-   * else left in the work tree, so a stray file is neither committed nor carried to the next step.
+   * Commits the changes to exactly `paths` (written, changed or removed) and nothing else: a
+   * stray file is never committed, and after a step that borrowed the work tree it is not
+   * carried to the next step either.
    */
   commit(message: string, paths: readonly string[]): Promise<void>;
   push(): Promise<'ok' | 'rejected'>;

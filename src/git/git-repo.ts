@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { GitError } from '../core/errors.js';
 import { HistoryLogParser, historyLogArgs } from './history-log.js';
@@ -110,6 +110,31 @@ function readBatch(buf: Buffer, want: number, out: (string | null)[]): number {
 }
 
 /**
+ * `git stripspace` without comment stripping, the clean-up `git commit --file` gives a message:
+ * trailing whitespace off every line, leading and trailing blank lines dropped, runs of blank
+ * lines made one, and a final newline.
+ */
+export function stripspace(message: string): string {
+  let out = '';
+  let blanks = 0;
+  for (const raw of message.split('\n')) {
+    let end = raw.length;
+    while (end > 0 && GIT_SPACE.has(raw.charCodeAt(end - 1))) end--;
+    if (end === 0) {
+      blanks++;
+      continue;
+    }
+    if (blanks > 0 && out !== '') out += '\n';
+    blanks = 0;
+    out += raw.slice(0, end) + '\n';
+  }
+  return out;
+}
+
+/** What git's `isspace` calls space (its own ctype table: not vertical tab or form feed). */
+const GIT_SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/**
  * The only place that runs git (create-pull-request's GitCommandManager): one method per
  * verb, all through `exec`, no shell, fixed identity, no prompts.
  */
@@ -205,34 +230,17 @@ export class GitRepo implements AuditSource {
     await this.exec(['reset', '--quiet', '--hard', ref, '--']);
   }
 
+  /** Makes the index HEAD's again (a mixed reset): nothing staged, the work tree untouched. */
+  async unstageAll(): Promise<void> {
+    await this.exec(['reset', '--quiet', '--mixed', 'HEAD', '--']);
+  }
+
   async checkout(ref: string): Promise<void> {
     await this.exec(['checkout', '--quiet', ref, '--']);
   }
 
   async add(paths: string[]): Promise<void> {
     if (paths.length) await this.exec(['add', '--', ...paths]);
-  }
-
-  /**
-   * Stages exactly `paths` as they are in the work tree: written, changed or removed. A path
-   * that is neither in the tree nor tracked is skipped (nothing to stage).
-   */
-  async stage(paths: readonly string[]): Promise<void> {
-    if (!paths.length) return;
-    const tracked = new Set(
-      (await this.exec(['ls-files', '-z', '--', ...paths])).stdout.split('\0').filter(Boolean),
-    );
-    const present: string[] = [];
-    for (const p of paths)
-      if (
-        tracked.has(p) ||
-        (await lstat(join(this.dir, p)).then(
-          () => true,
-          () => false,
-        ))
-      )
-        present.push(p);
-    if (present.length) await this.exec(['add', '-A', '--', ...present]);
   }
 
   async rm(paths: string[]): Promise<void> {
@@ -255,6 +263,49 @@ export class GitRepo implements AuditSource {
     if (options.author) args.push(`--author=${options.author.name} <${options.author.email}>`);
     await this.exec(args, { input: message });
     return this.headSha();
+  }
+
+  /**
+   * Commits exactly `paths` as they are in the work tree (written, changed or removed; a path
+   * neither there nor tracked is skipped) on top of HEAD, and moves HEAD's branch to it only if
+   * it still points where it did. Git's plumbing, not `add` + `commit`: those refresh every
+   * index entry against the work tree, and `reset --hard` + `clean` would walk it again, so a
+   * commit cost grew with every file in the checkout (10,000 live grants: ~95 ms against ~16 ms
+   * for ten). Here only the named paths are looked at; what grows is the one tree object of the
+   * folder that changed. The message gets `git commit`'s whitespace clean-up; no hooks run.
+   */
+  async commitPaths(message: string, paths: readonly string[]): Promise<string> {
+    const text = stripspace(message);
+    if (text === '') throw new GitError('refusing to commit with an empty message');
+    const [head] = await Promise.all([
+      // HEAD and its tree in one process; an unborn branch (no commit yet) has neither.
+      this.exec(['rev-parse', 'HEAD^{commit}', 'HEAD^{tree}'], { allowFail: true }).then((r) => {
+        const [commit, tree] = r.stdout.trim().split('\n');
+        return r.code === 0 && commit && tree ? { commit, tree } : null;
+      }),
+      paths.length
+        ? this.exec(['update-index', '--add', '--remove', '--', ...paths])
+        : Promise.resolve(),
+    ]);
+    const tree = (await this.exec(['write-tree'])).stdout.trim();
+    if (head?.tree === tree)
+      throw new GitError(`nothing to commit in ${paths.join(', ') || 'no paths'}`);
+    const parent = head?.commit;
+    const commit = (
+      await this.exec(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-F', '-'], {
+        input: text,
+      })
+    ).stdout.trim();
+    // The old value makes the move conditional: a HEAD that moved meanwhile fails it.
+    await this.exec([
+      'update-ref',
+      '-m',
+      `commit: ${text.slice(0, text.indexOf('\n'))}`,
+      'HEAD',
+      commit,
+      parent ?? '',
+    ]);
+    return commit;
   }
 
   /**

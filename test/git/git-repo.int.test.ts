@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GitError } from '../../src/core/errors.js';
-import { GitRepo, type LogCommit } from '../../src/git/git-repo.js';
+import fc from 'fast-check';
+import { GitRepo, stripspace, type LogCommit } from '../../src/git/git-repo.js';
 import { appendGrantCommits, initAccessRepo, type AccessRepoFixture } from '../helpers/git.js';
 
 let fx: AccessRepoFixture;
@@ -120,6 +121,115 @@ describe('GitRepo basics', () => {
     fx.write('grants/a.yaml', 'a');
     await fx.repo.add(['grants/a.yaml']);
     await expect(fx.repo.commit('despite the hook')).resolves.toMatch(/^[0-9a-f]{40}$/);
+  });
+});
+
+describe('GitRepo.commitPaths (the reconcile commit, plumbing only)', () => {
+  const treeOf = (dir: string, rev = 'HEAD') =>
+    execFileSync('git', ['rev-parse', `${rev}^{tree}`], { cwd: dir })
+      .toString()
+      .trim();
+  const messageOf = (dir: string, rev = 'HEAD') =>
+    execFileSync('git', ['cat-file', 'commit', rev], { cwd: dir })
+      .toString()
+      .split('\n\n')
+      .slice(1)
+      .join('\n\n');
+
+  it('makes the tree and message `add -A -- <paths>` and `git commit` make, odd names included', async () => {
+    const seed = ['grants/x/old.yaml', 'grants/x/gone.yaml', 'grants/x/kept.yaml'];
+    for (const n of seed) fx.write(n, `${n}\n`);
+    await fx.repo.add(seed);
+    await fx.repo.commit('seed');
+    expect(await fx.repo.push('origin', 'main')).toBe('ok');
+    const porcelain = await fx.cloneAgain('porcelain');
+    const plumbing = await fx.cloneAgain('plumbing');
+    const named = [
+      'grants/x/old.yaml', // changed
+      'grants/x/gone.yaml', // removed
+      'grants/archive/2030/01/x/new one.yaml', // new, in new folders, with a space
+      'grants/x/ünï "q".yaml',
+      'grants/x/-rf.yaml',
+      'ssh/revoked.krl', // declared by a provider but never written: skipped
+    ];
+    const message =
+      '\n\ngatepass: issued x  \n\n\n\nGatepass-Grant: g1\t\nGatepass-Event: active\n\n';
+    for (const repo of [porcelain, plumbing]) {
+      const w = (p: string, t: string) => fx.write(p, t, repo.dir);
+      w('grants/x/old.yaml', 'changed\n');
+      rmSync(join(repo.dir, 'grants/x/gone.yaml'));
+      w('grants/archive/2030/01/x/new one.yaml', 'new\n');
+      w('grants/x/ünï "q".yaml', 'q\n');
+      w('grants/x/-rf.yaml', 'rf\n');
+      w('grants/x/kept.yaml', 'an edit nobody named\n');
+      w('stray.txt', 'left behind');
+    }
+    const present = named.filter((p) => p !== 'ssh/revoked.krl');
+    execFileSync('git', ['add', '-A', '--', ...present], { cwd: porcelain.dir });
+    await porcelain.commit(message);
+    const sha = await plumbing.commitPaths(message, named);
+    expect(sha).toBe(await plumbing.headSha());
+    expect(treeOf(plumbing.dir)).toBe(treeOf(porcelain.dir));
+    expect(messageOf(plumbing.dir)).toBe(messageOf(porcelain.dir));
+    expect(await plumbing.revParse('HEAD~1')).toBe(await plumbing.revParse('origin/main'));
+    // Nothing else was taken, and nothing else was touched: the work tree is the step's.
+    expect(await plumbing.showFile('HEAD', 'grants/x/kept.yaml')).toBe('grants/x/kept.yaml\n');
+    expect(await plumbing.showFile('HEAD', 'stray.txt')).toBeNull();
+    expect(readFileSync(join(plumbing.dir, 'stray.txt'), 'utf8')).toBe('left behind');
+    // The index agrees with the work tree for what was committed: only the two strays show.
+    const status = execFileSync('git', ['status', '--porcelain'], { cwd: plumbing.dir })
+      .toString()
+      .trimEnd()
+      .split('\n')
+      .sort();
+    expect(status).toEqual([' M grants/x/kept.yaml', '?? stray.txt']);
+    const [c] = await collect(plumbing.logTrailers());
+    expect(c).toMatchObject({
+      authorName: 'gatepass',
+      authorEmail: 'gatepass@users.noreply.github.com',
+    });
+    expect(await plumbing.push('origin', 'main')).toBe('ok');
+  });
+
+  it('refuses a commit that changes nothing, and one with an empty message, moving nothing', async () => {
+    const head = await fx.repo.headSha();
+    fx.write('stray.txt', 'x');
+    await expect(fx.repo.commitPaths('nothing', ['grants/none.yaml'])).rejects.toThrow(
+      /nothing to commit/,
+    );
+    await expect(fx.repo.commitPaths('nothing', [])).rejects.toThrow(/nothing to commit/);
+    fx.write('grants/a.yaml', 'a');
+    await expect(fx.repo.commitPaths(' \n\t\n', ['grants/a.yaml'])).rejects.toThrow(
+      /empty message/,
+    );
+    expect(await fx.repo.headSha()).toBe(head);
+  });
+
+  it('runs no hook of the repository', async () => {
+    const { chmodSync } = await import('node:fs');
+    for (const hook of ['pre-commit', 'commit-msg', 'post-commit', 'reference-transaction']) {
+      fx.write(`.git/hooks/${hook}`, '#!/bin/sh\ntouch "$GIT_DIR/../hook-ran"\nexit 1\n');
+      chmodSync(join(fx.dir, `.git/hooks/${hook}`), 0o755);
+    }
+    fx.write('grants/a.yaml', 'a');
+    await expect(fx.repo.commitPaths('despite the hooks', ['grants/a.yaml'])).resolves.toMatch(
+      /^[0-9a-f]{40}$/,
+    );
+    expect(existsSync(join(fx.dir, 'hook-ran'))).toBe(false);
+  });
+
+  it("cleans a message exactly as `git stripspace` (git commit's clean-up) does", () => {
+    const text = fc.string({
+      unit: fc.constantFrom(' ', '\t', '\r', '\n', '\n', '\v', '\f', 'a', 'b', '#', 'é', '日'),
+      maxLength: 40,
+    });
+    fc.assert(
+      fc.property(text, (m) => {
+        const git = execFileSync('git', ['stripspace'], { input: m }).toString();
+        expect(stripspace(m)).toBe(git);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitGrantWriter } from '../../src/git/grant-store.js';
@@ -15,15 +16,20 @@ async function remoteFiles(): Promise<string[]> {
 }
 
 describe('the git grant writer', () => {
-  it('commits the grant file and the declared KRL, and neither pushes nor keeps a stray file', async () => {
+  it('commits the grant file and the declared KRL, and neither pushes nor keeps what a provider that borrowed the tree left', async () => {
     fx = await initAccessRepo();
     const writer = gitGrantWriter(fx.repo, 'origin', 'main');
     await writer.write('grants/prod-db/req-1.yaml', 'id: req-1\n');
+    const tree = writer.lendWorkTree();
+    expect(tree).toBe(fx.dir);
     fx.write('ssh/revoked.krl', 'KRL');
-    // What a provider or a command script leaves behind, and an edit to a tracked file.
+    // What a provider or a command script leaves behind, an edit to a tracked file, and a file
+    // the script staged itself (the commit takes the index, so that must not ride along).
     fx.write('leak.txt', 'ADMIN_URL=postgres://admin:secret@db');
     fx.write('scratch/out.json', '{}');
     fx.write('policies/example.yaml', 'tampered: true\n');
+    fx.write('staged.txt', 'staged by a script');
+    execFileSync('git', ['add', 'staged.txt', 'policies/example.yaml'], { cwd: fx.dir });
     await writer.commit('gatepass: issued', ['grants/prod-db/req-1.yaml', 'ssh/revoked.krl']);
     expect(await writer.push()).toBe('ok');
     const files = await remoteFiles();
@@ -31,12 +37,43 @@ describe('the git grant writer', () => {
     expect(files).toContain('ssh/revoked.krl');
     expect(files).not.toContain('leak.txt');
     expect(files).not.toContain('scratch/out.json');
+    expect(files).not.toContain('staged.txt');
     const origin = await GitRepo.open(fx.remote);
     expect(
       (await origin.readFiles('main', ['policies/example.yaml'])).get('policies/example.yaml'),
     ).not.toContain('tampered');
     // Cleaned: the next step starts from the commit.
     expect(existsSync(join(fx.dir, 'leak.txt'))).toBe(false);
+    expect(existsSync(join(fx.dir, 'staged.txt'))).toBe(false);
+    expect(await writer.isClean()).toBe(true);
+  });
+
+  it('after a step nobody borrowed the tree for, commits only the named paths without walking the checkout', async () => {
+    fx = await initAccessRepo();
+    const writer = gitGrantWriter(fx.repo, 'origin', 'main');
+    // Something outside gatepass's steps wrote here (nothing in a run can, short of borrowing
+    // the tree): it is still never committed, by this step or the next.
+    fx.write('leak.txt', 'secret');
+    fx.write('policies/example.yaml', 'tampered: true\n');
+    await writer.write('grants/prod-db/req-1.yaml', 'id: req-1\n');
+    await writer.commit('issued', ['grants/prod-db/req-1.yaml']);
+    await writer.write('grants/prod-db/req-1.yaml', 'id: req-1\nrevoked: true\n');
+    await writer.commit('revoked', ['grants/prod-db/req-1.yaml']);
+    expect(await writer.push()).toBe('ok');
+    const origin = await GitRepo.open(fx.remote);
+    expect(await remoteFiles()).not.toContain('leak.txt');
+    expect(
+      (await origin.readFiles('main', ['policies/example.yaml'])).get('policies/example.yaml'),
+    ).not.toContain('tampered');
+    expect(
+      (await origin.readFiles('main', ['grants/prod-db/req-1.yaml'])).get(
+        'grants/prod-db/req-1.yaml',
+      ),
+    ).toBe('id: req-1\nrevoked: true\n');
+    // Left where it was (the writer did not look), so the checkout is not clean; a discard is.
+    expect(existsSync(join(fx.dir, 'leak.txt'))).toBe(true);
+    expect(await writer.isClean()).toBe(false);
+    await writer.discard();
     expect(await writer.isClean()).toBe(true);
   });
 

@@ -319,6 +319,8 @@ const NO_BLOB = '0'.repeat(40);
  */
 export class MemoryGrantStore implements AuditSource, GrantWriter {
   readonly workdir = '/memory-grant-store';
+  /** Whether a provider borrowed the work tree since the last commit (see `GrantWriter`). */
+  private lent = false;
   readonly commits = new Map<string, MemoryCommit>();
   remoteHead: string;
   localHead: string;
@@ -535,12 +537,19 @@ export class MemoryGrantStore implements AuditSource, GrantWriter {
   }
 
   async refresh(): Promise<void> {
+    this.lent = false;
     this.localHead = this.remoteHead;
     this.work = new Map(this.commits.get(this.localHead)!.files);
   }
 
   async discard(): Promise<void> {
     this.work = new Map(this.commits.get(this.localHead)!.files);
+    this.lent = false;
+  }
+
+  lendWorkTree(): string {
+    this.lent = true;
+    return this.workdir;
   }
 
   async write(path: string, text: string): Promise<void> {
@@ -551,7 +560,10 @@ export class MemoryGrantStore implements AuditSource, GrantWriter {
     this.work.delete(path);
   }
 
-  /** Commits exactly `paths` as the work tree has them, then drops anything else left there. */
+  /**
+   * Commits exactly `paths` as the work tree has them; anything else left there stays, unless a
+   * provider borrowed the tree, which is then restored to the commit.
+   */
   async commit(message: string, paths: readonly string[]): Promise<void> {
     const head = this.commits.get(this.localHead)!.files;
     const next = new Map(head);
@@ -564,7 +576,8 @@ export class MemoryGrantStore implements AuditSource, GrantWriter {
     for (const [p, t] of next) if (head.get(p) !== t) same = false;
     if (same) throw new Error('nothing to commit, working tree clean');
     this.localHead = this.makeCommit([this.localHead], next, message);
-    this.work = new Map(next);
+    if (this.lent) this.work = new Map(next);
+    this.lent = false;
   }
 
   async push(): Promise<'ok' | 'rejected'> {

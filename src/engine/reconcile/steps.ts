@@ -38,7 +38,10 @@ export function providerContext(
     liveGrants: live,
     log: (m) => ctx.log(`  ${m}`),
     publicKeys: async (person) => github.userKeys((await ctx.loginOf(person.id)) ?? person.login),
-    workdir: ctx.writer.workdir,
+    // Borrowed only by a provider that asks for it (the SSH KRL, command scripts).
+    get workdir() {
+      return ctx.writer.lendWorkTree();
+    },
     github: withRunLogins(github, ctx.loginOf),
     stepReads: new StepReads(),
   };

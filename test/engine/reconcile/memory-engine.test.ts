@@ -155,6 +155,33 @@ describe('the reconcile engine over in-memory ports', () => {
     expect(github.calls.filter((c) => c.startsWith('loginForId(')).length).toBe(1);
   });
 
+  it('restores the work tree after a step whose provider borrowed it, and only then', async () => {
+    land(request(9));
+    land(request(10));
+    // A provider that takes the work tree (as the SSH KRL and command scripts do) and leaves a
+    // file there, and one that never asks for it.
+    class Borrowing extends FakeProvider {
+      override async issue(g: Grant, pctx?: ProviderContext) {
+        expect(pctx!.workdir).toBe(store.workdir);
+        await store.write('scratch/left-by-a-script', 'x');
+        return super.issue(g);
+      }
+    }
+    const lent: string[] = [];
+    const lend = store.lendWorkTree.bind(store);
+    store.lendWorkTree = () => {
+      lent.push('lent');
+      return lend();
+    };
+    const result = await run({ provider: () => new Borrowing() });
+    expect(result.failures).toEqual([]);
+    // Borrowed once per issue (the other steps never ask), and restored: nothing left, nothing
+    // committed.
+    expect(lent.filter((l) => l === 'lent')).toHaveLength(2);
+    expect(await store.isClean()).toBe(true);
+    expect([...store.remoteFiles().keys()].some((p) => p.includes('scratch'))).toBe(false);
+  });
+
   it('lists drift only when asked to (the workflow does it daily, not on every sweep)', async () => {
     const listed: string[] = [];
     provider.list = async () => {
