@@ -87350,13 +87350,12 @@ function breakGlassInvoked(commits, appId) {
 }
 function teamsOf(resource) {
   if (!resource) return [];
-  const all = [
+  return teamsIn([
     ...resource.requesters,
     ...resource.approvers,
     ...resource.auto_approve.flatMap((r5) => r5.requester_in),
     ...resource.break_glass?.allowed ?? []
-  ];
-  return [...new Set(all.filter(isTeam).map((t) => t.toLowerCase()))];
+  ]);
 }
 var teamsIn = (principals) => [
   ...new Set(principals.filter(isTeam).map((t) => t.toLowerCase()))

@@ -182,13 +182,12 @@ export function breakGlassInvoked(
 /** Every team a decision about `resource` may need to look into (lowercase, once each). */
 export function teamsOf(resource: Resource | undefined): string[] {
   if (!resource) return [];
-  const all = [
+  return teamsIn([
     ...resource.requesters,
     ...resource.approvers,
     ...resource.auto_approve.flatMap((r) => r.requester_in),
     ...(resource.break_glass?.allowed ?? []),
-  ];
-  return [...new Set(all.filter(isTeam).map((t) => t.toLowerCase()))];
+  ]);
 }
 
 /** The teams among `principals` (lowercase keys). */
