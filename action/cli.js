@@ -86955,11 +86955,14 @@ var teamsIn = (principals2) => [
   ...new Set(principals2.filter(isTeam).map((t) => t.toLowerCase()))
 ];
 function requesterTeams2(resource) {
-  return teamsIn([
+  return teamsIn(requesterPrincipals(resource));
+}
+function requesterPrincipals(resource) {
+  return [
     ...resource.requesters,
     ...resource.auto_approve.flatMap((r5) => r5.requester_in),
     ...resource.break_glass?.allowed ?? []
-  ]);
+  ];
 }
 function membershipChecks(resource, requester, reviewers = []) {
   const checks = requesterTeams2(resource).map((team) => ({

@@ -87348,24 +87348,18 @@ function breakGlassInvoked(commits, appId) {
   if (appId === void 0 || commits.length === 0) return false;
   return commits.every((c5) => c5.verified && c5.author?.id === appId);
 }
-function teamsOf(resource) {
-  if (!resource) return [];
-  return teamsIn([
-    ...resource.requesters,
-    ...resource.approvers,
-    ...resource.auto_approve.flatMap((r5) => r5.requester_in),
-    ...resource.break_glass?.allowed ?? []
-  ]);
-}
 var teamsIn = (principals) => [
   ...new Set(principals.filter(isTeam).map((t) => t.toLowerCase()))
 ];
 function requesterTeams(resource) {
-  return teamsIn([
+  return teamsIn(requesterPrincipals(resource));
+}
+function requesterPrincipals(resource) {
+  return [
     ...resource.requesters,
     ...resource.auto_approve.flatMap((r5) => r5.requester_in),
     ...resource.break_glass?.allowed ?? []
-  ]);
+  ];
 }
 function membershipChecks(resource, requester, reviewers = []) {
   const checks = requesterTeams(resource).map((team) => ({
@@ -87381,6 +87375,9 @@ function membershipChecks(resource, requester, reviewers = []) {
     for (const team of approverTeams) checks.push({ team, person: { login: u.login, id: u.id } });
   }
   return checks;
+}
+function personChecks(person, principals) {
+  return teamsIn(principals).map((team) => ({ team, person }));
 }
 function requestProblems(q3) {
   const scope = requestPrScope(q3.files);
@@ -102633,9 +102630,9 @@ async function decisionMemberships(client, resource, requester, reviewers = []) 
   const checks = membershipChecks(resource, requester, reviewers);
   return checks.length ? client.membershipsOf(checks) : /* @__PURE__ */ new Map();
 }
-async function membershipsFor(client, resource) {
-  const teams = teamsOf(resource);
-  return teams.length ? client.memberships(teams) : /* @__PURE__ */ new Map();
+async function membershipsOfPerson(client, person, principals) {
+  const checks = personChecks(person, principals);
+  return checks.length ? client.membershipsOf(checks) : /* @__PURE__ */ new Map();
 }
 
 // src/core/grant-file.ts
@@ -104486,7 +104483,7 @@ async function approveFollowUp(d5, ev, reply) {
   }
   const policies = await d5.policies.atHead(d5);
   const resource = policies.policies.resources.get(ref.resource);
-  const memberships = await membershipsFor(d5.client, resource);
+  const memberships = resource ? await membershipsOfPerson(d5.client, ev.sender, resource.approvers) : /* @__PURE__ */ new Map();
   if (!resource || !matchesAny(ev.sender, resource.approvers, memberships)) {
     await reply(
       `only an approver of \`${ref.resource}\` can review this break-glass use. Nothing changed.`
@@ -104862,7 +104859,7 @@ async function handleCommand(d5, ev) {
         `only the requester @${ev.issue.author.login} can use break-glass on this request. Nothing changed.`,
         "refused"
       );
-    return breakGlass(d5, pr, cmd.reason, reply);
+    return breakGlass(d5, pr, { login: ev.sender.login, id: ev.sender.id }, cmd.reason, reply);
   }
   const live = pr.merged ? await liveGrant(d5, pr) : null;
   if (!live)
@@ -104879,7 +104876,7 @@ async function handleCommand(d5, ev) {
     );
   return extend(d5, ev, grant, cmd.duration, reply);
 }
-async function breakGlass(d5, pr, reason, reply) {
+async function breakGlass(d5, pr, requester, reason, reply) {
   if (pr.merged)
     return reply(`#${pr.number} is already approved. Nothing changed.`, "nothing-to-do");
   if (pr.state !== "open" || !pr.head_ref)
@@ -104898,13 +104895,13 @@ async function breakGlass(d5, pr, reason, reply) {
     );
   const policies = await d5.policies.atHead(d5);
   const resource = policies.policies.resources.get(grant.resource);
-  const memberships = await membershipsFor(d5.client, resource);
   const bg = resource?.break_glass;
   if (!resource || !bg)
     return reply(
       `\`${grant.resource}\` has no break-glass access; the request waits for approval as usual. Nothing changed.`,
       "refused"
     );
+  const memberships = await membershipsOfPerson(d5.client, requester, bg.allowed);
   if (!matchesAny(grant.requester, bg.allowed, memberships))
     return reply(
       `you may not use break-glass on \`${grant.resource}\` (not in its \`break_glass.allowed\`); the request waits for approval as usual. Nothing changed.`,
@@ -104978,8 +104975,13 @@ async function revoke(d5, ev, grant, file, reason, reply) {
   if (sender.id !== grant.requester.id) {
     const policies = await d5.policies.atHead(d5);
     const resource = policies.policies.resources.get(grant.resource);
-    const memberships = await membershipsFor(d5.client, resource);
-    if (!resource || !matchesAny(sender, resource.approvers, memberships))
+    if (!resource)
+      return reply(
+        `only the requester or an approver of \`${grant.resource}\` can revoke. Nothing changed.`,
+        "refused"
+      );
+    const memberships = await membershipsOfPerson(d5.client, sender, resource.approvers);
+    if (!matchesAny(sender, resource.approvers, memberships))
       return reply(
         `only the requester or an approver of \`${grant.resource}\` can revoke. Nothing changed.`,
         "refused"
@@ -105047,7 +105049,11 @@ async function extend(d5, ev, grant, duration, reply) {
     onMain.map((e5) => e5.name)
   );
   const resource = policies.policies.resources.get(grant.resource);
-  const memberships = await membershipsFor(client, resource);
+  const memberships = resource ? await membershipsOfPerson(
+    client,
+    { login: ev.sender.login, id: ev.sender.id },
+    requesterPrincipals(resource)
+  ) : /* @__PURE__ */ new Map();
   const now = d5.clock.now();
   const checked = checkRequest(
     {

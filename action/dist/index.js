@@ -91368,11 +91368,14 @@ var teamsIn = (principals) => [
   ...new Set(principals.filter(isTeam).map((t) => t.toLowerCase()))
 ];
 function requesterTeams2(resource) {
-  return teamsIn([
+  return teamsIn(requesterPrincipals(resource));
+}
+function requesterPrincipals(resource) {
+  return [
     ...resource.requesters,
     ...resource.auto_approve.flatMap((r5) => r5.requester_in),
     ...resource.break_glass?.allowed ?? []
-  ]);
+  ];
 }
 function membershipChecks(resource, requester, reviewers = []) {
   const checks = requesterTeams2(resource).map((team) => ({

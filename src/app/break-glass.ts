@@ -13,7 +13,7 @@ import type { Resource } from '../core/policy.js';
 import { formatBreakGlassReview } from '../core/trailers.js';
 import { errorStatus } from '../github/github-client.js';
 import { findMarked } from './comments.js';
-import { type Deps, membershipsFor } from './deps.js';
+import { type Deps, membershipsOfPerson } from './deps.js';
 import { inert } from './messages.js';
 
 export const FOLLOW_UP_MARKER = '<!-- gatepass:follow-up -->';
@@ -91,7 +91,9 @@ export async function approveFollowUp(
   }
   const policies = await d.policies.atHead(d);
   const resource = policies.policies.resources.get(ref.resource);
-  const memberships = await membershipsFor(d.client, resource);
+  const memberships = resource
+    ? await membershipsOfPerson(d.client, ev.sender, resource.approvers)
+    : new Map();
   if (!resource || !matchesAny(ev.sender, resource.approvers, memberships)) {
     await reply(
       `only an approver of \`${ref.resource}\` can review this break-glass use. Nothing changed.`,

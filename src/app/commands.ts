@@ -14,12 +14,13 @@ import { isLive } from '../core/grant-lifecycle.js';
 import { type Person, formatPerson, matchesAny } from '../core/identity.js';
 import type { Problem } from '../core/problem.js';
 import { checkRequest } from '../core/request-check.js';
+import { requesterPrincipals } from '../core/approval.js';
 import { commitMessage } from '../core/trailers.js';
 import type { PullRequestInfo, RepoFile } from '../core/ports.js';
 import { errorStatus } from '../github/github-client.js';
 import { approveFollowUp } from './break-glass.js';
 import { evaluatePullRequest } from './decision.js';
-import { type Deps, membershipsFor } from './deps.js';
+import { type Deps, membershipsOfPerson } from './deps.js';
 import { cancelledComment, problemsComment } from './messages.js';
 import { openRequestPr } from './request-pr.js';
 
@@ -162,7 +163,7 @@ export async function handleCommand(d: Deps, ev: CommentEvent): Promise<CommandO
         `only the requester @${ev.issue.author.login} can use break-glass on this request. Nothing changed.`,
         'refused',
       );
-    return breakGlass(d, pr, cmd.reason, reply);
+    return breakGlass(d, pr, { login: ev.sender.login, id: ev.sender.id }, cmd.reason, reply);
   }
   const live = pr.merged ? await liveGrant(d, pr) : null;
   if (!live)
@@ -193,6 +194,7 @@ type Reply = (text: string, outcome: CommandOutcome) => Promise<CommandOutcome>;
 async function breakGlass(
   d: Deps,
   pr: PullRequestInfo,
+  requester: Person,
   reason: string,
   reply: Reply,
 ): Promise<CommandOutcome> {
@@ -214,13 +216,14 @@ async function breakGlass(
     );
   const policies = await d.policies.atHead(d);
   const resource = policies.policies.resources.get(grant.resource);
-  const memberships = await membershipsFor(d.client, resource);
   const bg = resource?.break_glass;
   if (!resource || !bg)
     return reply(
       `\`${grant.resource}\` has no break-glass access; the request waits for approval as usual. Nothing changed.`,
       'refused',
     );
+  // The requester commented (checked before): their login now, from the delivery.
+  const memberships = await membershipsOfPerson(d.client, requester, bg.allowed);
   if (!matchesAny(grant.requester, bg.allowed, memberships))
     return reply(
       `you may not use break-glass on \`${grant.resource}\` (not in its \`break_glass.allowed\`); the request waits for approval as usual. Nothing changed.`,
@@ -319,8 +322,13 @@ async function revoke(
   if (sender.id !== grant.requester.id) {
     const policies = await d.policies.atHead(d);
     const resource = policies.policies.resources.get(grant.resource);
-    const memberships = await membershipsFor(d.client, resource);
-    if (!resource || !matchesAny(sender, resource.approvers, memberships))
+    if (!resource)
+      return reply(
+        `only the requester or an approver of \`${grant.resource}\` can revoke. Nothing changed.`,
+        'refused',
+      );
+    const memberships = await membershipsOfPerson(d.client, sender, resource.approvers);
+    if (!matchesAny(sender, resource.approvers, memberships))
       return reply(
         `only the requester or an approver of \`${grant.resource}\` can revoke. Nothing changed.`,
         'refused',
@@ -396,7 +404,14 @@ async function extend(
   );
 
   const resource = policies.policies.resources.get(grant.resource);
-  const memberships = await membershipsFor(client, resource);
+  // The requester commented (checked before): their login now, from the delivery.
+  const memberships = resource
+    ? await membershipsOfPerson(
+        client,
+        { login: ev.sender.login, id: ev.sender.id },
+        requesterPrincipals(resource),
+      )
+    : new Map();
   const now = d.clock.now();
   const checked = checkRequest(
     {

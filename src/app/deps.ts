@@ -1,6 +1,6 @@
-import { membershipChecks, teamsOf } from '../core/approval.js';
+import { membershipChecks, personChecks } from '../core/approval.js';
 import type { Clock } from '../core/clock.js';
-import type { Memberships, Person } from '../core/identity.js';
+import type { Memberships, Person, Principal } from '../core/identity.js';
 import type { PolicySet, Resource } from '../core/policy.js';
 import type { AppGitHub } from '../core/ports.js';
 import type { Problem } from '../core/problem.js';
@@ -10,7 +10,6 @@ import { POLICIES_DIR } from '../core/repo-layout.js';
 import type { AppConfig } from './config.js';
 
 export { POLICIES_DIR } from '../core/repo-layout.js';
-export { teamsOf };
 
 export interface Log {
   info(msg: string): void;
@@ -140,10 +139,15 @@ export async function decisionMemberships(
   return checks.length ? client.membershipsOf(checks) : new Map();
 }
 
-export async function membershipsFor(
-  client: Pick<AppGitHub, 'memberships'>,
-  resource: Resource | undefined,
+/**
+ * The memberships a command's check reads: `person` (the commenter, as the signed delivery names
+ * them now) in the teams among `principals`, one lookup each (`personChecks`).
+ */
+export async function membershipsOfPerson(
+  client: Pick<AppGitHub, 'membershipsOf'>,
+  person: Person,
+  principals: readonly Principal[],
 ): Promise<Memberships> {
-  const teams = teamsOf(resource);
-  return teams.length ? client.memberships(teams) : new Map();
+  const checks = personChecks(person, principals);
+  return checks.length ? client.membershipsOf(checks) : new Map();
 }

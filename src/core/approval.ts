@@ -179,17 +179,6 @@ export function breakGlassInvoked(
   return commits.every((c) => c.verified && c.author?.id === appId);
 }
 
-/** Every team a decision about `resource` may need to look into (lowercase, once each). */
-export function teamsOf(resource: Resource | undefined): string[] {
-  if (!resource) return [];
-  return teamsIn([
-    ...resource.requesters,
-    ...resource.approvers,
-    ...resource.auto_approve.flatMap((r) => r.requester_in),
-    ...(resource.break_glass?.allowed ?? []),
-  ]);
-}
-
 /** The teams among `principals` (lowercase keys). */
 const teamsIn = (principals: readonly Principal[]): string[] => [
   ...new Set(principals.filter(isTeam).map((t) => t.toLowerCase())),
@@ -197,11 +186,16 @@ const teamsIn = (principals: readonly Principal[]): string[] => [
 
 /** The teams that may name the requester: requesters, auto-approve and break-glass. */
 export function requesterTeams(resource: Resource): string[] {
-  return teamsIn([
+  return teamsIn(requesterPrincipals(resource));
+}
+
+/** Whoever a check about the requester of `resource` may ask about (eligible, auto, break-glass). */
+export function requesterPrincipals(resource: Resource): Principal[] {
+  return [
     ...resource.requesters,
     ...resource.auto_approve.flatMap((r) => r.requester_in),
     ...(resource.break_glass?.allowed ?? []),
-  ]);
+  ];
 }
 
 /**
@@ -228,6 +222,15 @@ export function membershipChecks(
     for (const team of approverTeams) checks.push({ team, person: { login: u.login, id: u.id } });
   }
   return checks;
+}
+
+/**
+ * The lookups a question about one person and a list of principals needs (may the commenter
+ * revoke, may the requester use break-glass): that person in each team among them, one call per
+ * team, never the teams' whole member lists.
+ */
+export function personChecks(person: Person, principals: readonly Principal[]): MembershipCheck[] {
+  return teamsIn(principals).map((team) => ({ team, person }));
 }
 
 export interface ApprovalQuestion {

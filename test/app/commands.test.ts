@@ -171,6 +171,28 @@ describe('commands in comments', () => {
     expect(gh.head).not.toBe(before);
   });
 
+  it('/revoke and /extend look the commenter up in each team, never list a whole team', async () => {
+    await activeGrant();
+    const teamCalls = () => gh.calls.filter((c) => c.startsWith('GET /orgs/'));
+    gh.calls.length = 0;
+    await probot.receive(commentEvent({ body: '/revoke', sender: carol }));
+    expect(teamCalls()).toEqual(['GET /orgs/acme/teams/dba/memberships/carol']);
+    expect(lastReply()).toContain('revocation of `req-42` requested');
+    gh.calls.length = 0;
+    await probot.receive(commentEvent({ body: '/extend 1h', sender: dave }));
+    expect(teamCalls()).toEqual(['GET /orgs/acme/teams/engineers/memberships/dave']);
+  });
+
+  it('/revoke by someone whose approver-team membership is only pending is refused', async () => {
+    await activeGrant();
+    gh.pendingMembers.set('acme/dba', new Set(['mallory']));
+    const before = gh.head;
+    await probot.receive(commentEvent({ body: '/revoke', sender: mallory }));
+    expect(gh.calls).toContain('GET /orgs/acme/teams/dba/memberships/mallory');
+    expect(gh.head).toBe(before);
+    expect(lastReply()).toContain('only the requester or an approver');
+  });
+
   it('/revoke on a grant changed concurrently says so and changes nothing', async () => {
     await activeGrant();
     gh.failNext('PUT', /\/contents\//, 409);
