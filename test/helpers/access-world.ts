@@ -235,7 +235,11 @@ export class World {
         this.now += a.minutes * 60_000;
         return;
       case 'revoke':
-        return this.askRevoke(a.pick, bob, (g) => g.status === 'active');
+        // `/revoke` by an approver once the request is merged: active, or not issued yet
+        // (merged and pending, approved, or with an issue started and crashed).
+        return this.askRevoke(a.pick, bob, (g) =>
+          ['active', 'approved', 'pending'].includes(g.status),
+        );
       case 'cancel':
         return this.askRevoke(
           a.pick,

@@ -2,8 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 /*
  * The proof of issue #13: over random sequences of requests, approvals, issue runs, overlapping
- * requests, extensions, early revokes, cancellations, expiry, policy target changes, requester
- * renames, approvers leaving, pre-existing access and crashes at every hook point, the access a
+ * requests, extensions, early revokes (of active grants, and of merged ones not issued yet),
+ * cancellations, expiry, policy target changes, requester renames, approvers leaving,
+ * pre-existing access and crashes at every hook point, the access a
  * person holds never exceeds what they had before plus what their live grants give, and once
  * every grant has ended and one run has passed it is exactly what they had before.
  *
