@@ -1,6 +1,7 @@
 import type { Grant } from './grant.js';
 import { HEADER, MAX_GRANT_BYTES, grantFromValue, parseGrant } from './grant-file.js';
 import type { Result } from './problem.js';
+import { surelyMatchesGrantSchema } from './grant-schema-check.js';
 
 /**
  * `parseGrant` for the many versions an audit reads. Files in the exact form `serializeGrant`
@@ -11,7 +12,13 @@ import type { Result } from './problem.js';
 export function parseGrantFast(text: string, file: string): Result<Grant> {
   const value = readSerializedGrant(text);
   if (value !== null) {
-    const grant = grantFromValue(value, file, { value, lineOf: () => undefined });
+    // The schema's own validator only when the quick one-sided test is not sure.
+    const grant = grantFromValue(
+      value,
+      file,
+      { value, lineOf: () => undefined },
+      surelyMatchesGrantSchema(value),
+    );
     if (grant.ok) return grant;
   }
   return parseGrant(text, file);
@@ -30,18 +37,6 @@ const MAX_DEPTH = 6;
 /** YAML's printable set without the characters JavaScript or YAML treat as line breaks or BOM. */
 const UNPRINTABLE =
   /[^\t\n\x20-\x7e\u{a0}-\u{2027}\u{202a}-\u{d7ff}\u{e000}-\u{fefe}\u{ff00}-\u{fffd}\u{10000}-\u{10ffff}]/u;
-const KEY = /^([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/;
-/** KEY read from `lastIndex` on (no copy of the line's indentation-free rest). */
-const KEY_AT = /([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/y;
-/** Indentation strings by width: the reader asks for the same few many times per file. */
-const PADS = Array.from({ length: 2 * MAX_DEPTH + 4 }, (_, i) => ' '.repeat(i));
-const spaces = (n: number): string => PADS[n] ?? ' '.repeat(n);
-/**
- * A plain scalar of letters, digits and `_.@/()+-` that starts with a letter: none of the core
- * schema's numbers, nulls or booleans but the few SPECIAL_PLAIN spells out, and no indicator,
- * comment or `: ` inside, so it is text. Most values in a grant file are such.
- */
-const SIMPLE_TEXT = /^[A-Za-z][A-Za-z0-9_.@/()+-]*$/;
 /** Keys the core schema would read as null or a boolean rather than as text. */
 const SPECIAL_KEY = /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
 const INTEGER = /^(?:0|-?[1-9][0-9]{0,14})$/;
@@ -51,6 +46,133 @@ const PLAIN_START = /^[A-Za-z0-9_\u{80}-\u{10ffff}]/u;
 const NUMBER_LIKE =
   /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
 const SPECIAL_PLAIN = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
+
+/*
+ * Character tests for the lines every grant file has, by hand rather than by regular
+ * expression: the audit reads tens of thousands of files, and a match array and its strings per
+ * line were most of the reader's time and garbage.
+ */
+const SP = 0x20;
+const DASH = 0x2d;
+const COLON = 0x3a;
+const isLetter = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+/** `[A-Za-z0-9_.-]`: the characters of a key after its first. */
+const isKeyChar = (c: number): boolean =>
+  isLetter(c) || isDigit(c) || c === 0x5f || c === 0x2e || c === DASH;
+
+/** Whether `line` starts with `n` spaces. */
+function indentedBy(line: string, n: number): boolean {
+  for (let i = 0; i < n; i++) if (line.charCodeAt(i) !== SP) return false;
+  return true;
+}
+
+/** Where the colon of `key:` starting at `from` is (`[A-Za-z_][A-Za-z0-9_.-]*:`), else -1. */
+function keyEnd(line: string, from: number): number {
+  const c = line.charCodeAt(from);
+  if (!isLetter(c) && c !== 0x5f) return -1;
+  let i = from + 1;
+  while (isKeyChar(line.charCodeAt(i))) i += 1;
+  return line.charCodeAt(i) === COLON ? i : -1;
+}
+
+/**
+ * The keys of a grant file (GRANT_SCHEMA's), by length. A key read as one of these constants
+ * rather than cut from the line is not a new string for every line of every file, and a
+ * property lookup with it needs no hashing.
+ */
+const KNOWN_KEYS: string[][] = [];
+for (const key of [
+  'id',
+  'resource',
+  'status',
+  'requester',
+  'login',
+  'duration',
+  'justification',
+  'ticket',
+  'source',
+  'issue',
+  'pull_request',
+  'policy_commit',
+  'requested_at',
+  'start_at',
+  'extends',
+  'break_glass',
+  'reason',
+  'approval',
+  'approved_at',
+  'rule',
+  'approvers',
+  'review_id',
+  'via',
+  'merge_commit',
+  'issued_at',
+  'expires_at',
+  'revoke_requested',
+  'by',
+  'at',
+  'ended_at',
+  'end_reason',
+  'issued',
+])
+  (KNOWN_KEYS[key.length] ??= []).push(key);
+
+/** The known key `line` holds at `[from, end)`, if it is one. */
+function knownKey(line: string, from: number, end: number): string | undefined {
+  const candidates = KNOWN_KEYS[end - from];
+  if (candidates === undefined) return undefined;
+  for (const key of candidates) if (line.startsWith(key, from)) return key;
+  return undefined;
+}
+
+const isSpecialKey = (key: string): boolean =>
+  key === '__proto__' || ((key.length === 4 || key.length === 5) && SPECIAL_KEY.test(key));
+
+/**
+ * `[A-Za-z][A-Za-z0-9_.@/()+-]*` (the first character is checked by the caller): none of the
+ * core schema's numbers, nulls or booleans but the few `isSpecialWord` names, and no indicator,
+ * comment or `: ` inside, so it is text. Most values in a grant file are such.
+ */
+function isSimpleText(text: string): boolean {
+  for (let i = 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isLetter(c) || isDigit(c)) continue;
+    // _ . @ / ( ) + -
+    if (c === 0x5f || c === 0x2e || c === 0x40 || c === 0x2f || c === 0x28 || c === 0x29) continue;
+    if (c === 0x2b || c === DASH) continue;
+    return false;
+  }
+  return true;
+}
+
+const isSpecialWord = (text: string): boolean =>
+  (text.length === 4 || text.length === 5) && SPECIAL_PLAIN.test(text);
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS[.mmm]Z` by shape (what `toISOString` writes): plain text to the core
+ * schema (no number, null or boolean looks like it, and it holds no space, `#` or `: `). The
+ * values are not checked here; the schema and `grantProblems` do that.
+ */
+function isCanonicalTime(t: string): boolean {
+  const n = t.length;
+  if (n !== 20 && n !== 24) return false;
+  for (let i = 0; i < n - 1; i++) {
+    const c = t.charCodeAt(i);
+    const want =
+      i === 4 || i === 7
+        ? DASH
+        : i === 10
+          ? 0x54
+          : i === 13 || i === 16
+            ? COLON
+            : i === 19
+              ? 0x2e
+              : 0;
+    if (want === 0 ? !isDigit(c) : c !== want) return false;
+  }
+  return t.charCodeAt(n - 1) === 0x5a;
+}
 
 const NO = Symbol('not in the serialized form');
 type Value = string | number | boolean | Value[] | { [key: string]: Value };
@@ -70,22 +192,36 @@ class Reader {
   at = 0;
   constructor(private readonly lines: string[]) {}
 
-  /** A block mapping whose keys start at column `indent`. */
-  map(indent: number, depth: number): Value | typeof NO {
+  /**
+   * A block mapping whose keys start at column `indent`. With `dashed`, its first line is a
+   * sequence item's (`- key: …`, the dash two columns left of `indent`), already checked by `seq`.
+   */
+  map(indent: number, depth: number, dashed = false): Value | typeof NO {
     if (depth > MAX_DEPTH) return NO;
     const out: { [key: string]: Value } = {};
-    const pad = spaces(indent);
     let keys = 0;
     while (this.at < this.lines.length) {
       const line = this.lines[this.at]!;
-      if (!line.startsWith(pad) || line[indent] === ' ') break;
-      KEY_AT.lastIndex = indent;
-      const m = KEY_AT.exec(line);
-      if (!m) return NO;
-      const key = m[1]!;
-      if (SPECIAL_KEY.test(key) || key === '__proto__' || Object.hasOwn(out, key)) return NO;
+      if (!(dashed && keys === 0) && (!indentedBy(line, indent) || line.charCodeAt(indent) === SP))
+        break;
+      // `key:` then the end of the line or a space (KEY, by hand: this runs on every line).
+      const colon = keyEnd(line, indent);
+      if (colon < 0) return NO;
+      const known = knownKey(line, indent, colon);
+      const key = known ?? line.slice(indent, colon);
+      // A known key is no property of Object.prototype, and no value is undefined.
+      if (
+        known !== undefined
+          ? out[known] !== undefined
+          : isSpecialKey(key) || Object.hasOwn(out, key)
+      )
+        return NO;
       this.at += 1;
-      const value = m[2] === undefined ? this.nested(indent, depth) : this.scalar(m[2], indent);
+      let value: Value | typeof NO;
+      if (colon + 1 === line.length) value = this.nested(indent, depth);
+      else if (line.charCodeAt(colon + 1) === SP)
+        value = this.scalar(line.slice(colon + 2), indent);
+      else return NO;
       if (value === NO) return NO;
       out[key] = value;
       keys += 1;
@@ -96,8 +232,8 @@ class Reader {
   /** What follows `key:` at the end of a line: a mapping or a sequence two columns in. */
   private nested(indent: number, depth: number): Value | typeof NO {
     const line = this.lines[this.at];
-    const inner = spaces(indent + 2);
-    if (line === undefined || !line.startsWith(inner) || line[indent + 2] === ' ') return NO;
+    if (line === undefined || !indentedBy(line, indent + 2) || line.charCodeAt(indent + 2) === SP)
+      return NO;
     return line.startsWith('- ', indent + 2)
       ? this.seq(indent + 2, depth + 1)
       : this.map(indent + 2, depth + 1);
@@ -107,18 +243,23 @@ class Reader {
   private seq(indent: number, depth: number): Value | typeof NO {
     if (depth > MAX_DEPTH) return NO;
     const out: Value[] = [];
-    const dash = `${spaces(indent)}- `;
     while (this.at < this.lines.length) {
       const line = this.lines[this.at]!;
-      if (!line.startsWith(dash)) break;
-      const rest = line.slice(dash.length);
+      if (
+        !indentedBy(line, indent) ||
+        line.charCodeAt(indent) !== DASH ||
+        line.charCodeAt(indent + 1) !== SP
+      )
+        break;
+      const from = indent + 2;
+      const colon = keyEnd(line, from);
       let item: Value | typeof NO;
-      if (KEY.test(rest)) {
+      if (colon >= 0 && (colon + 1 === line.length || line.charCodeAt(colon + 1) === SP)) {
         // `- key: value`: a mapping whose first key shares the dash's line.
-        this.lines[this.at] = spaces(indent + 2) + rest;
-        item = this.map(indent + 2, depth + 1);
+        item = this.map(from, depth + 1, true);
       } else {
         this.at += 1;
+        const rest = line.slice(from);
         item = rest.startsWith('|') ? NO : this.scalar(rest, indent);
       }
       if (item === NO) return NO;
@@ -129,8 +270,10 @@ class Reader {
 
   /** The text after `key: ` (a literal block continues on the next lines). */
   scalar(text: string, indent: number): Value | typeof NO {
-    if (SIMPLE_TEXT.test(text) && !SPECIAL_PLAIN.test(text) && text !== 'true' && text !== 'false')
-      return text;
+    const first = text.charCodeAt(0);
+    if (isLetter(first)) {
+      if (isSimpleText(text) && !isSpecialWord(text)) return text;
+    } else if (isCanonicalTime(text)) return text;
     if (text === '{}') return {};
     if (text === '[]') return [];
     if (text === '|-' || text === '|') return this.literal(indent + 2, text === '|');

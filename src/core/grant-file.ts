@@ -162,10 +162,16 @@ export function parseGrant(text: string, file: string): Result<Grant> {
  * readers that obtain the same value another way (`parseGrantFast`); without line numbers
  * (`lineOf` returning undefined), such a reader should ask `parseGrant` for the problems.
  */
-export function grantFromValue(data: unknown, file: string, doc: YamlDocument): Result<Grant> {
+export function grantFromValue(
+  data: unknown,
+  file: string,
+  doc: YamlDocument,
+  /** The caller knows the schema accepts `data` (`surelyMatchesGrantSchema`). */
+  schemaAccepts = false,
+): Result<Grant> {
   const lineOf = (path: string | undefined): number | undefined =>
     doc.lineOf(path ? path.split('.') : []);
-  if (!validate(data)) return fail(...schemaProblems(validate.errors, doc, file));
+  if (!schemaAccepts && !validate(data)) return fail(...schemaProblems(validate.errors, doc, file));
   const raw = data as unknown as Omit<Grant, 'duration'> & { duration: string };
 
   const problems: Problem[] = [];
