@@ -116,6 +116,13 @@ export function trailerBlock(message: string): string {
   return blank < 0 ? text : text.slice(blank + 2);
 }
 
+/** `[A-Za-z-]`: the characters of a trailer key. */
+const isTrailerKeyChar = (c: number): boolean =>
+  (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x2d;
+const LINE_BREAK = /[\r\u2028\u2029]/;
+/** The keys `parseTrailers` reads (lowercase: keys match in any case). */
+const READ_KEYS: ReadonlySet<string> = new Set(Object.values(TRAILER).map((k) => k.toLowerCase()));
+
 const PERSON = /^(\S+) \((\d+)\)$/;
 const APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
 
@@ -126,13 +133,24 @@ const APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
 export function parseTrailers(message: string): EventTrailers | null {
   const last = trailerBlock(message);
   const fields = new Map<string, string[]>();
-  for (const line of last.split('\n')) {
-    const m = /^([A-Za-z-]+): (.*)$/.exec(line);
-    if (!m) continue;
-    const key = m[1]!.toLowerCase();
-    const values = fields.get(key);
-    if (values) values.push(m[2]!.trim());
-    else fields.set(key, [m[2]!.trim()]);
+  // Each line that reads `^([A-Za-z-]+): (.*)$`, scanned by hand (the audit reads every
+  // commit's trailers); keys gatepass does not read are not kept.
+  for (let start = 0; start <= last.length;) {
+    let end = last.indexOf('\n', start);
+    if (end < 0) end = last.length;
+    let colon = start;
+    while (colon < end && isTrailerKeyChar(last.charCodeAt(colon))) colon += 1;
+    if (colon > start && last.charCodeAt(colon) === 0x3a && last.charCodeAt(colon + 1) === 0x20) {
+      const key = last.slice(start, colon).toLowerCase();
+      const value = last.slice(colon + 2, end);
+      // `.` stops at these, so the pattern does not match a line holding one.
+      if (READ_KEYS.has(key) && !LINE_BREAK.test(value)) {
+        const values = fields.get(key);
+        if (values) values.push(value.trim());
+        else fields.set(key, [value.trim()]);
+      }
+    }
+    start = end + 1;
   }
   const one = (k: string): string | undefined => fields.get(k.toLowerCase())?.[0];
   const grant = one(TRAILER.grant);

@@ -174,3 +174,86 @@ describe('trailerBlock', () => {
     );
   });
 });
+
+/** The reading `parseTrailers` had when each line went through a regular expression. */
+function byLinePattern(message: string): Map<string, string[]> {
+  const fields = new Map<string, string[]>();
+  for (const line of trailerBlock(message).split('\n')) {
+    const m = /^([A-Za-z-]+): (.*)$/.exec(line);
+    if (!m) continue;
+    const key = m[1]!.toLowerCase();
+    fields.set(key, [...(fields.get(key) ?? []), m[2]!.trim()]);
+  }
+  return fields;
+}
+
+describe('parseTrailers', () => {
+  it('reads exactly the lines `^([A-Za-z-]+): (.*)$` matches, in any case, first value wins', () => {
+    const line = fc.oneof(
+      fc.constantFrom(
+        'Gatepass-Grant: req-1',
+        'gatepass-grant: req-2',
+        'Gatepass-Event: approved',
+        'GATEPASS-EVENT: revoked',
+        'Gatepass-Resource: prod-db',
+        'Gatepass-Resource:prod-db',
+        'Gatepass-Resource : prod-db',
+        ' Gatepass-Grant: req-3',
+        'Gatepass-Actor: alice (1)\r',
+        'Gatepass-Actor: a\u2028b',
+        'Gatepass-At:  2030-01-01T00:00:00Z  ',
+        'Gatepass-Pull-Request: 7',
+        'Approved-by: bob (2) review=3',
+        'Approved-by: carol (3) review=4 via=acme/x',
+        'Requested-by: dave (4)',
+        'Policy: ' + 'a'.repeat(40),
+        'Gatepass-Lateness: 12s',
+        'Gatepass-Reason: why: because',
+        'Gatepass-Rule:',
+        'Gatepass-Rule: ',
+        'X-Other: y',
+        '',
+      ),
+      fc.string({ unit: fc.constantFrom(...'Gatepass-EvntRuAt: ()\r\n\u2028é1'.split('')) }),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), fc.nat(3), (lines, shape) => {
+        // Often with a complete grant event after the random lines, so the values get read.
+        const core =
+          shape >= 2 ? ['Gatepass-Grant: g', 'Gatepass-Event: issued', 'Gatepass-Resource: r'] : [];
+        const message = (shape % 2 ? 'Subject\n\n' : '') + [...lines, ...core].join('\n');
+        const fields = byLinePattern(message);
+        const one = (k: string) => fields.get(k.toLowerCase())?.[0];
+        const parsed = parseTrailers(message);
+        const complete =
+          one('Gatepass-Grant') &&
+          one('Gatepass-Resource') &&
+          [
+            'requested',
+            'approved',
+            'issued',
+            'extended',
+            'revoke-requested',
+            'revoked',
+            'expired',
+            'denied',
+            'cancelled',
+            'refused',
+            'issuing',
+            'archived',
+          ].includes(one('Gatepass-Event') ?? '');
+        if (!complete) return expect(parsed).toBeNull();
+        expect(parsed).not.toBeNull();
+        expect(parsed!.grant).toBe(one('Gatepass-Grant'));
+        expect(parsed!.resource).toBe(one('Gatepass-Resource'));
+        expect(parsed!.event).toBe(one('Gatepass-Event'));
+        expect(parsed!.actor).toBe(one('Gatepass-Actor') || undefined);
+        expect(parsed!.at).toBe(one('Gatepass-At') || undefined);
+        expect(parsed!.rule).toBe(one('Gatepass-Rule') || undefined);
+        expect(parsed!.reason).toBe(one('Gatepass-Reason') || undefined);
+        expect(parsed!.approvedBy?.length ?? 0).toBe(fields.get('approved-by')?.length ?? 0);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
