@@ -5,6 +5,7 @@ import { GRANTS_DIR, POLICIES_DIR, parseGrantPath } from './repo-layout.js';
 import { parseGrantFast } from './grant-file-fast.js';
 import type { Person } from './identity.js';
 import type { Problem } from './problem.js';
+import { standalone } from './string-copy.js';
 import { timestampMs } from './timestamp.js';
 import {
   type EventTrailers,
@@ -141,7 +142,9 @@ interface Internal {
   /** The content approval is judged against: the version the approval commit added. */
   baseline?: Grant;
   lastBlob?: string;
-  last?: Grant;
+  /** Whether a version was read, and the last one's `ended_at`: not the whole grant, kept for every grant. */
+  read?: boolean;
+  lastEndedAt?: string;
 }
 
 const ms = (t: string | undefined): number | undefined =>
@@ -171,7 +174,9 @@ export class AuditFold {
   add(commit: AuditCommit): void {
     this.count += 1;
     this.head = commit.sha;
-    const subject = commit.message.split('\n', 1)[0] ?? '';
+    const nl = commit.message.indexOf('\n');
+    // Its own string: every event keeps its subject, and a slice would keep the whole message.
+    const subject = standalone(nl < 0 ? commit.message : commit.message.slice(0, nl));
     const parents = commit.parents?.length ?? 0;
     const trailers = parseTrailers(commit.message);
     const base = {
@@ -344,7 +349,7 @@ export class AuditFold {
         sha: commit.sha,
         message: `file of ${grantKey(tl.resource, tl.id)} holds grant ${grantKey(grant.resource, grant.id)}`,
       });
-    if (!g.last) {
+    if (!g.read) {
       tl.requester = grant.requester;
       tl.requestedAt = grant.requested_at;
       tl.justification = grant.justification;
@@ -370,7 +375,8 @@ export class AuditFold {
       tl.expiresAt = grant.expires_at ?? tl.expiresAt;
       if (event === 'issued' && grant.issued_at) tl.issuedAt = grant.issued_at;
     }
-    g.last = grant;
+    g.read = true;
+    g.lastEndedAt = grant.ended_at;
   }
 
   /** Changes after approval that give more access than was approved. */
@@ -475,7 +481,7 @@ export class AuditFold {
         if (!ended) {
           tl.endEvent = t.event;
           tl.endedSha = e.sha;
-          tl.endedAt = explicitAt ? e.at : (g.last?.ended_at ?? e.at);
+          tl.endedAt = explicitAt ? e.at : (g.lastEndedAt ?? e.at);
           if (t.actor) tl.endedBy = t.actor;
         }
         break;

@@ -2,6 +2,7 @@ import type { Grant } from './grant.js';
 import { HEADER, MAX_GRANT_BYTES, grantFromValue, parseGrant } from './grant-file.js';
 import type { Result } from './problem.js';
 import { surelyMatchesGrantSchema } from './grant-schema-check.js';
+import { standalone } from './string-copy.js';
 
 /**
  * `parseGrant` for the many versions an audit reads. Files in the exact form `serializeGrant`
@@ -272,20 +273,22 @@ class Reader {
   scalar(text: string, indent: number): Value | typeof NO {
     const first = text.charCodeAt(0);
     if (isLetter(first)) {
-      if (isSimpleText(text) && !isSpecialWord(text)) return text;
-    } else if (isCanonicalTime(text)) return text;
+      if (isSimpleText(text) && !isSpecialWord(text)) return standalone(text);
+    } else if (isCanonicalTime(text)) return standalone(text);
     if (text === '{}') return {};
     if (text === '[]') return [];
     if (text === '|-' || text === '|') return this.literal(indent + 2, text === '|');
     if (text.startsWith('"')) {
       const m = /^"((?:[^"\\]|\\["\\nt])*)"$/.exec(text);
       return m
-        ? m[1]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c))
+        ? standalone(m[1]!).replace(/\\(.)/g, (_, c: string) =>
+            c === 'n' ? '\n' : c === 't' ? '\t' : c,
+          )
         : NO;
     }
     if (text.startsWith("'")) {
       const m = /^'((?:[^']|'')*)'$/.exec(text);
-      return m ? m[1]!.replace(/''/g, "'") : NO;
+      return m ? standalone(m[1]!).replace(/''/g, "'") : NO;
     }
     if (INTEGER.test(text)) return Number(text);
     if (text === 'true' || text === 'false') return text === 'true';
@@ -300,7 +303,7 @@ class Reader {
       text.includes('\t')
     )
       return NO;
-    return text;
+    return standalone(text);
   }
 
   /** A `|-` (or `|`) block: every line blank or indented by exactly `indent` at least. */

@@ -1,5 +1,6 @@
 import type { Approval } from './grant.js';
 import type { Person } from './identity.js';
+import { standalone } from './string-copy.js';
 
 /**
  * Commit trailers are the audit record: every commit that changes a grant carries them, and
@@ -146,8 +147,10 @@ export function parseTrailers(message: string): EventTrailers | null {
       // `.` stops at these, so the pattern does not match a line holding one.
       if (READ_KEYS.has(key) && !LINE_BREAK.test(value)) {
         const values = fields.get(key);
-        if (values) values.push(value.trim());
-        else fields.set(key, [value.trim()]);
+        // Its own string: an audit keeps trailers, and a slice would keep the whole message.
+        const v = standalone(value.trim());
+        if (values) values.push(v);
+        else fields.set(key, [v]);
       }
     }
     start = end + 1;
