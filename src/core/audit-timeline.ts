@@ -1,7 +1,7 @@
 import { recordedResidue } from './residue.js';
 import type { Seconds } from './duration.js';
 import type { Approval, Grant, GrantStatus } from './grant.js';
-import { GRANTS_DIR, POLICIES_DIR, parseGrantPath } from './repo-layout.js';
+import { GRANTS_DIR, POLICIES_DIR, parseGrantPath, type GrantPath } from './repo-layout.js';
 import { parseGrantFast } from './grant-file-fast.js';
 import type { Person } from './identity.js';
 import type { Problem } from './problem.js';
@@ -150,14 +150,21 @@ interface Internal {
 const ms = (t: string | undefined): number | undefined =>
   t === undefined ? undefined : (timestampMs(t) ?? undefined);
 
-/** How many recent grant-file readings the fold keeps (a few batches' worth). */
-const PARSED_KEPT = 1024;
+/** A grant file read: the grant, or why it is not one. */
+interface Reading {
+  grant: Grant | null;
+  problems: Problem[];
+}
 
-const isArchiveMove = (change: { added?: AuditFileChange; removed?: AuditFileChange }): boolean =>
-  change.added !== undefined &&
-  change.removed !== undefined &&
-  parseGrantPath(change.added.path)?.archived === true &&
-  parseGrantPath(change.removed.path)?.archived === false;
+/**
+ * How many recent grant-file readings the fold keeps, twice over (two generations): enough for
+ * an extension commit's second look and a revert soon after. What it keeps outlives young-
+ * generation collections and is copied by each, so not more.
+ */
+const PARSED_KEPT = 256;
+
+/** How many grant file paths the fold keeps read (a grant's few paths are asked about often). */
+const PLACES_KEPT = 4096;
 
 /**
  * Folds the default branch's history, oldest commit first, into one timeline per grant. One
@@ -168,8 +175,33 @@ export class AuditFold {
   private readonly notes: CommitNote[] = [];
   private count = 0;
   private head: string | undefined;
-  /** Recent readings of grant files by blob id and path, oldest first. */
-  private readonly parsed = new Map<string, { grant: Grant | null; problems: Problem[] }>();
+  /** Recent readings of grant files by blob id and path. */
+  private parsed = new Map<string, Reading>();
+  /** The readings before `parsed` filled up: two generations, no eviction one by one. */
+  private parsedBefore = new Map<string, Reading>();
+
+  /** `parseGrantPath` of recent paths. */
+  private readonly places = new Map<string, GrantPath | null>();
+
+  private where(path: string): GrantPath | null {
+    let place = this.places.get(path);
+    if (place === undefined) {
+      place = parseGrantPath(path);
+      // Bounded, so memory still follows grants and not commits.
+      if (this.places.size >= PLACES_KEPT) this.places.clear();
+      this.places.set(path, place);
+    }
+    return place;
+  }
+
+  private isArchiveMove(change: { added?: AuditFileChange; removed?: AuditFileChange }): boolean {
+    return (
+      change.added !== undefined &&
+      change.removed !== undefined &&
+      this.where(change.added.path)?.archived === true &&
+      this.where(change.removed.path)?.archived === false
+    );
+  }
 
   add(commit: AuditCommit): void {
     this.count += 1;
@@ -204,7 +236,7 @@ export class AuditFold {
     const stray: string[] = [];
     for (const f of commit.files) {
       if (!f.path.startsWith(`${GRANTS_DIR}/`)) continue;
-      const where = parseGrantPath(f.path);
+      const where = this.where(f.path);
       if (!where) {
         stray.push(f.path);
         continue;
@@ -248,7 +280,7 @@ export class AuditFold {
           message: `trailers name ${named} but the commit does not change its file`,
         });
       else this.applyContent(g, commit, change, trailers.event);
-      this.applyEvent(g, event, trailers, change !== undefined && isArchiveMove(change));
+      this.applyEvent(g, event, trailers, change !== undefined && this.isArchiveMove(change));
       byKey.delete(named);
     }
 
@@ -272,7 +304,7 @@ export class AuditFold {
         }
       }
       const archived =
-        isArchiveMove(change) &&
+        this.isArchiveMove(change) &&
         (change.added!.blob === undefined || change.added!.blob === g.lastBlob);
       g.tl.events.push({ kind: archived ? 'archived' : 'changed', ...base, at: commit.date });
       this.applyContent(g, commit, change, archived ? 'archived' : 'changed');
@@ -300,14 +332,12 @@ export class AuditFold {
     return g;
   }
 
-  private read(
-    commit: AuditCommit,
-    f: AuditFileChange,
-  ): { grant: Grant | null; problems: Problem[] } | null {
+  private read(commit: AuditCommit, f: AuditFileChange): Reading | null {
     // A blob id names its content, and the path is all else the reading depends on: the same
     // pair read again (an extension commit's second look, a revert) is not parsed again.
     const key = f.blob !== undefined ? `${f.blob}\0${f.path}` : undefined;
-    const seen = key !== undefined ? this.parsed.get(key) : undefined;
+    const seen =
+      key !== undefined ? (this.parsed.get(key) ?? this.parsedBefore.get(key)) : undefined;
     if (seen) return seen;
     const text = commit.readGrant?.(f.path);
     if (text === undefined || text === null) return null;
@@ -317,7 +347,10 @@ export class AuditFold {
       : { grant: null, problems: parsed.problems };
     if (key !== undefined) {
       // Bounded, so memory still follows grants and not commits.
-      if (this.parsed.size >= PARSED_KEPT) this.parsed.delete(this.parsed.keys().next().value!);
+      if (this.parsed.size >= PARSED_KEPT) {
+        this.parsedBefore = this.parsed;
+        this.parsed = new Map();
+      }
       this.parsed.set(key, result);
     }
     return result;

@@ -206,6 +206,10 @@ describe('parseTrailers', () => {
         'Approved-by: bob (2) review=3',
         'Approved-by: carol (3) review=4 via=acme/x',
         'Requested-by: dave (4)',
+        'requested-BY: erin (5)',
+        'Gatepass-Expires: 2030-01-01T01:00:00Z',
+        'Gatepass-Pull-Request: x7',
+        'Approved-by: nobody',
         'Policy: ' + 'a'.repeat(40),
         'Gatepass-Lateness: 12s',
         'Gatepass-Reason: why: because',
@@ -251,7 +255,17 @@ describe('parseTrailers', () => {
         expect(parsed!.at).toBe(one('Gatepass-At') || undefined);
         expect(parsed!.rule).toBe(one('Gatepass-Rule') || undefined);
         expect(parsed!.reason).toBe(one('Gatepass-Reason') || undefined);
-        expect(parsed!.approvedBy?.length ?? 0).toBe(fields.get('approved-by')?.length ?? 0);
+        expect(parsed!.policy).toBe(one('Policy') || undefined);
+        expect(parsed!.expires).toBe(one('Gatepass-Expires') || undefined);
+        const pr = one('Gatepass-Pull-Request');
+        expect(parsed!.pullRequest).toBe(pr && /^\d+$/.test(pr) ? Number(pr) : undefined);
+        const by = /^(\S+) \((\d+)\)$/.exec(one('Requested-by') ?? '');
+        expect(parsed!.requestedBy).toEqual(by ? { login: by[1], id: Number(by[2]) } : undefined);
+        expect(parsed!.approvedBy?.length ?? 0).toBe(
+          (fields.get('approved-by') ?? []).filter((v) =>
+            /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/.test(v),
+          ).length,
+        );
       }),
       { numRuns: 3000 },
     );
