@@ -123,7 +123,11 @@ for (const key of [
 function knownKey(line: string, from: number, end: number): string | undefined {
   const candidates = KNOWN_KEYS[end - from];
   if (candidates === undefined) return undefined;
-  for (const key of candidates) if (line.startsWith(key, from)) return key;
+  next: for (const key of candidates) {
+    for (let i = 0; i < key.length; i++)
+      if (line.charCodeAt(from + i) !== key.charCodeAt(i)) continue next;
+    return key;
+  }
   return undefined;
 }
 
@@ -149,6 +153,33 @@ function isSimpleText(text: string): boolean {
 
 const isSpecialWord = (text: string): boolean =>
   (text.length === 4 || text.length === 5) && SPECIAL_PLAIN.test(text);
+
+/**
+ * `[0-9][0-9a-z]*` not starting `0x` or `0o`, holding a letter no other number of the core
+ * schema can hold (any but `e`, `o`, `x`): text, as a duration (`4h`) or a commit id usually is. The rest of INTEGER,
+ * NUMBER_LIKE and the plain-scalar checks cannot apply to it: no sign, dot, space or indicator.
+ */
+function isDigitLedWord(text: string): boolean {
+  // `0x…` and `0o…` are the core schema's hexadecimal and octal numbers.
+  const second = text.charCodeAt(1);
+  if (text.charCodeAt(0) === 0x30 && (second === 0x78 || second === 0x6f)) return false;
+  let letter = false;
+  for (let i = 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isDigit(c)) continue;
+    if (c < 0x61 || c > 0x7a) return false;
+    if (c !== 0x65 && c !== 0x6f && c !== 0x78) letter = true;
+  }
+  return letter;
+}
+
+/** INTEGER (`0`, or 1 to 15 digits without a leading zero) for a text starting with a digit. */
+function isSmallInteger(text: string): boolean {
+  const n = text.length;
+  if (n > 15 || (n > 1 && text.charCodeAt(0) === 0x30)) return false;
+  for (let i = 1; i < n; i++) if (!isDigit(text.charCodeAt(i))) return false;
+  return true;
+}
 
 /**
  * `YYYY-MM-DDTHH:MM:SS[.mmm]Z` by shape (what `toISOString` writes): plain text to the core
@@ -274,7 +305,10 @@ class Reader {
     const first = text.charCodeAt(0);
     if (isLetter(first)) {
       if (isSimpleText(text) && !isSpecialWord(text)) return standalone(text);
-    } else if (isCanonicalTime(text)) return standalone(text);
+    } else if (isDigit(first)) {
+      if (isCanonicalTime(text) || isDigitLedWord(text)) return standalone(text);
+      if (isSmallInteger(text)) return Number(text);
+    }
     if (text === '{}') return {};
     if (text === '[]') return [];
     if (text === '|-' || text === '|') return this.literal(indent + 2, text === '|');
