@@ -100,7 +100,13 @@ export class HistoryLogParser {
       return null;
     }
     if (this.raw) {
-      this.current!.changes.push({ ...this.raw, path: buf.toString('utf8', start, end) });
+      const { oldBlob, newBlob, status } = this.raw;
+      this.current!.changes.push({
+        oldBlob,
+        newBlob,
+        status,
+        path: buf.toString('utf8', start, end),
+      });
       this.raw = null;
       return null;
     }
