@@ -56,34 +56,19 @@ const SPECIAL_PLAIN = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
 const SP = 0x20;
 const DASH = 0x2d;
 const COLON = 0x3a;
+const PIPE = 0x7c;
 const isLetter = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 /** `[A-Za-z0-9_.-]`: the characters of a key after its first. */
 const isKeyChar = (c: number): boolean =>
   isLetter(c) || isDigit(c) || c === 0x5f || c === 0x2e || c === DASH;
 
-/** Whether `line` starts with `n` spaces. */
-function indentedBy(line: string, n: number): boolean {
-  for (let i = 0; i < n; i++) if (line.charCodeAt(i) !== SP) return false;
-  return true;
-}
-
-/** Where the colon of `key:` starting at `from` is (`[A-Za-z_][A-Za-z0-9_.-]*:`), else -1. */
-function keyEnd(line: string, from: number): number {
-  const c = line.charCodeAt(from);
-  if (!isLetter(c) && c !== 0x5f) return -1;
-  let i = from + 1;
-  while (isKeyChar(line.charCodeAt(i))) i += 1;
-  return line.charCodeAt(i) === COLON ? i : -1;
-}
-
 /**
  * The keys of a grant file (GRANT_SCHEMA's), by length. A key read as one of these constants
  * rather than cut from the line is not a new string for every line of every file, and a
  * property lookup with it needs no hashing.
  */
-const KNOWN_KEYS: string[][] = [];
-for (const key of [
+const KEYS: readonly string[] = [
   'id',
   'resource',
   'status',
@@ -116,19 +101,22 @@ for (const key of [
   'ended_at',
   'end_reason',
   'issued',
-])
-  (KNOWN_KEYS[key.length] ??= []).push(key);
+];
+/** Indexes into KEYS by key length. */
+const KEYS_BY_LENGTH: number[][] = [];
+KEYS.forEach((key, i) => (KEYS_BY_LENGTH[key.length] ??= []).push(i));
 
-/** The known key `line` holds at `[from, end)`, if it is one. */
-function knownKey(line: string, from: number, end: number): string | undefined {
-  const candidates = KNOWN_KEYS[end - from];
-  if (candidates === undefined) return undefined;
-  next: for (const key of candidates) {
+/** The index in KEYS of the key `text` holds at `[from, end)`, or -1. */
+function knownKey(text: string, from: number, end: number): number {
+  const candidates = KEYS_BY_LENGTH[end - from];
+  if (candidates === undefined) return -1;
+  next: for (const k of candidates) {
+    const key = KEYS[k]!;
     for (let i = 0; i < key.length; i++)
-      if (line.charCodeAt(from + i) !== key.charCodeAt(i)) continue next;
-    return key;
+      if (text.charCodeAt(from + i) !== key.charCodeAt(i)) continue next;
+    return k;
   }
-  return undefined;
+  return -1;
 }
 
 const isSpecialKey = (key: string): boolean =>
@@ -214,15 +202,67 @@ export function readSerializedGrant(text: string): unknown {
   if (text.length > MAX_GRANT_BYTES || !text.startsWith(HEADER) || !text.endsWith('\n'))
     return null;
   if (Buffer.byteLength(text, 'utf8') > MAX_GRANT_BYTES || UNPRINTABLE.test(text)) return null;
-  const lines = text.slice(HEADER.length, -1).split('\n');
-  const reader = new Reader(lines);
+  const reader = new Reader(text, HEADER.length);
   const value = reader.map(0, 0);
-  return value === NO || reader.at !== lines.length ? null : value;
+  return value === NO || reader.at !== reader.count ? null : value;
 }
 
+/**
+ * Reads the lines of `text` from `from` on (each ends with a newline, the text too), by position:
+ * line `i` is `text[starts[i], starts[i + 1] - 1)`, and the character after a line is always
+ * its newline. No string per line.
+ */
 class Reader {
   at = 0;
-  constructor(private readonly lines: string[]) {}
+  readonly count: number;
+  private readonly starts: number[] = [];
+
+  constructor(
+    private readonly text: string,
+    from: number,
+  ) {
+    for (let i = from; i < text.length; i = text.indexOf('\n', i) + 1) this.starts.push(i);
+    this.count = this.starts.length;
+    this.starts.push(text.length);
+  }
+
+  private start(i: number): number {
+    return this.starts[i]!;
+  }
+
+  private end(i: number): number {
+    return this.starts[i + 1]! - 1;
+  }
+
+  /** Whether line `i` starts with `n` spaces. */
+  private indentedBy(i: number, n: number): boolean {
+    const s = this.start(i);
+    if (this.end(i) - s < n) return false;
+    for (let k = s; k < s + n; k++) if (this.text.charCodeAt(k) !== SP) return false;
+    return true;
+  }
+
+  /** The character at column `col` of line `i` (NaN past its end, as `charCodeAt` gives). */
+  private charAt(i: number, col: number): number {
+    const at = this.start(i) + col;
+    return at < this.end(i) ? this.text.charCodeAt(at) : NaN;
+  }
+
+  /** The column of the colon of `key:` at column `col` of line `i`, else -1. */
+  private keyEnd(i: number, col: number): number {
+    const s = this.start(i);
+    const e = this.end(i);
+    const c = s + col < e ? this.text.charCodeAt(s + col) : NaN;
+    if (!isLetter(c) && c !== 0x5f) return -1;
+    let k = s + col + 1;
+    while (k < e && isKeyChar(this.text.charCodeAt(k))) k += 1;
+    return k < e && this.text.charCodeAt(k) === COLON ? k - s : -1;
+  }
+
+  /** Line `i` from column `col` to its end. */
+  private rest(i: number, col: number): string {
+    return this.text.slice(this.start(i) + col, this.end(i));
+  }
 
   /**
    * A block mapping whose keys start at column `indent`. With `dashed`, its first line is a
@@ -232,27 +272,27 @@ class Reader {
     if (depth > MAX_DEPTH) return NO;
     const out: { [key: string]: Value } = {};
     let keys = 0;
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at]!;
-      if (!(dashed && keys === 0) && (!indentedBy(line, indent) || line.charCodeAt(indent) === SP))
+    let seen = 0;
+    while (this.at < this.count) {
+      const i = this.at;
+      if (!(dashed && keys === 0) && (!this.indentedBy(i, indent) || this.charAt(i, indent) === SP))
         break;
       // `key:` then the end of the line or a space (KEY, by hand: this runs on every line).
-      const colon = keyEnd(line, indent);
+      const colon = this.keyEnd(i, indent);
       if (colon < 0) return NO;
-      const known = knownKey(line, indent, colon);
-      const key = known ?? line.slice(indent, colon);
-      // A known key is no property of Object.prototype, and no value is undefined.
-      if (
-        known !== undefined
-          ? out[known] !== undefined
-          : isSpecialKey(key) || Object.hasOwn(out, key)
-      )
+      const s = this.start(i);
+      const known = knownKey(this.text, s + indent, s + colon);
+      const key = known >= 0 ? KEYS[known]! : this.text.slice(s + indent, s + colon);
+      // Known keys seen so far are bits of `seen` (a 33rd key would share a bit: a false
+      // duplicate, read by the YAML library instead, never a duplicate missed).
+      if (known >= 0 ? (seen & (1 << known)) !== 0 : isSpecialKey(key) || Object.hasOwn(out, key))
         return NO;
+      if (known >= 0) seen |= 1 << known;
       this.at += 1;
       let value: Value | typeof NO;
-      if (colon + 1 === line.length) value = this.nested(indent, depth);
-      else if (line.charCodeAt(colon + 1) === SP)
-        value = this.scalar(line.slice(colon + 2), indent);
+      if (s + colon + 1 === this.end(i)) value = this.nested(indent, depth);
+      else if (this.charAt(i, colon + 1) === SP)
+        value = this.scalar(this.rest(i, colon + 2), indent);
       else return NO;
       if (value === NO) return NO;
       out[key] = value;
@@ -263,10 +303,10 @@ class Reader {
 
   /** What follows `key:` at the end of a line: a mapping or a sequence two columns in. */
   private nested(indent: number, depth: number): Value | typeof NO {
-    const line = this.lines[this.at];
-    if (line === undefined || !indentedBy(line, indent + 2) || line.charCodeAt(indent + 2) === SP)
+    const i = this.at;
+    if (i >= this.count || !this.indentedBy(i, indent + 2) || this.charAt(i, indent + 2) === SP)
       return NO;
-    return line.startsWith('- ', indent + 2)
+    return this.charAt(i, indent + 2) === DASH && this.charAt(i, indent + 3) === SP
       ? this.seq(indent + 2, depth + 1)
       : this.map(indent + 2, depth + 1);
   }
@@ -275,24 +315,26 @@ class Reader {
   private seq(indent: number, depth: number): Value | typeof NO {
     if (depth > MAX_DEPTH) return NO;
     const out: Value[] = [];
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at]!;
+    while (this.at < this.count) {
+      const i = this.at;
       if (
-        !indentedBy(line, indent) ||
-        line.charCodeAt(indent) !== DASH ||
-        line.charCodeAt(indent + 1) !== SP
+        !this.indentedBy(i, indent) ||
+        this.charAt(i, indent) !== DASH ||
+        this.charAt(i, indent + 1) !== SP
       )
         break;
       const from = indent + 2;
-      const colon = keyEnd(line, from);
+      const colon = this.keyEnd(i, from);
       let item: Value | typeof NO;
-      if (colon >= 0 && (colon + 1 === line.length || line.charCodeAt(colon + 1) === SP)) {
+      if (
+        colon >= 0 &&
+        (this.start(i) + colon + 1 === this.end(i) || this.charAt(i, colon + 1) === SP)
+      ) {
         // `- key: value`: a mapping whose first key shares the dash's line.
         item = this.map(from, depth + 1, true);
       } else {
         this.at += 1;
-        const rest = line.slice(from);
-        item = rest.startsWith('|') ? NO : this.scalar(rest, indent);
+        item = this.charAt(i, from) === PIPE ? NO : this.scalar(this.rest(i, from), indent);
       }
       if (item === NO) return NO;
       out.push(item);
@@ -342,12 +384,12 @@ class Reader {
 
   /** A `|-` (or `|`) block: every line blank or indented by exactly `indent` at least. */
   private literal(indent: number, keepOne: boolean): Value | typeof NO {
-    const pad = ' '.repeat(indent);
     const body: string[] = [];
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at]!;
-      if (line !== '' && !line.startsWith(pad)) break;
-      body.push(line.slice(indent));
+    while (this.at < this.count) {
+      const i = this.at;
+      const empty = this.start(i) === this.end(i);
+      if (!empty && !this.indentedBy(i, indent)) break;
+      body.push(empty ? '' : this.rest(i, indent));
       this.at += 1;
     }
     // The first line fixes the indentation: it must be the one YAML would detect.
