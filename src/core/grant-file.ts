@@ -1,6 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import { stringify } from 'yaml';
-import { formatDuration, parseDuration } from './duration.js';
+import { type Seconds, formatDuration, parseDuration } from './duration.js';
 import { type Grant, type GrantStatus, TERMINAL_STATUSES } from './grant.js';
 import { type Problem, type Result, fail, ok } from './problem.js';
 import { validateGrantSchema } from './generated/grant-validator.js';
@@ -152,6 +152,21 @@ function instant(problems: Problem[], path: string, value: string | undefined): 
   return undefined;
 }
 
+/**
+ * `parseDuration`, remembered for the few spellings a repository uses (`1h`, `4h`…): an audit
+ * reads the duration of every grant version. The results are never changed by their users.
+ */
+const durations = new Map<string, Result<Seconds>>();
+function durationOf(text: string): Result<Seconds> {
+  let known = durations.get(text);
+  if (known === undefined) {
+    known = parseDuration(text);
+    if (durations.size >= 64) durations.clear();
+    durations.set(text, known);
+  }
+  return known;
+}
+
 /** Reads a grant file; every problem carries the file, the dotted path and the line. */
 export function parseGrant(text: string, file: string): Result<Grant> {
   const doc = parseYaml(text, file, MAX_GRANT_BYTES);
@@ -177,7 +192,7 @@ export function grantFromValue(
   const raw = data as unknown as Omit<Grant, 'duration'> & { duration: string };
 
   const problems: Problem[] = [];
-  const duration = parseDuration(raw.duration);
+  const duration = durationOf(raw.duration);
   if (!duration.ok)
     problems.push(
       ...duration.problems.map((p) => ({ ...p, file, path: 'duration', line: lineOf('duration') })),

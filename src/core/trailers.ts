@@ -121,6 +121,10 @@ export function trailerBlock(message: string): string {
 const isTrailerKeyChar = (c: number): boolean =>
   (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x2d;
 const LINE_BREAK = /[\r\u2028\u2029]/;
+const NONE: readonly string[] = [];
+/** Its own string: an audit keeps trailers, and a slice would keep the whole message. */
+const own = (v: string | undefined): string | undefined => (v === undefined ? v : standalone(v));
+
 /** The trailer keys, lowercase (keys match in any case), by their place in TRAILER. */
 const TRAILER_KEYS: readonly string[] = Object.values(TRAILER).map((k) => k.toLowerCase());
 const key = (name: keyof typeof TRAILER): number => Object.keys(TRAILER).indexOf(name);
@@ -164,7 +168,7 @@ export function parseTrailers(message: string): EventTrailers | null {
   // The first value of each key gatepass reads, by its index in TRAILER_KEYS; every value of
   // Approved-by. Lines that read `^([A-Za-z-]+): (.*)$`, scanned by hand: the audit reads every
   // commit's trailers.
-  const first: (string | undefined)[] = [];
+  const first = new Array<string | undefined>(TRAILER_KEYS.length);
   let approvedBy: string[] | undefined;
   for (let start = 0; start <= last.length;) {
     let end = last.indexOf('\n', start);
@@ -185,19 +189,14 @@ export function parseTrailers(message: string): EventTrailers | null {
     }
     start = end + 1;
   }
-  // Its own string: an audit keeps trailers, and a slice would keep the whole message.
-  const one = (k: number): string | undefined => {
-    const v = first[k];
-    return v === undefined ? v : standalone(v);
-  };
-  const grant = one(GRANT);
-  const event = one(EVENT) as GrantEvent | undefined;
-  const resource = one(RESOURCE);
+  const grant = own(first[GRANT]);
+  const event = own(first[EVENT]) as GrantEvent | undefined;
+  const resource = own(first[RESOURCE]);
   if (!grant || !event || !resource || !GRANT_EVENTS.includes(event)) return null;
   const out: EventTrailers = { grant, event, resource };
   const req = PERSON.exec(first[REQUESTED_BY] ?? '');
   if (req) out.requestedBy = { login: standalone(req[1]!), id: Number(req[2]) };
-  const approvals = (approvedBy ?? [])
+  const approvals = (approvedBy ?? NONE)
     .map((v) => APPROVAL.exec(v))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({
@@ -207,22 +206,22 @@ export function parseTrailers(message: string): EventTrailers | null {
       ...(m[4] ? { via: standalone(m[4]) } : {}),
     }));
   if (approvals.length) out.approvedBy = approvals;
-  const set = <K extends keyof EventTrailers>(
-    k: K,
-    key: number,
-    f: (v: string) => EventTrailers[K],
-  ) => {
-    const v = one(key);
-    if (v !== undefined && v !== '') out[k] = f(v);
-  };
-  set('policy', POLICY, (v) => v);
-  set('rule', RULE, (v) => v);
-  set('actor', ACTOR, (v) => v);
-  set('at', AT, (v) => v);
-  set('expires', EXPIRES, (v) => v);
-  set('pullRequest', PULL_REQUEST, (v) => (/^\d+$/.test(v) ? Number(v) : undefined));
-  set('reason', REASON, (v) => v);
-  set('lateness', LATENESS, (v) => (/^\d+s$/.test(v) ? Number(v.slice(0, -1)) : undefined));
+  const policy = own(first[POLICY]);
+  if (policy) out.policy = policy;
+  const rule = own(first[RULE]);
+  if (rule) out.rule = rule;
+  const actor = own(first[ACTOR]);
+  if (actor) out.actor = actor;
+  const at = own(first[AT]);
+  if (at) out.at = at;
+  const expires = own(first[EXPIRES]);
+  if (expires) out.expires = expires;
+  const pr = first[PULL_REQUEST];
+  if (pr) out.pullRequest = /^\d+$/.test(pr) ? Number(pr) : undefined;
+  const reason = own(first[REASON]);
+  if (reason) out.reason = reason;
+  const lateness = first[LATENESS];
+  if (lateness) out.lateness = /^\d+s$/.test(lateness) ? Number(lateness.slice(0, -1)) : undefined;
   return out;
 }
 

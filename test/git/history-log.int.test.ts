@@ -252,7 +252,7 @@ describe('HistoryLogParser', () => {
   });
 
   it('reads a `--raw` line exactly when the pattern does, and refuses it otherwise', () => {
-    const commit = {
+    const commit: Commit = {
       sha: 'a'.repeat(40),
       parents: [],
       an: 'x',
