@@ -152,6 +152,7 @@ const ms = (t: string | undefined): number | undefined =>
 
 /** A grant file read: the grant, or why it is not one. */
 interface Reading {
+  path: string;
   grant: Grant | null;
   problems: Problem[];
 }
@@ -162,6 +163,8 @@ interface Reading {
  * generation collections and is copied by each, so not more.
  */
 const PARSED_KEPT = 256;
+
+const POLICIES_PREFIX = `${POLICIES_DIR}/`;
 
 /** How many grant file paths the fold keeps read (a grant's few paths are asked about often). */
 const PLACES_KEPT = 4096;
@@ -220,10 +223,10 @@ export class AuditFold {
       committedAt: commit.date,
     };
 
-    const policyPaths = commit.files
-      .map((f) => f.path)
-      .filter((p) => p.startsWith(`${POLICIES_DIR}/`));
-    if (policyPaths.length)
+    let policyPaths: string[] | undefined;
+    for (const f of commit.files)
+      if (f.path.startsWith(POLICIES_PREFIX)) (policyPaths ??= []).push(f.path);
+    if (policyPaths)
       this.notes.push({
         kind: 'policy-change',
         ...base,
@@ -335,16 +338,17 @@ export class AuditFold {
   private read(commit: AuditCommit, f: AuditFileChange): Reading | null {
     // A blob id names its content, and the path is all else the reading depends on: the same
     // pair read again (an extension commit's second look, a revert) is not parsed again.
-    const key = f.blob !== undefined ? `${f.blob}\0${f.path}` : undefined;
+    // Kept by blob id, with the path it was read at (no key string made for every reading).
+    const key = f.blob;
     const seen =
       key !== undefined ? (this.parsed.get(key) ?? this.parsedBefore.get(key)) : undefined;
-    if (seen) return seen;
+    if (seen && seen.path === f.path) return seen;
     const text = commit.readGrant?.(f.path);
     if (text === undefined || text === null) return null;
     const parsed = parseGrantFast(text, f.path);
-    const result = parsed.ok
-      ? { grant: parsed.value, problems: [] }
-      : { grant: null, problems: parsed.problems };
+    const result: Reading = parsed.ok
+      ? { path: f.path, grant: parsed.value, problems: [] }
+      : { path: f.path, grant: null, problems: parsed.problems };
     if (key !== undefined) {
       // Bounded, so memory still follows grants and not commits.
       if (this.parsed.size >= PARSED_KEPT) {
