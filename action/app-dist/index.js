@@ -32,9 +32,9 @@ var __export = (target, all) => {
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
-    for (let key of __getOwnPropNames(from))
-      if (!__hasOwnProp.call(to, key) && key !== except)
-        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+    for (let key2 of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key2) && key2 !== except)
+        __defProp(to, key2, { get: () => from[key2], enumerable: !(desc = __getOwnPropDesc(from, key2)) || desc.enumerable });
   }
   return to;
 };
@@ -78,11 +78,11 @@ var require_cjs = __commonJS({
         return cloneUnlessOtherwiseSpecified(element, options2);
       });
     }
-    function getMergeFunction(key, options2) {
+    function getMergeFunction(key2, options2) {
       if (!options2.customMerge) {
         return deepmerge;
       }
-      var customMerge = options2.customMerge(key);
+      var customMerge = options2.customMerge(key2);
       return typeof customMerge === "function" ? customMerge : deepmerge;
     }
     function getEnumerableOwnPropertySymbols(target) {
@@ -100,24 +100,24 @@ var require_cjs = __commonJS({
         return false;
       }
     }
-    function propertyIsUnsafe(target, key) {
-      return propertyIsOnObject(target, key) && !(Object.hasOwnProperty.call(target, key) && Object.propertyIsEnumerable.call(target, key));
+    function propertyIsUnsafe(target, key2) {
+      return propertyIsOnObject(target, key2) && !(Object.hasOwnProperty.call(target, key2) && Object.propertyIsEnumerable.call(target, key2));
     }
     function mergeObject(target, source, options2) {
       var destination = {};
       if (options2.isMergeableObject(target)) {
-        getKeys(target).forEach(function(key) {
-          destination[key] = cloneUnlessOtherwiseSpecified(target[key], options2);
+        getKeys(target).forEach(function(key2) {
+          destination[key2] = cloneUnlessOtherwiseSpecified(target[key2], options2);
         });
       }
-      getKeys(source).forEach(function(key) {
-        if (propertyIsUnsafe(target, key)) {
+      getKeys(source).forEach(function(key2) {
+        if (propertyIsUnsafe(target, key2)) {
           return;
         }
-        if (propertyIsOnObject(target, key) && options2.isMergeableObject(source[key])) {
-          destination[key] = getMergeFunction(key, options2)(target[key], source[key], options2);
+        if (propertyIsOnObject(target, key2) && options2.isMergeableObject(source[key2])) {
+          destination[key2] = getMergeFunction(key2, options2)(target[key2], source[key2], options2);
         } else {
-          destination[key] = cloneUnlessOtherwiseSpecified(source[key], options2);
+          destination[key2] = cloneUnlessOtherwiseSpecified(source[key2], options2);
         }
       });
       return destination;
@@ -280,15 +280,15 @@ var require_err = __commonJS({
       if (Array.isArray(err.errors)) {
         _err.aggregateErrors = err.errors.map((err2) => errSerializer(err2));
       }
-      for (const key in err) {
-        if (_err[key] === void 0) {
-          const val = err[key];
+      for (const key2 in err) {
+        if (_err[key2] === void 0) {
+          const val = err[key2];
           if (isErrorLike(val)) {
-            if (key !== "cause" && !Object.prototype.hasOwnProperty.call(val, seen)) {
-              _err[key] = errSerializer(val);
+            if (key2 !== "cause" && !Object.prototype.hasOwnProperty.call(val, seen)) {
+              _err[key2] = errSerializer(val);
             }
           } else {
-            _err[key] = val;
+            _err[key2] = val;
           }
         }
       }
@@ -323,15 +323,15 @@ var require_err_with_cause = __commonJS({
       if (isErrorLike(err.cause) && !Object.prototype.hasOwnProperty.call(err.cause, seen)) {
         _err.cause = errWithCauseSerializer(err.cause);
       }
-      for (const key in err) {
-        if (_err[key] === void 0) {
-          const val = err[key];
+      for (const key2 in err) {
+        if (_err[key2] === void 0) {
+          const val = err[key2];
           if (isErrorLike(val)) {
             if (!Object.prototype.hasOwnProperty.call(val, seen)) {
-              _err[key] = errWithCauseSerializer(val);
+              _err[key2] = errWithCauseSerializer(val);
             }
           } else {
-            _err[key] = val;
+            _err[key2] = val;
           }
         }
       }
@@ -576,9 +576,9 @@ var require_redact = __commonJS({
       }
       if (typeof obj === "object") {
         const cloned = Object.create(Object.getPrototypeOf(obj));
-        for (const key in obj) {
-          if (Object.prototype.hasOwnProperty.call(obj, key)) {
-            cloned[key] = deepClone(obj[key]);
+        for (const key2 in obj) {
+          if (Object.prototype.hasOwnProperty.call(obj, key2)) {
+            cloned[key2] = deepClone(obj[key2]);
           }
         }
         return cloned;
@@ -631,14 +631,14 @@ var require_redact = __commonJS({
     function setValue(obj, parts, value) {
       let current = obj;
       for (let i5 = 0; i5 < parts.length - 1; i5++) {
-        const key = parts[i5];
-        if (typeof current !== "object" || current === null || !(key in current)) {
+        const key2 = parts[i5];
+        if (typeof current !== "object" || current === null || !(key2 in current)) {
           return false;
         }
-        if (typeof current[key] !== "object" || current[key] === null) {
+        if (typeof current[key2] !== "object" || current[key2] === null) {
           return false;
         }
-        current = current[key];
+        current = current[key2];
       }
       const lastKey = parts[parts.length - 1];
       if (lastKey === "*") {
@@ -647,9 +647,9 @@ var require_redact = __commonJS({
             current[i5] = value;
           }
         } else if (typeof current === "object" && current !== null) {
-          for (const key in current) {
-            if (Object.prototype.hasOwnProperty.call(current, key)) {
-              current[key] = value;
+          for (const key2 in current) {
+            if (Object.prototype.hasOwnProperty.call(current, key2)) {
+              current[key2] = value;
             }
           }
         }
@@ -663,14 +663,14 @@ var require_redact = __commonJS({
     function removeKey(obj, parts) {
       let current = obj;
       for (let i5 = 0; i5 < parts.length - 1; i5++) {
-        const key = parts[i5];
-        if (typeof current !== "object" || current === null || !(key in current)) {
+        const key2 = parts[i5];
+        if (typeof current !== "object" || current === null || !(key2 in current)) {
           return false;
         }
-        if (typeof current[key] !== "object" || current[key] === null) {
+        if (typeof current[key2] !== "object" || current[key2] === null) {
           return false;
         }
-        current = current[key];
+        current = current[key2];
       }
       const lastKey = parts[parts.length - 1];
       if (lastKey === "*") {
@@ -679,9 +679,9 @@ var require_redact = __commonJS({
             current[i5] = void 0;
           }
         } else if (typeof current === "object" && current !== null) {
-          for (const key in current) {
-            if (Object.prototype.hasOwnProperty.call(current, key)) {
-              delete current[key];
+          for (const key2 in current) {
+            if (Object.prototype.hasOwnProperty.call(current, key2)) {
+              delete current[key2];
             }
           }
         }
@@ -766,19 +766,19 @@ var require_redact = __commonJS({
         } else if (typeof current === "object" && current !== null) {
           if (remove) {
             const keysToDelete = [];
-            for (const key in current) {
-              if (Object.prototype.hasOwnProperty.call(current, key)) {
-                keysToDelete.push(key);
+            for (const key2 in current) {
+              if (Object.prototype.hasOwnProperty.call(current, key2)) {
+                keysToDelete.push(key2);
               }
             }
-            for (const key of keysToDelete) {
-              delete current[key];
+            for (const key2 of keysToDelete) {
+              delete current[key2];
             }
           } else {
-            for (const key in current) {
-              const keyPath = [...parentParts, key];
-              const actualCensor = typeof censor === "function" ? censor(current[key], keyPath) : censor;
-              current[key] = actualCensor;
+            for (const key2 in current) {
+              const keyPath = [...parentParts, key2];
+              const actualCensor = typeof censor === "function" ? censor(current[key2], keyPath) : censor;
+              current[key2] = actualCensor;
             }
           }
         }
@@ -798,9 +798,9 @@ var require_redact = __commonJS({
               traverse(current[i5], pathLength + 1);
             }
           } else if (typeof current === "object" && current !== null) {
-            for (const key in current) {
-              pathArray[pathLength] = key;
-              traverse(current[key], pathLength + 1);
+            for (const key2 in current) {
+              pathArray[pathLength] = key2;
+              traverse(current[key2], pathLength + 1);
             }
           }
         } else if (pathLength < beforeWildcard.length) {
@@ -887,12 +887,12 @@ var require_redact = __commonJS({
           return cloned2;
         }
         const cloned = Object.create(Object.getPrototypeOf(source));
-        for (const key in source) {
-          if (Object.prototype.hasOwnProperty.call(source, key)) {
-            if (pathMap.has(key) || pathMap.has("*")) {
-              cloned[key] = cloneSelectively(source[key], pathMap.get(key) || pathMap.get("*"));
+        for (const key2 in source) {
+          if (Object.prototype.hasOwnProperty.call(source, key2)) {
+            if (pathMap.has(key2) || pathMap.has("*")) {
+              cloned[key2] = cloneSelectively(source[key2], pathMap.get(key2) || pathMap.get("*"));
             } else {
-              cloned[key] = source[key];
+              cloned[key2] = source[key2];
             }
           }
         }
@@ -3071,15 +3071,15 @@ var require_tools = __commonJS({
       }
       const wildcardStringifier = stringifiers[wildcardFirstSym];
       let propStr = "";
-      for (const key in obj) {
-        value = obj[key];
-        if (Object.prototype.hasOwnProperty.call(obj, key) && value !== void 0) {
-          if (serializers[key]) {
-            value = serializers[key](value);
-          } else if (key === errorKey && serializers.err) {
+      for (const key2 in obj) {
+        value = obj[key2];
+        if (Object.prototype.hasOwnProperty.call(obj, key2) && value !== void 0) {
+          if (serializers[key2]) {
+            value = serializers[key2](value);
+          } else if (key2 === errorKey && serializers.err) {
             value = serializers.err(value);
           }
-          const stringifier = stringifiers[key] || wildcardStringifier;
+          const stringifier = stringifiers[key2] || wildcardStringifier;
           switch (typeof value) {
             case "undefined":
             case "function":
@@ -3099,7 +3099,7 @@ var require_tools = __commonJS({
               value = (stringifier || stringify4)(value, stringifySafe);
           }
           if (value === void 0) continue;
-          const strKey = asString(key);
+          const strKey = asString(key2);
           propStr += "," + strKey + ":" + value;
         }
       }
@@ -3144,14 +3144,14 @@ var require_tools = __commonJS({
       const serializers = instance[serializersSym];
       const formatter = instance[formattersSym].bindings;
       bindings = formatter(bindings);
-      for (const key in bindings) {
-        value = bindings[key];
-        const valid = (key.length < 5 || key !== "level" && key !== "serializers" && key !== "formatters" && key !== "customLevels") && bindings.hasOwnProperty(key) && value !== void 0;
+      for (const key2 in bindings) {
+        value = bindings[key2];
+        const valid = (key2.length < 5 || key2 !== "level" && key2 !== "serializers" && key2 !== "formatters" && key2 !== "customLevels") && bindings.hasOwnProperty(key2) && value !== void 0;
         if (valid === true) {
-          value = serializers[key] ? serializers[key](value) : value;
-          value = (stringifiers[key] || wildcardStringifier || stringify4)(value, stringifySafe);
+          value = serializers[key2] ? serializers[key2](value) : value;
+          value = (stringifiers[key2] || wildcardStringifier || stringify4)(value, stringifySafe);
           if (value === void 0) continue;
-          data += "," + asString(key) + ":" + value;
+          data += "," + asString(key2) + ":" + value;
         }
       }
       return data;
@@ -3386,12 +3386,12 @@ var require_levels = __commonJS({
       const useOnlyCustomLevelsVal = this[useOnlyCustomLevelsSym];
       const levelComparison = this[levelCompSym];
       const hook7 = this[hooksSym].logMethod;
-      for (const key in values) {
-        if (levelComparison(values[key], levelVal) === false) {
-          this[key] = noop4;
+      for (const key2 in values) {
+        if (levelComparison(values[key2], levelVal) === false) {
+          this[key2] = noop4;
           continue;
         }
-        this[key] = isStandardLevel(key, useOnlyCustomLevelsVal) ? levelMethods[key](hook7) : genLog(values[key], hook7);
+        this[key2] = isStandardLevel(key2, useOnlyCustomLevelsVal) ? levelMethods[key2](hook7) : genLog(values[key2], hook7);
       }
       this.emit(
         "level-change",
@@ -3443,7 +3443,7 @@ var require_levels = __commonJS({
     function assertDefaultLevelFound(defaultLevel, customLevels, useOnlyCustomLevels) {
       if (typeof defaultLevel === "number") {
         const values = [].concat(
-          Object.keys(customLevels || {}).map((key) => customLevels[key]),
+          Object.keys(customLevels || {}).map((key2) => customLevels[key2]),
           useOnlyCustomLevels ? [] : Object.keys(nums).map((level) => +level),
           Infinity
         );
@@ -3821,28 +3821,28 @@ var require_safe_stable_stringify = __commonJS({
       }
       return value === void 0 ? true : value;
     }
-    function getBooleanOption(options2, key) {
+    function getBooleanOption(options2, key2) {
       let value;
-      if (hasOwnProperty.call(options2, key)) {
-        value = options2[key];
+      if (hasOwnProperty.call(options2, key2)) {
+        value = options2[key2];
         if (typeof value !== "boolean") {
-          throw new TypeError(`The "${key}" argument must be of type boolean`);
+          throw new TypeError(`The "${key2}" argument must be of type boolean`);
         }
       }
       return value === void 0 ? true : value;
     }
-    function getPositiveIntegerOption(options2, key) {
+    function getPositiveIntegerOption(options2, key2) {
       let value;
-      if (hasOwnProperty.call(options2, key)) {
-        value = options2[key];
+      if (hasOwnProperty.call(options2, key2)) {
+        value = options2[key2];
         if (typeof value !== "number") {
-          throw new TypeError(`The "${key}" argument must be of type number`);
+          throw new TypeError(`The "${key2}" argument must be of type number`);
         }
         if (!Number.isInteger(value)) {
-          throw new TypeError(`The "${key}" argument must be an integer`);
+          throw new TypeError(`The "${key2}" argument must be an integer`);
         }
         if (value < 1) {
-          throw new RangeError(`The "${key}" argument must be >= 1`);
+          throw new RangeError(`The "${key2}" argument must be >= 1`);
         }
       }
       return value === void 0 ? Infinity : value;
@@ -3894,12 +3894,12 @@ var require_safe_stable_stringify = __commonJS({
       const comparator = typeof deterministic === "function" ? deterministic : void 0;
       const maximumDepth = getPositiveIntegerOption(options2, "maximumDepth");
       const maximumBreadth = getPositiveIntegerOption(options2, "maximumBreadth");
-      function stringifyFnReplacer(key, parent, stack, replacer, spacer, indentation) {
-        let value = parent[key];
+      function stringifyFnReplacer(key2, parent, stack, replacer, spacer, indentation) {
+        let value = parent[key2];
         if (typeof value === "object" && value !== null && typeof value.toJSON === "function") {
-          value = value.toJSON(key);
+          value = value.toJSON(key2);
         }
-        value = replacer.call(parent, key, value);
+        value = replacer.call(parent, key2, value);
         switch (typeof value) {
           case "string":
             return strEscape(value);
@@ -3970,10 +3970,10 @@ ${indentation}`;
             }
             stack.push(value);
             for (let i5 = 0; i5 < maximumPropertiesToStringify; i5++) {
-              const key2 = keys[i5];
-              const tmp = stringifyFnReplacer(key2, value, stack, replacer, spacer, indentation);
+              const key3 = keys[i5];
+              const tmp = stringifyFnReplacer(key3, value, stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
-                res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
+                res += `${separator}${strEscape(key3)}:${whitespace}${tmp}`;
                 separator = join8;
               }
             }
@@ -4005,9 +4005,9 @@ ${originalIndentation}`;
             return fail2 ? fail2(value) : void 0;
         }
       }
-      function stringifyArrayReplacer(key, value, stack, replacer, spacer, indentation) {
+      function stringifyArrayReplacer(key2, value, stack, replacer, spacer, indentation) {
         if (typeof value === "object" && value !== null && typeof value.toJSON === "function") {
-          value = value.toJSON(key);
+          value = value.toJSON(key2);
         }
         switch (typeof value) {
           case "string":
@@ -4066,10 +4066,10 @@ ${indentation}`;
               whitespace = " ";
             }
             let separator = "";
-            for (const key2 of replacer) {
-              const tmp = stringifyArrayReplacer(key2, value[key2], stack, replacer, spacer, indentation);
+            for (const key3 of replacer) {
+              const tmp = stringifyArrayReplacer(key3, value[key3], stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
-                res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
+                res += `${separator}${strEscape(key3)}:${whitespace}${tmp}`;
                 separator = join8;
               }
             }
@@ -4096,7 +4096,7 @@ ${originalIndentation}`;
             return fail2 ? fail2(value) : void 0;
         }
       }
-      function stringifyIndent(key, value, stack, spacer, indentation) {
+      function stringifyIndent(key2, value, stack, spacer, indentation) {
         switch (typeof value) {
           case "string":
             return strEscape(value);
@@ -4105,9 +4105,9 @@ ${originalIndentation}`;
               return "null";
             }
             if (typeof value.toJSON === "function") {
-              value = value.toJSON(key);
+              value = value.toJSON(key2);
               if (typeof value !== "object") {
-                return stringifyIndent(key, value, stack, spacer, indentation);
+                return stringifyIndent(key2, value, stack, spacer, indentation);
               }
               if (value === null) {
                 return "null";
@@ -4173,10 +4173,10 @@ ${indentation}`;
             }
             stack.push(value);
             for (let i5 = 0; i5 < maximumPropertiesToStringify; i5++) {
-              const key2 = keys[i5];
-              const tmp = stringifyIndent(key2, value[key2], stack, spacer, indentation);
+              const key3 = keys[i5];
+              const tmp = stringifyIndent(key3, value[key3], stack, spacer, indentation);
               if (tmp !== void 0) {
-                res += `${separator}${strEscape(key2)}: ${tmp}`;
+                res += `${separator}${strEscape(key3)}: ${tmp}`;
                 separator = join8;
               }
             }
@@ -4208,7 +4208,7 @@ ${originalIndentation}`;
             return fail2 ? fail2(value) : void 0;
         }
       }
-      function stringifySimple(key, value, stack) {
+      function stringifySimple(key2, value, stack) {
         switch (typeof value) {
           case "string":
             return strEscape(value);
@@ -4217,9 +4217,9 @@ ${originalIndentation}`;
               return "null";
             }
             if (typeof value.toJSON === "function") {
-              value = value.toJSON(key);
+              value = value.toJSON(key2);
               if (typeof value !== "object") {
-                return stringifySimple(key, value, stack);
+                return stringifySimple(key2, value, stack);
               }
               if (value === null) {
                 return "null";
@@ -4275,10 +4275,10 @@ ${originalIndentation}`;
             }
             stack.push(value);
             for (let i5 = 0; i5 < maximumPropertiesToStringify; i5++) {
-              const key2 = keys[i5];
-              const tmp = stringifySimple(key2, value[key2], stack);
+              const key3 = keys[i5];
+              const tmp = stringifySimple(key3, value[key3], stack);
               if (tmp !== void 0) {
-                res += `${separator}${strEscape(key2)}:${tmp}`;
+                res += `${separator}${strEscape(key3)}:${tmp}`;
                 separator = ",";
               }
             }
@@ -4824,7 +4824,7 @@ var require_colorette = __commonJS({
       bgWhiteBright: init2(107, 49)
     };
     var createColors = ({ useColor = isColorSupported } = {}) => useColor ? colors : Object.keys(colors).reduce(
-      (colors2, key) => ({ ...colors2, [key]: String }),
+      (colors2, key2) => ({ ...colors2, [key2]: String }),
       {}
     );
     var {
@@ -6384,12 +6384,12 @@ var require_split_property_key = __commonJS({
   "node_modules/pino-pretty/lib/utils/split-property-key.js"(exports2, module2) {
     "use strict";
     module2.exports = splitPropertyKey;
-    function splitPropertyKey(key) {
+    function splitPropertyKey(key2) {
       const result = [];
       let backslash = false;
       let segment = "";
-      for (let i5 = 0; i5 < key.length; i5++) {
-        const c5 = key.charAt(i5);
+      for (let i5 = 0; i5 < key2.length; i5++) {
+        const c5 = key2.charAt(i5);
         if (c5 === "\\") {
           backslash = true;
           continue;
@@ -6601,8 +6601,8 @@ var require_cjs2 = __commonJS({
     function copyMap(map3, state2) {
       const clone = new state2.Constructor();
       state2.cache.set(map3, clone);
-      for (const [key, value] of map3) {
-        clone.set(key != null && typeof key === "object" ? state2.copier(key, state2) : key, state2.copier(value, state2));
+      for (const [key2, value] of map3) {
+        clone.set(key2 != null && typeof key2 === "object" ? state2.copier(key2, state2) : key2, state2.copier(value, state2));
       }
       return clone;
     }
@@ -6612,15 +6612,15 @@ var require_cjs2 = __commonJS({
     function copyObject(object, state2) {
       const clone = getCleanClone(state2.prototype);
       state2.cache.set(object, clone);
-      for (const key of Object.keys(object)) {
-        const value = state2.copier(object[key], state2);
-        if (key === "__proto__") {
-          defineOwnValue(clone, key, value);
+      for (const key2 of Object.keys(object)) {
+        const value = state2.copier(object[key2], state2);
+        if (key2 === "__proto__") {
+          defineOwnValue(clone, key2, value);
         } else {
           try {
-            clone[key] = value;
+            clone[key2] = value;
           } catch (_a2) {
-            defineOwnValue(clone, key, value);
+            defineOwnValue(clone, key2, value);
           }
         }
       }
@@ -6842,9 +6842,9 @@ var require_filter_log = __commonJS({
       const logCopy = fastCopy(log);
       if (includeKeys) {
         const logIncluded = {};
-        includeKeys.forEach((key) => {
-          if (hasLogProperty(logCopy, key)) {
-            setLogProperty(logIncluded, key, getPropertyValue(logCopy, key));
+        includeKeys.forEach((key2) => {
+          if (hasLogProperty(logCopy, key2)) {
+            setLogProperty(logIncluded, key2, getPropertyValue(logCopy, key2));
           }
         });
         return logIncluded;
@@ -7126,25 +7126,25 @@ var require_format_time = __commonJS({
       if (translateTime === false) {
         return epoch;
       }
-      const instant = createDate(epoch);
-      if (!isValidDate(instant)) {
+      const instant2 = createDate(epoch);
+      if (!isValidDate(instant2)) {
         return epoch;
       }
       if (translateTime === true) {
-        return dateformat(instant, DATE_FORMAT_SIMPLE);
+        return dateformat(instant2, DATE_FORMAT_SIMPLE);
       }
       const upperFormat = translateTime.toUpperCase();
       if (upperFormat === "SYS:STANDARD") {
-        return dateformat(instant, DATE_FORMAT);
+        return dateformat(instant2, DATE_FORMAT);
       }
       const prefix = upperFormat.substr(0, 4);
       if (prefix === "SYS:" || prefix === "UTC:") {
         if (prefix === "UTC:") {
-          return dateformat(instant, translateTime);
+          return dateformat(instant2, translateTime);
         }
-        return dateformat(instant, translateTime.slice(4));
+        return dateformat(instant2, translateTime.slice(4));
       }
-      return dateformat(instant, `UTC:${translateTime}`);
+      return dateformat(instant2, `UTC:${translateTime}`);
     }
   }
 });
@@ -7215,10 +7215,10 @@ var require_interpret_conditionals = __commonJS({
       messageFormat = messageFormat.replace(/[^\S\r\n]+/g, " ");
       messageFormat = messageFormat.replace(/\n[^\S\r\n]*\n/g, "\n");
       return messageFormat.trim();
-      function replacer(_, key, value) {
-        const propertyValue = getPropertyValue(log, key);
-        if (propertyValue && value.includes(key)) {
-          return value.replace(new RegExp("{" + key + "}", "g"), propertyValue);
+      function replacer(_, key2, value) {
+        const propertyValue = getPropertyValue(log, key2);
+        if (propertyValue && value.includes(key2)) {
+          return value.replace(new RegExp("{" + key2 + "}", "g"), propertyValue);
         } else {
           return "";
         }
@@ -7434,8 +7434,8 @@ var require_fast_safe_stringify = __commonJS({
         } else {
           var keys = Object.keys(val);
           for (i5 = 0; i5 < keys.length; i5++) {
-            var key = keys[i5];
-            decirc(val[key], key, i5, stack, val, depth, options2);
+            var key2 = keys[i5];
+            decirc(val[key2], key2, i5, stack, val, depth, options2);
           }
         }
         stack.pop();
@@ -7510,9 +7510,9 @@ var require_fast_safe_stringify = __commonJS({
           var tmp = {};
           var keys = Object.keys(val).sort(compareFunction);
           for (i5 = 0; i5 < keys.length; i5++) {
-            var key = keys[i5];
-            deterministicDecirc(val[key], key, i5, stack, val, depth, options2);
-            tmp[key] = val[key];
+            var key2 = keys[i5];
+            deterministicDecirc(val[key2], key2, i5, stack, val, depth, options2);
+            tmp[key2] = val[key2];
           }
           if (typeof parent !== "undefined") {
             arr.push([parent, k5, val]);
@@ -7528,18 +7528,18 @@ var require_fast_safe_stringify = __commonJS({
       replacer = typeof replacer !== "undefined" ? replacer : function(k5, v) {
         return v;
       };
-      return function(key, val) {
+      return function(key2, val) {
         if (replacerStack.length > 0) {
           for (var i5 = 0; i5 < replacerStack.length; i5++) {
             var part = replacerStack[i5];
-            if (part[1] === key && part[0] === val) {
+            if (part[1] === key2 && part[0] === val) {
               val = part[2];
               replacerStack.splice(i5, 1);
               break;
             }
           }
         }
-        return replacer.call(this, key, val);
+        return replacer.call(this, key2, val);
       };
     }
   }
@@ -7692,12 +7692,12 @@ var require_prettify_error_log = __commonJS({
           propertiesToPrint = errorProperties.filter((k5) => excludeProperties.includes(k5) === false);
         }
         for (let i5 = 0; i5 < propertiesToPrint.length; i5 += 1) {
-          const key = propertiesToPrint[i5];
-          if (key in log === false) continue;
-          const safeKey = stripUnsafeControlChars(key);
-          if (isObject(log[key])) {
+          const key2 = propertiesToPrint[i5];
+          if (key2 in log === false) continue;
+          const safeKey = stripUnsafeControlChars(key2);
+          if (isObject(log[key2])) {
             const prettifiedObject = prettifyObject({
-              log: log[key],
+              log: log[key2],
               excludeLoggerKeys: false,
               context: {
                 ...context,
@@ -7707,7 +7707,7 @@ var require_prettify_error_log = __commonJS({
             result = `${result}${ident}${safeKey}: {${eol}${prettifiedObject}${ident}}${eol}`;
             continue;
           }
-          const value = stripUnsafeControlChars(log[key]);
+          const value = stripUnsafeControlChars(log[key2]);
           result = `${result}${ident}${safeKey}: ${value}${eol}`;
         }
       }
@@ -7957,8 +7957,8 @@ var require_secure_json_parse = __commonJS({
             }
             delete node.constructor;
           }
-          for (const key in node) {
-            const value = node[key];
+          for (const key2 in node) {
+            const value = node[key2];
             if (value && typeof value === "object") {
               next.push(value);
             }
@@ -8114,8 +8114,8 @@ var require_pretty = __commonJS({
           this.messageKey,
           this.levelKey,
           this.timestampKey
-        ].map((key) => key.replaceAll(/\\/g, "")).filter((key) => {
-          return typeof log[key] === "string" || typeof log[key] === "number" || typeof log[key] === "boolean";
+        ].map((key2) => key2.replaceAll(/\\/g, "")).filter((key2) => {
+          return typeof log[key2] === "string" || typeof log[key2] === "number" || typeof log[key2] === "boolean";
         });
         const prettifiedObject = prettifyObject({
           log,
@@ -8192,9 +8192,9 @@ var require_pino_pretty = __commonJS({
         "singleLine",
         "useOnlyCustomProps"
       ];
-      for (const key of booleanOptions) {
-        if (key in normalized) {
-          normalized[key] = normalizeBoolean(normalized[key]);
+      for (const key2 of booleanOptions) {
+        if (key2 in normalized) {
+          normalized[key2] = normalizeBoolean(normalized[key2]);
         }
       }
       if ("translateTime" in normalized && (normalized.translateTime === "true" || normalized.translateTime === "false")) {
@@ -9001,27 +9001,27 @@ var require_light = __commonJS({
               }
             }
           }
-          key(key = "") {
+          key(key2 = "") {
             var ref;
-            return (ref = this.instances[key]) != null ? ref : (() => {
+            return (ref = this.instances[key2]) != null ? ref : (() => {
               var limiter;
-              limiter = this.instances[key] = new this.Bottleneck(Object.assign(this.limiterOptions, {
-                id: `${this.id}-${key}`,
+              limiter = this.instances[key2] = new this.Bottleneck(Object.assign(this.limiterOptions, {
+                id: `${this.id}-${key2}`,
                 timeout: this.timeout,
                 connection: this.connection
               }));
-              this.Events.trigger("created", limiter, key);
+              this.Events.trigger("created", limiter, key2);
               return limiter;
             })();
           }
-          async deleteKey(key = "") {
+          async deleteKey(key2 = "") {
             var deleted, instance;
-            instance = this.instances[key];
+            instance = this.instances[key2];
             if (this.connection) {
-              deleted = await this.connection.__runCommand__(["del", ...Scripts$1.allKeys(`${this.id}-${key}`)]);
+              deleted = await this.connection.__runCommand__(["del", ...Scripts$1.allKeys(`${this.id}-${key2}`)]);
             }
             if (instance != null) {
-              delete this.instances[key];
+              delete this.instances[key2];
               await instance.disconnect();
             }
             return instance != null || deleted > 0;
@@ -9661,11 +9661,11 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path7) {
-      const ctrl = callVisitor(key, node, visitor, path7);
+    function visit_(key2, node, visitor, path7) {
+      const ctrl = callVisitor(key2, node, visitor, path7);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path7, ctrl);
-        return visit_(key, ctrl, visitor, path7);
+        replaceNode(key2, path7, ctrl);
+        return visit_(key2, ctrl, visitor, path7);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
@@ -9709,11 +9709,11 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path7) {
-      const ctrl = await callVisitor(key, node, visitor, path7);
+    async function visitAsync_(key2, node, visitor, path7) {
+      const ctrl = await callVisitor(key2, node, visitor, path7);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path7, ctrl);
-        return visitAsync_(key, ctrl, visitor, path7);
+        replaceNode(key2, path7, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path7);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
@@ -9763,27 +9763,27 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path7) {
+    function callVisitor(key2, node, visitor, path7) {
       if (typeof visitor === "function")
-        return visitor(key, node, path7);
+        return visitor(key2, node, path7);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path7);
+        return visitor.Map?.(key2, node, path7);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path7);
+        return visitor.Seq?.(key2, node, path7);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path7);
+        return visitor.Pair?.(key2, node, path7);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path7);
+        return visitor.Scalar?.(key2, node, path7);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path7);
+        return visitor.Alias?.(key2, node, path7);
       return void 0;
     }
-    function replaceNode(key, path7, node) {
+    function replaceNode(key2, path7, node) {
       const parent = path7[path7.length - 1];
       if (identity.isCollection(parent)) {
-        parent.items[key] = node;
+        parent.items[key2] = node;
       } else if (identity.isPair(parent)) {
-        if (key === "key")
+        if (key2 === "key")
           parent.key = node;
         else
           parent.value = node;
@@ -10044,7 +10044,7 @@ var require_anchors = __commonJS({
 var require_applyReviver = __commonJS({
   "node_modules/yaml/dist/doc/applyReviver.js"(exports2) {
     "use strict";
-    function applyReviver(reviver, obj, key, val) {
+    function applyReviver(reviver, obj, key2, val) {
       if (val && typeof val === "object") {
         if (Array.isArray(val)) {
           for (let i5 = 0, len = val.length; i5 < len; ++i5) {
@@ -10084,7 +10084,7 @@ var require_applyReviver = __commonJS({
           }
         }
       }
-      return reviver.call(obj, key, val);
+      return reviver.call(obj, key2, val);
     }
     exports2.applyReviver = applyReviver;
   }
@@ -10447,14 +10447,14 @@ var require_Collection = __commonJS({
         if (isEmptyPath(path7))
           this.add(value);
         else {
-          const [key, ...rest] = path7;
-          const node = this.get(key, true);
+          const [key2, ...rest] = path7;
+          const node = this.get(key2, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
           else if (node === void 0 && this.schema)
-            this.set(key, collectionFromPath(this.schema, rest, value));
+            this.set(key2, collectionFromPath(this.schema, rest, value));
           else
-            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+            throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
         }
       }
       /**
@@ -10462,14 +10462,14 @@ var require_Collection = __commonJS({
        * @returns `true` if the item was found and removed.
        */
       deleteIn(path7) {
-        const [key, ...rest] = path7;
+        const [key2, ...rest] = path7;
         if (rest.length === 0)
-          return this.delete(key);
-        const node = this.get(key, true);
+          return this.delete(key2);
+        const node = this.get(key2, true);
         if (identity.isCollection(node))
           return node.deleteIn(rest);
         else
-          throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+          throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -10477,8 +10477,8 @@ var require_Collection = __commonJS({
        * `true` (collections are always returned intact).
        */
       getIn(path7, keepScalar) {
-        const [key, ...rest] = path7;
-        const node = this.get(key, true);
+        const [key2, ...rest] = path7;
+        const node = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
         else
@@ -10496,10 +10496,10 @@ var require_Collection = __commonJS({
        * Checks if the collection includes a value with the key `key`.
        */
       hasIn(path7) {
-        const [key, ...rest] = path7;
+        const [key2, ...rest] = path7;
         if (rest.length === 0)
-          return this.has(key);
-        const node = this.get(key, true);
+          return this.has(key2);
+        const node = this.get(key2, true);
         return identity.isCollection(node) ? node.hasIn(rest) : false;
       }
       /**
@@ -10507,17 +10507,17 @@ var require_Collection = __commonJS({
        * boolean to add/remove the item from the set.
        */
       setIn(path7, value) {
-        const [key, ...rest] = path7;
+        const [key2, ...rest] = path7;
         if (rest.length === 0) {
-          this.set(key, value);
+          this.set(key2, value);
         } else {
-          const node = this.get(key, true);
+          const node = this.get(key2, true);
           if (identity.isCollection(node))
             node.setIn(rest, value);
           else if (node === void 0 && this.schema)
-            this.set(key, collectionFromPath(this.schema, rest, value));
+            this.set(key2, collectionFromPath(this.schema, rest, value));
           else
-            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+            throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
         }
       }
     };
@@ -11095,19 +11095,19 @@ var require_stringifyPair = __commonJS({
     var Scalar = require_Scalar();
     var stringify3 = require_stringify();
     var stringifyComment = require_stringifyComment();
-    function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
+    function stringifyPair({ key: key2, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
-      let keyComment = identity.isNode(key) && key.comment || null;
+      let keyComment = identity.isNode(key2) && key2.comment || null;
       if (simpleKeys) {
         if (keyComment) {
           throw new Error("With simple keys, key nodes cannot have comments");
         }
-        if (identity.isCollection(key) || !identity.isNode(key) && typeof key === "object") {
+        if (identity.isCollection(key2) || !identity.isNode(key2) && typeof key2 === "object") {
           const msg = "With simple keys, collection cannot be used as a key value";
           throw new Error(msg);
         }
       }
-      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity.isCollection(key) || (identity.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
+      let explicitKey = !simpleKeys && (!key2 || keyComment && value == null && !ctx.inFlow || identity.isCollection(key2) || (identity.isScalar(key2) ? key2.type === Scalar.Scalar.BLOCK_FOLDED || key2.type === Scalar.Scalar.BLOCK_LITERAL : typeof key2 === "object"));
       ctx = Object.assign({}, ctx, {
         allNullValues: false,
         implicitKey: !explicitKey && (simpleKeys || !allNullValues),
@@ -11115,7 +11115,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify3.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify3.stringify(key2, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -11259,7 +11259,7 @@ var require_merge = __commonJS({
       }),
       stringify: () => MERGE_KEY
     };
-    var isMergeKey = (ctx, key) => (merge5.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge5.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge5.tag && tag.default);
+    var isMergeKey = (ctx, key2) => (merge5.identify(key2) || identity.isScalar(key2) && (!key2.type || key2.type === Scalar.Scalar.PLAIN) && merge5.identify(key2.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge5.tag && tag.default);
     function addMergeToJSMap(ctx, map3, value) {
       const source = resolveAliasValue(ctx, value);
       if (identity.isSeq(source))
@@ -11276,14 +11276,14 @@ var require_merge = __commonJS({
       if (!identity.isMap(source))
         throw new Error("Merge sources must be maps or map aliases");
       const srcMap = source.toJSON(null, ctx, Map);
-      for (const [key, value2] of srcMap) {
+      for (const [key2, value2] of srcMap) {
         if (map3 instanceof Map) {
-          if (!map3.has(key))
-            map3.set(key, value2);
+          if (!map3.has(key2))
+            map3.set(key2, value2);
         } else if (map3 instanceof Set) {
-          map3.add(key);
-        } else if (!Object.prototype.hasOwnProperty.call(map3, key)) {
-          Object.defineProperty(map3, key, {
+          map3.add(key2);
+        } else if (!Object.prototype.hasOwnProperty.call(map3, key2)) {
+          Object.defineProperty(map3, key2, {
             value: value2,
             writable: true,
             enumerable: true,
@@ -11311,19 +11311,19 @@ var require_addPairToJSMap = __commonJS({
     var stringify3 = require_stringify();
     var identity = require_identity();
     var toJS = require_toJS();
-    function addPairToJSMap(ctx, map3, { key, value }) {
-      if (identity.isNode(key) && key.addToJSMap)
-        key.addToJSMap(ctx, map3, value);
-      else if (merge5.isMergeKey(ctx, key))
+    function addPairToJSMap(ctx, map3, { key: key2, value }) {
+      if (identity.isNode(key2) && key2.addToJSMap)
+        key2.addToJSMap(ctx, map3, value);
+      else if (merge5.isMergeKey(ctx, key2))
         merge5.addMergeToJSMap(ctx, map3, value);
       else {
-        const jsKey = toJS.toJS(key, "", ctx);
+        const jsKey = toJS.toJS(key2, "", ctx);
         if (map3 instanceof Map) {
           map3.set(jsKey, toJS.toJS(value, jsKey, ctx));
         } else if (map3 instanceof Set) {
           map3.add(jsKey);
         } else {
-          const stringKey = stringifyKey(key, jsKey, ctx);
+          const stringKey = stringifyKey(key2, jsKey, ctx);
           const jsValue = toJS.toJS(value, stringKey, ctx);
           if (stringKey in map3)
             Object.defineProperty(map3, stringKey, {
@@ -11338,19 +11338,19 @@ var require_addPairToJSMap = __commonJS({
       }
       return map3;
     }
-    function stringifyKey(key, jsKey, ctx) {
+    function stringifyKey(key2, jsKey, ctx) {
       if (jsKey === null)
         return "";
       if (typeof jsKey !== "object")
         return String(jsKey);
-      if (identity.isNode(key) && ctx?.doc) {
+      if (identity.isNode(key2) && ctx?.doc) {
         const strCtx = stringify3.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node of ctx.anchors.keys())
           strCtx.anchors.add(node.anchor);
         strCtx.inFlow = true;
         strCtx.inStringifyKey = true;
-        const strKey = key.toString(strCtx);
+        const strKey = key2.toString(strCtx);
         if (!ctx.mapKeyWarned) {
           let jsonStr = JSON.stringify(strKey);
           if (jsonStr.length > 40)
@@ -11374,24 +11374,24 @@ var require_Pair = __commonJS({
     var stringifyPair = require_stringifyPair();
     var addPairToJSMap = require_addPairToJSMap();
     var identity = require_identity();
-    function createPair(key, value, ctx) {
-      const k5 = createNode.createNode(key, void 0, ctx);
+    function createPair(key2, value, ctx) {
+      const k5 = createNode.createNode(key2, void 0, ctx);
       const v = createNode.createNode(value, void 0, ctx);
       return new Pair(k5, v);
     }
     var Pair = class _Pair {
-      constructor(key, value = null) {
+      constructor(key2, value = null) {
         Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
-        this.key = key;
+        this.key = key2;
         this.value = value;
       }
       clone(schema) {
-        let { key, value } = this;
-        if (identity.isNode(key))
-          key = key.clone(schema);
+        let { key: key2, value } = this;
+        if (identity.isNode(key2))
+          key2 = key2.clone(schema);
         if (identity.isNode(value))
           value = value.clone(schema);
-        return new _Pair(key, value);
+        return new _Pair(key2, value);
       }
       toJSON(_, ctx) {
         const pair = ctx?.mapAsMap ? /* @__PURE__ */ new Map() : {};
@@ -11567,11 +11567,11 @@ var require_YAMLMap = __commonJS({
     var identity = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
-    function findPair(items, key) {
-      const k5 = identity.isScalar(key) ? key.value : key;
+    function findPair(items, key2) {
+      const k5 = identity.isScalar(key2) ? key2.value : key2;
       for (const it of items) {
         if (identity.isPair(it)) {
-          if (it.key === key || it.key === k5)
+          if (it.key === key2 || it.key === k5)
             return it;
           if (identity.isScalar(it.key) && it.key.value === k5)
             return it;
@@ -11594,20 +11594,20 @@ var require_YAMLMap = __commonJS({
       static from(schema, obj, ctx) {
         const { keepUndefined, replacer } = ctx;
         const map3 = new this(schema);
-        const add3 = (key, value) => {
+        const add3 = (key2, value) => {
           if (typeof replacer === "function")
-            value = replacer.call(obj, key, value);
-          else if (Array.isArray(replacer) && !replacer.includes(key))
+            value = replacer.call(obj, key2, value);
+          else if (Array.isArray(replacer) && !replacer.includes(key2))
             return;
           if (value !== void 0 || keepUndefined)
-            map3.items.push(Pair.createPair(key, value, ctx));
+            map3.items.push(Pair.createPair(key2, value, ctx));
         };
         if (obj instanceof Map) {
-          for (const [key, value] of obj)
-            add3(key, value);
+          for (const [key2, value] of obj)
+            add3(key2, value);
         } else if (obj && typeof obj === "object") {
-          for (const key of Object.keys(obj))
-            add3(key, obj[key]);
+          for (const key2 of Object.keys(obj))
+            add3(key2, obj[key2]);
         }
         if (typeof schema.sortMapEntries === "function") {
           map3.items.sort(schema.sortMapEntries);
@@ -11647,23 +11647,23 @@ var require_YAMLMap = __commonJS({
           this.items.push(_pair);
         }
       }
-      delete(key) {
-        const it = findPair(this.items, key);
+      delete(key2) {
+        const it = findPair(this.items, key2);
         if (!it)
           return false;
         const del = this.items.splice(this.items.indexOf(it), 1);
         return del.length > 0;
       }
-      get(key, keepScalar) {
-        const it = findPair(this.items, key);
+      get(key2, keepScalar) {
+        const it = findPair(this.items, key2);
         const node = it?.value;
         return (!keepScalar && identity.isScalar(node) ? node.value : node) ?? void 0;
       }
-      has(key) {
-        return !!findPair(this.items, key);
+      has(key2) {
+        return !!findPair(this.items, key2);
       }
-      set(key, value) {
-        this.add(new Pair.Pair(key, value), true);
+      set(key2, value) {
+        this.add(new Pair.Pair(key2, value), true);
       }
       /**
        * @param ctx - Conversion context, originally set in Document#toJS()
@@ -11752,15 +11752,15 @@ var require_YAMLSeq = __commonJS({
        *
        * @returns `true` if the item was found and removed.
        */
-      delete(key) {
-        const idx = asItemIndex(key);
+      delete(key2) {
+        const idx = asItemIndex(key2);
         if (typeof idx !== "number")
           return false;
         const del = this.items.splice(idx, 1);
         return del.length > 0;
       }
-      get(key, keepScalar) {
-        const idx = asItemIndex(key);
+      get(key2, keepScalar) {
+        const idx = asItemIndex(key2);
         if (typeof idx !== "number")
           return void 0;
         const it = this.items[idx];
@@ -11772,8 +11772,8 @@ var require_YAMLSeq = __commonJS({
        * `key` must contain a representation of an integer for this to succeed.
        * It may be wrapped in a `Scalar`.
        */
-      has(key) {
-        const idx = asItemIndex(key);
+      has(key2) {
+        const idx = asItemIndex(key2);
         return typeof idx === "number" && idx < this.items.length;
       }
       /**
@@ -11783,10 +11783,10 @@ var require_YAMLSeq = __commonJS({
        * If `key` does not contain a representation of an integer, this will throw.
        * It may be wrapped in a `Scalar`.
        */
-      set(key, value) {
-        const idx = asItemIndex(key);
+      set(key2, value) {
+        const idx = asItemIndex(key2);
         if (typeof idx !== "number")
-          throw new Error(`Expected a valid index, not ${key}.`);
+          throw new Error(`Expected a valid index, not ${key2}.`);
         const prev = this.items[idx];
         if (identity.isScalar(prev) && Scalar.isScalarValue(value))
           prev.value = value;
@@ -11820,8 +11820,8 @@ var require_YAMLSeq = __commonJS({
           let i5 = 0;
           for (let it of obj) {
             if (typeof replacer === "function") {
-              const key = obj instanceof Set ? it : String(i5++);
-              it = replacer.call(obj, key, it);
+              const key2 = obj instanceof Set ? it : String(i5++);
+              it = replacer.call(obj, key2, it);
             }
             seq.items.push(createNode.createNode(it, void 0, ctx));
           }
@@ -11829,8 +11829,8 @@ var require_YAMLSeq = __commonJS({
         return seq;
       }
     };
-    function asItemIndex(key) {
-      let idx = identity.isScalar(key) ? key.value : key;
+    function asItemIndex(key2) {
+      let idx = identity.isScalar(key2) ? key2.value : key2;
       if (idx && typeof idx === "string")
         idx = Number(idx);
       return typeof idx === "number" && Number.isInteger(idx) && idx >= 0 ? idx : null;
@@ -12244,25 +12244,25 @@ ${cn.comment}` : item.comment;
         for (let it of iterable) {
           if (typeof replacer === "function")
             it = replacer.call(iterable, String(i5++), it);
-          let key, value;
+          let key2, value;
           if (Array.isArray(it)) {
             if (it.length === 2) {
-              key = it[0];
+              key2 = it[0];
               value = it[1];
             } else
               throw new TypeError(`Expected [key, value] tuple: ${it}`);
           } else if (it && it instanceof Object) {
             const keys = Object.keys(it);
             if (keys.length === 1) {
-              key = keys[0];
-              value = it[key];
+              key2 = keys[0];
+              value = it[key2];
             } else {
               throw new TypeError(`Expected tuple with one key, not ${keys.length} keys`);
             }
           } else {
-            key = it;
+            key2 = it;
           }
-          pairs2.items.push(Pair.createPair(key, value, ctx));
+          pairs2.items.push(Pair.createPair(key2, value, ctx));
         }
       return pairs2;
     }
@@ -12309,16 +12309,16 @@ var require_omap = __commonJS({
         if (ctx?.onCreate)
           ctx.onCreate(map3);
         for (const pair of this.items) {
-          let key, value;
+          let key2, value;
           if (identity.isPair(pair)) {
-            key = toJS.toJS(pair.key, "", ctx);
-            value = toJS.toJS(pair.value, key, ctx);
+            key2 = toJS.toJS(pair.key, "", ctx);
+            value = toJS.toJS(pair.value, key2, ctx);
           } else {
-            key = toJS.toJS(pair, "", ctx);
+            key2 = toJS.toJS(pair, "", ctx);
           }
-          if (map3.has(key))
+          if (map3.has(key2))
             throw new Error("Ordered maps must not include duplicate keys");
-          map3.set(key, value);
+          map3.set(key2, value);
         }
         return map3;
       }
@@ -12339,12 +12339,12 @@ var require_omap = __commonJS({
       resolve(seq, onError) {
         const pairs$1 = pairs.resolvePairs(seq, onError);
         const seenKeys = [];
-        for (const { key } of pairs$1.items) {
-          if (identity.isScalar(key)) {
-            if (seenKeys.includes(key.value)) {
-              onError(`Ordered maps must not include duplicate keys: ${key.value}`);
+        for (const { key: key2 } of pairs$1.items) {
+          if (identity.isScalar(key2)) {
+            if (seenKeys.includes(key2.value)) {
+              onError(`Ordered maps must not include duplicate keys: ${key2.value}`);
             } else {
-              seenKeys.push(key.value);
+              seenKeys.push(key2.value);
             }
           }
         }
@@ -12529,14 +12529,14 @@ var require_set = __commonJS({
         super(schema);
         this.tag = _YAMLSet.tag;
       }
-      add(key) {
+      add(key2) {
         let pair;
-        if (identity.isPair(key))
-          pair = key;
-        else if (key && typeof key === "object" && "key" in key && "value" in key && key.value === null)
-          pair = new Pair.Pair(key.key, null);
+        if (identity.isPair(key2))
+          pair = key2;
+        else if (key2 && typeof key2 === "object" && "key" in key2 && "value" in key2 && key2.value === null)
+          pair = new Pair.Pair(key2.key, null);
         else
-          pair = new Pair.Pair(key, null);
+          pair = new Pair.Pair(key2, null);
         const prev = YAMLMap.findPair(this.items, pair.key);
         if (!prev)
           this.items.push(pair);
@@ -12545,18 +12545,18 @@ var require_set = __commonJS({
        * If `keepPair` is `true`, returns the Pair matching `key`.
        * Otherwise, returns the value of that Pair's key.
        */
-      get(key, keepPair) {
-        const pair = YAMLMap.findPair(this.items, key);
+      get(key2, keepPair) {
+        const pair = YAMLMap.findPair(this.items, key2);
         return !keepPair && identity.isPair(pair) ? identity.isScalar(pair.key) ? pair.key.value : pair.key : pair;
       }
-      set(key, value) {
+      set(key2, value) {
         if (typeof value !== "boolean")
           throw new Error(`Expected boolean value for set(key, value) in a YAML set, not ${typeof value}`);
-        const prev = YAMLMap.findPair(this.items, key);
+        const prev = YAMLMap.findPair(this.items, key2);
         if (prev && !value) {
           this.items.splice(this.items.indexOf(prev), 1);
         } else if (!prev && value) {
-          this.items.push(new Pair.Pair(key));
+          this.items.push(new Pair.Pair(key2));
         }
       }
       toJSON(_, ctx) {
@@ -12803,7 +12803,7 @@ var require_tags = __commonJS({
         if (Array.isArray(customTags))
           tags = [];
         else {
-          const keys = Array.from(schemas.keys()).filter((key) => key !== "yaml11").map((key) => JSON.stringify(key)).join(", ");
+          const keys = Array.from(schemas.keys()).filter((key2) => key2 !== "yaml11").map((key2) => JSON.stringify(key2)).join(", ");
           throw new Error(`Unknown schema "${schemaName}"; use one of ${keys} or define customTags array`);
         }
       }
@@ -12819,7 +12819,7 @@ var require_tags = __commonJS({
         const tagObj = typeof tag === "string" ? tagsByName[tag] : tag;
         if (!tagObj) {
           const tagName = JSON.stringify(tag);
-          const keys = Object.keys(tagsByName).map((key) => JSON.stringify(key)).join(", ");
+          const keys = Object.keys(tagsByName).map((key2) => JSON.stringify(key2)).join(", ");
           throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
         }
         if (!tags2.includes(tagObj))
@@ -13083,8 +13083,8 @@ var require_Document = __commonJS({
        * Convert a key and a value into a `Pair` using the current schema,
        * recursively wrapping all values as `Scalar` or `Collection` nodes.
        */
-      createPair(key, value, options2 = {}) {
-        const k5 = this.createNode(key, null, options2);
+      createPair(key2, value, options2 = {}) {
+        const k5 = this.createNode(key2, null, options2);
         const v = this.createNode(value, null, options2);
         return new Pair.Pair(k5, v);
       }
@@ -13092,8 +13092,8 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      delete(key) {
-        return assertCollection(this.contents) ? this.contents.delete(key) : false;
+      delete(key2) {
+        return assertCollection(this.contents) ? this.contents.delete(key2) : false;
       }
       /**
        * Removes a value from the document.
@@ -13113,8 +13113,8 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      get(key, keepScalar) {
-        return identity.isCollection(this.contents) ? this.contents.get(key, keepScalar) : void 0;
+      get(key2, keepScalar) {
+        return identity.isCollection(this.contents) ? this.contents.get(key2, keepScalar) : void 0;
       }
       /**
        * Returns item at `path`, or `undefined` if not found. By default unwraps
@@ -13129,8 +13129,8 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value with the key `key`.
        */
-      has(key) {
-        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
+      has(key2) {
+        return identity.isCollection(this.contents) ? this.contents.has(key2) : false;
       }
       /**
        * Checks if the document includes a value at `path`.
@@ -13144,11 +13144,11 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      set(key, value) {
+      set(key2, value) {
         if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, [key], value);
+          this.contents = Collection2.collectionFromPath(this.schema, [key2], value);
         } else if (assertCollection(this.contents)) {
-          this.contents.set(key, value);
+          this.contents.set(key2, value);
         }
       }
       /**
@@ -13456,24 +13456,24 @@ var require_resolve_props = __commonJS({
 var require_util_contains_newline = __commonJS({
   "node_modules/yaml/dist/compose/util-contains-newline.js"(exports2) {
     "use strict";
-    function containsNewline(key) {
-      if (!key)
+    function containsNewline(key2) {
+      if (!key2)
         return null;
-      switch (key.type) {
+      switch (key2.type) {
         case "alias":
         case "scalar":
         case "double-quoted-scalar":
         case "single-quoted-scalar":
-          if (key.source.includes("\n"))
+          if (key2.source.includes("\n"))
             return true;
-          if (key.end) {
-            for (const st of key.end)
+          if (key2.end) {
+            for (const st of key2.end)
               if (st.type === "newline")
                 return true;
           }
           return false;
         case "flow-collection":
-          for (const it of key.items) {
+          for (const it of key2.items) {
             for (const st of it.start)
               if (st.type === "newline")
                 return true;
@@ -13547,10 +13547,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep6, value } = collItem;
+        const { start, key: key2, sep: sep6, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep6?.[0],
+          next: key2 ?? sep6?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -13558,10 +13558,10 @@ var require_resolve_block_map = __commonJS({
         });
         const implicitKey = !keyProps.found;
         if (implicitKey) {
-          if (key) {
-            if (key.type === "block-seq")
+          if (key2) {
+            if (key2.type === "block-seq")
               onError(offset, "BLOCK_AS_IMPLICIT_KEY", "A block sequence may not be used as an implicit map key");
-            else if ("indent" in key && key.indent !== bm.indent)
+            else if ("indent" in key2 && key2.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
           if (!keyProps.anchor && !keyProps.tag && !sep6) {
@@ -13574,17 +13574,17 @@ var require_resolve_block_map = __commonJS({
             }
             continue;
           }
-          if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key)) {
-            onError(key ?? start[start.length - 1], "MULTILINE_IMPLICIT_KEY", "Implicit keys need to be on a single line");
+          if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key2)) {
+            onError(key2 ?? start[start.length - 1], "MULTILINE_IMPLICIT_KEY", "Implicit keys need to be on a single line");
           }
         } else if (keyProps.found?.indent !== bm.indent) {
           onError(offset, "BAD_INDENT", startColMsg);
         }
         ctx.atKey = true;
         const keyStart = keyProps.end;
-        const keyNode = key ? composeNode(ctx, key, keyProps, onError) : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
+        const keyNode = key2 ? composeNode(ctx, key2, keyProps, onError) : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
         if (ctx.schema.compat)
-          utilFlowIndentCheck.flowIndentCheck(bm.indent, key, onError);
+          utilFlowIndentCheck.flowIndentCheck(bm.indent, key2, onError);
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map3.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -13594,7 +13594,7 @@ var require_resolve_block_map = __commonJS({
           offset: keyNode.range[2],
           onError,
           parentIndent: bm.indent,
-          startOnNewline: !key || key.type === "block-scalar"
+          startOnNewline: !key2 || key2.type === "block-scalar"
         });
         offset = valueProps.end;
         if (valueProps.found) {
@@ -13758,11 +13758,11 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i5 = 0; i5 < fc.items.length; ++i5) {
         const collItem = fc.items[i5];
-        const { start, key, sep: sep6, value } = collItem;
+        const { start, key: key2, sep: sep6, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep6?.[0],
+          next: key2 ?? sep6?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
@@ -13783,9 +13783,9 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key2))
             onError(
-              key,
+              key2,
               // checked by containsNewline()
               "MULTILINE_IMPLICIT_KEY",
               "Implicit keys of flow sequence pairs need to be on a single line"
@@ -13832,8 +13832,8 @@ var require_resolve_flow_collection = __commonJS({
         } else {
           ctx.atKey = true;
           const keyStart = props.end;
-          const keyNode = key ? composeNode(ctx, key, props, onError) : composeEmptyNode(ctx, keyStart, start, null, props, onError);
-          if (isBlock(key))
+          const keyNode = key2 ? composeNode(ctx, key2, props, onError) : composeEmptyNode(ctx, keyStart, start, null, props, onError);
+          if (isBlock(key2))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
           const valueProps = resolveProps.resolveProps(sep6 ?? [], {
@@ -14983,9 +14983,9 @@ var require_cst_scalar = __commonJS({
         ];
         if (!addEndtoBlockProps(props, "end" in token ? token.end : void 0))
           props.push({ type: "newline", offset: -1, indent, source: "\n" });
-        for (const key of Object.keys(token))
-          if (key !== "type" && key !== "offset")
-            delete token[key];
+        for (const key2 of Object.keys(token))
+          if (key2 !== "type" && key2 !== "offset")
+            delete token[key2];
         Object.assign(token, { type: "block-scalar", indent, props, source: body });
       }
     }
@@ -15033,9 +15033,9 @@ var require_cst_scalar = __commonJS({
         default: {
           const indent = "indent" in token ? token.indent : -1;
           const end2 = "end" in token && Array.isArray(token.end) ? token.end.filter((st) => st.type === "space" || st.type === "comment" || st.type === "newline") : [];
-          for (const key of Object.keys(token))
-            if (key !== "type" && key !== "offset")
-              delete token[key];
+          for (const key2 of Object.keys(token))
+            if (key2 !== "type" && key2 !== "offset")
+              delete token[key2];
           Object.assign(token, { type, indent, source, end: end2 });
         }
       }
@@ -15090,12 +15090,12 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep6, value }) {
+    function stringifyItem({ start, key: key2, sep: sep6, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
-      if (key)
-        res += stringifyToken(key);
+      if (key2)
+        res += stringifyToken(key2);
       if (sep6)
         for (const st of sep6)
           res += st.source;
@@ -16427,7 +16427,7 @@ var require_parser = __commonJS({
                   });
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
-                  const key = it.key;
+                  const key2 = it.key;
                   const sep6 = it.sep;
                   sep6.push(this.sourceToken);
                   delete it.key;
@@ -16436,7 +16436,7 @@ var require_parser = __commonJS({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep6 }]
+                    items: [{ start: start2, key: key2, sep: sep6 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -17033,9 +17033,9 @@ var require_DLList = __commonJS({
 var require_Events = __commonJS({
   "node_modules/bottleneck/lib/Events.js"(exports2, module2) {
     "use strict";
-    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key, arg) {
+    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key2, arg) {
       try {
-        var info2 = gen[key](arg);
+        var info2 = gen[key2](arg);
         var value = info2.value;
       } catch (error3) {
         reject(error3);
@@ -17248,9 +17248,9 @@ var require_BottleneckError = __commonJS({
 var require_Job = __commonJS({
   "node_modules/bottleneck/lib/Job.js"(exports2, module2) {
     "use strict";
-    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key, arg) {
+    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key2, arg) {
       try {
-        var info2 = gen[key](arg);
+        var info2 = gen[key2](arg);
         var value = info2.value;
       } catch (error3) {
         reject(error3);
@@ -17452,9 +17452,9 @@ var require_Job = __commonJS({
 var require_LocalDatastore = __commonJS({
   "node_modules/bottleneck/lib/LocalDatastore.js"(exports2, module2) {
     "use strict";
-    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key, arg) {
+    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key2, arg) {
       try {
-        var info2 = gen[key](arg);
+        var info2 = gen[key2](arg);
         var value = info2.value;
       } catch (error3) {
         reject(error3);
@@ -18015,9 +18015,9 @@ var require_Scripts = __commonJS({
 var require_RedisConnection = __commonJS({
   "node_modules/bottleneck/lib/RedisConnection.js"(exports, module) {
     "use strict";
-    function asyncGeneratorStep(gen, resolve3, reject, _next, _throw, key, arg) {
+    function asyncGeneratorStep(gen, resolve3, reject, _next, _throw, key2, arg) {
       try {
-        var info2 = gen[key](arg);
+        var info2 = gen[key2](arg);
         var value = info2.value;
       } catch (error3) {
         reject(error3);
@@ -18242,9 +18242,9 @@ var require_IORedisConnection = __commonJS({
     function _arrayWithHoles(arr) {
       if (Array.isArray(arr)) return arr;
     }
-    function asyncGeneratorStep(gen, resolve3, reject, _next, _throw, key, arg) {
+    function asyncGeneratorStep(gen, resolve3, reject, _next, _throw, key2, arg) {
       try {
-        var info2 = gen[key](arg);
+        var info2 = gen[key2](arg);
         var value = info2.value;
       } catch (error3) {
         reject(error3);
@@ -18451,9 +18451,9 @@ var require_RedisDatastore = __commonJS({
     function _arrayWithHoles2(arr) {
       if (Array.isArray(arr)) return arr;
     }
-    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key, arg) {
+    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key2, arg) {
       try {
-        var info2 = gen[key](arg);
+        var info2 = gen[key2](arg);
         var value = info2.value;
       } catch (error3) {
         reject(error3);
@@ -18849,9 +18849,9 @@ var require_States = __commonJS({
 var require_Sync = __commonJS({
   "node_modules/bottleneck/lib/Sync.js"(exports2, module2) {
     "use strict";
-    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key, arg) {
+    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key2, arg) {
       try {
-        var info2 = gen[key](arg);
+        var info2 = gen[key2](arg);
         var value = info2.value;
       } catch (error3) {
         reject(error3);
@@ -18985,9 +18985,9 @@ var require_Group = __commonJS({
     function _arrayWithHoles2(arr) {
       if (Array.isArray(arr)) return arr;
     }
-    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key, arg) {
+    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key2, arg) {
       try {
-        var info2 = gen[key](arg);
+        var info2 = gen[key2](arg);
         var value = info2.value;
       } catch (error3) {
         reject(error3);
@@ -19048,29 +19048,29 @@ var require_Group = __commonJS({
             }
           }
         }
-        key(key = "") {
+        key(key2 = "") {
           var ref;
-          return (ref = this.instances[key]) != null ? ref : (() => {
+          return (ref = this.instances[key2]) != null ? ref : (() => {
             var limiter;
-            limiter = this.instances[key] = new this.Bottleneck(Object.assign(this.limiterOptions, {
-              id: `${this.id}-${key}`,
+            limiter = this.instances[key2] = new this.Bottleneck(Object.assign(this.limiterOptions, {
+              id: `${this.id}-${key2}`,
               timeout: this.timeout,
               connection: this.connection
             }));
-            this.Events.trigger("created", limiter, key);
+            this.Events.trigger("created", limiter, key2);
             return limiter;
           })();
         }
-        deleteKey(key = "") {
+        deleteKey(key2 = "") {
           var _this = this;
           return _asyncToGenerator2(function* () {
             var deleted, instance;
-            instance = _this.instances[key];
+            instance = _this.instances[key2];
             if (_this.connection) {
-              deleted = yield _this.connection.__runCommand__(["del", ...Scripts2.allKeys(`${_this.id}-${key}`)]);
+              deleted = yield _this.connection.__runCommand__(["del", ...Scripts2.allKeys(`${_this.id}-${key2}`)]);
             }
             if (instance != null) {
-              delete _this.instances[key];
+              delete _this.instances[key2];
               yield instance.disconnect();
             }
             return instance != null || deleted > 0;
@@ -19271,9 +19271,9 @@ var require_Bottleneck = __commonJS({
     function _arrayWithHoles2(arr) {
       if (Array.isArray(arr)) return arr;
     }
-    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key, arg) {
+    function asyncGeneratorStep2(gen, resolve3, reject, _next, _throw, key2, arg) {
       try {
-        var info2 = gen[key](arg);
+        var info2 = gen[key2](arg);
         var value = info2.value;
       } catch (error3) {
         reject(error3);
@@ -20086,8 +20086,8 @@ var require_fast_deep_equal = __commonJS({
         for (i5 = length; i5-- !== 0; )
           if (!Object.prototype.hasOwnProperty.call(b5, keys[i5])) return false;
         for (i5 = length; i5-- !== 0; ) {
-          var key = keys[i5];
-          if (!equal(a5[key], b5[key])) return false;
+          var key2 = keys[i5];
+          if (!equal(a5[key2], b5[key2])) return false;
         }
         return true;
       }
@@ -20312,9 +20312,9 @@ var require_mutable = __commonJS({
     function extend2(target) {
       for (var i5 = 1; i5 < arguments.length; i5++) {
         var source = arguments[i5];
-        for (var key in source) {
-          if (hasOwnProperty.call(source, key)) {
-            target[key] = source[key];
+        for (var key2 in source) {
+          if (hasOwnProperty.call(source, key2)) {
+            target[key2] = source[key2];
           }
         }
       }
@@ -21312,13 +21312,13 @@ var require_utils3 = __commonJS({
       return await subtleCrypto.digest(hashName, text);
     }
     async function hmacSha256(keyBuffer, msg) {
-      const key = await subtleCrypto.importKey("raw", keyBuffer, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-      return await subtleCrypto.sign("HMAC", key, textEncoder2.encode(msg));
+      const key2 = await subtleCrypto.importKey("raw", keyBuffer, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      return await subtleCrypto.sign("HMAC", key2, textEncoder2.encode(msg));
     }
     async function deriveKey(password, salt, iterations) {
-      const key = await subtleCrypto.importKey("raw", textEncoder2.encode(password), "PBKDF2", false, ["deriveBits"]);
+      const key2 = await subtleCrypto.importKey("raw", textEncoder2.encode(password), "PBKDF2", false, ["deriveBits"]);
       const params = { name: "PBKDF2", hash: "SHA-256", salt, iterations };
-      return await subtleCrypto.deriveBits(params, key, 32 * 8, ["deriveBits"]);
+      return await subtleCrypto.deriveBits(params, key2, 32 * 8, ["deriveBits"]);
     }
   }
 });
@@ -21786,35 +21786,35 @@ var require_pg_connection_string = __commonJS({
       return config2;
     }
     function toConnectionOptions(sslConfig) {
-      const connectionOptions = Object.entries(sslConfig).reduce((c5, [key, value]) => {
+      const connectionOptions = Object.entries(sslConfig).reduce((c5, [key2, value]) => {
         if (value !== void 0 && value !== null) {
-          c5[key] = value;
+          c5[key2] = value;
         }
         return c5;
       }, /* @__PURE__ */ Object.create(null));
       return connectionOptions;
     }
     function toClientConfig(config2) {
-      const poolConfig = Object.entries(config2).reduce((c5, [key, value]) => {
-        if (key === "ssl") {
+      const poolConfig = Object.entries(config2).reduce((c5, [key2, value]) => {
+        if (key2 === "ssl") {
           const sslConfig = value;
           if (typeof sslConfig === "boolean") {
-            c5[key] = sslConfig;
+            c5[key2] = sslConfig;
           }
           if (typeof sslConfig === "object") {
-            c5[key] = toConnectionOptions(sslConfig);
+            c5[key2] = toConnectionOptions(sslConfig);
           }
         } else if (value !== void 0 && value !== null) {
-          if (key === "port") {
+          if (key2 === "port") {
             if (value !== "") {
               const v = parseInt(value, 10);
               if (isNaN(v)) {
-                throw new Error(`Invalid ${key}: ${value}`);
+                throw new Error(`Invalid ${key2}: ${value}`);
               }
-              c5[key] = v;
+              c5[key2] = v;
             }
           } else {
-            c5[key] = value;
+            c5[key2] = value;
           }
         }
         return c5;
@@ -21851,17 +21851,17 @@ var require_connection_parameters = __commonJS({
     var dns = __require("dns");
     var defaults2 = require_defaults();
     var parse4 = require_pg_connection_string().parse;
-    var val = function(key, config2, envVar) {
-      if (config2[key]) {
-        return config2[key];
+    var val = function(key2, config2, envVar) {
+      if (config2[key2]) {
+        return config2[key2];
       }
       if (envVar === void 0) {
-        envVar = process.env["PG" + key.toUpperCase()];
+        envVar = process.env["PG" + key2.toUpperCase()];
       } else if (envVar === false) {
       } else {
         envVar = process.env[envVar];
       }
-      return envVar || defaults2[key];
+      return envVar || defaults2[key2];
     };
     var readSSLConfigFromEnvironment = function() {
       switch (process.env.PGSSLMODE) {
@@ -22576,8 +22576,8 @@ var require_serializer = __commonJS({
     var writer = new buffer_writer_1.Writer();
     var startup = (opts2) => {
       writer.addInt16(3).addInt16(0);
-      for (const key of Object.keys(opts2)) {
-        writer.addCString(key).addCString(opts2[key]);
+      for (const key2 of Object.keys(opts2)) {
+        writer.addCString(key2).addCString(opts2[key2]);
       }
       writer.addCString("client_encoding").addCString("UTF8");
       const bodyBuffer = writer.addCString("").flush();
@@ -24807,9 +24807,9 @@ var require_query2 = __commonJS({
     NativeQuery.prototype.handleError = function(err) {
       const fields = this.native && this.native.pq.resultErrorFields();
       if (fields) {
-        for (const key in fields) {
-          const normalizedFieldName = errorFieldMap[key] || key;
-          err[normalizedFieldName] = fields[key];
+        for (const key2 in fields) {
+          const normalizedFieldName = errorFieldMap[key2] || key2;
+          err[normalizedFieldName] = fields[key2];
         }
       }
       if (this.callback) {
@@ -25832,17 +25832,17 @@ function parseQueryString(querystring) {
   querystring = querystring.replace(/^\?/, "");
   if (querystring) {
     for (const pair of querystring.split("&")) {
-      let [key, value = null] = pair.split("=");
-      key = decodeURIComponent(key);
+      let [key2, value = null] = pair.split("=");
+      key2 = decodeURIComponent(key2);
       if (value) {
         value = decodeURIComponent(value);
       }
-      if (!(key in query)) {
-        query[key] = value;
-      } else if (Array.isArray(query[key])) {
-        query[key].push(value);
+      if (!(key2 in query)) {
+        query[key2] = value;
+      } else if (Array.isArray(query[key2])) {
+        query[key2].push(value);
       } else {
-        query[key] = [query[key], value];
+        query[key2] = [query[key2], value];
       }
     }
   }
@@ -26932,17 +26932,17 @@ var init_memoize = __esm({
 var booleanSelector;
 var init_booleanSelector = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/util-config-provider/booleanSelector.js"() {
-    booleanSelector = (obj, key, type) => {
-      if (!(key in obj)) {
+    booleanSelector = (obj, key2, type) => {
+      if (!(key2 in obj)) {
         return void 0;
       }
-      if (obj[key] === "true") {
+      if (obj[key2] === "true") {
         return true;
       }
-      if (obj[key] === "false") {
+      if (obj[key2] === "false") {
         return false;
       }
-      throw new Error(`Cannot load ${type} "${key}". Expected "true" or "false", got ${obj[key]}.`);
+      throw new Error(`Cannot load ${type} "${key2}". Expected "true" or "false", got ${obj[key2]}.`);
     };
   }
 });
@@ -26951,13 +26951,13 @@ var init_booleanSelector = __esm({
 var numberSelector;
 var init_numberSelector = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/util-config-provider/numberSelector.js"() {
-    numberSelector = (obj, key, type) => {
-      if (!(key in obj)) {
+    numberSelector = (obj, key2, type) => {
+      if (!(key2 in obj)) {
         return void 0;
       }
-      const numberValue = parseInt(obj[key], 10);
+      const numberValue = parseInt(obj[key2], 10);
       if (Number.isNaN(numberValue)) {
-        throw new TypeError(`Cannot load ${type} '${key}'. Expected number, got '${obj[key]}'.`);
+        throw new TypeError(`Cannot load ${type} '${key2}'. Expected number, got '${obj[key2]}'.`);
       }
       return numberValue;
     };
@@ -27065,15 +27065,15 @@ var init_getConfigData = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getConfigData.js"() {
     import_types2 = __toESM(require_dist_cjs());
     init_constants();
-    getConfigData = (data) => Object.entries(data).filter(([key]) => {
-      const indexOfSeparator = key.indexOf(CONFIG_PREFIX_SEPARATOR);
+    getConfigData = (data) => Object.entries(data).filter(([key2]) => {
+      const indexOfSeparator = key2.indexOf(CONFIG_PREFIX_SEPARATOR);
       if (indexOfSeparator === -1) {
         return false;
       }
-      return Object.values(import_types2.IniSectionType).includes(key.substring(0, indexOfSeparator));
-    }).reduce((acc, [key, value]) => {
-      const indexOfSeparator = key.indexOf(CONFIG_PREFIX_SEPARATOR);
-      const updatedKey = key.substring(0, indexOfSeparator) === import_types2.IniSectionType.PROFILE ? key.substring(indexOfSeparator + 1) : key;
+      return Object.values(import_types2.IniSectionType).includes(key2.substring(0, indexOfSeparator));
+    }).reduce((acc, [key2, value]) => {
+      const indexOfSeparator = key2.indexOf(CONFIG_PREFIX_SEPARATOR);
+      const updatedKey = key2.substring(0, indexOfSeparator) === import_types2.IniSectionType.PROFILE ? key2.substring(indexOfSeparator + 1) : key2;
       acc[updatedKey] = value;
       return acc;
     }, {
@@ -27149,8 +27149,8 @@ var init_parseIni = __esm({
                 currentSubSection = void 0;
               }
               map3[currentSection] = map3[currentSection] || {};
-              const key = currentSubSection ? [currentSubSection, name].join(CONFIG_PREFIX_SEPARATOR) : name;
-              map3[currentSection][key] = value;
+              const key2 = currentSubSection ? [currentSubSection, name].join(CONFIG_PREFIX_SEPARATOR) : name;
+              map3[currentSection][key2] = value;
             }
           }
         }
@@ -27226,7 +27226,7 @@ var init_getSsoSessionData = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSsoSessionData.js"() {
     import_types4 = __toESM(require_dist_cjs());
     init_loadSharedConfigFiles();
-    getSsoSessionData = (data) => Object.entries(data).filter(([key]) => key.startsWith(import_types4.IniSectionType.SSO_SESSION + CONFIG_PREFIX_SEPARATOR)).reduce((acc, [key, value]) => ({ ...acc, [key.substring(key.indexOf(CONFIG_PREFIX_SEPARATOR) + 1)]: value }), {});
+    getSsoSessionData = (data) => Object.entries(data).filter(([key2]) => key2.startsWith(import_types4.IniSectionType.SSO_SESSION + CONFIG_PREFIX_SEPARATOR)).reduce((acc, [key2, value]) => ({ ...acc, [key2.substring(key2.indexOf(CONFIG_PREFIX_SEPARATOR) + 1)]: value }), {});
   }
 });
 
@@ -27250,11 +27250,11 @@ var init_mergeConfigFiles = __esm({
     mergeConfigFiles = (...files) => {
       const merged = {};
       for (const file of files) {
-        for (const [key, values] of Object.entries(file)) {
-          if (merged[key] !== void 0) {
-            Object.assign(merged[key], values);
+        for (const [key2, values] of Object.entries(file)) {
+          if (merged[key2] !== void 0) {
+            Object.assign(merged[key2], values);
           } else {
-            merged[key] = values;
+            merged[key2] = values;
           }
         }
       }
@@ -27733,7 +27733,7 @@ var init_circularReplacer = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/util-waiter/circularReplacer.js"() {
     getCircularReplacer = () => {
       const seen = /* @__PURE__ */ new WeakSet();
-      return (key, value) => {
+      return (key2, value) => {
         if (typeof value === "object" && value !== null) {
           if (seen.has(value)) {
             return "[Circular]";
@@ -28852,7 +28852,7 @@ function schemaLogFilter(schema, data) {
       return SENSITIVE_STRING;
     }
     if (typeof data === "object") {
-      return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, schemaLogFilter(valueSchema, value)]));
+      return Object.fromEntries(Object.entries(data).map(([key2, value]) => [key2, schemaLogFilter(valueSchema, value)]));
     }
   } else if (ns.isStructSchema() && typeof data === "object") {
     const object = data;
@@ -29368,14 +29368,14 @@ var init_get_value_from_text_node = __esm({
     init_transport();
     getValueFromTextNode = (obj) => {
       const textNodeName = "#text";
-      for (const key in obj) {
-        if (!hasOwn(obj, key)) {
+      for (const key2 in obj) {
+        if (!hasOwn(obj, key2)) {
           continue;
         }
-        if (obj[key][textNodeName] !== void 0) {
-          obj[key] = obj[key][textNodeName];
-        } else if (typeof obj[key] === "object" && obj[key] !== null) {
-          obj[key] = getValueFromTextNode(obj[key]);
+        if (obj[key2][textNodeName] !== void 0) {
+          obj[key2] = obj[key2][textNodeName];
+        } else if (typeof obj[key2] === "object" && obj[key2] !== null) {
+          obj[key2] = getValueFromTextNode(obj[key2]);
         }
       }
       return obj;
@@ -29430,15 +29430,15 @@ function map2(arg0, arg1, arg2) {
       instructions = arg1;
     }
   }
-  for (const key in instructions) {
-    if (!hasOwn(instructions, key)) {
+  for (const key2 in instructions) {
+    if (!hasOwn(instructions, key2)) {
       continue;
     }
-    if (!Array.isArray(instructions[key])) {
-      target[key] = instructions[key];
+    if (!Array.isArray(instructions[key2])) {
+      target[key2] = instructions[key2];
       continue;
     }
-    applyInstruction(target, null, instructions, key);
+    applyInstruction(target, null, instructions, key2);
   }
   return target;
 }
@@ -29455,23 +29455,23 @@ var init_object_mapping = __esm({
     };
     take = (source, instructions) => {
       const out = {};
-      for (const key in instructions) {
-        if (!hasOwn(instructions, key)) {
+      for (const key2 in instructions) {
+        if (!hasOwn(instructions, key2)) {
           continue;
         }
-        applyInstruction(out, source, instructions, key);
+        applyInstruction(out, source, instructions, key2);
       }
       return out;
     };
     mapWithFilter = (target, filter, instructions) => {
-      return map2(target, Object.entries(instructions).reduce((_instructions, [key, value]) => {
+      return map2(target, Object.entries(instructions).reduce((_instructions, [key2, value]) => {
         if (Array.isArray(value)) {
-          _instructions[key] = value;
+          _instructions[key2] = value;
         } else {
           if (typeof value === "function") {
-            _instructions[key] = [filter, value()];
+            _instructions[key2] = [filter, value()];
           } else {
-            _instructions[key] = [filter, value];
+            _instructions[key2] = [filter, value];
           }
         }
         return _instructions;
@@ -29547,14 +29547,14 @@ var init_serde_json = __esm({
       }
       if (typeof obj === "object") {
         const target = {};
-        for (const key in obj) {
-          if (!hasOwn(obj, key)) {
+        for (const key2 in obj) {
+          if (!hasOwn(obj, key2)) {
             continue;
           }
-          if (obj[key] == null) {
+          if (obj[key2] == null) {
             continue;
           }
-          target[key] = _json(obj[key]);
+          target[key2] = _json(obj[key2]);
         }
         return target;
       }
@@ -29937,7 +29937,7 @@ var init_getResolvedHostname = __esm({
 var getResolvedPartition;
 var init_getResolvedPartition = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/config-resolver/regionInfo/getResolvedPartition.js"() {
-    getResolvedPartition = (region, { partitionHash }) => Object.keys(partitionHash || {}).find((key) => partitionHash[key].regions.includes(region)) ?? "aws";
+    getResolvedPartition = (region, { partitionHash }) => Object.keys(partitionHash || {}).find((key2) => partitionHash[key2].regions.includes(region)) ?? "aws";
   }
 });
 
@@ -30554,11 +30554,11 @@ var init_EndpointCache = __esm({
         }
       }
       get(endpointParams, resolver) {
-        const key = this.hash(endpointParams);
-        if (key === false) {
+        const key2 = this.hash(endpointParams);
+        if (key2 === false) {
           return resolver();
         }
-        if (!this.data.has(key)) {
+        if (!this.data.has(key2)) {
           if (this.data.size > this.capacity + 10) {
             const keys = this.data.keys();
             let i5 = 0;
@@ -30570,9 +30570,9 @@ var init_EndpointCache = __esm({
               }
             }
           }
-          this.data.set(key, resolver());
+          this.data.set(key2, resolver());
         }
-        return this.data.get(key);
+        return this.data.get(key2);
       }
       size() {
         return this.data.size;
@@ -33031,14 +33031,14 @@ var init_Sha256Js = __esm({
       outer;
       constructor(secret) {
         if (secret) {
-          const key = _Sha256Js.normalizeKey(secret);
+          const key2 = _Sha256Js.normalizeKey(secret);
           this.inner = new _Sha256Js();
           this.outer = new _Sha256Js();
           const { inner, outer } = this;
           const pad = new Uint8Array(BLOCK * 2);
           for (let i5 = 0; i5 < BLOCK; ++i5) {
-            pad[i5] = 54 ^ key[i5];
-            pad[i5 + BLOCK] = 92 ^ key[i5];
+            pad[i5] = 54 ^ key2[i5];
+            pad[i5 + BLOCK] = 92 ^ key2[i5];
           }
           inner.update(pad.subarray(0, BLOCK));
           outer.update(pad.subarray(BLOCK));
@@ -33117,21 +33117,21 @@ var init_Sha256Js = __esm({
         return out;
       }
       static normalizeKey(secret) {
-        const key = toUint8Array(secret);
-        if (key.byteLength > BLOCK) {
+        const key2 = toUint8Array(secret);
+        if (key2.byteLength > BLOCK) {
           const h5 = new _Sha256Js();
-          h5.update(key);
+          h5.update(key2);
           const out = h5.digestSync();
           const padded = new Uint8Array(BLOCK);
           padded.set(out);
           return padded;
         }
-        if (key.byteLength < BLOCK) {
+        if (key2.byteLength < BLOCK) {
           const padded = new Uint8Array(BLOCK);
-          padded.set(key);
+          padded.set(key2);
           return padded;
         }
-        return key;
+        return key2;
       }
       hashBuffer() {
         this.hashBufferWith(this.state, this.buffer);
@@ -33359,8 +33359,8 @@ var init_Sha256WebCrypto = __esm({
         if (subtle2) {
           if (this.secret) {
             this.finished = true;
-            const key = await subtle2.importKey("raw", this.secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-            const sig = await subtle2.sign("HMAC", key, data);
+            const key2 = await subtle2.importKey("raw", this.secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+            const sig = await subtle2.sign("HMAC", key2, data);
             return new Uint8Array(sig);
           }
           const hash = await subtle2.digest("SHA-256", data);
@@ -34199,12 +34199,12 @@ var init_EventStreamSerde = __esm({
             };
           }
           let unionMember = "";
-          for (const key in event) {
-            if (!hasOwn(event, key)) {
+          for (const key2 in event) {
+            if (!hasOwn(event, key2)) {
               continue;
             }
-            if (key !== "__type") {
-              unionMember = key;
+            if (key2 !== "__type") {
+              unionMember = key2;
               break;
             }
           }
@@ -34229,12 +34229,12 @@ var init_EventStreamSerde = __esm({
         const initialResponseMarker = /* @__PURE__ */ Symbol("initialResponseMarker");
         const asyncIterable = marshaller.deserialize(response.body, async (event) => {
           let unionMember = "";
-          for (const key in event) {
-            if (!hasOwn(event, key)) {
+          for (const key2 in event) {
+            if (!hasOwn(event, key2)) {
               continue;
             }
-            if (key !== "__type") {
-              unionMember = key;
+            if (key2 !== "__type") {
+              unionMember = key2;
               break;
             }
           }
@@ -34299,11 +34299,11 @@ var init_EventStreamSerde = __esm({
           if (!responseSchema) {
             throw new Error("@smithy::core/protocols - initial-response event encountered in event stream but no response schema given.");
           }
-          for (const key in firstEvent.value) {
-            if (!hasOwn(firstEvent.value, key)) {
+          for (const key2 in firstEvent.value) {
+            if (!hasOwn(firstEvent.value, key2)) {
               continue;
             }
-            initialResponseContainer[key] = firstEvent.value[key];
+            initialResponseContainer[key2] = firstEvent.value[key2];
           }
         }
         return {
@@ -34691,8 +34691,8 @@ var init_HttpBindingProtocol = __esm({
           if (method) {
             request2.method = method;
             request2.path = request2.path === "/" ? path7 : request2.path + path7;
-            for (const [key, value] of staticQuery) {
-              query[key] = value;
+            for (const [key2, value] of staticQuery) {
+              query[key2] = value;
             }
           }
         }
@@ -34757,12 +34757,12 @@ var init_HttpBindingProtocol = __esm({
               headers[wireName] = serialized;
             }
           } else if (location === 39) {
-            for (const key in inputMemberValue) {
-              if (!hasOwn(inputMemberValue, key)) {
+            for (const key2 in inputMemberValue) {
+              if (!hasOwn(inputMemberValue, key2)) {
                 continue;
               }
-              const amalgam = wireName + key;
-              headers[amalgam.toLowerCase()] = this.serializeHttpValue(collectionValue, inputMemberValue[key], 38, directSerializer, directSerializer ? collectionValue[0] : [collectionValue[0], { httpHeader: amalgam }]);
+              const amalgam = wireName + key2;
+              headers[amalgam.toLowerCase()] = this.serializeHttpValue(collectionValue, inputMemberValue[key2], 38, directSerializer, directSerializer ? collectionValue[0] : [collectionValue[0], { httpHeader: amalgam }]);
             }
           } else if ((location & 62) === 34) {
             this.serializeQuery(value, inputMemberValue, wireName, query, directSerializer);
@@ -34790,18 +34790,18 @@ var init_HttpBindingProtocol = __esm({
         const [ns, flags, collectionValue] = value;
         const traits = directSerializer ? void 0 : ns.getMergedTraits();
         if (wireName === void 0) {
-          for (const key in data) {
-            if (!hasOwn(data, key) || key in query) {
+          for (const key2 in data) {
+            if (!hasOwn(data, key2) || key2 in query) {
               continue;
             }
             if (!directSerializer) {
               Object.assign(collectionValue[0].getMergedTraits(), {
                 ...traits,
-                httpQuery: key,
+                httpQuery: key2,
                 httpQueryParams: void 0
               });
             }
-            this.serializeQuery(collectionValue, data[key], key, query, directSerializer);
+            this.serializeQuery(collectionValue, data[key2], key2, query, directSerializer);
           }
           return;
         }
@@ -35562,8 +35562,8 @@ var init_httpExtensionConfiguration = __esm({
         httpHandler() {
           return runtimeConfig.requestHandler;
         },
-        updateHttpClientConfig(key, value) {
-          runtimeConfig.requestHandler?.updateHttpClientConfig(key, value);
+        updateHttpClientConfig(key2, value) {
+          runtimeConfig.requestHandler?.updateHttpClientConfig(key2, value);
         },
         httpHandlerConfigs() {
           return runtimeConfig.requestHandler.httpHandlerConfigs();
@@ -35643,15 +35643,15 @@ var init_escape_uri_path = __esm({
 // node_modules/@smithy/core/dist-es/submodules/protocols/querystring-builder/buildQueryString.js
 function buildQueryString(query) {
   const parts = [];
-  for (let key of Object.keys(query).sort()) {
-    const value = query[key];
-    key = escapeUri(key);
+  for (let key2 of Object.keys(query).sort()) {
+    const value = query[key2];
+    key2 = escapeUri(key2);
     if (Array.isArray(value)) {
       for (let i5 = 0, iLen = value.length; i5 < iLen; i5++) {
-        parts.push(`${key}=${escapeUri(value[i5])}`);
+        parts.push(`${key2}=${escapeUri(value[i5])}`);
       }
     } else {
-      let qsEntry = key;
+      let qsEntry = key2;
       if (value || typeof value === "string") {
         qsEntry += `=${escapeUri(value)}`;
       }
@@ -35695,8 +35695,8 @@ var init_UnionSerde = __esm({
         set2.delete("__type");
         this.keys = set2;
       }
-      mark(key) {
-        this.keys.delete(key);
+      mark(key2) {
+        this.keys.delete(key2);
       }
       hasUnknown() {
         return this.keys.size === 1 && Object.keys(this.to).length === 0;
@@ -35735,7 +35735,7 @@ var init_detectBufferParsing = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/protocols/json/jsonReviver.js
-function jsonReviver(key, value, context) {
+function jsonReviver(key2, value, context) {
   if (context?.source) {
     const numericString = context.source;
     if (typeof value === "number") {
@@ -35954,7 +35954,7 @@ var init_parseJsonBody = __esm({
       value.message = value.message ?? value.Message;
       return value;
     };
-    findKey = (object, key) => Object.keys(object).find((k5) => k5.toLowerCase() === key.toLowerCase());
+    findKey = (object, key2) => Object.keys(object).find((k5) => k5.toLowerCase() === key2.toLowerCase());
     sanitizeErrorCode = (rawValue) => {
       let cleanValue = rawValue;
       if (typeof cleanValue === "number") {
@@ -37167,7 +37167,7 @@ var init_jsonReplacer = __esm({
           throw new Error("@aws-sdk/core/protocols - JsonReplacer exhausted.");
         }
         this.stage = 1;
-        return (key, value) => {
+        return (key2, value) => {
           if (value instanceof NumericValue) {
             const v = `${NUMERIC_CONTROL_CHAR + "nv" + this.counter++}_` + value.string;
             this.values.set(`"${v}"`, value.string);
@@ -37193,8 +37193,8 @@ var init_jsonReplacer = __esm({
         if (this.counter === 0) {
           return json;
         }
-        for (const [key, value] of this.values) {
-          json = json.replace(key, value);
+        for (const [key2, value] of this.values) {
+          json = json.replace(key2, value);
         }
         return json;
       }
@@ -37646,8 +37646,8 @@ var init_invoke_store = __esm({
     }
     InvokeStoreBase = class {
       static PROTECTED_KEYS = PROTECTED_KEYS;
-      isProtectedKey(key) {
-        return Object.values(PROTECTED_KEYS).includes(key);
+      isProtectedKey(key2) {
+        return Object.values(PROTECTED_KEYS).includes(key2);
       }
       getRequestId() {
         return this.get(PROTECTED_KEYS.REQUEST_ID) ?? "-";
@@ -37676,15 +37676,15 @@ var init_invoke_store = __esm({
       hasContext() {
         return this.currentContext !== void 0;
       }
-      get(key) {
-        return this.currentContext?.[key];
+      get(key2) {
+        return this.currentContext?.[key2];
       }
-      set(key, value) {
-        if (this.isProtectedKey(key)) {
-          throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
+      set(key2, value) {
+        if (this.isProtectedKey(key2)) {
+          throw new Error(`Cannot modify protected Lambda context field: ${String(key2)}`);
         }
         this.currentContext = this.currentContext || {};
-        this.currentContext[key] = value;
+        this.currentContext[key2] = value;
       }
       run(context, fn) {
         this.currentContext = context;
@@ -37705,18 +37705,18 @@ var init_invoke_store = __esm({
       hasContext() {
         return this.als.getStore() !== void 0;
       }
-      get(key) {
-        return this.als.getStore()?.[key];
+      get(key2) {
+        return this.als.getStore()?.[key2];
       }
-      set(key, value) {
-        if (this.isProtectedKey(key)) {
-          throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
+      set(key2, value) {
+        if (this.isProtectedKey(key2)) {
+          throw new Error(`Cannot modify protected Lambda context field: ${String(key2)}`);
         }
         const store = this.als.getStore();
         if (!store) {
           throw new Error("No context available");
         }
-        store[key] = value;
+        store[key2] = value;
       }
       run(context, fn) {
         return this.als.run(context, fn);
@@ -38112,13 +38112,13 @@ var init_DefaultIdentityProviderConfig = __esm({
     DefaultIdentityProviderConfig = class {
       authSchemes = /* @__PURE__ */ new Map();
       constructor(config2) {
-        for (const key in config2) {
-          if (!hasOwn(config2, key)) {
+        for (const key2 in config2) {
+          if (!hasOwn(config2, key2)) {
             continue;
           }
-          const value = config2[key];
+          const value = config2[key2];
           if (value !== void 0) {
-            this.authSchemes.set(key, value);
+            this.authSchemes.set(key2, value);
           }
         }
       }
@@ -39532,7 +39532,7 @@ var init_StandardRetryStrategy2 = __esm({
       if (!HttpResponse.isInstance(response)) {
         return;
       }
-      const retryAfterHeaderName = Object.keys(response.headers).find((key) => key.toLowerCase() === "retry-after");
+      const retryAfterHeaderName = Object.keys(response.headers).find((key2) => key2.toLowerCase() === "retry-after");
       if (!retryAfterHeaderName) {
         return;
       }
@@ -39790,8 +39790,8 @@ async function checkFeatures(context, config2, args) {
     if (credentials.accountId) {
       setFeature(context, "RESOLVED_ACCOUNT_ID", "T");
     }
-    for (const [key, value] of Object.entries(credentials.$source ?? {})) {
-      setFeature(context, key, value);
+    for (const [key2, value] of Object.entries(credentials.$source ?? {})) {
+      setFeature(context, key2, value);
     }
   }
 }
@@ -39821,8 +39821,8 @@ var init_constants6 = __esm({
 // node_modules/@aws-sdk/core/dist-es/submodules/client/middleware-user-agent/encode-features.js
 function encodeFeatures(features) {
   let buffer = "";
-  for (const key in features) {
-    const val = features[key];
+  for (const key2 in features) {
+    const val = features[key2];
     if (buffer.length + val.length + 1 <= BYTE_LIMIT) {
       if (buffer.length) {
         buffer += "," + val;
@@ -40402,8 +40402,8 @@ var init_bowser = __esm({
         if (Object.assign) return Object.assign.apply(Object, [obj].concat(assigners));
         var _loop = function _loop2() {
           var assigner = assigners[i5];
-          if (typeof assigner === "object" && assigner !== null) Object.keys(assigner).forEach(function(key) {
-            result[key] = assigner[key];
+          if (typeof assigner === "object" && assigner !== null) Object.keys(assigner).forEach(function(key2) {
+            result[key2] = assigner[key2];
           });
         };
         for (i5 = 0, l3 = assigners.length; i5 < l3; i5 += 1) _loop();
@@ -42015,13 +42015,13 @@ var init_bowser = __esm({
         var platformsAndOSCounter = 0;
         var browsers = {};
         var browsersCounter = 0;
-        Object.keys(checkTree).forEach(function(key) {
-          var currentDefinition = checkTree[key];
+        Object.keys(checkTree).forEach(function(key2) {
+          var currentDefinition = checkTree[key2];
           if (typeof currentDefinition === "string" || Array.isArray(currentDefinition)) {
-            browsers[key] = currentDefinition;
+            browsers[key2] = currentDefinition;
             browsersCounter += 1;
           } else if (typeof currentDefinition === "object") {
-            platformsAndOSes[key] = currentDefinition;
+            platformsAndOSes[key2] = currentDefinition;
             platformsAndOSCounter += 1;
           }
         });
@@ -42926,23 +42926,23 @@ var require_dist_cjs2 = __commonJS({
     var getCanonicalQuery = ({ query = {} }) => {
       const keys = [];
       const serialized = {};
-      for (const key in query) {
-        if (!hasOwn2(query, key)) {
+      for (const key2 in query) {
+        if (!hasOwn2(query, key2)) {
           continue;
         }
-        if (key.toLowerCase() === SIGNATURE_HEADER) {
+        if (key2.toLowerCase() === SIGNATURE_HEADER) {
           continue;
         }
-        const encodedKey = escapeUri2(key);
+        const encodedKey = escapeUri2(key2);
         keys.push(encodedKey);
-        const value = query[key];
+        const value = query[key2];
         if (typeof value === "string") {
           serialized[encodedKey] = `${encodedKey}=${escapeUri2(value)}`;
         } else if (Array.isArray(value)) {
           serialized[encodedKey] = value.slice(0).reduce((encoded, value2) => encoded.concat([`${encodedKey}=${escapeUri2(value2)}`]), []).sort().join("&");
         }
       }
-      return keys.sort().map((key) => serialized[key]).filter((serialized2) => serialized2).join("&");
+      return keys.sort().map((key2) => serialized[key2]).filter((serialized2) => serialized2).join("&");
     };
     var iso8601 = (time3) => toDate(time3).toISOString().replace(/\.\d{3}Z$/, "Z");
     var toDate = (time3) => {
@@ -43042,11 +43042,11 @@ ${toHex2(hashedRequest)}`;
       while (cacheQueue.length > MAX_CACHE_SIZE) {
         delete signingKeyCache[cacheQueue.shift()];
       }
-      let key = `AWS4${credentials.secretAccessKey}`;
+      let key2 = `AWS4${credentials.secretAccessKey}`;
       for (const signable of [shortDate, region, service, KEY_TYPE_IDENTIFIER]) {
-        key = await hmac3(sha256Constructor, key, signable);
+        key2 = await hmac3(sha256Constructor, key2, signable);
       }
-      return signingKeyCache[cacheKey] = key;
+      return signingKeyCache[cacheKey] = key2;
     };
     var clearCredentialCache = () => {
       cacheQueue.length = 0;
@@ -44291,22 +44291,22 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
           });
         });
       }
-      updateHttpClientConfig(key, value) {
+      updateHttpClientConfig(key2, value) {
         this.config = void 0;
         this.configProvider = this.configProvider.then((config2) => {
-          switch (key) {
+          switch (key2) {
             case /* @__PURE__ */ Symbol.for("logger"):
-              key = "logger";
+              key2 = "logger";
               value = config2.logger ?? value;
               break;
             case /* @__PURE__ */ Symbol.for("@smithy/defaultSocketTimeout"):
-              key = "defaultSocketTimeout";
+              key2 = "defaultSocketTimeout";
               value = resolveDefaultSocketTimeout(config2) ?? value;
               break;
           }
           return {
             ...config2,
-            [key]: value
+            [key2]: value
           };
         });
       }
@@ -44740,18 +44740,18 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
           writeRequestBodyPromise = writeRequestBody(clientHttp2Stream, request2, effectiveRequestTimeout);
         });
       }
-      updateHttpClientConfig(key, value) {
+      updateHttpClientConfig(key2, value) {
         this.config = void 0;
         this.configProvider = this.configProvider.then((config2) => {
-          switch (key) {
+          switch (key2) {
             case /* @__PURE__ */ Symbol.for("@smithy/defaultSocketTimeout"):
-              key = "defaultSocketTimeout";
+              key2 = "defaultSocketTimeout";
               value = resolveDefaultSocketTimeout(config2) ?? value;
               break;
           }
           return {
             ...config2,
-            [key]: value
+            [key2]: value
           };
         });
       }
@@ -45384,10 +45384,10 @@ function writeStruct(ns, value, serdeContext) {
     if (item == null && !memberSchemas[i5].isIdempotencyToken()) {
       continue;
     }
-    const key = encodedKeys[i5];
-    ensure(key.length);
-    buf.set(key, cursor);
-    cursor += key.length;
+    const key2 = encodedKeys[i5];
+    ensure(key2.length);
+    buf.set(key2, cursor);
+    cursor += key2.length;
     writeValue(memberSchemas[i5], item, ns, serdeContext);
     ++count;
   }
@@ -45603,12 +45603,12 @@ function writeString(s2) {
         return;
       }
       let evicted = 0;
-      for (const [key, entry] of stringEncodeCache) {
+      for (const [key2, entry] of stringEncodeCache) {
         if (evicted >= 1024) {
           break;
         }
         if (entry.epoch !== encodeCacheEpoch) {
-          stringEncodeCache.delete(key);
+          stringEncodeCache.delete(key2);
           ++evicted;
         }
       }
@@ -45826,8 +45826,8 @@ function readMap(ns) {
   const valueSchema = ns.isMapSchema() ? ns.getValueSchema() : ns;
   const map3 = {};
   for (let i5 = 0; i5 < count; ++i5) {
-    const key = readUtf8String();
-    map3[key] = readValue(valueSchema);
+    const key2 = readUtf8String();
+    map3[key2] = readValue(valueSchema);
   }
   return map3;
 }
@@ -45854,12 +45854,12 @@ function readStruct(ns, count, startPos) {
         result[memberNames[matchIdx]] = val;
       }
     } else {
-      const key = readUtf8String();
+      const key2 = readUtf8String();
       const val = readValue(NormalizedSchema.of(15));
-      if (key === "__type" && typeof val === "string") {
+      if (key2 === "__type" && typeof val === "string") {
         hasType = true;
       } else {
-        unknownKey = key;
+        unknownKey = key2;
         unknownValue = val;
         ++unknownCount;
       }
@@ -45881,10 +45881,10 @@ function readStruct(ns, count, startPos) {
     pos = startPos;
     const docSchema = NormalizedSchema.of(15);
     for (let i5 = 0; i5 < count; ++i5) {
-      const key = readUtf8String();
+      const key2 = readUtf8String();
       const val = readValue(docSchema);
-      if (!(key in result)) {
-        result[key] = val;
+      if (!(key2 in result)) {
+        result[key2] = val;
       }
     }
   }
@@ -46056,10 +46056,10 @@ function readMapIndefinite(ns) {
           result[memberNames[matchIdx]] = val;
         }
       } else {
-        const key = readUtf8String();
+        const key2 = readUtf8String();
         const val = readValue(NormalizedSchema.of(15));
-        if (key !== "__type") {
-          unknownKey = key;
+        if (key2 !== "__type") {
+          unknownKey = key2;
           unknownValue = val;
           ++unknownCount;
         }
@@ -46074,8 +46074,8 @@ function readMapIndefinite(ns) {
       pos += 1;
       return map3;
     }
-    const key = readUtf8String();
-    map3[key] = readValue(valueSchema);
+    const key2 = readUtf8String();
+    map3[key2] = readValue(valueSchema);
   }
   throw new Error("expected break marker.");
 }
@@ -46330,11 +46330,11 @@ function transformObject(ns, value) {
   const newObject = {};
   if (ns.isMapSchema()) {
     const targetSchema = ns.getValueSchema();
-    for (const key in value) {
-      if (!hasOwn(value, key)) {
+    for (const key2 in value) {
+      if (!hasOwn(value, key2)) {
         continue;
       }
-      newObject[key] = transformObject(targetSchema, value[key]);
+      newObject[key2] = transformObject(targetSchema, value[key2]);
     }
   } else if (ns.isStructSchema()) {
     const isUnion = ns.isUnionSchema();
@@ -46350,12 +46350,12 @@ function transformObject(ns, value) {
         }
       }
     }
-    for (const [key, memberSchema] of ns.structIterator()) {
+    for (const [key2, memberSchema] of ns.structIterator()) {
       if (isUnion) {
-        keys.delete(key);
+        keys.delete(key2);
       }
-      if (value[key] != null) {
-        newObject[key] = transformObject(memberSchema, value[key]);
+      if (value[key2] != null) {
+        newObject[key2] = transformObject(memberSchema, value[key2]);
       }
     }
     if (isUnion && keys?.size === 1) {
@@ -47404,8 +47404,8 @@ var init_UnionSerde2 = __esm({
         set2.delete("__type");
         this.keys = set2;
       }
-      mark(key) {
-        this.keys.delete(key);
+      mark(key2) {
+        this.keys.delete(key2);
       }
       hasUnknown() {
         return this.keys.size === 1 && Object.keys(this.to).length === 0;
@@ -47454,7 +47454,7 @@ var init_XmlShapeDeserializer = __esm({
         this.serdeContext = serdeContext;
         this.stringDeserializer.setSerdeContext(serdeContext);
       }
-      read(schema, bytes, key) {
+      read(schema, bytes, key2) {
         const ns = NormalizedSchema.of(schema);
         const memberSchemas = ns.getMemberSchemas();
         const isEventPayload = ns.isStructSchema() && ns.isMemberSchema() && !!Object.values(memberSchemas).find((memberNs) => {
@@ -47473,7 +47473,7 @@ var init_XmlShapeDeserializer = __esm({
         }
         const xmlString = (this.serdeContext?.utf8Encoder ?? toUtf8)(bytes);
         const parsedObject = this.parseXml(xmlString);
-        return this.readSchema(schema, key ? parsedObject[key] : parsedObject);
+        return this.readSchema(schema, key2 ? parsedObject[key2] : parsedObject);
       }
       readSchema(_schema, value) {
         const ns = NormalizedSchema.of(_schema);
@@ -47516,12 +47516,12 @@ var init_XmlShapeDeserializer = __esm({
             const keyProperty = keyNs.getMergedTraits().xmlName ?? "key";
             const valueProperty = memberNs.getMergedTraits().xmlName ?? "value";
             for (const entry of entries) {
-              const key = entry[keyProperty];
+              const key2 = entry[keyProperty];
               const value2 = entry[valueProperty];
-              if (key === "__proto__") {
+              if (key2 === "__proto__") {
                 writeKey2(buffer);
               }
-              buffer[key] = this.readSchema(memberNs, value2);
+              buffer[key2] = this.readSchema(memberNs, value2);
             }
             return buffer;
           }
@@ -47573,10 +47573,10 @@ var init_XmlShapeDeserializer = __esm({
             throw e5;
           }
           const textNodeName = "#text";
-          const key = Object.keys(parsedObj)[0];
-          const parsedObjToReturn = parsedObj[key];
+          const key2 = Object.keys(parsedObj)[0];
+          const parsedObjToReturn = parsedObj[key2];
           if (parsedObjToReturn[textNodeName]) {
-            parsedObjToReturn[key] = parsedObjToReturn[textNodeName];
+            parsedObjToReturn[key2] = parsedObjToReturn[textNodeName];
             delete parsedObjToReturn[textNodeName];
           }
           return getValueFromTextNode(parsedObjToReturn);
@@ -47680,8 +47680,8 @@ var init_QueryShapeSerializer = __esm({
                 }
                 const traits = member2.getMergedTraits();
                 const suffix = this.getKey("member", traits.xmlName, traits.ec2QueryName);
-                const key = flat ? `${prefix}${i5}` : `${prefix}${suffix}.${i5}`;
-                this.write(member2, item, key);
+                const key2 = flat ? `${prefix}${i5}` : `${prefix}${suffix}.${i5}`;
+                this.write(member2, item, key2);
                 ++i5;
               }
             }
@@ -47699,11 +47699,11 @@ var init_QueryShapeSerializer = __esm({
               }
               const keyTraits = keySchema.getMergedTraits();
               const keySuffix = this.getKey("key", keyTraits.xmlName, keyTraits.ec2QueryName);
-              const key = flat ? `${prefix}${i5}.${keySuffix}` : `${prefix}entry.${i5}.${keySuffix}`;
+              const key2 = flat ? `${prefix}${i5}.${keySuffix}` : `${prefix}entry.${i5}.${keySuffix}`;
               const valTraits = memberSchema.getMergedTraits();
               const valueSuffix = this.getKey("value", valTraits.xmlName, valTraits.ec2QueryName);
               const valueKey = flat ? `${prefix}${i5}.${valueSuffix}` : `${prefix}entry.${i5}.${valueSuffix}`;
-              this.write(keySchema, k5, key);
+              this.write(keySchema, k5, key2);
               this.write(memberSchema, v, valueKey);
               ++i5;
             }
@@ -47717,16 +47717,16 @@ var init_QueryShapeSerializer = __esm({
               }
               const traits = member2.getMergedTraits();
               const suffix = this.getKey(memberName, traits.xmlName, traits.ec2QueryName, "struct");
-              const key = `${prefix}${suffix}`;
-              this.write(member2, value[memberName], key);
+              const key2 = `${prefix}${suffix}`;
+              this.write(member2, value[memberName], key2);
               didWriteMember = true;
             }
             if (!didWriteMember && ns.isUnionSchema()) {
               const { $unknown } = value;
               if (Array.isArray($unknown)) {
                 const [k5, v] = $unknown;
-                const key = `${prefix}${k5}`;
-                this.write(15, v, key);
+                const key2 = `${prefix}${k5}`;
+                this.write(15, v, key2);
               }
             }
           }
@@ -47748,17 +47748,17 @@ var init_QueryShapeSerializer = __esm({
         if (ec2 && ec2QueryName) {
           return ec2QueryName;
         }
-        const key = xmlName ?? memberName;
+        const key2 = xmlName ?? memberName;
         if (capitalizeKeys && keySource === "struct") {
-          return key[0].toUpperCase() + key.slice(1);
+          return key2[0].toUpperCase() + key2.slice(1);
         }
-        return key;
+        return key2;
       }
-      writeKey(key) {
-        if (key.endsWith(".")) {
-          key = key.slice(0, key.length - 1);
+      writeKey(key2) {
+        if (key2.endsWith(".")) {
+          key2 = key2.slice(0, key2.length - 1);
         }
-        this.buffer += `&${extendedEncodeURIComponent(key)}=`;
+        this.buffer += `&${extendedEncodeURIComponent(key2)}=`;
       }
       writeValue(value) {
         this.buffer += extendedEncodeURIComponent(value);
@@ -47966,10 +47966,10 @@ var init_parseXmlBody = __esm({
           throw e5;
         }
         const textNodeName = "#text";
-        const key = Object.keys(parsedObj)[0];
-        const parsedObjToReturn = parsedObj[key];
+        const key2 = Object.keys(parsedObj)[0];
+        const parsedObjToReturn = parsedObj[key2];
         if (parsedObjToReturn[textNodeName]) {
-          parsedObjToReturn[key] = parsedObjToReturn[textNodeName];
+          parsedObjToReturn[key2] = parsedObjToReturn[textNodeName];
           delete parsedObjToReturn[textNodeName];
         }
         return getValueFromTextNode(parsedObjToReturn);
@@ -48154,8 +48154,8 @@ var init_XmlShapeSerializer = __esm({
         const sparse = !!mapValueTraits.sparse;
         const flat = !!mapTraits.xmlFlattened;
         const [xmlnsAttr, xmlns] = this.getXmlnsAttribute(mapMember, parentXmlns);
-        const addKeyValue = (entry, key, val) => {
-          const keyNode = import_xml_builder3.XmlNode.of(keyTag, key);
+        const addKeyValue = (entry, key2, val) => {
+          const keyNode = import_xml_builder3.XmlNode.of(keyTag, key2);
           const [keyXmlnsAttr, keyXmlns] = this.getXmlnsAttribute(mapKeySchema, xmlns);
           if (keyXmlns) {
             keyNode.addAttribute(keyXmlnsAttr, keyXmlns);
@@ -48174,11 +48174,11 @@ var init_XmlShapeSerializer = __esm({
           entry.addChildNode(valueNode);
         };
         if (flat) {
-          for (const key in map3) {
-            const val = map3[key];
+          for (const key2 in map3) {
+            const val = map3[key2];
             if (sparse || val != null) {
               const entry = import_xml_builder3.XmlNode.of(mapTraits.xmlName ?? mapMember.getMemberName());
-              addKeyValue(entry, key, val);
+              addKeyValue(entry, key2, val);
               container.addChildNode(entry);
             }
           }
@@ -48191,11 +48191,11 @@ var init_XmlShapeSerializer = __esm({
             }
             container.addChildNode(mapNode);
           }
-          for (const key in map3) {
-            const val = map3[key];
+          for (const key2 in map3) {
+            const val = map3[key2];
             if (sparse || val != null) {
               const entry = import_xml_builder3.XmlNode.of("entry");
-              addKeyValue(entry, key, val);
+              addKeyValue(entry, key2, val);
               (containerIsMap ? container : mapNode).addChildNode(entry);
             }
           }
@@ -48358,10 +48358,10 @@ var init_AwsRestXmlProtocol = __esm({
         const errorIdentifier = loadRestXmlErrorCode(response, dataObject) ?? "Unknown";
         this.mixin.compose(this.compositeErrorRegistry, errorIdentifier, this.options.defaultNamespace);
         if (dataObject.Error && typeof dataObject.Error === "object") {
-          for (const key of Object.keys(dataObject.Error)) {
-            dataObject[key] = dataObject.Error[key];
-            if (key.toLowerCase() === "message") {
-              dataObject.message = dataObject.Error[key];
+          for (const key2 of Object.keys(dataObject.Error)) {
+            dataObject[key2] = dataObject.Error[key2];
+            if (key2.toLowerCase() === "message") {
+              dataObject.message = dataObject.Error[key2];
             }
           }
         }
@@ -49434,9 +49434,9 @@ var require_dist_cjs8 = __commonJS({
         throw new TokenProviderError2(`Token is expired. ${REFRESH_MESSAGE}`, false);
       }
     };
-    var validateTokenKey = (key, value, forRefresh = false) => {
+    var validateTokenKey = (key2, value, forRefresh = false) => {
       if (typeof value === "undefined") {
-        throw new TokenProviderError2(`Value not present for '${key}' in SSO Token${forRefresh ? ". Cannot refresh" : ""}. ${REFRESH_MESSAGE}`, false);
+        throw new TokenProviderError2(`Value not present for '${key2}' in SSO Token${forRefresh ? ". Cannot refresh" : ""}. ${REFRESH_MESSAGE}`, false);
       }
     };
     var { writeFile: writeFile3 } = promises3;
@@ -69784,16 +69784,16 @@ var Command = class {
     if (this.properties && Object.keys(this.properties).length > 0) {
       cmdStr += " ";
       let first = true;
-      for (const key in this.properties) {
-        if (this.properties.hasOwnProperty(key)) {
-          const val = this.properties[key];
+      for (const key2 in this.properties) {
+        if (this.properties.hasOwnProperty(key2)) {
+          const val = this.properties[key2];
           if (val) {
             if (first) {
               first = false;
             } else {
               cmdStr += ",";
             }
-            cmdStr += `${key}=${escapeProperty(val)}`;
+            cmdStr += `${key2}=${escapeProperty(val)}`;
           }
         }
       }
@@ -69825,16 +69825,16 @@ function issueFileCommand(command5, message) {
     encoding: "utf8"
   });
 }
-function prepareKeyValueMessage(key, value) {
+function prepareKeyValueMessage(key2, value) {
   const delimiter3 = `ghadelimiter_${crypto2.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter3)) {
+  if (key2.includes(delimiter3)) {
     throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter3}"`);
   }
   if (convertedValue.includes(delimiter3)) {
     throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter3}"`);
   }
-  return `${key}<<${delimiter3}${os2.EOL}${convertedValue}${os2.EOL}${delimiter3}`;
+  return `${key2}<<${delimiter3}${os2.EOL}${convertedValue}${os2.EOL}${delimiter3}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -70018,7 +70018,7 @@ var Summary = class {
    * @returns {string} content wrapped in HTML element
    */
   wrap(tag, content, attrs = {}) {
-    const htmlAttrs = Object.entries(attrs).map(([key, value]) => ` ${key}="${value}"`).join("");
+    const htmlAttrs = Object.entries(attrs).map(([key2, value]) => ` ${key2}="${value}"`).join("");
     if (!content) {
       return `<${tag}${htmlAttrs}>`;
     }
@@ -72149,8 +72149,8 @@ function handleResponse(body, status = 200, headers = {}, response) {
   response.writeHead(status, headers).end(body);
   return true;
 }
-function getRequestHeader(request2, key) {
-  return request2.headers[key];
+function getRequestHeader(request2, key2) {
+  return request2.headers[key2];
 }
 function concatUint8Array(data) {
   if (data.length === 0) {
@@ -72288,10 +72288,10 @@ var LruObject = class {
     this.last = null;
     this.size = 0;
   }
-  delete(key) {
-    const item = this.items[key];
+  delete(key2) {
+    const item = this.items[key2];
     if (item !== void 0) {
-      delete this.items[key];
+      delete this.items[key2];
       this.size--;
       if (item.prev !== null) {
         item.prev.next = item.next;
@@ -72325,17 +72325,17 @@ var LruObject = class {
       }
     }
   }
-  expiresAt(key) {
-    const item = this.items[key];
+  expiresAt(key2) {
+    const item = this.items[key2];
     if (item !== void 0) {
       return item.expiry;
     }
   }
-  get(key) {
-    const item = this.items[key];
+  get(key2) {
+    const item = this.items[key2];
     if (item !== void 0) {
       if (this.ttl > 0 && item.expiry <= Date.now()) {
-        this.delete(key);
+        this.delete(key2);
         return;
       }
       this.bumpLru(item);
@@ -72352,8 +72352,8 @@ var LruObject = class {
   keys() {
     return Object.keys(this.items);
   }
-  set(key, value) {
-    const existing = this.items[key];
+  set(key2, value) {
+    const existing = this.items[key2];
     if (existing !== void 0) {
       existing.value = value;
       existing.expiry = this.ttl > 0 ? Date.now() + this.ttl : this.ttl;
@@ -72365,12 +72365,12 @@ var LruObject = class {
     }
     const item = {
       expiry: this.ttl > 0 ? Date.now() + this.ttl : this.ttl,
-      key,
+      key: key2,
       prev: this.last,
       next: null,
       value
     };
-    this.items[key] = item;
+    this.items[key2] = item;
     if (++this.size === 1) {
       this.first = item;
     } else {
@@ -72815,8 +72815,8 @@ function lowercaseKeys(object) {
   if (!object) {
     return {};
   }
-  return Object.keys(object).reduce((newObj, key) => {
-    newObj[key.toLowerCase()] = object[key];
+  return Object.keys(object).reduce((newObj, key2) => {
+    newObj[key2.toLowerCase()] = object[key2];
     return newObj;
   }, {});
 }
@@ -72830,20 +72830,20 @@ function isPlainObject(value) {
 }
 function mergeDeep(defaults2, options2) {
   const result = Object.assign({}, defaults2);
-  Object.keys(options2).forEach((key) => {
-    if (isPlainObject(options2[key])) {
-      if (!(key in defaults2)) Object.assign(result, { [key]: options2[key] });
-      else result[key] = mergeDeep(defaults2[key], options2[key]);
+  Object.keys(options2).forEach((key2) => {
+    if (isPlainObject(options2[key2])) {
+      if (!(key2 in defaults2)) Object.assign(result, { [key2]: options2[key2] });
+      else result[key2] = mergeDeep(defaults2[key2], options2[key2]);
     } else {
-      Object.assign(result, { [key]: options2[key] });
+      Object.assign(result, { [key2]: options2[key2] });
     }
   });
   return result;
 }
 function removeUndefinedProperties(obj) {
-  for (const key in obj) {
-    if (obj[key] === void 0) {
-      delete obj[key];
+  for (const key2 in obj) {
+    if (obj[key2] === void 0) {
+      delete obj[key2];
     }
   }
   return obj;
@@ -72895,9 +72895,9 @@ function extractUrlVariableNames(url) {
 }
 function omit(object, keysToOmit) {
   const result = { __proto__: null };
-  for (const key of Object.keys(object)) {
-    if (keysToOmit.indexOf(key) === -1) {
-      result[key] = object[key];
+  for (const key2 of Object.keys(object)) {
+    if (keysToOmit.indexOf(key2) === -1) {
+      result[key2] = object[key2];
     }
   }
   return result;
@@ -72915,10 +72915,10 @@ function encodeUnreserved(str) {
     return "%" + c5.charCodeAt(0).toString(16).toUpperCase();
   });
 }
-function encodeValue(operator, value, key) {
+function encodeValue(operator, value, key2) {
   value = operator === "+" || operator === "#" ? encodeReserved(value) : encodeUnreserved(value);
-  if (key) {
-    return encodeUnreserved(key) + "=" + value;
+  if (key2) {
+    return encodeUnreserved(key2) + "=" + value;
   } else {
     return value;
   }
@@ -72929,8 +72929,8 @@ function isDefined(value) {
 function isKeyOperator(operator) {
   return operator === ";" || operator === "&" || operator === "?";
 }
-function getValues(context, operator, key, modifier) {
-  var value = context[key], result = [];
+function getValues(context, operator, key2, modifier) {
+  var value = context[key2], result = [];
   if (isDefined(value) && value !== "") {
     if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
       value = value.toString();
@@ -72938,14 +72938,14 @@ function getValues(context, operator, key, modifier) {
         value = value.substring(0, parseInt(modifier, 10));
       }
       result.push(
-        encodeValue(operator, value, isKeyOperator(operator) ? key : "")
+        encodeValue(operator, value, isKeyOperator(operator) ? key2 : "")
       );
     } else {
       if (modifier === "*") {
         if (Array.isArray(value)) {
           value.filter(isDefined).forEach(function(value2) {
             result.push(
-              encodeValue(operator, value2, isKeyOperator(operator) ? key : "")
+              encodeValue(operator, value2, isKeyOperator(operator) ? key2 : "")
             );
           });
         } else {
@@ -72970,7 +72970,7 @@ function getValues(context, operator, key, modifier) {
           });
         }
         if (isKeyOperator(operator)) {
-          result.push(encodeUnreserved(key) + "=" + tmp.join(","));
+          result.push(encodeUnreserved(key2) + "=" + tmp.join(","));
         } else if (tmp.length !== 0) {
           result.push(tmp.join(","));
         }
@@ -72979,10 +72979,10 @@ function getValues(context, operator, key, modifier) {
   } else {
     if (operator === ";") {
       if (isDefined(value)) {
-        result.push(encodeUnreserved(key));
+        result.push(encodeUnreserved(key2));
       }
     } else if (value === "" && (operator === "&" || operator === "?")) {
-      result.push(encodeUnreserved(key) + "=");
+      result.push(encodeUnreserved(key2) + "=");
     } else if (value === "") {
       result.push("");
     }
@@ -73207,7 +73207,7 @@ function parseParameters(header, type, index, len, stopFlags) {
       if (code === EQ) {
         const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
         const value = header.slice(keyStart, keyEnd);
-        const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+        const key2 = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
         index++;
         while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
           index++;
@@ -73218,8 +73218,8 @@ function parseParameters(header, type, index, len, stopFlags) {
           while (index < len) {
             const code18 = header.charCodeAt(index);
             if (code18 === DQUOTE) {
-              if (parameters[key] === void 0) {
-                parameters[key] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
+              if (parameters[key2] === void 0) {
+                parameters[key2] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
               }
               index++;
               let stop2 = 0;
@@ -73263,9 +73263,9 @@ function parseParameters(header, type, index, len, stopFlags) {
           }
           index++;
         }
-        if (parameters[key] === void 0) {
+        if (parameters[key2] === void 0) {
           const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
-          parameters[key] = header.slice(valueStart, valueEnd);
+          parameters[key2] = header.slice(valueStart, valueEnd);
         }
         if (stop !== 0)
           break parameter;
@@ -73313,11 +73313,11 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   }
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
-  const prepareVal = (parent, key, val) => {
+  const prepareVal = (parent, key2, val) => {
     const isObject = val !== null && typeof val === "object";
     const hasToJSON = isObject && typeof val.toJSON === "function";
     if (hasToJSON) {
-      val = val.toJSON(key);
+      val = val.toJSON(key2);
     }
     const isNoise = typeof val === "string" && noiseValue.test(val);
     if (isNoise) return val + "n";
@@ -73328,7 +73328,7 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
       return val.toString() + "n";
     }
     if (isFunctionReplacer) {
-      val = replacer.call(parent, key, val);
+      val = replacer.call(parent, key2, val);
     }
     const isPostReplacerObject = val !== null && typeof val === "object";
     if (isPostReplacerObject) {
@@ -73465,11 +73465,11 @@ var JSONStringify = (value, replacer, space) => {
     if (supportsRawJSON) {
       return originalStringify(
         value,
-        (key, val) => {
+        (key2, val) => {
           if (typeof val === "bigint") return JSON.rawJSON(val.toString());
           const hasFunctionReplacer = typeof replacer === "function";
-          if (hasFunctionReplacer) return replacer(key, val);
-          const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+          if (hasFunctionReplacer) return replacer(key2, val);
+          const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key2);
           if (isKeyInArrayReplacer) return val;
           return val;
         },
@@ -73479,13 +73479,13 @@ var JSONStringify = (value, replacer, space) => {
     if (!value) return originalStringify(value, replacer, space);
     const convertedToCustomJSON = originalStringify(
       value,
-      (key, val) => {
+      (key2, val) => {
         const isNoise = typeof val === "string" && noiseValue.test(val);
         if (isNoise) return val.toString() + "n";
         if (typeof val === "bigint") return val.toString() + "n";
         const hasFunctionReplacer = typeof replacer === "function";
-        if (hasFunctionReplacer) return replacer(key, val);
-        const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+        if (hasFunctionReplacer) return replacer(key2, val);
+        const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key2);
         if (isKeyInArrayReplacer) return val;
         return val;
       },
@@ -73527,17 +73527,17 @@ var isContextSourceSupported = () => {
     return false;
   }
 };
-var convertMarkedBigIntsReviver = (key, value, context, userReviver) => {
+var convertMarkedBigIntsReviver = (key2, value, context, userReviver) => {
   const isCustomFormatBigInt = typeof value === "string" && customFormat.test(value);
   if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
   const isNoiseValue = typeof value === "string" && noiseValue.test(value);
   if (isNoiseValue) return value.slice(0, -1);
   const hasUserReviver = typeof userReviver === "function";
   if (!hasUserReviver) return value;
-  return userReviver(key, value, context);
+  return userReviver(key2, value, context);
 };
 var JSONParseV2 = (text, reviver) => {
-  return JSON.parse(text, (key, value, context) => {
+  return JSON.parse(text, (key2, value, context) => {
     const isNumber = typeof value === "number";
     const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
     const isBigNumber = isNumber && isOutOfBounds;
@@ -73546,7 +73546,7 @@ var JSONParseV2 = (text, reviver) => {
     if (isBigInt) return BigInt(context.source);
     const hasCustomReviver = typeof reviver === "function";
     if (!hasCustomReviver) return value;
-    return reviver(key, value, context);
+    return reviver(key2, value, context);
   });
 };
 var MAX_INT = Number.MAX_SAFE_INTEGER.toString();
@@ -73569,8 +73569,8 @@ var applyReviverIteratively = (parsed, userReviver) => {
         }
       }
     } else {
-      const { parent, key } = node;
-      let value = parent[key];
+      const { parent, key: key2 } = node;
+      let value = parent[key2];
       if (typeof value === "string") {
         const isCustomFormatBigInt = customFormat.test(value);
         if (isCustomFormatBigInt) {
@@ -73582,13 +73582,13 @@ var applyReviverIteratively = (parsed, userReviver) => {
       }
       const hasUserReviver = typeof userReviver === "function";
       if (hasUserReviver) {
-        value = userReviver.call(parent, key, value);
+        value = userReviver.call(parent, key2, value);
       }
       const isDeleted = value === void 0;
       if (isDeleted) {
-        delete parent[key];
+        delete parent[key2];
       } else {
-        parent[key] = value;
+        parent[key2] = value;
       }
       stack.pop();
     }
@@ -73617,7 +73617,7 @@ var JSONParse = (text, reviver) => {
     const serializedData = serializeBigInts(text);
     return originalParse(
       serializedData,
-      (key, value, context) => convertMarkedBigIntsReviver(key, value, context, reviver)
+      (key2, value, context) => convertMarkedBigIntsReviver(key2, value, context, reviver)
     );
   } catch (error3) {
     if (error3 instanceof RangeError) {
@@ -73737,8 +73737,8 @@ async function fetchWrapper(requestOptions) {
   const status = fetchResponse.status;
   const url = fetchResponse.url;
   const responseHeaders = {};
-  for (const [key, value] of fetchResponse.headers) {
-    responseHeaders[key] = value;
+  for (const [key2, value] of fetchResponse.headers) {
+    responseHeaders[key2] = value;
   }
   const octokitResponse = {
     url,
@@ -74000,11 +74000,11 @@ function graphql(request2, query, options2) {
         new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
       );
     }
-    for (const key in options2) {
-      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
+    for (const key2 in options2) {
+      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key2)) continue;
       return Promise.reject(
         new Error(
-          `[@octokit/graphql] "${key}" cannot be used as variable name`
+          `[@octokit/graphql] "${key2}" cannot be used as variable name`
         )
       );
     }
@@ -74012,15 +74012,15 @@ function graphql(request2, query, options2) {
   const parsedOptions = typeof query === "string" ? Object.assign({ query }, options2) : query;
   const requestOptions = Object.keys(
     parsedOptions
-  ).reduce((result, key) => {
-    if (NON_VARIABLE_OPTIONS.includes(key)) {
-      result[key] = parsedOptions[key];
+  ).reduce((result, key2) => {
+    if (NON_VARIABLE_OPTIONS.includes(key2)) {
+      result[key2] = parsedOptions[key2];
       return result;
     }
     if (!result.variables) {
       result.variables = {};
     }
-    result.variables[key] = parsedOptions[key];
+    result.variables[key2] = parsedOptions[key2];
     return result;
   }, {});
   const baseUrl = parsedOptions.baseUrl || request2.endpoint.DEFAULTS.baseUrl;
@@ -74030,8 +74030,8 @@ function graphql(request2, query, options2) {
   return request2(requestOptions).then((response) => {
     if (response.data.errors) {
       const headers = {};
-      for (const key of Object.keys(response.headers)) {
-        headers[key] = response.headers[key];
+      for (const key2 of Object.keys(response.headers)) {
+        headers[key2] = response.headers[key2];
       }
       throw new GraphqlResponseError(
         requestOptions,
@@ -78208,7 +78208,7 @@ async function get(cache5, options2) {
   };
 }
 async function set(cache5, options2, data) {
-  const key = optionsToCacheKey(options2);
+  const key2 = optionsToCacheKey(options2);
   const permissionsString = options2.permissions ? "" : Object.keys(data.permissions).map(
     (name) => `${name}${data.permissions[name] === "write" ? "!" : ""}`
   ).join(",");
@@ -78220,7 +78220,7 @@ async function set(cache5, options2, data) {
     permissionsString,
     data.singleFileName
   ].join("|");
-  await cache5.set(key, value);
+  await cache5.set(key2, value);
 }
 function optionsToCacheKey({
   installationId,
@@ -80040,12 +80040,12 @@ function loadConfig(env2) {
       repo === "" ? "GATEPASS_ACCESS_REPO is required (owner/name of the access repo)" : `GATEPASS_ACCESS_REPO=${JSON.stringify(repo)} is not owner/name`
     );
   const labels = { ...DEFAULT_LABELS };
-  for (const key of Object.keys(LABEL_ENV)) {
-    const v = env2[LABEL_ENV[key]]?.trim();
+  for (const key2 of Object.keys(LABEL_ENV)) {
+    const v = env2[LABEL_ENV[key2]]?.trim();
     if (v === void 0 || v === "") continue;
     if (v.length > 50 || v.includes(",") || /[\u0000-\u001f]/.test(v))
-      throw new ConfigurationError(`${LABEL_ENV[key]}: a label is at most 50 characters, no comma`);
-    labels[key] = v;
+      throw new ConfigurationError(`${LABEL_ENV[key2]}: a label is at most 50 characters, no comma`);
+    labels[key2] = v;
   }
   const method = env2.GATEPASS_MERGE_METHOD?.trim() || "squash";
   if (method === "rebase")
@@ -80150,29 +80150,29 @@ function parseTimestamp(text) {
   const ms = Date.parse(text.trim().replace(" ", "T").toUpperCase());
   return Number.isNaN(ms) ? null : new Date(ms);
 }
+function digit(t, i5) {
+  const c5 = t.charCodeAt(i5) - 48;
+  return c5 >= 0 && c5 <= 9 ? c5 : NaN;
+}
+var two = (t, i5) => digit(t, i5) * 10 + digit(t, i5 + 1);
 var DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 function canonicalMs(t) {
   const n3 = t.length;
   const frac = n3 === 24 || n3 === 29;
   if (!(n3 === 20 || n3 === 25 || frac)) return void 0;
-  const d5 = (i5) => {
-    const c5 = t.charCodeAt(i5) - 48;
-    return c5 >= 0 && c5 <= 9 ? c5 : NaN;
-  };
-  const two = (i5) => d5(i5) * 10 + d5(i5 + 1);
   if (t[4] !== "-" || t[7] !== "-" || t[10] !== "T" || t[13] !== ":" || t[16] !== ":")
     return void 0;
-  const year2 = d5(0) * 1e3 + d5(1) * 100 + two(2);
-  const month = two(5);
-  const day = two(8);
-  const hour = two(11);
-  const minute = two(14);
-  const second = two(17);
+  const year2 = two(t, 0) * 100 + two(t, 2);
+  const month = two(t, 5);
+  const day = two(t, 8);
+  const hour = two(t, 11);
+  const minute = two(t, 14);
+  const second = two(t, 17);
   let milli = 0;
   let at2 = 19;
   if (frac) {
     if (t[19] !== ".") return void 0;
-    milli = d5(20) * 100 + two(21);
+    milli = digit(t, 20) * 100 + two(t, 21);
     at2 = 23;
   }
   let offset = 0;
@@ -80181,8 +80181,8 @@ function canonicalMs(t) {
   } else {
     const sign4 = t[at2] === "+" ? 1 : t[at2] === "-" ? -1 : 0;
     if (sign4 === 0 || t[at2 + 3] !== ":") return void 0;
-    const oh = two(at2 + 1);
-    const om = two(at2 + 4);
+    const oh = two(t, at2 + 1);
+    const om = two(t, at2 + 4);
     if (!(oh <= 23 && om <= 59)) return void 0;
     offset = sign4 * (oh * 60 + om) * 6e4;
   }
@@ -80383,9 +80383,9 @@ var decodeVLQ = (str) => {
   let value = 0;
   let shift = 0;
   for (let i5 = 0; i5 < str.length; i5++) {
-    const digit = B64_MAP[str.charCodeAt(i5)];
-    value |= (digit & 31) << shift;
-    if ((digit & 32) === 0) {
+    const digit2 = B64_MAP[str.charCodeAt(i5)];
+    value |= (digit2 & 31) << shift;
+    if ((digit2 & 32) === 0) {
       res.push(value);
       value = 0;
       shift = 0;
@@ -80425,13 +80425,13 @@ var LazyMap = class {
     this.initializer = initializer;
     this.cache = /* @__PURE__ */ new Map();
   }
-  has(key) {
-    return Object.hasOwn(this.initializer, key);
+  has(key2) {
+    return Object.hasOwn(this.initializer, key2);
   }
-  get(key) {
-    if (this.cache.has(key)) return this.cache.get(key);
-    const val = this.has(key) ? this.initializer[key]() : null;
-    this.cache.set(key, val);
+  get(key2) {
+    if (this.cache.has(key2)) return this.cache.get(key2);
+    const val = this.has(key2) ? this.initializer[key2]() : null;
+    this.cache.set(key2, val);
     return val;
   }
 };
@@ -81641,9 +81641,9 @@ var Matcher = class Matcher2 {
           let n3 = nextCode - Codepoint.CODES["0"];
           let j5 = i5 + 2;
           for (; j5 < m3; j5++) {
-            const digit = replacement.codePointAt(j5);
-            if (digit < Codepoint.CODES["0"] || digit > Codepoint.CODES["9"] || n3 * 10 + digit - Codepoint.CODES["0"] > this.patternGroupCount) break;
-            n3 = n3 * 10 + digit - Codepoint.CODES["0"];
+            const digit2 = replacement.codePointAt(j5);
+            if (digit2 < Codepoint.CODES["0"] || digit2 > Codepoint.CODES["9"] || n3 * 10 + digit2 - Codepoint.CODES["0"] > this.patternGroupCount) break;
+            n3 = n3 * 10 + digit2 - Codepoint.CODES["0"];
           }
           if (n3 > this.patternGroupCount) throw new RE2JSGroupException(`n > number of groups: ${n3}`);
           const group5 = this.group(n3);
@@ -83545,11 +83545,11 @@ var AhoCorasick = class {
     for (const word of words) {
       let node = 0;
       for (let i5 = 0; i5 < word.length; i5++) {
-        const key = node * alphabetSize + word[i5];
-        let child2 = edges.get(key);
+        const key2 = node * alphabetSize + word[i5];
+        let child2 = edges.get(key2);
         if (child2 === void 0) {
           child2 = parent.length;
-          edges.set(key, child2);
+          edges.set(key2, child2);
           parent.push(node);
           unit.push(word[i5]);
           depth.push(depth[node] + 1);
@@ -90464,16 +90464,16 @@ function parseYaml(text, file, maxBytes = MAX_YAML_BYTES) {
   const lineOf = (path7) => {
     let node = doc.contents;
     let line = lineAt(doc.contents?.range?.[0]);
-    for (const key of path7) {
+    for (const key2 of path7) {
       if ((0, import_yaml3.isMap)(node)) {
         const pair = node.items.find(
-          (p3) => (0, import_yaml3.isPair)(p3) && (0, import_yaml3.isScalar)(p3.key) && String(p3.key.value) === String(key)
+          (p3) => (0, import_yaml3.isPair)(p3) && (0, import_yaml3.isScalar)(p3.key) && String(p3.key.value) === String(key2)
         );
         if (!pair) break;
         line = lineAt(pair.key.range?.[0]) ?? line;
         node = pair.value;
-      } else if ((0, import_yaml3.isSeq)(node) && typeof key === "number") {
-        const item = node.items[key];
+      } else if ((0, import_yaml3.isSeq)(node) && typeof key2 === "number") {
+        const item = node.items[key2];
         if (!item) break;
         line = lineAt(item.range?.[0]) ?? line;
         node = item;
@@ -90516,9 +90516,9 @@ function schemaProblems(errors, doc, file) {
     } else {
       message = e5.message ?? `is not valid (${e5.keyword})`;
     }
-    const key = `${dottedPath(path7)}|${message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const key2 = `${dottedPath(path7)}|${message}`;
+    if (seen.has(key2)) continue;
+    seen.add(key2);
     out.push({ file, path: dottedPath(path7) || void 0, line: doc.lineOf(path7), message });
   }
   return out;
@@ -90778,11 +90778,11 @@ function inlineSecrets(value, path7, doc, file) {
     message
   });
   if (typeof value === "string") {
-    const key = path7[path7.length - 1];
-    if (typeof key === "string" && SECRET_REF_KEYS.has(key) && path7.length === 4) {
+    const key2 = path7[path7.length - 1];
+    if (typeof key2 === "string" && SECRET_REF_KEYS.has(key2) && path7.length === 4) {
       return value.startsWith("env:") ? [] : [
         at2(
-          `${key} must name an environment variable, as env:NAME, not hold the secret itself; put the secret in the environment (a CI secret) and write e.g. env:${key === "ca_key" ? "SSH_CA_KEY" : "PROD_PG_ADMIN_URL"}`
+          `${key2} must name an environment variable, as env:NAME, not hold the secret itself; put the secret in the environment (a CI secret) and write e.g. env:${key2 === "ca_key" ? "SSH_CA_KEY" : "PROD_PG_ADMIN_URL"}`
         )
       ];
     }
@@ -90846,39 +90846,39 @@ import { resolve as resolve2, sep as sep4 } from "node:path";
 
 // src/providers/target-checks.ts
 var ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-function problem(key, message) {
-  return { path: `target.${key}`, message: `target.${key}: ${message}` };
+function problem(key2, message) {
+  return { path: `target.${key2}`, message: `target.${key2}: ${message}` };
 }
-function checkEnvRef(target, key) {
-  const v = target[key];
+function checkEnvRef(target, key2) {
+  const v = target[key2];
   if (typeof v !== "string" || !v.startsWith("env:") || !ENV_NAME.test(v.slice(4))) {
     return [
       problem(
-        key,
+        key2,
         "must reference an environment variable as env:NAME; secrets never go in policy"
       )
     ];
   }
   return [];
 }
-function checkStringList(target, key, opts2) {
-  const v = target[key];
-  if (v === void 0) return opts2.required ? [problem(key, "is required")] : [];
-  if (!Array.isArray(v)) return [problem(key, "must be a list of strings")];
-  if (opts2.required && v.length === 0) return [problem(key, "must not be empty")];
+function checkStringList(target, key2, opts2) {
+  const v = target[key2];
+  if (v === void 0) return opts2.required ? [problem(key2, "is required")] : [];
+  if (!Array.isArray(v)) return [problem(key2, "must be a list of strings")];
+  if (opts2.required && v.length === 0) return [problem(key2, "must not be empty")];
   const out = [];
   const seen = /* @__PURE__ */ new Set();
   v.forEach((item, i5) => {
     if (typeof item !== "string" || item.length === 0) {
-      out.push(problem(`${key}[${i5}]`, "must be a non-empty string"));
+      out.push(problem(`${key2}[${i5}]`, "must be a non-empty string"));
     } else if (item.length > (opts2.maxLength ?? 256) || item.includes("\0")) {
-      out.push(problem(`${key}[${i5}]`, "is too long or holds a NUL character"));
+      out.push(problem(`${key2}[${i5}]`, "is too long or holds a NUL character"));
     } else if (opts2.pattern && !opts2.pattern.test(item)) {
       out.push(
-        problem(`${key}[${i5}]`, `${JSON.stringify(item)} ${opts2.patternHelp ?? "is not allowed"}`)
+        problem(`${key2}[${i5}]`, `${JSON.stringify(item)} ${opts2.patternHelp ?? "is not allowed"}`)
       );
     } else if (seen.has(item)) {
-      out.push(problem(`${key}[${i5}]`, `${JSON.stringify(item)} is listed twice`));
+      out.push(problem(`${key2}[${i5}]`, `${JSON.stringify(item)} is listed twice`));
     }
     if (typeof item === "string") seen.add(item);
   });
@@ -91363,9 +91363,9 @@ var _HMAC = class {
   canXOF = false;
   finished = false;
   destroyed = false;
-  constructor(hash, key) {
+  constructor(hash, key2) {
     ahash(hash);
-    abytes(key, void 0, "key");
+    abytes(key2, void 0, "key");
     this.iHash = hash.create();
     if (typeof this.iHash.update !== "function")
       throw new Error("expected Hash instance");
@@ -91373,7 +91373,7 @@ var _HMAC = class {
     this.outputLen = this.iHash.outputLen;
     const blockLen = this.blockLen;
     const pad = new Uint8Array(blockLen);
-    pad.set(key.length > blockLen ? hash.create().update(key).digest() : key);
+    pad.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
     for (let i5 = 0; i5 < pad.length; i5++)
       pad[i5] ^= 54;
     this.iHash.update(pad);
@@ -91426,8 +91426,8 @@ var _HMAC = class {
   }
 };
 var hmac = /* @__PURE__ */ (() => {
-  const hmac_ = ((hash, key, message) => new _HMAC(hash, key).update(message).digest());
-  hmac_.create = (hash, key) => new _HMAC(hash, key);
+  const hmac_ = ((hash, key2, message) => new _HMAC(hash, key2).update(message).digest());
+  hmac_.create = (hash, key2) => new _HMAC(hash, key2);
   return hmac_;
 })();
 
@@ -92243,10 +92243,10 @@ function alphabet(letters, aliases) {
       const digits = new Uint8Array(slen);
       for (let i5 = 0; i5 < slen; i5++) {
         const code = input.charCodeAt(i5);
-        const digit = code < 128 ? decTable[code] : -1;
-        if (digit === -1)
+        const digit2 = code < 128 ? decTable[code] : -1;
+        if (digit2 === -1)
           throw new Error(`Unknown letter "${input[i5]}". Allowed: ${letters}`);
-        digits[i5] = digit;
+        digits[i5] = digit2;
       }
       return digits;
     }
@@ -92792,16 +92792,16 @@ function equalBytes(a5, b5) {
 function wrapMacConstructor(keyLen, macCons, fromMsg) {
   const mac = macCons;
   const getArgs = fromMsg || (() => []);
-  const macC = (msg, key) => mac(key, ...getArgs(msg)).update(msg).digest();
+  const macC = (msg, key2) => mac(key2, ...getArgs(msg)).update(msg).digest();
   const tmp = mac(new Uint8Array(keyLen), ...getArgs(new Uint8Array(0)));
   macC.outputLen = tmp.outputLen;
   macC.blockLen = tmp.blockLen;
-  macC.create = (key, ...args) => mac(key, ...args);
+  macC.create = (key2, ...args) => mac(key2, ...args);
   return macC;
 }
 var wrapCipher = /* @__NO_SIDE_EFFECTS__ */ (params, constructor) => {
-  function wrappedCipher(key, ...args) {
-    abytes3(key, void 0, "key");
+  function wrappedCipher(key2, ...args) {
+    abytes3(key2, void 0, "key");
     if (params.nonceLength !== void 0) {
       const nonce = args[0];
       abytes3(nonce, params.varSizeNonce ? void 0 : params.nonceLength, "nonce");
@@ -92815,7 +92815,7 @@ var wrapCipher = /* @__NO_SIDE_EFFECTS__ */ (params, constructor) => {
     }
     if (params.withAAD && args[aadStart] !== void 0)
       abytes3(args[aadStart], void 0, "AAD");
-    const cipher = constructor(key, ...args);
+    const cipher = constructor(key2, ...args);
     const checkOutput = (fnLength, output) => {
       if (output !== void 0) {
         if (fnLength !== 2)
@@ -92882,7 +92882,7 @@ var BLOCK_LEN = 64;
 var BLOCK_LEN32 = 16;
 var MAX_COUNTER = /* @__PURE__ */ (() => 2 ** 32 - 1)();
 var U32_EMPTY = /* @__PURE__ */ Uint32Array.of();
-function runCipher(core, sigma, key, nonce, data, output, counter, rounds) {
+function runCipher(core, sigma, key2, nonce, data, output, counter, rounds) {
   const len = data.length;
   const block = new Uint8Array(BLOCK_LEN);
   const b32 = u322(block);
@@ -92891,7 +92891,7 @@ function runCipher(core, sigma, key, nonce, data, output, counter, rounds) {
   const o32 = isAligned ? u322(output) : U32_EMPTY;
   if (!isLE2) {
     for (let pos2 = 0; pos2 < len; counter++) {
-      core(sigma, key, nonce, b32, counter, rounds);
+      core(sigma, key2, nonce, b32, counter, rounds);
       swap32IfBE2(b32);
       if (counter >= MAX_COUNTER)
         throw new Error("arx: counter overflow");
@@ -92905,7 +92905,7 @@ function runCipher(core, sigma, key, nonce, data, output, counter, rounds) {
     return;
   }
   for (let pos2 = 0; pos2 < len; counter++) {
-    core(sigma, key, nonce, b32, counter, rounds);
+    core(sigma, key2, nonce, b32, counter, rounds);
     if (counter >= MAX_COUNTER)
       throw new Error("arx: counter overflow");
     const take2 = Math.min(BLOCK_LEN, len - pos2);
@@ -92935,8 +92935,8 @@ function createCipher(core, opts2) {
   anumber3(rounds);
   abool(counterRight);
   abool(allowShortKeys);
-  return (key, nonce, data, output, counter = 0) => {
-    abytes3(key, void 0, "key");
+  return (key2, nonce, data, output, counter = 0) => {
+    abytes3(key2, void 0, "key");
     abytes3(nonce, void 0, "nonce");
     abytes3(data, void 0, "data");
     const len = data.length;
@@ -92948,20 +92948,20 @@ function createCipher(core, opts2) {
     if (counter < 0 || counter >= MAX_COUNTER)
       throw new Error("arx: counter overflow");
     const toClean = [];
-    let l3 = key.length;
+    let l3 = key2.length;
     let k5;
     let sigma;
     if (l3 === 32) {
-      toClean.push(k5 = copyBytes(key));
+      toClean.push(k5 = copyBytes(key2));
       sigma = sigma32_32;
     } else if (l3 === 16 && allowShortKeys) {
       k5 = new Uint8Array(32);
-      k5.set(key);
-      k5.set(key, 16);
+      k5.set(key2);
+      k5.set(key2, 16);
       sigma = sigma16_32;
       toClean.push(k5);
     } else {
-      abytes3(key, 32, "arx key");
+      abytes3(key2, 32, "arx key");
       throw new Error("invalid key size");
     }
     if (!isLE2 || !isAligned32(nonce))
@@ -93017,16 +93017,16 @@ var Poly1305 = class {
   finished = false;
   destroyed = false;
   // Can be speed-up using BigUint64Array, at the cost of complexity
-  constructor(key) {
-    key = copyBytes(abytes3(key, 32, "key"));
-    const t0 = u8to16(key, 0);
-    const t1 = u8to16(key, 2);
-    const t2 = u8to16(key, 4);
-    const t3 = u8to16(key, 6);
-    const t4 = u8to16(key, 8);
-    const t5 = u8to16(key, 10);
-    const t6 = u8to16(key, 12);
-    const t7 = u8to16(key, 14);
+  constructor(key2) {
+    key2 = copyBytes(abytes3(key2, 32, "key"));
+    const t0 = u8to16(key2, 0);
+    const t1 = u8to16(key2, 2);
+    const t2 = u8to16(key2, 4);
+    const t3 = u8to16(key2, 6);
+    const t4 = u8to16(key2, 8);
+    const t5 = u8to16(key2, 10);
+    const t6 = u8to16(key2, 12);
+    const t7 = u8to16(key2, 14);
     this.r[0] = t0 & 8191;
     this.r[1] = (t0 >>> 13 | t1 << 3) & 8191;
     this.r[2] = (t1 >>> 10 | t2 << 6) & 7939;
@@ -93038,7 +93038,7 @@ var Poly1305 = class {
     this.r[8] = (t6 >>> 8 | t7 << 8) & 8191;
     this.r[9] = t7 >>> 5 & 127;
     for (let i5 = 0; i5 < 8; i5++)
-      this.pad[i5] = u8to16(key, 16 + 2 * i5);
+      this.pad[i5] = u8to16(key2, 16 + 2 * i5);
   }
   process(data, offset, isLast = false) {
     const hibit = isLast ? 0 : 1 << 11;
@@ -93250,7 +93250,7 @@ var Poly1305 = class {
     return res;
   }
 };
-var poly1305 = /* @__PURE__ */ wrapMacConstructor(32, (key) => new Poly1305(key));
+var poly1305 = /* @__PURE__ */ wrapMacConstructor(32, (key2) => new Poly1305(key2));
 
 // node_modules/@noble/ciphers/chacha.js
 function chachaCore(s2, k5, n3, out, cnt, rounds = 20) {
@@ -93353,10 +93353,10 @@ var updatePadded = (h5, msg) => {
     h5.update(ZEROS16.subarray(leftover));
 };
 var ZEROS32 = /* @__PURE__ */ new Uint8Array(32);
-function computeTag(fn, key, nonce, ciphertext, AAD) {
+function computeTag(fn, key2, nonce, ciphertext, AAD) {
   if (AAD !== void 0)
     abytes3(AAD, void 0, "AAD");
-  const authKey = fn(key, nonce, ZEROS32);
+  const authKey = fn(key2, nonce, ZEROS32);
   const lengths = u64Lengths(ciphertext.length, AAD ? AAD.length : 0, true);
   const h5 = poly1305.create(authKey);
   if (AAD)
@@ -93367,7 +93367,7 @@ function computeTag(fn, key, nonce, ciphertext, AAD) {
   clean2(authKey, lengths);
   return res;
 }
-var _poly1305_aead = (xorStream) => (key, nonce, AAD) => {
+var _poly1305_aead = (xorStream) => (key2, nonce, AAD) => {
   const tagLength = 16;
   return {
     encrypt(plaintext, output) {
@@ -93375,8 +93375,8 @@ var _poly1305_aead = (xorStream) => (key, nonce, AAD) => {
       output = getOutput(plength + tagLength, output, false);
       output.set(plaintext);
       const oPlain = output.subarray(0, -tagLength);
-      xorStream(key, nonce, oPlain, oPlain, 1);
-      const tag = computeTag(xorStream, key, nonce, oPlain, AAD);
+      xorStream(key2, nonce, oPlain, oPlain, 1);
+      const tag = computeTag(xorStream, key2, nonce, oPlain, AAD);
       output.set(tag, plength);
       clean2(tag);
       return output;
@@ -93385,13 +93385,13 @@ var _poly1305_aead = (xorStream) => (key, nonce, AAD) => {
       output = getOutput(ciphertext.length - tagLength, output, false);
       const data = ciphertext.subarray(0, -tagLength);
       const passedTag = ciphertext.subarray(-tagLength);
-      const tag = computeTag(xorStream, key, nonce, data, AAD);
+      const tag = computeTag(xorStream, key2, nonce, data, AAD);
       if (!equalBytes(passedTag, tag)) {
         clean2(tag);
         throw new Error("invalid tag");
       }
       output.set(ciphertext.subarray(0, -tagLength));
-      xorStream(key, nonce, output, output, 1);
+      xorStream(key2, nonce, output, output, 1);
       clean2(tag);
       return output;
     }
@@ -94071,14 +94071,14 @@ function getMinHashLength(fieldOrder) {
   const length = getFieldBytesLength(fieldOrder);
   return length + Math.ceil(length / 2);
 }
-function mapHashToField(key, fieldOrder, isLE4 = false) {
-  abytes4(key);
-  const len = key.length;
+function mapHashToField(key2, fieldOrder, isLE4 = false) {
+  abytes4(key2);
+  const len = key2.length;
   const fieldLen = getFieldBytesLength(fieldOrder);
   const minLen = getMinHashLength(fieldOrder);
   if (len < 16 || len < minLen || len > 1024)
     throw new Error("expected " + minLen + "-1024 bytes of input, got " + len);
-  const num = isLE4 ? bytesToNumberLE(key) : bytesToNumberBE(key);
+  const num = isLE4 ? bytesToNumberLE(key2) : bytesToNumberBE(key2);
   const reduced = mod(num, fieldOrder - _1n2) + _1n2;
   return isLE4 ? numberToBytesLE(reduced, fieldLen) : numberToBytesBE(reduced, fieldLen);
 }
@@ -94439,9 +94439,9 @@ var _HMAC2 = class {
   outputLen;
   finished = false;
   destroyed = false;
-  constructor(hash, key) {
+  constructor(hash, key2) {
     ahash2(hash);
-    abytes4(key, void 0, "key");
+    abytes4(key2, void 0, "key");
     this.iHash = hash.create();
     if (typeof this.iHash.update !== "function")
       throw new Error("Expected instance of class which extends utils.Hash");
@@ -94449,7 +94449,7 @@ var _HMAC2 = class {
     this.outputLen = this.iHash.outputLen;
     const blockLen = this.blockLen;
     const pad = new Uint8Array(blockLen);
-    pad.set(key.length > blockLen ? hash.create().update(key).digest() : key);
+    pad.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
     for (let i5 = 0; i5 < pad.length; i5++)
       pad[i5] ^= 54;
     this.iHash.update(pad);
@@ -94499,8 +94499,8 @@ var _HMAC2 = class {
     this.iHash.destroy();
   }
 };
-var hmac2 = (hash, key, message) => new _HMAC2(hash, key).update(message).digest();
-hmac2.create = (hash, key) => new _HMAC2(hash, key);
+var hmac2 = (hash, key2, message) => new _HMAC2(hash, key2).update(message).digest();
+hmac2.create = (hash, key2) => new _HMAC2(hash, key2);
 
 // node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/weierstrass.js
 var divNearest = (num, den) => (num + (num >= 0 ? den : -den) / _2n3) / den;
@@ -95152,7 +95152,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
   });
   ecdsaOpts = Object.assign({}, ecdsaOpts);
   const randomBytes9 = ecdsaOpts.randomBytes || randomBytes3;
-  const hmac3 = ecdsaOpts.hmac || ((key, msg) => hmac2(hash, key, msg));
+  const hmac3 = ecdsaOpts.hmac || ((key2, msg) => hmac2(hash, key2, msg));
   const { Fp: Fp2, Fn } = Point;
   const { ORDER: CURVE_ORDER, BITS: fnBits } = Fn;
   const { keygen, getPublicKey, getSharedSecret, utils, lengths } = ecdh(Point, ecdsaOpts);
@@ -96720,8 +96720,8 @@ function createKyber(opts2) {
     }
   };
 }
-function shakePRF(dkLen, key, nonce) {
-  return shake256.create({ dkLen }).update(key).update(new Uint8Array([nonce])).digest();
+function shakePRF(dkLen, key2, nonce) {
+  return shake256.create({ dkLen }).update(key2).update(new Uint8Array([nonce])).digest();
 }
 var opts = {
   HASH256: sha3_256,
@@ -97202,9 +97202,9 @@ function pow(num, power, modulo) {
     p3 = p3 * p3 % modulo;
     p3 = p3 * p3 % modulo;
     p3 = p3 * p3 % modulo;
-    const digit = digits[w];
-    if (digit !== 0)
-      p3 = p3 * table[digit] % modulo;
+    const digit2 = digits[w];
+    if (digit2 !== 0)
+      p3 = p3 * table[digit2] % modulo;
   }
   return p3;
 }
@@ -97594,14 +97594,14 @@ function getMinHashLength2(fieldOrder) {
   const length = getFieldBytesLength2(fieldOrder);
   return length + Math.ceil(length / 2);
 }
-function mapHashToField2(key, fieldOrder, isLE4 = false) {
-  abytes5(key);
-  const len = key.length;
+function mapHashToField2(key2, fieldOrder, isLE4 = false) {
+  abytes5(key2);
+  const len = key2.length;
   const fieldLen = getFieldBytesLength2(fieldOrder);
   const minLen = Math.max(getMinHashLength2(fieldOrder), 16);
   if (len < minLen || len > 1024)
     throw new Error("expected " + minLen + "-1024 bytes of input, got " + len);
-  const num = isLE4 ? bytesToNumberLE2(key) : bytesToNumberBE2(key);
+  const num = isLE4 ? bytesToNumberLE2(key2) : bytesToNumberBE2(key2);
   const reduced = mod3(num, fieldOrder - _1n9) + _1n9;
   return isLE4 ? numberToBytesLE2(reduced, fieldLen) : numberToBytesBE2(reduced, fieldLen);
 }
@@ -97794,17 +97794,17 @@ var ScalarMultiplier = class {
     let p3 = this.ZERO;
     let f5 = this.BASE;
     for (let w = 0; w < windows; w++) {
-      const digit = digits[w];
+      const digit2 = digits[w];
       const start = w * half;
-      const idx = Math.abs(digit) - 1;
+      const idx = Math.abs(digit2) - 1;
       let sel = comp[start];
       for (let i5 = 1; i5 < half; i5++)
         sel = i5 === idx ? comp[start + i5] : sel;
       const neg = sel.negate();
-      if (digit === 0)
+      if (digit2 === 0)
         f5 = f5.add(comp[start]);
       else
-        p3 = p3.add(digit < 0 ? neg : sel);
+        p3 = p3.add(digit2 < 0 ? neg : sel);
     }
     return { p: p3, f: f5 };
   }
@@ -97892,10 +97892,10 @@ var ScalarMultiplier = class {
       if (window2 !== windows - 1)
         for (let d5 = 0; d5 < W; d5++)
           acc = acc.double();
-      const digit = Number(n3 >> BigInt(window2 * W) & mask);
+      const digit2 = Number(n3 >> BigInt(window2 * W) & mask);
       let sel = table[0];
       for (let i5 = 1; i5 < size; i5++)
-        sel = i5 === digit ? table[i5] : sel;
+        sel = i5 === digit2 ? table[i5] : sel;
       acc = acc.add(sel);
     }
     return { p: acc, f: acc };
@@ -98698,7 +98698,7 @@ function ecdsa2(Point, hash, ecdsaOpts = {}) {
   });
   const opts2 = Object.assign({}, ecdsaOpts);
   const randomBytes9 = opts2.randomBytes === void 0 ? randomBytes5 : opts2.randomBytes;
-  const hmac3 = opts2.hmac === void 0 ? (key, msg) => hmac(hash_, key, msg) : opts2.hmac;
+  const hmac3 = opts2.hmac === void 0 ? (key2, msg) => hmac(hash_, key2, msg) : opts2.hmac;
   const { Fp: Fp2, Fn } = Point;
   const { ORDER: CURVE_ORDER, BITS: fnBits } = Fn;
   const blindLength = getMinHashLength2(CURVE_ORDER);
@@ -99296,10 +99296,10 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
   function modN_LE(hash2) {
     return Fn.create(bytesToNumberLE2(hash2));
   }
-  function getPrivateScalar(key) {
+  function getPrivateScalar(key2) {
     const len = lengths.secretKey;
-    abytes5(key, lengths.secretKey, "secretKey");
-    const hashed = abytes5(hash(key), 2 * len, "hashedSecretKey");
+    abytes5(key2, lengths.secretKey, "secretKey");
+    const hashed = abytes5(hash(key2), 2 * len, "hashedSecretKey");
     const head = adjustScalarBytes3(hashed.slice(0, len));
     const prefix = hashed.slice(len, 2 * len);
     const scalar = modN_LE(head);
@@ -99376,12 +99376,12 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     seed = seed === void 0 ? randomBytes9(lengths.seed) : seed;
     return abytes5(seed, lengths.seed, "seed");
   }
-  function isValidSecretKey(key) {
-    return isBytes5(key) && key.length === lengths.secretKey;
+  function isValidSecretKey(key2) {
+    return isBytes5(key2) && key2.length === lengths.secretKey;
   }
-  function isValidPublicKey(key, zip215) {
+  function isValidPublicKey(key2, zip215) {
     try {
-      return !!Point.fromBytes(key, zip215 === void 0 ? verifyOpts.zip215 : zip215);
+      return !!Point.fromBytes(key2, zip215 === void 0 ? verifyOpts.zip215 : zip215);
     } catch (error3) {
       return false;
     }
@@ -99682,9 +99682,9 @@ async function webCryptoFallback(func, fallback2) {
 }
 async function scalarMult(scalar, u) {
   return await webCryptoFallback(async () => {
-    const key = isCryptoKey(scalar) ? scalar : await importX25519Key(scalar);
+    const key2 = isCryptoKey(scalar) ? scalar : await importX25519Key(scalar);
     const peer = await crypto.subtle.importKey("raw", domBuffer(u), { name: "X25519" }, exportable, []);
-    return new Uint8Array(await crypto.subtle.deriveBits({ name: "X25519", public: peer }, key, 256));
+    return new Uint8Array(await crypto.subtle.deriveBits({ name: "X25519", public: peer }, key2, 256));
   }, () => {
     if (isCryptoKey(scalar)) {
       throw new Error("CryptoKey provided but X25519 WebCrypto is not supported");
@@ -99720,15 +99720,15 @@ var pkcs8Prefix = /* @__PURE__ */ new Uint8Array([
   4,
   32
 ]);
-async function importX25519Key(key) {
-  if (key.length !== 32) {
+async function importX25519Key(key2) {
+  if (key2.length !== 32) {
     throw new Error("X25519 private key must be 32 bytes");
   }
-  const pkcs8 = new Uint8Array([...pkcs8Prefix, ...key]);
+  const pkcs8 = new Uint8Array([...pkcs8Prefix, ...key2]);
   return crypto.subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, exportable, ["deriveBits"]);
 }
-function isCryptoKey(key) {
-  return typeof CryptoKey !== "undefined" && key instanceof CryptoKey;
+function isCryptoKey(key2) {
+  return typeof CryptoKey !== "undefined" && key2 instanceof CryptoKey;
 }
 function domBuffer(arr) {
   return arr;
@@ -99826,8 +99826,8 @@ var HybridRecipient = class {
   wrapFileKey(fileKey) {
     const { cipherText: encapsulatedKey, sharedSecret } = MLKEM768X25519.encapsulate(this.recipient);
     const label = new TextEncoder().encode("age-encryption.org/mlkem768x25519");
-    const { key, nonce } = hpkeContext(hpkeMLKEM768X25519, sharedSecret, label);
-    const ciphertext = chacha20poly1305(key, nonce).encrypt(fileKey);
+    const { key: key2, nonce } = hpkeContext(hpkeMLKEM768X25519, sharedSecret, label);
+    const ciphertext = chacha20poly1305(key2, nonce).encrypt(fileKey);
     return [new Stanza(["mlkem768x25519", base64nopad.encode(encapsulatedKey)], ciphertext)];
   }
 };
@@ -99843,9 +99843,9 @@ function hpkeContext(kemID, sharedSecret, info2) {
   ksContext.set(pskIDHash, 1);
   ksContext.set(infoHash, 1 + pskIDHash.length);
   const secret = hpkeLabeledExtract(suiteID, sharedSecret, "secret", new Uint8Array(0));
-  const key = hpkeLabeledExpand(suiteID, secret, "key", ksContext, 32);
+  const key2 = hpkeLabeledExpand(suiteID, secret, "key", ksContext, 32);
   const nonce = hpkeLabeledExpand(suiteID, secret, "base_nonce", ksContext, 12);
-  return { key, nonce };
+  return { key: key2, nonce };
 }
 function hpkeSuiteID(kemID) {
   const suiteID = new Uint8Array(10);
@@ -99922,8 +99922,8 @@ var TagRecipient = class {
       ikm.set(recipientHash, encapsulatedKey.length);
       return extract(sha256, ikm, label).subarray(0, 4);
     })();
-    const { key, nonce } = hpkeContext(hpkeDHKEMP256, sharedSecret, label);
-    const ciphertext = chacha20poly1305(key, nonce).encrypt(fileKey);
+    const { key: key2, nonce } = hpkeContext(hpkeDHKEMP256, sharedSecret, label);
+    const ciphertext = chacha20poly1305(key2, nonce).encrypt(fileKey);
     return [new Stanza(["p256tag", base64nopad.encode(tag), base64nopad.encode(encapsulatedKey)], ciphertext)];
   }
 };
@@ -99947,8 +99947,8 @@ var HybridTagRecipient = class {
       ikm.set(recipientHash, encapsulatedKey.length);
       return extract(sha256, ikm, label).subarray(0, 4);
     })();
-    const { key, nonce } = hpkeContext(hpkeMLKEM768P256, sharedSecret, label);
-    const ciphertext = chacha20poly1305(key, nonce).encrypt(fileKey);
+    const { key: key2, nonce } = hpkeContext(hpkeMLKEM768P256, sharedSecret, label);
+    const ciphertext = chacha20poly1305(key2, nonce).encrypt(fileKey);
     return [new Stanza(["mlkem768p256tag", base64nopad.encode(tag), base64nopad.encode(encapsulatedKey)], ciphertext)];
   }
 };
@@ -99969,8 +99969,8 @@ var X25519Recipient = class {
     salt.set(share);
     salt.set(this.recipient, share.length);
     const label = new TextEncoder().encode("age-encryption.org/v1/X25519");
-    const key = hkdf(sha256, secret, salt, label, 32);
-    return [new Stanza(["X25519", base64nopad.encode(share)], encryptFileKey(fileKey, key))];
+    const key2 = hkdf(sha256, secret, salt, label, 32);
+    return [new Stanza(["X25519", base64nopad.encode(share)], encryptFileKey(fileKey, key2))];
   }
 };
 var ScryptRecipient = class {
@@ -99986,19 +99986,19 @@ var ScryptRecipient = class {
     const labelAndSalt = new Uint8Array(label.length + 16);
     labelAndSalt.set(new TextEncoder().encode(label));
     labelAndSalt.set(salt, label.length);
-    const key = scrypt(this.passphrase, labelAndSalt, { N: 2 ** this.logN, r: 8, p: 1, dkLen: 32 });
-    return [new Stanza(["scrypt", base64nopad.encode(salt), this.logN.toString()], encryptFileKey(fileKey, key))];
+    const key2 = scrypt(this.passphrase, labelAndSalt, { N: 2 ** this.logN, r: 8, p: 1, dkLen: 32 });
+    return [new Stanza(["scrypt", base64nopad.encode(salt), this.logN.toString()], encryptFileKey(fileKey, key2))];
   }
 };
-function encryptFileKey(fileKey, key) {
+function encryptFileKey(fileKey, key2) {
   const nonce = new Uint8Array(12);
-  return chacha20poly1305(key, nonce).encrypt(fileKey);
+  return chacha20poly1305(key2, nonce).encrypt(fileKey);
 }
 
 // node_modules/age-encryption/dist/stream.js
 var chacha20poly1305Overhead = 16;
 var chunkSize = /* @__PURE__ */ (() => 64 * 1024)();
-function encryptSTREAM(key) {
+function encryptSTREAM(key2) {
   const streamNonce = new Uint8Array(12);
   const incNonce = () => {
     for (let i5 = streamNonce.length - 2; i5 >= 0; i5--) {
@@ -100013,7 +100013,7 @@ function encryptSTREAM(key) {
     transform(chunk, controller) {
       while (chunk.length > 0) {
         if (plaintextBufferUsed === plaintextBuffer.length) {
-          const encryptedChunk = chacha20poly1305(key, streamNonce).encrypt(plaintextBuffer);
+          const encryptedChunk = chacha20poly1305(key2, streamNonce).encrypt(plaintextBuffer);
           controller.enqueue(encryptedChunk);
           incNonce();
           plaintextBufferUsed = 0;
@@ -100026,7 +100026,7 @@ function encryptSTREAM(key) {
     },
     flush(controller) {
       streamNonce[11] = 1;
-      const encryptedChunk = chacha20poly1305(key, streamNonce).encrypt(plaintextBuffer.subarray(0, plaintextBufferUsed));
+      const encryptedChunk = chacha20poly1305(key2, streamNonce).encrypt(plaintextBuffer.subarray(0, plaintextBufferUsed));
       controller.enqueue(encryptedChunk);
     }
   });
@@ -100241,18 +100241,18 @@ function parseSshPublicKey(text) {
       return void 0;
   }
 }
-function isSignable(key) {
-  return key.type !== "ssh-rsa" || (key.rsa?.bits ?? 0) >= MIN_RSA_BITS;
+function isSignable(key2) {
+  return key2.type !== "ssh-rsa" || (key2.rsa?.bits ?? 0) >= MIN_RSA_BITS;
 }
 
 // src/providers/age-ssh.ts
 var ED25519_LABEL = new TextEncoder().encode("age-encryption.org/v1/ssh-ed25519");
 var RSA_LABEL = Buffer.from("age-encryption.org/v1/ssh-rsa");
 var b64 = (b5) => Buffer.from(b5).toString("base64").replace(/=+$/, "");
-var tagOf = (key) => b64(sha256(key.blob).subarray(0, 4));
-function ed25519Recipient(key, pk) {
+var tagOf = (key2) => b64(sha256(key2.blob).subarray(0, 4));
+function ed25519Recipient(key2, pk) {
   const theirs = ed25519.utils.toMontgomery(pk);
-  const tweak = hkdf(sha256, new Uint8Array(0), key.blob, ED25519_LABEL, 32);
+  const tweak = hkdf(sha256, new Uint8Array(0), key2.blob, ED25519_LABEL, 32);
   return {
     wrapFileKey(fileKey) {
       const ephemeral = randomBytes6(32);
@@ -100263,11 +100263,11 @@ function ed25519Recipient(key, pk) {
       salt.set(theirs, 32);
       const wrapKey = hkdf(sha256, shared, salt, ED25519_LABEL, 32);
       const body = chacha20poly1305(wrapKey, new Uint8Array(12)).encrypt(fileKey);
-      return [new Stanza(["ssh-ed25519", tagOf(key), b64(share)], body)];
+      return [new Stanza(["ssh-ed25519", tagOf(key2), b64(share)], body)];
     }
   };
 }
-function rsaRecipient(key, rsa) {
+function rsaRecipient(key2, rsa) {
   const pub = createPublicKey({
     key: { kty: "RSA", n: rsa.n.toString("base64url"), e: rsa.e.toString("base64url") },
     format: "jwk"
@@ -100283,14 +100283,14 @@ function rsaRecipient(key, rsa) {
         },
         fileKey
       );
-      return [new Stanza(["ssh-rsa", tagOf(key)], new Uint8Array(body))];
+      return [new Stanza(["ssh-rsa", tagOf(key2)], new Uint8Array(body))];
     }
   };
 }
-function ageRecipientFor(key) {
-  if (key.type === "ssh-ed25519" && key.ed25519) return ed25519Recipient(key, key.ed25519);
-  if (key.type === "ssh-rsa" && key.rsa && key.rsa.bits >= MIN_RSA_BITS)
-    return rsaRecipient(key, key.rsa);
+function ageRecipientFor(key2) {
+  if (key2.type === "ssh-ed25519" && key2.ed25519) return ed25519Recipient(key2, key2.ed25519);
+  if (key2.type === "ssh-rsa" && key2.rsa && key2.rsa.bits >= MIN_RSA_BITS)
+    return rsaRecipient(key2, key2.rsa);
   return void 0;
 }
 function hasAgeRecipient(keys) {
@@ -101010,10 +101010,10 @@ function deliveryBody2(resource, principals, expiresAt, certs) {
     "Certificates are not secret. Save the one for your key next to it, and `ssh` uses it automatically:",
     ""
   ];
-  for (const { key, cert } of certs) {
-    const file = `~/.ssh/${certFileName[key.type]}`;
+  for (const { key: key2, cert } of certs) {
+    const file = `~/.ssh/${certFileName[key2.type]}`;
     lines.push(
-      `For \`${key.type}\` key \`${key.fingerprint}\`:`,
+      `For \`${key2.type}\` key \`${key2.fingerprint}\`:`,
       "",
       "```sh",
       `cat > ${file} <<'EOF'`,
@@ -101143,11 +101143,11 @@ async function sign2(grant, ctx, why) {
   const certs = await withCa(target, ctx, async (dir, caPath, caPubPath) => {
     caFingerprint = parseSshPublicKey((await readFile(caPubPath, "utf8")).trim())?.fingerprint ?? "unknown";
     const out = [];
-    for (const [i5, key] of keys.entries()) {
+    for (const [i5, key2] of keys.entries()) {
       const pub = join3(dir, `key${i5}.pub`);
-      await writeFile2(pub, `${key.line}
+      await writeFile2(pub, `${key2.line}
 `);
-      const serial = serialFor(grant.id, key.fingerprint);
+      const serial = serialFor(grant.id, key2.fingerprint);
       await sshKeygen(
         [
           "-q",
@@ -101164,10 +101164,10 @@ async function sign2(grant, ctx, why) {
           ...options2,
           pub
         ],
-        `signing key ${key.fingerprint}`
+        `signing key ${key2.fingerprint}`
       );
       out.push({
-        key,
+        key: key2,
         cert: (await readFile(join3(dir, `key${i5}-cert.pub`), "utf8")).trim(),
         serial
       });
@@ -101304,8 +101304,8 @@ function otherHolders(grant, ctx, spec, target) {
   return out.sort((a5, b5) => a5.grant.id.localeCompare(b5.grant.id));
 }
 function preStateOf(grant, level, spec, holders) {
-  const own = spec.before(grant.issued);
-  if (own) return own;
+  const own2 = spec.before(grant.issued);
+  if (own2) return own2;
   const legacy = spec.legacyBefore(grant.issued, level);
   const fromHolder = holders.map((h5) => spec.before(h5.grant.issued) ?? spec.legacyBefore(h5.grant.issued, h5.level)).find((b5) => b5 !== null && (b5.level === null || b5.level < level));
   if (grant.issued?.already_member !== false && fromHolder) return fromHolder;
@@ -101364,8 +101364,8 @@ var within = (w, iso) => {
   const t = iso === void 0 ? NaN : Date.parse(iso);
   return !Number.isNaN(t) && t >= w.from && t <= w.to;
 };
-function snapshotOf(facts, key) {
-  const v = facts?.[key];
+function snapshotOf(facts, key2) {
+  const v = facts?.[key2];
   return Array.isArray(v) ? new Set(v.map(Number)) : null;
 }
 
@@ -101764,12 +101764,12 @@ function checkRegion(target) {
   const r5 = target.region;
   return typeof r5 === "string" && REGION.test(r5) ? [] : [problem("region", "must be an AWS region such as eu-west-1")];
 }
-function checkPattern(target, key, pattern, expected) {
-  const v = target[key];
+function checkPattern(target, key2, pattern, expected) {
+  const v = target[key2];
   if (typeof v === "string" && pattern.test(v)) return [];
-  if (typeof v === "number" && key === "account_id")
-    return [problem(key, "must be a quoted string of 12 digits (YAML drops leading zeros)")];
-  return [problem(key, `must be ${expected}`)];
+  if (typeof v === "number" && key2 === "account_id")
+    return [problem(key2, "must be a quoted string of 12 digits (YAML drops leading zeros)")];
+  return [problem(key2, `must be ${expected}`)];
 }
 function awsError(kind, what, e5) {
   if (e5 instanceof ProviderError) return e5;
@@ -101778,8 +101778,8 @@ function awsError(kind, what, e5) {
   return new ProviderError(`${kind}: ${what} failed: ${name}${message ? `: ${message}` : ""}`);
 }
 var errorName = (e5) => typeof e5 === "object" && e5 !== null && "name" in e5 ? String(e5.name) : void 0;
-function fact(grant, key) {
-  const v = grant.issued?.[key];
+function fact(grant, key2) {
+  const v = grant.issued?.[key2];
   return typeof v === "string" && v.length > 0 ? v : void 0;
 }
 function otherHolder(grant, live, same) {
@@ -102122,10 +102122,10 @@ function createIdentityCenterProvider(options2 = {}) {
           const holder = ctx.liveGrants.find(
             (g5) => g5.issued !== void 0 && sameAssignment(g5.issued, a5)
           );
-          const key = JSON.stringify(a5);
+          const key2 = JSON.stringify(a5);
           if (holder) {
             out.push({
-              key,
+              key: key2,
               grantId: holder.id,
               description: describe149(a5, String(holder.issued?.user))
             });
@@ -102134,7 +102134,7 @@ function createIdentityCenterProvider(options2 = {}) {
           const who = await userOf(t, p3.id);
           if (t.standing_users.includes(who.name)) continue;
           out.push({
-            key,
+            key: key2,
             description: describe149(a5, who.name),
             // A user gatepass maps with no live grant holding the assignment: nothing explains it.
             ...managed?.has(who.name) ?? who.lookedUp ? { unexplained: true } : {}
@@ -104054,10 +104054,10 @@ var KEY_ORDER = [
 ];
 function serializeGrant(grant) {
   const out = {};
-  for (const key of KEY_ORDER) {
-    const v = grant[key];
+  for (const key2 of KEY_ORDER) {
+    const v = grant[key2];
     if (v === void 0) continue;
-    out[key] = key === "duration" ? formatDuration(v) : v;
+    out[key2] = key2 === "duration" ? formatDuration(v) : v;
   }
   const body = (0, import_yaml4.stringify)(out, {
     lineWidth: 0,
@@ -104087,37 +104087,27 @@ function grantProblems(grant) {
   const problems = [];
   const rule = STATUS_FIELDS[grant.status];
   if (!rule) return [{ path: "status", message: `unknown status "${String(grant.status)}"` }];
-  const a5 = /^[aeiou]/.test(grant.status) ? `an ${grant.status}` : `a ${grant.status}`;
-  for (const key of rule.need)
-    if (grant[key] === void 0)
-      problems.push({ path: key, message: `${a5} grant needs "${key}"` });
-  for (const key of rule.forbid)
-    if (grant[key] !== void 0)
-      problems.push({ path: key, message: `${a5} grant cannot have "${key}"` });
+  const a5 = () => /^[aeiou]/.test(grant.status) ? `an ${grant.status}` : `a ${grant.status}`;
+  for (const key2 of rule.need)
+    if (grant[key2] === void 0)
+      problems.push({ path: key2, message: `${a5()} grant needs "${key2}"` });
+  for (const key2 of rule.forbid)
+    if (grant[key2] !== void 0)
+      problems.push({ path: key2, message: `${a5()} grant cannot have "${key2}"` });
   if (grant.issued_at === void 0 !== (grant.expires_at === void 0))
     problems.push({
       path: grant.issued_at === void 0 ? "issued_at" : "expires_at",
       message: "issued_at and expires_at go together"
     });
-  const times = [
-    ["requested_at", grant.requested_at],
-    ["start_at", grant.start_at],
-    ["approval.approved_at", grant.approval?.approved_at],
-    ["issued_at", grant.issued_at],
-    ["expires_at", grant.expires_at],
-    ["ended_at", grant.ended_at]
-  ];
-  const at2 = {};
-  for (const [key, value] of times) {
-    if (value === void 0) continue;
-    const d5 = timestampMs(value);
-    if (d5 !== null) at2[key] = d5;
-    else problems.push({ path: key, message: `"${value}" is not an ISO 8601 time with a zone` });
-  }
-  if (at2.issued_at !== void 0 && at2.expires_at !== void 0 && at2.expires_at <= at2.issued_at)
+  const requestedAt = instant(problems, "requested_at", grant.requested_at);
+  instant(problems, "start_at", grant.start_at);
+  const approvedAt = instant(problems, "approval.approved_at", grant.approval?.approved_at);
+  const issuedAt = instant(problems, "issued_at", grant.issued_at);
+  const expiresAt = instant(problems, "expires_at", grant.expires_at);
+  instant(problems, "ended_at", grant.ended_at);
+  if (issuedAt !== void 0 && expiresAt !== void 0 && expiresAt <= issuedAt)
     problems.push({ path: "expires_at", message: "expires_at must be after issued_at" });
-  const approvedAt = at2["approval.approved_at"];
-  if (approvedAt !== void 0 && at2.requested_at !== void 0 && approvedAt < at2.requested_at)
+  if (approvedAt !== void 0 && requestedAt !== void 0 && approvedAt < requestedAt)
     problems.push({ path: "approval.approved_at", message: "approved before it was requested" });
   const approvalRule = grant.approval?.rule;
   if (approvalRule === "break_glass" && !grant.break_glass)
@@ -104136,17 +104126,34 @@ function grantProblems(grant) {
     problems.push({ path: "extends", message: "a grant cannot extend itself" });
   return problems;
 }
+function instant(problems, path7, value) {
+  if (value === void 0) return void 0;
+  const ms = timestampMs(value);
+  if (ms !== null) return ms;
+  problems.push({ path: path7, message: `"${value}" is not an ISO 8601 time with a zone` });
+  return void 0;
+}
+var durations = /* @__PURE__ */ new Map();
+function durationOf(text) {
+  let known = durations.get(text);
+  if (known === void 0) {
+    known = parseDuration(text);
+    if (durations.size >= 64) durations.clear();
+    durations.set(text, known);
+  }
+  return known;
+}
 function parseGrant(text, file) {
   const doc = parseYaml(text, file, MAX_GRANT_BYTES);
   if (!doc.ok) return doc;
   return grantFromValue(doc.value.value, file, doc.value);
 }
-function grantFromValue(data, file, doc) {
+function grantFromValue(data, file, doc, schemaAccepts = false) {
   const lineOf = (path7) => doc.lineOf(path7 ? path7.split(".") : []);
-  if (!validate(data)) return fail(...schemaProblems(validate.errors, doc, file));
+  if (!schemaAccepts && !validate(data)) return fail(...schemaProblems(validate.errors, doc, file));
   const raw = data;
   const problems = [];
-  const duration = parseDuration(raw.duration);
+  const duration = durationOf(raw.duration);
   if (!duration.ok)
     problems.push(
       ...duration.problems.map((p3) => ({ ...p3, file, path: "duration", line: lineOf("duration") }))
@@ -104198,6 +104205,9 @@ function grantFromValue(data, file, doc) {
 
 // src/core/grant-lifecycle.ts
 var isLive = (s2) => s2 === "approved" || s2 === "active";
+
+// src/core/string-copy.ts
+var standalone = (s2) => s2.length < 13 ? s2 : (" " + s2).slice(1);
 
 // src/core/trailers.ts
 var GRANT_EVENTS = [
@@ -104269,46 +104279,87 @@ function trailerBlock(message) {
   const blank = text.lastIndexOf("\n\n");
   return blank < 0 ? text : text.slice(blank + 2);
 }
+var isTrailerKeyChar = (c5) => c5 >= 97 && c5 <= 122 || c5 >= 65 && c5 <= 90 || c5 === 45;
+var LINE_BREAK = /[\r\u2028\u2029]/;
+var NONE2 = [];
+var own = (v) => v === void 0 ? v : standalone(v);
+var TRAILER_KEYS = Object.values(TRAILER).map((k5) => k5.toLowerCase());
+var key = (name) => Object.keys(TRAILER).indexOf(name);
+var GRANT = key("grant");
+var EVENT = key("event");
+var RESOURCE = key("resource");
+var REQUESTED_BY = key("requestedBy");
+var APPROVED_BY = key("approvedBy");
+var POLICY = key("policy");
+var RULE = key("rule");
+var ACTOR = key("actor");
+var AT = key("at");
+var EXPIRES = key("expires");
+var PULL_REQUEST = key("pullRequest");
+var REASON = key("reason");
+var LATENESS = key("lateness");
+function trailerIndex(text, from, to) {
+  next: for (let k5 = 0; k5 < TRAILER_KEYS.length; k5++) {
+    const name = TRAILER_KEYS[k5];
+    if (name.length !== to - from) continue;
+    for (let i5 = 0; i5 < name.length; i5++) {
+      if ((text.charCodeAt(from + i5) | 32) !== (name.charCodeAt(i5) | 32)) continue next;
+    }
+    return k5;
+  }
+  return -1;
+}
 var PERSON = /^(\S+) \((\d+)\)$/;
 var APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
 function parseTrailers(message) {
   const last = trailerBlock(message);
-  const fields = /* @__PURE__ */ new Map();
-  for (const line of last.split("\n")) {
-    const m3 = /^([A-Za-z-]+): (.*)$/.exec(line);
-    if (!m3) continue;
-    const key = m3[1].toLowerCase();
-    const values = fields.get(key);
-    if (values) values.push(m3[2].trim());
-    else fields.set(key, [m3[2].trim()]);
+  const first = new Array(TRAILER_KEYS.length);
+  let approvedBy;
+  for (let start = 0; start <= last.length; ) {
+    let end2 = last.indexOf("\n", start);
+    if (end2 < 0) end2 = last.length;
+    let colon = start;
+    while (colon < end2 && isTrailerKeyChar(last.charCodeAt(colon))) colon += 1;
+    const index = colon > start && last.charCodeAt(colon) === 58 && last.charCodeAt(colon + 1) === 32 ? trailerIndex(last, start, colon) : -1;
+    if (index >= 0 && (index === APPROVED_BY || first[index] === void 0)) {
+      const value = last.slice(colon + 2, end2);
+      if (!LINE_BREAK.test(value)) {
+        if (index === APPROVED_BY) (approvedBy ??= []).push(value.trim());
+        else first[index] = value.trim();
+      }
+    }
+    start = end2 + 1;
   }
-  const one = (k5) => fields.get(k5.toLowerCase())?.[0];
-  const grant = one(TRAILER.grant);
-  const event = one(TRAILER.event);
-  const resource = one(TRAILER.resource);
+  const grant = own(first[GRANT]);
+  const event = own(first[EVENT]);
+  const resource = own(first[RESOURCE]);
   if (!grant || !event || !resource || !GRANT_EVENTS.includes(event)) return null;
   const out = { grant, event, resource };
-  const req = PERSON.exec(one(TRAILER.requestedBy) ?? "");
-  if (req) out.requestedBy = { login: req[1], id: Number(req[2]) };
-  const approvals = (fields.get(TRAILER.approvedBy.toLowerCase()) ?? []).map((v) => APPROVAL.exec(v)).filter((m3) => m3 !== null).map((m3) => ({
-    login: m3[1],
+  const req = PERSON.exec(first[REQUESTED_BY] ?? "");
+  if (req) out.requestedBy = { login: standalone(req[1]), id: Number(req[2]) };
+  const approvals = (approvedBy ?? NONE2).map((v) => APPROVAL.exec(v)).filter((m3) => m3 !== null).map((m3) => ({
+    login: standalone(m3[1]),
     id: Number(m3[2]),
     review_id: Number(m3[3]),
-    ...m3[4] ? { via: m3[4] } : {}
+    ...m3[4] ? { via: standalone(m3[4]) } : {}
   }));
   if (approvals.length) out.approvedBy = approvals;
-  const set2 = (k5, key, f5) => {
-    const v = one(key);
-    if (v !== void 0 && v !== "") out[k5] = f5(v);
-  };
-  set2("policy", TRAILER.policy, (v) => v);
-  set2("rule", TRAILER.rule, (v) => v);
-  set2("actor", TRAILER.actor, (v) => v);
-  set2("at", TRAILER.at, (v) => v);
-  set2("expires", TRAILER.expires, (v) => v);
-  set2("pullRequest", TRAILER.pullRequest, (v) => /^\d+$/.test(v) ? Number(v) : void 0);
-  set2("reason", TRAILER.reason, (v) => v);
-  set2("lateness", TRAILER.lateness, (v) => /^\d+s$/.test(v) ? Number(v.slice(0, -1)) : void 0);
+  const policy = own(first[POLICY]);
+  if (policy) out.policy = policy;
+  const rule = own(first[RULE]);
+  if (rule) out.rule = rule;
+  const actor = own(first[ACTOR]);
+  if (actor) out.actor = actor;
+  const at2 = own(first[AT]);
+  if (at2) out.at = at2;
+  const expires = own(first[EXPIRES]);
+  if (expires) out.expires = expires;
+  const pr = first[PULL_REQUEST];
+  if (pr) out.pullRequest = /^\d+$/.test(pr) ? Number(pr) : void 0;
+  const reason = own(first[REASON]);
+  if (reason) out.reason = reason;
+  const lateness = first[LATENESS];
+  if (lateness) out.lateness = /^\d+s$/.test(lateness) ? Number(lateness.slice(0, -1)) : void 0;
   return out;
 }
 function formatBreakGlassReview(t) {
@@ -105104,8 +105155,42 @@ var extensionProblems = (problems) => `the extension cannot be requested. Nothin
 ${problemsComment(problems).split("\n").slice(3).join("\n")}`;
 
 // src/core/grant-file-fast.ts
-var MAX_DEPTH = 6;
-var PADS = Array.from({ length: 2 * MAX_DEPTH + 4 }, (_, i5) => " ".repeat(i5));
+var KEYS2 = [
+  "id",
+  "resource",
+  "status",
+  "requester",
+  "login",
+  "duration",
+  "justification",
+  "ticket",
+  "source",
+  "issue",
+  "pull_request",
+  "policy_commit",
+  "requested_at",
+  "start_at",
+  "extends",
+  "break_glass",
+  "reason",
+  "approval",
+  "approved_at",
+  "rule",
+  "approvers",
+  "review_id",
+  "via",
+  "merge_commit",
+  "issued_at",
+  "expires_at",
+  "revoke_requested",
+  "by",
+  "at",
+  "ended_at",
+  "end_reason",
+  "issued"
+];
+var KEYS_BY_LENGTH = [];
+KEYS2.forEach((key2, i5) => (KEYS_BY_LENGTH[key2.length] ??= []).push(i5));
 
 // src/app/deadline-timer.ts
 var MAX_TIMEOUT2 = 2 ** 31 - 1;

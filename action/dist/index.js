@@ -32,9 +32,9 @@ var __export = (target, all) => {
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
-    for (let key2 of __getOwnPropNames(from))
-      if (!__hasOwnProp.call(to, key2) && key2 !== except)
-        __defProp(to, key2, { get: () => from[key2], enumerable: !(desc = __getOwnPropDesc(from, key2)) || desc.enumerable });
+    for (let key3 of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key3) && key3 !== except)
+        __defProp(to, key3, { get: () => from[key3], enumerable: !(desc = __getOwnPropDesc(from, key3)) || desc.enumerable });
   }
   return to;
 };
@@ -125,11 +125,11 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key2, node, visitor, path6) {
-      const ctrl = callVisitor(key2, node, visitor, path6);
+    function visit_(key3, node, visitor, path6) {
+      const ctrl = callVisitor(key3, node, visitor, path6);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path6, ctrl);
-        return visit_(key2, ctrl, visitor, path6);
+        replaceNode(key3, path6, ctrl);
+        return visit_(key3, ctrl, visitor, path6);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
@@ -173,11 +173,11 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key2, node, visitor, path6) {
-      const ctrl = await callVisitor(key2, node, visitor, path6);
+    async function visitAsync_(key3, node, visitor, path6) {
+      const ctrl = await callVisitor(key3, node, visitor, path6);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path6, ctrl);
-        return visitAsync_(key2, ctrl, visitor, path6);
+        replaceNode(key3, path6, ctrl);
+        return visitAsync_(key3, ctrl, visitor, path6);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
@@ -227,27 +227,27 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key2, node, visitor, path6) {
+    function callVisitor(key3, node, visitor, path6) {
       if (typeof visitor === "function")
-        return visitor(key2, node, path6);
+        return visitor(key3, node, path6);
       if (identity.isMap(node))
-        return visitor.Map?.(key2, node, path6);
+        return visitor.Map?.(key3, node, path6);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key2, node, path6);
+        return visitor.Seq?.(key3, node, path6);
       if (identity.isPair(node))
-        return visitor.Pair?.(key2, node, path6);
+        return visitor.Pair?.(key3, node, path6);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key2, node, path6);
+        return visitor.Scalar?.(key3, node, path6);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key2, node, path6);
+        return visitor.Alias?.(key3, node, path6);
       return void 0;
     }
-    function replaceNode(key2, path6, node) {
+    function replaceNode(key3, path6, node) {
       const parent = path6[path6.length - 1];
       if (identity.isCollection(parent)) {
-        parent.items[key2] = node;
+        parent.items[key3] = node;
       } else if (identity.isPair(parent)) {
-        if (key2 === "key")
+        if (key3 === "key")
           parent.key = node;
         else
           parent.value = node;
@@ -508,7 +508,7 @@ var require_anchors = __commonJS({
 var require_applyReviver = __commonJS({
   "node_modules/yaml/dist/doc/applyReviver.js"(exports) {
     "use strict";
-    function applyReviver(reviver, obj, key2, val) {
+    function applyReviver(reviver, obj, key3, val) {
       if (val && typeof val === "object") {
         if (Array.isArray(val)) {
           for (let i5 = 0, len = val.length; i5 < len; ++i5) {
@@ -548,7 +548,7 @@ var require_applyReviver = __commonJS({
           }
         }
       }
-      return reviver.call(obj, key2, val);
+      return reviver.call(obj, key3, val);
     }
     exports.applyReviver = applyReviver;
   }
@@ -911,14 +911,14 @@ var require_Collection = __commonJS({
         if (isEmptyPath(path6))
           this.add(value);
         else {
-          const [key2, ...rest] = path6;
-          const node = this.get(key2, true);
+          const [key3, ...rest] = path6;
+          const node = this.get(key3, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
           else if (node === void 0 && this.schema)
-            this.set(key2, collectionFromPath(this.schema, rest, value));
+            this.set(key3, collectionFromPath(this.schema, rest, value));
           else
-            throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
+            throw new Error(`Expected YAML collection at ${key3}. Remaining path: ${rest}`);
         }
       }
       /**
@@ -926,14 +926,14 @@ var require_Collection = __commonJS({
        * @returns `true` if the item was found and removed.
        */
       deleteIn(path6) {
-        const [key2, ...rest] = path6;
+        const [key3, ...rest] = path6;
         if (rest.length === 0)
-          return this.delete(key2);
-        const node = this.get(key2, true);
+          return this.delete(key3);
+        const node = this.get(key3, true);
         if (identity.isCollection(node))
           return node.deleteIn(rest);
         else
-          throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
+          throw new Error(`Expected YAML collection at ${key3}. Remaining path: ${rest}`);
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -941,8 +941,8 @@ var require_Collection = __commonJS({
        * `true` (collections are always returned intact).
        */
       getIn(path6, keepScalar) {
-        const [key2, ...rest] = path6;
-        const node = this.get(key2, true);
+        const [key3, ...rest] = path6;
+        const node = this.get(key3, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
         else
@@ -960,10 +960,10 @@ var require_Collection = __commonJS({
        * Checks if the collection includes a value with the key `key`.
        */
       hasIn(path6) {
-        const [key2, ...rest] = path6;
+        const [key3, ...rest] = path6;
         if (rest.length === 0)
-          return this.has(key2);
-        const node = this.get(key2, true);
+          return this.has(key3);
+        const node = this.get(key3, true);
         return identity.isCollection(node) ? node.hasIn(rest) : false;
       }
       /**
@@ -971,17 +971,17 @@ var require_Collection = __commonJS({
        * boolean to add/remove the item from the set.
        */
       setIn(path6, value) {
-        const [key2, ...rest] = path6;
+        const [key3, ...rest] = path6;
         if (rest.length === 0) {
-          this.set(key2, value);
+          this.set(key3, value);
         } else {
-          const node = this.get(key2, true);
+          const node = this.get(key3, true);
           if (identity.isCollection(node))
             node.setIn(rest, value);
           else if (node === void 0 && this.schema)
-            this.set(key2, collectionFromPath(this.schema, rest, value));
+            this.set(key3, collectionFromPath(this.schema, rest, value));
           else
-            throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
+            throw new Error(`Expected YAML collection at ${key3}. Remaining path: ${rest}`);
         }
       }
     };
@@ -1559,19 +1559,19 @@ var require_stringifyPair = __commonJS({
     var Scalar = require_Scalar();
     var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
-    function stringifyPair({ key: key2, value }, ctx, onComment, onChompKeep) {
+    function stringifyPair({ key: key3, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
-      let keyComment = identity.isNode(key2) && key2.comment || null;
+      let keyComment = identity.isNode(key3) && key3.comment || null;
       if (simpleKeys) {
         if (keyComment) {
           throw new Error("With simple keys, key nodes cannot have comments");
         }
-        if (identity.isCollection(key2) || !identity.isNode(key2) && typeof key2 === "object") {
+        if (identity.isCollection(key3) || !identity.isNode(key3) && typeof key3 === "object") {
           const msg = "With simple keys, collection cannot be used as a key value";
           throw new Error(msg);
         }
       }
-      let explicitKey = !simpleKeys && (!key2 || keyComment && value == null && !ctx.inFlow || identity.isCollection(key2) || (identity.isScalar(key2) ? key2.type === Scalar.Scalar.BLOCK_FOLDED || key2.type === Scalar.Scalar.BLOCK_LITERAL : typeof key2 === "object"));
+      let explicitKey = !simpleKeys && (!key3 || keyComment && value == null && !ctx.inFlow || identity.isCollection(key3) || (identity.isScalar(key3) ? key3.type === Scalar.Scalar.BLOCK_FOLDED || key3.type === Scalar.Scalar.BLOCK_LITERAL : typeof key3 === "object"));
       ctx = Object.assign({}, ctx, {
         allNullValues: false,
         implicitKey: !explicitKey && (simpleKeys || !allNullValues),
@@ -1579,7 +1579,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify2.stringify(key2, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify2.stringify(key3, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -1723,7 +1723,7 @@ var require_merge = __commonJS({
       }),
       stringify: () => MERGE_KEY
     };
-    var isMergeKey = (ctx, key2) => (merge3.identify(key2) || identity.isScalar(key2) && (!key2.type || key2.type === Scalar.Scalar.PLAIN) && merge3.identify(key2.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge3.tag && tag.default);
+    var isMergeKey = (ctx, key3) => (merge3.identify(key3) || identity.isScalar(key3) && (!key3.type || key3.type === Scalar.Scalar.PLAIN) && merge3.identify(key3.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge3.tag && tag.default);
     function addMergeToJSMap(ctx, map3, value) {
       const source = resolveAliasValue(ctx, value);
       if (identity.isSeq(source))
@@ -1740,14 +1740,14 @@ var require_merge = __commonJS({
       if (!identity.isMap(source))
         throw new Error("Merge sources must be maps or map aliases");
       const srcMap = source.toJSON(null, ctx, Map);
-      for (const [key2, value2] of srcMap) {
+      for (const [key3, value2] of srcMap) {
         if (map3 instanceof Map) {
-          if (!map3.has(key2))
-            map3.set(key2, value2);
+          if (!map3.has(key3))
+            map3.set(key3, value2);
         } else if (map3 instanceof Set) {
-          map3.add(key2);
-        } else if (!Object.prototype.hasOwnProperty.call(map3, key2)) {
-          Object.defineProperty(map3, key2, {
+          map3.add(key3);
+        } else if (!Object.prototype.hasOwnProperty.call(map3, key3)) {
+          Object.defineProperty(map3, key3, {
             value: value2,
             writable: true,
             enumerable: true,
@@ -1775,19 +1775,19 @@ var require_addPairToJSMap = __commonJS({
     var stringify2 = require_stringify();
     var identity = require_identity();
     var toJS = require_toJS();
-    function addPairToJSMap(ctx, map3, { key: key2, value }) {
-      if (identity.isNode(key2) && key2.addToJSMap)
-        key2.addToJSMap(ctx, map3, value);
-      else if (merge3.isMergeKey(ctx, key2))
+    function addPairToJSMap(ctx, map3, { key: key3, value }) {
+      if (identity.isNode(key3) && key3.addToJSMap)
+        key3.addToJSMap(ctx, map3, value);
+      else if (merge3.isMergeKey(ctx, key3))
         merge3.addMergeToJSMap(ctx, map3, value);
       else {
-        const jsKey = toJS.toJS(key2, "", ctx);
+        const jsKey = toJS.toJS(key3, "", ctx);
         if (map3 instanceof Map) {
           map3.set(jsKey, toJS.toJS(value, jsKey, ctx));
         } else if (map3 instanceof Set) {
           map3.add(jsKey);
         } else {
-          const stringKey = stringifyKey(key2, jsKey, ctx);
+          const stringKey = stringifyKey(key3, jsKey, ctx);
           const jsValue = toJS.toJS(value, stringKey, ctx);
           if (stringKey in map3)
             Object.defineProperty(map3, stringKey, {
@@ -1802,19 +1802,19 @@ var require_addPairToJSMap = __commonJS({
       }
       return map3;
     }
-    function stringifyKey(key2, jsKey, ctx) {
+    function stringifyKey(key3, jsKey, ctx) {
       if (jsKey === null)
         return "";
       if (typeof jsKey !== "object")
         return String(jsKey);
-      if (identity.isNode(key2) && ctx?.doc) {
+      if (identity.isNode(key3) && ctx?.doc) {
         const strCtx = stringify2.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node of ctx.anchors.keys())
           strCtx.anchors.add(node.anchor);
         strCtx.inFlow = true;
         strCtx.inStringifyKey = true;
-        const strKey = key2.toString(strCtx);
+        const strKey = key3.toString(strCtx);
         if (!ctx.mapKeyWarned) {
           let jsonStr = JSON.stringify(strKey);
           if (jsonStr.length > 40)
@@ -1838,24 +1838,24 @@ var require_Pair = __commonJS({
     var stringifyPair = require_stringifyPair();
     var addPairToJSMap = require_addPairToJSMap();
     var identity = require_identity();
-    function createPair(key2, value, ctx) {
-      const k5 = createNode.createNode(key2, void 0, ctx);
+    function createPair(key3, value, ctx) {
+      const k5 = createNode.createNode(key3, void 0, ctx);
       const v = createNode.createNode(value, void 0, ctx);
       return new Pair(k5, v);
     }
     var Pair = class _Pair {
-      constructor(key2, value = null) {
+      constructor(key3, value = null) {
         Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
-        this.key = key2;
+        this.key = key3;
         this.value = value;
       }
       clone(schema) {
-        let { key: key2, value } = this;
-        if (identity.isNode(key2))
-          key2 = key2.clone(schema);
+        let { key: key3, value } = this;
+        if (identity.isNode(key3))
+          key3 = key3.clone(schema);
         if (identity.isNode(value))
           value = value.clone(schema);
-        return new _Pair(key2, value);
+        return new _Pair(key3, value);
       }
       toJSON(_, ctx) {
         const pair = ctx?.mapAsMap ? /* @__PURE__ */ new Map() : {};
@@ -2031,11 +2031,11 @@ var require_YAMLMap = __commonJS({
     var identity = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
-    function findPair(items, key2) {
-      const k5 = identity.isScalar(key2) ? key2.value : key2;
+    function findPair(items, key3) {
+      const k5 = identity.isScalar(key3) ? key3.value : key3;
       for (const it of items) {
         if (identity.isPair(it)) {
-          if (it.key === key2 || it.key === k5)
+          if (it.key === key3 || it.key === k5)
             return it;
           if (identity.isScalar(it.key) && it.key.value === k5)
             return it;
@@ -2058,20 +2058,20 @@ var require_YAMLMap = __commonJS({
       static from(schema, obj, ctx) {
         const { keepUndefined, replacer } = ctx;
         const map3 = new this(schema);
-        const add3 = (key2, value) => {
+        const add3 = (key3, value) => {
           if (typeof replacer === "function")
-            value = replacer.call(obj, key2, value);
-          else if (Array.isArray(replacer) && !replacer.includes(key2))
+            value = replacer.call(obj, key3, value);
+          else if (Array.isArray(replacer) && !replacer.includes(key3))
             return;
           if (value !== void 0 || keepUndefined)
-            map3.items.push(Pair.createPair(key2, value, ctx));
+            map3.items.push(Pair.createPair(key3, value, ctx));
         };
         if (obj instanceof Map) {
-          for (const [key2, value] of obj)
-            add3(key2, value);
+          for (const [key3, value] of obj)
+            add3(key3, value);
         } else if (obj && typeof obj === "object") {
-          for (const key2 of Object.keys(obj))
-            add3(key2, obj[key2]);
+          for (const key3 of Object.keys(obj))
+            add3(key3, obj[key3]);
         }
         if (typeof schema.sortMapEntries === "function") {
           map3.items.sort(schema.sortMapEntries);
@@ -2111,23 +2111,23 @@ var require_YAMLMap = __commonJS({
           this.items.push(_pair);
         }
       }
-      delete(key2) {
-        const it = findPair(this.items, key2);
+      delete(key3) {
+        const it = findPair(this.items, key3);
         if (!it)
           return false;
         const del = this.items.splice(this.items.indexOf(it), 1);
         return del.length > 0;
       }
-      get(key2, keepScalar) {
-        const it = findPair(this.items, key2);
+      get(key3, keepScalar) {
+        const it = findPair(this.items, key3);
         const node = it?.value;
         return (!keepScalar && identity.isScalar(node) ? node.value : node) ?? void 0;
       }
-      has(key2) {
-        return !!findPair(this.items, key2);
+      has(key3) {
+        return !!findPair(this.items, key3);
       }
-      set(key2, value) {
-        this.add(new Pair.Pair(key2, value), true);
+      set(key3, value) {
+        this.add(new Pair.Pair(key3, value), true);
       }
       /**
        * @param ctx - Conversion context, originally set in Document#toJS()
@@ -2216,15 +2216,15 @@ var require_YAMLSeq = __commonJS({
        *
        * @returns `true` if the item was found and removed.
        */
-      delete(key2) {
-        const idx = asItemIndex(key2);
+      delete(key3) {
+        const idx = asItemIndex(key3);
         if (typeof idx !== "number")
           return false;
         const del = this.items.splice(idx, 1);
         return del.length > 0;
       }
-      get(key2, keepScalar) {
-        const idx = asItemIndex(key2);
+      get(key3, keepScalar) {
+        const idx = asItemIndex(key3);
         if (typeof idx !== "number")
           return void 0;
         const it = this.items[idx];
@@ -2236,8 +2236,8 @@ var require_YAMLSeq = __commonJS({
        * `key` must contain a representation of an integer for this to succeed.
        * It may be wrapped in a `Scalar`.
        */
-      has(key2) {
-        const idx = asItemIndex(key2);
+      has(key3) {
+        const idx = asItemIndex(key3);
         return typeof idx === "number" && idx < this.items.length;
       }
       /**
@@ -2247,10 +2247,10 @@ var require_YAMLSeq = __commonJS({
        * If `key` does not contain a representation of an integer, this will throw.
        * It may be wrapped in a `Scalar`.
        */
-      set(key2, value) {
-        const idx = asItemIndex(key2);
+      set(key3, value) {
+        const idx = asItemIndex(key3);
         if (typeof idx !== "number")
-          throw new Error(`Expected a valid index, not ${key2}.`);
+          throw new Error(`Expected a valid index, not ${key3}.`);
         const prev = this.items[idx];
         if (identity.isScalar(prev) && Scalar.isScalarValue(value))
           prev.value = value;
@@ -2284,8 +2284,8 @@ var require_YAMLSeq = __commonJS({
           let i5 = 0;
           for (let it of obj) {
             if (typeof replacer === "function") {
-              const key2 = obj instanceof Set ? it : String(i5++);
-              it = replacer.call(obj, key2, it);
+              const key3 = obj instanceof Set ? it : String(i5++);
+              it = replacer.call(obj, key3, it);
             }
             seq.items.push(createNode.createNode(it, void 0, ctx));
           }
@@ -2293,8 +2293,8 @@ var require_YAMLSeq = __commonJS({
         return seq;
       }
     };
-    function asItemIndex(key2) {
-      let idx = identity.isScalar(key2) ? key2.value : key2;
+    function asItemIndex(key3) {
+      let idx = identity.isScalar(key3) ? key3.value : key3;
       if (idx && typeof idx === "string")
         idx = Number(idx);
       return typeof idx === "number" && Number.isInteger(idx) && idx >= 0 ? idx : null;
@@ -2708,25 +2708,25 @@ ${cn.comment}` : item.comment;
         for (let it of iterable) {
           if (typeof replacer === "function")
             it = replacer.call(iterable, String(i5++), it);
-          let key2, value;
+          let key3, value;
           if (Array.isArray(it)) {
             if (it.length === 2) {
-              key2 = it[0];
+              key3 = it[0];
               value = it[1];
             } else
               throw new TypeError(`Expected [key, value] tuple: ${it}`);
           } else if (it && it instanceof Object) {
             const keys = Object.keys(it);
             if (keys.length === 1) {
-              key2 = keys[0];
-              value = it[key2];
+              key3 = keys[0];
+              value = it[key3];
             } else {
               throw new TypeError(`Expected tuple with one key, not ${keys.length} keys`);
             }
           } else {
-            key2 = it;
+            key3 = it;
           }
-          pairs2.items.push(Pair.createPair(key2, value, ctx));
+          pairs2.items.push(Pair.createPair(key3, value, ctx));
         }
       return pairs2;
     }
@@ -2773,16 +2773,16 @@ var require_omap = __commonJS({
         if (ctx?.onCreate)
           ctx.onCreate(map3);
         for (const pair of this.items) {
-          let key2, value;
+          let key3, value;
           if (identity.isPair(pair)) {
-            key2 = toJS.toJS(pair.key, "", ctx);
-            value = toJS.toJS(pair.value, key2, ctx);
+            key3 = toJS.toJS(pair.key, "", ctx);
+            value = toJS.toJS(pair.value, key3, ctx);
           } else {
-            key2 = toJS.toJS(pair, "", ctx);
+            key3 = toJS.toJS(pair, "", ctx);
           }
-          if (map3.has(key2))
+          if (map3.has(key3))
             throw new Error("Ordered maps must not include duplicate keys");
-          map3.set(key2, value);
+          map3.set(key3, value);
         }
         return map3;
       }
@@ -2803,12 +2803,12 @@ var require_omap = __commonJS({
       resolve(seq, onError) {
         const pairs$1 = pairs.resolvePairs(seq, onError);
         const seenKeys = [];
-        for (const { key: key2 } of pairs$1.items) {
-          if (identity.isScalar(key2)) {
-            if (seenKeys.includes(key2.value)) {
-              onError(`Ordered maps must not include duplicate keys: ${key2.value}`);
+        for (const { key: key3 } of pairs$1.items) {
+          if (identity.isScalar(key3)) {
+            if (seenKeys.includes(key3.value)) {
+              onError(`Ordered maps must not include duplicate keys: ${key3.value}`);
             } else {
-              seenKeys.push(key2.value);
+              seenKeys.push(key3.value);
             }
           }
         }
@@ -2993,14 +2993,14 @@ var require_set = __commonJS({
         super(schema);
         this.tag = _YAMLSet.tag;
       }
-      add(key2) {
+      add(key3) {
         let pair;
-        if (identity.isPair(key2))
-          pair = key2;
-        else if (key2 && typeof key2 === "object" && "key" in key2 && "value" in key2 && key2.value === null)
-          pair = new Pair.Pair(key2.key, null);
+        if (identity.isPair(key3))
+          pair = key3;
+        else if (key3 && typeof key3 === "object" && "key" in key3 && "value" in key3 && key3.value === null)
+          pair = new Pair.Pair(key3.key, null);
         else
-          pair = new Pair.Pair(key2, null);
+          pair = new Pair.Pair(key3, null);
         const prev = YAMLMap.findPair(this.items, pair.key);
         if (!prev)
           this.items.push(pair);
@@ -3009,18 +3009,18 @@ var require_set = __commonJS({
        * If `keepPair` is `true`, returns the Pair matching `key`.
        * Otherwise, returns the value of that Pair's key.
        */
-      get(key2, keepPair) {
-        const pair = YAMLMap.findPair(this.items, key2);
+      get(key3, keepPair) {
+        const pair = YAMLMap.findPair(this.items, key3);
         return !keepPair && identity.isPair(pair) ? identity.isScalar(pair.key) ? pair.key.value : pair.key : pair;
       }
-      set(key2, value) {
+      set(key3, value) {
         if (typeof value !== "boolean")
           throw new Error(`Expected boolean value for set(key, value) in a YAML set, not ${typeof value}`);
-        const prev = YAMLMap.findPair(this.items, key2);
+        const prev = YAMLMap.findPair(this.items, key3);
         if (prev && !value) {
           this.items.splice(this.items.indexOf(prev), 1);
         } else if (!prev && value) {
-          this.items.push(new Pair.Pair(key2));
+          this.items.push(new Pair.Pair(key3));
         }
       }
       toJSON(_, ctx) {
@@ -3267,7 +3267,7 @@ var require_tags = __commonJS({
         if (Array.isArray(customTags))
           tags = [];
         else {
-          const keys = Array.from(schemas.keys()).filter((key2) => key2 !== "yaml11").map((key2) => JSON.stringify(key2)).join(", ");
+          const keys = Array.from(schemas.keys()).filter((key3) => key3 !== "yaml11").map((key3) => JSON.stringify(key3)).join(", ");
           throw new Error(`Unknown schema "${schemaName}"; use one of ${keys} or define customTags array`);
         }
       }
@@ -3283,7 +3283,7 @@ var require_tags = __commonJS({
         const tagObj = typeof tag === "string" ? tagsByName[tag] : tag;
         if (!tagObj) {
           const tagName = JSON.stringify(tag);
-          const keys = Object.keys(tagsByName).map((key2) => JSON.stringify(key2)).join(", ");
+          const keys = Object.keys(tagsByName).map((key3) => JSON.stringify(key3)).join(", ");
           throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
         }
         if (!tags2.includes(tagObj))
@@ -3547,8 +3547,8 @@ var require_Document = __commonJS({
        * Convert a key and a value into a `Pair` using the current schema,
        * recursively wrapping all values as `Scalar` or `Collection` nodes.
        */
-      createPair(key2, value, options = {}) {
-        const k5 = this.createNode(key2, null, options);
+      createPair(key3, value, options = {}) {
+        const k5 = this.createNode(key3, null, options);
         const v = this.createNode(value, null, options);
         return new Pair.Pair(k5, v);
       }
@@ -3556,8 +3556,8 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      delete(key2) {
-        return assertCollection(this.contents) ? this.contents.delete(key2) : false;
+      delete(key3) {
+        return assertCollection(this.contents) ? this.contents.delete(key3) : false;
       }
       /**
        * Removes a value from the document.
@@ -3577,8 +3577,8 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      get(key2, keepScalar) {
-        return identity.isCollection(this.contents) ? this.contents.get(key2, keepScalar) : void 0;
+      get(key3, keepScalar) {
+        return identity.isCollection(this.contents) ? this.contents.get(key3, keepScalar) : void 0;
       }
       /**
        * Returns item at `path`, or `undefined` if not found. By default unwraps
@@ -3593,8 +3593,8 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value with the key `key`.
        */
-      has(key2) {
-        return identity.isCollection(this.contents) ? this.contents.has(key2) : false;
+      has(key3) {
+        return identity.isCollection(this.contents) ? this.contents.has(key3) : false;
       }
       /**
        * Checks if the document includes a value at `path`.
@@ -3608,11 +3608,11 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      set(key2, value) {
+      set(key3, value) {
         if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, [key2], value);
+          this.contents = Collection2.collectionFromPath(this.schema, [key3], value);
         } else if (assertCollection(this.contents)) {
-          this.contents.set(key2, value);
+          this.contents.set(key3, value);
         }
       }
       /**
@@ -3920,24 +3920,24 @@ var require_resolve_props = __commonJS({
 var require_util_contains_newline = __commonJS({
   "node_modules/yaml/dist/compose/util-contains-newline.js"(exports) {
     "use strict";
-    function containsNewline(key2) {
-      if (!key2)
+    function containsNewline(key3) {
+      if (!key3)
         return null;
-      switch (key2.type) {
+      switch (key3.type) {
         case "alias":
         case "scalar":
         case "double-quoted-scalar":
         case "single-quoted-scalar":
-          if (key2.source.includes("\n"))
+          if (key3.source.includes("\n"))
             return true;
-          if (key2.end) {
-            for (const st of key2.end)
+          if (key3.end) {
+            for (const st of key3.end)
               if (st.type === "newline")
                 return true;
           }
           return false;
         case "flow-collection":
-          for (const it of key2.items) {
+          for (const it of key3.items) {
             for (const st of it.start)
               if (st.type === "newline")
                 return true;
@@ -4011,10 +4011,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key: key2, sep: sep6, value } = collItem;
+        const { start, key: key3, sep: sep6, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key2 ?? sep6?.[0],
+          next: key3 ?? sep6?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -4022,10 +4022,10 @@ var require_resolve_block_map = __commonJS({
         });
         const implicitKey = !keyProps.found;
         if (implicitKey) {
-          if (key2) {
-            if (key2.type === "block-seq")
+          if (key3) {
+            if (key3.type === "block-seq")
               onError(offset, "BLOCK_AS_IMPLICIT_KEY", "A block sequence may not be used as an implicit map key");
-            else if ("indent" in key2 && key2.indent !== bm.indent)
+            else if ("indent" in key3 && key3.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
           if (!keyProps.anchor && !keyProps.tag && !sep6) {
@@ -4038,17 +4038,17 @@ var require_resolve_block_map = __commonJS({
             }
             continue;
           }
-          if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key2)) {
-            onError(key2 ?? start[start.length - 1], "MULTILINE_IMPLICIT_KEY", "Implicit keys need to be on a single line");
+          if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key3)) {
+            onError(key3 ?? start[start.length - 1], "MULTILINE_IMPLICIT_KEY", "Implicit keys need to be on a single line");
           }
         } else if (keyProps.found?.indent !== bm.indent) {
           onError(offset, "BAD_INDENT", startColMsg);
         }
         ctx.atKey = true;
         const keyStart = keyProps.end;
-        const keyNode = key2 ? composeNode(ctx, key2, keyProps, onError) : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
+        const keyNode = key3 ? composeNode(ctx, key3, keyProps, onError) : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
         if (ctx.schema.compat)
-          utilFlowIndentCheck.flowIndentCheck(bm.indent, key2, onError);
+          utilFlowIndentCheck.flowIndentCheck(bm.indent, key3, onError);
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map3.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -4058,7 +4058,7 @@ var require_resolve_block_map = __commonJS({
           offset: keyNode.range[2],
           onError,
           parentIndent: bm.indent,
-          startOnNewline: !key2 || key2.type === "block-scalar"
+          startOnNewline: !key3 || key3.type === "block-scalar"
         });
         offset = valueProps.end;
         if (valueProps.found) {
@@ -4222,11 +4222,11 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i5 = 0; i5 < fc.items.length; ++i5) {
         const collItem = fc.items[i5];
-        const { start, key: key2, sep: sep6, value } = collItem;
+        const { start, key: key3, sep: sep6, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key2 ?? sep6?.[0],
+          next: key3 ?? sep6?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
@@ -4247,9 +4247,9 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key2))
+          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key3))
             onError(
-              key2,
+              key3,
               // checked by containsNewline()
               "MULTILINE_IMPLICIT_KEY",
               "Implicit keys of flow sequence pairs need to be on a single line"
@@ -4296,8 +4296,8 @@ var require_resolve_flow_collection = __commonJS({
         } else {
           ctx.atKey = true;
           const keyStart = props.end;
-          const keyNode = key2 ? composeNode(ctx, key2, props, onError) : composeEmptyNode(ctx, keyStart, start, null, props, onError);
-          if (isBlock(key2))
+          const keyNode = key3 ? composeNode(ctx, key3, props, onError) : composeEmptyNode(ctx, keyStart, start, null, props, onError);
+          if (isBlock(key3))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
           const valueProps = resolveProps.resolveProps(sep6 ?? [], {
@@ -5447,9 +5447,9 @@ var require_cst_scalar = __commonJS({
         ];
         if (!addEndtoBlockProps(props, "end" in token ? token.end : void 0))
           props.push({ type: "newline", offset: -1, indent, source: "\n" });
-        for (const key2 of Object.keys(token))
-          if (key2 !== "type" && key2 !== "offset")
-            delete token[key2];
+        for (const key3 of Object.keys(token))
+          if (key3 !== "type" && key3 !== "offset")
+            delete token[key3];
         Object.assign(token, { type: "block-scalar", indent, props, source: body });
       }
     }
@@ -5497,9 +5497,9 @@ var require_cst_scalar = __commonJS({
         default: {
           const indent = "indent" in token ? token.indent : -1;
           const end2 = "end" in token && Array.isArray(token.end) ? token.end.filter((st) => st.type === "space" || st.type === "comment" || st.type === "newline") : [];
-          for (const key2 of Object.keys(token))
-            if (key2 !== "type" && key2 !== "offset")
-              delete token[key2];
+          for (const key3 of Object.keys(token))
+            if (key3 !== "type" && key3 !== "offset")
+              delete token[key3];
           Object.assign(token, { type, indent, source, end: end2 });
         }
       }
@@ -5554,12 +5554,12 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key: key2, sep: sep6, value }) {
+    function stringifyItem({ start, key: key3, sep: sep6, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
-      if (key2)
-        res += stringifyToken(key2);
+      if (key3)
+        res += stringifyToken(key3);
       if (sep6)
         for (const st of sep6)
           res += st.source;
@@ -6891,7 +6891,7 @@ var require_parser = __commonJS({
                   });
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
-                  const key2 = it.key;
+                  const key3 = it.key;
                   const sep6 = it.sep;
                   sep6.push(this.sourceToken);
                   delete it.key;
@@ -6900,7 +6900,7 @@ var require_parser = __commonJS({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key: key2, sep: sep6 }]
+                    items: [{ start: start2, key: key3, sep: sep6 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -7480,7 +7480,7 @@ var require_formats = __commonJS({
       return year2 % 4 === 0 && (year2 % 100 !== 0 || year2 % 400 === 0);
     }
     var DATE = /^(\d\d\d\d)-(\d\d)-(\d\d)$/;
-    var DAYS3 = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    var DAYS4 = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     function date2(str) {
       const matches = DATE.exec(str);
       if (!matches)
@@ -7488,7 +7488,7 @@ var require_formats = __commonJS({
       const year2 = +matches[1];
       const month = +matches[2];
       const day = +matches[3];
-      return month >= 1 && month <= 12 && day >= 1 && day <= (month === 2 && isLeapYear2(year2) ? 29 : DAYS3[month]);
+      return month >= 1 && month <= 12 && day >= 1 && day <= (month === 2 && isLeapYear2(year2) ? 29 : DAYS4[month]);
     }
     function compareDate(d1, d22) {
       if (!(d1 && d22))
@@ -8343,27 +8343,27 @@ var require_light = __commonJS({
               }
             }
           }
-          key(key2 = "") {
+          key(key3 = "") {
             var ref;
-            return (ref = this.instances[key2]) != null ? ref : (() => {
+            return (ref = this.instances[key3]) != null ? ref : (() => {
               var limiter;
-              limiter = this.instances[key2] = new this.Bottleneck(Object.assign(this.limiterOptions, {
-                id: `${this.id}-${key2}`,
+              limiter = this.instances[key3] = new this.Bottleneck(Object.assign(this.limiterOptions, {
+                id: `${this.id}-${key3}`,
                 timeout: this.timeout,
                 connection: this.connection
               }));
-              this.Events.trigger("created", limiter, key2);
+              this.Events.trigger("created", limiter, key3);
               return limiter;
             })();
           }
-          async deleteKey(key2 = "") {
+          async deleteKey(key3 = "") {
             var deleted, instance;
-            instance = this.instances[key2];
+            instance = this.instances[key3];
             if (this.connection) {
-              deleted = await this.connection.__runCommand__(["del", ...Scripts$1.allKeys(`${this.id}-${key2}`)]);
+              deleted = await this.connection.__runCommand__(["del", ...Scripts$1.allKeys(`${this.id}-${key3}`)]);
             }
             if (instance != null) {
-              delete this.instances[key2];
+              delete this.instances[key3];
               await instance.disconnect();
             }
             return instance != null || deleted > 0;
@@ -8951,8 +8951,8 @@ var require_fast_deep_equal = __commonJS({
         for (i5 = length; i5-- !== 0; )
           if (!Object.prototype.hasOwnProperty.call(b5, keys[i5])) return false;
         for (i5 = length; i5-- !== 0; ) {
-          var key2 = keys[i5];
-          if (!equal(a5[key2], b5[key2])) return false;
+          var key3 = keys[i5];
+          if (!equal(a5[key3], b5[key3])) return false;
         }
         return true;
       }
@@ -9177,9 +9177,9 @@ var require_mutable = __commonJS({
     function extend2(target) {
       for (var i5 = 1; i5 < arguments.length; i5++) {
         var source = arguments[i5];
-        for (var key2 in source) {
-          if (hasOwnProperty.call(source, key2)) {
-            target[key2] = source[key2];
+        for (var key3 in source) {
+          if (hasOwnProperty.call(source, key3)) {
+            target[key3] = source[key3];
           }
         }
       }
@@ -9532,7 +9532,7 @@ var require_pg_int8 = __commonJS({
       var result = "";
       var carry;
       var t;
-      var digits;
+      var digits2;
       var pad;
       var l3;
       var i5;
@@ -9541,54 +9541,54 @@ var require_pg_int8 = __commonJS({
         high = high / BASE >>> 0;
         t = 4294967296 * carry + low;
         low = t / BASE >>> 0;
-        digits = "" + (t - BASE * low);
+        digits2 = "" + (t - BASE * low);
         if (low === 0 && high === 0) {
-          return sign3 + digits + result;
+          return sign3 + digits2 + result;
         }
         pad = "";
-        l3 = 6 - digits.length;
+        l3 = 6 - digits2.length;
         for (i5 = 0; i5 < l3; i5++) {
           pad += "0";
         }
-        result = pad + digits + result;
+        result = pad + digits2 + result;
       }
       {
         carry = high % BASE;
         high = high / BASE >>> 0;
         t = 4294967296 * carry + low;
         low = t / BASE >>> 0;
-        digits = "" + (t - BASE * low);
+        digits2 = "" + (t - BASE * low);
         if (low === 0 && high === 0) {
-          return sign3 + digits + result;
+          return sign3 + digits2 + result;
         }
         pad = "";
-        l3 = 6 - digits.length;
+        l3 = 6 - digits2.length;
         for (i5 = 0; i5 < l3; i5++) {
           pad += "0";
         }
-        result = pad + digits + result;
+        result = pad + digits2 + result;
       }
       {
         carry = high % BASE;
         high = high / BASE >>> 0;
         t = 4294967296 * carry + low;
         low = t / BASE >>> 0;
-        digits = "" + (t - BASE * low);
+        digits2 = "" + (t - BASE * low);
         if (low === 0 && high === 0) {
-          return sign3 + digits + result;
+          return sign3 + digits2 + result;
         }
         pad = "";
-        l3 = 6 - digits.length;
+        l3 = 6 - digits2.length;
         for (i5 = 0; i5 < l3; i5++) {
           pad += "0";
         }
-        result = pad + digits + result;
+        result = pad + digits2 + result;
       }
       {
         carry = high % BASE;
         t = 4294967296 * carry + low;
-        digits = "" + t % BASE;
-        return sign3 + digits + result;
+        digits2 = "" + t % BASE;
+        return sign3 + digits2 + result;
       }
     }
     module.exports = readInt8;
@@ -9689,7 +9689,7 @@ var require_binaryParsers = __commonJS({
       }
       var weight = Math.pow(1e4, parseBits(value, 16, 16));
       var result = 0;
-      var digits = [];
+      var digits2 = [];
       var ndigits = parseBits(value, 16);
       for (var i5 = 0; i5 < ndigits; i5++) {
         result += parseBits(value, 16, 64 + 16 * i5) * weight;
@@ -10177,13 +10177,13 @@ var require_utils2 = __commonJS({
       return await subtleCrypto.digest(hashName, text);
     }
     async function hmacSha256(keyBuffer, msg) {
-      const key2 = await subtleCrypto.importKey("raw", keyBuffer, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-      return await subtleCrypto.sign("HMAC", key2, textEncoder2.encode(msg));
+      const key3 = await subtleCrypto.importKey("raw", keyBuffer, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      return await subtleCrypto.sign("HMAC", key3, textEncoder2.encode(msg));
     }
     async function deriveKey(password, salt, iterations) {
-      const key2 = await subtleCrypto.importKey("raw", textEncoder2.encode(password), "PBKDF2", false, ["deriveBits"]);
+      const key3 = await subtleCrypto.importKey("raw", textEncoder2.encode(password), "PBKDF2", false, ["deriveBits"]);
       const params = { name: "PBKDF2", hash: "SHA-256", salt, iterations };
-      return await subtleCrypto.deriveBits(params, key2, 32 * 8, ["deriveBits"]);
+      return await subtleCrypto.deriveBits(params, key3, 32 * 8, ["deriveBits"]);
     }
   }
 });
@@ -10651,35 +10651,35 @@ var require_pg_connection_string = __commonJS({
       return config;
     }
     function toConnectionOptions(sslConfig) {
-      const connectionOptions = Object.entries(sslConfig).reduce((c5, [key2, value]) => {
+      const connectionOptions = Object.entries(sslConfig).reduce((c5, [key3, value]) => {
         if (value !== void 0 && value !== null) {
-          c5[key2] = value;
+          c5[key3] = value;
         }
         return c5;
       }, /* @__PURE__ */ Object.create(null));
       return connectionOptions;
     }
     function toClientConfig(config) {
-      const poolConfig = Object.entries(config).reduce((c5, [key2, value]) => {
-        if (key2 === "ssl") {
+      const poolConfig = Object.entries(config).reduce((c5, [key3, value]) => {
+        if (key3 === "ssl") {
           const sslConfig = value;
           if (typeof sslConfig === "boolean") {
-            c5[key2] = sslConfig;
+            c5[key3] = sslConfig;
           }
           if (typeof sslConfig === "object") {
-            c5[key2] = toConnectionOptions(sslConfig);
+            c5[key3] = toConnectionOptions(sslConfig);
           }
         } else if (value !== void 0 && value !== null) {
-          if (key2 === "port") {
+          if (key3 === "port") {
             if (value !== "") {
               const v = parseInt(value, 10);
               if (isNaN(v)) {
-                throw new Error(`Invalid ${key2}: ${value}`);
+                throw new Error(`Invalid ${key3}: ${value}`);
               }
-              c5[key2] = v;
+              c5[key3] = v;
             }
           } else {
-            c5[key2] = value;
+            c5[key3] = value;
           }
         }
         return c5;
@@ -10716,17 +10716,17 @@ var require_connection_parameters = __commonJS({
     var dns = __require("dns");
     var defaults2 = require_defaults();
     var parse4 = require_pg_connection_string().parse;
-    var val = function(key2, config, envVar) {
-      if (config[key2]) {
-        return config[key2];
+    var val = function(key3, config, envVar) {
+      if (config[key3]) {
+        return config[key3];
       }
       if (envVar === void 0) {
-        envVar = process.env["PG" + key2.toUpperCase()];
+        envVar = process.env["PG" + key3.toUpperCase()];
       } else if (envVar === false) {
       } else {
         envVar = process.env[envVar];
       }
-      return envVar || defaults2[key2];
+      return envVar || defaults2[key3];
     };
     var readSSLConfigFromEnvironment = function() {
       switch (process.env.PGSSLMODE) {
@@ -11441,8 +11441,8 @@ var require_serializer = __commonJS({
     var writer = new buffer_writer_1.Writer();
     var startup = (opts2) => {
       writer.addInt16(3).addInt16(0);
-      for (const key2 of Object.keys(opts2)) {
-        writer.addCString(key2).addCString(opts2[key2]);
+      for (const key3 of Object.keys(opts2)) {
+        writer.addCString(key3).addCString(opts2[key3]);
       }
       writer.addCString("client_encoding").addCString("UTF8");
       const bodyBuffer = writer.addCString("").flush();
@@ -13773,9 +13773,9 @@ var require_query2 = __commonJS({
     NativeQuery.prototype.handleError = function(err) {
       const fields = this.native && this.native.pq.resultErrorFields();
       if (fields) {
-        for (const key2 in fields) {
-          const normalizedFieldName = errorFieldMap[key2] || key2;
-          err[normalizedFieldName] = fields[key2];
+        for (const key3 in fields) {
+          const normalizedFieldName = errorFieldMap[key3] || key3;
+          err[normalizedFieldName] = fields[key3];
         }
       }
       if (this.callback) {
@@ -14798,17 +14798,17 @@ function parseQueryString(querystring) {
   querystring = querystring.replace(/^\?/, "");
   if (querystring) {
     for (const pair of querystring.split("&")) {
-      let [key2, value = null] = pair.split("=");
-      key2 = decodeURIComponent(key2);
+      let [key3, value = null] = pair.split("=");
+      key3 = decodeURIComponent(key3);
       if (value) {
         value = decodeURIComponent(value);
       }
-      if (!(key2 in query)) {
-        query[key2] = value;
-      } else if (Array.isArray(query[key2])) {
-        query[key2].push(value);
+      if (!(key3 in query)) {
+        query[key3] = value;
+      } else if (Array.isArray(query[key3])) {
+        query[key3].push(value);
       } else {
-        query[key2] = [query[key2], value];
+        query[key3] = [query[key3], value];
       }
     }
   }
@@ -15141,13 +15141,13 @@ function dateToUtcString(date2) {
   const hoursString = hoursInt < 10 ? `0${hoursInt}` : `${hoursInt}`;
   const minutesString = minutesInt < 10 ? `0${minutesInt}` : `${minutesInt}`;
   const secondsString = secondsInt < 10 ? `0${secondsInt}` : `${secondsInt}`;
-  return `${DAYS2[dayOfWeek]}, ${dayOfMonthString} ${MONTHS[month]} ${year2} ${hoursString}:${minutesString}:${secondsString} GMT`;
+  return `${DAYS3[dayOfWeek]}, ${dayOfMonthString} ${MONTHS[month]} ${year2} ${hoursString}:${minutesString}:${secondsString} GMT`;
 }
-var DAYS2, MONTHS, RFC3339, parseRfc3339DateTime, RFC3339_WITH_OFFSET, parseRfc3339DateTimeWithOffset, IMF_FIXDATE, RFC_850_DATE, ASC_TIME, parseRfc7231DateTime, parseEpochTimestamp, buildDate, parseTwoDigitYear, FIFTY_YEARS_IN_MILLIS, adjustRfc850Year, parseMonthByShortName, DAYS_IN_MONTH, validateDayOfMonth, isLeapYear, parseDateValue, parseMilliseconds, parseOffsetToMilliseconds, stripLeadingZeroes;
+var DAYS3, MONTHS, RFC3339, parseRfc3339DateTime, RFC3339_WITH_OFFSET, parseRfc3339DateTimeWithOffset, IMF_FIXDATE, RFC_850_DATE, ASC_TIME, parseRfc7231DateTime, parseEpochTimestamp, buildDate, parseTwoDigitYear, FIFTY_YEARS_IN_MILLIS, adjustRfc850Year, parseMonthByShortName, DAYS_IN_MONTH, validateDayOfMonth, isLeapYear, parseDateValue, parseMilliseconds, parseOffsetToMilliseconds, stripLeadingZeroes;
 var init_date_utils = __esm({
   "node_modules/@smithy/core/dist-es/submodules/serde/date-utils.js"() {
     init_parse_utils();
-    DAYS2 = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    DAYS3 = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
     MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     RFC3339 = new RegExp(/^(\d{4})-(\d{2})-(\d{2})[tT](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?[zZ]$/);
     parseRfc3339DateTime = (value) => {
@@ -15898,17 +15898,17 @@ var init_memoize = __esm({
 var booleanSelector;
 var init_booleanSelector = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/util-config-provider/booleanSelector.js"() {
-    booleanSelector = (obj, key2, type) => {
-      if (!(key2 in obj)) {
+    booleanSelector = (obj, key3, type) => {
+      if (!(key3 in obj)) {
         return void 0;
       }
-      if (obj[key2] === "true") {
+      if (obj[key3] === "true") {
         return true;
       }
-      if (obj[key2] === "false") {
+      if (obj[key3] === "false") {
         return false;
       }
-      throw new Error(`Cannot load ${type} "${key2}". Expected "true" or "false", got ${obj[key2]}.`);
+      throw new Error(`Cannot load ${type} "${key3}". Expected "true" or "false", got ${obj[key3]}.`);
     };
   }
 });
@@ -15917,13 +15917,13 @@ var init_booleanSelector = __esm({
 var numberSelector;
 var init_numberSelector = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/util-config-provider/numberSelector.js"() {
-    numberSelector = (obj, key2, type) => {
-      if (!(key2 in obj)) {
+    numberSelector = (obj, key3, type) => {
+      if (!(key3 in obj)) {
         return void 0;
       }
-      const numberValue = parseInt(obj[key2], 10);
+      const numberValue = parseInt(obj[key3], 10);
       if (Number.isNaN(numberValue)) {
-        throw new TypeError(`Cannot load ${type} '${key2}'. Expected number, got '${obj[key2]}'.`);
+        throw new TypeError(`Cannot load ${type} '${key3}'. Expected number, got '${obj[key3]}'.`);
       }
       return numberValue;
     };
@@ -16031,15 +16031,15 @@ var init_getConfigData = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getConfigData.js"() {
     import_types2 = __toESM(require_dist_cjs());
     init_constants();
-    getConfigData = (data) => Object.entries(data).filter(([key2]) => {
-      const indexOfSeparator = key2.indexOf(CONFIG_PREFIX_SEPARATOR);
+    getConfigData = (data) => Object.entries(data).filter(([key3]) => {
+      const indexOfSeparator = key3.indexOf(CONFIG_PREFIX_SEPARATOR);
       if (indexOfSeparator === -1) {
         return false;
       }
-      return Object.values(import_types2.IniSectionType).includes(key2.substring(0, indexOfSeparator));
-    }).reduce((acc, [key2, value]) => {
-      const indexOfSeparator = key2.indexOf(CONFIG_PREFIX_SEPARATOR);
-      const updatedKey = key2.substring(0, indexOfSeparator) === import_types2.IniSectionType.PROFILE ? key2.substring(indexOfSeparator + 1) : key2;
+      return Object.values(import_types2.IniSectionType).includes(key3.substring(0, indexOfSeparator));
+    }).reduce((acc, [key3, value]) => {
+      const indexOfSeparator = key3.indexOf(CONFIG_PREFIX_SEPARATOR);
+      const updatedKey = key3.substring(0, indexOfSeparator) === import_types2.IniSectionType.PROFILE ? key3.substring(indexOfSeparator + 1) : key3;
       acc[updatedKey] = value;
       return acc;
     }, {
@@ -16115,8 +16115,8 @@ var init_parseIni = __esm({
                 currentSubSection = void 0;
               }
               map3[currentSection] = map3[currentSection] || {};
-              const key2 = currentSubSection ? [currentSubSection, name].join(CONFIG_PREFIX_SEPARATOR) : name;
-              map3[currentSection][key2] = value;
+              const key3 = currentSubSection ? [currentSubSection, name].join(CONFIG_PREFIX_SEPARATOR) : name;
+              map3[currentSection][key3] = value;
             }
           }
         }
@@ -16192,7 +16192,7 @@ var init_getSsoSessionData = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSsoSessionData.js"() {
     import_types4 = __toESM(require_dist_cjs());
     init_loadSharedConfigFiles();
-    getSsoSessionData = (data) => Object.entries(data).filter(([key2]) => key2.startsWith(import_types4.IniSectionType.SSO_SESSION + CONFIG_PREFIX_SEPARATOR)).reduce((acc, [key2, value]) => ({ ...acc, [key2.substring(key2.indexOf(CONFIG_PREFIX_SEPARATOR) + 1)]: value }), {});
+    getSsoSessionData = (data) => Object.entries(data).filter(([key3]) => key3.startsWith(import_types4.IniSectionType.SSO_SESSION + CONFIG_PREFIX_SEPARATOR)).reduce((acc, [key3, value]) => ({ ...acc, [key3.substring(key3.indexOf(CONFIG_PREFIX_SEPARATOR) + 1)]: value }), {});
   }
 });
 
@@ -16216,11 +16216,11 @@ var init_mergeConfigFiles = __esm({
     mergeConfigFiles = (...files) => {
       const merged = {};
       for (const file of files) {
-        for (const [key2, values] of Object.entries(file)) {
-          if (merged[key2] !== void 0) {
-            Object.assign(merged[key2], values);
+        for (const [key3, values] of Object.entries(file)) {
+          if (merged[key3] !== void 0) {
+            Object.assign(merged[key3], values);
           } else {
-            merged[key2] = values;
+            merged[key3] = values;
           }
         }
       }
@@ -16699,7 +16699,7 @@ var init_circularReplacer = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/util-waiter/circularReplacer.js"() {
     getCircularReplacer = () => {
       const seen = /* @__PURE__ */ new WeakSet();
-      return (key2, value) => {
+      return (key3, value) => {
         if (typeof value === "object" && value !== null) {
           if (seen.has(value)) {
             return "[Circular]";
@@ -17818,7 +17818,7 @@ function schemaLogFilter(schema, data) {
       return SENSITIVE_STRING;
     }
     if (typeof data === "object") {
-      return Object.fromEntries(Object.entries(data).map(([key2, value]) => [key2, schemaLogFilter(valueSchema, value)]));
+      return Object.fromEntries(Object.entries(data).map(([key3, value]) => [key3, schemaLogFilter(valueSchema, value)]));
     }
   } else if (ns.isStructSchema() && typeof data === "object") {
     const object = data;
@@ -18334,14 +18334,14 @@ var init_get_value_from_text_node = __esm({
     init_transport();
     getValueFromTextNode = (obj) => {
       const textNodeName = "#text";
-      for (const key2 in obj) {
-        if (!hasOwn(obj, key2)) {
+      for (const key3 in obj) {
+        if (!hasOwn(obj, key3)) {
           continue;
         }
-        if (obj[key2][textNodeName] !== void 0) {
-          obj[key2] = obj[key2][textNodeName];
-        } else if (typeof obj[key2] === "object" && obj[key2] !== null) {
-          obj[key2] = getValueFromTextNode(obj[key2]);
+        if (obj[key3][textNodeName] !== void 0) {
+          obj[key3] = obj[key3][textNodeName];
+        } else if (typeof obj[key3] === "object" && obj[key3] !== null) {
+          obj[key3] = getValueFromTextNode(obj[key3]);
         }
       }
       return obj;
@@ -18396,15 +18396,15 @@ function map2(arg0, arg1, arg2) {
       instructions = arg1;
     }
   }
-  for (const key2 in instructions) {
-    if (!hasOwn(instructions, key2)) {
+  for (const key3 in instructions) {
+    if (!hasOwn(instructions, key3)) {
       continue;
     }
-    if (!Array.isArray(instructions[key2])) {
-      target[key2] = instructions[key2];
+    if (!Array.isArray(instructions[key3])) {
+      target[key3] = instructions[key3];
       continue;
     }
-    applyInstruction(target, null, instructions, key2);
+    applyInstruction(target, null, instructions, key3);
   }
   return target;
 }
@@ -18421,23 +18421,23 @@ var init_object_mapping = __esm({
     };
     take = (source, instructions) => {
       const out = {};
-      for (const key2 in instructions) {
-        if (!hasOwn(instructions, key2)) {
+      for (const key3 in instructions) {
+        if (!hasOwn(instructions, key3)) {
           continue;
         }
-        applyInstruction(out, source, instructions, key2);
+        applyInstruction(out, source, instructions, key3);
       }
       return out;
     };
     mapWithFilter = (target, filter, instructions) => {
-      return map2(target, Object.entries(instructions).reduce((_instructions, [key2, value]) => {
+      return map2(target, Object.entries(instructions).reduce((_instructions, [key3, value]) => {
         if (Array.isArray(value)) {
-          _instructions[key2] = value;
+          _instructions[key3] = value;
         } else {
           if (typeof value === "function") {
-            _instructions[key2] = [filter, value()];
+            _instructions[key3] = [filter, value()];
           } else {
-            _instructions[key2] = [filter, value];
+            _instructions[key3] = [filter, value];
           }
         }
         return _instructions;
@@ -18513,14 +18513,14 @@ var init_serde_json = __esm({
       }
       if (typeof obj === "object") {
         const target = {};
-        for (const key2 in obj) {
-          if (!hasOwn(obj, key2)) {
+        for (const key3 in obj) {
+          if (!hasOwn(obj, key3)) {
             continue;
           }
-          if (obj[key2] == null) {
+          if (obj[key3] == null) {
             continue;
           }
-          target[key2] = _json(obj[key2]);
+          target[key3] = _json(obj[key3]);
         }
         return target;
       }
@@ -18903,7 +18903,7 @@ var init_getResolvedHostname = __esm({
 var getResolvedPartition;
 var init_getResolvedPartition = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/config-resolver/regionInfo/getResolvedPartition.js"() {
-    getResolvedPartition = (region, { partitionHash }) => Object.keys(partitionHash || {}).find((key2) => partitionHash[key2].regions.includes(region)) ?? "aws";
+    getResolvedPartition = (region, { partitionHash }) => Object.keys(partitionHash || {}).find((key3) => partitionHash[key3].regions.includes(region)) ?? "aws";
   }
 });
 
@@ -19520,11 +19520,11 @@ var init_EndpointCache = __esm({
         }
       }
       get(endpointParams, resolver) {
-        const key2 = this.hash(endpointParams);
-        if (key2 === false) {
+        const key3 = this.hash(endpointParams);
+        if (key3 === false) {
           return resolver();
         }
-        if (!this.data.has(key2)) {
+        if (!this.data.has(key3)) {
           if (this.data.size > this.capacity + 10) {
             const keys = this.data.keys();
             let i5 = 0;
@@ -19536,9 +19536,9 @@ var init_EndpointCache = __esm({
               }
             }
           }
-          this.data.set(key2, resolver());
+          this.data.set(key3, resolver());
         }
-        return this.data.get(key2);
+        return this.data.get(key3);
       }
       size() {
         return this.data.size;
@@ -21997,14 +21997,14 @@ var init_Sha256Js = __esm({
       outer;
       constructor(secret) {
         if (secret) {
-          const key2 = _Sha256Js.normalizeKey(secret);
+          const key3 = _Sha256Js.normalizeKey(secret);
           this.inner = new _Sha256Js();
           this.outer = new _Sha256Js();
           const { inner, outer } = this;
           const pad = new Uint8Array(BLOCK * 2);
           for (let i5 = 0; i5 < BLOCK; ++i5) {
-            pad[i5] = 54 ^ key2[i5];
-            pad[i5 + BLOCK] = 92 ^ key2[i5];
+            pad[i5] = 54 ^ key3[i5];
+            pad[i5 + BLOCK] = 92 ^ key3[i5];
           }
           inner.update(pad.subarray(0, BLOCK));
           outer.update(pad.subarray(BLOCK));
@@ -22083,21 +22083,21 @@ var init_Sha256Js = __esm({
         return out;
       }
       static normalizeKey(secret) {
-        const key2 = toUint8Array(secret);
-        if (key2.byteLength > BLOCK) {
+        const key3 = toUint8Array(secret);
+        if (key3.byteLength > BLOCK) {
           const h5 = new _Sha256Js();
-          h5.update(key2);
+          h5.update(key3);
           const out = h5.digestSync();
           const padded = new Uint8Array(BLOCK);
           padded.set(out);
           return padded;
         }
-        if (key2.byteLength < BLOCK) {
+        if (key3.byteLength < BLOCK) {
           const padded = new Uint8Array(BLOCK);
-          padded.set(key2);
+          padded.set(key3);
           return padded;
         }
-        return key2;
+        return key3;
       }
       hashBuffer() {
         this.hashBufferWith(this.state, this.buffer);
@@ -22325,8 +22325,8 @@ var init_Sha256WebCrypto = __esm({
         if (subtle) {
           if (this.secret) {
             this.finished = true;
-            const key2 = await subtle.importKey("raw", this.secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-            const sig = await subtle.sign("HMAC", key2, data);
+            const key3 = await subtle.importKey("raw", this.secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+            const sig = await subtle.sign("HMAC", key3, data);
             return new Uint8Array(sig);
           }
           const hash = await subtle.digest("SHA-256", data);
@@ -23165,12 +23165,12 @@ var init_EventStreamSerde = __esm({
             };
           }
           let unionMember = "";
-          for (const key2 in event) {
-            if (!hasOwn(event, key2)) {
+          for (const key3 in event) {
+            if (!hasOwn(event, key3)) {
               continue;
             }
-            if (key2 !== "__type") {
-              unionMember = key2;
+            if (key3 !== "__type") {
+              unionMember = key3;
               break;
             }
           }
@@ -23195,12 +23195,12 @@ var init_EventStreamSerde = __esm({
         const initialResponseMarker = /* @__PURE__ */ Symbol("initialResponseMarker");
         const asyncIterable = marshaller.deserialize(response.body, async (event) => {
           let unionMember = "";
-          for (const key2 in event) {
-            if (!hasOwn(event, key2)) {
+          for (const key3 in event) {
+            if (!hasOwn(event, key3)) {
               continue;
             }
-            if (key2 !== "__type") {
-              unionMember = key2;
+            if (key3 !== "__type") {
+              unionMember = key3;
               break;
             }
           }
@@ -23265,11 +23265,11 @@ var init_EventStreamSerde = __esm({
           if (!responseSchema) {
             throw new Error("@smithy::core/protocols - initial-response event encountered in event stream but no response schema given.");
           }
-          for (const key2 in firstEvent.value) {
-            if (!hasOwn(firstEvent.value, key2)) {
+          for (const key3 in firstEvent.value) {
+            if (!hasOwn(firstEvent.value, key3)) {
               continue;
             }
-            initialResponseContainer[key2] = firstEvent.value[key2];
+            initialResponseContainer[key3] = firstEvent.value[key3];
           }
         }
         return {
@@ -23657,8 +23657,8 @@ var init_HttpBindingProtocol = __esm({
           if (method) {
             request2.method = method;
             request2.path = request2.path === "/" ? path6 : request2.path + path6;
-            for (const [key2, value] of staticQuery) {
-              query[key2] = value;
+            for (const [key3, value] of staticQuery) {
+              query[key3] = value;
             }
           }
         }
@@ -23723,12 +23723,12 @@ var init_HttpBindingProtocol = __esm({
               headers[wireName] = serialized;
             }
           } else if (location === 39) {
-            for (const key2 in inputMemberValue) {
-              if (!hasOwn(inputMemberValue, key2)) {
+            for (const key3 in inputMemberValue) {
+              if (!hasOwn(inputMemberValue, key3)) {
                 continue;
               }
-              const amalgam = wireName + key2;
-              headers[amalgam.toLowerCase()] = this.serializeHttpValue(collectionValue, inputMemberValue[key2], 38, directSerializer, directSerializer ? collectionValue[0] : [collectionValue[0], { httpHeader: amalgam }]);
+              const amalgam = wireName + key3;
+              headers[amalgam.toLowerCase()] = this.serializeHttpValue(collectionValue, inputMemberValue[key3], 38, directSerializer, directSerializer ? collectionValue[0] : [collectionValue[0], { httpHeader: amalgam }]);
             }
           } else if ((location & 62) === 34) {
             this.serializeQuery(value, inputMemberValue, wireName, query, directSerializer);
@@ -23756,18 +23756,18 @@ var init_HttpBindingProtocol = __esm({
         const [ns, flags, collectionValue] = value;
         const traits = directSerializer ? void 0 : ns.getMergedTraits();
         if (wireName === void 0) {
-          for (const key2 in data) {
-            if (!hasOwn(data, key2) || key2 in query) {
+          for (const key3 in data) {
+            if (!hasOwn(data, key3) || key3 in query) {
               continue;
             }
             if (!directSerializer) {
               Object.assign(collectionValue[0].getMergedTraits(), {
                 ...traits,
-                httpQuery: key2,
+                httpQuery: key3,
                 httpQueryParams: void 0
               });
             }
-            this.serializeQuery(collectionValue, data[key2], key2, query, directSerializer);
+            this.serializeQuery(collectionValue, data[key3], key3, query, directSerializer);
           }
           return;
         }
@@ -24528,8 +24528,8 @@ var init_httpExtensionConfiguration = __esm({
         httpHandler() {
           return runtimeConfig.requestHandler;
         },
-        updateHttpClientConfig(key2, value) {
-          runtimeConfig.requestHandler?.updateHttpClientConfig(key2, value);
+        updateHttpClientConfig(key3, value) {
+          runtimeConfig.requestHandler?.updateHttpClientConfig(key3, value);
         },
         httpHandlerConfigs() {
           return runtimeConfig.requestHandler.httpHandlerConfigs();
@@ -24609,15 +24609,15 @@ var init_escape_uri_path = __esm({
 // node_modules/@smithy/core/dist-es/submodules/protocols/querystring-builder/buildQueryString.js
 function buildQueryString(query) {
   const parts = [];
-  for (let key2 of Object.keys(query).sort()) {
-    const value = query[key2];
-    key2 = escapeUri(key2);
+  for (let key3 of Object.keys(query).sort()) {
+    const value = query[key3];
+    key3 = escapeUri(key3);
     if (Array.isArray(value)) {
       for (let i5 = 0, iLen = value.length; i5 < iLen; i5++) {
-        parts.push(`${key2}=${escapeUri(value[i5])}`);
+        parts.push(`${key3}=${escapeUri(value[i5])}`);
       }
     } else {
-      let qsEntry = key2;
+      let qsEntry = key3;
       if (value || typeof value === "string") {
         qsEntry += `=${escapeUri(value)}`;
       }
@@ -24661,8 +24661,8 @@ var init_UnionSerde = __esm({
         set.delete("__type");
         this.keys = set;
       }
-      mark(key2) {
-        this.keys.delete(key2);
+      mark(key3) {
+        this.keys.delete(key3);
       }
       hasUnknown() {
         return this.keys.size === 1 && Object.keys(this.to).length === 0;
@@ -24701,7 +24701,7 @@ var init_detectBufferParsing = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/protocols/json/jsonReviver.js
-function jsonReviver(key2, value, context) {
+function jsonReviver(key3, value, context) {
   if (context?.source) {
     const numericString = context.source;
     if (typeof value === "number") {
@@ -24768,25 +24768,25 @@ function expandToDecimal(s2) {
     const exp = parseInt(abs.slice(eIndex + 1), 10);
     const mantissa = abs.slice(0, eIndex);
     const dotIndex = mantissa.indexOf(".");
-    let digits;
+    let digits2;
     let intLen;
     if (dotIndex === -1) {
-      digits = mantissa;
+      digits2 = mantissa;
       intLen = mantissa.length;
     } else {
-      digits = mantissa.slice(0, dotIndex) + mantissa.slice(dotIndex + 1);
+      digits2 = mantissa.slice(0, dotIndex) + mantissa.slice(dotIndex + 1);
       intLen = dotIndex;
     }
-    digits = digits.replace(/0+$/, "") || "0";
+    digits2 = digits2.replace(/0+$/, "") || "0";
     const newDotPos = intLen + exp;
-    if (digits === "0") {
+    if (digits2 === "0") {
       result = "0";
     } else if (newDotPos <= 0) {
-      result = "0." + "0".repeat(-newDotPos) + digits;
-    } else if (newDotPos >= digits.length) {
-      result = digits + "0".repeat(newDotPos - digits.length);
+      result = "0." + "0".repeat(-newDotPos) + digits2;
+    } else if (newDotPos >= digits2.length) {
+      result = digits2 + "0".repeat(newDotPos - digits2.length);
     } else {
-      result = digits.slice(0, newDotPos) + "." + digits.slice(newDotPos);
+      result = digits2.slice(0, newDotPos) + "." + digits2.slice(newDotPos);
     }
   }
   if (result.includes(".")) {
@@ -24800,18 +24800,18 @@ function expandExponentToBigInt(s2) {
   const negative = s2.startsWith("-");
   const mantissa = s2.slice(negative ? 1 : 0, eIndex);
   const dotIndex = mantissa.indexOf(".");
-  let digits;
+  let digits2;
   let shift;
   if (dotIndex === -1) {
-    digits = mantissa;
+    digits2 = mantissa;
     shift = exp;
   } else {
-    digits = mantissa.slice(0, dotIndex) + mantissa.slice(dotIndex + 1);
+    digits2 = mantissa.slice(0, dotIndex) + mantissa.slice(dotIndex + 1);
     const fracDigits = mantissa.length - dotIndex - 1;
     shift = exp - fracDigits;
   }
-  digits = digits.replace(/0+$/, "") || "0";
-  const result = BigInt(digits) * 10n ** BigInt(shift + (mantissa.replace(".", "").length - digits.length));
+  digits2 = digits2.replace(/0+$/, "") || "0";
+  const result = BigInt(digits2) * 10n ** BigInt(shift + (mantissa.replace(".", "").length - digits2.length));
   return negative ? -result : result;
 }
 var init_jsonReviver = __esm({
@@ -24920,7 +24920,7 @@ var init_parseJsonBody = __esm({
       value.message = value.message ?? value.Message;
       return value;
     };
-    findKey = (object, key2) => Object.keys(object).find((k5) => k5.toLowerCase() === key2.toLowerCase());
+    findKey = (object, key3) => Object.keys(object).find((k5) => k5.toLowerCase() === key3.toLowerCase());
     sanitizeErrorCode = (rawValue) => {
       let cleanValue = rawValue;
       if (typeof cleanValue === "number") {
@@ -25028,9 +25028,9 @@ var init_JsonShapeDeserializer2 = __esm({
         return this._read(schema, data);
       }
       _read(schema, value) {
-        const isObject = value !== null && typeof value === "object";
+        const isObject2 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject) {
+        if (isObject2) {
           if (ns.isStructSchema()) {
             return this._readStruct(ns, value);
           }
@@ -25110,7 +25110,7 @@ var init_JsonShapeDeserializer2 = __esm({
           return value;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject) {
+          if (isObject2) {
             if (Array.isArray(value)) {
               for (let i5 = 0; i5 < value.length; ++i5) {
                 const v = value[i5];
@@ -25310,7 +25310,7 @@ var init_JsonBytesStringAdapter = __esm({
 function alloc(size) {
   return JsonBytesStringAdapter.allocUnsafe(size);
 }
-var encoder, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET, QUOTE, COLON, COMMA2, BACKSLASH, TRUE, FALSE, NULL, ESCAPE_TABLE, INITIAL_BUFFER_SIZE, JsonShapeSerializer2;
+var encoder, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET, QUOTE, COLON3, COMMA2, BACKSLASH, TRUE, FALSE, NULL, ESCAPE_TABLE, INITIAL_BUFFER_SIZE, JsonShapeSerializer2;
 var init_JsonShapeSerializer2 = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/json/codec-v2/JsonShapeSerializer2.js"() {
     init_determineTimestampFormat();
@@ -25325,7 +25325,7 @@ var init_JsonShapeSerializer2 = __esm({
     OPEN_BRACKET = 91;
     CLOSE_BRACKET = 93;
     QUOTE = 34;
-    COLON = 58;
+    COLON3 = 58;
     COMMA2 = 44;
     BACKSLASH = 92;
     TRUE = new Uint8Array([116, 114, 117, 101]);
@@ -25548,7 +25548,7 @@ var init_JsonShapeSerializer2 = __esm({
           return;
         }
         const ns = NormalizedSchema.of(schema);
-        const isObject = typeof value === "object";
+        const isObject2 = typeof value === "object";
         if (ns.isStringSchema()) {
           const mediaType = ns.getMergedTraits().mediaType;
           if (mediaType) {
@@ -25564,7 +25564,7 @@ var init_JsonShapeSerializer2 = __esm({
           this.writeAsciiQuoted(asString);
           return;
         }
-        if (isObject) {
+        if (isObject2) {
           if (ns.isStructSchema()) {
             this.writeStruct(ns, value);
             return;
@@ -25663,7 +25663,7 @@ var init_JsonShapeSerializer2 = __esm({
             writtenKeys.add(targetKey);
           }
           this.writeAsciiQuoted(targetKey);
-          this.json[this.i++] = COLON;
+          this.json[this.i++] = COLON3;
           this.writeValue(memberSchema, item, ns);
         }
         if (!wroteAny && ns.isUnionSchema()) {
@@ -25672,7 +25672,7 @@ var init_JsonShapeSerializer2 = __esm({
             const [k5, v] = $unknown;
             this.writeAsciiQuoted(k5);
             this.ensure(1);
-            this.json[this.i++] = COLON;
+            this.json[this.i++] = COLON3;
             this.writeValue(15, v, ns);
           }
         } else if (hasType) {
@@ -25689,7 +25689,7 @@ var init_JsonShapeSerializer2 = __esm({
             wroteAny = true;
             this.writeAsciiQuoted(k5);
             this.ensure(1);
-            this.json[this.i++] = COLON;
+            this.json[this.i++] = COLON3;
             this.writeValue(15, v, void 0);
           }
         }
@@ -25796,7 +25796,7 @@ var init_JsonShapeSerializer2 = __esm({
           first = false;
           this.writeJsonString(k5);
           this.ensure(1);
-          this.json[this.i++] = COLON;
+          this.json[this.i++] = COLON3;
           this.writeValue(valueSchema, v, void 0);
         }
         this.ensure(1);
@@ -25970,9 +25970,9 @@ var init_JsonShapeDeserializer = __esm({
         return this._read(schema, data);
       }
       _read(schema, value) {
-        const isObject = value !== null && typeof value === "object";
+        const isObject2 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject) {
+        if (isObject2) {
           if (ns.isStructSchema()) {
             const record2 = value;
             const union = ns.isUnionSchema();
@@ -26088,7 +26088,7 @@ var init_JsonShapeDeserializer = __esm({
           return value;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject) {
+          if (isObject2) {
             const out = Array.isArray(value) ? [] : {};
             for (const k5 in value) {
               if (!hasOwn(value, k5)) {
@@ -26133,7 +26133,7 @@ var init_jsonReplacer = __esm({
           throw new Error("@aws-sdk/core/protocols - JsonReplacer exhausted.");
         }
         this.stage = 1;
-        return (key2, value) => {
+        return (key3, value) => {
           if (value instanceof NumericValue) {
             const v = `${NUMERIC_CONTROL_CHAR + "nv" + this.counter++}_` + value.string;
             this.values.set(`"${v}"`, value.string);
@@ -26159,8 +26159,8 @@ var init_jsonReplacer = __esm({
         if (this.counter === 0) {
           return json;
         }
-        for (const [key2, value] of this.values) {
-          json = json.replace(key2, value);
+        for (const [key3, value] of this.values) {
+          json = json.replace(key3, value);
         }
         return json;
       }
@@ -26211,9 +26211,9 @@ var init_JsonShapeSerializer = __esm({
         }
       }
       _write(schema, value, container) {
-        const isObject = value !== null && typeof value === "object";
+        const isObject2 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject) {
+        if (isObject2) {
           if (ns.isStructSchema()) {
             const record2 = value;
             const out = {};
@@ -26343,7 +26343,7 @@ var init_JsonShapeSerializer = __esm({
           this.useReplacer = true;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject) {
+          if (isObject2) {
             if (value instanceof Uint8Array) {
               return (this.serdeContext?.base64Encoder ?? toBase64)(value);
             }
@@ -26612,8 +26612,8 @@ var init_invoke_store = __esm({
     }
     InvokeStoreBase = class {
       static PROTECTED_KEYS = PROTECTED_KEYS;
-      isProtectedKey(key2) {
-        return Object.values(PROTECTED_KEYS).includes(key2);
+      isProtectedKey(key3) {
+        return Object.values(PROTECTED_KEYS).includes(key3);
       }
       getRequestId() {
         return this.get(PROTECTED_KEYS.REQUEST_ID) ?? "-";
@@ -26642,15 +26642,15 @@ var init_invoke_store = __esm({
       hasContext() {
         return this.currentContext !== void 0;
       }
-      get(key2) {
-        return this.currentContext?.[key2];
+      get(key3) {
+        return this.currentContext?.[key3];
       }
-      set(key2, value) {
-        if (this.isProtectedKey(key2)) {
-          throw new Error(`Cannot modify protected Lambda context field: ${String(key2)}`);
+      set(key3, value) {
+        if (this.isProtectedKey(key3)) {
+          throw new Error(`Cannot modify protected Lambda context field: ${String(key3)}`);
         }
         this.currentContext = this.currentContext || {};
-        this.currentContext[key2] = value;
+        this.currentContext[key3] = value;
       }
       run(context, fn) {
         this.currentContext = context;
@@ -26671,18 +26671,18 @@ var init_invoke_store = __esm({
       hasContext() {
         return this.als.getStore() !== void 0;
       }
-      get(key2) {
-        return this.als.getStore()?.[key2];
+      get(key3) {
+        return this.als.getStore()?.[key3];
       }
-      set(key2, value) {
-        if (this.isProtectedKey(key2)) {
-          throw new Error(`Cannot modify protected Lambda context field: ${String(key2)}`);
+      set(key3, value) {
+        if (this.isProtectedKey(key3)) {
+          throw new Error(`Cannot modify protected Lambda context field: ${String(key3)}`);
         }
         const store = this.als.getStore();
         if (!store) {
           throw new Error("No context available");
         }
-        store[key2] = value;
+        store[key3] = value;
       }
       run(context, fn) {
         return this.als.run(context, fn);
@@ -27078,13 +27078,13 @@ var init_DefaultIdentityProviderConfig = __esm({
     DefaultIdentityProviderConfig = class {
       authSchemes = /* @__PURE__ */ new Map();
       constructor(config) {
-        for (const key2 in config) {
-          if (!hasOwn(config, key2)) {
+        for (const key3 in config) {
+          if (!hasOwn(config, key3)) {
             continue;
           }
-          const value = config[key2];
+          const value = config[key3];
           if (value !== void 0) {
-            this.authSchemes.set(key2, value);
+            this.authSchemes.set(key3, value);
           }
         }
       }
@@ -28498,7 +28498,7 @@ var init_StandardRetryStrategy2 = __esm({
       if (!HttpResponse.isInstance(response)) {
         return;
       }
-      const retryAfterHeaderName = Object.keys(response.headers).find((key2) => key2.toLowerCase() === "retry-after");
+      const retryAfterHeaderName = Object.keys(response.headers).find((key3) => key3.toLowerCase() === "retry-after");
       if (!retryAfterHeaderName) {
         return;
       }
@@ -28756,8 +28756,8 @@ async function checkFeatures(context, config, args) {
     if (credentials.accountId) {
       setFeature(context, "RESOLVED_ACCOUNT_ID", "T");
     }
-    for (const [key2, value] of Object.entries(credentials.$source ?? {})) {
-      setFeature(context, key2, value);
+    for (const [key3, value] of Object.entries(credentials.$source ?? {})) {
+      setFeature(context, key3, value);
     }
   }
 }
@@ -28771,12 +28771,12 @@ var init_check_features = __esm({
 });
 
 // node_modules/@aws-sdk/core/dist-es/submodules/client/middleware-user-agent/constants.js
-var USER_AGENT, X_AMZ_USER_AGENT, SPACE, UA_NAME_SEPARATOR, UA_NAME_ESCAPE_REGEX, UA_VALUE_ESCAPE_REGEX, UA_ESCAPE_CHAR;
+var USER_AGENT, X_AMZ_USER_AGENT, SPACE2, UA_NAME_SEPARATOR, UA_NAME_ESCAPE_REGEX, UA_VALUE_ESCAPE_REGEX, UA_ESCAPE_CHAR;
 var init_constants6 = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/client/middleware-user-agent/constants.js"() {
     USER_AGENT = "user-agent";
     X_AMZ_USER_AGENT = "x-amz-user-agent";
-    SPACE = " ";
+    SPACE2 = " ";
     UA_NAME_SEPARATOR = "/";
     UA_NAME_ESCAPE_REGEX = /[^!$%&'*+\-.^_`|~\w]/g;
     UA_VALUE_ESCAPE_REGEX = /[^!$%&'*+\-.^_`|~\w#]/g;
@@ -28787,8 +28787,8 @@ var init_constants6 = __esm({
 // node_modules/@aws-sdk/core/dist-es/submodules/client/middleware-user-agent/encode-features.js
 function encodeFeatures(features) {
   let buffer = "";
-  for (const key2 in features) {
-    const val = features[key2];
+  for (const key3 in features) {
+    const val = features[key3];
     if (buffer.length + val.length + 1 <= BYTE_LIMIT) {
       if (buffer.length) {
         buffer += "," + val;
@@ -28834,11 +28834,11 @@ var init_user_agent_middleware = __esm({
         defaultUserAgent2.push(escapeUserAgent([`app`, `${appId}`]));
       }
       const prefix = getUserAgentPrefix();
-      const sdkUserAgentValue = (prefix ? [prefix] : []).concat([...defaultUserAgent2, ...userAgent2, ...customUserAgent]).join(SPACE);
+      const sdkUserAgentValue = (prefix ? [prefix] : []).concat([...defaultUserAgent2, ...userAgent2, ...customUserAgent]).join(SPACE2);
       const normalUAValue = [
         ...defaultUserAgent2.filter((section) => section.startsWith("aws-sdk-")),
         ...customUserAgent
-      ].join(SPACE);
+      ].join(SPACE2);
       if (options.runtime !== "browser") {
         if (normalUAValue) {
           headers[X_AMZ_USER_AGENT] = headers[X_AMZ_USER_AGENT] ? `${headers[USER_AGENT]} ${normalUAValue}` : normalUAValue;
@@ -29368,8 +29368,8 @@ var init_bowser = __esm({
         if (Object.assign) return Object.assign.apply(Object, [obj].concat(assigners));
         var _loop = function _loop2() {
           var assigner = assigners[i5];
-          if (typeof assigner === "object" && assigner !== null) Object.keys(assigner).forEach(function(key2) {
-            result[key2] = assigner[key2];
+          if (typeof assigner === "object" && assigner !== null) Object.keys(assigner).forEach(function(key3) {
+            result[key3] = assigner[key3];
           });
         };
         for (i5 = 0, l3 = assigners.length; i5 < l3; i5 += 1) _loop();
@@ -30981,13 +30981,13 @@ var init_bowser = __esm({
         var platformsAndOSCounter = 0;
         var browsers = {};
         var browsersCounter = 0;
-        Object.keys(checkTree).forEach(function(key2) {
-          var currentDefinition = checkTree[key2];
+        Object.keys(checkTree).forEach(function(key3) {
+          var currentDefinition = checkTree[key3];
           if (typeof currentDefinition === "string" || Array.isArray(currentDefinition)) {
-            browsers[key2] = currentDefinition;
+            browsers[key3] = currentDefinition;
             browsersCounter += 1;
           } else if (typeof currentDefinition === "object") {
-            platformsAndOSes[key2] = currentDefinition;
+            platformsAndOSes[key3] = currentDefinition;
             platformsAndOSCounter += 1;
           }
         });
@@ -31892,23 +31892,23 @@ var require_dist_cjs2 = __commonJS({
     var getCanonicalQuery = ({ query = {} }) => {
       const keys = [];
       const serialized = {};
-      for (const key2 in query) {
-        if (!hasOwn2(query, key2)) {
+      for (const key3 in query) {
+        if (!hasOwn2(query, key3)) {
           continue;
         }
-        if (key2.toLowerCase() === SIGNATURE_HEADER) {
+        if (key3.toLowerCase() === SIGNATURE_HEADER) {
           continue;
         }
-        const encodedKey = escapeUri2(key2);
+        const encodedKey = escapeUri2(key3);
         keys.push(encodedKey);
-        const value = query[key2];
+        const value = query[key3];
         if (typeof value === "string") {
           serialized[encodedKey] = `${encodedKey}=${escapeUri2(value)}`;
         } else if (Array.isArray(value)) {
           serialized[encodedKey] = value.slice(0).reduce((encoded, value2) => encoded.concat([`${encodedKey}=${escapeUri2(value2)}`]), []).sort().join("&");
         }
       }
-      return keys.sort().map((key2) => serialized[key2]).filter((serialized2) => serialized2).join("&");
+      return keys.sort().map((key3) => serialized[key3]).filter((serialized2) => serialized2).join("&");
     };
     var iso8601 = (time3) => toDate(time3).toISOString().replace(/\.\d{3}Z$/, "Z");
     var toDate = (time3) => {
@@ -32008,11 +32008,11 @@ ${toHex2(hashedRequest)}`;
       while (cacheQueue.length > MAX_CACHE_SIZE) {
         delete signingKeyCache[cacheQueue.shift()];
       }
-      let key2 = `AWS4${credentials.secretAccessKey}`;
+      let key3 = `AWS4${credentials.secretAccessKey}`;
       for (const signable of [shortDate, region, service, KEY_TYPE_IDENTIFIER]) {
-        key2 = await hmac3(sha256Constructor, key2, signable);
+        key3 = await hmac3(sha256Constructor, key3, signable);
       }
-      return signingKeyCache[cacheKey] = key2;
+      return signingKeyCache[cacheKey] = key3;
     };
     var clearCredentialCache = () => {
       cacheQueue.length = 0;
@@ -33257,22 +33257,22 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
           });
         });
       }
-      updateHttpClientConfig(key2, value) {
+      updateHttpClientConfig(key3, value) {
         this.config = void 0;
         this.configProvider = this.configProvider.then((config) => {
-          switch (key2) {
+          switch (key3) {
             case /* @__PURE__ */ Symbol.for("logger"):
-              key2 = "logger";
+              key3 = "logger";
               value = config.logger ?? value;
               break;
             case /* @__PURE__ */ Symbol.for("@smithy/defaultSocketTimeout"):
-              key2 = "defaultSocketTimeout";
+              key3 = "defaultSocketTimeout";
               value = resolveDefaultSocketTimeout(config) ?? value;
               break;
           }
           return {
             ...config,
-            [key2]: value
+            [key3]: value
           };
         });
       }
@@ -33706,18 +33706,18 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
           writeRequestBodyPromise = writeRequestBody(clientHttp2Stream, request2, effectiveRequestTimeout);
         });
       }
-      updateHttpClientConfig(key2, value) {
+      updateHttpClientConfig(key3, value) {
         this.config = void 0;
         this.configProvider = this.configProvider.then((config) => {
-          switch (key2) {
+          switch (key3) {
             case /* @__PURE__ */ Symbol.for("@smithy/defaultSocketTimeout"):
-              key2 = "defaultSocketTimeout";
+              key3 = "defaultSocketTimeout";
               value = resolveDefaultSocketTimeout(config) ?? value;
               break;
           }
           return {
             ...config,
-            [key2]: value
+            [key3]: value
           };
         });
       }
@@ -34215,8 +34215,8 @@ function writeValue(ns, value, container, serdeContext) {
     encodeHeader2(majorMap, 0);
     return;
   }
-  const isObject = typeof value === "object";
-  if (isObject) {
+  const isObject2 = typeof value === "object";
+  if (isObject2) {
     if (ns.isBlobSchema()) {
       if (value instanceof Uint8Array) {
         writeBytes(value);
@@ -34350,10 +34350,10 @@ function writeStruct(ns, value, serdeContext) {
     if (item == null && !memberSchemas[i5].isIdempotencyToken()) {
       continue;
     }
-    const key2 = encodedKeys[i5];
-    ensure(key2.length);
-    buf.set(key2, cursor);
-    cursor += key2.length;
+    const key3 = encodedKeys[i5];
+    ensure(key3.length);
+    buf.set(key3, cursor);
+    cursor += key3.length;
     writeValue(memberSchemas[i5], item, ns, serdeContext);
     ++count;
   }
@@ -34569,12 +34569,12 @@ function writeString(s2) {
         return;
       }
       let evicted = 0;
-      for (const [key2, entry] of stringEncodeCache) {
+      for (const [key3, entry] of stringEncodeCache) {
         if (evicted >= 1024) {
           break;
         }
         if (entry.epoch !== encodeCacheEpoch) {
-          stringEncodeCache.delete(key2);
+          stringEncodeCache.delete(key3);
           ++evicted;
         }
       }
@@ -34792,8 +34792,8 @@ function readMap(ns) {
   const valueSchema = ns.isMapSchema() ? ns.getValueSchema() : ns;
   const map3 = {};
   for (let i5 = 0; i5 < count; ++i5) {
-    const key2 = readUtf8String();
-    map3[key2] = readValue(valueSchema);
+    const key3 = readUtf8String();
+    map3[key3] = readValue(valueSchema);
   }
   return map3;
 }
@@ -34820,12 +34820,12 @@ function readStruct(ns, count, startPos) {
         result[memberNames[matchIdx]] = val;
       }
     } else {
-      const key2 = readUtf8String();
+      const key3 = readUtf8String();
       const val = readValue(NormalizedSchema.of(15));
-      if (key2 === "__type" && typeof val === "string") {
+      if (key3 === "__type" && typeof val === "string") {
         hasType = true;
       } else {
-        unknownKey = key2;
+        unknownKey = key3;
         unknownValue = val;
         ++unknownCount;
       }
@@ -34847,10 +34847,10 @@ function readStruct(ns, count, startPos) {
     pos = startPos;
     const docSchema = NormalizedSchema.of(15);
     for (let i5 = 0; i5 < count; ++i5) {
-      const key2 = readUtf8String();
+      const key3 = readUtf8String();
       const val = readValue(docSchema);
-      if (!(key2 in result)) {
-        result[key2] = val;
+      if (!(key3 in result)) {
+        result[key3] = val;
       }
     }
   }
@@ -35022,10 +35022,10 @@ function readMapIndefinite(ns) {
           result[memberNames[matchIdx]] = val;
         }
       } else {
-        const key2 = readUtf8String();
+        const key3 = readUtf8String();
         const val = readValue(NormalizedSchema.of(15));
-        if (key2 !== "__type") {
-          unknownKey = key2;
+        if (key3 !== "__type") {
+          unknownKey = key3;
           unknownValue = val;
           ++unknownCount;
         }
@@ -35040,8 +35040,8 @@ function readMapIndefinite(ns) {
       pos += 1;
       return map3;
     }
-    const key2 = readUtf8String();
-    map3[key2] = readValue(valueSchema);
+    const key3 = readUtf8String();
+    map3[key3] = readValue(valueSchema);
   }
   throw new Error("expected break marker.");
 }
@@ -35296,11 +35296,11 @@ function transformObject(ns, value) {
   const newObject = {};
   if (ns.isMapSchema()) {
     const targetSchema = ns.getValueSchema();
-    for (const key2 in value) {
-      if (!hasOwn(value, key2)) {
+    for (const key3 in value) {
+      if (!hasOwn(value, key3)) {
         continue;
       }
-      newObject[key2] = transformObject(targetSchema, value[key2]);
+      newObject[key3] = transformObject(targetSchema, value[key3]);
     }
   } else if (ns.isStructSchema()) {
     const isUnion = ns.isUnionSchema();
@@ -35316,12 +35316,12 @@ function transformObject(ns, value) {
         }
       }
     }
-    for (const [key2, memberSchema] of ns.structIterator()) {
+    for (const [key3, memberSchema] of ns.structIterator()) {
       if (isUnion) {
-        keys.delete(key2);
+        keys.delete(key3);
       }
-      if (value[key2] != null) {
-        newObject[key2] = transformObject(memberSchema, value[key2]);
+      if (value[key3] != null) {
+        newObject[key3] = transformObject(memberSchema, value[key3]);
       }
     }
     if (isUnion && keys?.size === 1) {
@@ -36370,8 +36370,8 @@ var init_UnionSerde2 = __esm({
         set.delete("__type");
         this.keys = set;
       }
-      mark(key2) {
-        this.keys.delete(key2);
+      mark(key3) {
+        this.keys.delete(key3);
       }
       hasUnknown() {
         return this.keys.size === 1 && Object.keys(this.to).length === 0;
@@ -36420,7 +36420,7 @@ var init_XmlShapeDeserializer = __esm({
         this.serdeContext = serdeContext;
         this.stringDeserializer.setSerdeContext(serdeContext);
       }
-      read(schema, bytes, key2) {
+      read(schema, bytes, key3) {
         const ns = NormalizedSchema.of(schema);
         const memberSchemas = ns.getMemberSchemas();
         const isEventPayload = ns.isStructSchema() && ns.isMemberSchema() && !!Object.values(memberSchemas).find((memberNs) => {
@@ -36439,7 +36439,7 @@ var init_XmlShapeDeserializer = __esm({
         }
         const xmlString = (this.serdeContext?.utf8Encoder ?? toUtf8)(bytes);
         const parsedObject = this.parseXml(xmlString);
-        return this.readSchema(schema, key2 ? parsedObject[key2] : parsedObject);
+        return this.readSchema(schema, key3 ? parsedObject[key3] : parsedObject);
       }
       readSchema(_schema, value) {
         const ns = NormalizedSchema.of(_schema);
@@ -36482,12 +36482,12 @@ var init_XmlShapeDeserializer = __esm({
             const keyProperty = keyNs.getMergedTraits().xmlName ?? "key";
             const valueProperty = memberNs.getMergedTraits().xmlName ?? "value";
             for (const entry of entries) {
-              const key2 = entry[keyProperty];
+              const key3 = entry[keyProperty];
               const value2 = entry[valueProperty];
-              if (key2 === "__proto__") {
+              if (key3 === "__proto__") {
                 writeKey2(buffer);
               }
-              buffer[key2] = this.readSchema(memberNs, value2);
+              buffer[key3] = this.readSchema(memberNs, value2);
             }
             return buffer;
           }
@@ -36539,10 +36539,10 @@ var init_XmlShapeDeserializer = __esm({
             throw e5;
           }
           const textNodeName = "#text";
-          const key2 = Object.keys(parsedObj)[0];
-          const parsedObjToReturn = parsedObj[key2];
+          const key3 = Object.keys(parsedObj)[0];
+          const parsedObjToReturn = parsedObj[key3];
           if (parsedObjToReturn[textNodeName]) {
-            parsedObjToReturn[key2] = parsedObjToReturn[textNodeName];
+            parsedObjToReturn[key3] = parsedObjToReturn[textNodeName];
             delete parsedObjToReturn[textNodeName];
           }
           return getValueFromTextNode(parsedObjToReturn);
@@ -36646,8 +36646,8 @@ var init_QueryShapeSerializer = __esm({
                 }
                 const traits = member2.getMergedTraits();
                 const suffix = this.getKey("member", traits.xmlName, traits.ec2QueryName);
-                const key2 = flat ? `${prefix}${i5}` : `${prefix}${suffix}.${i5}`;
-                this.write(member2, item, key2);
+                const key3 = flat ? `${prefix}${i5}` : `${prefix}${suffix}.${i5}`;
+                this.write(member2, item, key3);
                 ++i5;
               }
             }
@@ -36665,11 +36665,11 @@ var init_QueryShapeSerializer = __esm({
               }
               const keyTraits = keySchema.getMergedTraits();
               const keySuffix = this.getKey("key", keyTraits.xmlName, keyTraits.ec2QueryName);
-              const key2 = flat ? `${prefix}${i5}.${keySuffix}` : `${prefix}entry.${i5}.${keySuffix}`;
+              const key3 = flat ? `${prefix}${i5}.${keySuffix}` : `${prefix}entry.${i5}.${keySuffix}`;
               const valTraits = memberSchema.getMergedTraits();
               const valueSuffix = this.getKey("value", valTraits.xmlName, valTraits.ec2QueryName);
               const valueKey = flat ? `${prefix}${i5}.${valueSuffix}` : `${prefix}entry.${i5}.${valueSuffix}`;
-              this.write(keySchema, k5, key2);
+              this.write(keySchema, k5, key3);
               this.write(memberSchema, v, valueKey);
               ++i5;
             }
@@ -36683,16 +36683,16 @@ var init_QueryShapeSerializer = __esm({
               }
               const traits = member2.getMergedTraits();
               const suffix = this.getKey(memberName, traits.xmlName, traits.ec2QueryName, "struct");
-              const key2 = `${prefix}${suffix}`;
-              this.write(member2, value[memberName], key2);
+              const key3 = `${prefix}${suffix}`;
+              this.write(member2, value[memberName], key3);
               didWriteMember = true;
             }
             if (!didWriteMember && ns.isUnionSchema()) {
               const { $unknown } = value;
               if (Array.isArray($unknown)) {
                 const [k5, v] = $unknown;
-                const key2 = `${prefix}${k5}`;
-                this.write(15, v, key2);
+                const key3 = `${prefix}${k5}`;
+                this.write(15, v, key3);
               }
             }
           }
@@ -36714,17 +36714,17 @@ var init_QueryShapeSerializer = __esm({
         if (ec2 && ec2QueryName) {
           return ec2QueryName;
         }
-        const key2 = xmlName ?? memberName;
+        const key3 = xmlName ?? memberName;
         if (capitalizeKeys && keySource === "struct") {
-          return key2[0].toUpperCase() + key2.slice(1);
+          return key3[0].toUpperCase() + key3.slice(1);
         }
-        return key2;
+        return key3;
       }
-      writeKey(key2) {
-        if (key2.endsWith(".")) {
-          key2 = key2.slice(0, key2.length - 1);
+      writeKey(key3) {
+        if (key3.endsWith(".")) {
+          key3 = key3.slice(0, key3.length - 1);
         }
-        this.buffer += `&${extendedEncodeURIComponent(key2)}=`;
+        this.buffer += `&${extendedEncodeURIComponent(key3)}=`;
       }
       writeValue(value) {
         this.buffer += extendedEncodeURIComponent(value);
@@ -36932,10 +36932,10 @@ var init_parseXmlBody = __esm({
           throw e5;
         }
         const textNodeName = "#text";
-        const key2 = Object.keys(parsedObj)[0];
-        const parsedObjToReturn = parsedObj[key2];
+        const key3 = Object.keys(parsedObj)[0];
+        const parsedObjToReturn = parsedObj[key3];
         if (parsedObjToReturn[textNodeName]) {
-          parsedObjToReturn[key2] = parsedObjToReturn[textNodeName];
+          parsedObjToReturn[key3] = parsedObjToReturn[textNodeName];
           delete parsedObjToReturn[textNodeName];
         }
         return getValueFromTextNode(parsedObjToReturn);
@@ -37120,8 +37120,8 @@ var init_XmlShapeSerializer = __esm({
         const sparse = !!mapValueTraits.sparse;
         const flat = !!mapTraits.xmlFlattened;
         const [xmlnsAttr, xmlns] = this.getXmlnsAttribute(mapMember, parentXmlns);
-        const addKeyValue = (entry, key2, val) => {
-          const keyNode = import_xml_builder3.XmlNode.of(keyTag, key2);
+        const addKeyValue = (entry, key3, val) => {
+          const keyNode = import_xml_builder3.XmlNode.of(keyTag, key3);
           const [keyXmlnsAttr, keyXmlns] = this.getXmlnsAttribute(mapKeySchema, xmlns);
           if (keyXmlns) {
             keyNode.addAttribute(keyXmlnsAttr, keyXmlns);
@@ -37140,11 +37140,11 @@ var init_XmlShapeSerializer = __esm({
           entry.addChildNode(valueNode);
         };
         if (flat) {
-          for (const key2 in map3) {
-            const val = map3[key2];
+          for (const key3 in map3) {
+            const val = map3[key3];
             if (sparse || val != null) {
               const entry = import_xml_builder3.XmlNode.of(mapTraits.xmlName ?? mapMember.getMemberName());
-              addKeyValue(entry, key2, val);
+              addKeyValue(entry, key3, val);
               container.addChildNode(entry);
             }
           }
@@ -37157,11 +37157,11 @@ var init_XmlShapeSerializer = __esm({
             }
             container.addChildNode(mapNode);
           }
-          for (const key2 in map3) {
-            const val = map3[key2];
+          for (const key3 in map3) {
+            const val = map3[key3];
             if (sparse || val != null) {
               const entry = import_xml_builder3.XmlNode.of("entry");
-              addKeyValue(entry, key2, val);
+              addKeyValue(entry, key3, val);
               (containerIsMap ? container : mapNode).addChildNode(entry);
             }
           }
@@ -37324,10 +37324,10 @@ var init_AwsRestXmlProtocol = __esm({
         const errorIdentifier = loadRestXmlErrorCode(response, dataObject) ?? "Unknown";
         this.mixin.compose(this.compositeErrorRegistry, errorIdentifier, this.options.defaultNamespace);
         if (dataObject.Error && typeof dataObject.Error === "object") {
-          for (const key2 of Object.keys(dataObject.Error)) {
-            dataObject[key2] = dataObject.Error[key2];
-            if (key2.toLowerCase() === "message") {
-              dataObject.message = dataObject.Error[key2];
+          for (const key3 of Object.keys(dataObject.Error)) {
+            dataObject[key3] = dataObject.Error[key3];
+            if (key3.toLowerCase() === "message") {
+              dataObject.message = dataObject.Error[key3];
             }
           }
         }
@@ -38400,9 +38400,9 @@ var require_dist_cjs8 = __commonJS({
         throw new TokenProviderError2(`Token is expired. ${REFRESH_MESSAGE}`, false);
       }
     };
-    var validateTokenKey = (key2, value, forRefresh = false) => {
+    var validateTokenKey = (key3, value, forRefresh = false) => {
       if (typeof value === "undefined") {
-        throw new TokenProviderError2(`Value not present for '${key2}' in SSO Token${forRefresh ? ". Cannot refresh" : ""}. ${REFRESH_MESSAGE}`, false);
+        throw new TokenProviderError2(`Value not present for '${key3}' in SSO Token${forRefresh ? ". Cannot refresh" : ""}. ${REFRESH_MESSAGE}`, false);
       }
     };
     var { writeFile: writeFile4 } = promises3;
@@ -58548,16 +58548,16 @@ var Command = class {
     if (this.properties && Object.keys(this.properties).length > 0) {
       cmdStr += " ";
       let first = true;
-      for (const key2 in this.properties) {
-        if (this.properties.hasOwnProperty(key2)) {
-          const val = this.properties[key2];
+      for (const key3 in this.properties) {
+        if (this.properties.hasOwnProperty(key3)) {
+          const val = this.properties[key3];
           if (val) {
             if (first) {
               first = false;
             } else {
               cmdStr += ",";
             }
-            cmdStr += `${key2}=${escapeProperty(val)}`;
+            cmdStr += `${key3}=${escapeProperty(val)}`;
           }
         }
       }
@@ -58589,16 +58589,16 @@ function issueFileCommand(command5, message) {
     encoding: "utf8"
   });
 }
-function prepareKeyValueMessage(key2, value) {
+function prepareKeyValueMessage(key3, value) {
   const delimiter3 = `ghadelimiter_${crypto2.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key2.includes(delimiter3)) {
+  if (key3.includes(delimiter3)) {
     throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter3}"`);
   }
   if (convertedValue.includes(delimiter3)) {
     throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter3}"`);
   }
-  return `${key2}<<${delimiter3}${os2.EOL}${convertedValue}${os2.EOL}${delimiter3}`;
+  return `${key3}<<${delimiter3}${os2.EOL}${convertedValue}${os2.EOL}${delimiter3}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -58782,7 +58782,7 @@ var Summary = class {
    * @returns {string} content wrapped in HTML element
    */
   wrap(tag, content, attrs = {}) {
-    const htmlAttrs = Object.entries(attrs).map(([key2, value]) => ` ${key2}="${value}"`).join("");
+    const htmlAttrs = Object.entries(attrs).map(([key3, value]) => ` ${key3}="${value}"`).join("");
     if (!content) {
       return `<${tag}${htmlAttrs}>`;
     }
@@ -60106,29 +60106,29 @@ function parseTimestamp(text) {
   const ms4 = Date.parse(text.trim().replace(" ", "T").toUpperCase());
   return Number.isNaN(ms4) ? null : new Date(ms4);
 }
+function digit(t, i5) {
+  const c5 = t.charCodeAt(i5) - 48;
+  return c5 >= 0 && c5 <= 9 ? c5 : NaN;
+}
+var two = (t, i5) => digit(t, i5) * 10 + digit(t, i5 + 1);
 var DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 function canonicalMs(t) {
   const n3 = t.length;
   const frac = n3 === 24 || n3 === 29;
   if (!(n3 === 20 || n3 === 25 || frac)) return void 0;
-  const d5 = (i5) => {
-    const c5 = t.charCodeAt(i5) - 48;
-    return c5 >= 0 && c5 <= 9 ? c5 : NaN;
-  };
-  const two = (i5) => d5(i5) * 10 + d5(i5 + 1);
   if (t[4] !== "-" || t[7] !== "-" || t[10] !== "T" || t[13] !== ":" || t[16] !== ":")
     return void 0;
-  const year2 = d5(0) * 1e3 + d5(1) * 100 + two(2);
-  const month = two(5);
-  const day = two(8);
-  const hour = two(11);
-  const minute = two(14);
-  const second = two(17);
+  const year2 = two(t, 0) * 100 + two(t, 2);
+  const month = two(t, 5);
+  const day = two(t, 8);
+  const hour = two(t, 11);
+  const minute = two(t, 14);
+  const second = two(t, 17);
   let milli = 0;
   let at = 19;
   if (frac) {
     if (t[19] !== ".") return void 0;
-    milli = d5(20) * 100 + two(21);
+    milli = digit(t, 20) * 100 + two(t, 21);
     at = 23;
   }
   let offset = 0;
@@ -60137,8 +60137,8 @@ function canonicalMs(t) {
   } else {
     const sign3 = t[at] === "+" ? 1 : t[at] === "-" ? -1 : 0;
     if (sign3 === 0 || t[at + 3] !== ":") return void 0;
-    const oh = two(at + 1);
-    const om = two(at + 4);
+    const oh = two(t, at + 1);
+    const om = two(t, at + 4);
     if (!(oh <= 23 && om <= 59)) return void 0;
     offset = sign3 * (oh * 60 + om) * 6e4;
   }
@@ -60190,6 +60190,15 @@ function extensionWindow(extension, target, resource) {
 var import_yaml2 = __toESM(require_dist(), 1);
 
 // src/core/grant.ts
+var GRANT_STATUSES = [
+  "pending",
+  "approved",
+  "active",
+  "expired",
+  "revoked",
+  "denied",
+  "cancelled"
+];
 var TERMINAL_STATUSES = [
   "expired",
   "revoked",
@@ -60561,9 +60570,9 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key2 in data9) {
-          if (!(key2 === "issue" || key2 === "pull_request")) {
-            const err33 = { instancePath: instancePath + "/source", schemaPath: "#/properties/source/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key2 }, message: "must NOT have additional properties" };
+        for (const key22 in data9) {
+          if (!(key22 === "issue" || key22 === "pull_request")) {
+            const err33 = { instancePath: instancePath + "/source", schemaPath: "#/properties/source/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key22 }, message: "must NOT have additional properties" };
             if (vErrors === null) {
               vErrors = [err33];
             } else {
@@ -61613,16 +61622,16 @@ function parseYaml(text, file, maxBytes = MAX_YAML_BYTES) {
   const lineOf = (path6) => {
     let node = doc.contents;
     let line = lineAt(doc.contents?.range?.[0]);
-    for (const key2 of path6) {
+    for (const key3 of path6) {
       if ((0, import_yaml.isMap)(node)) {
         const pair = node.items.find(
-          (p3) => (0, import_yaml.isPair)(p3) && (0, import_yaml.isScalar)(p3.key) && String(p3.key.value) === String(key2)
+          (p3) => (0, import_yaml.isPair)(p3) && (0, import_yaml.isScalar)(p3.key) && String(p3.key.value) === String(key3)
         );
         if (!pair) break;
         line = lineAt(pair.key.range?.[0]) ?? line;
         node = pair.value;
-      } else if ((0, import_yaml.isSeq)(node) && typeof key2 === "number") {
-        const item = node.items[key2];
+      } else if ((0, import_yaml.isSeq)(node) && typeof key3 === "number") {
+        const item = node.items[key3];
         if (!item) break;
         line = lineAt(item.range?.[0]) ?? line;
         node = item;
@@ -61665,9 +61674,9 @@ function schemaProblems(errors, doc, file) {
     } else {
       message = e5.message ?? `is not valid (${e5.keyword})`;
     }
-    const key2 = `${dottedPath(path6)}|${message}`;
-    if (seen.has(key2)) continue;
-    seen.add(key2);
+    const key3 = `${dottedPath(path6)}|${message}`;
+    if (seen.has(key3)) continue;
+    seen.add(key3);
     out.push({ file, path: dottedPath(path6) || void 0, line: doc.lineOf(path6), message });
   }
   return out;
@@ -61758,10 +61767,10 @@ var KEY_ORDER = [
 ];
 function serializeGrant(grant) {
   const out = {};
-  for (const key2 of KEY_ORDER) {
-    const v = grant[key2];
+  for (const key3 of KEY_ORDER) {
+    const v = grant[key3];
     if (v === void 0) continue;
-    out[key2] = key2 === "duration" ? formatDuration(v) : v;
+    out[key3] = key3 === "duration" ? formatDuration(v) : v;
   }
   const body = (0, import_yaml2.stringify)(out, {
     lineWidth: 0,
@@ -61791,37 +61800,27 @@ function grantProblems(grant) {
   const problems = [];
   const rule = STATUS_FIELDS[grant.status];
   if (!rule) return [{ path: "status", message: `unknown status "${String(grant.status)}"` }];
-  const a5 = /^[aeiou]/.test(grant.status) ? `an ${grant.status}` : `a ${grant.status}`;
-  for (const key2 of rule.need)
-    if (grant[key2] === void 0)
-      problems.push({ path: key2, message: `${a5} grant needs "${key2}"` });
-  for (const key2 of rule.forbid)
-    if (grant[key2] !== void 0)
-      problems.push({ path: key2, message: `${a5} grant cannot have "${key2}"` });
+  const a5 = () => /^[aeiou]/.test(grant.status) ? `an ${grant.status}` : `a ${grant.status}`;
+  for (const key3 of rule.need)
+    if (grant[key3] === void 0)
+      problems.push({ path: key3, message: `${a5()} grant needs "${key3}"` });
+  for (const key3 of rule.forbid)
+    if (grant[key3] !== void 0)
+      problems.push({ path: key3, message: `${a5()} grant cannot have "${key3}"` });
   if (grant.issued_at === void 0 !== (grant.expires_at === void 0))
     problems.push({
       path: grant.issued_at === void 0 ? "issued_at" : "expires_at",
       message: "issued_at and expires_at go together"
     });
-  const times = [
-    ["requested_at", grant.requested_at],
-    ["start_at", grant.start_at],
-    ["approval.approved_at", grant.approval?.approved_at],
-    ["issued_at", grant.issued_at],
-    ["expires_at", grant.expires_at],
-    ["ended_at", grant.ended_at]
-  ];
-  const at = {};
-  for (const [key2, value] of times) {
-    if (value === void 0) continue;
-    const d5 = timestampMs(value);
-    if (d5 !== null) at[key2] = d5;
-    else problems.push({ path: key2, message: `"${value}" is not an ISO 8601 time with a zone` });
-  }
-  if (at.issued_at !== void 0 && at.expires_at !== void 0 && at.expires_at <= at.issued_at)
+  const requestedAt = instant(problems, "requested_at", grant.requested_at);
+  instant(problems, "start_at", grant.start_at);
+  const approvedAt2 = instant(problems, "approval.approved_at", grant.approval?.approved_at);
+  const issuedAt = instant(problems, "issued_at", grant.issued_at);
+  const expiresAt = instant(problems, "expires_at", grant.expires_at);
+  instant(problems, "ended_at", grant.ended_at);
+  if (issuedAt !== void 0 && expiresAt !== void 0 && expiresAt <= issuedAt)
     problems.push({ path: "expires_at", message: "expires_at must be after issued_at" });
-  const approvedAt2 = at["approval.approved_at"];
-  if (approvedAt2 !== void 0 && at.requested_at !== void 0 && approvedAt2 < at.requested_at)
+  if (approvedAt2 !== void 0 && requestedAt !== void 0 && approvedAt2 < requestedAt)
     problems.push({ path: "approval.approved_at", message: "approved before it was requested" });
   const approvalRule = grant.approval?.rule;
   if (approvalRule === "break_glass" && !grant.break_glass)
@@ -61840,17 +61839,34 @@ function grantProblems(grant) {
     problems.push({ path: "extends", message: "a grant cannot extend itself" });
   return problems;
 }
+function instant(problems, path6, value) {
+  if (value === void 0) return void 0;
+  const ms4 = timestampMs(value);
+  if (ms4 !== null) return ms4;
+  problems.push({ path: path6, message: `"${value}" is not an ISO 8601 time with a zone` });
+  return void 0;
+}
+var durations = /* @__PURE__ */ new Map();
+function durationOf(text) {
+  let known = durations.get(text);
+  if (known === void 0) {
+    known = parseDuration(text);
+    if (durations.size >= 64) durations.clear();
+    durations.set(text, known);
+  }
+  return known;
+}
 function parseGrant(text, file) {
   const doc = parseYaml(text, file, MAX_GRANT_BYTES);
   if (!doc.ok) return doc;
   return grantFromValue(doc.value.value, file, doc.value);
 }
-function grantFromValue(data, file, doc) {
+function grantFromValue(data, file, doc, schemaAccepts = false) {
   const lineOf = (path6) => doc.lineOf(path6 ? path6.split(".") : []);
-  if (!validate(data)) return fail(...schemaProblems(validate.errors, doc, file));
+  if (!schemaAccepts && !validate(data)) return fail(...schemaProblems(validate.errors, doc, file));
   const raw = data;
   const problems = [];
-  const duration = parseDuration(raw.duration);
+  const duration = durationOf(raw.duration);
   if (!duration.ok)
     problems.push(
       ...duration.problems.map((p3) => ({ ...p3, file, path: "duration", line: lineOf("duration") }))
@@ -61900,88 +61916,435 @@ function grantFromValue(data, file, doc) {
   return consistency.length ? fail(...consistency) : ok(grant);
 }
 
+// src/core/grant-schema-check.ts
+function surelyMatchesGrantSchema(value) {
+  if (!isObject(value)) return false;
+  let required = 0;
+  for (const key3 in value) {
+    const v = value[key3];
+    if (v === void 0) return false;
+    switch (key3) {
+      case "id":
+      case "resource":
+        if (!isName(v)) return false;
+        required += 1;
+        break;
+      case "status":
+        if (!GRANT_STATUSES.includes(v)) return false;
+        required += 1;
+        break;
+      case "requester":
+        if (!isPerson(v)) return false;
+        required += 1;
+        break;
+      case "duration":
+        if (!isText(v, 1, 32)) return false;
+        required += 1;
+        break;
+      case "justification":
+        if (!isText(v, 0, 2e3)) return false;
+        required += 1;
+        break;
+      case "ticket":
+        if (!isText(v, 1, 100)) return false;
+        break;
+      case "source":
+        if (!isSource(v)) return false;
+        required += 1;
+        break;
+      case "policy_commit":
+        if (!isSha(v)) return false;
+        required += 1;
+        break;
+      case "requested_at":
+        if (!isTime(v)) return false;
+        required += 1;
+        break;
+      case "start_at":
+      case "issued_at":
+      case "expires_at":
+      case "ended_at":
+        if (!isTime(v)) return false;
+        break;
+      case "extends":
+        if (!isName(v)) return false;
+        break;
+      case "break_glass":
+        if (!isBreakGlass(v)) return false;
+        break;
+      case "approval":
+        if (!isApproval(v)) return false;
+        break;
+      case "revoke_requested":
+        if (!isRevokeRequest(v)) return false;
+        break;
+      case "end_reason":
+        if (!isText(v, 0, 2e3)) return false;
+        break;
+      case "issued":
+        if (!isIssued(v)) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return required === 9;
+}
+var isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+var isText = (v, min, max2) => typeof v === "string" && v.length >= min && v.length <= max2;
+var isName = (v) => typeof v === "string" && NAME_PATTERN.test(v);
+var SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+var isSha = (v) => typeof v === "string" && SHA.test(v);
+var isCount = (v) => typeof v === "number" && Number.isInteger(v) && v >= 1;
+function isPerson(v) {
+  if (!isObject(v)) return false;
+  let n3 = 0;
+  for (const key3 in v) {
+    if (key3 === "login" ? !isText(v[key3], 1, 39) : key3 !== "id" || !isCount(v[key3])) return false;
+    n3 += 1;
+  }
+  return n3 === 2;
+}
+function isSource(v) {
+  if (!isObject(v)) return false;
+  let n3 = 0;
+  for (const key3 in v) {
+    if (key3 !== "issue" && key3 !== "pull_request" || !isCount(v[key3])) return false;
+    n3 += 1;
+  }
+  return n3 >= 1;
+}
+function isBreakGlass(v) {
+  if (!isObject(v)) return false;
+  for (const key3 in v) if (key3 !== "reason") return false;
+  return isText(v.reason, 1, 2e3);
+}
+var RULE = /^(reviews|break_glass|auto_approve:[A-Za-z0-9_.-]{1,64})$/;
+function isApproval(v) {
+  if (!isObject(v)) return false;
+  let required = 0;
+  for (const key3 in v) {
+    const x = v[key3];
+    if (key3 === "approved_at") {
+      if (!isTime(x)) return false;
+      required += 1;
+    } else if (key3 === "rule") {
+      if (!(typeof x === "string" && RULE.test(x))) return false;
+      required += 1;
+    } else if (key3 === "approvers") {
+      if (!isApprovers(x)) return false;
+      required += 1;
+    } else if (key3 !== "merge_commit" || !isSha(x)) return false;
+  }
+  return required === 3;
+}
+function isApprovers(v) {
+  if (!Array.isArray(v) || v.length > 50) return false;
+  for (const a5 of v) {
+    if (!isObject(a5)) return false;
+    let required = 0;
+    for (const key3 in a5) {
+      const x = a5[key3];
+      if (key3 === "login") {
+        if (!isText(x, 1, 39)) return false;
+        required += 1;
+      } else if (key3 === "id" || key3 === "review_id") {
+        if (!isCount(x)) return false;
+        required += 1;
+      } else if (key3 !== "via" || !isText(x, 0, 140)) return false;
+    }
+    if (required !== 3) return false;
+  }
+  return true;
+}
+function isRevokeRequest(v) {
+  if (!isObject(v)) return false;
+  let required = 0;
+  for (const key3 in v) {
+    const x = v[key3];
+    if (key3 === "by") {
+      if (!isPerson(x)) return false;
+      required += 1;
+    } else if (key3 === "at") {
+      if (!isTime(x)) return false;
+      required += 1;
+    } else if (key3 !== "reason" || !isText(x, 0, 2e3)) return false;
+  }
+  return required === 2;
+}
+var FACT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+function isIssued(v) {
+  if (!isObject(v)) return false;
+  let n3 = 0;
+  for (const key3 in v) {
+    if (!FACT_NAME.test(key3) || !isFact(v[key3])) return false;
+    n3 += 1;
+  }
+  return n3 <= 50;
+}
+function isFact(v) {
+  if (typeof v === "string") return v.length <= 4e3;
+  if (typeof v === "number") return Number.isFinite(v);
+  if (typeof v === "boolean") return true;
+  if (!Array.isArray(v) || v.length > 100) return false;
+  for (const x of v) if (!isText(x, 0, 4e3)) return false;
+  return true;
+}
+var DAYS2 = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+function digits(v, at, count) {
+  let num = 0;
+  for (let i5 = at; i5 < at + count; i5++) {
+    const c5 = v.charCodeAt(i5) - 48;
+    if (!(c5 >= 0 && c5 <= 9)) return -1;
+    num = num * 10 + c5;
+  }
+  return num;
+}
+function isTime(v) {
+  if (typeof v !== "string") return false;
+  const n3 = v.length;
+  if (n3 !== 20 && n3 !== 24) return false;
+  if (v.charCodeAt(n3 - 1) !== 90) return false;
+  if (n3 === 24 && (v.charCodeAt(19) !== 46 || digits(v, 20, 3) < 0)) return false;
+  if (v[4] !== "-" || v[7] !== "-" || v[10] !== "T" || v[13] !== ":" || v[16] !== ":") return false;
+  const year2 = digits(v, 0, 4);
+  const month = digits(v, 5, 2);
+  const day = digits(v, 8, 2);
+  const hour = digits(v, 11, 2);
+  const minute = digits(v, 14, 2);
+  const second = digits(v, 17, 2);
+  if (year2 < 0 || month < 1 || month > 12 || day < 1) return false;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return false;
+  const leap = year2 % 4 === 0 && (year2 % 100 !== 0 || year2 % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS2[month - 1]);
+}
+
+// src/core/string-copy.ts
+var standalone = (s2) => s2.length < 13 ? s2 : (" " + s2).slice(1);
+
 // src/core/grant-file-fast.ts
 function parseGrantFast(text, file) {
   const value = readSerializedGrant(text);
   if (value !== null) {
-    const grant = grantFromValue(value, file, { value, lineOf: () => void 0 });
+    const grant = grantFromValue(
+      value,
+      file,
+      { value, lineOf: () => void 0 },
+      surelyMatchesGrantSchema(value)
+    );
     if (grant.ok) return grant;
   }
   return parseGrant(text, file);
 }
 var MAX_DEPTH = 6;
 var UNPRINTABLE = /[^\t\n\x20-\x7e\u{a0}-\u{2027}\u{202a}-\u{d7ff}\u{e000}-\u{fefe}\u{ff00}-\u{fffd}\u{10000}-\u{10ffff}]/u;
-var KEY = /^([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/;
-var KEY_AT = /([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/y;
-var PADS = Array.from({ length: 2 * MAX_DEPTH + 4 }, (_, i5) => " ".repeat(i5));
-var spaces = (n3) => PADS[n3] ?? " ".repeat(n3);
-var SIMPLE_TEXT = /^[A-Za-z][A-Za-z0-9_.@/()+-]*$/;
 var SPECIAL_KEY = /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
 var INTEGER = /^(?:0|-?[1-9][0-9]{0,14})$/;
 var PLAIN_START = /^[A-Za-z0-9_\u{80}-\u{10ffff}]/u;
 var NUMBER_LIKE = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
 var SPECIAL_PLAIN = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
+var SP = 32;
+var DASH = 45;
+var COLON = 58;
+var PIPE = 124;
+var isLetter = (c5) => c5 >= 97 && c5 <= 122 || c5 >= 65 && c5 <= 90;
+var isDigit = (c5) => c5 >= 48 && c5 <= 57;
+var isKeyChar = (c5) => isLetter(c5) || isDigit(c5) || c5 === 95 || c5 === 46 || c5 === DASH;
+var KEYS = [
+  "id",
+  "resource",
+  "status",
+  "requester",
+  "login",
+  "duration",
+  "justification",
+  "ticket",
+  "source",
+  "issue",
+  "pull_request",
+  "policy_commit",
+  "requested_at",
+  "start_at",
+  "extends",
+  "break_glass",
+  "reason",
+  "approval",
+  "approved_at",
+  "rule",
+  "approvers",
+  "review_id",
+  "via",
+  "merge_commit",
+  "issued_at",
+  "expires_at",
+  "revoke_requested",
+  "by",
+  "at",
+  "ended_at",
+  "end_reason",
+  "issued"
+];
+var KEYS_BY_LENGTH = [];
+KEYS.forEach((key3, i5) => (KEYS_BY_LENGTH[key3.length] ??= []).push(i5));
+function knownKey(text, from, end2) {
+  const candidates = KEYS_BY_LENGTH[end2 - from];
+  if (candidates === void 0) return -1;
+  next: for (const k5 of candidates) {
+    const key3 = KEYS[k5];
+    for (let i5 = 0; i5 < key3.length; i5++)
+      if (text.charCodeAt(from + i5) !== key3.charCodeAt(i5)) continue next;
+    return k5;
+  }
+  return -1;
+}
+var isSpecialKey = (key3) => key3 === "__proto__" || (key3.length === 4 || key3.length === 5) && SPECIAL_KEY.test(key3);
+function isSimpleText(text) {
+  for (let i5 = 1; i5 < text.length; i5++) {
+    const c5 = text.charCodeAt(i5);
+    if (isLetter(c5) || isDigit(c5)) continue;
+    if (c5 === 95 || c5 === 46 || c5 === 64 || c5 === 47 || c5 === 40 || c5 === 41) continue;
+    if (c5 === 43 || c5 === DASH) continue;
+    return false;
+  }
+  return true;
+}
+var isSpecialWord = (text) => (text.length === 4 || text.length === 5) && SPECIAL_PLAIN.test(text);
+function isDigitLedWord(text) {
+  const second = text.charCodeAt(1);
+  if (text.charCodeAt(0) === 48 && (second === 120 || second === 111)) return false;
+  let letter = false;
+  for (let i5 = 1; i5 < text.length; i5++) {
+    const c5 = text.charCodeAt(i5);
+    if (isDigit(c5)) continue;
+    if (c5 < 97 || c5 > 122) return false;
+    if (c5 !== 101 && c5 !== 111 && c5 !== 120) letter = true;
+  }
+  return letter;
+}
+function isSmallInteger(text) {
+  const n3 = text.length;
+  if (n3 > 15 || n3 > 1 && text.charCodeAt(0) === 48) return false;
+  for (let i5 = 1; i5 < n3; i5++) if (!isDigit(text.charCodeAt(i5))) return false;
+  return true;
+}
+function isCanonicalTime(t) {
+  const n3 = t.length;
+  if (n3 !== 20 && n3 !== 24) return false;
+  for (let i5 = 0; i5 < n3 - 1; i5++) {
+    const c5 = t.charCodeAt(i5);
+    const want = i5 === 4 || i5 === 7 ? DASH : i5 === 10 ? 84 : i5 === 13 || i5 === 16 ? COLON : i5 === 19 ? 46 : 0;
+    if (want === 0 ? !isDigit(c5) : c5 !== want) return false;
+  }
+  return t.charCodeAt(n3 - 1) === 90;
+}
 var NO = /* @__PURE__ */ Symbol("not in the serialized form");
 function readSerializedGrant(text) {
   if (text.length > MAX_GRANT_BYTES || !text.startsWith(HEADER) || !text.endsWith("\n"))
     return null;
   if (Buffer.byteLength(text, "utf8") > MAX_GRANT_BYTES || UNPRINTABLE.test(text)) return null;
-  const lines = text.slice(HEADER.length, -1).split("\n");
-  const reader = new Reader(lines);
+  const reader = new Reader(text, HEADER.length);
   const value = reader.map(0, 0);
-  return value === NO || reader.at !== lines.length ? null : value;
+  return value === NO || reader.at !== reader.count ? null : value;
 }
 var Reader = class {
-  constructor(lines) {
-    this.lines = lines;
+  constructor(text, from) {
+    this.text = text;
+    for (let i5 = from; i5 < text.length; i5 = text.indexOf("\n", i5) + 1) this.starts.push(i5);
+    this.count = this.starts.length;
+    this.starts.push(text.length);
   }
-  lines;
+  text;
   at = 0;
-  /** A block mapping whose keys start at column `indent`. */
-  map(indent, depth) {
+  count;
+  starts = [];
+  start(i5) {
+    return this.starts[i5];
+  }
+  end(i5) {
+    return this.starts[i5 + 1] - 1;
+  }
+  /** Whether line `i` starts with `n` spaces. */
+  indentedBy(i5, n3) {
+    const s2 = this.start(i5);
+    if (this.end(i5) - s2 < n3) return false;
+    for (let k5 = s2; k5 < s2 + n3; k5++) if (this.text.charCodeAt(k5) !== SP) return false;
+    return true;
+  }
+  /** The character at column `col` of line `i` (NaN past its end, as `charCodeAt` gives). */
+  charAt(i5, col) {
+    const at = this.start(i5) + col;
+    return at < this.end(i5) ? this.text.charCodeAt(at) : NaN;
+  }
+  /** The column of the colon of `key:` at column `col` of line `i`, else -1. */
+  keyEnd(i5, col) {
+    const s2 = this.start(i5);
+    const e5 = this.end(i5);
+    const c5 = s2 + col < e5 ? this.text.charCodeAt(s2 + col) : NaN;
+    if (!isLetter(c5) && c5 !== 95) return -1;
+    let k5 = s2 + col + 1;
+    while (k5 < e5 && isKeyChar(this.text.charCodeAt(k5))) k5 += 1;
+    return k5 < e5 && this.text.charCodeAt(k5) === COLON ? k5 - s2 : -1;
+  }
+  /** Line `i` from column `col` to its end. */
+  rest(i5, col) {
+    return this.text.slice(this.start(i5) + col, this.end(i5));
+  }
+  /**
+   * A block mapping whose keys start at column `indent`. With `dashed`, its first line is a
+   * sequence item's (`- key: …`, the dash two columns left of `indent`), already checked by `seq`.
+   */
+  map(indent, depth, dashed = false) {
     if (depth > MAX_DEPTH) return NO;
     const out = {};
-    const pad = spaces(indent);
     let keys = 0;
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at];
-      if (!line.startsWith(pad) || line[indent] === " ") break;
-      KEY_AT.lastIndex = indent;
-      const m3 = KEY_AT.exec(line);
-      if (!m3) return NO;
-      const key2 = m3[1];
-      if (SPECIAL_KEY.test(key2) || key2 === "__proto__" || Object.hasOwn(out, key2)) return NO;
+    let seen = 0;
+    while (this.at < this.count) {
+      const i5 = this.at;
+      if (!(dashed && keys === 0) && (!this.indentedBy(i5, indent) || this.charAt(i5, indent) === SP))
+        break;
+      const colon = this.keyEnd(i5, indent);
+      if (colon < 0) return NO;
+      const s2 = this.start(i5);
+      const known = knownKey(this.text, s2 + indent, s2 + colon);
+      const key3 = known >= 0 ? KEYS[known] : this.text.slice(s2 + indent, s2 + colon);
+      if (known >= 0 ? (seen & 1 << known) !== 0 : isSpecialKey(key3) || Object.hasOwn(out, key3))
+        return NO;
+      if (known >= 0) seen |= 1 << known;
       this.at += 1;
-      const value = m3[2] === void 0 ? this.nested(indent, depth) : this.scalar(m3[2], indent);
+      let value;
+      if (s2 + colon + 1 === this.end(i5)) value = this.nested(indent, depth);
+      else if (this.charAt(i5, colon + 1) === SP)
+        value = this.scalar(this.rest(i5, colon + 2), indent);
+      else return NO;
       if (value === NO) return NO;
-      out[key2] = value;
+      out[key3] = value;
       keys += 1;
     }
     return keys === 0 ? NO : out;
   }
   /** What follows `key:` at the end of a line: a mapping or a sequence two columns in. */
   nested(indent, depth) {
-    const line = this.lines[this.at];
-    const inner = spaces(indent + 2);
-    if (line === void 0 || !line.startsWith(inner) || line[indent + 2] === " ") return NO;
-    return line.startsWith("- ", indent + 2) ? this.seq(indent + 2, depth + 1) : this.map(indent + 2, depth + 1);
+    const i5 = this.at;
+    if (i5 >= this.count || !this.indentedBy(i5, indent + 2) || this.charAt(i5, indent + 2) === SP)
+      return NO;
+    return this.charAt(i5, indent + 2) === DASH && this.charAt(i5, indent + 3) === SP ? this.seq(indent + 2, depth + 1) : this.map(indent + 2, depth + 1);
   }
   /** A block sequence whose dashes are at column `indent`. */
   seq(indent, depth) {
     if (depth > MAX_DEPTH) return NO;
     const out = [];
-    const dash = `${spaces(indent)}- `;
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at];
-      if (!line.startsWith(dash)) break;
-      const rest = line.slice(dash.length);
+    while (this.at < this.count) {
+      const i5 = this.at;
+      if (!this.indentedBy(i5, indent) || this.charAt(i5, indent) !== DASH || this.charAt(i5, indent + 1) !== SP)
+        break;
+      const from = indent + 2;
+      const colon = this.keyEnd(i5, from);
       let item;
-      if (KEY.test(rest)) {
-        this.lines[this.at] = spaces(indent + 2) + rest;
-        item = this.map(indent + 2, depth + 1);
+      if (colon >= 0 && (this.start(i5) + colon + 1 === this.end(i5) || this.charAt(i5, colon + 1) === SP)) {
+        item = this.map(from, depth + 1, true);
       } else {
         this.at += 1;
-        item = rest.startsWith("|") ? NO : this.scalar(rest, indent);
+        item = this.charAt(i5, from) === PIPE ? NO : this.scalar(this.rest(i5, from), indent);
       }
       if (item === NO) return NO;
       out.push(item);
@@ -61990,33 +62353,41 @@ var Reader = class {
   }
   /** The text after `key: ` (a literal block continues on the next lines). */
   scalar(text, indent) {
-    if (SIMPLE_TEXT.test(text) && !SPECIAL_PLAIN.test(text) && text !== "true" && text !== "false")
-      return text;
+    const first = text.charCodeAt(0);
+    if (isLetter(first)) {
+      if (isSimpleText(text) && !isSpecialWord(text)) return standalone(text);
+    } else if (isDigit(first)) {
+      if (isCanonicalTime(text) || isDigitLedWord(text)) return standalone(text);
+      if (isSmallInteger(text)) return Number(text);
+    }
     if (text === "{}") return {};
     if (text === "[]") return [];
     if (text === "|-" || text === "|") return this.literal(indent + 2, text === "|");
     if (text.startsWith('"')) {
       const m3 = /^"((?:[^"\\]|\\["\\nt])*)"$/.exec(text);
-      return m3 ? m3[1].replace(/\\(.)/g, (_, c5) => c5 === "n" ? "\n" : c5 === "t" ? "	" : c5) : NO;
+      return m3 ? standalone(m3[1]).replace(
+        /\\(.)/g,
+        (_, c5) => c5 === "n" ? "\n" : c5 === "t" ? "	" : c5
+      ) : NO;
     }
     if (text.startsWith("'")) {
       const m3 = /^'((?:[^']|'')*)'$/.exec(text);
-      return m3 ? m3[1].replace(/''/g, "'") : NO;
+      return m3 ? standalone(m3[1]).replace(/''/g, "'") : NO;
     }
     if (INTEGER.test(text)) return Number(text);
     if (text === "true" || text === "false") return text === "true";
     if (!PLAIN_START.test(text) || NUMBER_LIKE.test(text) || SPECIAL_PLAIN.test(text) || /^\s|\s$|\s#/.test(text) || text.endsWith(":") || text.includes(": ") || text.includes(" #") || text.includes("	"))
       return NO;
-    return text;
+    return standalone(text);
   }
   /** A `|-` (or `|`) block: every line blank or indented by exactly `indent` at least. */
   literal(indent, keepOne) {
-    const pad = " ".repeat(indent);
     const body = [];
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at];
-      if (line !== "" && !line.startsWith(pad)) break;
-      body.push(line.slice(indent));
+    while (this.at < this.count) {
+      const i5 = this.at;
+      const empty = this.start(i5) === this.end(i5);
+      if (!empty && !this.indentedBy(i5, indent)) break;
+      body.push(empty ? "" : this.rest(i5, indent));
       this.at += 1;
     }
     if (body.length === 0 || body[0] === "" || /^\s/.test(body[0])) return NO;
@@ -62056,8 +62427,8 @@ function transition(grant, to, changes, at) {
   if (Number.isNaN(at.getTime())) return fail({ message: "transition time is not a valid date" });
   const next = structuredClone({ ...grant, ...changes, status: to });
   if (isTerminal(to)) next.ended_at = at.toISOString();
-  for (const key2 of Object.keys(next))
-    if (next[key2] === void 0) delete next[key2];
+  for (const key3 of Object.keys(next))
+    if (next[key3] === void 0) delete next[key3];
   const problems = grantProblems(next);
   return problems.length ? fail(...problems) : ok(next);
 }
@@ -62368,10 +62739,43 @@ function historyLogArgs(options, marker) {
 var FIELDS = 8;
 var NUL = 0;
 var LF = 10;
-var RAW = /^:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$/;
+var EMPTY = Buffer.alloc(0);
+function readRaw(buf2, start, end2) {
+  if (buf2[start] !== COLON2) return null;
+  const mode1 = skip(buf2, start + 1, end2, DIGITS);
+  if (mode1 === start + 1 || buf2[mode1] !== SPACE) return null;
+  const mode2 = skip(buf2, mode1 + 1, end2, DIGITS);
+  if (mode2 === mode1 + 1 || buf2[mode2] !== SPACE) return null;
+  const oldFrom = mode2 + 1;
+  const oldTo = skip(buf2, oldFrom, end2, HEX);
+  if (oldTo === oldFrom || buf2[oldTo] !== SPACE) return null;
+  const newFrom = oldTo + 1;
+  const newTo = skip(buf2, newFrom, end2, HEX);
+  if (newTo === newFrom || buf2[newTo] !== SPACE) return null;
+  const status = buf2[newTo + 1];
+  if (newTo + 1 >= end2 || status < 65 || status > 90) return null;
+  if (skip(buf2, newTo + 2, end2, DIGITS) !== end2) return null;
+  return {
+    oldBlob: buf2.toString("latin1", oldFrom, oldTo),
+    newBlob: buf2.toString("latin1", newFrom, newTo),
+    status: String.fromCharCode(status)
+  };
+}
+var COLON2 = 58;
+var SPACE = 32;
+var DIGITS = 0;
+var HEX = 1;
+function skip(buf2, at, end2, kind) {
+  while (at < end2) {
+    const c5 = buf2[at];
+    if (!(c5 >= 48 && c5 <= 57 || kind === HEX && c5 >= 97 && c5 <= 102)) break;
+    at += 1;
+  }
+  return at;
+}
 var HistoryLogParser = class {
   marker;
-  rest = Buffer.alloc(0);
+  rest = EMPTY;
   /** Fields of the commit being read, until all FIELDS are in. */
   fields = [];
   current = null;
@@ -62393,14 +62797,14 @@ var HistoryLogParser = class {
       if (finished) done.push(finished);
       at = end2 + 1;
     }
-    this.rest = at === buf2.length ? Buffer.alloc(0) : Buffer.from(buf2.subarray(at));
+    this.rest = at === buf2.length ? EMPTY : buf2.subarray(at);
     return done;
   }
   /** The last commit, once the output has ended. */
   end() {
     if (this.rest.length) {
       const buf2 = this.rest;
-      this.rest = Buffer.alloc(0);
+      this.rest = EMPTY;
       const finished = this.token(buf2, 0, buf2.length);
       if (finished) throw new GitError("git log: unexpected output at the end of the log");
     }
@@ -62417,7 +62821,13 @@ var HistoryLogParser = class {
       return null;
     }
     if (this.raw) {
-      this.current.changes.push({ ...this.raw, path: buf2.toString("utf8", start, end2) });
+      const { oldBlob, newBlob, status } = this.raw;
+      this.current.changes.push({
+        oldBlob,
+        newBlob,
+        status,
+        path: buf2.toString("utf8", start, end2)
+      });
       this.raw = null;
       return null;
     }
@@ -62430,10 +62840,13 @@ var HistoryLogParser = class {
       return finished;
     }
     if (!this.current) throw new GitError("git log: output does not start with a record");
-    const line = buf2.toString("latin1", buf2[start] === LF ? start + 1 : start, end2);
-    const m3 = RAW.exec(line);
-    if (!m3) throw new GitError(`git log: unexpected output "${line.slice(0, 80)}"`);
-    this.raw = { oldBlob: m3[1], newBlob: m3[2], status: m3[3] };
+    const from = buf2[start] === LF ? start + 1 : start;
+    const raw = readRaw(buf2, from, end2);
+    if (!raw)
+      throw new GitError(
+        `git log: unexpected output "${buf2.toString("latin1", from, end2).slice(0, 80)}"`
+      );
+    this.raw = raw;
     return null;
   }
   field(buf2, start, end2) {
@@ -62533,17 +62946,17 @@ var GitRepo = class _GitRepo {
     const repo = new _GitRepo(resolve2(dir), identity);
     await repo.exec(["rev-parse", "--git-dir"]);
     if (options.httpAuth) {
-      const key2 = `http.${options.httpAuth.url.replace(/\/+$/, "")}/.extraheader`;
-      if (await repo.config(key2) === null) {
+      const key3 = `http.${options.httpAuth.url.replace(/\/+$/, "")}/.extraheader`;
+      if (await repo.config(key3) === null) {
         const basic = Buffer.from(`x-access-token:${options.httpAuth.token}`).toString("base64");
-        repo.envConfig = [[key2, `AUTHORIZATION: basic ${basic}`]];
+        repo.envConfig = [[key3, `AUTHORIZATION: basic ${basic}`]];
       }
     }
     return repo;
   }
   /** A config value as git sees it (files and environment), or null when unset. */
-  async config(key2) {
-    const r5 = await this.exec(["config", "--get", key2], { allowFail: true });
+  async config(key3) {
+    const r5 = await this.exec(["config", "--get", key3], { allowFail: true });
     return r5.code === 0 ? r5.stdout.trim() : null;
   }
   static async clone(url, dir, identity = GATEPASS_IDENTITY) {
@@ -63926,8 +64339,8 @@ function lowercaseKeys(object) {
   if (!object) {
     return {};
   }
-  return Object.keys(object).reduce((newObj, key2) => {
-    newObj[key2.toLowerCase()] = object[key2];
+  return Object.keys(object).reduce((newObj, key3) => {
+    newObj[key3.toLowerCase()] = object[key3];
     return newObj;
   }, {});
 }
@@ -63941,20 +64354,20 @@ function isPlainObject(value) {
 }
 function mergeDeep(defaults2, options) {
   const result = Object.assign({}, defaults2);
-  Object.keys(options).forEach((key2) => {
-    if (isPlainObject(options[key2])) {
-      if (!(key2 in defaults2)) Object.assign(result, { [key2]: options[key2] });
-      else result[key2] = mergeDeep(defaults2[key2], options[key2]);
+  Object.keys(options).forEach((key3) => {
+    if (isPlainObject(options[key3])) {
+      if (!(key3 in defaults2)) Object.assign(result, { [key3]: options[key3] });
+      else result[key3] = mergeDeep(defaults2[key3], options[key3]);
     } else {
-      Object.assign(result, { [key2]: options[key2] });
+      Object.assign(result, { [key3]: options[key3] });
     }
   });
   return result;
 }
 function removeUndefinedProperties(obj) {
-  for (const key2 in obj) {
-    if (obj[key2] === void 0) {
-      delete obj[key2];
+  for (const key3 in obj) {
+    if (obj[key3] === void 0) {
+      delete obj[key3];
     }
   }
   return obj;
@@ -64006,9 +64419,9 @@ function extractUrlVariableNames(url) {
 }
 function omit(object, keysToOmit) {
   const result = { __proto__: null };
-  for (const key2 of Object.keys(object)) {
-    if (keysToOmit.indexOf(key2) === -1) {
-      result[key2] = object[key2];
+  for (const key3 of Object.keys(object)) {
+    if (keysToOmit.indexOf(key3) === -1) {
+      result[key3] = object[key3];
     }
   }
   return result;
@@ -64026,10 +64439,10 @@ function encodeUnreserved(str) {
     return "%" + c5.charCodeAt(0).toString(16).toUpperCase();
   });
 }
-function encodeValue(operator, value, key2) {
+function encodeValue(operator, value, key3) {
   value = operator === "+" || operator === "#" ? encodeReserved(value) : encodeUnreserved(value);
-  if (key2) {
-    return encodeUnreserved(key2) + "=" + value;
+  if (key3) {
+    return encodeUnreserved(key3) + "=" + value;
   } else {
     return value;
   }
@@ -64040,8 +64453,8 @@ function isDefined(value) {
 function isKeyOperator(operator) {
   return operator === ";" || operator === "&" || operator === "?";
 }
-function getValues(context, operator, key2, modifier) {
-  var value = context[key2], result = [];
+function getValues(context, operator, key3, modifier) {
+  var value = context[key3], result = [];
   if (isDefined(value) && value !== "") {
     if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
       value = value.toString();
@@ -64049,14 +64462,14 @@ function getValues(context, operator, key2, modifier) {
         value = value.substring(0, parseInt(modifier, 10));
       }
       result.push(
-        encodeValue(operator, value, isKeyOperator(operator) ? key2 : "")
+        encodeValue(operator, value, isKeyOperator(operator) ? key3 : "")
       );
     } else {
       if (modifier === "*") {
         if (Array.isArray(value)) {
           value.filter(isDefined).forEach(function(value2) {
             result.push(
-              encodeValue(operator, value2, isKeyOperator(operator) ? key2 : "")
+              encodeValue(operator, value2, isKeyOperator(operator) ? key3 : "")
             );
           });
         } else {
@@ -64081,7 +64494,7 @@ function getValues(context, operator, key2, modifier) {
           });
         }
         if (isKeyOperator(operator)) {
-          result.push(encodeUnreserved(key2) + "=" + tmp.join(","));
+          result.push(encodeUnreserved(key3) + "=" + tmp.join(","));
         } else if (tmp.length !== 0) {
           result.push(tmp.join(","));
         }
@@ -64090,10 +64503,10 @@ function getValues(context, operator, key2, modifier) {
   } else {
     if (operator === ";") {
       if (isDefined(value)) {
-        result.push(encodeUnreserved(key2));
+        result.push(encodeUnreserved(key3));
       }
     } else if (value === "" && (operator === "&" || operator === "?")) {
-      result.push(encodeUnreserved(key2) + "=");
+      result.push(encodeUnreserved(key3) + "=");
     } else if (value === "") {
       result.push("");
     }
@@ -64222,7 +64635,7 @@ function withDefaults(oldDefaults, newDefaults) {
 var endpoint = withDefaults(null, DEFAULTS);
 
 // node_modules/content-type/dist/index.js
-var SP = 32;
+var SP2 = 32;
 var HTAB = 9;
 var SEMI = 59;
 var EQ = 61;
@@ -64238,7 +64651,7 @@ var NON_ASCII = 65280;
 var CASE_FLAGS = LOWER_CASE | NON_ASCII;
 var CHAR_MAP = new Uint8Array(256);
 CHAR_MAP[HTAB] |= OWS;
-CHAR_MAP[SP] |= OWS;
+CHAR_MAP[SP2] |= OWS;
 CHAR_MAP[SEMI] |= SEMI_FLAG;
 CHAR_MAP[COMMA] |= COMMA_FLAG;
 for (let code = 128; code <= 255; code++) {
@@ -64318,7 +64731,7 @@ function parseParameters(header, type, index, len, stopFlags) {
       if (code === EQ) {
         const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
         const value = header.slice(keyStart, keyEnd);
-        const key2 = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+        const key3 = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
         index++;
         while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
           index++;
@@ -64329,8 +64742,8 @@ function parseParameters(header, type, index, len, stopFlags) {
           while (index < len) {
             const code18 = header.charCodeAt(index);
             if (code18 === DQUOTE) {
-              if (parameters[key2] === void 0) {
-                parameters[key2] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
+              if (parameters[key3] === void 0) {
+                parameters[key3] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
               }
               index++;
               let stop2 = 0;
@@ -64374,9 +64787,9 @@ function parseParameters(header, type, index, len, stopFlags) {
           }
           index++;
         }
-        if (parameters[key2] === void 0) {
+        if (parameters[key3] === void 0) {
           const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
-          parameters[key2] = header.slice(valueStart, valueEnd);
+          parameters[key3] = header.slice(valueStart, valueEnd);
         }
         if (stop !== 0)
           break parameter;
@@ -64424,11 +64837,11 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   }
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
-  const prepareVal = (parent, key2, val) => {
-    const isObject = val !== null && typeof val === "object";
-    const hasToJSON = isObject && typeof val.toJSON === "function";
+  const prepareVal = (parent, key3, val) => {
+    const isObject2 = val !== null && typeof val === "object";
+    const hasToJSON = isObject2 && typeof val.toJSON === "function";
     if (hasToJSON) {
-      val = val.toJSON(key2);
+      val = val.toJSON(key3);
     }
     const isNoise = typeof val === "string" && noiseValue.test(val);
     if (isNoise) return val + "n";
@@ -64439,7 +64852,7 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
       return val.toString() + "n";
     }
     if (isFunctionReplacer) {
-      val = replacer.call(parent, key2, val);
+      val = replacer.call(parent, key3, val);
     }
     const isPostReplacerObject = val !== null && typeof val === "object";
     if (isPostReplacerObject) {
@@ -64576,11 +64989,11 @@ var JSONStringify = (value, replacer, space) => {
     if (supportsRawJSON) {
       return originalStringify(
         value,
-        (key2, val) => {
+        (key3, val) => {
           if (typeof val === "bigint") return JSON.rawJSON(val.toString());
           const hasFunctionReplacer = typeof replacer === "function";
-          if (hasFunctionReplacer) return replacer(key2, val);
-          const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key2);
+          if (hasFunctionReplacer) return replacer(key3, val);
+          const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key3);
           if (isKeyInArrayReplacer) return val;
           return val;
         },
@@ -64590,13 +65003,13 @@ var JSONStringify = (value, replacer, space) => {
     if (!value) return originalStringify(value, replacer, space);
     const convertedToCustomJSON = originalStringify(
       value,
-      (key2, val) => {
+      (key3, val) => {
         const isNoise = typeof val === "string" && noiseValue.test(val);
         if (isNoise) return val.toString() + "n";
         if (typeof val === "bigint") return val.toString() + "n";
         const hasFunctionReplacer = typeof replacer === "function";
-        if (hasFunctionReplacer) return replacer(key2, val);
-        const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key2);
+        if (hasFunctionReplacer) return replacer(key3, val);
+        const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key3);
         if (isKeyInArrayReplacer) return val;
         return val;
       },
@@ -64638,17 +65051,17 @@ var isContextSourceSupported = () => {
     return false;
   }
 };
-var convertMarkedBigIntsReviver = (key2, value, context, userReviver) => {
+var convertMarkedBigIntsReviver = (key3, value, context, userReviver) => {
   const isCustomFormatBigInt = typeof value === "string" && customFormat.test(value);
   if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
   const isNoiseValue = typeof value === "string" && noiseValue.test(value);
   if (isNoiseValue) return value.slice(0, -1);
   const hasUserReviver = typeof userReviver === "function";
   if (!hasUserReviver) return value;
-  return userReviver(key2, value, context);
+  return userReviver(key3, value, context);
 };
 var JSONParseV2 = (text, reviver) => {
-  return JSON.parse(text, (key2, value, context) => {
+  return JSON.parse(text, (key3, value, context) => {
     const isNumber = typeof value === "number";
     const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
     const isBigNumber = isNumber && isOutOfBounds;
@@ -64657,7 +65070,7 @@ var JSONParseV2 = (text, reviver) => {
     if (isBigInt) return BigInt(context.source);
     const hasCustomReviver = typeof reviver === "function";
     if (!hasCustomReviver) return value;
-    return reviver(key2, value, context);
+    return reviver(key3, value, context);
   });
 };
 var MAX_INT = Number.MAX_SAFE_INTEGER.toString();
@@ -64680,8 +65093,8 @@ var applyReviverIteratively = (parsed, userReviver) => {
         }
       }
     } else {
-      const { parent, key: key2 } = node;
-      let value = parent[key2];
+      const { parent, key: key3 } = node;
+      let value = parent[key3];
       if (typeof value === "string") {
         const isCustomFormatBigInt = customFormat.test(value);
         if (isCustomFormatBigInt) {
@@ -64693,13 +65106,13 @@ var applyReviverIteratively = (parsed, userReviver) => {
       }
       const hasUserReviver = typeof userReviver === "function";
       if (hasUserReviver) {
-        value = userReviver.call(parent, key2, value);
+        value = userReviver.call(parent, key3, value);
       }
       const isDeleted = value === void 0;
       if (isDeleted) {
-        delete parent[key2];
+        delete parent[key3];
       } else {
-        parent[key2] = value;
+        parent[key3] = value;
       }
       stack.pop();
     }
@@ -64709,12 +65122,12 @@ var applyReviverIteratively = (parsed, userReviver) => {
 var serializeBigInts = (text) => {
   return text.replace(
     stringsOrLargeNumbers,
-    (match, digits, fractional, exponential) => {
+    (match, digits2, fractional, exponential) => {
       const isString = match[0] === '"';
       const isNoise = isString && noiseValueWithQuotes.test(match);
       if (isNoise) return match.substring(0, match.length - 1) + 'n"';
       const hasFractionalOrExponential = fractional || exponential;
-      const isLessThanMaxSafeInt = digits && (digits.length < MAX_DIGITS || digits.length === MAX_DIGITS && digits <= MAX_INT);
+      const isLessThanMaxSafeInt = digits2 && (digits2.length < MAX_DIGITS || digits2.length === MAX_DIGITS && digits2 <= MAX_INT);
       const isStandardValue = isString || hasFractionalOrExponential || isLessThanMaxSafeInt;
       if (isStandardValue) return match;
       return '"' + match + 'n"';
@@ -64728,7 +65141,7 @@ var JSONParse = (text, reviver) => {
     const serializedData = serializeBigInts(text);
     return originalParse(
       serializedData,
-      (key2, value, context) => convertMarkedBigIntsReviver(key2, value, context, reviver)
+      (key3, value, context) => convertMarkedBigIntsReviver(key3, value, context, reviver)
     );
   } catch (error3) {
     if (error3 instanceof RangeError) {
@@ -64848,8 +65261,8 @@ async function fetchWrapper(requestOptions) {
   const status = fetchResponse.status;
   const url = fetchResponse.url;
   const responseHeaders = {};
-  for (const [key2, value] of fetchResponse.headers) {
-    responseHeaders[key2] = value;
+  for (const [key3, value] of fetchResponse.headers) {
+    responseHeaders[key3] = value;
   }
   const octokitResponse = {
     url,
@@ -65005,11 +65418,11 @@ function graphql(request2, query, options) {
         new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
       );
     }
-    for (const key2 in options) {
-      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key2)) continue;
+    for (const key3 in options) {
+      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key3)) continue;
       return Promise.reject(
         new Error(
-          `[@octokit/graphql] "${key2}" cannot be used as variable name`
+          `[@octokit/graphql] "${key3}" cannot be used as variable name`
         )
       );
     }
@@ -65017,15 +65430,15 @@ function graphql(request2, query, options) {
   const parsedOptions = typeof query === "string" ? Object.assign({ query }, options) : query;
   const requestOptions = Object.keys(
     parsedOptions
-  ).reduce((result, key2) => {
-    if (NON_VARIABLE_OPTIONS.includes(key2)) {
-      result[key2] = parsedOptions[key2];
+  ).reduce((result, key3) => {
+    if (NON_VARIABLE_OPTIONS.includes(key3)) {
+      result[key3] = parsedOptions[key3];
       return result;
     }
     if (!result.variables) {
       result.variables = {};
     }
-    result.variables[key2] = parsedOptions[key2];
+    result.variables[key3] = parsedOptions[key3];
     return result;
   }, {});
   const baseUrl = parsedOptions.baseUrl || request2.endpoint.DEFAULTS.baseUrl;
@@ -65035,8 +65448,8 @@ function graphql(request2, query, options) {
   return request2(requestOptions).then((response) => {
     if (response.data.errors) {
       const headers = {};
-      for (const key2 of Object.keys(response.headers)) {
-        headers[key2] = response.headers[key2];
+      for (const key3 of Object.keys(response.headers)) {
+        headers[key3] = response.headers[key3];
       }
       throw new GraphqlResponseError(
         requestOptions,
@@ -68259,53 +68672,94 @@ function trailerBlock(message) {
   const blank = text.lastIndexOf("\n\n");
   return blank < 0 ? text : text.slice(blank + 2);
 }
+var isTrailerKeyChar = (c5) => c5 >= 97 && c5 <= 122 || c5 >= 65 && c5 <= 90 || c5 === 45;
+var LINE_BREAK = /[\r\u2028\u2029]/;
+var NONE = [];
+var own = (v) => v === void 0 ? v : standalone(v);
+var TRAILER_KEYS = Object.values(TRAILER).map((k5) => k5.toLowerCase());
+var key2 = (name) => Object.keys(TRAILER).indexOf(name);
+var GRANT = key2("grant");
+var EVENT = key2("event");
+var RESOURCE = key2("resource");
+var REQUESTED_BY = key2("requestedBy");
+var APPROVED_BY = key2("approvedBy");
+var POLICY = key2("policy");
+var RULE2 = key2("rule");
+var ACTOR = key2("actor");
+var AT = key2("at");
+var EXPIRES = key2("expires");
+var PULL_REQUEST = key2("pullRequest");
+var REASON = key2("reason");
+var LATENESS = key2("lateness");
+function trailerIndex(text, from, to) {
+  next: for (let k5 = 0; k5 < TRAILER_KEYS.length; k5++) {
+    const name = TRAILER_KEYS[k5];
+    if (name.length !== to - from) continue;
+    for (let i5 = 0; i5 < name.length; i5++) {
+      if ((text.charCodeAt(from + i5) | 32) !== (name.charCodeAt(i5) | 32)) continue next;
+    }
+    return k5;
+  }
+  return -1;
+}
 var PERSON = /^(\S+) \((\d+)\)$/;
 var APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
 function parseTrailers(message) {
   const last = trailerBlock(message);
-  const fields = /* @__PURE__ */ new Map();
-  for (const line of last.split("\n")) {
-    const m3 = /^([A-Za-z-]+): (.*)$/.exec(line);
-    if (!m3) continue;
-    const key2 = m3[1].toLowerCase();
-    const values = fields.get(key2);
-    if (values) values.push(m3[2].trim());
-    else fields.set(key2, [m3[2].trim()]);
+  const first = new Array(TRAILER_KEYS.length);
+  let approvedBy;
+  for (let start = 0; start <= last.length; ) {
+    let end2 = last.indexOf("\n", start);
+    if (end2 < 0) end2 = last.length;
+    let colon = start;
+    while (colon < end2 && isTrailerKeyChar(last.charCodeAt(colon))) colon += 1;
+    const index = colon > start && last.charCodeAt(colon) === 58 && last.charCodeAt(colon + 1) === 32 ? trailerIndex(last, start, colon) : -1;
+    if (index >= 0 && (index === APPROVED_BY || first[index] === void 0)) {
+      const value = last.slice(colon + 2, end2);
+      if (!LINE_BREAK.test(value)) {
+        if (index === APPROVED_BY) (approvedBy ??= []).push(value.trim());
+        else first[index] = value.trim();
+      }
+    }
+    start = end2 + 1;
   }
-  const one = (k5) => fields.get(k5.toLowerCase())?.[0];
-  const grant = one(TRAILER.grant);
-  const event = one(TRAILER.event);
-  const resource = one(TRAILER.resource);
+  const grant = own(first[GRANT]);
+  const event = own(first[EVENT]);
+  const resource = own(first[RESOURCE]);
   if (!grant || !event || !resource || !GRANT_EVENTS.includes(event)) return null;
   const out = { grant, event, resource };
-  const req = PERSON.exec(one(TRAILER.requestedBy) ?? "");
-  if (req) out.requestedBy = { login: req[1], id: Number(req[2]) };
-  const approvals = (fields.get(TRAILER.approvedBy.toLowerCase()) ?? []).map((v) => APPROVAL.exec(v)).filter((m3) => m3 !== null).map((m3) => ({
-    login: m3[1],
+  const req = PERSON.exec(first[REQUESTED_BY] ?? "");
+  if (req) out.requestedBy = { login: standalone(req[1]), id: Number(req[2]) };
+  const approvals = (approvedBy ?? NONE).map((v) => APPROVAL.exec(v)).filter((m3) => m3 !== null).map((m3) => ({
+    login: standalone(m3[1]),
     id: Number(m3[2]),
     review_id: Number(m3[3]),
-    ...m3[4] ? { via: m3[4] } : {}
+    ...m3[4] ? { via: standalone(m3[4]) } : {}
   }));
   if (approvals.length) out.approvedBy = approvals;
-  const set = (k5, key2, f5) => {
-    const v = one(key2);
-    if (v !== void 0 && v !== "") out[k5] = f5(v);
-  };
-  set("policy", TRAILER.policy, (v) => v);
-  set("rule", TRAILER.rule, (v) => v);
-  set("actor", TRAILER.actor, (v) => v);
-  set("at", TRAILER.at, (v) => v);
-  set("expires", TRAILER.expires, (v) => v);
-  set("pullRequest", TRAILER.pullRequest, (v) => /^\d+$/.test(v) ? Number(v) : void 0);
-  set("reason", TRAILER.reason, (v) => v);
-  set("lateness", TRAILER.lateness, (v) => /^\d+s$/.test(v) ? Number(v.slice(0, -1)) : void 0);
+  const policy = own(first[POLICY]);
+  if (policy) out.policy = policy;
+  const rule = own(first[RULE2]);
+  if (rule) out.rule = rule;
+  const actor = own(first[ACTOR]);
+  if (actor) out.actor = actor;
+  const at = own(first[AT]);
+  if (at) out.at = at;
+  const expires = own(first[EXPIRES]);
+  if (expires) out.expires = expires;
+  const pr = first[PULL_REQUEST];
+  if (pr) out.pullRequest = /^\d+$/.test(pr) ? Number(pr) : void 0;
+  const reason = own(first[REASON]);
+  if (reason) out.reason = reason;
+  const lateness2 = first[LATENESS];
+  if (lateness2) out.lateness = /^\d+s$/.test(lateness2) ? Number(lateness2.slice(0, -1)) : void 0;
   return out;
 }
 var BG_REVIEW = new RegExp(
   `^${TRAILER.breakGlassReview}: (\\S+) \\((\\d+)\\)(?: review=(\\d+))?\\s*$`,
   "m"
 );
-var ONE = (key2) => new RegExp(`^${key2}: (\\S+)\\s*$`, "m");
+var ONE = (key3) => new RegExp(`^${key3}: (\\S+)\\s*$`, "m");
 function parseBreakGlassReview(message) {
   if (!message.includes(`${TRAILER.breakGlassReview}: `)) return null;
   message = trailerBlock(message);
@@ -68326,19 +68780,37 @@ function parseBreakGlassReview(message) {
 // src/core/audit-timeline.ts
 var grantKey = (resource, id) => `${resource}/${id}`;
 var ms = (t) => t === void 0 ? void 0 : timestampMs(t) ?? void 0;
-var PARSED_KEPT = 1024;
-var isArchiveMove = (change) => change.added !== void 0 && change.removed !== void 0 && parseGrantPath(change.added.path)?.archived === true && parseGrantPath(change.removed.path)?.archived === false;
+var PARSED_KEPT = 256;
+var POLICIES_PREFIX = `${POLICIES_DIR}/`;
+var PLACES_KEPT = 4096;
 var AuditFold = class {
   grants = /* @__PURE__ */ new Map();
   notes = [];
   count = 0;
   head;
-  /** Recent readings of grant files by blob id and path, oldest first. */
+  /** Recent readings of grant files by blob id and path. */
   parsed = /* @__PURE__ */ new Map();
+  /** The readings before `parsed` filled up: two generations, no eviction one by one. */
+  parsedBefore = /* @__PURE__ */ new Map();
+  /** `parseGrantPath` of recent paths. */
+  places = /* @__PURE__ */ new Map();
+  where(path6) {
+    let place = this.places.get(path6);
+    if (place === void 0) {
+      place = parseGrantPath(path6);
+      if (this.places.size >= PLACES_KEPT) this.places.clear();
+      this.places.set(path6, place);
+    }
+    return place;
+  }
+  isArchiveMove(change) {
+    return change.added !== void 0 && change.removed !== void 0 && this.where(change.added.path)?.archived === true && this.where(change.removed.path)?.archived === false;
+  }
   add(commit) {
     this.count += 1;
     this.head = commit.sha;
-    const subject = commit.message.split("\n", 1)[0] ?? "";
+    const nl = commit.message.indexOf("\n");
+    const subject = standalone(nl < 0 ? commit.message : commit.message.slice(0, nl));
     const parents = commit.parents?.length ?? 0;
     const trailers2 = parseTrailers(commit.message);
     const base = {
@@ -68349,8 +68821,10 @@ var AuditFold = class {
       committer: commit.committer,
       committedAt: commit.date
     };
-    const policyPaths = commit.files.map((f5) => f5.path).filter((p3) => p3.startsWith(`${POLICIES_DIR}/`));
-    if (policyPaths.length)
+    let policyPaths;
+    for (const f5 of commit.files)
+      if (f5.path.startsWith(POLICIES_PREFIX)) (policyPaths ??= []).push(f5.path);
+    if (policyPaths)
       this.notes.push({
         kind: "policy-change",
         ...base,
@@ -68361,16 +68835,16 @@ var AuditFold = class {
     const stray = [];
     for (const f5 of commit.files) {
       if (!f5.path.startsWith(`${GRANTS_DIR}/`)) continue;
-      const where = parseGrantPath(f5.path);
+      const where = this.where(f5.path);
       if (!where) {
         stray.push(f5.path);
         continue;
       }
-      const key2 = grantKey(where.resource, where.id);
-      const entry = byKey.get(key2) ?? {};
+      const key3 = grantKey(where.resource, where.id);
+      const entry = byKey.get(key3) ?? {};
       if (f5.status === "D") entry.removed = f5;
       else entry.added = f5;
-      byKey.set(key2, entry);
+      byKey.set(key3, entry);
     }
     if (stray.length)
       this.notes.push({
@@ -68404,7 +68878,7 @@ var AuditFold = class {
           message: `trailers name ${named} but the commit does not change its file`
         });
       else this.applyContent(g5, commit, change, trailers2.event);
-      this.applyEvent(g5, event, trailers2, change !== void 0 && isArchiveMove(change));
+      this.applyEvent(g5, event, trailers2, change !== void 0 && this.isArchiveMove(change));
       byKey.delete(named);
     }
     const review = parseBreakGlassReview(commit.message);
@@ -68413,8 +68887,8 @@ var AuditFold = class {
       const by = `${review.reviewer.login} (${review.reviewer.id})${review.review !== void 0 ? ` review=${review.review}` : ""}`;
       if (g5) g5.tl.breakGlassReview = { by, sha: commit.sha, at: commit.date };
     }
-    for (const [key2, change] of byKey) {
-      const [resource, id] = key2.split("/");
+    for (const [key3, change] of byKey) {
+      const [resource, id] = key3.split("/");
       const g5 = this.grant(resource, id);
       if (trailers2?.event === "extended" && named) {
         const content = change.added ? this.read(commit, change.added) : null;
@@ -68423,7 +68897,7 @@ var AuditFold = class {
           continue;
         }
       }
-      const archived = isArchiveMove(change) && (change.added.blob === void 0 || change.added.blob === g5.lastBlob);
+      const archived = this.isArchiveMove(change) && (change.added.blob === void 0 || change.added.blob === g5.lastBlob);
       g5.tl.events.push({ kind: archived ? "archived" : "changed", ...base, at: commit.date });
       this.applyContent(g5, commit, change, archived ? "archived" : "changed");
     }
@@ -68437,27 +68911,30 @@ var AuditFold = class {
     };
   }
   grant(resource, id) {
-    const key2 = grantKey(resource, id);
-    let g5 = this.grants.get(key2);
+    const key3 = grantKey(resource, id);
+    let g5 = this.grants.get(key3);
     if (!g5) {
       g5 = {
         tl: { id, resource, approvers: [], events: [], anomalies: [], widenings: [], invalid: [] }
       };
-      this.grants.set(key2, g5);
+      this.grants.set(key3, g5);
     }
     return g5;
   }
   read(commit, f5) {
-    const key2 = f5.blob !== void 0 ? `${f5.blob}\0${f5.path}` : void 0;
-    const seen = key2 !== void 0 ? this.parsed.get(key2) : void 0;
-    if (seen) return seen;
+    const key3 = f5.blob;
+    const seen = key3 !== void 0 ? this.parsed.get(key3) ?? this.parsedBefore.get(key3) : void 0;
+    if (seen && seen.path === f5.path) return seen;
     const text = commit.readGrant?.(f5.path);
     if (text === void 0 || text === null) return null;
     const parsed = parseGrantFast(text, f5.path);
-    const result = parsed.ok ? { grant: parsed.value, problems: [] } : { grant: null, problems: parsed.problems };
-    if (key2 !== void 0) {
-      if (this.parsed.size >= PARSED_KEPT) this.parsed.delete(this.parsed.keys().next().value);
-      this.parsed.set(key2, result);
+    const result = parsed.ok ? { path: f5.path, grant: parsed.value, problems: [] } : { path: f5.path, grant: null, problems: parsed.problems };
+    if (key3 !== void 0) {
+      if (this.parsed.size >= PARSED_KEPT) {
+        this.parsedBefore = this.parsed;
+        this.parsed = /* @__PURE__ */ new Map();
+      }
+      this.parsed.set(key3, result);
     }
     return result;
   }
@@ -68482,7 +68959,7 @@ var AuditFold = class {
         sha: commit.sha,
         message: `file of ${grantKey(tl.resource, tl.id)} holds grant ${grantKey(grant.resource, grant.id)}`
       });
-    if (!g5.last) {
+    if (!g5.read) {
       tl.requester = grant.requester;
       tl.requestedAt = grant.requested_at;
       tl.justification = grant.justification;
@@ -68508,7 +68985,8 @@ var AuditFold = class {
       tl.expiresAt = grant.expires_at ?? tl.expiresAt;
       if (event === "issued" && grant.issued_at) tl.issuedAt = grant.issued_at;
     }
-    g5.last = grant;
+    g5.read = true;
+    g5.lastEndedAt = grant.ended_at;
   }
   /** Changes after approval that give more access than was approved. */
   compare(g5, was, now, sha, event) {
@@ -68593,7 +69071,7 @@ var AuditFold = class {
         if (!ended) {
           tl.endEvent = t.event;
           tl.endedSha = e5.sha;
-          tl.endedAt = explicitAt ? e5.at : g5.last?.ended_at ?? e5.at;
+          tl.endedAt = explicitAt ? e5.at : g5.lastEndedAt ?? e5.at;
           if (t.actor) tl.endedBy = t.actor;
         }
         break;
@@ -69008,9 +69486,9 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
           }
-          for (const key2 in data9) {
-            if (!(key2 === "admin_url" || key2 === "database" || key2 === "roles" || key2 === "connection_limit" || key2 === "statement_timeout" || key2 === "keep_objects")) {
-              const err27 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-postgres/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key2 }, message: "must NOT have additional properties", schema: false, parentSchema: schema35, data: data9 };
+          for (const key22 in data9) {
+            if (!(key22 === "admin_url" || key22 === "database" || key22 === "roles" || key22 === "connection_limit" || key22 === "statement_timeout" || key22 === "keep_objects")) {
+              const err27 = { instancePath: instancePath + "/target", schemaPath: "#/$defs/target-postgres/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key22 }, message: "must NOT have additional properties", schema: false, parentSchema: schema35, data: data9 };
               if (vErrors === null) {
                 vErrors = [err27];
               } else {
@@ -71570,8 +72048,8 @@ function validate202(data, { instancePath = "", parentData, parentDataProperty, 
             errors++;
           }
         }
-        for (const key2 in data0) {
-          if (!validate21(data0[key2], { instancePath: instancePath + "/resources/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"), parentData: data0, parentDataProperty: key2, rootData, dynamicAnchors })) {
+        for (const key22 in data0) {
+          if (!validate21(data0[key22], { instancePath: instancePath + "/resources/" + key22.replace(/~/g, "~0").replace(/\//g, "~1"), parentData: data0, parentDataProperty: key22, rootData, dynamicAnchors })) {
             vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
             errors = vErrors.length;
           }
@@ -71753,9 +72231,9 @@ var decodeVLQ = (str) => {
   let value = 0;
   let shift = 0;
   for (let i5 = 0; i5 < str.length; i5++) {
-    const digit = B64_MAP[str.charCodeAt(i5)];
-    value |= (digit & 31) << shift;
-    if ((digit & 32) === 0) {
+    const digit2 = B64_MAP[str.charCodeAt(i5)];
+    value |= (digit2 & 31) << shift;
+    if ((digit2 & 32) === 0) {
       res.push(value);
       value = 0;
       shift = 0;
@@ -71795,13 +72273,13 @@ var LazyMap = class {
     this.initializer = initializer;
     this.cache = /* @__PURE__ */ new Map();
   }
-  has(key2) {
-    return Object.hasOwn(this.initializer, key2);
+  has(key3) {
+    return Object.hasOwn(this.initializer, key3);
   }
-  get(key2) {
-    if (this.cache.has(key2)) return this.cache.get(key2);
-    const val = this.has(key2) ? this.initializer[key2]() : null;
-    this.cache.set(key2, val);
+  get(key3) {
+    if (this.cache.has(key3)) return this.cache.get(key3);
+    const val = this.has(key3) ? this.initializer[key3]() : null;
+    this.cache.set(key3, val);
     return val;
   }
 };
@@ -73011,9 +73489,9 @@ var Matcher = class Matcher2 {
           let n3 = nextCode - Codepoint.CODES["0"];
           let j5 = i5 + 2;
           for (; j5 < m3; j5++) {
-            const digit = replacement.codePointAt(j5);
-            if (digit < Codepoint.CODES["0"] || digit > Codepoint.CODES["9"] || n3 * 10 + digit - Codepoint.CODES["0"] > this.patternGroupCount) break;
-            n3 = n3 * 10 + digit - Codepoint.CODES["0"];
+            const digit2 = replacement.codePointAt(j5);
+            if (digit2 < Codepoint.CODES["0"] || digit2 > Codepoint.CODES["9"] || n3 * 10 + digit2 - Codepoint.CODES["0"] > this.patternGroupCount) break;
+            n3 = n3 * 10 + digit2 - Codepoint.CODES["0"];
           }
           if (n3 > this.patternGroupCount) throw new RE2JSGroupException(`n > number of groups: ${n3}`);
           const group5 = this.group(n3);
@@ -73049,7 +73527,7 @@ var Matcher = class Matcher2 {
   * @private
   */
   appendReplacementInternalJs(replacement) {
-    const isDigit = (c5) => c5 >= 48 && c5 <= 57;
+    const isDigit2 = (c5) => c5 >= 48 && c5 <= 57;
     const groupCount = this.patternGroupCount;
     let res = "";
     let i5 = 0;
@@ -73071,19 +73549,19 @@ var Matcher = class Matcher2 {
       } else if (c5 === Codepoint.CODES["'"]) {
         res += this.substring(this.end(0), this.matcherInputLength);
         i5 += 2;
-      } else if (isDigit(c5)) {
-        let digits = 1;
+      } else if (isDigit2(c5)) {
+        let digits2 = 1;
         let index = c5 - 48;
         const c22 = replacement.charCodeAt(i5 + 2);
-        if (isDigit(c22) && index * 10 + c22 - 48 <= groupCount) {
-          digits = 2;
+        if (isDigit2(c22) && index * 10 + c22 - 48 <= groupCount) {
+          digits2 = 2;
           index = index * 10 + c22 - 48;
         }
         if (index >= 1 && index <= groupCount) {
           const group5 = this.group(index);
           if (group5 !== null) res += group5;
-        } else res += replacement.substring(i5, i5 + 1 + digits);
-        i5 += 1 + digits;
+        } else res += replacement.substring(i5, i5 + 1 + digits2);
+        i5 += 1 + digits2;
       } else if (c5 === Codepoint.CODES["<"] && this.hasNamedGroups) {
         const gt = replacement.indexOf(">", i5 + 2);
         if (gt < 0) {
@@ -74915,11 +75393,11 @@ var AhoCorasick = class {
     for (const word of words) {
       let node = 0;
       for (let i5 = 0; i5 < word.length; i5++) {
-        const key2 = node * alphabetSize + word[i5];
-        let child2 = edges.get(key2);
+        const key3 = node * alphabetSize + word[i5];
+        let child2 = edges.get(key3);
         if (child2 === void 0) {
           child2 = parent.length;
-          edges.set(key2, child2);
+          edges.set(key3, child2);
           parent.push(node);
           unit.push(word[i5]);
           depth.push(depth[node] + 1);
@@ -78541,11 +79019,11 @@ function inlineSecrets(value, path6, doc, file) {
     message
   });
   if (typeof value === "string") {
-    const key2 = path6[path6.length - 1];
-    if (typeof key2 === "string" && SECRET_REF_KEYS.has(key2) && path6.length === 4) {
+    const key3 = path6[path6.length - 1];
+    if (typeof key3 === "string" && SECRET_REF_KEYS.has(key3) && path6.length === 4) {
       return value.startsWith("env:") ? [] : [
         at(
-          `${key2} must name an environment variable, as env:NAME, not hold the secret itself; put the secret in the environment (a CI secret) and write e.g. env:${key2 === "ca_key" ? "SSH_CA_KEY" : "PROD_PG_ADMIN_URL"}`
+          `${key3} must name an environment variable, as env:NAME, not hold the secret itself; put the secret in the environment (a CI secret) and write e.g. env:${key3 === "ca_key" ? "SSH_CA_KEY" : "PROD_PG_ADMIN_URL"}`
         )
       ];
     }
@@ -78602,10 +79080,18 @@ var DEFAULT_SWEEP_INTERVAL = 5 * MINUTE;
 var APP_TIMER_LATE_BOUND = 2 * MINUTE;
 var GITHUB_WEB_FLOW = "noreply@github.com";
 var sameEmail = (a5, b5) => a5.toLowerCase() === b5.toLowerCase();
-var globToRegExp = (glob) => new RegExp(
-  `^${glob.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`,
-  "i"
-);
+var globs = /* @__PURE__ */ new Map();
+function globToRegExp(glob) {
+  let re = globs.get(glob);
+  if (re === void 0) {
+    re = new RegExp(
+      `^${glob.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`,
+      "i"
+    );
+    if (globs.size < 256) globs.set(glob, re);
+  }
+  return re;
+}
 function isBotIdentity(who2, bots = DEFAULT_BOTS) {
   return bots.some((b5) => {
     const re = globToRegExp(b5);
@@ -78919,39 +79405,39 @@ import { resolve as resolve3, sep as sep4 } from "node:path";
 
 // src/providers/target-checks.ts
 var ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-function problem(key2, message) {
-  return { path: `target.${key2}`, message: `target.${key2}: ${message}` };
+function problem(key3, message) {
+  return { path: `target.${key3}`, message: `target.${key3}: ${message}` };
 }
-function checkEnvRef(target, key2) {
-  const v = target[key2];
+function checkEnvRef(target, key3) {
+  const v = target[key3];
   if (typeof v !== "string" || !v.startsWith("env:") || !ENV_NAME.test(v.slice(4))) {
     return [
       problem(
-        key2,
+        key3,
         "must reference an environment variable as env:NAME; secrets never go in policy"
       )
     ];
   }
   return [];
 }
-function checkStringList(target, key2, opts2) {
-  const v = target[key2];
-  if (v === void 0) return opts2.required ? [problem(key2, "is required")] : [];
-  if (!Array.isArray(v)) return [problem(key2, "must be a list of strings")];
-  if (opts2.required && v.length === 0) return [problem(key2, "must not be empty")];
+function checkStringList(target, key3, opts2) {
+  const v = target[key3];
+  if (v === void 0) return opts2.required ? [problem(key3, "is required")] : [];
+  if (!Array.isArray(v)) return [problem(key3, "must be a list of strings")];
+  if (opts2.required && v.length === 0) return [problem(key3, "must not be empty")];
   const out = [];
   const seen = /* @__PURE__ */ new Set();
   v.forEach((item, i5) => {
     if (typeof item !== "string" || item.length === 0) {
-      out.push(problem(`${key2}[${i5}]`, "must be a non-empty string"));
+      out.push(problem(`${key3}[${i5}]`, "must be a non-empty string"));
     } else if (item.length > (opts2.maxLength ?? 256) || item.includes("\0")) {
-      out.push(problem(`${key2}[${i5}]`, "is too long or holds a NUL character"));
+      out.push(problem(`${key3}[${i5}]`, "is too long or holds a NUL character"));
     } else if (opts2.pattern && !opts2.pattern.test(item)) {
       out.push(
-        problem(`${key2}[${i5}]`, `${JSON.stringify(item)} ${opts2.patternHelp ?? "is not allowed"}`)
+        problem(`${key3}[${i5}]`, `${JSON.stringify(item)} ${opts2.patternHelp ?? "is not allowed"}`)
       );
     } else if (seen.has(item)) {
-      out.push(problem(`${key2}[${i5}]`, `${JSON.stringify(item)} is listed twice`));
+      out.push(problem(`${key3}[${i5}]`, `${JSON.stringify(item)} is listed twice`));
     }
     if (typeof item === "string") seen.add(item);
   });
@@ -79124,7 +79610,7 @@ async function runCommand(action, input, vars, ctx, recordedPath) {
     });
   });
 }
-var isFact = (v) => typeof v === "string" || typeof v === "boolean" || typeof v === "number" && Number.isFinite(v) || Array.isArray(v) && v.every((x) => typeof x === "string");
+var isFact2 = (v) => typeof v === "string" || typeof v === "boolean" || typeof v === "number" && Number.isFinite(v) || Array.isArray(v) && v.every((x) => typeof x === "string");
 function parseFacts(stdout, path6) {
   const text = stdout.trim();
   if (text === "") return {};
@@ -79143,7 +79629,7 @@ function parseFacts(stdout, path6) {
   for (const [k5, v] of Object.entries(facts)) {
     if (k5 === "provider" || k5 === "issue_started_at" || k5 === "command")
       throw new ProviderError(`command ${path6} issue: fact ${JSON.stringify(k5)} is reserved`);
-    if (!isFact(v))
+    if (!isFact2(v))
       throw new ProviderError(
         `command ${path6} issue: fact ${JSON.stringify(k5)} must be text, a number, true/false or a list of text`
       );
@@ -79436,9 +79922,9 @@ var _HMAC = class {
   canXOF = false;
   finished = false;
   destroyed = false;
-  constructor(hash, key2) {
+  constructor(hash, key3) {
     ahash(hash);
-    abytes(key2, void 0, "key");
+    abytes(key3, void 0, "key");
     this.iHash = hash.create();
     if (typeof this.iHash.update !== "function")
       throw new Error("expected Hash instance");
@@ -79446,7 +79932,7 @@ var _HMAC = class {
     this.outputLen = this.iHash.outputLen;
     const blockLen = this.blockLen;
     const pad = new Uint8Array(blockLen);
-    pad.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
+    pad.set(key3.length > blockLen ? hash.create().update(key3).digest() : key3);
     for (let i5 = 0; i5 < pad.length; i5++)
       pad[i5] ^= 54;
     this.iHash.update(pad);
@@ -79499,8 +79985,8 @@ var _HMAC = class {
   }
 };
 var hmac = /* @__PURE__ */ (() => {
-  const hmac_ = ((hash, key2, message) => new _HMAC(hash, key2).update(message).digest());
-  hmac_.create = (hash, key2) => new _HMAC(hash, key2);
+  const hmac_ = ((hash, key3, message) => new _HMAC(hash, key3).update(message).digest());
+  hmac_.create = (hash, key3) => new _HMAC(hash, key3);
   return hmac_;
 })();
 
@@ -80255,14 +80741,14 @@ function radix2(bits) {
         res[j5] = carry << bits - pos2 & mask;
       return res;
     },
-    decode: (digits) => {
-      const len = digits.length;
+    decode: (digits2) => {
+      const len = digits2.length;
       const res = new Uint8Array(Math.floor(len * bits / 8));
       let carry = 0;
       let pos2 = 0;
       let j5 = 0;
       for (let i5 = 0; i5 < len; i5++) {
-        carry = (carry << bits | digits[i5]) & 65535;
+        carry = (carry << bits | digits2[i5]) & 65535;
         pos2 += bits;
         for (; pos2 >= 8; pos2 -= 8)
           res[j5++] = carry >> pos2 - 8 & 255;
@@ -80299,10 +80785,10 @@ function alphabet(letters, aliases) {
     }
   }
   return {
-    encode: (digits) => {
-      const codes = new Uint8Array(digits.length);
-      for (let i5 = 0; i5 < digits.length; i5++) {
-        const d5 = digits[i5];
+    encode: (digits2) => {
+      const codes = new Uint8Array(digits2.length);
+      for (let i5 = 0; i5 < digits2.length; i5++) {
+        const d5 = digits2[i5];
         const code = encTable[d5];
         if (code === void 0)
           throw new Error(`alphabet.encode: invalid digit ${d5}`);
@@ -80313,15 +80799,15 @@ function alphabet(letters, aliases) {
     decode: (input) => {
       astr("decode", input);
       const slen = input.length;
-      const digits = new Uint8Array(slen);
+      const digits2 = new Uint8Array(slen);
       for (let i5 = 0; i5 < slen; i5++) {
         const code = input.charCodeAt(i5);
-        const digit = code < 128 ? decTable[code] : -1;
-        if (digit === -1)
+        const digit2 = code < 128 ? decTable[code] : -1;
+        if (digit2 === -1)
           throw new Error(`Unknown letter "${input[i5]}". Allowed: ${letters}`);
-        digits[i5] = digit;
+        digits2[i5] = digit2;
       }
-      return digits;
+      return digits2;
     }
   };
 }
@@ -80452,14 +80938,14 @@ function genBech32(encoding) {
   const fromWords = (to) => {
     anumArr("radix2.decode", to);
     const len = to.length;
-    const digits = new Uint8Array(len);
+    const digits2 = new Uint8Array(len);
     for (let i5 = 0; i5 < len; i5++) {
       const w = to[i5];
       if (w < 0 || w >= 32)
         throw new Error(`convertRadix2: invalid word=${w}`);
-      digits[i5] = w;
+      digits2[i5] = w;
     }
-    return _words.decode(digits);
+    return _words.decode(digits2);
   };
   const fromWordsUnsafe = unsafeWrapper(fromWords);
   function encode2(prefix, words, limit = 90) {
@@ -80501,8 +80987,8 @@ function genBech32(encoding) {
     const data = lowered.slice(sepIndex + 1);
     if (data.length < 6)
       throw new Error("invalid data length");
-    const digits = BECH_ALPHABET.decode(data);
-    const words = u8ToNumArr(digits, digits.length - 6);
+    const digits2 = BECH_ALPHABET.decode(data);
+    const words = u8ToNumArr(digits2, digits2.length - 6);
     const sum = bechChecksum(prefix, words, ENCODING_CONST);
     if (!data.endsWith(sum))
       throw new Error(`Invalid checksum in ${str}`);
@@ -80865,16 +81351,16 @@ function equalBytes(a5, b5) {
 function wrapMacConstructor(keyLen, macCons, fromMsg) {
   const mac = macCons;
   const getArgs = fromMsg || (() => []);
-  const macC = (msg, key2) => mac(key2, ...getArgs(msg)).update(msg).digest();
+  const macC = (msg, key3) => mac(key3, ...getArgs(msg)).update(msg).digest();
   const tmp = mac(new Uint8Array(keyLen), ...getArgs(new Uint8Array(0)));
   macC.outputLen = tmp.outputLen;
   macC.blockLen = tmp.blockLen;
-  macC.create = (key2, ...args) => mac(key2, ...args);
+  macC.create = (key3, ...args) => mac(key3, ...args);
   return macC;
 }
 var wrapCipher = /* @__NO_SIDE_EFFECTS__ */ (params, constructor) => {
-  function wrappedCipher(key2, ...args) {
-    abytes3(key2, void 0, "key");
+  function wrappedCipher(key3, ...args) {
+    abytes3(key3, void 0, "key");
     if (params.nonceLength !== void 0) {
       const nonce = args[0];
       abytes3(nonce, params.varSizeNonce ? void 0 : params.nonceLength, "nonce");
@@ -80888,7 +81374,7 @@ var wrapCipher = /* @__NO_SIDE_EFFECTS__ */ (params, constructor) => {
     }
     if (params.withAAD && args[aadStart] !== void 0)
       abytes3(args[aadStart], void 0, "AAD");
-    const cipher = constructor(key2, ...args);
+    const cipher = constructor(key3, ...args);
     const checkOutput = (fnLength, output) => {
       if (output !== void 0) {
         if (fnLength !== 2)
@@ -80955,7 +81441,7 @@ var BLOCK_LEN = 64;
 var BLOCK_LEN32 = 16;
 var MAX_COUNTER = /* @__PURE__ */ (() => 2 ** 32 - 1)();
 var U32_EMPTY = /* @__PURE__ */ Uint32Array.of();
-function runCipher(core, sigma, key2, nonce, data, output, counter, rounds) {
+function runCipher(core, sigma, key3, nonce, data, output, counter, rounds) {
   const len = data.length;
   const block = new Uint8Array(BLOCK_LEN);
   const b32 = u322(block);
@@ -80964,7 +81450,7 @@ function runCipher(core, sigma, key2, nonce, data, output, counter, rounds) {
   const o32 = isAligned ? u322(output) : U32_EMPTY;
   if (!isLE2) {
     for (let pos2 = 0; pos2 < len; counter++) {
-      core(sigma, key2, nonce, b32, counter, rounds);
+      core(sigma, key3, nonce, b32, counter, rounds);
       swap32IfBE2(b32);
       if (counter >= MAX_COUNTER)
         throw new Error("arx: counter overflow");
@@ -80978,7 +81464,7 @@ function runCipher(core, sigma, key2, nonce, data, output, counter, rounds) {
     return;
   }
   for (let pos2 = 0; pos2 < len; counter++) {
-    core(sigma, key2, nonce, b32, counter, rounds);
+    core(sigma, key3, nonce, b32, counter, rounds);
     if (counter >= MAX_COUNTER)
       throw new Error("arx: counter overflow");
     const take2 = Math.min(BLOCK_LEN, len - pos2);
@@ -81008,8 +81494,8 @@ function createCipher(core, opts2) {
   anumber3(rounds);
   abool(counterRight);
   abool(allowShortKeys);
-  return (key2, nonce, data, output, counter = 0) => {
-    abytes3(key2, void 0, "key");
+  return (key3, nonce, data, output, counter = 0) => {
+    abytes3(key3, void 0, "key");
     abytes3(nonce, void 0, "nonce");
     abytes3(data, void 0, "data");
     const len = data.length;
@@ -81021,20 +81507,20 @@ function createCipher(core, opts2) {
     if (counter < 0 || counter >= MAX_COUNTER)
       throw new Error("arx: counter overflow");
     const toClean = [];
-    let l3 = key2.length;
+    let l3 = key3.length;
     let k5;
     let sigma;
     if (l3 === 32) {
-      toClean.push(k5 = copyBytes(key2));
+      toClean.push(k5 = copyBytes(key3));
       sigma = sigma32_32;
     } else if (l3 === 16 && allowShortKeys) {
       k5 = new Uint8Array(32);
-      k5.set(key2);
-      k5.set(key2, 16);
+      k5.set(key3);
+      k5.set(key3, 16);
       sigma = sigma16_32;
       toClean.push(k5);
     } else {
-      abytes3(key2, 32, "arx key");
+      abytes3(key3, 32, "arx key");
       throw new Error("invalid key size");
     }
     if (!isLE2 || !isAligned32(nonce))
@@ -81090,16 +81576,16 @@ var Poly1305 = class {
   finished = false;
   destroyed = false;
   // Can be speed-up using BigUint64Array, at the cost of complexity
-  constructor(key2) {
-    key2 = copyBytes(abytes3(key2, 32, "key"));
-    const t0 = u8to16(key2, 0);
-    const t1 = u8to16(key2, 2);
-    const t2 = u8to16(key2, 4);
-    const t3 = u8to16(key2, 6);
-    const t4 = u8to16(key2, 8);
-    const t5 = u8to16(key2, 10);
-    const t6 = u8to16(key2, 12);
-    const t7 = u8to16(key2, 14);
+  constructor(key3) {
+    key3 = copyBytes(abytes3(key3, 32, "key"));
+    const t0 = u8to16(key3, 0);
+    const t1 = u8to16(key3, 2);
+    const t2 = u8to16(key3, 4);
+    const t3 = u8to16(key3, 6);
+    const t4 = u8to16(key3, 8);
+    const t5 = u8to16(key3, 10);
+    const t6 = u8to16(key3, 12);
+    const t7 = u8to16(key3, 14);
     this.r[0] = t0 & 8191;
     this.r[1] = (t0 >>> 13 | t1 << 3) & 8191;
     this.r[2] = (t1 >>> 10 | t2 << 6) & 7939;
@@ -81111,7 +81597,7 @@ var Poly1305 = class {
     this.r[8] = (t6 >>> 8 | t7 << 8) & 8191;
     this.r[9] = t7 >>> 5 & 127;
     for (let i5 = 0; i5 < 8; i5++)
-      this.pad[i5] = u8to16(key2, 16 + 2 * i5);
+      this.pad[i5] = u8to16(key3, 16 + 2 * i5);
   }
   process(data, offset, isLast = false) {
     const hibit = isLast ? 0 : 1 << 11;
@@ -81323,7 +81809,7 @@ var Poly1305 = class {
     return res;
   }
 };
-var poly1305 = /* @__PURE__ */ wrapMacConstructor(32, (key2) => new Poly1305(key2));
+var poly1305 = /* @__PURE__ */ wrapMacConstructor(32, (key3) => new Poly1305(key3));
 
 // node_modules/@noble/ciphers/chacha.js
 function chachaCore(s2, k5, n3, out, cnt, rounds = 20) {
@@ -81426,10 +81912,10 @@ var updatePadded = (h5, msg) => {
     h5.update(ZEROS16.subarray(leftover));
 };
 var ZEROS32 = /* @__PURE__ */ new Uint8Array(32);
-function computeTag(fn, key2, nonce, ciphertext, AAD) {
+function computeTag(fn, key3, nonce, ciphertext, AAD) {
   if (AAD !== void 0)
     abytes3(AAD, void 0, "AAD");
-  const authKey = fn(key2, nonce, ZEROS32);
+  const authKey = fn(key3, nonce, ZEROS32);
   const lengths = u64Lengths(ciphertext.length, AAD ? AAD.length : 0, true);
   const h5 = poly1305.create(authKey);
   if (AAD)
@@ -81440,7 +81926,7 @@ function computeTag(fn, key2, nonce, ciphertext, AAD) {
   clean3(authKey, lengths);
   return res;
 }
-var _poly1305_aead = (xorStream) => (key2, nonce, AAD) => {
+var _poly1305_aead = (xorStream) => (key3, nonce, AAD) => {
   const tagLength = 16;
   return {
     encrypt(plaintext, output) {
@@ -81448,8 +81934,8 @@ var _poly1305_aead = (xorStream) => (key2, nonce, AAD) => {
       output = getOutput(plength + tagLength, output, false);
       output.set(plaintext);
       const oPlain = output.subarray(0, -tagLength);
-      xorStream(key2, nonce, oPlain, oPlain, 1);
-      const tag = computeTag(xorStream, key2, nonce, oPlain, AAD);
+      xorStream(key3, nonce, oPlain, oPlain, 1);
+      const tag = computeTag(xorStream, key3, nonce, oPlain, AAD);
       output.set(tag, plength);
       clean3(tag);
       return output;
@@ -81458,13 +81944,13 @@ var _poly1305_aead = (xorStream) => (key2, nonce, AAD) => {
       output = getOutput(ciphertext.length - tagLength, output, false);
       const data = ciphertext.subarray(0, -tagLength);
       const passedTag = ciphertext.subarray(-tagLength);
-      const tag = computeTag(xorStream, key2, nonce, data, AAD);
+      const tag = computeTag(xorStream, key3, nonce, data, AAD);
       if (!equalBytes(passedTag, tag)) {
         clean3(tag);
         throw new Error("invalid tag");
       }
       output.set(ciphertext.subarray(0, -tagLength));
-      xorStream(key2, nonce, output, output, 1);
+      xorStream(key3, nonce, output, output, 1);
       clean3(tag);
       return output;
     }
@@ -82144,14 +82630,14 @@ function getMinHashLength(fieldOrder) {
   const length = getFieldBytesLength(fieldOrder);
   return length + Math.ceil(length / 2);
 }
-function mapHashToField(key2, fieldOrder, isLE4 = false) {
-  abytes4(key2);
-  const len = key2.length;
+function mapHashToField(key3, fieldOrder, isLE4 = false) {
+  abytes4(key3);
+  const len = key3.length;
   const fieldLen = getFieldBytesLength(fieldOrder);
   const minLen = getMinHashLength(fieldOrder);
   if (len < 16 || len < minLen || len > 1024)
     throw new Error("expected " + minLen + "-1024 bytes of input, got " + len);
-  const num = isLE4 ? bytesToNumberLE(key2) : bytesToNumberBE(key2);
+  const num = isLE4 ? bytesToNumberLE(key3) : bytesToNumberBE(key3);
   const reduced = mod(num, fieldOrder - _1n2) + _1n2;
   return isLE4 ? numberToBytesLE(reduced, fieldLen) : numberToBytesBE(reduced, fieldLen);
 }
@@ -82512,9 +82998,9 @@ var _HMAC2 = class {
   outputLen;
   finished = false;
   destroyed = false;
-  constructor(hash, key2) {
+  constructor(hash, key3) {
     ahash2(hash);
-    abytes4(key2, void 0, "key");
+    abytes4(key3, void 0, "key");
     this.iHash = hash.create();
     if (typeof this.iHash.update !== "function")
       throw new Error("Expected instance of class which extends utils.Hash");
@@ -82522,7 +83008,7 @@ var _HMAC2 = class {
     this.outputLen = this.iHash.outputLen;
     const blockLen = this.blockLen;
     const pad = new Uint8Array(blockLen);
-    pad.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
+    pad.set(key3.length > blockLen ? hash.create().update(key3).digest() : key3);
     for (let i5 = 0; i5 < pad.length; i5++)
       pad[i5] ^= 54;
     this.iHash.update(pad);
@@ -82572,8 +83058,8 @@ var _HMAC2 = class {
     this.iHash.destroy();
   }
 };
-var hmac2 = (hash, key2, message) => new _HMAC2(hash, key2).update(message).digest();
-hmac2.create = (hash, key2) => new _HMAC2(hash, key2);
+var hmac2 = (hash, key3, message) => new _HMAC2(hash, key3).update(message).digest();
+hmac2.create = (hash, key3) => new _HMAC2(hash, key3);
 
 // node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/weierstrass.js
 var divNearest = (num, den) => (num + (num >= 0 ? den : -den) / _2n3) / den;
@@ -83225,7 +83711,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
   });
   ecdsaOpts = Object.assign({}, ecdsaOpts);
   const randomBytes10 = ecdsaOpts.randomBytes || randomBytes4;
-  const hmac3 = ecdsaOpts.hmac || ((key2, msg) => hmac2(hash, key2, msg));
+  const hmac3 = ecdsaOpts.hmac || ((key3, msg) => hmac2(hash, key3, msg));
   const { Fp: Fp2, Fn } = Point;
   const { ORDER: CURVE_ORDER, BITS: fnBits } = Fn;
   const { keygen, getPublicKey, getSharedSecret, utils, lengths } = ecdh(Point, ecdsaOpts);
@@ -84438,7 +84924,7 @@ function cleanBytes(...list2) {
 function getMask(bits) {
   return (1 << bits) - 1;
 }
-var EMPTY = Uint8Array.of();
+var EMPTY2 = Uint8Array.of();
 
 // node_modules/@noble/post-quantum/_crystals.js
 var genCrystals = (opts2) => {
@@ -84793,8 +85279,8 @@ function createKyber(opts2) {
     }
   };
 }
-function shakePRF(dkLen, key2, nonce) {
-  return shake256.create({ dkLen }).update(key2).update(new Uint8Array([nonce])).digest();
+function shakePRF(dkLen, key3, nonce) {
+  return shake256.create({ dkLen }).update(key3).update(new Uint8Array([nonce])).digest();
 }
 var opts = {
   HASH256: sha3_256,
@@ -85259,9 +85745,9 @@ function pow(num, power, modulo) {
     }
     return p4;
   }
-  const digits = [];
+  const digits2 = [];
   while (power > _0n8) {
-    digits.push(Number(power & _15n));
+    digits2.push(Number(power & _15n));
     power >>= _4n3;
   }
   const table = new Array(16);
@@ -85269,15 +85755,15 @@ function pow(num, power, modulo) {
   table[1] = d5;
   for (let i5 = 2; i5 < 16; i5++)
     table[i5] = table[i5 - 1] * d5 % modulo;
-  let p3 = table[digits[digits.length - 1]];
-  for (let w = digits.length - 2; w >= 0; w--) {
+  let p3 = table[digits2[digits2.length - 1]];
+  for (let w = digits2.length - 2; w >= 0; w--) {
     p3 = p3 * p3 % modulo;
     p3 = p3 * p3 % modulo;
     p3 = p3 * p3 % modulo;
     p3 = p3 * p3 % modulo;
-    const digit = digits[w];
-    if (digit !== 0)
-      p3 = p3 * table[digit] % modulo;
+    const digit2 = digits2[w];
+    if (digit2 !== 0)
+      p3 = p3 * table[digit2] % modulo;
   }
   return p3;
 }
@@ -85667,14 +86153,14 @@ function getMinHashLength2(fieldOrder) {
   const length = getFieldBytesLength2(fieldOrder);
   return length + Math.ceil(length / 2);
 }
-function mapHashToField2(key2, fieldOrder, isLE4 = false) {
-  abytes5(key2);
-  const len = key2.length;
+function mapHashToField2(key3, fieldOrder, isLE4 = false) {
+  abytes5(key3);
+  const len = key3.length;
   const fieldLen = getFieldBytesLength2(fieldOrder);
   const minLen = Math.max(getMinHashLength2(fieldOrder), 16);
   if (len < minLen || len > 1024)
     throw new Error("expected " + minLen + "-1024 bytes of input, got " + len);
-  const num = isLE4 ? bytesToNumberLE2(key2) : bytesToNumberBE2(key2);
+  const num = isLE4 ? bytesToNumberLE2(key3) : bytesToNumberBE2(key3);
   const reduced = mod3(num, fieldOrder - _1n9) + _1n9;
   return isLE4 ? numberToBytesLE2(reduced, fieldLen) : numberToBytesBE2(reduced, fieldLen);
 }
@@ -85791,16 +86277,16 @@ function signedWindowDigits(n3, W, windows) {
     throw new Error("invalid wnaf");
   return d5;
 }
-function wnafWalk(zero, tables, digits) {
+function wnafWalk(zero, tables, digits2) {
   let max2 = 0;
-  for (const d5 of digits)
+  for (const d5 of digits2)
     max2 = Math.max(max2, d5.length);
   let acc = zero;
   for (let bit = max2 - 1; bit >= 0; bit--) {
     if (bit !== max2 - 1)
       acc = acc.double();
-    for (let i5 = 0; i5 < digits.length; i5++) {
-      const w = digits[i5][bit];
+    for (let i5 = 0; i5 < digits2.length; i5++) {
+      const w = digits2[i5][bit];
       if (w) {
         const item = tables[i5][Math.abs(w) - 1 >> 1];
         acc = acc.add(w < 0 ? item.negate() : item);
@@ -85863,21 +86349,21 @@ var ScalarMultiplier = class {
   wnafCachedCT(precomputes, n3) {
     const { W, windows, comp } = precomputes;
     const half = 2 ** (W - 1);
-    const digits = signedWindowDigits(n3, W, windows);
+    const digits2 = signedWindowDigits(n3, W, windows);
     let p3 = this.ZERO;
     let f5 = this.BASE;
     for (let w = 0; w < windows; w++) {
-      const digit = digits[w];
+      const digit2 = digits2[w];
       const start = w * half;
-      const idx = Math.abs(digit) - 1;
+      const idx = Math.abs(digit2) - 1;
       let sel = comp[start];
       for (let i5 = 1; i5 < half; i5++)
         sel = i5 === idx ? comp[start + i5] : sel;
       const neg = sel.negate();
-      if (digit === 0)
+      if (digit2 === 0)
         f5 = f5.add(comp[start]);
       else
-        p3 = p3.add(digit < 0 ? neg : sel);
+        p3 = p3.add(digit2 < 0 ? neg : sel);
     }
     return { p: p3, f: f5 };
   }
@@ -85965,10 +86451,10 @@ var ScalarMultiplier = class {
       if (window2 !== windows - 1)
         for (let d5 = 0; d5 < W; d5++)
           acc = acc.double();
-      const digit = Number(n3 >> BigInt(window2 * W) & mask);
+      const digit2 = Number(n3 >> BigInt(window2 * W) & mask);
       let sel = table[0];
       for (let i5 = 1; i5 < size; i5++)
-        sel = i5 === digit ? table[i5] : sel;
+        sel = i5 === digit2 ? table[i5] : sel;
       acc = acc.add(sel);
     }
     return { p: acc, f: acc };
@@ -86022,8 +86508,8 @@ function mulAddUnsafe(c5, points, scalars, allowOversized = false) {
   if (points.length !== scalars.length)
     throw new Error("arrays of points and scalars must have equal length");
   const tables = points.map((p3) => oddMultiples(p3, 4));
-  const digits = scalars.map((n3) => wnafDigits(n3, 4));
-  return wnafWalk(c5.ZERO, tables, digits);
+  const digits2 = scalars.map((n3) => wnafDigits(n3, 4));
+  return wnafWalk(c5.ZERO, tables, digits2);
 }
 function createField2(order, field, isLE4) {
   if (field) {
@@ -86771,7 +87257,7 @@ function ecdsa2(Point, hash, ecdsaOpts = {}) {
   });
   const opts2 = Object.assign({}, ecdsaOpts);
   const randomBytes10 = opts2.randomBytes === void 0 ? randomBytes6 : opts2.randomBytes;
-  const hmac3 = opts2.hmac === void 0 ? (key2, msg) => hmac(hash_, key2, msg) : opts2.hmac;
+  const hmac3 = opts2.hmac === void 0 ? (key3, msg) => hmac(hash_, key3, msg) : opts2.hmac;
   const { Fp: Fp2, Fn } = Point;
   const { ORDER: CURVE_ORDER, BITS: fnBits } = Fn;
   const blindLength = getMinHashLength2(CURVE_ORDER);
@@ -87369,10 +87855,10 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
   function modN_LE(hash2) {
     return Fn.create(bytesToNumberLE2(hash2));
   }
-  function getPrivateScalar(key2) {
+  function getPrivateScalar(key3) {
     const len = lengths.secretKey;
-    abytes5(key2, lengths.secretKey, "secretKey");
-    const hashed = abytes5(hash(key2), 2 * len, "hashedSecretKey");
+    abytes5(key3, lengths.secretKey, "secretKey");
+    const hashed = abytes5(hash(key3), 2 * len, "hashedSecretKey");
     const head = adjustScalarBytes3(hashed.slice(0, len));
     const prefix = hashed.slice(len, 2 * len);
     const scalar = modN_LE(head);
@@ -87449,12 +87935,12 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     seed = seed === void 0 ? randomBytes10(lengths.seed) : seed;
     return abytes5(seed, lengths.seed, "seed");
   }
-  function isValidSecretKey(key2) {
-    return isBytes5(key2) && key2.length === lengths.secretKey;
+  function isValidSecretKey(key3) {
+    return isBytes5(key3) && key3.length === lengths.secretKey;
   }
-  function isValidPublicKey(key2, zip215) {
+  function isValidPublicKey(key3, zip215) {
     try {
-      return !!Point.fromBytes(key2, zip215 === void 0 ? verifyOpts.zip215 : zip215);
+      return !!Point.fromBytes(key3, zip215 === void 0 ? verifyOpts.zip215 : zip215);
     } catch (error3) {
       return false;
     }
@@ -87755,9 +88241,9 @@ async function webCryptoFallback(func, fallback2) {
 }
 async function scalarMult(scalar, u) {
   return await webCryptoFallback(async () => {
-    const key2 = isCryptoKey(scalar) ? scalar : await importX25519Key(scalar);
+    const key3 = isCryptoKey(scalar) ? scalar : await importX25519Key(scalar);
     const peer = await crypto.subtle.importKey("raw", domBuffer(u), { name: "X25519" }, exportable, []);
-    return new Uint8Array(await crypto.subtle.deriveBits({ name: "X25519", public: peer }, key2, 256));
+    return new Uint8Array(await crypto.subtle.deriveBits({ name: "X25519", public: peer }, key3, 256));
   }, () => {
     if (isCryptoKey(scalar)) {
       throw new Error("CryptoKey provided but X25519 WebCrypto is not supported");
@@ -87793,15 +88279,15 @@ var pkcs8Prefix = /* @__PURE__ */ new Uint8Array([
   4,
   32
 ]);
-async function importX25519Key(key2) {
-  if (key2.length !== 32) {
+async function importX25519Key(key3) {
+  if (key3.length !== 32) {
     throw new Error("X25519 private key must be 32 bytes");
   }
-  const pkcs8 = new Uint8Array([...pkcs8Prefix, ...key2]);
+  const pkcs8 = new Uint8Array([...pkcs8Prefix, ...key3]);
   return crypto.subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, exportable, ["deriveBits"]);
 }
-function isCryptoKey(key2) {
-  return typeof CryptoKey !== "undefined" && key2 instanceof CryptoKey;
+function isCryptoKey(key3) {
+  return typeof CryptoKey !== "undefined" && key3 instanceof CryptoKey;
 }
 function domBuffer(arr) {
   return arr;
@@ -87899,8 +88385,8 @@ var HybridRecipient = class {
   wrapFileKey(fileKey) {
     const { cipherText: encapsulatedKey, sharedSecret } = MLKEM768X25519.encapsulate(this.recipient);
     const label = new TextEncoder().encode("age-encryption.org/mlkem768x25519");
-    const { key: key2, nonce } = hpkeContext(hpkeMLKEM768X25519, sharedSecret, label);
-    const ciphertext = chacha20poly1305(key2, nonce).encrypt(fileKey);
+    const { key: key3, nonce } = hpkeContext(hpkeMLKEM768X25519, sharedSecret, label);
+    const ciphertext = chacha20poly1305(key3, nonce).encrypt(fileKey);
     return [new Stanza(["mlkem768x25519", base64nopad.encode(encapsulatedKey)], ciphertext)];
   }
 };
@@ -87916,9 +88402,9 @@ function hpkeContext(kemID, sharedSecret, info2) {
   ksContext.set(pskIDHash, 1);
   ksContext.set(infoHash, 1 + pskIDHash.length);
   const secret = hpkeLabeledExtract(suiteID, sharedSecret, "secret", new Uint8Array(0));
-  const key2 = hpkeLabeledExpand(suiteID, secret, "key", ksContext, 32);
+  const key3 = hpkeLabeledExpand(suiteID, secret, "key", ksContext, 32);
   const nonce = hpkeLabeledExpand(suiteID, secret, "base_nonce", ksContext, 12);
-  return { key: key2, nonce };
+  return { key: key3, nonce };
 }
 function hpkeSuiteID(kemID) {
   const suiteID = new Uint8Array(10);
@@ -87995,8 +88481,8 @@ var TagRecipient = class {
       ikm.set(recipientHash, encapsulatedKey.length);
       return extract(sha256, ikm, label).subarray(0, 4);
     })();
-    const { key: key2, nonce } = hpkeContext(hpkeDHKEMP256, sharedSecret, label);
-    const ciphertext = chacha20poly1305(key2, nonce).encrypt(fileKey);
+    const { key: key3, nonce } = hpkeContext(hpkeDHKEMP256, sharedSecret, label);
+    const ciphertext = chacha20poly1305(key3, nonce).encrypt(fileKey);
     return [new Stanza(["p256tag", base64nopad.encode(tag), base64nopad.encode(encapsulatedKey)], ciphertext)];
   }
 };
@@ -88020,8 +88506,8 @@ var HybridTagRecipient = class {
       ikm.set(recipientHash, encapsulatedKey.length);
       return extract(sha256, ikm, label).subarray(0, 4);
     })();
-    const { key: key2, nonce } = hpkeContext(hpkeMLKEM768P256, sharedSecret, label);
-    const ciphertext = chacha20poly1305(key2, nonce).encrypt(fileKey);
+    const { key: key3, nonce } = hpkeContext(hpkeMLKEM768P256, sharedSecret, label);
+    const ciphertext = chacha20poly1305(key3, nonce).encrypt(fileKey);
     return [new Stanza(["mlkem768p256tag", base64nopad.encode(tag), base64nopad.encode(encapsulatedKey)], ciphertext)];
   }
 };
@@ -88042,8 +88528,8 @@ var X25519Recipient = class {
     salt.set(share);
     salt.set(this.recipient, share.length);
     const label = new TextEncoder().encode("age-encryption.org/v1/X25519");
-    const key2 = hkdf(sha256, secret, salt, label, 32);
-    return [new Stanza(["X25519", base64nopad.encode(share)], encryptFileKey(fileKey, key2))];
+    const key3 = hkdf(sha256, secret, salt, label, 32);
+    return [new Stanza(["X25519", base64nopad.encode(share)], encryptFileKey(fileKey, key3))];
   }
 };
 var ScryptRecipient = class {
@@ -88059,19 +88545,19 @@ var ScryptRecipient = class {
     const labelAndSalt = new Uint8Array(label.length + 16);
     labelAndSalt.set(new TextEncoder().encode(label));
     labelAndSalt.set(salt, label.length);
-    const key2 = scrypt(this.passphrase, labelAndSalt, { N: 2 ** this.logN, r: 8, p: 1, dkLen: 32 });
-    return [new Stanza(["scrypt", base64nopad.encode(salt), this.logN.toString()], encryptFileKey(fileKey, key2))];
+    const key3 = scrypt(this.passphrase, labelAndSalt, { N: 2 ** this.logN, r: 8, p: 1, dkLen: 32 });
+    return [new Stanza(["scrypt", base64nopad.encode(salt), this.logN.toString()], encryptFileKey(fileKey, key3))];
   }
 };
-function encryptFileKey(fileKey, key2) {
+function encryptFileKey(fileKey, key3) {
   const nonce = new Uint8Array(12);
-  return chacha20poly1305(key2, nonce).encrypt(fileKey);
+  return chacha20poly1305(key3, nonce).encrypt(fileKey);
 }
 
 // node_modules/age-encryption/dist/stream.js
 var chacha20poly1305Overhead = 16;
 var chunkSize = /* @__PURE__ */ (() => 64 * 1024)();
-function encryptSTREAM(key2) {
+function encryptSTREAM(key3) {
   const streamNonce = new Uint8Array(12);
   const incNonce = () => {
     for (let i5 = streamNonce.length - 2; i5 >= 0; i5--) {
@@ -88086,7 +88572,7 @@ function encryptSTREAM(key2) {
     transform(chunk, controller) {
       while (chunk.length > 0) {
         if (plaintextBufferUsed === plaintextBuffer.length) {
-          const encryptedChunk = chacha20poly1305(key2, streamNonce).encrypt(plaintextBuffer);
+          const encryptedChunk = chacha20poly1305(key3, streamNonce).encrypt(plaintextBuffer);
           controller.enqueue(encryptedChunk);
           incNonce();
           plaintextBufferUsed = 0;
@@ -88099,7 +88585,7 @@ function encryptSTREAM(key2) {
     },
     flush(controller) {
       streamNonce[11] = 1;
-      const encryptedChunk = chacha20poly1305(key2, streamNonce).encrypt(plaintextBuffer.subarray(0, plaintextBufferUsed));
+      const encryptedChunk = chacha20poly1305(key3, streamNonce).encrypt(plaintextBuffer.subarray(0, plaintextBufferUsed));
       controller.enqueue(encryptedChunk);
     }
   });
@@ -88314,18 +88800,18 @@ function parseSshPublicKey(text) {
       return void 0;
   }
 }
-function isSignable(key2) {
-  return key2.type !== "ssh-rsa" || (key2.rsa?.bits ?? 0) >= MIN_RSA_BITS;
+function isSignable(key3) {
+  return key3.type !== "ssh-rsa" || (key3.rsa?.bits ?? 0) >= MIN_RSA_BITS;
 }
 
 // src/providers/age-ssh.ts
 var ED25519_LABEL = new TextEncoder().encode("age-encryption.org/v1/ssh-ed25519");
 var RSA_LABEL = Buffer.from("age-encryption.org/v1/ssh-rsa");
 var b64 = (b5) => Buffer.from(b5).toString("base64").replace(/=+$/, "");
-var tagOf = (key2) => b64(sha256(key2.blob).subarray(0, 4));
-function ed25519Recipient(key2, pk) {
+var tagOf = (key3) => b64(sha256(key3.blob).subarray(0, 4));
+function ed25519Recipient(key3, pk) {
   const theirs = ed25519.utils.toMontgomery(pk);
-  const tweak = hkdf(sha256, new Uint8Array(0), key2.blob, ED25519_LABEL, 32);
+  const tweak = hkdf(sha256, new Uint8Array(0), key3.blob, ED25519_LABEL, 32);
   return {
     wrapFileKey(fileKey) {
       const ephemeral = randomBytes7(32);
@@ -88336,11 +88822,11 @@ function ed25519Recipient(key2, pk) {
       salt.set(theirs, 32);
       const wrapKey = hkdf(sha256, shared, salt, ED25519_LABEL, 32);
       const body = chacha20poly1305(wrapKey, new Uint8Array(12)).encrypt(fileKey);
-      return [new Stanza(["ssh-ed25519", tagOf(key2), b64(share)], body)];
+      return [new Stanza(["ssh-ed25519", tagOf(key3), b64(share)], body)];
     }
   };
 }
-function rsaRecipient(key2, rsa) {
+function rsaRecipient(key3, rsa) {
   const pub = createPublicKey({
     key: { kty: "RSA", n: rsa.n.toString("base64url"), e: rsa.e.toString("base64url") },
     format: "jwk"
@@ -88356,14 +88842,14 @@ function rsaRecipient(key2, rsa) {
         },
         fileKey
       );
-      return [new Stanza(["ssh-rsa", tagOf(key2)], new Uint8Array(body))];
+      return [new Stanza(["ssh-rsa", tagOf(key3)], new Uint8Array(body))];
     }
   };
 }
-function ageRecipientFor(key2) {
-  if (key2.type === "ssh-ed25519" && key2.ed25519) return ed25519Recipient(key2, key2.ed25519);
-  if (key2.type === "ssh-rsa" && key2.rsa && key2.rsa.bits >= MIN_RSA_BITS)
-    return rsaRecipient(key2, key2.rsa);
+function ageRecipientFor(key3) {
+  if (key3.type === "ssh-ed25519" && key3.ed25519) return ed25519Recipient(key3, key3.ed25519);
+  if (key3.type === "ssh-rsa" && key3.rsa && key3.rsa.bits >= MIN_RSA_BITS)
+    return rsaRecipient(key3, key3.rsa);
   return void 0;
 }
 function hasAgeRecipient(keys) {
@@ -88387,14 +88873,14 @@ async function encryptToSshKeys(secret, keys) {
 // src/providers/provider.ts
 var StepReads = class {
   answers = /* @__PURE__ */ new Map();
-  put(key2, value) {
-    this.answers.set(key2, value);
+  put(key3, value) {
+    this.answers.set(key3, value);
   }
   /** The answer under `key`, once (a second `take` asks GitHub again); undefined when none. */
-  take(key2) {
-    if (!this.answers.has(key2)) return void 0;
-    const value = this.answers.get(key2);
-    this.answers.delete(key2);
+  take(key3) {
+    if (!this.answers.has(key3)) return void 0;
+    const value = this.answers.get(key3);
+    this.answers.delete(key3);
     return { value };
   }
 };
@@ -89096,10 +89582,10 @@ function deliveryBody2(resource, principals, expiresAt, certs) {
     "Certificates are not secret. Save the one for your key next to it, and `ssh` uses it automatically:",
     ""
   ];
-  for (const { key: key2, cert } of certs) {
-    const file = `~/.ssh/${certFileName[key2.type]}`;
+  for (const { key: key3, cert } of certs) {
+    const file = `~/.ssh/${certFileName[key3.type]}`;
     lines.push(
-      `For \`${key2.type}\` key \`${key2.fingerprint}\`:`,
+      `For \`${key3.type}\` key \`${key3.fingerprint}\`:`,
       "",
       "```sh",
       `cat > ${file} <<'EOF'`,
@@ -89229,11 +89715,11 @@ async function sign(grant, ctx, why) {
   const certs = await withCa(target, ctx, async (dir, caPath, caPubPath) => {
     caFingerprint = parseSshPublicKey((await readFile(caPubPath, "utf8")).trim())?.fingerprint ?? "unknown";
     const out = [];
-    for (const [i5, key2] of keys.entries()) {
+    for (const [i5, key3] of keys.entries()) {
       const pub = join4(dir, `key${i5}.pub`);
-      await writeFile2(pub, `${key2.line}
+      await writeFile2(pub, `${key3.line}
 `);
-      const serial = serialFor(grant.id, key2.fingerprint);
+      const serial = serialFor(grant.id, key3.fingerprint);
       await sshKeygen(
         [
           "-q",
@@ -89250,10 +89736,10 @@ async function sign(grant, ctx, why) {
           ...options,
           pub
         ],
-        `signing key ${key2.fingerprint}`
+        `signing key ${key3.fingerprint}`
       );
       out.push({
-        key: key2,
+        key: key3,
         cert: (await readFile(join4(dir, `key${i5}-cert.pub`), "utf8")).trim(),
         serial
       });
@@ -89390,7 +89876,7 @@ function mustHaveLogin(login, grant, kind) {
 function unknownKeys(target, known) {
   return Object.keys(target).filter((k5) => !known.includes(k5)).map((k5) => ({ path: `target.${k5}`, message: `unknown key "${k5}"` }));
 }
-var NONE = { level: null, covered: null };
+var NONE2 = { level: null, covered: null };
 var sameTarget = (a5, b5) => a5.toLowerCase() === b5.toLowerCase();
 function otherHolders(grant, ctx, spec, target) {
   const out = [];
@@ -89407,12 +89893,12 @@ function otherHolders(grant, ctx, spec, target) {
   return out.sort((a5, b5) => a5.grant.id.localeCompare(b5.grant.id));
 }
 function preStateOf(grant, level, spec, holders) {
-  const own = spec.before(grant.issued);
-  if (own) return own;
+  const own2 = spec.before(grant.issued);
+  if (own2) return own2;
   const legacy = spec.legacyBefore(grant.issued, level);
   const fromHolder = holders.map((h5) => spec.before(h5.grant.issued) ?? spec.legacyBefore(h5.grant.issued, h5.level)).find((b5) => b5 !== null && (b5.level === null || b5.level < level));
   if (grant.issued?.already_member !== false && fromHolder) return fromHolder;
-  return legacy ?? NONE;
+  return legacy ?? NONE2;
 }
 async function recordPreState(grant, ctx, spec, target, level, observe) {
   const holders = otherHolders(grant, ctx, spec, target);
@@ -89492,8 +89978,8 @@ var within = (w, iso2) => {
   const t = iso2 === void 0 ? NaN : Date.parse(iso2);
   return !Number.isNaN(t) && t >= w.from && t <= w.to;
 };
-function snapshotOf(facts, key2) {
-  const v = facts?.[key2];
+function snapshotOf(facts, key3) {
+  const v = facts?.[key3];
   return Array.isArray(v) ? new Set(v.map(Number)) : null;
 }
 
@@ -89892,12 +90378,12 @@ function checkRegion(target) {
   const r5 = target.region;
   return typeof r5 === "string" && REGION.test(r5) ? [] : [problem("region", "must be an AWS region such as eu-west-1")];
 }
-function checkPattern(target, key2, pattern, expected) {
-  const v = target[key2];
+function checkPattern(target, key3, pattern, expected) {
+  const v = target[key3];
   if (typeof v === "string" && pattern.test(v)) return [];
-  if (typeof v === "number" && key2 === "account_id")
-    return [problem(key2, "must be a quoted string of 12 digits (YAML drops leading zeros)")];
-  return [problem(key2, `must be ${expected}`)];
+  if (typeof v === "number" && key3 === "account_id")
+    return [problem(key3, "must be a quoted string of 12 digits (YAML drops leading zeros)")];
+  return [problem(key3, `must be ${expected}`)];
 }
 function awsError(kind, what, e5) {
   if (e5 instanceof ProviderError) return e5;
@@ -89906,8 +90392,8 @@ function awsError(kind, what, e5) {
   return new ProviderError(`${kind}: ${what} failed: ${name}${message ? `: ${message}` : ""}`);
 }
 var errorName = (e5) => typeof e5 === "object" && e5 !== null && "name" in e5 ? String(e5.name) : void 0;
-function fact(grant, key2) {
-  const v = grant.issued?.[key2];
+function fact(grant, key3) {
+  const v = grant.issued?.[key3];
   return typeof v === "string" && v.length > 0 ? v : void 0;
 }
 function otherHolder(grant, live, same2) {
@@ -89929,7 +90415,7 @@ var ACCOUNT_ID = /^\d{12}$/;
 var GITHUB_ID = /^[1-9]\d{0,19}$/;
 var USER_NAME = /^[\p{L}\p{M}\p{S}\p{N}\p{P}](?:[\p{L}\p{M}\p{S}\p{N}\p{P} ]{0,126}[\p{L}\p{M}\p{S}\p{N}\p{P}])?$/u;
 var ISSUER = /^[\x21-\x7e]{1,100}$/;
-var KEYS = [
+var KEYS2 = [
   "region",
   "instance_arn",
   "identity_store_id",
@@ -89941,7 +90427,7 @@ var KEYS = [
 ];
 function validateIdentityCenterTarget(t) {
   const out = [
-    ...unknownKeys(t, KEYS),
+    ...unknownKeys(t, KEYS2),
     ...checkRegion(t),
     ...checkPattern(t, "instance_arn", INSTANCE_ARN, "an Identity Center instance ARN"),
     ...checkPattern(t, "identity_store_id", IDENTITY_STORE_ID, "an identity store id (d-\u2026)"),
@@ -90250,10 +90736,10 @@ function createIdentityCenterProvider(options = {}) {
           const holder = ctx.liveGrants.find(
             (g5) => g5.issued !== void 0 && sameAssignment(g5.issued, a5)
           );
-          const key2 = JSON.stringify(a5);
+          const key3 = JSON.stringify(a5);
           if (holder) {
             out.push({
-              key: key2,
+              key: key3,
               grantId: holder.id,
               description: describe149(a5, String(holder.issued?.user))
             });
@@ -90262,7 +90748,7 @@ function createIdentityCenterProvider(options = {}) {
           const who2 = await userOf(t, p3.id);
           if (t.standing_users.includes(who2.name)) continue;
           out.push({
-            key: key2,
+            key: key3,
             description: describe149(a5, who2.name),
             // A user gatepass maps with no live grant holding the assignment: nothing explains it.
             ...managed?.has(who2.name) ?? who2.lookedUp ? { unexplained: true } : {}
@@ -90679,6 +91165,7 @@ var auditHistoryOptions = (head) => ({
 var BATCH = 64;
 var AHEAD = 2;
 var NO_BLOB = /^0+$/;
+var GRANTS_PREFIX = `${GRANTS_DIR}/`;
 async function buildAuditReport(repo, options = {}) {
   const rev = options.rev ?? "HEAD";
   const head = await repo.revParse(rev);
@@ -90697,7 +91184,7 @@ async function buildAuditReport(repo, options = {}) {
     const wanted = /* @__PURE__ */ new Set();
     for (const c5 of commits)
       for (const ch of c5.changes)
-        if (ch.status !== "D" && !NO_BLOB.test(ch.newBlob) && parseGrantPath(ch.path))
+        if (ch.status !== "D" && ch.path.startsWith(GRANTS_PREFIX) && !(ch.newBlob.startsWith("0") && NO_BLOB.test(ch.newBlob)) && parseGrantPath(ch.path))
           wanted.add(ch.newBlob);
     const ids = [...wanted];
     const content = blobs.read(ids).then((texts) => new Map(ids.map((id, i5) => [id, texts[i5] ?? null])));
@@ -90770,10 +91257,11 @@ async function buildAuditReport(repo, options = {}) {
 function identityInterner() {
   const known = /* @__PURE__ */ new Map();
   return (who2) => {
-    const key2 = `${who2.name}\0${who2.email}`;
-    const seen = known.get(key2);
+    let byEmail = known.get(who2.name);
+    if (!byEmail) known.set(who2.name, byEmail = /* @__PURE__ */ new Map());
+    const seen = byEmail.get(who2.email);
     if (seen) return seen;
-    known.set(key2, who2);
+    byEmail.set(who2.email, who2);
     return who2;
   };
 }
@@ -90973,7 +91461,7 @@ async function lookUpIneligible(grants, policies, deps) {
   );
   const out = ineligibleRequesters(live, policies, facts, memberships);
   for (const [id, why] of out.people) deps.log(`offboarding: requester ${id}: ${why}`);
-  for (const [key2, why] of out.requesters) deps.log(`offboarding: ${key2}: ${why}`);
+  for (const [key3, why] of out.requesters) deps.log(`offboarding: ${key3}: ${why}`);
   return out;
 }
 
@@ -92104,13 +92592,13 @@ function targetChanges(grant, resource) {
   const facts = grant.issued;
   if (!facts) return [];
   const out = [];
-  for (const [key2, fact2, fallback2] of RECORDED[resource.provider]) {
+  for (const [key3, fact2, fallback2] of RECORDED[resource.provider]) {
     if (!(fact2 in facts)) continue;
-    const now = resource.target[key2] ?? fallback2;
+    const now = resource.target[key3] ?? fallback2;
     if (same(facts[fact2], now)) continue;
     out.push({
       path: `issued.${fact2}`,
-      message: `resource ${resource.name} changed its target ${key2} from ${shown2(facts[fact2])} to ${shown2(now)} while ${grant.id} is live; ${grant.id} ends on ${shown2(facts[fact2])}, as issued`
+      message: `resource ${resource.name} changed its target ${key3} from ${shown2(facts[fact2])} to ${shown2(now)} while ${grant.id} is live; ${grant.id} ends on ${shown2(facts[fact2])}, as issued`
     });
   }
   return out;
@@ -92151,11 +92639,11 @@ async function reconcile(options) {
   const seenProblems = /* @__PURE__ */ new Set();
   const report = (problems) => {
     for (const p3 of problems) {
-      const key2 = formatProblem(p3);
-      if (seenProblems.has(key2)) continue;
-      seenProblems.add(key2);
+      const key3 = formatProblem(p3);
+      if (seenProblems.has(key3)) continue;
+      seenProblems.add(key3);
       result.problems.push(p3);
-      log(`problem: ${key2}`);
+      log(`problem: ${key3}`);
     }
   };
   const first = planReconcile(state2.grants, state2.policies, clock.now());

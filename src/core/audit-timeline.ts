@@ -1,10 +1,11 @@
 import { recordedResidue } from './residue.js';
 import type { Seconds } from './duration.js';
 import type { Approval, Grant, GrantStatus } from './grant.js';
-import { GRANTS_DIR, POLICIES_DIR, parseGrantPath } from './repo-layout.js';
+import { GRANTS_DIR, POLICIES_DIR, parseGrantPath, type GrantPath } from './repo-layout.js';
 import { parseGrantFast } from './grant-file-fast.js';
 import type { Person } from './identity.js';
 import type { Problem } from './problem.js';
+import { standalone } from './string-copy.js';
 import { timestampMs } from './timestamp.js';
 import {
   type EventTrailers,
@@ -141,20 +142,32 @@ interface Internal {
   /** The content approval is judged against: the version the approval commit added. */
   baseline?: Grant;
   lastBlob?: string;
-  last?: Grant;
+  /** Whether a version was read, and the last one's `ended_at`: not the whole grant, kept for every grant. */
+  read?: boolean;
+  lastEndedAt?: string;
 }
 
 const ms = (t: string | undefined): number | undefined =>
   t === undefined ? undefined : (timestampMs(t) ?? undefined);
 
-/** How many recent grant-file readings the fold keeps (a few batches' worth). */
-const PARSED_KEPT = 1024;
+/** A grant file read: the grant, or why it is not one. */
+interface Reading {
+  path: string;
+  grant: Grant | null;
+  problems: Problem[];
+}
 
-const isArchiveMove = (change: { added?: AuditFileChange; removed?: AuditFileChange }): boolean =>
-  change.added !== undefined &&
-  change.removed !== undefined &&
-  parseGrantPath(change.added.path)?.archived === true &&
-  parseGrantPath(change.removed.path)?.archived === false;
+/**
+ * How many recent grant-file readings the fold keeps, twice over (two generations): enough for
+ * an extension commit's second look and a revert soon after. What it keeps outlives young-
+ * generation collections and is copied by each, so not more.
+ */
+const PARSED_KEPT = 256;
+
+const POLICIES_PREFIX = `${POLICIES_DIR}/`;
+
+/** How many grant file paths the fold keeps read (a grant's few paths are asked about often). */
+const PLACES_KEPT = 4096;
 
 /**
  * Folds the default branch's history, oldest commit first, into one timeline per grant. One
@@ -165,13 +178,40 @@ export class AuditFold {
   private readonly notes: CommitNote[] = [];
   private count = 0;
   private head: string | undefined;
-  /** Recent readings of grant files by blob id and path, oldest first. */
-  private readonly parsed = new Map<string, { grant: Grant | null; problems: Problem[] }>();
+  /** Recent readings of grant files by blob id and path. */
+  private parsed = new Map<string, Reading>();
+  /** The readings before `parsed` filled up: two generations, no eviction one by one. */
+  private parsedBefore = new Map<string, Reading>();
+
+  /** `parseGrantPath` of recent paths. */
+  private readonly places = new Map<string, GrantPath | null>();
+
+  private where(path: string): GrantPath | null {
+    let place = this.places.get(path);
+    if (place === undefined) {
+      place = parseGrantPath(path);
+      // Bounded, so memory still follows grants and not commits.
+      if (this.places.size >= PLACES_KEPT) this.places.clear();
+      this.places.set(path, place);
+    }
+    return place;
+  }
+
+  private isArchiveMove(change: { added?: AuditFileChange; removed?: AuditFileChange }): boolean {
+    return (
+      change.added !== undefined &&
+      change.removed !== undefined &&
+      this.where(change.added.path)?.archived === true &&
+      this.where(change.removed.path)?.archived === false
+    );
+  }
 
   add(commit: AuditCommit): void {
     this.count += 1;
     this.head = commit.sha;
-    const subject = commit.message.split('\n', 1)[0] ?? '';
+    const nl = commit.message.indexOf('\n');
+    // Its own string: every event keeps its subject, and a slice would keep the whole message.
+    const subject = standalone(nl < 0 ? commit.message : commit.message.slice(0, nl));
     const parents = commit.parents?.length ?? 0;
     const trailers = parseTrailers(commit.message);
     const base = {
@@ -183,10 +223,10 @@ export class AuditFold {
       committedAt: commit.date,
     };
 
-    const policyPaths = commit.files
-      .map((f) => f.path)
-      .filter((p) => p.startsWith(`${POLICIES_DIR}/`));
-    if (policyPaths.length)
+    let policyPaths: string[] | undefined;
+    for (const f of commit.files)
+      if (f.path.startsWith(POLICIES_PREFIX)) (policyPaths ??= []).push(f.path);
+    if (policyPaths)
       this.notes.push({
         kind: 'policy-change',
         ...base,
@@ -199,7 +239,7 @@ export class AuditFold {
     const stray: string[] = [];
     for (const f of commit.files) {
       if (!f.path.startsWith(`${GRANTS_DIR}/`)) continue;
-      const where = parseGrantPath(f.path);
+      const where = this.where(f.path);
       if (!where) {
         stray.push(f.path);
         continue;
@@ -243,7 +283,7 @@ export class AuditFold {
           message: `trailers name ${named} but the commit does not change its file`,
         });
       else this.applyContent(g, commit, change, trailers.event);
-      this.applyEvent(g, event, trailers, change !== undefined && isArchiveMove(change));
+      this.applyEvent(g, event, trailers, change !== undefined && this.isArchiveMove(change));
       byKey.delete(named);
     }
 
@@ -267,7 +307,7 @@ export class AuditFold {
         }
       }
       const archived =
-        isArchiveMove(change) &&
+        this.isArchiveMove(change) &&
         (change.added!.blob === undefined || change.added!.blob === g.lastBlob);
       g.tl.events.push({ kind: archived ? 'archived' : 'changed', ...base, at: commit.date });
       this.applyContent(g, commit, change, archived ? 'archived' : 'changed');
@@ -295,24 +335,26 @@ export class AuditFold {
     return g;
   }
 
-  private read(
-    commit: AuditCommit,
-    f: AuditFileChange,
-  ): { grant: Grant | null; problems: Problem[] } | null {
+  private read(commit: AuditCommit, f: AuditFileChange): Reading | null {
     // A blob id names its content, and the path is all else the reading depends on: the same
     // pair read again (an extension commit's second look, a revert) is not parsed again.
-    const key = f.blob !== undefined ? `${f.blob}\0${f.path}` : undefined;
-    const seen = key !== undefined ? this.parsed.get(key) : undefined;
-    if (seen) return seen;
+    // Kept by blob id, with the path it was read at (no key string made for every reading).
+    const key = f.blob;
+    const seen =
+      key !== undefined ? (this.parsed.get(key) ?? this.parsedBefore.get(key)) : undefined;
+    if (seen && seen.path === f.path) return seen;
     const text = commit.readGrant?.(f.path);
     if (text === undefined || text === null) return null;
     const parsed = parseGrantFast(text, f.path);
-    const result = parsed.ok
-      ? { grant: parsed.value, problems: [] }
-      : { grant: null, problems: parsed.problems };
+    const result: Reading = parsed.ok
+      ? { path: f.path, grant: parsed.value, problems: [] }
+      : { path: f.path, grant: null, problems: parsed.problems };
     if (key !== undefined) {
       // Bounded, so memory still follows grants and not commits.
-      if (this.parsed.size >= PARSED_KEPT) this.parsed.delete(this.parsed.keys().next().value!);
+      if (this.parsed.size >= PARSED_KEPT) {
+        this.parsedBefore = this.parsed;
+        this.parsed = new Map();
+      }
       this.parsed.set(key, result);
     }
     return result;
@@ -344,7 +386,7 @@ export class AuditFold {
         sha: commit.sha,
         message: `file of ${grantKey(tl.resource, tl.id)} holds grant ${grantKey(grant.resource, grant.id)}`,
       });
-    if (!g.last) {
+    if (!g.read) {
       tl.requester = grant.requester;
       tl.requestedAt = grant.requested_at;
       tl.justification = grant.justification;
@@ -370,7 +412,8 @@ export class AuditFold {
       tl.expiresAt = grant.expires_at ?? tl.expiresAt;
       if (event === 'issued' && grant.issued_at) tl.issuedAt = grant.issued_at;
     }
-    g.last = grant;
+    g.read = true;
+    g.lastEndedAt = grant.ended_at;
   }
 
   /** Changes after approval that give more access than was approved. */
@@ -475,7 +518,7 @@ export class AuditFold {
         if (!ended) {
           tl.endEvent = t.event;
           tl.endedSha = e.sha;
-          tl.endedAt = explicitAt ? e.at : (g.last?.ended_at ?? e.at);
+          tl.endedAt = explicitAt ? e.at : (g.lastEndedAt ?? e.at);
           if (t.actor) tl.endedBy = t.actor;
         }
         break;

@@ -82,14 +82,22 @@ export interface VerifyOptions {
   beforeBaseline?: (sha: string) => boolean;
 }
 
-const globToRegExp = (glob: string): RegExp =>
-  new RegExp(
-    `^${glob
-      .split('*')
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-    'i',
-  );
+/** Patterns compiled once each: the verifier asks about every commit's author and committer. */
+const globs = new Map<string, RegExp>();
+function globToRegExp(glob: string): RegExp {
+  let re = globs.get(glob);
+  if (re === undefined) {
+    re = new RegExp(
+      `^${glob
+        .split('*')
+        .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+      'i',
+    );
+    if (globs.size < 256) globs.set(glob, re);
+  }
+  return re;
+}
 
 /** Whether an author name or email matches one of the bot patterns. */
 export function isBotIdentity(who: AuditIdentity, bots: readonly string[] = DEFAULT_BOTS): boolean {

@@ -1,6 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import { stringify } from 'yaml';
-import { formatDuration, parseDuration } from './duration.js';
+import { type Seconds, formatDuration, parseDuration } from './duration.js';
 import { type Grant, type GrantStatus, TERMINAL_STATUSES } from './grant.js';
 import { type Problem, type Result, fail, ok } from './problem.js';
 import { validateGrantSchema } from './generated/grant-validator.js';
@@ -99,38 +99,31 @@ export function grantProblems(grant: Grant): Problem[] {
   const problems: Problem[] = [];
   const rule = STATUS_FIELDS[grant.status];
   if (!rule) return [{ path: 'status', message: `unknown status "${String(grant.status)}"` }];
-  const a = /^[aeiou]/.test(grant.status) ? `an ${grant.status}` : `a ${grant.status}`;
+  const a = (): string =>
+    /^[aeiou]/.test(grant.status) ? `an ${grant.status}` : `a ${grant.status}`;
   for (const key of rule.need)
     if (grant[key] === undefined)
-      problems.push({ path: key, message: `${a} grant needs "${key}"` });
+      problems.push({ path: key, message: `${a()} grant needs "${key}"` });
   for (const key of rule.forbid)
     if (grant[key] !== undefined)
-      problems.push({ path: key, message: `${a} grant cannot have "${key}"` });
+      problems.push({ path: key, message: `${a()} grant cannot have "${key}"` });
   if ((grant.issued_at === undefined) !== (grant.expires_at === undefined))
     problems.push({
       path: grant.issued_at === undefined ? 'issued_at' : 'expires_at',
       message: 'issued_at and expires_at go together',
     });
 
-  const times: [keyof Grant | 'approval.approved_at', string | undefined][] = [
-    ['requested_at', grant.requested_at],
-    ['start_at', grant.start_at],
-    ['approval.approved_at', grant.approval?.approved_at],
-    ['issued_at', grant.issued_at],
-    ['expires_at', grant.expires_at],
-    ['ended_at', grant.ended_at],
-  ];
-  const at: Partial<Record<string, number>> = {};
-  for (const [key, value] of times) {
-    if (value === undefined) continue;
-    const d = timestampMs(value);
-    if (d !== null) at[key] = d;
-    else problems.push({ path: key, message: `"${value}" is not an ISO 8601 time with a zone` });
-  }
-  if (at.issued_at !== undefined && at.expires_at !== undefined && at.expires_at <= at.issued_at)
+  // Each time read once, in this order (no table of them: this runs on every grant version an
+  // audit reads).
+  const requestedAt = instant(problems, 'requested_at', grant.requested_at);
+  instant(problems, 'start_at', grant.start_at);
+  const approvedAt = instant(problems, 'approval.approved_at', grant.approval?.approved_at);
+  const issuedAt = instant(problems, 'issued_at', grant.issued_at);
+  const expiresAt = instant(problems, 'expires_at', grant.expires_at);
+  instant(problems, 'ended_at', grant.ended_at);
+  if (issuedAt !== undefined && expiresAt !== undefined && expiresAt <= issuedAt)
     problems.push({ path: 'expires_at', message: 'expires_at must be after issued_at' });
-  const approvedAt = at['approval.approved_at'];
-  if (approvedAt !== undefined && at.requested_at !== undefined && approvedAt < at.requested_at)
+  if (approvedAt !== undefined && requestedAt !== undefined && approvedAt < requestedAt)
     problems.push({ path: 'approval.approved_at', message: 'approved before it was requested' });
   const approvalRule = grant.approval?.rule;
   if (approvalRule === 'break_glass' && !grant.break_glass)
@@ -150,6 +143,30 @@ export function grantProblems(grant: Grant): Problem[] {
   return problems;
 }
 
+/** The instant `value` names, or a problem and undefined when it is not a time with a zone. */
+function instant(problems: Problem[], path: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = timestampMs(value);
+  if (ms !== null) return ms;
+  problems.push({ path, message: `"${value}" is not an ISO 8601 time with a zone` });
+  return undefined;
+}
+
+/**
+ * `parseDuration`, remembered for the few spellings a repository uses (`1h`, `4h`…): an audit
+ * reads the duration of every grant version. The results are never changed by their users.
+ */
+const durations = new Map<string, Result<Seconds>>();
+function durationOf(text: string): Result<Seconds> {
+  let known = durations.get(text);
+  if (known === undefined) {
+    known = parseDuration(text);
+    if (durations.size >= 64) durations.clear();
+    durations.set(text, known);
+  }
+  return known;
+}
+
 /** Reads a grant file; every problem carries the file, the dotted path and the line. */
 export function parseGrant(text: string, file: string): Result<Grant> {
   const doc = parseYaml(text, file, MAX_GRANT_BYTES);
@@ -162,14 +179,20 @@ export function parseGrant(text: string, file: string): Result<Grant> {
  * readers that obtain the same value another way (`parseGrantFast`); without line numbers
  * (`lineOf` returning undefined), such a reader should ask `parseGrant` for the problems.
  */
-export function grantFromValue(data: unknown, file: string, doc: YamlDocument): Result<Grant> {
+export function grantFromValue(
+  data: unknown,
+  file: string,
+  doc: YamlDocument,
+  /** The caller knows the schema accepts `data` (`surelyMatchesGrantSchema`). */
+  schemaAccepts = false,
+): Result<Grant> {
   const lineOf = (path: string | undefined): number | undefined =>
     doc.lineOf(path ? path.split('.') : []);
-  if (!validate(data)) return fail(...schemaProblems(validate.errors, doc, file));
+  if (!schemaAccepts && !validate(data)) return fail(...schemaProblems(validate.errors, doc, file));
   const raw = data as unknown as Omit<Grant, 'duration'> & { duration: string };
 
   const problems: Problem[] = [];
-  const duration = parseDuration(raw.duration);
+  const duration = durationOf(raw.duration);
   if (!duration.ok)
     problems.push(
       ...duration.problems.map((p) => ({ ...p, file, path: 'duration', line: lineOf('duration') })),

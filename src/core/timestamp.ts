@@ -46,6 +46,13 @@ export function parseTimestamp(text: string): Date | null {
   return Number.isNaN(ms) ? null : new Date(ms);
 }
 
+/** The digit at `i` of `t`, NaN for any other character (module-level: no closure per call). */
+function digit(t: string, i: number): number {
+  const c = t.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : NaN;
+}
+const two = (t: string, i: number): number => digit(t, i) * 10 + digit(t, i + 1);
+
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
@@ -57,24 +64,19 @@ function canonicalMs(t: string): number | null | undefined {
   const n = t.length;
   const frac = n === 24 || n === 29;
   if (!(n === 20 || n === 25 || frac)) return undefined;
-  const d = (i: number): number => {
-    const c = t.charCodeAt(i) - 48;
-    return c >= 0 && c <= 9 ? c : NaN;
-  };
-  const two = (i: number): number => d(i) * 10 + d(i + 1);
   if (t[4] !== '-' || t[7] !== '-' || t[10] !== 'T' || t[13] !== ':' || t[16] !== ':')
     return undefined;
-  const year = d(0) * 1000 + d(1) * 100 + two(2);
-  const month = two(5);
-  const day = two(8);
-  const hour = two(11);
-  const minute = two(14);
-  const second = two(17);
+  const year = two(t, 0) * 100 + two(t, 2);
+  const month = two(t, 5);
+  const day = two(t, 8);
+  const hour = two(t, 11);
+  const minute = two(t, 14);
+  const second = two(t, 17);
   let milli = 0;
   let at = 19;
   if (frac) {
     if (t[19] !== '.') return undefined;
-    milli = d(20) * 100 + two(21);
+    milli = digit(t, 20) * 100 + two(t, 21);
     at = 23;
   }
   let offset = 0;
@@ -83,8 +85,8 @@ function canonicalMs(t: string): number | null | undefined {
   } else {
     const sign = t[at] === '+' ? 1 : t[at] === '-' ? -1 : 0;
     if (sign === 0 || t[at + 3] !== ':') return undefined;
-    const oh = two(at + 1);
-    const om = two(at + 4);
+    const oh = two(t, at + 1);
+    const om = two(t, at + 4);
     // Offsets past ±23:59 and years before 100 (Date.UTC reads 0–99 as 1900–1999) are rare
     // enough to leave to the general path.
     if (!(oh <= 23 && om <= 59)) return undefined;

@@ -1,5 +1,6 @@
 import type { Approval } from './grant.js';
 import type { Person } from './identity.js';
+import { standalone } from './string-copy.js';
 
 /**
  * Commit trailers are the audit record: every commit that changes a grant carries them, and
@@ -116,6 +117,45 @@ export function trailerBlock(message: string): string {
   return blank < 0 ? text : text.slice(blank + 2);
 }
 
+/** `[A-Za-z-]`: the characters of a trailer key. */
+const isTrailerKeyChar = (c: number): boolean =>
+  (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x2d;
+const LINE_BREAK = /[\r\u2028\u2029]/;
+const NONE: readonly string[] = [];
+/** Its own string: an audit keeps trailers, and a slice would keep the whole message. */
+const own = (v: string | undefined): string | undefined => (v === undefined ? v : standalone(v));
+
+/** The trailer keys, lowercase (keys match in any case), by their place in TRAILER. */
+const TRAILER_KEYS: readonly string[] = Object.values(TRAILER).map((k) => k.toLowerCase());
+const key = (name: keyof typeof TRAILER): number => Object.keys(TRAILER).indexOf(name);
+const GRANT = key('grant');
+const EVENT = key('event');
+const RESOURCE = key('resource');
+const REQUESTED_BY = key('requestedBy');
+const APPROVED_BY = key('approvedBy');
+const POLICY = key('policy');
+const RULE = key('rule');
+const ACTOR = key('actor');
+const AT = key('at');
+const EXPIRES = key('expires');
+const PULL_REQUEST = key('pullRequest');
+const REASON = key('reason');
+const LATENESS = key('lateness');
+
+/** Which of TRAILER_KEYS `text` holds at `[from, to)`, in any case; -1 for none. */
+function trailerIndex(text: string, from: number, to: number): number {
+  next: for (let k = 0; k < TRAILER_KEYS.length; k++) {
+    const name = TRAILER_KEYS[k]!;
+    if (name.length !== to - from) continue;
+    for (let i = 0; i < name.length; i++) {
+      // ASCII letters and `-` only (isTrailerKeyChar): setting 0x20 lowercases a letter.
+      if ((text.charCodeAt(from + i) | 0x20) !== (name.charCodeAt(i) | 0x20)) continue next;
+    }
+    return k;
+  }
+  return -1;
+}
+
 const PERSON = /^(\S+) \((\d+)\)$/;
 const APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
 
@@ -125,49 +165,63 @@ const APPROVAL = /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/;
  */
 export function parseTrailers(message: string): EventTrailers | null {
   const last = trailerBlock(message);
-  const fields = new Map<string, string[]>();
-  for (const line of last.split('\n')) {
-    const m = /^([A-Za-z-]+): (.*)$/.exec(line);
-    if (!m) continue;
-    const key = m[1]!.toLowerCase();
-    const values = fields.get(key);
-    if (values) values.push(m[2]!.trim());
-    else fields.set(key, [m[2]!.trim()]);
+  // The first value of each key gatepass reads, by its index in TRAILER_KEYS; every value of
+  // Approved-by. Lines that read `^([A-Za-z-]+): (.*)$`, scanned by hand: the audit reads every
+  // commit's trailers.
+  const first = new Array<string | undefined>(TRAILER_KEYS.length);
+  let approvedBy: string[] | undefined;
+  for (let start = 0; start <= last.length;) {
+    let end = last.indexOf('\n', start);
+    if (end < 0) end = last.length;
+    let colon = start;
+    while (colon < end && isTrailerKeyChar(last.charCodeAt(colon))) colon += 1;
+    const index =
+      colon > start && last.charCodeAt(colon) === 0x3a && last.charCodeAt(colon + 1) === 0x20
+        ? trailerIndex(last, start, colon)
+        : -1;
+    if (index >= 0 && (index === APPROVED_BY || first[index] === undefined)) {
+      const value = last.slice(colon + 2, end);
+      // `.` stops at these, so the pattern does not match a line holding one.
+      if (!LINE_BREAK.test(value)) {
+        if (index === APPROVED_BY) (approvedBy ??= []).push(value.trim());
+        else first[index] = value.trim();
+      }
+    }
+    start = end + 1;
   }
-  const one = (k: string): string | undefined => fields.get(k.toLowerCase())?.[0];
-  const grant = one(TRAILER.grant);
-  const event = one(TRAILER.event) as GrantEvent | undefined;
-  const resource = one(TRAILER.resource);
+  const grant = own(first[GRANT]);
+  const event = own(first[EVENT]) as GrantEvent | undefined;
+  const resource = own(first[RESOURCE]);
   if (!grant || !event || !resource || !GRANT_EVENTS.includes(event)) return null;
   const out: EventTrailers = { grant, event, resource };
-  const req = PERSON.exec(one(TRAILER.requestedBy) ?? '');
-  if (req) out.requestedBy = { login: req[1]!, id: Number(req[2]) };
-  const approvals = (fields.get(TRAILER.approvedBy.toLowerCase()) ?? [])
+  const req = PERSON.exec(first[REQUESTED_BY] ?? '');
+  if (req) out.requestedBy = { login: standalone(req[1]!), id: Number(req[2]) };
+  const approvals = (approvedBy ?? NONE)
     .map((v) => APPROVAL.exec(v))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({
-      login: m[1]!,
+      login: standalone(m[1]!),
       id: Number(m[2]),
       review_id: Number(m[3]),
-      ...(m[4] ? { via: m[4] } : {}),
+      ...(m[4] ? { via: standalone(m[4]) } : {}),
     }));
   if (approvals.length) out.approvedBy = approvals;
-  const set = <K extends keyof EventTrailers>(
-    k: K,
-    key: string,
-    f: (v: string) => EventTrailers[K],
-  ) => {
-    const v = one(key);
-    if (v !== undefined && v !== '') out[k] = f(v);
-  };
-  set('policy', TRAILER.policy, (v) => v);
-  set('rule', TRAILER.rule, (v) => v);
-  set('actor', TRAILER.actor, (v) => v);
-  set('at', TRAILER.at, (v) => v);
-  set('expires', TRAILER.expires, (v) => v);
-  set('pullRequest', TRAILER.pullRequest, (v) => (/^\d+$/.test(v) ? Number(v) : undefined));
-  set('reason', TRAILER.reason, (v) => v);
-  set('lateness', TRAILER.lateness, (v) => (/^\d+s$/.test(v) ? Number(v.slice(0, -1)) : undefined));
+  const policy = own(first[POLICY]);
+  if (policy) out.policy = policy;
+  const rule = own(first[RULE]);
+  if (rule) out.rule = rule;
+  const actor = own(first[ACTOR]);
+  if (actor) out.actor = actor;
+  const at = own(first[AT]);
+  if (at) out.at = at;
+  const expires = own(first[EXPIRES]);
+  if (expires) out.expires = expires;
+  const pr = first[PULL_REQUEST];
+  if (pr) out.pullRequest = /^\d+$/.test(pr) ? Number(pr) : undefined;
+  const reason = own(first[REASON]);
+  if (reason) out.reason = reason;
+  const lateness = first[LATENESS];
+  if (lateness) out.lateness = /^\d+s$/.test(lateness) ? Number(lateness.slice(0, -1)) : undefined;
   return out;
 }
 

@@ -34,7 +34,49 @@ export function historyLogArgs(options: HistoryOptions, marker: string): string[
 const FIELDS = 8;
 const NUL = 0;
 const LF = 10;
-const RAW = /^:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$/;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * `:<mode> <mode> <old> <new> <status>[<score>]` in `buf[start, end)`, RAW's form
+ * (`^:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$`) read by position: a log has one such line per
+ * changed path, and a string and a match for each was a good part of reading it.
+ */
+function readRaw(buf: Buffer, start: number, end: number): Omit<RawChange, 'path'> | null {
+  if (buf[start] !== COLON) return null;
+  const mode1 = skip(buf, start + 1, end, DIGITS);
+  if (mode1 === start + 1 || buf[mode1] !== SPACE) return null;
+  const mode2 = skip(buf, mode1 + 1, end, DIGITS);
+  if (mode2 === mode1 + 1 || buf[mode2] !== SPACE) return null;
+  const oldFrom = mode2 + 1;
+  const oldTo = skip(buf, oldFrom, end, HEX);
+  if (oldTo === oldFrom || buf[oldTo] !== SPACE) return null;
+  const newFrom = oldTo + 1;
+  const newTo = skip(buf, newFrom, end, HEX);
+  if (newTo === newFrom || buf[newTo] !== SPACE) return null;
+  const status = buf[newTo + 1]!;
+  if (newTo + 1 >= end || status < 0x41 || status > 0x5a) return null;
+  if (skip(buf, newTo + 2, end, DIGITS) !== end) return null;
+  return {
+    oldBlob: buf.toString('latin1', oldFrom, oldTo),
+    newBlob: buf.toString('latin1', newFrom, newTo),
+    status: String.fromCharCode(status),
+  };
+}
+
+const COLON = 0x3a;
+const SPACE = 0x20;
+const DIGITS = 0;
+const HEX = 1;
+
+/** Where the run of digits (or lowercase hex digits) from `at` ends, at most `end`. */
+function skip(buf: Buffer, at: number, end: number, kind: typeof DIGITS | typeof HEX): number {
+  while (at < end) {
+    const c = buf[at]!;
+    if (!((c >= 0x30 && c <= 0x39) || (kind === HEX && c >= 0x61 && c <= 0x66))) break;
+    at += 1;
+  }
+  return at;
+}
 
 /**
  * Reads `historyLogArgs` output as it arrives, in one pass over the bytes: a field is decoded
@@ -49,7 +91,7 @@ const RAW = /^:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$/;
  */
 export class HistoryLogParser {
   private readonly marker: Buffer;
-  private rest: Buffer = Buffer.alloc(0);
+  private rest: Buffer = EMPTY;
   /** Fields of the commit being read, until all FIELDS are in. */
   private fields: string[] = [];
   private current: HistoryCommit | null = null;
@@ -73,8 +115,8 @@ export class HistoryLogParser {
       if (finished) done.push(finished);
       at = end + 1;
     }
-    // Copied, so the chunk it came from can be collected.
-    this.rest = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
+    // A view, not a copy: it keeps one chunk alive until the next arrives.
+    this.rest = at === buf.length ? EMPTY : buf.subarray(at);
     return done;
   }
 
@@ -82,7 +124,7 @@ export class HistoryLogParser {
   end(): HistoryCommit | null {
     if (this.rest.length) {
       const buf = this.rest;
-      this.rest = Buffer.alloc(0);
+      this.rest = EMPTY;
       const finished = this.token(buf, 0, buf.length);
       if (finished) throw new GitError('git log: unexpected output at the end of the log');
     }
@@ -100,7 +142,13 @@ export class HistoryLogParser {
       return null;
     }
     if (this.raw) {
-      this.current!.changes.push({ ...this.raw, path: buf.toString('utf8', start, end) });
+      const { oldBlob, newBlob, status } = this.raw;
+      this.current!.changes.push({
+        oldBlob,
+        newBlob,
+        status,
+        path: buf.toString('utf8', start, end),
+      });
       this.raw = null;
       return null;
     }
@@ -117,10 +165,13 @@ export class HistoryLogParser {
     }
     if (!this.current) throw new GitError('git log: output does not start with a record');
     // `:100644 100644 <old> <new> M`, after a newline that separates it from the message.
-    const line = buf.toString('latin1', buf[start] === LF ? start + 1 : start, end);
-    const m = RAW.exec(line);
-    if (!m) throw new GitError(`git log: unexpected output "${line.slice(0, 80)}"`);
-    this.raw = { oldBlob: m[1]!, newBlob: m[2]!, status: m[3]! };
+    const from = buf[start] === LF ? start + 1 : start;
+    const raw = readRaw(buf, from, end);
+    if (!raw)
+      throw new GitError(
+        `git log: unexpected output "${buf.toString('latin1', from, end).slice(0, 80)}"`,
+      );
+    this.raw = raw;
     return null;
   }
 

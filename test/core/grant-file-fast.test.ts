@@ -180,4 +180,25 @@ describe('the fast grant reader', () => {
     expect(r).toEqual(parseGrant(text, FILE));
     if (!r.ok) expect(r.problems[0]?.line).toBeDefined();
   });
+
+  it('reads values that start with a digit as the YAML library does (numbers, words, times)', () => {
+    const digitLed = fc.oneof(
+      fc.stringMatching(/^[0-9][0-9a-z]{0,8}$/),
+      fc.stringMatching(/^0[xo][0-9a-f]{1,4}$/),
+      fc.stringMatching(/^[0-9]{1,17}$/),
+      fc.stringMatching(/^[0-9]{1,3}e[0-9]{1,2}$/),
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.constantFrom('0', '00', '007', '1h', '0x1f', '0o17', '12e3', '2030-01-01T00:00:00Z'),
+    );
+    const base = readFixture('grants/prod-db/req-42.yaml');
+    fc.assert(
+      fc.property(digitLed, fc.constantFrom('ticket', 'justification', 'duration'), (v, key) => {
+        const text = base.replace(new RegExp(`\\n${key}: .*`), `\n${key}: ${v}`);
+        const fast = readSerializedGrant(text);
+        if (fast !== null) expect(fast).toEqual(yamlValue(text));
+        expect(parseGrantFast(text, FILE)).toEqual(parseGrant(text, FILE));
+      }),
+      { numRuns: 1500 },
+    );
+  });
 });

@@ -174,3 +174,100 @@ describe('trailerBlock', () => {
     );
   });
 });
+
+/** The reading `parseTrailers` had when each line went through a regular expression. */
+function byLinePattern(message: string): Map<string, string[]> {
+  const fields = new Map<string, string[]>();
+  for (const line of trailerBlock(message).split('\n')) {
+    const m = /^([A-Za-z-]+): (.*)$/.exec(line);
+    if (!m) continue;
+    const key = m[1]!.toLowerCase();
+    fields.set(key, [...(fields.get(key) ?? []), m[2]!.trim()]);
+  }
+  return fields;
+}
+
+describe('parseTrailers', () => {
+  it('reads exactly the lines `^([A-Za-z-]+): (.*)$` matches, in any case, first value wins', () => {
+    const line = fc.oneof(
+      fc.constantFrom(
+        'Gatepass-Grant: req-1',
+        'gatepass-grant: req-2',
+        'Gatepass-Event: approved',
+        'GATEPASS-EVENT: revoked',
+        'Gatepass-Resource: prod-db',
+        'Gatepass-Resource:prod-db',
+        'Gatepass-Resource : prod-db',
+        ' Gatepass-Grant: req-3',
+        'Gatepass-Actor: alice (1)\r',
+        'Gatepass-Actor: a\u2028b',
+        'Gatepass-At:  2030-01-01T00:00:00Z  ',
+        'Gatepass-Pull-Request: 7',
+        'Approved-by: bob (2) review=3',
+        'Approved-by: carol (3) review=4 via=acme/x',
+        'Requested-by: dave (4)',
+        'requested-BY: erin (5)',
+        'Gatepass-Expires: 2030-01-01T01:00:00Z',
+        'Gatepass-Pull-Request: x7',
+        'Approved-by: nobody',
+        'Policy: ' + 'a'.repeat(40),
+        'Gatepass-Lateness: 12s',
+        'Gatepass-Reason: why: because',
+        'Gatepass-Rule:',
+        'Gatepass-Rule: ',
+        'X-Other: y',
+        '',
+      ),
+      fc.string({ unit: fc.constantFrom(...'Gatepass-EvntRuAt: ()\r\n\u2028é1'.split('')) }),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), fc.nat(3), (lines, shape) => {
+        // Often with a complete grant event after the random lines, so the values get read.
+        const core =
+          shape >= 2 ? ['Gatepass-Grant: g', 'Gatepass-Event: issued', 'Gatepass-Resource: r'] : [];
+        const message = (shape % 2 ? 'Subject\n\n' : '') + [...lines, ...core].join('\n');
+        const fields = byLinePattern(message);
+        const one = (k: string) => fields.get(k.toLowerCase())?.[0];
+        const parsed = parseTrailers(message);
+        const complete =
+          one('Gatepass-Grant') &&
+          one('Gatepass-Resource') &&
+          [
+            'requested',
+            'approved',
+            'issued',
+            'extended',
+            'revoke-requested',
+            'revoked',
+            'expired',
+            'denied',
+            'cancelled',
+            'refused',
+            'issuing',
+            'archived',
+          ].includes(one('Gatepass-Event') ?? '');
+        if (!complete) return expect(parsed).toBeNull();
+        expect(parsed).not.toBeNull();
+        expect(parsed!.grant).toBe(one('Gatepass-Grant'));
+        expect(parsed!.resource).toBe(one('Gatepass-Resource'));
+        expect(parsed!.event).toBe(one('Gatepass-Event'));
+        expect(parsed!.actor).toBe(one('Gatepass-Actor') || undefined);
+        expect(parsed!.at).toBe(one('Gatepass-At') || undefined);
+        expect(parsed!.rule).toBe(one('Gatepass-Rule') || undefined);
+        expect(parsed!.reason).toBe(one('Gatepass-Reason') || undefined);
+        expect(parsed!.policy).toBe(one('Policy') || undefined);
+        expect(parsed!.expires).toBe(one('Gatepass-Expires') || undefined);
+        const pr = one('Gatepass-Pull-Request');
+        expect(parsed!.pullRequest).toBe(pr && /^\d+$/.test(pr) ? Number(pr) : undefined);
+        const by = /^(\S+) \((\d+)\)$/.exec(one('Requested-by') ?? '');
+        expect(parsed!.requestedBy).toEqual(by ? { login: by[1], id: Number(by[2]) } : undefined);
+        expect(parsed!.approvedBy?.length ?? 0).toBe(
+          (fields.get('approved-by') ?? []).filter((v) =>
+            /^(\S+) \((\d+)\) review=(\d+)(?: via=(\S+))?$/.test(v),
+          ).length,
+        );
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

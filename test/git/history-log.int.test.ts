@@ -250,6 +250,54 @@ describe('HistoryLogParser', () => {
     expect(bad(good.slice(0, good.lastIndexOf('grants/')))).toThrow(GitError);
     expect(parseInPieces(Buffer.alloc(0), [])).toEqual([]);
   });
+
+  it('reads a `--raw` line exactly when the pattern does, and refuses it otherwise', () => {
+    const commit: Commit = {
+      sha: 'a'.repeat(40),
+      parents: [],
+      an: 'x',
+      ae: 'x@example.com',
+      cn: 'x',
+      ce: 'x@example.com',
+      date: '2030-01-01T00:00:00+00:00',
+      message: 'm',
+      changes: [
+        {
+          status: 'M',
+          score: '',
+          oldBlob: 'c'.repeat(40),
+          newBlob: 'd'.repeat(40),
+          path: 'grants/p/g.yaml',
+        },
+      ],
+    };
+    const good = render([commit]).toString('latin1');
+    const from = good.indexOf(':100644');
+    const to = good.indexOf('\0', from);
+    const edit = fc.tuple(
+      fc.nat(),
+      fc.oneof(fc.nat({ max: 2 }), fc.constant(6)),
+      fc.constantFrom('', '0', '7', 'a', 'f', 'g', 'A', 'M', 'Z', ' ', ':', '\n', 'é'),
+    );
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 3 }), (edits) => {
+        let line = good.slice(from, to);
+        for (const [at, del, insert] of edits) {
+          const i = at % (line.length + 1);
+          line = line.slice(0, i) + insert + line.slice(i + del);
+        }
+        if (line.includes('\0')) return;
+        const text = good.slice(0, from) + line + good.slice(to);
+        const m = /^\n?:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$/.exec(line);
+        const read = () => parseInPieces(Buffer.from(text, 'latin1'), []);
+        if (!m) return expect(read).toThrow(GitError);
+        expect(read()[0]!.changes).toEqual([
+          { oldBlob: m[1], newBlob: m[2], status: m[3], path: 'grants/p/g.yaml' },
+        ]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
 
 describe('HistoryLogParser on real git output', () => {

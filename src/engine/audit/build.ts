@@ -55,6 +55,7 @@ export const auditHistoryOptions = (head: string): HistoryOptions => ({
 const BATCH = 64;
 const AHEAD = 2;
 const NO_BLOB = /^0+$/;
+const GRANTS_PREFIX = `${GRANTS_DIR}/`;
 
 /**
  * Replays the branch's first-parent history of grants/ and policies/ once, oldest first, and
@@ -83,7 +84,12 @@ export async function buildAuditReport(
     const wanted = new Set<string>();
     for (const c of commits)
       for (const ch of c.changes)
-        if (ch.status !== 'D' && !NO_BLOB.test(ch.newBlob) && parseGrantPath(ch.path))
+        if (
+          ch.status !== 'D' &&
+          ch.path.startsWith(GRANTS_PREFIX) &&
+          !(ch.newBlob.startsWith('0') && NO_BLOB.test(ch.newBlob)) &&
+          parseGrantPath(ch.path)
+        )
           wanted.add(ch.newBlob);
     const ids = [...wanted];
     const content = blobs
@@ -163,12 +169,14 @@ export async function buildAuditReport(
  * object each rather than two per commit.
  */
 function identityInterner(): (who: Identity) => Identity {
-  const known = new Map<string, Identity>();
+  // By name, then email: no key string made for each of the many commits.
+  const known = new Map<string, Map<string, Identity>>();
   return (who) => {
-    const key = `${who.name}\0${who.email}`;
-    const seen = known.get(key);
+    let byEmail = known.get(who.name);
+    if (!byEmail) known.set(who.name, (byEmail = new Map()));
+    const seen = byEmail.get(who.email);
     if (seen) return seen;
-    known.set(key, who);
+    byEmail.set(who.email, who);
     return who;
   };
 }
