@@ -1,5 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
+import { GRANT_SCHEMA } from '../../src/core/grant-schema.js';
 import { surelyMatchesGrantSchema } from '../../src/core/grant-schema-check.js';
 import { serializeGrant } from '../../src/core/grant-file.js';
 import { validateGrantSchema } from '../../src/core/generated/grant-validator.js';
@@ -261,5 +263,16 @@ describe('the quick grant schema test', () => {
     const [value] = fc.sample(fileValue, { numRuns: 1, seed: 3 });
     const v = { ...value!, ...change };
     expect(surelyMatchesGrantSchema(v)).toBe(false);
+  });
+});
+
+describe('the quick test and the schema it mirrors', () => {
+  it('was written for this schema: a change to GRANT_SCHEMA must revisit it', () => {
+    // surelyMatchesGrantSchema restates GRANT_SCHEMA by hand. A schema change (a new field, a
+    // tighter limit) could make it accept what the schema now refuses, and the fast reader
+    // would skip ajv for such a value. When this fails: make the quick test at least as strict
+    // as the new schema (the property tests above must still pass), then record the new digest.
+    const digest = createHash('sha256').update(JSON.stringify(GRANT_SCHEMA)).digest('hex');
+    expect(digest).toBe('d43f44d3eb1e13013c8460e163805d386f8eb986ec97e7543461ad118e5d371f');
   });
 });
